@@ -1,0 +1,99 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { PROTOCOL_CONTAINER_PREFIX } from "./protocol";
+import { DEFAULT_BIND_ADDRESS, clientHost, containerArgs, labels } from "./containerSpec";
+import { OPERATIONAL_ADMIN_USER, REPLICATION_USER, containerName, operationalCommand, volumeName } from "./redisServer";
+import { Endpoint, EnvironmentBaseArgs, createVault, passwordOrGenerated } from "./vault";
+
+/** Arguments of a standard environment: a vault and its operational replica. */
+export interface StandardEnvironmentArgs extends EnvironmentBaseArgs {
+    /** Host port of the operational replica. */
+    operationalPort: pulumi.Input<number>;
+    /** Password of the vault's replication user, to adopt an existing one. Default: generated. */
+    replicationPassword?: pulumi.Input<string>;
+    /** Password of the operational's admin user, to adopt an existing one. Default: generated. */
+    operationalAdminPassword?: pulumi.Input<string>;
+}
+
+/**
+ * A standard environment of the Redis Environment Protocol: a vault that takes every write
+ * and an operational replica that serves reads without a password. The replica's command
+ * names its vault by container name on the internal port and authenticates as a
+ * replication-only user, so replication is right from the first start and the operational
+ * never holds the vault's write password. The component's name is the environment's name.
+ */
+export class StandardEnvironment extends pulumi.ComponentResource {
+    /** Where the vault is reached (authenticated, all writes). */
+    public readonly vault: Endpoint;
+    /** The vault's password (secret). */
+    public readonly vaultPassword: pulumi.Output<string>;
+    /** ACL user the operational replicates as; it can run PSYNC and REPLCONF only. */
+    public readonly replicationUser: string = REPLICATION_USER;
+    /** Password of the replication user (secret). */
+    public readonly replicationPassword: pulumi.Output<string>;
+    /** Where the operational replica is reached (reads without a password). */
+    public readonly operational: Endpoint;
+    /** ACL user on the operational allowed to reconfigure it, for repairs. */
+    public readonly operationalAdminUser: string = OPERATIONAL_ADMIN_USER;
+    /** Password of the operational's admin user (secret). */
+    public readonly operationalAdminPassword: pulumi.Output<string>;
+
+    constructor(name: string, args: StandardEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("nexus-redis:redis:StandardEnvironment", name, {}, opts);
+        this.vaultPassword = passwordOrGenerated(args.vaultPassword, `${name}-vault-password`, this);
+        this.replicationPassword = passwordOrGenerated(args.replicationPassword, `${name}-replication-password`, this);
+        this.operationalAdminPassword = passwordOrGenerated(
+            args.operationalAdminPassword,
+            `${name}-operational-admin-password`,
+            this,
+        );
+        const vault = createVault(this, name, args, this.vaultPassword, this.replicationPassword);
+        this.vault = vault.endpoint;
+
+        const prefix = pulumi.output(args.containerPrefix ?? PROTOCOL_CONTAINER_PREFIX);
+        const bindAddress = pulumi.output(args.bindAddress ?? DEFAULT_BIND_ADDRESS);
+        // Not retained on delete, unlike the vault's: the operational is rebuilt from the
+        // vault, and replacing this volume is exactly the protocol's disaster recovery.
+        const volume = new docker.Volume(
+            `${name}-operational-data`,
+            { name: prefix.apply((p) => volumeName(p, name, "operational")), labels: labels(name, "operational") },
+            { parent: this, deleteBeforeReplace: true },
+        );
+        const command = pulumi
+            .all([vault.container.name, this.replicationPassword, this.operationalAdminPassword])
+            .apply(([vaultContainer, replicationPassword, adminPassword]) =>
+                operationalCommand({ vaultContainer, replicationPassword, adminPassword }),
+            );
+        const container = new docker.Container(
+            `${name}-operational`,
+            containerArgs({
+                containerName: prefix.apply((p) => containerName(p, name, "operational")),
+                image: args.image,
+                command,
+                network: args.network,
+                volumeName: volume.name,
+                hostPort: args.operationalPort,
+                bindAddress,
+                environment: name,
+                role: "operational",
+                memoryLimitMb: args.memoryLimitMb,
+            }),
+            // The vault must exist (and have its name on the network) before its replica starts.
+            { parent: this, deleteBeforeReplace: true, dependsOn: [vault.container] },
+        );
+        this.operational = {
+            container: container.name,
+            host: bindAddress.apply(clientHost),
+            port: pulumi.output(args.operationalPort),
+        };
+        this.registerOutputs({
+            vault: this.vault,
+            vaultPassword: this.vaultPassword,
+            replicationUser: this.replicationUser,
+            replicationPassword: this.replicationPassword,
+            operational: this.operational,
+            operationalAdminUser: this.operationalAdminUser,
+            operationalAdminPassword: this.operationalAdminPassword,
+        });
+    }
+}

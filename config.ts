@@ -1,0 +1,280 @@
+/**
+ * Stack configuration: read in one place, validated as a whole.
+ *
+ * `parseFleetConfig` is pure (raw strings in, a plain FleetConfig out) so every rule is
+ * tested without Pulumi; `readFleetConfig` is the only code that touches `pulumi.Config`.
+ * Defaults live in Pulumi.yaml's `config:` block, applied by the Pulumi CLI (and by the
+ * offline plan, which reads the same file), so they are written down exactly once.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { isIP } from "node:net";
+import { EnvironmentDefinition, PROTOCOL_ENVIRONMENTS, findProtocolEnvironment } from "./components/protocol";
+
+/** The configuration namespace: the project name. */
+export const CONFIG_NAMESPACE = "nexus-redis";
+
+/** Every key the program reads, as declared in Pulumi.yaml. */
+export const CONFIG_KEYS = [
+    "image",
+    "network",
+    "createNetwork",
+    "bindAddress",
+    "containerPrefix",
+    "portOffset",
+    "environments",
+    "memoryLimitMb",
+    "passwords",
+] as const;
+export type ConfigKey = (typeof CONFIG_KEYS)[number];
+export type RawConfig = Partial<Record<ConfigKey, string>>;
+
+export const PASSWORD_ROLES = ["vault", "replication", "operationalAdmin"] as const;
+export type PasswordRole = (typeof PASSWORD_ROLES)[number];
+/** Passwords supplied by the stack (to adopt ones that already exist); the rest are generated. */
+export type EnvironmentPasswords = Partial<Record<PasswordRole, string>>;
+
+/** An environment as this stack deploys it: host ports with the offset applied. */
+export type PlannedEnvironment = EnvironmentDefinition;
+
+export interface FleetConfig {
+    image: string;
+    network: string;
+    createNetwork: boolean;
+    bindAddress: string;
+    containerPrefix: string;
+    memoryLimitMb: number;
+    environments: PlannedEnvironment[];
+    passwords: Record<string, EnvironmentPasswords>;
+}
+
+export interface ConfigProblem {
+    /** The offending key, e.g. `nexus-redis:environments[2]`. */
+    key: string;
+    message: string;
+}
+
+/** Invalid configuration: thrown before any resource is registered, listing every problem. */
+export class ConfigError extends Error {
+    constructor(readonly problems: ConfigProblem[]) {
+        super(
+            `invalid nexus-redis configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+                problems.map((p) => `  - ${p.key}: ${p.message}`).join("\n"),
+        );
+        this.name = "ConfigError";
+    }
+}
+
+// Docker's own rule for container, volume and network names.
+const DOCKER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+// Environment names become part of container names and stack output keys: keep them plain.
+const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+const ENVIRONMENT_ITEM = /^([^=]*)(?:=(\d+)(?:\/(\d+))?)?$/;
+const MIN_MEMORY_MB = 32;
+
+/** Validates raw configuration strings; throws ConfigError listing every problem. */
+export function parseFleetConfig(raw: RawConfig): FleetConfig {
+    const problems: ConfigProblem[] = [];
+    const problem = (key: string, message: string) => problems.push({ key: `${CONFIG_NAMESPACE}:${key}`, message });
+    const required = (key: ConfigKey): string => {
+        const value = raw[key];
+        if (value === undefined) {
+            problem(key, "is not set (Pulumi.yaml declares its default: is this project's Pulumi.yaml in use?)");
+            return "";
+        }
+        return value;
+    };
+
+    const image = required("image");
+    if (raw.image !== undefined && (image === "" || /\s/.test(image))) problem("image", `"${image}" is not an image reference`);
+
+    const network = required("network");
+    if (raw.network !== undefined && !DOCKER_NAME.test(network)) problem("network", `"${network}" is not a valid Docker network name`);
+
+    const createNetwork = parseBoolean(required("createNetwork"), "createNetwork", raw, problem);
+
+    const bindAddress = required("bindAddress");
+    if (raw.bindAddress !== undefined && isIP(bindAddress) === 0) problem("bindAddress", `"${bindAddress}" is not an IPv4 or IPv6 address`);
+
+    const containerPrefix = required("containerPrefix");
+    if (raw.containerPrefix !== undefined && !DOCKER_NAME.test(containerPrefix)) {
+        problem("containerPrefix", `"${containerPrefix}" is not valid in a Docker container name (letters, digits, _ . -, not starting with a symbol)`);
+    }
+
+    const portOffset = parseInteger(required("portOffset"), "portOffset", raw, problem) ?? 0;
+    const memoryLimitMb = parseInteger(required("memoryLimitMb"), "memoryLimitMb", raw, problem) ?? 0;
+    if (memoryLimitMb !== 0 && memoryLimitMb < MIN_MEMORY_MB) {
+        problem("memoryLimitMb", `${memoryLimitMb} is too small: 0 (no limit) or at least ${MIN_MEMORY_MB}`);
+    }
+
+    const environments = parseEnvironments(required("environments"), portOffset, raw, problem);
+    checkPorts(environments, portOffset, problem);
+    const passwords = parsePasswords(raw.passwords ?? "", environments, problem);
+
+    if (problems.length > 0) throw new ConfigError(problems);
+    return { image, network, createNetwork, bindAddress, containerPrefix, memoryLimitMb, environments: environments.map((e) => e.env), passwords };
+}
+
+type Report = (key: string, message: string) => void;
+
+function parseBoolean(value: string, key: ConfigKey, raw: RawConfig, problem: Report): boolean {
+    if (value === "true") return true;
+    if (value === "false") return false;
+    if (raw[key] !== undefined) problem(key, `"${value}" is not a boolean (true or false)`);
+    return false;
+}
+
+function parseInteger(value: string, key: ConfigKey, raw: RawConfig, problem: Report): number | undefined {
+    if (/^-?\d+$/.test(value.trim())) return Number(value.trim());
+    if (raw[key] !== undefined) problem(key, `"${value}" is not an integer`);
+    return undefined;
+}
+
+interface ParsedEnvironment {
+    env: PlannedEnvironment;
+    /** Config key the ports came from: the item that overrode them, or portOffset. */
+    portKey: string;
+}
+
+function parseEnvironments(value: string, portOffset: number, raw: RawConfig, problem: Report): ParsedEnvironment[] {
+    let items: unknown;
+    try {
+        items = value === "" ? [] : JSON.parse(value);
+    } catch {
+        if (raw.environments !== undefined) problem("environments", `is not a JSON array of strings: ${value}`);
+        return [];
+    }
+    if (!Array.isArray(items)) {
+        problem("environments", "must be an array of environment names (NAME or NAME=VAULT_PORT[/OPERATIONAL_PORT])");
+        return [];
+    }
+    // Empty means the whole protocol table, so a new environment in the table is deployed without a config change.
+    const selected: unknown[] = items.length === 0 ? PROTOCOL_ENVIRONMENTS.map((e) => e.name) : items;
+    const parsed: ParsedEnvironment[] = [];
+    const seen = new Set<string>();
+    selected.forEach((item, index) => {
+        const key = `environments[${index}]`;
+        const match = typeof item === "string" ? ENVIRONMENT_ITEM.exec(item.trim()) : null;
+        if (!match) {
+            problem(key, `${JSON.stringify(item)} is not NAME or NAME=VAULT_PORT[/OPERATIONAL_PORT]`);
+            return;
+        }
+        const [, name, vault, operational] = match;
+        if (!ENVIRONMENT_NAME.test(name)) {
+            problem(key, `"${name}" is not a valid environment name (lowercase letters, digits and -, starting with a letter, at most 32)`);
+            return;
+        }
+        if (seen.has(name)) {
+            problem(key, `environment "${name}" is listed more than once`);
+            return;
+        }
+        seen.add(name);
+        const known = findProtocolEnvironment(name);
+        if (vault === undefined) {
+            if (!known) {
+                problem(key, `unknown environment "${name}"; the protocol's are ${PROTOCOL_ENVIRONMENTS.map((e) => e.name).join(", ")} (define another as NAME=VAULT_PORT[/OPERATIONAL_PORT])`);
+                return;
+            }
+            parsed.push({ env: withOffset(known, portOffset), portKey: "portOffset" });
+            return;
+        }
+        if (known?.kind === "secure" && operational !== undefined) {
+            problem(key, `"${name}" is a secure environment of the protocol: it has no operational, so it takes no operational port`);
+            return;
+        }
+        if (known?.kind === "standard" && operational === undefined) {
+            problem(key, `"${name}" is a standard environment of the protocol: give both ports, ${name}=VAULT_PORT/OPERATIONAL_PORT`);
+            return;
+        }
+        const env: PlannedEnvironment =
+            operational === undefined
+                ? { name, kind: "secure", vaultPort: Number(vault) }
+                : { name, kind: "standard", vaultPort: Number(vault), operationalPort: Number(operational) };
+        parsed.push({ env: withOffset(env, portOffset), portKey: key });
+    });
+    return parsed;
+}
+
+function withOffset(env: EnvironmentDefinition, offset: number): PlannedEnvironment {
+    return {
+        ...env,
+        vaultPort: env.vaultPort + offset,
+        ...(env.operationalPort === undefined ? {} : { operationalPort: env.operationalPort + offset }),
+    };
+}
+
+function checkPorts(environments: ParsedEnvironment[], portOffset: number, problem: Report): void {
+    const owners = new Map<number, string>();
+    for (const { env, portKey } of environments) {
+        const ports: [string, number | undefined][] = [
+            ["vault", env.vaultPort],
+            ["operational", env.operationalPort],
+        ];
+        for (const [role, port] of ports) {
+            if (port === undefined) continue;
+            const where = portKey === "portOffset" && portOffset !== 0 ? ` (offset ${portOffset})` : "";
+            if (port < 1 || port > 65535) {
+                problem(portKey, `${env.name}'s ${role} host port ${port}${where} is outside 1-65535`);
+                continue;
+            }
+            const owner = owners.get(port);
+            if (owner) problem(portKey, `host port ${port} is used by both ${owner} and ${env.name} ${role}`);
+            else owners.set(port, `${env.name} ${role}`);
+        }
+    }
+}
+
+function parsePasswords(value: string, environments: ParsedEnvironment[], problem: Report): Record<string, EnvironmentPasswords> {
+    if (value.trim() === "") return {};
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(value);
+    } catch {
+        // Never echo the value: it holds passwords.
+        problem("passwords", 'is not valid JSON; expected {"ENV": {"vault": "...", "replication": "...", "operationalAdmin": "..."}}');
+        return {};
+    }
+    if (!isPlainObject(parsed)) {
+        problem("passwords", 'must be a JSON object {"ENV": {"vault": "...", ...}}');
+        return {};
+    }
+    const result: Record<string, EnvironmentPasswords> = {};
+    for (const [name, roles] of Object.entries(parsed)) {
+        const env = environments.find((e) => e.env.name === name)?.env;
+        if (!env) {
+            problem(`passwords.${name}`, `"${name}" is not an environment this stack deploys`);
+            continue;
+        }
+        if (!isPlainObject(roles)) {
+            problem(`passwords.${name}`, `must be an object with any of ${PASSWORD_ROLES.join(", ")}`);
+            continue;
+        }
+        result[name] = {};
+        for (const [role, password] of Object.entries(roles)) {
+            const key = `passwords.${name}.${role}`;
+            if (!(PASSWORD_ROLES as readonly string[]).includes(role)) {
+                problem(key, `unknown password role "${role}"; the roles are ${PASSWORD_ROLES.join(", ")}`);
+            } else if (env.kind === "secure" && role !== "vault") {
+                problem(key, `"${name}" is a secure environment: it has only a vault password`);
+            } else if (typeof password !== "string" || password === "" || /[\s\x00-\x1f\x7f]/.test(password)) {
+                problem(key, "must be a non-empty string without spaces or control characters");
+            } else {
+                result[name][role as PasswordRole] = password;
+            }
+        }
+    }
+    return result;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Reads the stack's configuration (the only place that does) and validates it. */
+export function readFleetConfig(config: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE)): FleetConfig {
+    const raw: RawConfig = {};
+    for (const key of CONFIG_KEYS) {
+        const value = config.get(key);
+        if (value !== undefined) raw[key] = value;
+    }
+    return parseFleetConfig(raw);
+}

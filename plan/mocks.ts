@@ -1,0 +1,103 @@
+/**
+ * Mocks for Pulumi's mock runtime: realistic state per resource type, explicit answers to
+ * the invokes the program makes, and an error for anything else, so a new resource type
+ * or invoke in the program cannot slip through the offline plan or the tests unseen.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { createHash, randomInt } from "node:crypto";
+
+/** How the SDK wraps a secret value when it crosses the RPC boundary to the mocks. */
+export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+export const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+/** The SDK's marker for a value not known during a preview. */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export function isSecretEnvelope(value: unknown): value is { value: unknown } {
+    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG_VALUE;
+}
+
+function secretEnvelope(value: unknown): Record<string, unknown> {
+    return { [SECRET_SIG_KEY]: SECRET_SIG_VALUE, value };
+}
+
+/** The image ID the mocked `RemoteImage` reports for an image reference (the live harness maps it back). */
+export function mockImageId(reference: string): string {
+    return `sha256:${createHash("sha256").update(reference).digest("hex")}`;
+}
+
+/** A random password honouring RandomPassword's length and character-class inputs. */
+function randomPassword(inputs: Record<string, unknown>): string {
+    const classes = [
+        inputs.upper === false ? "" : "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        inputs.lower === false ? "" : "abcdefghijklmnopqrstuvwxyz",
+        inputs.numeric === false ? "" : "0123456789",
+        inputs.special === false ? "" : typeof inputs.overrideSpecial === "string" ? inputs.overrideSpecial : "!@#$%&*()-_=+[]{}<>:?",
+    ].join("");
+    const length = typeof inputs.length === "number" ? inputs.length : 16;
+    return Array.from({ length }, () => classes[randomInt(classes.length)]).join("");
+}
+
+export interface RecordedResource {
+    type: string;
+    name: string;
+    custom: boolean;
+    /** Inputs as the provider would receive them (secrets still in their envelopes). */
+    inputs: Record<string, unknown>;
+    /** State the mock answered with. */
+    state: Record<string, unknown>;
+}
+
+export interface PlanMocksOptions {
+    /** Networks `docker.getNetwork` finds; `undefined` means any name (the offline plan cannot look). */
+    existingNetworks?: string[];
+}
+
+export class PlanMocks implements pulumi.runtime.Mocks {
+    /** Every registration, in order, keyed by `type::name`. */
+    readonly resources = new Map<string, RecordedResource>();
+    /** Every secret value generated here, so the plan can redact it wherever it appears. */
+    readonly generatedSecrets = new Set<string>();
+
+    constructor(private readonly options: PlanMocksOptions = {}) {}
+
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
+        const key = `${args.type}::${args.name}`;
+        if (this.resources.has(key)) throw new Error(`two resources of type ${args.type} are named ${args.name}`);
+        const inputs = args.inputs as Record<string, unknown>;
+        const state = this.stateFor(args.type, args.name, inputs, args.custom !== false);
+        this.resources.set(key, { type: args.type, name: args.name, custom: args.custom !== false, inputs, state });
+        return { id: args.custom === false ? undefined : `${args.name}-id`, state };
+    }
+
+    private stateFor(type: string, name: string, inputs: Record<string, unknown>, custom: boolean): Record<string, unknown> {
+        if (!custom) return {};
+        switch (type) {
+            case "random:index/randomPassword:RandomPassword": {
+                const result = randomPassword(inputs);
+                this.generatedSecrets.add(result);
+                // The real provider marks `result` secret; mocks must say so themselves.
+                return { ...inputs, result: secretEnvelope(result) };
+            }
+            case "docker:index/remoteImage:RemoteImage":
+                return { ...inputs, imageId: mockImageId(String(inputs.name)), repoDigest: `${inputs.name}@${mockImageId(String(inputs.name))}` };
+            case "docker:index/network:Network":
+                return { ...inputs, driver: inputs.driver ?? "bridge", scope: "local", internal: false };
+            case "docker:index/volume:Volume":
+                return { ...inputs, driver: "local", mountpoint: `/var/lib/docker/volumes/${inputs.name}/_data` };
+            case "docker:index/container:Container":
+                return { ...inputs, exitCode: null, hostname: String(inputs.name).slice(0, 12) };
+            default:
+                throw new Error(`the mocks have no state for resource type ${type} (${name}); add it to plan/mocks.ts`);
+        }
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        if (args.token === "docker:index/getNetwork:getNetwork") {
+            const name = String(args.inputs.name);
+            const known = this.options.existingNetworks;
+            if (known !== undefined && !known.includes(name)) throw new Error(`Error: network ${name} not found`);
+            return { id: `${name}-id`, name, driver: "bridge", scope: "local", internal: false, ipamConfigs: [], options: {} };
+        }
+        throw new Error(`the mocks do not answer invoke ${args.token}; add it to plan/mocks.ts`);
+    }
+}

@@ -1,0 +1,192 @@
+/**
+ * Runs the Pulumi program under the SDK's mock runtime and records its resource graph:
+ * every resource with its parent, its explicit dependencies and exactly the inputs the
+ * provider would receive. Used by `npm run synth`, the unit tests and the live harness.
+ *
+ * Pulumi keeps its runtime in process globals: run one plan per process.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "node:path";
+import { ConfigOverrides, loadProjectConfig } from "./projectConfig";
+import { PlanMocks, PlanMocksOptions, UNKNOWN, isSecretEnvelope } from "./mocks";
+
+export interface PlannedResource {
+    urn: string;
+    type: string;
+    name: string;
+    /** URN of the parent (the stack for top-level resources). */
+    parent: string | undefined;
+    /** URNs of explicit `dependsOn` resources. */
+    dependsOn: string[];
+    /** Provider inputs; secrets are `[secret]` unless revealed, unknowns (preview) `[unknown]`. */
+    inputs: Record<string, unknown>;
+}
+
+export interface Plan {
+    project: string;
+    stack: string;
+    resources: PlannedResource[];
+    outputs: Record<string, unknown>;
+}
+
+export interface PlanOptions extends ConfigOverrides, PlanMocksOptions {
+    /** Folder with Pulumi.yaml and index.ts. Default: this repository. */
+    projectDir?: string;
+    /** Stack whose Pulumi.<stack>.yaml applies. Default `dev`. */
+    stack?: string;
+    /** Print secret values instead of `[secret]`. */
+    showSecrets?: boolean;
+    /** Run as `pulumi preview` does: values not yet known stay unknown. */
+    preview?: boolean;
+}
+
+export const SECRET = "[secret]";
+export const UNKNOWN_VALUE = "[unknown]";
+const REPO_ROOT = path.resolve(__dirname, "..");
+
+interface Registration {
+    resource: pulumi.Resource;
+    type: string;
+    name: string;
+    parent: pulumi.Resource | undefined;
+    dependsOn: pulumi.Input<pulumi.Input<pulumi.Resource>[]> | pulumi.Input<pulumi.Resource> | undefined;
+}
+
+export async function planProgram(options: PlanOptions = {}): Promise<Plan> {
+    const projectDir = options.projectDir ?? REPO_ROOT;
+    const stack = options.stack ?? "dev";
+    const loaded = loadProjectConfig(projectDir, stack, options);
+    const mocks = new PlanMocks({ existingNetworks: options.existingNetworks });
+    await pulumi.runtime.setMocks(mocks, loaded.project, stack, options.preview ?? false);
+    pulumi.runtime.setAllConfig(loaded.config, loaded.secretKeys);
+
+    const registrations: Registration[] = [];
+    let exports: Record<string, unknown> = {};
+    await pulumi.runtime.runInPulumiStack(async () => {
+        // Mocks never see parents or dependsOn; a stack transformation sees every resource's options.
+        pulumi.runtime.registerStackTransformation((args) => {
+            registrations.push({
+                resource: args.resource,
+                type: args.type,
+                name: args.name,
+                parent: args.opts.parent,
+                dependsOn: args.opts.dependsOn,
+            });
+            return undefined;
+        });
+        exports = { ...(await import(path.join(projectDir, "index.ts"))) };
+        return undefined;
+    });
+    // Waiting on one output is not enough: registrations behind dependsOn finish later.
+    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+
+    const secrets = new Set<string>(mocks.generatedSecrets);
+    for (const key of loaded.secretKeys) collectStrings(tryJson(loaded.config[key]), secrets);
+    const stackUrn = `urn:pulumi:${stack}::${loaded.project}::pulumi:pulumi:Stack::${loaded.project}-${stack}`;
+    const urnOf = async (r: pulumi.Resource) => (await settle(r.urn)).value as string;
+
+    const resources: PlannedResource[] = [];
+    for (const reg of registrations) {
+        const recorded = mocks.resources.get(`${reg.type}::${reg.name}`);
+        if (!recorded) throw new Error(`${reg.type} ${reg.name} was declared but never registered`);
+        const dependsOn = await Promise.all((await resolveResources(reg.dependsOn)).map(urnOf));
+        resources.push({
+            urn: await urnOf(reg.resource),
+            type: reg.type,
+            name: reg.name,
+            parent: reg.parent ? await urnOf(reg.parent) : stackUrn,
+            dependsOn,
+            inputs: reveal(recorded.inputs, secrets, options.showSecrets ?? false) as Record<string, unknown>,
+        });
+    }
+
+    const outputs: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(exports)) {
+        if (name === "default" || name === "__esModule") continue;
+        outputs[name] = await resolveOutput(value, options.showSecrets ?? false);
+    }
+    return { project: loaded.project, stack, resources, outputs };
+}
+
+function tryJson(value: string | undefined): unknown {
+    if (value === undefined) return undefined;
+    try {
+        return JSON.parse(value);
+    } catch {
+        return value;
+    }
+}
+
+function collectStrings(value: unknown, into: Set<string>): void {
+    if (typeof value === "string") {
+        if (value !== "") into.add(value);
+    } else if (Array.isArray(value)) value.forEach((v) => collectStrings(v, into));
+    else if (value && typeof value === "object") Object.values(value).forEach((v) => collectStrings(v, into));
+}
+
+function redactString(value: string, secrets: Set<string>): string {
+    let result = value;
+    // Longest first, so a secret that contains another is replaced whole.
+    for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
+        if (result.includes(secret)) result = result.split(secret).join(SECRET);
+    }
+    return result;
+}
+
+/**
+ * Unwraps secret envelopes. Without showSecrets, the secret values themselves become
+ * `[secret]` wherever they appear (so a command stays readable: `--requirepass [secret]`);
+ * an enveloped value with no known secret in it is replaced whole.
+ */
+function reveal(value: unknown, secrets: Set<string>, showSecrets: boolean): unknown {
+    if (value === UNKNOWN) return UNKNOWN_VALUE;
+    if (isSecretEnvelope(value)) {
+        const inner = reveal(value.value, secrets, showSecrets);
+        if (showSecrets) return inner;
+        return JSON.stringify(inner)?.includes(SECRET) ? inner : SECRET;
+    }
+    if (typeof value === "string") return showSecrets ? value : redactString(value, secrets);
+    if (Array.isArray(value)) return value.map((v) => reveal(v, secrets, showSecrets));
+    if (value && typeof value === "object") {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reveal(v, secrets, showSecrets)]));
+    }
+    return value;
+}
+
+interface Settled {
+    value: unknown;
+    known: boolean;
+    secret: boolean;
+}
+
+/** An output's value, whether it is known, and whether it is secret, without `apply` (which never runs on unknowns). */
+async function settle(output: pulumi.Output<unknown>): Promise<Settled> {
+    const internal = output as unknown as { promise(withUnknowns?: boolean): Promise<unknown>; isKnown: Promise<boolean>; isSecret: Promise<boolean> };
+    const [value, known, secret] = await Promise.all([internal.promise(true), internal.isKnown, internal.isSecret]);
+    return { value, known, secret };
+}
+
+async function resolveResources(input: Registration["dependsOn"]): Promise<pulumi.Resource[]> {
+    if (input === undefined) return [];
+    const value = pulumi.Output.isInstance(input) ? (await settle(input)).value : await input;
+    const list = Array.isArray(value) ? value : [value];
+    const resolved = await Promise.all(list.map(async (r) => (pulumi.Output.isInstance(r) ? (await settle(r)).value : await r)));
+    return resolved as pulumi.Resource[];
+}
+
+/** A stack output as `pulumi stack output --json` shows it: secrets `[secret]` unless shown. */
+async function resolveOutput(value: unknown, showSecrets: boolean): Promise<unknown> {
+    if (pulumi.Output.isInstance(value)) {
+        const settled = await settle(value);
+        if (!settled.known || settled.value === undefined) return UNKNOWN_VALUE;
+        if (settled.secret && !showSecrets) return SECRET;
+        return resolveOutput(settled.value, showSecrets);
+    }
+    if (pulumi.Resource.isInstance(value)) return undefined;
+    if (Array.isArray(value)) return Promise.all(value.map((v) => resolveOutput(v, showSecrets)));
+    if (value && typeof value === "object") {
+        const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveOutput(v, showSecrets)] as const));
+        return Object.fromEntries(entries);
+    }
+    return value;
+}
