@@ -21,20 +21,27 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 say() { echo "build-test-image: $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
+# apt-get install without starting the package's services: the postinst of
+# docker.io / redis-server would otherwise start a host dockerd or a host redis
+# on 6379 (policy-rc.d exit 101 = "do not start"; Docker-style base images
+# already ship one, so it is only added, then removed, when missing).
+apt_install() {
+  local policy=/usr/sbin/policy-rc.d added=0 rc=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && added=1
+  fi
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"; } >&2 || rc=$?
+  [ "$added" -eq 0 ] || rm -f "$policy"
+  return "$rc"
+}
+
 bash "$HERE/ensure-docker.sh"
 
 if [ ! -x /usr/bin/redis-server ] || [ ! -x /usr/bin/redis-cli ]; then
   [ "$(id -u)" -eq 0 ] || die "/usr/bin/redis-server or redis-cli missing and not root: install Debian's redis-server package"
   say "installing redis-server with apt"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
   # redis-tools (redis-cli) comes in as a dependency of redis-server.
-  apt-get install -y -qq redis-server redis-tools >&2
-  # The package starts a host redis on 6379 under systemd where there is one;
-  # the tests do not want it (harmless when there is no systemd).
-  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-    systemctl disable --now redis-server >/dev/null 2>&1 || true
-  fi
+  apt_install redis-server redis-tools || die "apt-get install redis-server failed"
 fi
 
 BIN_SHA=$(sha256sum "$(readlink -f /usr/bin/redis-server)" | cut -d' ' -f1)

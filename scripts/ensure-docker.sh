@@ -49,39 +49,71 @@ if engine_answers; then
   exit 0
 fi
 
+if [ "$(id -u)" -ne 0 ] && [ -S "$SOCK" ] && { [ ! -r "$SOCK" ] || [ ! -w "$SOCK" ]; }; then
+  die "$SOCK exists but user $(id -un) may not use it: run as root or join the socket's group ($(stat -c %G "$SOCK"))"
+fi
 [ "$(id -u)" -eq 0 ] || die "no Docker engine answers on $SOCK and this is not root, so dockerd cannot be installed or started. Start Docker (or run as root) and retry."
 
-export DEBIAN_FRONTEND=noninteractive
+# apt-get install without starting the package's services: the postinst of
+# docker.io / redis-server would otherwise start a host dockerd or a host redis
+# on 6379 (policy-rc.d exit 101 = "do not start"; Docker-style base images
+# already ship one, so it is only added, then removed, when missing).
+apt_install() {
+  local policy=/usr/sbin/policy-rc.d added=0 rc=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && added=1
+  fi
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"; } >&2 || rc=$?
+  [ "$added" -eq 0 ] || rm -f "$policy"
+  return "$rc"
+}
+
 if ! command -v dockerd >/dev/null 2>&1 && [ ! -x /usr/sbin/dockerd ]; then
   say "dockerd missing: installing docker.io with apt"
-  apt-get update -qq >&2
-  apt-get install -y -qq docker.io >&2
+  apt_install docker.io || die "apt-get install docker.io failed"
 fi
 DOCKERD=$(command -v dockerd || echo /usr/sbin/dockerd)
 
-# A stale socket or pid file from a dead dockerd would make the new one refuse to start.
-if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid 2>/dev/null)" 2>/dev/null; then
-  rm -f /var/run/docker.pid
-fi
-if pgrep -x dockerd >/dev/null 2>&1; then
-  say "a dockerd process exists but does not answer yet; waiting for it"
-else
-  say "starting dockerd (log: $LOG)"
-  [ -S "$SOCK" ] && rm -f "$SOCK"
+# A live (not zombie) dockerd process, found through /proc so that procps
+# (pgrep) is not needed. A dockerd killed a moment ago can linger as a zombie.
+live_dockerd() {
+  local d
+  for d in /proc/[0-9]*; do
+    [ "$(cat "$d/comm" 2>/dev/null)" = dockerd ] || continue
+    grep -q '^State:[[:space:]]*[^Z]' "$d/status" 2>/dev/null && return 0
+  done
+  return 1
+}
+
+started=0
+start_dockerd() {
+  # No live dockerd: a pid file or socket left by a killed one would make the
+  # new one refuse to start ("pid file found, ensure docker is not running").
+  rm -f /var/run/docker.pid "$SOCK"
   mkdir -p "$(dirname "$LOG")"
-  # setsid: detach from this shell's session so the daemon survives the script
+  say "starting dockerd (log: $LOG)"
+  # setsid: detach from this shell's session so the daemon outlives the script
   # and is not hit by the caller's Ctrl-C / process-group kill.
   setsid "$DOCKERD" >>"$LOG" 2>&1 < /dev/null &
+  started=1
+}
+
+if live_dockerd; then
+  say "a dockerd process exists but does not answer yet; waiting for it"
+else
+  start_dockerd
 fi
 
-start=$(date +%s)
+start_ms=$(( $(date +%s%N) / 1000000 ))
 until engine_answers; do
-  if [ $(( $(date +%s) - start )) -ge "$WAIT_SECONDS" ]; then
+  # The dockerd we were waiting for may have died (or was dying): start ours.
+  if [ "$started" -eq 0 ] && ! live_dockerd; then start_dockerd; fi
+  if [ $(( $(date +%s%N) / 1000000 - start_ms )) -ge $(( WAIT_SECONDS * 1000 )) ]; then
     say "last lines of $LOG:"
     tail -n 20 "$LOG" >&2 2>/dev/null || true
     die "dockerd did not answer on $SOCK within ${WAIT_SECONDS}s"
   fi
   sleep 0.2
 done
-say "dockerd answers after $(( $(date +%s) - start ))s"
+say "dockerd answers after $(( $(date +%s%N) / 1000000 - start_ms )) ms"
 check_cli
