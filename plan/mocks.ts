@@ -50,6 +50,8 @@ export interface RecordedResource {
 export interface PlanMocksOptions {
     /** Networks `docker.getNetwork` finds; `undefined` means any name (the offline plan cannot look). */
     existingNetworks?: string[];
+    /** As in `pulumi preview`: a resource not yet created has only its inputs; what the provider computes is unknown. */
+    preview?: boolean;
 }
 
 export class PlanMocks implements pulumi.runtime.Mocks {
@@ -71,6 +73,7 @@ export class PlanMocks implements pulumi.runtime.Mocks {
 
     private stateFor(type: string, name: string, inputs: Record<string, unknown>, custom: boolean): Record<string, unknown> {
         if (!custom) return {};
+        if (this.options.preview) return { ...inputs };
         switch (type) {
             case "random:index/randomPassword:RandomPassword": {
                 const result = randomPassword(inputs);

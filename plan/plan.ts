@@ -52,11 +52,20 @@ interface Registration {
     dependsOn: pulumi.Input<pulumi.Input<pulumi.Resource>[]> | pulumi.Input<pulumi.Resource> | undefined;
 }
 
-export async function planProgram(options: PlanOptions = {}): Promise<Plan> {
+/** One run of the program under mocks. */
+export interface PlanRun {
+    /** Every secret value the plan knows (generated passwords, secret config): for tests that look for leaks. */
+    secrets: string[];
+    /** Per resource URN, the top-level inputs Pulumi treats as secret (stored encrypted in state). */
+    secretInputs: Map<string, string[]>;
+    render(showSecrets: boolean): Promise<Plan>;
+}
+
+export async function runPlan(options: PlanOptions = {}): Promise<PlanRun> {
     const projectDir = options.projectDir ?? REPO_ROOT;
     const stack = options.stack ?? "dev";
     const loaded = loadProjectConfig(projectDir, stack, options);
-    const mocks = new PlanMocks({ existingNetworks: options.existingNetworks });
+    const mocks = new PlanMocks({ existingNetworks: options.existingNetworks, preview: options.preview });
     await pulumi.runtime.setMocks(mocks, loaded.project, stack, options.preview ?? false);
     pulumi.runtime.setAllConfig(loaded.config, loaded.secretKeys);
 
@@ -85,27 +94,42 @@ export async function planProgram(options: PlanOptions = {}): Promise<Plan> {
     const stackUrn = `urn:pulumi:${stack}::${loaded.project}::pulumi:pulumi:Stack::${loaded.project}-${stack}`;
     const urnOf = async (r: pulumi.Resource) => (await settle(r.urn)).value as string;
 
-    const resources: PlannedResource[] = [];
+    // Resolved once; rendered with or without secrets as often as the caller likes.
+    const graph: (Omit<PlannedResource, "inputs"> & { rawInputs: Record<string, unknown> })[] = [];
     for (const reg of registrations) {
         const recorded = mocks.resources.get(`${reg.type}::${reg.name}`);
         if (!recorded) throw new Error(`${reg.type} ${reg.name} was declared but never registered`);
-        const dependsOn = await Promise.all((await resolveResources(reg.dependsOn)).map(urnOf));
-        resources.push({
+        graph.push({
             urn: await urnOf(reg.resource),
             type: reg.type,
             name: reg.name,
             parent: reg.parent ? await urnOf(reg.parent) : stackUrn,
-            dependsOn,
-            inputs: reveal(recorded.inputs, secrets, options.showSecrets ?? false) as Record<string, unknown>,
+            dependsOn: await Promise.all((await resolveResources(reg.dependsOn)).map(urnOf)),
+            rawInputs: recorded.inputs,
         });
     }
+    const exported = Object.entries(exports).filter(([name]) => name !== "default" && name !== "__esModule");
 
-    const outputs: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(exports)) {
-        if (name === "default" || name === "__esModule") continue;
-        outputs[name] = await resolveOutput(value, options.showSecrets ?? false);
-    }
-    return { project: loaded.project, stack, resources, outputs };
+    return {
+        secrets: [...secrets],
+        secretInputs: new Map(
+            graph.map((r) => [r.urn, Object.keys(r.rawInputs).filter((k) => isSecretEnvelope(r.rawInputs[k]))]),
+        ),
+        async render(showSecrets: boolean): Promise<Plan> {
+            const resources = graph.map(({ rawInputs, ...rest }) => ({
+                ...rest,
+                inputs: reveal(rawInputs, secrets, showSecrets) as Record<string, unknown>,
+            }));
+            const outputs: Record<string, unknown> = {};
+            for (const [name, value] of exported) outputs[name] = await resolveOutput(value, showSecrets);
+            return { project: loaded.project, stack, resources, outputs };
+        },
+    };
+}
+
+/** Runs the program once and renders its plan. */
+export async function planProgram(options: PlanOptions = {}): Promise<Plan> {
+    return (await runPlan(options)).render(options.showSecrets ?? false);
 }
 
 function tryJson(value: string | undefined): unknown {
@@ -139,7 +163,7 @@ function redactString(value: string, secrets: Set<string>): string {
  * an enveloped value with no known secret in it is replaced whole.
  */
 function reveal(value: unknown, secrets: Set<string>, showSecrets: boolean): unknown {
-    if (value === UNKNOWN) return UNKNOWN_VALUE;
+    if (isUnknownValue(value)) return UNKNOWN_VALUE;
     if (isSecretEnvelope(value)) {
         const inner = reveal(value.value, secrets, showSecrets);
         if (showSecrets) return inner;
@@ -151,6 +175,11 @@ function reveal(value: unknown, secrets: Set<string>, showSecrets: boolean): unk
         return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reveal(v, secrets, showSecrets)]));
     }
     return value;
+}
+
+/** The SDK marks a value unknown during preview with a sentinel string, or an object flag in newer versions. */
+function isUnknownValue(value: unknown): boolean {
+    return value === UNKNOWN || (typeof value === "object" && value !== null && (value as Record<string, unknown>).__pulumiUnknown === true);
 }
 
 interface Settled {

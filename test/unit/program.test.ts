@@ -1,0 +1,174 @@
+/**
+ * The whole program under Pulumi's mock runtime, dev stack: the resource graph a
+ * `pulumi up` would create, checked resource by resource.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
+import { Plan, PlannedResource, runPlan } from "../../plan/plan";
+
+const STANDARD = PROTOCOL_ENVIRONMENTS.filter((e) => e.kind === "standard");
+const SECURE = PROTOCOL_ENVIRONMENTS.filter((e) => e.kind === "secure");
+
+let plan: Plan;
+let redacted: Plan;
+let secrets: string[];
+let secretInputs: Map<string, string[]>;
+
+beforeAll(async () => {
+    const run = await runPlan({ stack: "dev" });
+    plan = await run.render(true);
+    redacted = await run.render(false);
+    secrets = run.secrets;
+    secretInputs = run.secretInputs;
+});
+
+function resource(type: string, name: string): PlannedResource {
+    const found = plan.resources.filter((r) => r.type === type && r.name === name);
+    expect(found, `${type} ${name}`).toHaveLength(1);
+    return found[0];
+}
+const container = (name: string) => resource("docker:index/container:Container", name);
+const command = (name: string) => container(name).inputs.command as string[];
+const after = (cmd: string[], flag: string) => cmd[cmd.indexOf(flag) + 1];
+const userRule = (cmd: string[], user: string) => cmd.slice(cmd.findIndex((a, i) => a === "--user" && cmd[i + 1] === user));
+
+describe("the dev stack's resources", () => {
+    it("are exactly the ones the protocol needs, and nothing else", () => {
+        const expected = [
+            "docker:index/remoteImage:RemoteImage::redis-image",
+            "docker:index/network:Network::storage-network",
+            ...STANDARD.flatMap((e) => [
+                `nexus-redis:redis:StandardEnvironment::${e.name}`,
+                `random:index/randomPassword:RandomPassword::${e.name}-vault-password`,
+                `random:index/randomPassword:RandomPassword::${e.name}-replication-password`,
+                `random:index/randomPassword:RandomPassword::${e.name}-operational-admin-password`,
+                `docker:index/volume:Volume::${e.name}-vault-data`,
+                `docker:index/container:Container::${e.name}-vault`,
+                `docker:index/volume:Volume::${e.name}-operational-data`,
+                `docker:index/container:Container::${e.name}-operational`,
+            ]),
+            ...SECURE.flatMap((e) => [
+                `nexus-redis:redis:SecureEnvironment::${e.name}`,
+                `random:index/randomPassword:RandomPassword::${e.name}-vault-password`,
+                `docker:index/volume:Volume::${e.name}-vault-data`,
+                `docker:index/container:Container::${e.name}-vault`,
+            ]),
+        ];
+        expect(plan.resources.map((r) => `${r.type}::${r.name}`).sort()).toEqual(expected.sort());
+    });
+
+    it("creates the protocol's network as a bridge", () => {
+        expect(resource("docker:index/network:Network", "storage-network").inputs).toMatchObject({ name: "nexus-storage-network", driver: "bridge" });
+    });
+
+    it("parents every environment's resources to its component", () => {
+        for (const env of PROTOCOL_ENVIRONMENTS) {
+            const type = env.kind === "standard" ? "nexus-redis:redis:StandardEnvironment" : "nexus-redis:redis:SecureEnvironment";
+            const componentUrn = resource(type, env.name).urn;
+            const children = plan.resources.filter((r) => r.name.startsWith(`${env.name}-`));
+            expect(children.length).toBe(env.kind === "standard" ? 7 : 3);
+            for (const child of children) expect(child.parent, child.name).toBe(componentUrn);
+        }
+    });
+});
+
+describe.each(STANDARD)("standard environment $name", (env) => {
+    it("publishes the vault and the operational on loopback at the table's ports, internal port 6379", () => {
+        expect(container(`${env.name}-vault`).inputs.ports).toEqual([{ internal: 6379, external: env.vaultPort, ip: "127.0.0.1", protocol: "tcp" }]);
+        expect(container(`${env.name}-operational`).inputs.ports).toEqual([
+            { internal: 6379, external: env.operationalPort, ip: "127.0.0.1", protocol: "tcp" },
+        ]);
+    });
+
+    it("names both containers after the environment and attaches them to the network by name", () => {
+        for (const role of ["vault", "operational"]) {
+            const inputs = container(`${env.name}-${role}`).inputs;
+            expect(inputs.name).toBe(`nexus3-${env.name}-${role}`);
+            expect(inputs.networksAdvanced).toEqual([{ name: "nexus-storage-network" }]);
+            expect(inputs.volumes).toEqual([{ volumeName: `nexus3-${env.name}-${role}-data`, containerPath: "/data" }]);
+            expect(inputs.restart).toBe("unless-stopped");
+            expect(resource("docker:index/volume:Volume", `${env.name}-${role}-data`).inputs.name).toBe(`nexus3-${env.name}-${role}-data`);
+        }
+    });
+
+    it("replicates from its own vault by container name on 6379, authenticated as the replication user", () => {
+        const op = command(`${env.name}-operational`);
+        expect(op.slice(op.indexOf("--replicaof"), op.indexOf("--replicaof") + 3)).toEqual(["--replicaof", `nexus3-${env.name}-vault`, "6379"]);
+        expect(after(op, "--masteruser")).toBe("replicator");
+    });
+
+    it("gives the operational the replication user's password as masterauth, not the vault's", () => {
+        const vault = command(`${env.name}-vault`);
+        const masterauth = after(command(`${env.name}-operational`), "--masterauth");
+        expect(userRule(vault, "replicator")).toContain(`>${masterauth}`);
+        expect(masterauth).not.toBe(after(vault, "--requirepass"));
+        expect(masterauth).toMatch(/^[A-Za-z0-9]{32}$/);
+    });
+
+    it("starts the operational only after its vault", () => {
+        expect(container(`${env.name}-operational`).dependsOn).toEqual([container(`${env.name}-vault`).urn]);
+    });
+
+    it("reports its endpoints in the stack output", () => {
+        const out = (plan.outputs.environments as Record<string, any>)[env.name];
+        expect(out).toEqual({
+            kind: "standard",
+            vault: { container: `nexus3-${env.name}-vault`, host: "127.0.0.1", port: env.vaultPort, password: after(command(`${env.name}-vault`), "--requirepass") },
+            replication: { user: "replicator", password: after(command(`${env.name}-operational`), "--masterauth") },
+            operational: {
+                container: `nexus3-${env.name}-operational`,
+                host: "127.0.0.1",
+                port: env.operationalPort,
+                adminUser: "admin",
+                adminPassword: expect.stringMatching(/^[A-Za-z0-9]{32}$/),
+            },
+        });
+    });
+});
+
+describe.each(SECURE)("secure environment $name", (env) => {
+    it("is a password-protected vault with no replication user and no operational", () => {
+        const vault = command(`${env.name}-vault`);
+        expect(after(vault, "--requirepass")).toMatch(/^[A-Za-z0-9]{32}$/);
+        expect(vault).not.toContain("--user");
+        expect(plan.resources.some((r) => r.name === `${env.name}-operational`)).toBe(false);
+        expect(container(`${env.name}-vault`).inputs.ports).toEqual([{ internal: 6379, external: env.vaultPort, ip: "127.0.0.1", protocol: "tcp" }]);
+        expect((plan.outputs.environments as Record<string, any>)[env.name]).toEqual({
+            kind: "secure",
+            vault: { container: `nexus3-${env.name}-vault`, host: "127.0.0.1", port: env.vaultPort, password: after(vault, "--requirepass") },
+        });
+    });
+});
+
+describe("secrets", () => {
+    it("generates a different password for every environment and role", () => {
+        expect(secrets).toHaveLength(STANDARD.length * 3 + SECURE.length);
+        expect(new Set(secrets).size).toBe(secrets.length);
+    });
+
+    it("never shows a password unless asked", () => {
+        const text = JSON.stringify(redacted);
+        for (const secret of secrets) expect(text).not.toContain(secret);
+        expect(text).toContain("[secret]");
+    });
+
+    it("keeps every password in the stack output secret", () => {
+        for (const env of Object.values(redacted.outputs.environments as Record<string, any>)) {
+            expect(env.vault.password).toBe("[secret]");
+            if (env.kind === "standard") {
+                expect(env.replication.password).toBe("[secret]");
+                expect(env.operational.adminPassword).toBe("[secret]");
+            }
+        }
+    });
+
+    it("keeps every container command secret, since each carries a password", () => {
+        const containers = redacted.resources.filter((r) => r.type === "docker:index/container:Container");
+        expect(containers).toHaveLength(STANDARD.length * 2 + SECURE.length);
+        for (const c of containers) {
+            expect(secretInputs.get(c.urn), c.name).toEqual(["command"]);
+            const cmd = c.inputs.command as string[];
+            expect(after(cmd, cmd.includes("--requirepass") ? "--requirepass" : "--masterauth")).toBe("[secret]");
+        }
+    });
+});

@@ -1,0 +1,88 @@
+/**
+ * `npm run synth` end to end, as a reviewer runs it: one process per plan, as Pulumi's
+ * runtime state is per process.
+ */
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+function synth(...args: string[]) {
+    const result = spawnSync(process.execPath, [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), "plan/synth.ts", ...args], {
+        cwd: ROOT,
+        encoding: "utf8",
+    });
+    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const containers = (doc: any) => doc.resources.filter((r: any) => r.type === "docker:index/container:Container");
+
+describe("npm run synth", () => {
+    it("prints one JSON document with the project, stack, resources and outputs", () => {
+        const { code, stdout, stderr } = synth();
+        expect(stderr).toBe("");
+        expect(code).toBe(0);
+        const doc = JSON.parse(stdout);
+        expect(Object.keys(doc)).toEqual(["project", "stack", "resources", "outputs"]);
+        expect(doc).toMatchObject({ project: "nexus-redis", stack: "dev" });
+        expect(containers(doc)).toHaveLength(22);
+        for (const r of doc.resources) expect(Object.keys(r)).toEqual(["urn", "type", "name", "parent", "dependsOn", "inputs"]);
+        expect(stdout).not.toMatch(/--requirepass",\s*"[A-Za-z0-9]{32}"/);
+    });
+
+    it("applies -c overrides over the stack file, and adopts passwords given with --secret", () => {
+        const { code, stdout, stderr } = synth(
+            "-c", "portOffset=1000",
+            "-c", "nexus-redis:containerPrefix=staging",
+            "-c", "bindAddress=0.0.0.0",
+            "-c", 'environments=["contact","locker"]',
+            "--secret", 'passwords={"contact":{"vault":"AdoptedVaultPassword1"}}',
+            "--show-secrets",
+        );
+        expect(stderr).toBe("");
+        expect(code).toBe(0);
+        const doc = JSON.parse(stdout);
+        expect(containers(doc).map((c: any) => [c.inputs.name, c.inputs.ports[0].external, c.inputs.ports[0].ip])).toEqual([
+            ["staging-contact-vault", 7630, "0.0.0.0"],
+            ["staging-contact-operational", 7631, "0.0.0.0"],
+            ["staging-locker-vault", 7720, "0.0.0.0"],
+        ]);
+        const vault = containers(doc)[0].inputs.command as string[];
+        expect(vault[vault.indexOf("--requirepass") + 1]).toBe("AdoptedVaultPassword1");
+        // The adopted password replaces the generated one: no RandomPassword for it.
+        expect(doc.resources.map((r: any) => r.name)).not.toContain("contact-vault-password");
+        expect(doc.outputs.environments.contact.vault).toEqual({ container: "staging-contact-vault", host: "127.0.0.1", port: 7630, password: "AdoptedVaultPassword1" });
+    });
+
+    it("hides adopted passwords too unless --show-secrets is given", () => {
+        const { code, stdout } = synth("--secret", 'passwords={"user":{"vault":"AdoptedUserPassword1"}}');
+        expect(code).toBe(0);
+        expect(stdout).not.toContain("AdoptedUserPassword1");
+        expect(JSON.parse(stdout).outputs.environments.user.vault.password).toBe("[secret]");
+    });
+
+    it("joins an existing network instead of creating one when createNetwork is false", () => {
+        const { code, stdout } = synth("-c", "createNetwork=false", "-c", "network=shared-net");
+        expect(code).toBe(0);
+        const doc = JSON.parse(stdout);
+        expect(doc.resources.some((r: any) => r.type === "docker:index/network:Network")).toBe(false);
+        for (const c of containers(doc)) expect(c.inputs.networksAdvanced).toEqual([{ name: "shared-net" }]);
+    });
+
+    it("exits 2 on invalid configuration, naming every offending key on stderr and printing nothing on stdout", () => {
+        const { code, stdout, stderr } = synth("-c", 'environments=["contct","user=6610/6611"]', "-c", "bindAddress=everywhere");
+        expect(code).toBe(2);
+        expect(stdout).toBe("");
+        expect(stderr).toContain("nexus-redis:environments[0]: unknown environment \"contct\"");
+        expect(stderr).toContain("nexus-redis:environments[1]");
+        expect(stderr).toContain("nexus-redis:bindAddress");
+    });
+
+    it("exits 2 on a usage error", () => {
+        const { code, stderr } = synth("--stak", "dev");
+        expect(code).toBe(2);
+        expect(stderr).toMatch(/Unknown option '--stak'/);
+        expect(stderr).toContain("Usage:");
+    });
+});

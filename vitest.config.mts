@@ -1,0 +1,26 @@
+import { defineConfig } from "vitest/config";
+
+// Pulumi keeps its runtime in process globals: keep vitest's default process isolation
+// (pool "forks"), one plan per test file.
+export default defineConfig({
+    test: {
+        pool: "forks",
+        projects: [
+            {
+                extends: true,
+                test: { name: "unit", include: ["test/unit/**/*.test.ts"], testTimeout: 60_000 },
+            },
+            {
+                extends: true,
+                test: {
+                    name: "live",
+                    include: ["test/live/**/*.test.ts"],
+                    testTimeout: 300_000,
+                    hookTimeout: 300_000,
+                    // The live files share one Docker engine and the machine's 2 cores: one at a time.
+                    fileParallelism: false,
+                },
+            },
+        ],
+    },
+});
