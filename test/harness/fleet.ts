@@ -1,0 +1,365 @@
+/**
+ * The live harness: takes the program's own plan (the mock-runtime run `npm run synth`
+ * makes) for a test stack and creates exactly those networks, volumes and containers on
+ * the local Docker engine, so the live tests exercise the container specs `pulumi up`
+ * would create. Any input it does not understand is refused, so a test can never run
+ * something other than what the program declares.
+ *
+ * A test stack has its own container prefix, network and port offset, so it never
+ * touches a real fleet on the same host; everything it creates carries the label
+ * `nexus-redis.test-run=<run id>` and is removed by `destroy()`, on SIGINT/SIGTERM too.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as net from "node:net";
+import * as path from "node:path";
+import Redis, { RedisOptions } from "ioredis";
+import { Plan, PlannedResource } from "../../plan/plan";
+import { mockImageId } from "../../plan/mocks";
+import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
+import { Role, containerName } from "../../components/redisServer";
+import { DockerClient } from "./docker";
+
+export const TEST_IMAGE = process.env.NEXUS_REDIS_TEST_IMAGE ?? "nexus-redis/redis-test:7";
+export const RUN_LABEL_KEY = "nexus-redis.test-run";
+const ROOT = path.resolve(__dirname, "../..");
+
+/** The `environments` stack output, with real passwords (the plan is rendered with secrets shown). */
+export interface EnvironmentOutput {
+    kind: "standard" | "secure";
+    vault: { container: string; host: string; port: number; password: string };
+    replication?: { user: string; password: string };
+    operational?: { container: string; host: string; port: number; adminUser: string; adminPassword: string };
+}
+
+export interface LiveFleetOptions {
+    /** Environments to deploy (names from the protocol table). Default: all twelve. */
+    environments?: string[];
+    /** A name for this run, part of every container name. Default: random. */
+    name?: string;
+}
+
+/** Refused plan content: the harness does not know how to create it faithfully. */
+export class UnsupportedPlanError extends Error {}
+
+/**
+ * Whether a Docker engine answers and has the test image. Synchronous, so test files can
+ * use it in `describe.skipIf`. Without them live tests skip loudly; under CI they fail instead.
+ */
+export function dockerAvailable(): boolean {
+    const probe = spawnSync("docker", ["image", "inspect", "--format", "{{.Id}}", TEST_IMAGE], { encoding: "utf8", timeout: 15_000 });
+    if (probe.status === 0) return true;
+    const why = `no Docker engine or no image ${TEST_IMAGE} (npm test sets both up: scripts/ensure-docker.sh, scripts/build-test-image.sh)`;
+    if (process.env.CI === "true") throw new Error(`live tests cannot run under CI: ${why}`);
+    process.stderr.write(`\n*** SKIPPING LIVE TESTS: ${why} ***\n\n`);
+    return false;
+}
+
+/** Runs `npm run synth` for a test stack and returns its plan, secrets shown. */
+export async function synthPlan(config: Record<string, string>): Promise<Plan> {
+    const args = [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "plan/synth.ts"), "--show-secrets"];
+    for (const [k, v] of Object.entries(config)) args.push("-c", `${k}=${v}`);
+    const child = spawn(process.execPath, args, { cwd: ROOT });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (b) => out.push(b));
+    child.stderr.on("data", (b) => err.push(b));
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    if (code !== 0) throw new Error(`synth exited ${code}: ${Buffer.concat(err).toString()}`);
+    return JSON.parse(Buffer.concat(out).toString()) as Plan;
+}
+
+function portFree(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const server = net.createServer();
+        server.once("error", () => resolve(false));
+        server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+    });
+}
+
+/** A port offset that puts every port of the table on a free loopback port. */
+async function freePortOffset(environments: string[]): Promise<number> {
+    const ports = PROTOCOL_ENVIRONMENTS.filter((e) => environments.includes(e.name)).flatMap((e) =>
+        e.operationalPort === undefined ? [e.vaultPort] : [e.vaultPort, e.operationalPort],
+    );
+    for (let attempt = 0; attempt < 50; attempt++) {
+        const offset = 20_000 + 200 * Math.floor(Math.random() * 150);
+        const free = await Promise.all(ports.map((p) => portFree(p + offset)));
+        if (free.every(Boolean)) return offset;
+    }
+    throw new Error("no free range of ports for a test fleet");
+}
+
+type DockerLabels = Record<string, string>;
+
+function labelsOf(list: unknown, extra: DockerLabels): DockerLabels {
+    const labels: DockerLabels = { ...extra };
+    for (const { label, value } of (list as { label: string; value: string }[] | undefined) ?? []) labels[label] = value;
+    return labels;
+}
+
+function refuseUnknown(resource: PlannedResource, known: string[]): void {
+    const unknown = Object.keys(resource.inputs).filter((k) => !known.includes(k));
+    if (unknown.length > 0) {
+        throw new UnsupportedPlanError(`${resource.type} ${resource.name}: the harness does not understand input(s) ${unknown.join(", ")}`);
+    }
+}
+
+const CONTAINER_INPUTS = ["name", "image", "command", "ports", "networksAdvanced", "volumes", "restart", "labels", "memory"];
+
+export class LiveFleet {
+    readonly docker = new DockerClient();
+    readonly label: string;
+    private readonly clients: Redis[] = [];
+    private readonly images = new Map<string, string>();
+    private readonly onSignal = () => {
+        void this.destroy().finally(() => process.exit(130));
+    };
+
+    constructor(
+        readonly runId: string,
+        readonly plan: Plan,
+        readonly prefix: string,
+    ) {
+        this.label = `${RUN_LABEL_KEY}=${runId}`;
+        process.once("SIGINT", this.onSignal);
+        process.once("SIGTERM", this.onSignal);
+    }
+
+    /** The stack output `environments`, with passwords. */
+    get outputs(): Record<string, EnvironmentOutput> {
+        return this.plan.outputs.environments as Record<string, EnvironmentOutput>;
+    }
+
+    containerName(env: string, role: Role): string {
+        return containerName(this.prefix, env, role);
+    }
+
+    private resource(type: string, name: string): PlannedResource {
+        const found = this.plan.resources.find((r) => r.type === type && r.name === name);
+        if (!found) throw new Error(`the plan has no ${type} ${name}`);
+        return found;
+    }
+
+    /** Creates every resource of the plan, in the order the program registered them (dependencies first). */
+    async createAll(): Promise<void> {
+        for (const resource of this.plan.resources) await this.create(resource);
+    }
+
+    private async create(r: PlannedResource): Promise<void> {
+        const runLabel = { [RUN_LABEL_KEY]: this.runId };
+        switch (r.type) {
+            case "nexus-redis:redis:StandardEnvironment":
+            case "nexus-redis:redis:SecureEnvironment":
+            case "random:index/randomPassword:RandomPassword":
+                return; // Components hold no state; the passwords' values are in the plan already.
+            case "docker:index/remoteImage:RemoteImage": {
+                refuseUnknown(r, ["name", "keepLocally"]);
+                const ref = String(r.inputs.name);
+                // No registry is reachable here: the image must have been built locally.
+                if (!(await this.docker.imageExists(ref))) throw new Error(`image ${ref} is not on this engine (no registry to pull from)`);
+                this.images.set(mockImageId(ref), ref);
+                return;
+            }
+            case "docker:index/network:Network":
+                refuseUnknown(r, ["name", "driver", "labels"]);
+                await this.docker.createNetwork({
+                    name: String(r.inputs.name),
+                    driver: r.inputs.driver as string | undefined,
+                    labels: labelsOf(r.inputs.labels, runLabel),
+                });
+                return;
+            case "docker:index/volume:Volume":
+                refuseUnknown(r, ["name", "labels"]);
+                await this.docker.createVolume({ name: String(r.inputs.name), labels: labelsOf(r.inputs.labels, runLabel) });
+                return;
+            case "docker:index/container:Container":
+                await this.createContainer(r, runLabel);
+                return;
+            default:
+                throw new UnsupportedPlanError(`the harness cannot create resources of type ${r.type} (${r.name})`);
+        }
+    }
+
+    private async createContainer(r: PlannedResource, runLabel: DockerLabels): Promise<void> {
+        refuseUnknown(r, CONTAINER_INPUTS);
+        const i = r.inputs as Record<string, any>;
+        const image = this.images.get(i.image);
+        if (!image) throw new UnsupportedPlanError(`${r.name}: image ${i.image} is not the ID of an image in the plan`);
+        const portBindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+        const exposed: Record<string, object> = {};
+        for (const p of i.ports ?? []) {
+            refuseUnknown({ ...r, inputs: p }, ["internal", "external", "ip", "protocol"]);
+            const key = `${p.internal}/${p.protocol ?? "tcp"}`;
+            exposed[key] = {};
+            (portBindings[key] ??= []).push({ HostIp: p.ip ?? "", HostPort: String(p.external ?? "") });
+        }
+        const networks = (i.networksAdvanced ?? []) as { name: string; aliases?: string[] }[];
+        for (const n of networks) refuseUnknown({ ...r, inputs: n }, ["name", "aliases"]);
+        const mounts = ((i.volumes ?? []) as Record<string, unknown>[]).map((v) => {
+            refuseUnknown({ ...r, inputs: v }, ["volumeName", "containerPath", "readOnly"]);
+            return { Type: "volume", Source: v.volumeName, Target: v.containerPath, ReadOnly: v.readOnly === true };
+        });
+        const body = {
+            Image: image,
+            Cmd: i.command,
+            Labels: labelsOf(i.labels, runLabel),
+            ExposedPorts: exposed,
+            HostConfig: {
+                PortBindings: portBindings,
+                Mounts: mounts,
+                RestartPolicy: i.restart ? { Name: i.restart } : undefined,
+                Memory: i.memory ? i.memory * 1024 * 1024 : undefined,
+                NetworkMode: networks[0]?.name,
+            },
+            NetworkingConfig: networks[0] ? { EndpointsConfig: { [networks[0].name]: { Aliases: networks[0].aliases ?? [] } } } : undefined,
+        };
+        const id = await this.docker.createContainer(body, String(i.name));
+        for (const n of networks.slice(1)) await this.docker.connectNetwork(n.name, id, n.aliases);
+        await this.docker.startContainer(id);
+    }
+
+    /**
+     * Removes a container (and, by default, its volume) and creates them again from the
+     * plan: what `pulumi up --replace` of those resources does.
+     */
+    async recreate(env: string, role: Role, opts: { volume?: boolean } = {}): Promise<void> {
+        const container = this.resource("docker:index/container:Container", `${env}-${role}`);
+        await this.docker.removeContainer(String(container.inputs.name), { force: true });
+        if (opts.volume !== false) {
+            const volume = this.resource("docker:index/volume:Volume", `${env}-${role}-data`);
+            await this.docker.removeVolume(String(volume.inputs.name), true);
+            await this.create(volume);
+        }
+        await this.create(container);
+    }
+
+    /** An ioredis client on a container's published port; closed by destroy(). */
+    client(env: string, role: Role, auth: "none" | "password" | "admin" = "none", extra: RedisOptions = {}): Redis {
+        const out = this.outputs[env];
+        const endpoint = role === "vault" ? out.vault : out.operational!;
+        const credentials =
+            auth === "password"
+                ? { password: out.vault.password }
+                : auth === "admin"
+                  ? { username: out.operational!.adminUser, password: out.operational!.adminPassword }
+                  : {};
+        const client = new Redis({
+            host: endpoint.host,
+            port: endpoint.port,
+            ...credentials,
+            // The operational's default user may not run everything the ready check needs.
+            enableReadyCheck: false,
+            maxRetriesPerRequest: 1,
+            retryStrategy: (times) => (times > 50 ? null : 200),
+            ...extra,
+        });
+        client.on("error", () => undefined); // Errors surface on the commands a test awaits.
+        this.clients.push(client);
+        return client;
+    }
+
+    /** redis-cli inside a container (loopback there, so DEBUG is allowed); the password goes through the environment, not argv. */
+    async cli(env: string, role: Role, args: string[]): Promise<string> {
+        const out = this.outputs[env];
+        const auth =
+            role === "vault"
+                ? ["REDISCLI_AUTH=" + out.vault.password]
+                : ["REDISCLI_AUTH=" + out.operational!.adminPassword];
+        const userArgs = role === "operational" ? ["--user", out.operational!.adminUser] : [];
+        const result = await this.docker.exec(this.containerName(env, role), ["redis-cli", ...userArgs, ...args], auth);
+        if (result.exitCode !== 0) throw new Error(`redis-cli ${args.join(" ")} in ${env} ${role}: ${result.output}`);
+        return result.stdout.trim();
+    }
+
+    /** `DEBUG DIGEST` of a container's dataset: equal digests mean equal data. */
+    digest(env: string, role: Role): Promise<string> {
+        return this.cli(env, role, ["DEBUG", "DIGEST"]);
+    }
+
+    /** Removes everything this run created, also after a failure. */
+    async destroy(): Promise<void> {
+        process.removeListener("SIGINT", this.onSignal);
+        process.removeListener("SIGTERM", this.onSignal);
+        for (const c of this.clients.splice(0)) c.disconnect();
+        await this.docker.removeAllLabelled(this.label);
+    }
+}
+
+/**
+ * Sends one command on a fresh TCP connection and returns the first line of the reply
+ * (`-WRONGPASS ...`, `+OK`): what the server itself said, with no client library retrying.
+ */
+export function rawReply(host: string, port: number, args: string[], timeoutMs = 5_000): Promise<string> {
+    const resp = `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("");
+    return new Promise((resolve, reject) => {
+        const socket = net.connect(port, host, () => socket.write(resp));
+        let data = "";
+        const timer = setTimeout(() => socket.destroy(new Error(`no reply from ${host}:${port} in ${timeoutMs} ms`)), timeoutMs);
+        socket.on("data", (chunk) => {
+            data += chunk.toString();
+            const end = data.indexOf("\r\n");
+            if (end >= 0) {
+                clearTimeout(timer);
+                socket.destroy();
+                resolve(data.slice(0, end));
+            }
+        });
+        socket.on("error", (e) => {
+            clearTimeout(timer);
+            reject(e);
+        });
+    });
+}
+
+/** Parses `INFO` output into fields. */
+export function parseInfo(text: string): Record<string, string> {
+    const fields: Record<string, string> = {};
+    for (const line of text.split(/\r?\n/)) {
+        const i = line.indexOf(":");
+        if (i > 0 && !line.startsWith("#")) fields[line.slice(0, i)] = line.slice(i + 1).trim();
+    }
+    return fields;
+}
+
+/** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    for (;;) {
+        try {
+            const value = await check();
+            if (value !== undefined) return value;
+        } catch (e) {
+            last = e;
+        }
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+        await new Promise((r) => setTimeout(r, 100));
+    }
+}
+
+/**
+ * Plans a test stack and creates it. The stack has its own prefix, network and ports,
+ * so it can never touch a real fleet on the same host. Call `destroy()` in afterAll.
+ */
+export async function startLiveFleet(options: LiveFleetOptions = {}): Promise<LiveFleet> {
+    const environments = options.environments ?? PROTOCOL_ENVIRONMENTS.map((e) => e.name);
+    const runId = options.name ?? `nrt${randomBytes(4).toString("hex")}`;
+    const prefix = `${runId}`;
+    const plan = await synthPlan({
+        image: TEST_IMAGE,
+        containerPrefix: prefix,
+        network: `${runId}-net`,
+        createNetwork: "true",
+        portOffset: String(await freePortOffset(environments)),
+        environments: JSON.stringify(environments),
+    });
+    const fleet = new LiveFleet(runId, plan, prefix);
+    try {
+        await fleet.createAll();
+    } catch (e) {
+        await fleet.destroy();
+        throw e;
+    }
+    return fleet;
+}
