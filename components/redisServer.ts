@@ -38,6 +38,11 @@ function commonSettings(): Record<string, string> {
         // DEBUG DIGEST is how a recovery is verified (both sides equal). "local" allows it
         // only from inside the container (docker exec), never through a published port.
         "enable-debug-command": "local",
+        // Notice a dead link within seconds, not Redis's default minute: the protocol's check
+        // (master_link_status) then tells the truth soon after a cut, and the replica
+        // reconnects with a partial resync from the backlog as soon as the network is back.
+        // It must stay well above the vault's ping period, or idle links would time out.
+        "repl-timeout": "5",
     };
 }
 
@@ -56,6 +61,8 @@ export function vaultSettings(opts: { memoryLimitMb?: number } = {}): Settings {
         "repl-diskless-sync-delay": "0",
         "repl-backlog-size": String(REPLICATION_BACKLOG_BYTES),
         "repl-backlog-ttl": "3600",
+        // Pings are what an idle replica's repl-timeout measures: one a second (default 10).
+        "repl-ping-replica-period": "1",
     };
     const maxmemory = maxmemoryBytes(opts.memoryLimitMb);
     if (maxmemory !== undefined) {

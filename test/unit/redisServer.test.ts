@@ -54,6 +54,13 @@ describe("vault command", () => {
         expect(Number(argAfter(standard, "--repl-backlog-size")![0])).toBeGreaterThanOrEqual(16 * 1024 * 1024);
     });
 
+    it("notices a dead replication link within seconds, pinging replicas more often than that", () => {
+        const timeout = Number(argAfter(standard, "--repl-timeout")![0]);
+        const ping = Number(argAfter(standard, "--repl-ping-replica-period")![0]);
+        expect(timeout).toBeLessThanOrEqual(10);
+        expect(ping * 3).toBeLessThanOrEqual(timeout);
+    });
+
     it("caps memory below the container limit and never evicts from the vault", () => {
         const limited = vaultCommand({ password: "p", memoryLimitMb: 256 });
         expect(argAfter(limited, "--maxmemory")).toEqual([String(192 * 1024 * 1024)]);
