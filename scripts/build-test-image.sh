@@ -21,19 +21,6 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 say() { echo "build-test-image: $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
-# apt-get install without starting the package's services: the postinst of
-# docker.io / redis-server would otherwise start a host dockerd or a host redis
-# on 6379 (policy-rc.d exit 101 = "do not start"; Docker-style base images
-# already ship one, so it is only added, then removed, when missing).
-apt_install() {
-  local policy=/usr/sbin/policy-rc.d added=0 rc=0
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && added=1
-  fi
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"; } >&2 || rc=$?
-  [ "$added" -eq 0 ] || rm -f "$policy"
-  return "$rc"
-}
 
 bash "$HERE/ensure-docker.sh"
 
@@ -41,7 +28,7 @@ if [ ! -x /usr/bin/redis-server ] || [ ! -x /usr/bin/redis-cli ]; then
   [ "$(id -u)" -eq 0 ] || die "/usr/bin/redis-server or redis-cli missing and not root: install Debian's redis-server package"
   say "installing redis-server with apt"
   # redis-tools (redis-cli) comes in as a dependency of redis-server.
-  apt_install redis-server redis-tools || die "apt-get install redis-server failed"
+  bash "$(dirname "$0")/apt-install.sh" redis-server redis-tools || die "apt-get install redis-server failed"
 fi
 
 BIN_SHA=$(sha256sum "$(readlink -f /usr/bin/redis-server)" | cut -d' ' -f1)

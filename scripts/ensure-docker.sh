@@ -54,23 +54,10 @@ if [ "$(id -u)" -ne 0 ] && [ -S "$SOCK" ] && { [ ! -r "$SOCK" ] || [ ! -w "$SOCK
 fi
 [ "$(id -u)" -eq 0 ] || die "no Docker engine answers on $SOCK and this is not root, so dockerd cannot be installed or started. Start Docker (or run as root) and retry."
 
-# apt-get install without starting the package's services: the postinst of
-# docker.io / redis-server would otherwise start a host dockerd or a host redis
-# on 6379 (policy-rc.d exit 101 = "do not start"; Docker-style base images
-# already ship one, so it is only added, then removed, when missing).
-apt_install() {
-  local policy=/usr/sbin/policy-rc.d added=0 rc=0
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && added=1
-  fi
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"; } >&2 || rc=$?
-  [ "$added" -eq 0 ] || rm -f "$policy"
-  return "$rc"
-}
 
 if ! command -v dockerd >/dev/null 2>&1 && [ ! -x /usr/sbin/dockerd ]; then
   say "dockerd missing: installing docker.io with apt"
-  apt_install docker.io || die "apt-get install docker.io failed"
+  bash "$(dirname "$0")/apt-install.sh" docker.io || die "apt-get install docker.io failed"
 fi
 DOCKERD=$(command -v dockerd || echo /usr/sbin/dockerd)
 

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The project's test command (`npm test`, which .ci/run calls): installs and starts what
+# the tests need on a fresh Debian machine, then runs the type check, the unit tests
+# (Pulumi mock runtime) and the live tests (the program's container specs on Docker).
+# Extra arguments go to vitest, e.g. `npm test -- --project unit`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { echo "test: $*" >&2; }
+
+# npm packages, exactly as locked. Skipped when node_modules already matches the lock.
+if [ ! -f node_modules/.package-lock.json ] || ! cmp -s <(node -p 'JSON.stringify(require("./package-lock.json").packages)') \
+    <(node -p 'JSON.stringify(require("./node_modules/.package-lock.json").packages)' 2>/dev/null); then
+  say "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund >&2
+fi
+
+# A Docker engine (Debian's docker.io, started in the background if none answers) and the
+# Redis test image, built locally from Debian's redis-server since no registry is reachable.
+# Both scripts change nothing on a machine that already has them.
+bash scripts/ensure-docker.sh
+bash scripts/build-test-image.sh
+# (build-test-image.sh also installs redis-cli, which the live tests use for the protocol's own
+# check, `redis-cli -p PORT INFO replication`, from the host.)
+
+say "type check"
+npx tsc --noEmit -p .
+say "unit and live tests"
+npx vitest run "$@"
