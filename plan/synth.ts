@@ -81,10 +81,12 @@ async function main(argv: string[]): Promise<number> {
     }
 }
 
-main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e) => {
-        process.stderr.write(`synth: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-        process.exit(1);
-    },
-);
+/** Exits once everything written has reached the pipe: a plain exit truncates large output. */
+function exitAfterFlush(code: number): void {
+    process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+}
+
+main(process.argv.slice(2)).then(exitAfterFlush, (e) => {
+    process.stderr.write(`synth: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    exitAfterFlush(1);
+});

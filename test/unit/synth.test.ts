@@ -31,6 +31,16 @@ describe("npm run synth", () => {
         expect(stdout).not.toMatch(/--requirepass",\s*"[A-Za-z0-9]{32}"/);
     });
 
+    it("prints the whole document through a pipe to a slow reader, not the first 64 KiB", () => {
+        const result = spawnSync("bash", ["-c", `"${process.execPath}" node_modules/tsx/dist/cli.mjs plan/synth.ts | (sleep 1; cat)`], {
+            cwd: ROOT,
+            encoding: "utf8",
+            maxBuffer: 16 * 1024 * 1024,
+        });
+        expect(result.stdout.length).toBeGreaterThan(64 * 1024);
+        expect(JSON.parse(result.stdout).resources.length).toBeGreaterThan(0);
+    });
+
     it("applies -c overrides over the stack file, and adopts passwords given with --secret", () => {
         const { code, stdout, stderr } = synth(
             "-c", "portOffset=1000",
