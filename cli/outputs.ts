@@ -1,0 +1,260 @@
+/**
+ * The stack output `environments`, the operator CLI's only view of the fleet: where each
+ * container is reached and with which credentials. Loaded from a file, stdin, or by running
+ * `pulumi stack output --json --show-secrets`; validated as a whole before any connection
+ * is made, so a typo is a configuration error naming its key, never a half-run check.
+ */
+import { readFileSync } from "node:fs";
+import { CommandRunner, RunResult } from "./runner";
+
+/** Where a client on the Docker host reaches one container. */
+export interface EndpointOutput {
+    /** Docker container name (operationals replicate from the vault's). */
+    container: string;
+    /** Host address to connect to from here. */
+    host: string;
+    /** Host port. */
+    port: number;
+}
+
+export interface VaultOutput extends EndpointOutput {
+    password: string;
+}
+
+export interface OperationalOutput extends EndpointOutput {
+    adminUser: string;
+    adminPassword: string;
+}
+
+export interface StandardEnvironmentOutput {
+    kind: "standard";
+    vault: VaultOutput;
+    replication: { user: string; password: string };
+    operational: OperationalOutput;
+}
+
+export interface SecureEnvironmentOutput {
+    kind: "secure";
+    vault: VaultOutput;
+}
+
+export type EnvironmentOutput = StandardEnvironmentOutput | SecureEnvironmentOutput;
+
+/** The `environments` stack output, by environment name, in the stack's order. */
+export type EnvironmentsOutput = Record<string, EnvironmentOutput>;
+
+/** What `pulumi stack output` prints for a secret without `--show-secrets`. */
+export const SECRET_PLACEHOLDER = "[secret]";
+/** What the offline plan prints for a value only known after deployment (`synth` in preview mode). */
+export const UNKNOWN_PLACEHOLDER = "[unknown]";
+
+/** A problem with the outputs the CLI was given: exit code 2. */
+export class OutputsError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "OutputsError";
+    }
+}
+
+const SHOW_SECRETS_HINT =
+    "the outputs were printed without their secrets: pass --show-secrets (`pulumi stack output --json --show-secrets`, or `npm run --silent synth -- --show-secrets`)";
+
+/**
+ * Finds `environments` in either shape the CLI accepts: `pulumi stack output --json`
+ * (`{"environments": {...}}`) or the offline plan's document (`{..., "outputs": {"environments": {...}}}`).
+ */
+export function parseOutputs(text: string, source: string): EnvironmentsOutput {
+    let document: unknown;
+    try {
+        document = JSON.parse(text);
+    } catch (e) {
+        throw new OutputsError(`${source} is not JSON (${(e as Error).message}); expected the output of \`pulumi stack output --json --show-secrets\``);
+    }
+    if (!isObject(document)) {
+        throw new OutputsError(`${source} must hold a JSON object with an "environments" key (the output of \`pulumi stack output --json --show-secrets\`)`);
+    }
+    let environments: unknown;
+    let key: string;
+    if ("environments" in document) {
+        environments = document.environments;
+        key = "environments";
+    } else if (isObject(document.outputs) && "environments" in document.outputs) {
+        environments = document.outputs.environments;
+        key = "outputs.environments";
+    } else {
+        throw new OutputsError(
+            `${source} has no "environments" key: expected {"environments": {...}} from \`pulumi stack output --json --show-secrets\` ` +
+                `or {"outputs": {"environments": {...}}} from \`npm run --silent synth -- --show-secrets\``,
+        );
+    }
+    // Pulumi marks a whole output secret when any value inside it is one.
+    if (environments === SECRET_PLACEHOLDER) throw new OutputsError(`${key} is "${SECRET_PLACEHOLDER}": ${SHOW_SECRETS_HINT}`);
+    return validateEnvironments(environments, key);
+}
+
+/** Validates the `environments` value; every problem is named by its key (`environments.contact.vault.port`). */
+export function validateEnvironments(value: unknown, key = "environments"): EnvironmentsOutput {
+    if (!isObject(value)) throw new OutputsError(`${key} must be an object of environments by name, got ${describe(value)}`);
+    const problems: string[] = [];
+    let secretsHidden = false;
+    const result: EnvironmentsOutput = {};
+    const read = new Reader(problems, () => (secretsHidden = true));
+    for (const [name, env] of Object.entries(value)) {
+        const at = `${key}.${name}`;
+        if (!isObject(env)) {
+            problems.push(`${at} must be an object, got ${describe(env)}`);
+            continue;
+        }
+        const kind = env.kind;
+        if (kind !== "standard" && kind !== "secure") {
+            problems.push(`${at}.kind must be "standard" or "secure", got ${describe(kind)}`);
+            continue;
+        }
+        const vault = read.vault(env.vault, `${at}.vault`);
+        if (kind === "secure") {
+            if (vault) result[name] = { kind, vault };
+            continue;
+        }
+        const replication = read.object(env.replication, `${at}.replication`, (r, k) => ({
+            user: read.string(r.user, `${k}.user`),
+            password: read.secret(r.password, `${k}.password`),
+        }));
+        const operational = read.object(env.operational, `${at}.operational`, (o, k) => ({
+            ...read.endpoint(o, k),
+            adminUser: read.string(o.adminUser, `${k}.adminUser`),
+            adminPassword: read.secret(o.adminPassword, `${k}.adminPassword`),
+        }));
+        if (vault && replication && operational) result[name] = { kind, vault, replication, operational };
+    }
+    if (secretsHidden) problems.push(SHOW_SECRETS_HINT);
+    if (problems.length > 0) {
+        throw new OutputsError(`invalid stack outputs (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    }
+    if (Object.keys(result).length === 0) throw new OutputsError(`${key} is empty: the stack deploys no environment`);
+    return result;
+}
+
+class Reader {
+    constructor(
+        private readonly problems: string[],
+        private readonly onHiddenSecret: () => void,
+    ) {}
+
+    string(value: unknown, key: string): string {
+        if (value === UNKNOWN_PLACEHOLDER) {
+            this.problems.push(`${key} is "${UNKNOWN_PLACEHOLDER}": the stack is not deployed yet (a preview's outputs)`);
+        } else if (typeof value !== "string" || value === "") {
+            this.problems.push(`${key} must be a non-empty string, got ${describe(value)}`);
+        } else {
+            return value;
+        }
+        return "";
+    }
+
+    secret(value: unknown, key: string): string {
+        if (value === SECRET_PLACEHOLDER) {
+            this.problems.push(`${key} is "${SECRET_PLACEHOLDER}"`);
+            this.onHiddenSecret();
+            return "";
+        }
+        // Never echo a password, even a malformed one.
+        if (typeof value !== "string" || value === "") {
+            this.problems.push(`${key} must be a non-empty string, got ${typeof value === "string" ? "an empty string" : describeType(value)}`);
+            return "";
+        }
+        return value;
+    }
+
+    port(value: unknown, key: string): number {
+        if (typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= 65535) return value;
+        this.problems.push(`${key} must be a port number (1-65535), got ${describe(value)}`);
+        return 0;
+    }
+
+    endpoint(o: Record<string, unknown>, key: string): EndpointOutput {
+        return { container: this.string(o.container, `${key}.container`), host: this.string(o.host, `${key}.host`), port: this.port(o.port, `${key}.port`) };
+    }
+
+    vault(value: unknown, key: string): VaultOutput | undefined {
+        return this.object(value, key, (v, k) => ({ ...this.endpoint(v, k), password: this.secret(v.password, `${k}.password`) }));
+    }
+
+    object<T>(value: unknown, key: string, build: (o: Record<string, unknown>, key: string) => T): T | undefined {
+        if (value === SECRET_PLACEHOLDER) {
+            this.problems.push(`${key} is "${SECRET_PLACEHOLDER}"`);
+            this.onHiddenSecret();
+            return undefined;
+        }
+        if (!isObject(value)) {
+            this.problems.push(`${key} must be an object, got ${describe(value)}`);
+            return undefined;
+        }
+        return build(value, key);
+    }
+}
+
+/** Where to read the outputs from: a file, `-` for stdin, or the Pulumi CLI. */
+export interface OutputsSource {
+    /** `--outputs`: a file name, `-` for stdin, or undefined to ask the Pulumi CLI. */
+    file?: string;
+    /** `--stack`, passed to the Pulumi CLI. */
+    stack?: string;
+}
+
+export interface OutputsIo {
+    readStdin(): Promise<string>;
+    run: CommandRunner;
+    /** Folder the Pulumi CLI runs in (the project's). */
+    projectDir: string;
+}
+
+/** The `pulumi stack output` command the CLI runs when no `--outputs` is given. */
+export function stackOutputCommand(stack: string | undefined): string[] {
+    return ["pulumi", "stack", "output", "--json", "--show-secrets", ...(stack ? ["--stack", stack] : [])];
+}
+
+export async function loadOutputs(source: OutputsSource, io: OutputsIo): Promise<EnvironmentsOutput> {
+    if (source.file === "-") return parseOutputs(await io.readStdin(), "stdin");
+    if (source.file !== undefined) {
+        let text: string;
+        try {
+            text = readFileSync(source.file, "utf8");
+        } catch (e) {
+            throw new OutputsError(`cannot read --outputs ${source.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+        return parseOutputs(text, source.file);
+    }
+    const command = stackOutputCommand(source.stack);
+    let result: RunResult;
+    try {
+        result = await io.run(command, { cwd: io.projectDir, capture: true });
+    } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+            throw new OutputsError(
+                "the Pulumi CLI (pulumi) is not on PATH: install it, or pass the outputs with --outputs FILE " +
+                    "(from `pulumi stack output --json --show-secrets > FILE` where Pulumi runs)",
+            );
+        }
+        throw e;
+    }
+    if (result.exitCode !== 0) {
+        throw new OutputsError(`\`${command.join(" ")}\` failed (exit ${result.exitCode}): ${result.stderr.trim() || "no message"}`);
+    }
+    return parseOutputs(result.stdout, `\`${command.join(" ")}\``);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function describeType(value: unknown): string {
+    if (value === null) return "null";
+    if (Array.isArray(value)) return "an array";
+    return typeof value === "object" ? "an object" : `a ${typeof value}`;
+}
+
+function describe(value: unknown): string {
+    if (value === undefined) return "nothing (the key is missing)";
+    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return JSON.stringify(value);
+    return describeType(value);
+}
