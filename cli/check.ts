@@ -1,0 +1,471 @@
+/**
+ * `nexus-redis check`: what each environment looks like at runtime, and what is wrong with it.
+ *
+ * Two halves. `observe*` talks to Redis (bounded, never throws) and returns plain
+ * observations; `diagnose*` is pure and turns observations into problems in words, so
+ * every rule is tested on INFO/CONFIG samples without a server.
+ */
+import { REDIS_INTERNAL_PORT } from "../components/protocol";
+import { Settings, operationalSettings, vaultSettings } from "../components/redisServer";
+import { EnvironmentOutput, EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
+import { ClientEntry, Info, NO_REPLID, configPairs, infoInt, parseClientList, parseInfo } from "./redisReplies";
+import { Deadline, ProbeError, ProbeFailure, RedisSession } from "./session";
+
+// ---------------------------------------------------------------------------------------
+// Observations: what the servers said.
+
+export interface VaultObservation {
+    /** Where the conversation stopped, if it did. Everything before it is filled in. */
+    failure?: ProbeFailure;
+    /** INFO replication and INFO persistence, merged. */
+    info?: Info;
+    /** CONFIG GET of the declared settings. */
+    config?: Record<string, string>;
+    /** Number of keys. */
+    dbsize?: number;
+    /** CLIENT LIST TYPE replica: the replicas' connections, with the ACL user each authenticated as. */
+    replicas?: ClientEntry[];
+}
+
+export interface OperationalObservation {
+    /** Where the conversation stopped (unreachable, silent...). */
+    failure?: ProbeFailure;
+    /** Unauthenticated reads refused: the protocol says reads need no password. */
+    readFailure?: ProbeFailure;
+    /** INFO replication. */
+    info?: Info;
+    dbsize?: number;
+    /** The admin user's login or commands failed; what follows is unknown. */
+    adminFailure?: ProbeFailure;
+    /** CONFIG GET of the declared settings and masterauth, as the admin user. */
+    config?: Record<string, string>;
+    /** CLIENT LIST TYPE master: the operational's own connection to its master (its `laddr` is how the vault lists it). */
+    masterLink?: ClientEntry;
+}
+
+export interface EnvironmentObservation {
+    vault: VaultObservation;
+    /** Standard environments only. */
+    operational?: OperationalObservation;
+}
+
+/**
+ * Vault settings `check` compares with `CONFIG GET`. Declared without a memory limit: the
+ * stack output does not carry it, so maxmemory and its policy are not compared.
+ */
+export function declaredVaultSettings(): Settings {
+    const { maxmemory: _maxmemory, "maxmemory-policy": _policy, ...rest } = vaultSettings();
+    return rest;
+}
+
+export function declaredOperationalSettings(vaultContainer: string): Settings {
+    return operationalSettings({ vaultContainer });
+}
+
+/** Talks to a vault; never throws, never waits past the deadline. */
+export async function observeVault(env: EnvironmentOutput, deadline: Deadline): Promise<VaultObservation> {
+    const observation: VaultObservation = {};
+    const session = new RedisSession(env.vault, deadline);
+    try {
+        await session.call("AUTH", env.vault.password);
+        observation.info = {
+            ...parseInfo(String(await session.call("INFO", "replication"))),
+            ...parseInfo(String(await session.call("INFO", "persistence"))),
+        };
+        observation.config = configPairs(await session.call("CONFIG", "GET", ...Object.keys(declaredVaultSettings())));
+        observation.dbsize = Number(await session.call("DBSIZE"));
+        observation.replicas = parseClientList(String(await session.call("CLIENT", "LIST", "TYPE", "replica")));
+    } catch (e) {
+        observation.failure = failureOf(e);
+    } finally {
+        session.close();
+    }
+    return observation;
+}
+
+/** Talks to an operational: reads without a password as the protocol's check does, the rest as its admin user. */
+export async function observeOperational(env: StandardEnvironmentOutput, deadline: Deadline): Promise<OperationalObservation> {
+    const observation: OperationalObservation = {};
+    const session = new RedisSession(env.operational, deadline);
+    try {
+        try {
+            observation.info = parseInfo(String(await session.call("INFO", "replication")));
+            observation.dbsize = Number(await session.call("DBSIZE"));
+        } catch (e) {
+            const failure = failureOf(e);
+            // Refused reads are a finding, not the end: the admin user can still look.
+            if (failure.kind !== "denied") throw e;
+            observation.readFailure = failure;
+        }
+        try {
+            await session.call("AUTH", env.operational.adminUser, env.operational.adminPassword);
+            if (!observation.info) {
+                observation.info = parseInfo(String(await session.call("INFO", "replication")));
+                observation.dbsize = Number(await session.call("DBSIZE"));
+            }
+            const names = [...Object.keys(declaredOperationalSettings(env.vault.container)), "masterauth"];
+            observation.config = configPairs(await session.call("CONFIG", "GET", ...names));
+            observation.masterLink = parseClientList(String(await session.call("CLIENT", "LIST", "TYPE", "master")))[0];
+        } catch (e) {
+            const failure = failureOf(e);
+            if (failure.kind !== "auth" && failure.kind !== "denied") throw e;
+            observation.adminFailure = failure;
+        }
+    } catch (e) {
+        observation.failure = failureOf(e);
+    } finally {
+        session.close();
+    }
+    return observation;
+}
+
+/** Observes one environment, vault and operational at once, within `timeoutMs`. */
+export async function observeEnvironment(env: EnvironmentOutput, timeoutMs: number): Promise<EnvironmentObservation> {
+    const deadline = new Deadline(timeoutMs);
+    try {
+        const [vault, operational] = await Promise.all([
+            observeVault(env, deadline),
+            env.kind === "standard" ? observeOperational(env, deadline) : Promise.resolve(undefined),
+        ]);
+        return operational ? { vault, operational } : { vault };
+    } finally {
+        deadline.finish();
+    }
+}
+
+function failureOf(e: unknown): ProbeFailure {
+    if (e instanceof ProbeError) return e.failure;
+    return { kind: "error", command: "?", message: e instanceof Error ? e.message : String(e) };
+}
+
+// ---------------------------------------------------------------------------------------
+// Diagnosis: pure.
+
+export type ProblemCode =
+    | "vault-unreachable"
+    | "vault-auth"
+    | "vault-error"
+    | "vault-not-master"
+    | "persistence-off"
+    | "persistence-failing"
+    | "vault-drift"
+    | "secure-has-replicas"
+    | "operational-unreachable"
+    | "operational-reads-need-password"
+    | "operational-error"
+    | "not-replica"
+    | "wrong-master"
+    | "syncing"
+    | "link-down"
+    | "admin-auth"
+    | "masterauth-drift"
+    | "masteruser-drift"
+    | "operational-drift"
+    | "replication-user"
+    | "replica-unseen"
+    | "not-fixed"
+    | "fix-failed";
+
+export interface Problem {
+    code: ProblemCode;
+    /** In words, for a person; never a password. */
+    message: string;
+    /** The setting concerned, for drift. */
+    setting?: string;
+}
+
+/** What the operational's replication looks like, for the report. */
+export interface ReplicationState {
+    role: string | null;
+    /** `host:port` it replicates from, or null when it is no replica. */
+    master: string | null;
+    /** master_link_status: "up", "down", or null. */
+    link: string | null;
+    /** ACL user the vault lists the replica's connection under, when known. */
+    user: string | null;
+}
+
+/** Values that change from one run to the next on a healthy fleet: kept out of the stable report. */
+export interface Lag {
+    /** Vault's master_repl_offset minus the replica's offset; null when they follow different histories or the link is down. */
+    bytes: number | null;
+    /** master_last_io_seconds_ago: seconds since the replica last heard from the vault (up to 10 on an idle link: the vault pings every 10 s). */
+    seconds: number | null;
+}
+
+export interface Diagnosis {
+    problems: Problem[];
+    replication: ReplicationState | null;
+    lag: Lag | null;
+}
+
+export interface DiagnosisContext {
+    /** Container name → environment, for every vault of the stack: names "another environment's vault". */
+    vaultOwners: ReadonlyMap<string, string>;
+}
+
+export function diagnosisContext(environments: EnvironmentsOutput): DiagnosisContext {
+    return { vaultOwners: new Map(Object.entries(environments).map(([name, env]) => [env.vault.container, name])) };
+}
+
+const LOCALHOST = new Set(["localhost", "127.0.0.1", "::1", "0.0.0.0"]);
+const IP_ADDRESS = /^(\d{1,3}\.){3}\d{1,3}$|:/;
+
+export function diagnose(env: EnvironmentOutput, observation: EnvironmentObservation, context: DiagnosisContext): Diagnosis {
+    return env.kind === "standard"
+        ? diagnoseStandard(env, observation.vault, observation.operational ?? {}, context)
+        : diagnoseSecure(env, observation.vault);
+}
+
+export function diagnoseSecure(env: SecureEnvironmentOutput, vault: VaultObservation): Diagnosis {
+    const problems = vaultProblems(env, vault);
+    const attached = infoInt(vault.info, "connected_slaves");
+    if (attached !== undefined && attached > 0) {
+        const who = (vault.replicas ?? []).map((c) => `${c.addr ?? "?"} as ${c.user ?? "?"}`).join(", ");
+        problems.push({
+            code: "secure-has-replicas",
+            message: `secure environment has ${attached} replica${attached === 1 ? "" : "s"} attached (connected_slaves:${attached}${who ? `; ${who}` : ""}): its data must never leave the vault`,
+        });
+    }
+    return { problems, replication: null, lag: null };
+}
+
+function vaultProblems(env: EnvironmentOutput, vault: VaultObservation): Problem[] {
+    const problems: Problem[] = [];
+    const where = `vault ${env.vault.host}:${env.vault.port}`;
+    if (vault.failure) {
+        const f = vault.failure;
+        if (f.kind === "auth") problems.push({ code: "vault-auth", message: `${where} rejected the stack's vault password` });
+        else if (f.kind === "denied" || f.kind === "error") problems.push({ code: "vault-error", message: `${where} ${f.message}` });
+        else problems.push({ code: "vault-unreachable", message: `${where} ${f.message}` });
+    }
+    const info = vault.info;
+    if (info?.role !== undefined && info.role !== "master") {
+        problems.push({
+            code: "vault-not-master",
+            message: `the vault is itself a replica of ${info.master_host}:${info.master_port} (REPLICAOF run on the vault?): it must be the source of truth`,
+        });
+    }
+    if (info?.aof_last_write_status !== undefined && info.aof_last_write_status !== "ok") {
+        problems.push({ code: "persistence-failing", message: `the vault cannot write its append-only file (aof_last_write_status:${info.aof_last_write_status})` });
+    }
+    if (vault.config) {
+        for (const [setting, declared] of Object.entries(declaredVaultSettings())) {
+            const actual = vault.config[setting];
+            if (actual === declared) continue;
+            if (setting === "appendonly") {
+                problems.push({
+                    code: "persistence-off",
+                    setting,
+                    message: `persistence is off on the vault (appendonly ${show(actual)}): a restart would come back empty and wipe its replica`,
+                });
+            } else {
+                problems.push({ code: "vault-drift", setting, message: `vault setting ${setting} is ${show(actual)}, declared ${show(declared)}` });
+            }
+        }
+    }
+    return problems;
+}
+
+export function diagnoseStandard(
+    env: StandardEnvironmentOutput,
+    vault: VaultObservation,
+    operational: OperationalObservation,
+    context: DiagnosisContext,
+): Diagnosis {
+    const problems = vaultProblems(env, vault);
+    const where = `operational ${env.operational.host}:${env.operational.port}`;
+    const expected = `${env.vault.container}:${REDIS_INTERNAL_PORT}`;
+    const info = operational.info;
+
+    if (operational.failure) {
+        const f = operational.failure;
+        const code = f.kind === "denied" || f.kind === "error" || f.kind === "auth" ? "operational-error" : "operational-unreachable";
+        problems.push({ code, message: `${where} ${f.message}` });
+    }
+    if (operational.readFailure) {
+        problems.push({
+            code: "operational-reads-need-password",
+            message: `${where} ${operational.readFailure.message}: the protocol's reads (and its INFO replication check) need no password`,
+        });
+    }
+
+    let replication: ReplicationState | null = null;
+    let lag: Lag | null = null;
+    let wrongMaster = false;
+    if (info) {
+        const role = info.role ?? null;
+        const isReplica = role === "slave";
+        const masterHost = info.master_host;
+        const masterPort = infoInt(info, "master_port");
+        const link = info.master_link_status ?? null;
+        replication = { role, master: isReplica ? `${masterHost}:${masterPort}` : null, link: isReplica ? link : null, user: null };
+        if (!isReplica) {
+            problems.push({
+                code: "not-replica",
+                message: `the operational is not a replica (role:${role}; REPLICAOF NO ONE?): it no longer receives the vault's writes`,
+            });
+        } else if (masterHost !== env.vault.container || masterPort !== REDIS_INTERNAL_PORT) {
+            wrongMaster = true;
+            problems.push({ code: "wrong-master", message: wrongMasterMessage(env, masterHost ?? "", masterPort, context) });
+        } else if (link !== "up") {
+            if (info.master_sync_in_progress === "1") {
+                problems.push({ code: "syncing", message: `the operational is loading the vault's data (initial sync in progress)` });
+            } else {
+                // No "down for N s": the report must read the same on two runs against an unchanged fleet.
+                problems.push({ code: "link-down", message: `the replication link to ${expected} is ${link ?? "unknown"}${linkDownCause(vault, operational, env)}` });
+            }
+        }
+        if (isReplica && !wrongMaster && link === "up" && vault.info) {
+            lag = replicationLag(vault.info, info);
+        } else if (isReplica && link === "up") {
+            lag = { bytes: null, seconds: infoInt(info, "master_last_io_seconds_ago") ?? null };
+        }
+    }
+
+    if (operational.adminFailure) {
+        const f = operational.adminFailure;
+        problems.push({
+            code: "admin-auth",
+            message:
+                f.kind === "auth"
+                    ? `${where} rejected the admin user ${env.operational.adminUser}'s password: runtime settings cannot be checked, nor repaired`
+                    : `${where}: the admin user ${env.operational.adminUser} ${f.message}`,
+        });
+    }
+
+    if (operational.config) {
+        const config = operational.config;
+        if (config.masterauth !== env.replication.password) {
+            // Never print either value: both are passwords.
+            problems.push({
+                code: "masterauth-drift",
+                setting: "masterauth",
+                message: `masterauth differs from the stack's replication password (CONFIG SET by hand?): the vault refuses the replica`,
+            });
+        }
+        for (const [setting, declared] of Object.entries(declaredOperationalSettings(env.vault.container))) {
+            // replicaof is judged from INFO replication above, which says more.
+            if (setting === "replicaof") continue;
+            const actual = config[setting];
+            if (actual === declared) continue;
+            if (setting === "masteruser") {
+                problems.push({ code: "masteruser-drift", setting, message: `masteruser is ${show(actual)}, declared ${show(declared)} (the replication-only user)` });
+            } else {
+                problems.push({ code: "operational-drift", setting, message: `operational setting ${setting} is ${show(actual)}, declared ${show(declared)}` });
+            }
+        }
+    }
+
+    // The vault's side of the link: which user the replica's connection authenticated as.
+    if (replication && replication.link === "up" && !wrongMaster && vault.replicas) {
+        const connection = replicaConnection(vault.replicas, operational.masterLink);
+        if (connection) {
+            replication.user = connection.user ?? null;
+            if (connection.user !== env.replication.user) {
+                problems.push({
+                    code: "replication-user",
+                    message: `the operational replicates as user ${connection.user ?? "?"}, not ${env.replication.user} (the replication-only user)`,
+                });
+            }
+        } else if (operational.masterLink) {
+            problems.push({ code: "replica-unseen", message: `the vault does not list the operational's connection (${operational.masterLink.laddr}) among its replicas` });
+        }
+    }
+    return { problems, replication, lag };
+}
+
+function wrongMasterMessage(env: StandardEnvironmentOutput, host: string, port: number | undefined, context: DiagnosisContext): string {
+    const expected = `${env.vault.container}:${REDIS_INTERNAL_PORT}`;
+    const actual = `${host}:${port}`;
+    if (LOCALHOST.has(host)) {
+        return `the operational replicates from ${actual}: localhost inside its container is the operational itself; it must replicate from ${expected}`;
+    }
+    if (host === env.vault.container) {
+        return `the operational replicates from ${actual}: port ${port} is not the vault's internal port; it must replicate from ${expected}`;
+    }
+    const owner = context.vaultOwners.get(host);
+    if (owner !== undefined) {
+        return `the operational replicates from ${actual}, the vault of environment ${owner}, not from ${expected}`;
+    }
+    if (IP_ADDRESS.test(host)) {
+        return `the operational replicates from the IP address ${actual}, which changes when a container is re-created; it must replicate from ${expected}`;
+    }
+    return `the operational replicates from ${actual}, not from ${expected}`;
+}
+
+function linkDownCause(vault: VaultObservation, operational: OperationalObservation, env: StandardEnvironmentOutput): string {
+    if (vault.failure && vault.failure.kind !== "auth") return ": the vault is not answering";
+    if (operational.config && operational.config.masterauth !== env.replication.password) return ": masterauth is wrong";
+    if (operational.config && operational.config.masteruser !== env.replication.user) return ": masteruser is wrong";
+    return "";
+}
+
+/** Lag of a replica that follows the vault's current history; bytes are unknown otherwise. */
+export function replicationLag(vaultInfo: Info, replicaInfo: Info): Lag {
+    const seconds = infoInt(replicaInfo, "master_last_io_seconds_ago") ?? null;
+    const vaultOffset = infoInt(vaultInfo, "master_repl_offset");
+    const replicaOffset = infoInt(replicaInfo, "slave_repl_offset");
+    const sameHistory = vaultInfo.master_replid !== undefined && vaultInfo.master_replid === replicaInfo.master_replid;
+    if (!sameHistory || vaultOffset === undefined || replicaOffset === undefined) return { bytes: null, seconds };
+    // Both INFOs are read at about the same time, not atomically: never report a negative lag.
+    return { bytes: Math.max(0, vaultOffset - replicaOffset), seconds };
+}
+
+/**
+ * The vault's connection from this operational: the one whose address is the operational's
+ * local end of its master link. Without that (no admin access), a vault with a single
+ * replica can only be listing this one.
+ */
+export function replicaConnection(replicas: ClientEntry[], masterLink: ClientEntry | undefined): ClientEntry | undefined {
+    if (masterLink?.laddr) return replicas.find((c) => c.addr === masterLink.laddr);
+    return replicas.length === 1 ? replicas[0] : undefined;
+}
+
+/**
+ * Why re-syncing the operational from its vault could lose data, or undefined when it cannot.
+ *
+ * Re-pointing (or restoring the credentials of) a replica makes it sync from the vault, and
+ * a full sync replaces every key it holds. That loses nothing when the operational's data
+ * is an earlier state of the vault's. Redis tells us so through replication ids: a replica
+ * holds the history `master_replid` (and, once promoted by REPLICAOF NO ONE or re-pointed
+ * before its next sync, the one it followed before as `master_replid2`); the vault has its
+ * own `master_replid` and `master_replid2`. The rule:
+ *
+ * - the operational holds no keys: nothing to lose;
+ * - the vault holds no keys while the operational does: the vault lost its data, and the
+ *   operational may hold the only copy → refuse;
+ * - the two share no replication id: the vault's history is not the one the operational
+ *   followed (restarted or rebuilt since, restored from a backup, another server) → refuse.
+ *   A vault restart gives it a new id too, so a vault that restarted while its operational
+ *   was broken is refused once; the key counts in the message say whether --force is safe.
+ */
+export function resyncRisk(vault: VaultObservation, operational: OperationalObservation): string | undefined {
+    const operationalKeys = operational.dbsize;
+    if (operationalKeys === undefined) return "the operational's keys could not be counted";
+    if (operationalKeys === 0) return undefined;
+    if (vault.dbsize === undefined || !vault.info) return "the vault's data could not be examined";
+    const keys = (n: number) => `${n} key${n === 1 ? "" : "s"}`;
+    if (vault.dbsize === 0) {
+        return `the vault is empty while the operational holds ${keys(operationalKeys)}: syncing would wipe what may be the only copy`;
+    }
+    const ids = (info: Info | undefined) => [info?.master_replid, info?.master_replid2].filter((id): id is string => !!id && id !== NO_REPLID);
+    const vaultIds = ids(vault.info);
+    const operationalIds = ids(operational.info);
+    if (!operationalIds.some((id) => vaultIds.includes(id))) {
+        return (
+            `the vault's replication id (${short(vaultIds[0])}) is not one the operational followed (${operationalIds.map(short).join(", ") || "none"}): ` +
+            `the vault was restarted, rebuilt or replaced since; syncing would replace the operational's ${keys(operationalKeys)} with the vault's ${keys(vault.dbsize)}`
+        );
+    }
+    return undefined;
+}
+
+function short(id: string | undefined): string {
+    return id ? id.slice(0, 8) : "none";
+}
+
+function show(value: string | undefined): string {
+    if (value === undefined) return "not reported";
+    return JSON.stringify(value);
+}
