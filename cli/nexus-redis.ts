@@ -1,0 +1,225 @@
+/**
+ * nexus-redis: the operator CLI of the Redis Environment Protocol's fleet.
+ *
+ * `main(argv, io)` does everything and returns the exit code, so tests call it in-process
+ * with their own stdout, stdin and command runner; `bin/nexus-redis.js` calls `runAsProcess`.
+ */
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { checkFleet } from "./fleet";
+import { EnvironmentsOutput, OutputsError, loadOutputs } from "./outputs";
+import { RecoverError, recover, shellQuote } from "./recover";
+import { EXIT_USAGE, exitCode, renderJson, renderTable } from "./report";
+import { CommandRunner, spawnRunner } from "./runner";
+
+export const HELP = `Usage:
+  nexus-redis check [--fix [--force]] [--json] [--env NAME]... [--outputs FILE|-] [--stack NAME] [--timeout MS]
+  nexus-redis recover ENV [--dry-run] [--force] [--outputs FILE|-] [--stack NAME] [--timeout MS]
+
+Commands:
+  check     Checks every environment of the stack at once: vault reachable, password
+            accepted and persistence on; operational a replica of its vault's container on
+            6379 (never localhost), link up, lag, replication user; no replica on a secure
+            environment; and runtime drift (CONFIG SET or REPLICAOF by hand) from the
+            settings the program declares. One row per environment.
+  recover   The protocol's disaster recovery through Pulumi: replaces ENV's operational
+            container and volume (pulumi up --target ... --replace ...), then waits until
+            check reports ENV synced. Refused for a secure environment.
+
+Options:
+  --fix             check: repair the operational as its admin user (REPLICAOF the vault,
+                    restore masteruser/masterauth and drifted settings), wait for the link,
+                    report what changed. Never writes to a vault. Refuses a re-sync that
+                    could lose data (vault empty while the operational holds keys, or the
+                    vault's replication id is not one the operational followed).
+  --force           with --fix or recover: re-sync even when that could lose data
+  --json            check: print one JSON document on stdout instead of the table
+  --env NAME        check: only this environment (repeatable; default: all of the stack's)
+  --outputs FILE    the stack's outputs: a file with the JSON of
+                    \`pulumi stack output --json --show-secrets\` (or of
+                    \`npm run --silent synth -- --show-secrets\`), - for stdin;
+                    default: run \`pulumi stack output --json --show-secrets\`
+  --stack NAME      the Pulumi stack (default: PULUMI_STACK, else the selected stack)
+  --timeout MS      check: bound of each environment's check, repair and wait for the link
+                    (default ${3000}); recover: how long to wait for the sync (default ${120000})
+  --dry-run         recover: print the Pulumi command instead of running it
+  -h, --help        this text
+
+Examples:
+  npx nexus-redis check
+  npx nexus-redis check --env contact --env kb --json | jq '.environments[].status'
+  pulumi stack output --json --show-secrets | npx nexus-redis check --outputs - --fix
+  npx nexus-redis recover contact --stack dev --dry-run
+
+Exit codes:
+  0  every environment is healthy (check), or synced again (recover)
+  1  a problem remains (check), or recovery failed or was refused
+  2  usage or configuration error (bad option, unknown environment, unreadable outputs)`;
+
+export const DEFAULT_CHECK_TIMEOUT_MS = 3000;
+export const DEFAULT_RECOVER_WAIT_MS = 120_000;
+
+export interface CliIo {
+    stdout: { write(text: string): unknown };
+    stderr: { write(text: string): unknown };
+    readStdin(): Promise<string>;
+    run: CommandRunner;
+    /** Folder with Pulumi.yaml, where the Pulumi CLI runs. */
+    projectDir: string;
+    env: Readonly<Record<string, string | undefined>>;
+}
+
+class UsageError extends Error {}
+
+const OPTIONS = {
+    fix: { type: "boolean" },
+    force: { type: "boolean" },
+    json: { type: "boolean" },
+    env: { type: "string", multiple: true },
+    outputs: { type: "string" },
+    stack: { type: "string" },
+    timeout: { type: "string" },
+    "dry-run": { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+} as const;
+
+/** Options each command takes; any other is a usage error naming it. */
+const COMMAND_OPTIONS: Record<string, (keyof typeof OPTIONS)[]> = {
+    check: ["fix", "force", "json", "env", "outputs", "stack", "timeout", "help"],
+    recover: ["force", "outputs", "stack", "timeout", "dry-run", "help"],
+};
+
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+    try {
+        return await run(argv, io);
+    } catch (e) {
+        if (e instanceof UsageError) {
+            io.stderr.write(`nexus-redis: ${e.message}\n\nRun \`nexus-redis --help\` for usage.\n`);
+            return EXIT_USAGE;
+        }
+        if (e instanceof OutputsError) {
+            io.stderr.write(`nexus-redis: ${e.message}\n`);
+            return EXIT_USAGE;
+        }
+        if (e instanceof RecoverError) {
+            io.stderr.write(`nexus-redis recover: ${e.message}\n`);
+            return e.exitCode;
+        }
+        throw e;
+    }
+}
+
+async function run(argv: string[], io: CliIo): Promise<number> {
+    let parsed;
+    try {
+        parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
+    } catch (e) {
+        throw new UsageError((e as Error).message);
+    }
+    const { values, positionals } = parsed;
+    const [command, ...rest] = positionals;
+    if (values.help || command === "help") {
+        io.stdout.write(`${HELP}\n`);
+        return 0;
+    }
+    if (command === undefined) throw new UsageError("a command is required: check or recover");
+    const allowed = COMMAND_OPTIONS[command];
+    if (!allowed) throw new UsageError(`unknown command "${command}"; the commands are check and recover`);
+    for (const [name, value] of Object.entries(values)) {
+        if (value !== undefined && !allowed.includes(name as keyof typeof OPTIONS)) {
+            throw new UsageError(`--${name} is not an option of ${command}`);
+        }
+    }
+
+    if (command === "check") {
+        if (rest.length > 0) throw new UsageError(`check takes no arguments, got "${rest.join(" ")}" (use --env NAME to choose environments)`);
+        if (values.force && !values.fix) throw new UsageError("--force only applies to --fix");
+        const timeoutMs = parseTimeout(values.timeout, DEFAULT_CHECK_TIMEOUT_MS);
+        const environments = await loadOutputs({ file: values.outputs, stack: values.stack }, io);
+        const names = selectEnvironments(environments, values.env ?? []);
+        if (!values.json) io.stderr.write(`checking ${names.length} environment${names.length === 1 ? "" : "s"}${values.fix ? " (repairing what is safe)" : ""}...\n`);
+        const report = await checkFleet(environments, names, { timeoutMs, fix: values.fix ?? false, force: values.force ?? false });
+        io.stdout.write(values.json ? renderJson(report) : renderTable(report));
+        return exitCode(report);
+    }
+
+    // recover
+    if (rest.length !== 1) throw new UsageError(`recover takes exactly one environment, got ${rest.length === 0 ? "none" : `"${rest.join(" ")}"`}`);
+    const waitMs = parseTimeout(values.timeout, DEFAULT_RECOVER_WAIT_MS);
+    const environments = await loadOutputs({ file: values.outputs, stack: values.stack }, io);
+    const result = await recover(
+        { environment: rest[0], stack: values.stack, dryRun: values["dry-run"] ?? false, force: values.force ?? false, waitMs, checkTimeoutMs: DEFAULT_CHECK_TIMEOUT_MS },
+        environments,
+        {
+            run: io.run,
+            projectDir: io.projectDir,
+            env: io.env,
+            log: (message) => io.stderr.write(`${message}\n`),
+            sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+            now: () => Date.now(),
+        },
+    );
+    if (values["dry-run"]) {
+        io.stdout.write(`${shellQuote(result.command)}\n`);
+        return result.exitCode;
+    }
+    const report = await checkFleet(environments, [rest[0]], { timeoutMs: DEFAULT_CHECK_TIMEOUT_MS, fix: false, force: false });
+    io.stdout.write(renderTable(report));
+    return exitCode(report);
+}
+
+function parseTimeout(value: string | undefined, fallback: number): number {
+    if (value === undefined) return fallback;
+    if (!/^\d+$/.test(value) || Number(value) <= 0) throw new UsageError(`--timeout must be a whole number of milliseconds above 0, got "${value}"`);
+    return Number(value);
+}
+
+function selectEnvironments(environments: EnvironmentsOutput, wanted: string[]): string[] {
+    const all = Object.keys(environments);
+    if (wanted.length === 0) return all;
+    const unknown = wanted.filter((name) => !(name in environments));
+    if (unknown.length > 0) {
+        throw new UsageError(`unknown environment${unknown.length === 1 ? "" : "s"} ${unknown.map((n) => `"${n}"`).join(", ")} in --env; the stack's are ${all.join(", ")}`);
+    }
+    // The stack's order, each once, whatever order --env came in.
+    return all.filter((name) => wanted.includes(name));
+}
+
+function readStream(stream: NodeJS.ReadableStream): Promise<string> {
+    return new Promise((resolve, reject) => {
+        let text = "";
+        stream.setEncoding("utf8");
+        stream.on("data", (chunk: string) => (text += chunk));
+        stream.on("end", () => resolve(text));
+        stream.on("error", reject);
+    });
+}
+
+export function processIo(): CliIo {
+    return {
+        stdout: process.stdout,
+        stderr: process.stderr,
+        readStdin: () => readStream(process.stdin),
+        run: spawnRunner,
+        projectDir: path.resolve(__dirname, ".."),
+        env: process.env,
+    };
+}
+
+/** Runs the CLI as this process and exits with its code once stdout and stderr are flushed. */
+export function runAsProcess(argv: string[] = process.argv.slice(2)): void {
+    main(argv).then(
+        (code) => exitWhenFlushed(code),
+        (e) => {
+            process.stderr.write(`nexus-redis: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+            exitWhenFlushed(1);
+        },
+    );
+}
+
+function exitWhenFlushed(code: number): void {
+    // process.exit right after a write can cut a piped stdout short; exit once both are drained.
+    process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+}
+
+if (require.main === module) runAsProcess();

@@ -1,0 +1,215 @@
+/**
+ * `nexus-redis recover ENV`: the protocol's disaster recovery ("stop the operational, delete
+ * its volume, restart it, fix replication, data restores from the vault") as one Pulumi
+ * update, so the stack's state stays true: the operational's container and volume are
+ * replaced (`pulumi up --target ... --replace ...`), the new container starts as a replica
+ * of its vault by name (its command says so), and the command waits until `check` reports
+ * the environment synced.
+ */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { diagnose, diagnosisContext, observeEnvironment, resyncRisk } from "./check";
+import { checkEnvironment } from "./fleet";
+import { EnvironmentsOutput, OutputsError } from "./outputs";
+import { CommandRunner } from "./runner";
+
+/** Type token of the component that parents an environment's operational (components/standardEnvironment.ts). */
+export const STANDARD_ENVIRONMENT_TYPE = "nexus-redis:redis:StandardEnvironment";
+export const CONTAINER_TYPE = "docker:index/container:Container";
+export const VOLUME_TYPE = "docker:index/volume:Volume";
+
+export interface OperationalUrns {
+    container: string;
+    volume: string;
+}
+
+/**
+ * URNs of an environment's operational container and volume, the two resources a recovery
+ * replaces. A child's URN carries its parents' types (the stack's excepted) and its own
+ * name, which the component derives from the environment's: `contact-operational`,
+ * `contact-operational-data`.
+ */
+export function operationalUrns(project: string, stack: string, environment: string): OperationalUrns {
+    for (const [what, value] of [
+        ["project", project],
+        ["stack", stack],
+        ["environment", environment],
+    ] as const) {
+        if (value === "" || value.includes("::") || value.includes("$")) throw new OutputsError(`cannot build a URN from ${what} ${JSON.stringify(value)}`);
+    }
+    const prefix = `urn:pulumi:${stackShortName(stack)}::${project}::${STANDARD_ENVIRONMENT_TYPE}$`;
+    return {
+        container: `${prefix}${CONTAINER_TYPE}::${environment}-operational`,
+        volume: `${prefix}${VOLUME_TYPE}::${environment}-operational-data`,
+    };
+}
+
+/** `org/project/dev` and `org/dev` are stack references; the URN holds only `dev`. */
+export function stackShortName(stack: string): string {
+    return stack.split("/").pop() ?? stack;
+}
+
+/**
+ * The Pulumi command of a recovery. No `--skip-preview`: the preview prints exactly what
+ * will be replaced before it is, and costs a second on two resources.
+ */
+export function recoverCommand(urns: OperationalUrns, stack: string | undefined): string[] {
+    return [
+        "pulumi",
+        "up",
+        "--yes",
+        ...(stack ? ["--stack", stack] : []),
+        "--target",
+        urns.container,
+        "--target",
+        urns.volume,
+        "--replace",
+        urns.container,
+        "--replace",
+        urns.volume,
+    ];
+}
+
+/** The project's name, from its Pulumi.yaml. */
+export function projectName(projectDir: string): string {
+    const file = path.join(projectDir, "Pulumi.yaml");
+    let document: unknown;
+    try {
+        document = parse(readFileSync(file, "utf8"));
+    } catch (e) {
+        throw new OutputsError(`cannot read the project name from ${file}: ${(e as Error).message}`);
+    }
+    const name = (document as { name?: unknown } | null)?.name;
+    if (typeof name !== "string" || name === "") throw new OutputsError(`${file} has no "name"`);
+    return name;
+}
+
+/** Quotes a command for a POSIX shell, so `--dry-run` prints something to paste. */
+export function shellQuote(command: string[]): string {
+    return command.map((word) => (/^[A-Za-z0-9_\-./:=@%+,]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`)).join(" ");
+}
+
+/** An error that ends `recover` with exit code 2 (usage or configuration) or 1 (the fleet). */
+export class RecoverError extends Error {
+    constructor(
+        message: string,
+        readonly exitCode: 1 | 2,
+    ) {
+        super(message);
+        this.name = "RecoverError";
+    }
+}
+
+export interface RecoverOptions {
+    environment: string;
+    /** `--stack`: passed to Pulumi; also the stack the URNs are built for. */
+    stack?: string;
+    dryRun: boolean;
+    force: boolean;
+    /** How long to wait for the new operational to sync. */
+    waitMs: number;
+    /** Timeout of each check while waiting. */
+    checkTimeoutMs: number;
+}
+
+export interface RecoverIo {
+    run: CommandRunner;
+    projectDir: string;
+    env: Readonly<Record<string, string | undefined>>;
+    /** Progress, for people. */
+    log(message: string): void;
+    sleep(ms: number): Promise<void>;
+    now(): number;
+}
+
+/** Which stack Pulumi will act on: --stack, else PULUMI_STACK, else the selected one. */
+export async function resolveStack(options: RecoverOptions, io: RecoverIo): Promise<string> {
+    if (options.stack) return options.stack;
+    if (io.env.PULUMI_STACK) return io.env.PULUMI_STACK;
+    const command = ["pulumi", "stack", "--show-name"];
+    try {
+        const result = await io.run(command, { cwd: io.projectDir, capture: true });
+        const name = result.stdout.trim();
+        if (result.exitCode === 0 && name !== "") return name;
+        throw new RecoverError(`\`${command.join(" ")}\` failed (exit ${result.exitCode}): ${result.stderr.trim() || "no stack selected"}; pass --stack NAME`, 2);
+    } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+            throw new RecoverError("the Pulumi CLI (pulumi) is not on PATH: recover runs `pulumi up`; install Pulumi where the stack is deployed", 2);
+        }
+        throw e;
+    }
+}
+
+/** Refuses what recover must not touch; returns the URNs and the command. */
+export async function planRecovery(
+    options: RecoverOptions,
+    environments: EnvironmentsOutput,
+    io: RecoverIo,
+): Promise<{ command: string[]; urns: OperationalUrns }> {
+    const env = environments[options.environment];
+    if (!env) {
+        throw new RecoverError(`unknown environment "${options.environment}"; the stack's are ${Object.keys(environments).join(", ")}`, 2);
+    }
+    if (env.kind !== "standard") {
+        throw new RecoverError(
+            `"${options.environment}" is a secure environment: it has no operational to recover, and recover never replaces a vault (the only copy of its data)`,
+            2,
+        );
+    }
+    const stack = await resolveStack(options, io);
+    const urns = operationalUrns(projectName(io.projectDir), stack, options.environment);
+    return { urns, command: recoverCommand(urns, options.stack) };
+}
+
+export interface RecoverResult {
+    exitCode: number;
+    /** The Pulumi command, run or (with --dry-run) only printed. */
+    command: string[];
+}
+
+export async function recover(options: RecoverOptions, environments: EnvironmentsOutput, io: RecoverIo): Promise<RecoverResult> {
+    const { command } = await planRecovery(options, environments, io);
+    if (options.dryRun) return { exitCode: 0, command };
+    const name = options.environment;
+    const env = environments[name];
+    if (env.kind !== "standard") throw new Error("unreachable: planRecovery refuses secure environments");
+
+    // The new operational restores from the vault: it must answer, and must not be an empty
+    // vault standing in for a lost one while the old operational still holds the data.
+    const before = await observeEnvironment(env, options.checkTimeoutMs);
+    if (before.vault.failure) {
+        throw new RecoverError(`${name}'s vault ${env.vault.host}:${env.vault.port} ${before.vault.failure.message}: the new operational would restore from it; repair the vault first`, 1);
+    }
+    const operational = before.operational ?? {};
+    if (!operational.failure) {
+        const risk = resyncRisk(before.vault, operational);
+        if (risk && !options.force) throw new RecoverError(`refused: ${risk} (--force overrides)`, 1);
+        if (risk) io.log(`recover: --force: proceeding although ${risk}`);
+    } else if (before.vault.dbsize === 0) {
+        io.log(`recover: ${name}'s vault is empty: the new operational will be empty too`);
+    }
+
+    io.log(`recover: replacing ${name}'s operational container and volume through Pulumi`);
+    let result;
+    try {
+        result = await io.run(command, { cwd: io.projectDir, capture: false });
+    } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new RecoverError("the Pulumi CLI (pulumi) is not on PATH", 2);
+        throw e;
+    }
+    if (result.exitCode !== 0) throw new RecoverError(`\`pulumi up\` failed (exit ${result.exitCode}); the operational may be half replaced: run \`nexus-redis check --env ${name}\``, 1);
+
+    io.log(`recover: waiting up to ${Math.round(options.waitMs / 1000)} s for ${name}'s new operational to sync from its vault`);
+    const context = diagnosisContext(environments);
+    const started = io.now();
+    for (;;) {
+        const observation = await observeEnvironment(env, options.checkTimeoutMs);
+        if (diagnose(env, observation, context).problems.length === 0) return { exitCode: 0, command };
+        if (io.now() - started >= options.waitMs) break;
+        await io.sleep(500);
+    }
+    const last = await checkEnvironment(name, env, context, { timeoutMs: options.checkTimeoutMs, fix: false, force: false });
+    if (last.report.problems.length === 0) return { exitCode: 0, command };
+    throw new RecoverError(`${name} is not synced after ${Math.round(options.waitMs / 1000)} s: ${last.report.problems.map((p) => p.message).join("; ")}`, 1);
+}
