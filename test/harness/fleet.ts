@@ -141,9 +141,19 @@ export class LiveFleet {
         return found;
     }
 
-    /** Creates every resource of the plan, in the order the program registered them (dependencies first). */
+    /**
+     * Creates every resource of the plan in the order the program registered them, which
+     * puts each resource after the ones its inputs come from; explicit `dependsOn` is
+     * checked, so a plan that needed another order would fail here rather than race.
+     */
     async createAll(): Promise<void> {
-        for (const resource of this.plan.resources) await this.create(resource);
+        const created = new Set<string>();
+        for (const resource of this.plan.resources) {
+            const missing = resource.dependsOn.filter((urn) => !created.has(urn));
+            if (missing.length > 0) throw new UnsupportedPlanError(`${resource.name} depends on ${missing.join(", ")}, not yet created`);
+            await this.create(resource);
+            created.add(resource.urn);
+        }
     }
 
     private async create(r: PlannedResource): Promise<void> {
