@@ -13,7 +13,7 @@ import { EXIT_USAGE, exitCode, renderJson, renderTable } from "./report";
 import { CommandRunner, spawnRunner } from "./runner";
 
 export const HELP = `Usage:
-  nexus-redis check [--fix [--force]] [--json] [--env NAME]... [--outputs FILE|-] [--stack NAME] [--timeout MS]
+  nexus-redis check [--fix [--force]] [--json] [--env NAME]... [--outputs FILE|-] [--stack NAME] [--timeout MS] [--wait MS]
   nexus-redis recover ENV [--dry-run] [--force] [--outputs FILE|-] [--stack NAME] [--timeout MS]
 
 Commands:
@@ -42,13 +42,16 @@ Options:
   --stack NAME      the Pulumi stack (default: PULUMI_STACK, else the selected stack)
   --timeout MS      check: bound of each environment's check, repair and wait for the link
                     (default ${3000}); recover: how long to wait for the sync (default ${120000})
+  --wait MS         check: until every environment is healthy, check again (every second)
+                    for up to MS, e.g. right after a deployment (default 0: check once)
   --dry-run         recover: print the Pulumi command instead of running it
   -h, --help        this text
 
 Examples:
   npx nexus-redis check
   npx nexus-redis check --env contact --env kb --json | jq '.environments[].status'
-  pulumi stack output --json --show-secrets | npx nexus-redis check --outputs - --fix
+  pulumi stack output --json --show-secrets | npx nexus-redis check --outputs - --wait 60000
+  npx nexus-redis check --fix
   npx nexus-redis recover contact --stack dev --dry-run
 
 Exit codes:
@@ -79,13 +82,14 @@ const OPTIONS = {
     outputs: { type: "string" },
     stack: { type: "string" },
     timeout: { type: "string" },
+    wait: { type: "string" },
     "dry-run": { type: "boolean" },
     help: { type: "boolean", short: "h" },
 } as const;
 
 /** Options each command takes; any other is a usage error naming it. */
 const COMMAND_OPTIONS: Record<string, (keyof typeof OPTIONS)[]> = {
-    check: ["fix", "force", "json", "env", "outputs", "stack", "timeout", "help"],
+    check: ["fix", "force", "json", "env", "outputs", "stack", "timeout", "wait", "help"],
     recover: ["force", "outputs", "stack", "timeout", "dry-run", "help"],
 };
 
@@ -134,18 +138,26 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     if (command === "check") {
         if (rest.length > 0) throw new UsageError(`check takes no arguments, got "${rest.join(" ")}" (use --env NAME to choose environments)`);
         if (values.force && !values.fix) throw new UsageError("--force only applies to --fix");
-        const timeoutMs = parseTimeout(values.timeout, DEFAULT_CHECK_TIMEOUT_MS);
+        const timeoutMs = parseMs("--timeout", values.timeout, DEFAULT_CHECK_TIMEOUT_MS);
+        const waitMs = values.wait === undefined ? 0 : parseMs("--wait", values.wait, 0);
         const environments = await loadOutputs({ file: values.outputs, stack: values.stack }, io);
         const names = selectEnvironments(environments, values.env ?? []);
         if (!values.json) io.stderr.write(`checking ${names.length} environment${names.length === 1 ? "" : "s"}${values.fix ? " (repairing what is safe)" : ""}...\n`);
-        const report = await checkFleet(environments, names, { timeoutMs, fix: values.fix ?? false, force: values.force ?? false });
+        const options = { timeoutMs, fix: values.fix ?? false, force: values.force ?? false };
+        const started = Date.now();
+        let report = await checkFleet(environments, names, options);
+        if (exitCode(report) !== 0 && waitMs > 0) io.stderr.write(`not healthy yet: checking again every second for up to ${Math.round(waitMs / 1000)} s\n`);
+        while (exitCode(report) !== 0 && Date.now() - started < waitMs) {
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+            report = await checkFleet(environments, names, options);
+        }
         io.stdout.write(values.json ? renderJson(report) : renderTable(report));
         return exitCode(report);
     }
 
     // recover
     if (rest.length !== 1) throw new UsageError(`recover takes exactly one environment, got ${rest.length === 0 ? "none" : `"${rest.join(" ")}"`}`);
-    const waitMs = parseTimeout(values.timeout, DEFAULT_RECOVER_WAIT_MS);
+    const waitMs = parseMs("--timeout", values.timeout, DEFAULT_RECOVER_WAIT_MS);
     const environments = await loadOutputs({ file: values.outputs, stack: values.stack }, io);
     const result = await recover(
         { environment: rest[0], stack: values.stack, dryRun: values["dry-run"] ?? false, force: values.force ?? false, waitMs, checkTimeoutMs: DEFAULT_CHECK_TIMEOUT_MS },
@@ -168,9 +180,9 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     return exitCode(report);
 }
 
-function parseTimeout(value: string | undefined, fallback: number): number {
+function parseMs(option: string, value: string | undefined, fallback: number): number {
     if (value === undefined) return fallback;
-    if (!/^\d+$/.test(value) || Number(value) <= 0) throw new UsageError(`--timeout must be a whole number of milliseconds above 0, got "${value}"`);
+    if (!/^\d+$/.test(value) || Number(value) <= 0) throw new UsageError(`${option} must be a whole number of milliseconds above 0, got "${value}"`);
     return Number(value);
 }
 
