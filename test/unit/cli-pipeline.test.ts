@@ -1,0 +1,154 @@
+/**
+ * The deployment pipeline users get (.github/workflows/deploy.yml) and `npm run drift`
+ * (scripts/drift.sh). Neither can run here (no Pulumi CLI, no GitHub): the workflow is
+ * parsed and its triggers and steps checked; the drift script runs against a stand-in
+ * `pulumi` on PATH that records its arguments.
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { HELP } from "../../cli/nexus-redis";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+interface Step {
+    name?: string;
+    uses?: string;
+    run?: string;
+    if?: string;
+    with?: Record<string, unknown>;
+}
+interface Job {
+    name: string;
+    if?: string;
+    needs?: string | string[];
+    "runs-on": string | string[];
+    steps: Step[];
+}
+
+const workflow = parse(readFileSync(path.join(ROOT, ".github/workflows/deploy.yml"), "utf8")) as {
+    on: Record<string, { branches?: string[] } | unknown>;
+    env: Record<string, string>;
+    defaults: { run: { shell: string } };
+    concurrency: { "cancel-in-progress": boolean };
+    jobs: Record<string, Job>;
+};
+const scripts = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts as Record<string, string>;
+
+const runs = (job: Job) => job.steps.filter((s) => s.run).map((s) => s.run!.trim());
+const indexOfRun = (job: Job, pattern: RegExp) => job.steps.findIndex((s) => s.run !== undefined && pattern.test(s.run));
+
+describe("the deployment workflow", () => {
+    it("runs on pull requests and pushes to main", () => {
+        expect(workflow.on.pull_request).toEqual({ branches: ["main"] });
+        expect(workflow.on.push).toEqual({ branches: ["main"] });
+    });
+
+    it("takes the Pulumi credentials from repository secrets, never from the file", () => {
+        expect(workflow.env.PULUMI_CONFIG_PASSPHRASE).toBe("${{ secrets.PULUMI_CONFIG_PASSPHRASE }}");
+        expect(workflow.env.PULUMI_ACCESS_TOKEN).toBe("${{ secrets.PULUMI_ACCESS_TOKEN }}");
+    });
+
+    it("runs every step with bash's pipefail, so a failing `pulumi stack output` fails the check", () => {
+        expect(workflow.defaults.run.shell).toBe("bash");
+    });
+
+    it("never cancels a deployment half done", () => {
+        expect(workflow.concurrency["cancel-in-progress"]).toBe(false);
+    });
+
+    it("builds and runs the unit tests after a clean install, on pull requests and pushes", () => {
+        const test = workflow.jobs.test;
+        expect(runs(test)).toEqual(["npm ci", "npm run build", "npm run test:unit"]);
+        expect(test.if).toBe("github.event_name != 'schedule'");
+        for (const script of ["build", "test:unit"]) expect(scripts[script]).toBeDefined();
+    });
+
+    it("on a pull request, previews the change and checks the deployed fleet for drift against main", () => {
+        const preview = workflow.jobs.preview;
+        expect(preview.if).toBe("github.event_name == 'pull_request'");
+        expect(runs(preview)).toContain('pulumi preview --refresh --diff --stack "$PULUMI_STACK"');
+
+        const drift = workflow.jobs.drift;
+        expect(drift.if).toContain("github.event_name == 'pull_request'");
+        expect(drift.steps[0]).toEqual({ uses: "actions/checkout@v4", with: { ref: "${{ github.event.pull_request.base.sha || github.sha }}" } });
+        expect(runs(drift)).toContain('npm run drift -- --stack "$PULUMI_STACK"');
+        expect(scripts.drift).toBe("bash scripts/drift.sh");
+    });
+
+    it("on main, deploys with `pulumi up --yes` after the tests, then checks the deployed stack with nexus-redis", () => {
+        const deploy = workflow.jobs.deploy;
+        expect(deploy.if).toBe("github.event_name == 'push' && github.ref == 'refs/heads/main'");
+        expect(deploy.needs).toBe("test");
+        const install = indexOfRun(deploy, /^npm ci$/);
+        const cli = deploy.steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
+        const up = indexOfRun(deploy, /^pulumi up --yes --stack "\$PULUMI_STACK"$/);
+        const check = indexOfRun(deploy, /^pulumi stack output --json --show-secrets --stack "\$PULUMI_STACK" \| npx nexus-redis check --outputs - /);
+        expect([install, cli, up, check].every((i) => i >= 0)).toBe(true);
+        expect(install).toBeLessThan(up);
+        expect(cli).toBeLessThan(up);
+        expect(up).toBeLessThan(check);
+        expect(deploy.steps[check].if).toBeUndefined();
+    });
+
+    it("runs the jobs that need the fleet on the fleet's Docker host, and refuses to start without a state backend", () => {
+        for (const name of ["drift", "preview", "deploy"]) {
+            const job = workflow.jobs[name];
+            expect(job["runs-on"]).toEqual(["self-hosted", "nexus-redis"]);
+            const guard = indexOfRun(job, /test -n "\$PULUMI_BACKEND_URL"/);
+            expect(guard).toBeGreaterThanOrEqual(0);
+            expect(guard).toBeLessThan(indexOfRun(job, /pulumi (up|preview)|npm run drift/));
+        }
+    });
+
+    it("calls nexus-redis only with options it has", () => {
+        const calls = Object.values(workflow.jobs).flatMap((job) => runs(job).filter((r) => r.includes("nexus-redis check")));
+        expect(calls.length).toBeGreaterThanOrEqual(2);
+        for (const call of calls) {
+            for (const option of call.slice(call.indexOf("nexus-redis check")).match(/--[a-z-]+/g) ?? []) expect(HELP).toContain(`${option} `);
+        }
+    });
+});
+
+describe("npm run drift", () => {
+    /** Runs scripts/drift.sh with a stand-in `pulumi` that records its arguments and exits with `exitCode`. */
+    function drift(args: string[], exitCode: number) {
+        const bin = mkdtempSync(path.join(tmpdir(), "nexus-redis-drift-"));
+        const record = path.join(bin, "args");
+        writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\nprintf '%s\\n' "$@" > "${record}"\necho "cwd=$(pwd)" >&2\nexit ${exitCode}\n`);
+        chmodSync(path.join(bin, "pulumi"), 0o755);
+        const result = spawnSync("bash", [path.join(ROOT, "scripts/drift.sh"), ...args], {
+            cwd: tmpdir(),
+            env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+            encoding: "utf8",
+        });
+        const recorded = (() => {
+            try {
+                return readFileSync(record, "utf8").trimEnd().split("\n");
+            } catch {
+                return undefined;
+            }
+        })();
+        return { status: result.status, stderr: result.stderr, args: recorded };
+    }
+
+    it("previews with a refresh, expecting no changes and showing the diff, in the project, passing extra arguments through", () => {
+        const run = drift(["--stack", "prod"], 0);
+        expect(run.status).toBe(0);
+        expect(run.args).toEqual(["preview", "--refresh", "--expect-no-changes", "--diff", "--stack", "prod"]);
+        expect(run.stderr).toContain(`cwd=${ROOT}`);
+    });
+
+    it("exits non-zero when Pulumi finds changes", () => {
+        expect(drift([], 255).status).toBe(255);
+    });
+
+    it("says so when the Pulumi CLI is missing", () => {
+        const result = spawnSync("bash", [path.join(ROOT, "scripts/drift.sh")], { env: { PATH: "/usr/bin:/bin" }, encoding: "utf8" });
+        expect(result.status).toBe(2);
+        expect(result.stderr).toMatch(/the Pulumi CLI \(pulumi\) is not on PATH/);
+    });
+});
