@@ -1,9 +1,6 @@
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { PROTOCOL_CONTAINER_PREFIX } from "./protocol";
-import { DEFAULT_BIND_ADDRESS, clientHost, containerArgs, labels } from "./containerSpec";
-import { OPERATIONAL_ADMIN_USER, REPLICATION_USER, containerName, operationalCommand, volumeName } from "./redisServer";
-import { Endpoint, EnvironmentBaseArgs, createVault, passwordOrGenerated } from "./vault";
+import { OPERATIONAL_ADMIN_USER, REPLICATION_USER, operationalCommand } from "./redisServer";
+import { Endpoint, EnvironmentBaseArgs, createRedisNode, createVault, passwordOrGenerated } from "./vault";
 
 /** Arguments of a standard environment: a vault and its operational replica. */
 export interface StandardEnvironmentArgs extends EnvironmentBaseArgs {
@@ -50,42 +47,21 @@ export class StandardEnvironment extends pulumi.ComponentResource {
         const vault = createVault(this, name, args, this.vaultPassword, this.replicationPassword);
         this.vault = vault.endpoint;
 
-        const prefix = pulumi.output(args.containerPrefix ?? PROTOCOL_CONTAINER_PREFIX);
-        const bindAddress = pulumi.output(args.bindAddress ?? DEFAULT_BIND_ADDRESS);
-        // Not retained on delete, unlike the vault's: the operational is rebuilt from the
-        // vault, and replacing this volume is exactly the protocol's disaster recovery.
-        const volume = new docker.Volume(
-            `${name}-operational-data`,
-            { name: prefix.apply((p) => volumeName(p, name, "operational")), labels: labels(name, "operational") },
-            { parent: this, deleteBeforeReplace: true },
-        );
         const command = pulumi
             .all([vault.container.name, this.replicationPassword, this.operationalAdminPassword])
             .apply(([vaultContainer, replicationPassword, adminPassword]) =>
                 operationalCommand({ vaultContainer, replicationPassword, adminPassword }),
             );
-        const container = new docker.Container(
-            `${name}-operational`,
-            containerArgs({
-                containerName: prefix.apply((p) => containerName(p, name, "operational")),
-                image: args.image,
-                command,
-                network: args.network,
-                volumeName: volume.name,
-                hostPort: args.operationalPort,
-                bindAddress,
-                environment: name,
-                role: "operational",
-                memoryLimitMb: args.memoryLimitMb,
-            }),
+        this.operational = createRedisNode(this, name, args, {
+            role: "operational",
+            command,
+            hostPort: args.operationalPort,
+            // Not retained, unlike the vault's: the operational is rebuilt from the vault,
+            // and replacing this volume is exactly the protocol's disaster recovery.
+            retainVolume: false,
             // The vault must exist (and have its name on the network) before its replica starts.
-            { parent: this, deleteBeforeReplace: true, dependsOn: [vault.container] },
-        );
-        this.operational = {
-            container: container.name,
-            host: bindAddress.apply(clientHost),
-            port: pulumi.output(args.operationalPort),
-        };
+            dependsOn: [vault.container],
+        }).endpoint;
         this.registerOutputs({
             vault: this.vault,
             vaultPassword: this.vaultPassword,

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { PROTOCOL_CONTAINER_PREFIX } from "./protocol";
 import { DEFAULT_BIND_ADDRESS, clientHost, containerArgs, labels } from "./containerSpec";
-import { containerName, vaultCommand, volumeName } from "./redisServer";
+import { Role, containerName, vaultCommand, volumeName } from "./redisServer";
 
 /** Arguments every environment takes. */
 export interface EnvironmentBaseArgs {
@@ -50,51 +50,75 @@ export function passwordOrGenerated(
     return pulumi.secret(generated.result);
 }
 
-export interface VaultResult {
+export interface RedisNode {
     endpoint: Endpoint;
     container: docker.Container;
+}
+
+export interface RedisNodeArgs {
+    role: Role;
+    command: pulumi.Input<string[]>;
+    hostPort: pulumi.Input<number>;
+    /** Keep the volume (and its data) when the resource is deleted or replaced. */
+    retainVolume: boolean;
+    dependsOn?: pulumi.Resource[];
+}
+
+/** Creates one container of an environment and its volume, as children of `parent`. */
+export function createRedisNode(
+    parent: pulumi.ComponentResource,
+    environment: string,
+    args: EnvironmentBaseArgs,
+    node: RedisNodeArgs,
+): RedisNode {
+    const prefix = pulumi.output(args.containerPrefix ?? PROTOCOL_CONTAINER_PREFIX);
+    const bindAddress = pulumi.output(args.bindAddress ?? DEFAULT_BIND_ADDRESS);
+    const volume = new docker.Volume(
+        `${environment}-${node.role}-data`,
+        { name: prefix.apply((p) => volumeName(p, environment, node.role)), labels: labels(environment, node.role) },
+        // Fixed names: a replacement must remove the old one before creating the new one.
+        { parent, deleteBeforeReplace: true, retainOnDelete: node.retainVolume },
+    );
+    const container = new docker.Container(
+        `${environment}-${node.role}`,
+        containerArgs({
+            containerName: prefix.apply((p) => containerName(p, environment, node.role)),
+            image: args.image,
+            command: node.command,
+            network: args.network,
+            volumeName: volume.name,
+            hostPort: node.hostPort,
+            bindAddress,
+            environment,
+            role: node.role,
+            memoryLimitMb: args.memoryLimitMb,
+        }),
+        { parent, deleteBeforeReplace: true, dependsOn: node.dependsOn },
+    );
+    return {
+        container,
+        endpoint: { container: container.name, host: bindAddress.apply(clientHost), port: pulumi.output(node.hostPort) },
+    };
 }
 
 /** Creates the vault's volume and container as children of `parent`. */
 export function createVault(
     parent: pulumi.ComponentResource,
-    name: string,
+    environment: string,
     args: EnvironmentBaseArgs,
     password: pulumi.Output<string>,
     replicationPassword: pulumi.Output<string> | undefined,
-): VaultResult {
-    const prefix = pulumi.output(args.containerPrefix ?? PROTOCOL_CONTAINER_PREFIX);
-    const bindAddress = pulumi.output(args.bindAddress ?? DEFAULT_BIND_ADDRESS);
-    const volume = new docker.Volume(
-        `${name}-vault-data`,
-        { name: prefix.apply((p) => volumeName(p, name, "vault")), labels: labels(name, "vault") },
-        // The vault's volume is the single source of truth: a `pulumi destroy` or a
-        // replacement must not delete it. Docker hands back an existing volume of the same
-        // name, so a re-created vault finds its data again.
-        { parent, deleteBeforeReplace: true, retainOnDelete: true },
-    );
+): RedisNode {
     const command = pulumi
         .all([password, replicationPassword, args.memoryLimitMb])
         .apply(([p, r, memoryLimitMb]) => vaultCommand({ password: p, replicationPassword: r, memoryLimitMb }));
-    const container = new docker.Container(
-        `${name}-vault`,
-        containerArgs({
-            containerName: prefix.apply((p) => containerName(p, name, "vault")),
-            image: args.image,
-            command,
-            network: args.network,
-            volumeName: volume.name,
-            hostPort: args.vaultPort,
-            bindAddress,
-            environment: name,
-            role: "vault",
-            memoryLimitMb: args.memoryLimitMb,
-        }),
-        // Fixed container names: a replacement must remove the old one first or it clashes.
-        { parent, deleteBeforeReplace: true },
-    );
-    return {
-        container,
-        endpoint: { container: container.name, host: bindAddress.apply(clientHost), port: pulumi.output(args.vaultPort) },
-    };
+    return createRedisNode(parent, environment, args, {
+        role: "vault",
+        command,
+        hostPort: args.vaultPort,
+        // The vault's volume is the single source of truth: a `pulumi destroy` or a
+        // replacement must not delete it. Docker hands back an existing volume of the same
+        // name, so a re-created vault finds its data again.
+        retainVolume: true,
+    });
 }
