@@ -1,0 +1,291 @@
+/**
+ * `nexus-redis check`, `--fix` and `recover` against a real fleet (the program's own
+ * container specs on Docker), broken in every way the protocol's operators meet, several
+ * at once: each environment must be diagnosed for what happened to it, and only it.
+ */
+import { spawn } from "node:child_process";
+import * as net from "node:net";
+import * as path from "node:path";
+import Redis from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CliIo, main } from "../../cli/nexus-redis";
+import { operationalUrns } from "../../cli/recover";
+import { CommandRunner, RunOptions } from "../../cli/runner";
+import { LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../harness/fleet";
+
+const ROOT = path.resolve(__dirname, "../..");
+const ENVIRONMENTS = ["workflow", "context", "kb", "contact", "links", "track", "session", "transcripts", "user"];
+const TIMEOUT = "2000";
+
+const live = dockerAvailable();
+let fleet: LiveFleet;
+let silent: net.Server;
+let silentPort = 0;
+const silentSockets: net.Socket[] = [];
+
+interface Run {
+    code: number;
+    stdout: string;
+    stderr: string;
+    commands: string[][];
+}
+
+/** The stack output as `pulumi stack output --json --show-secrets` prints it, with overrides. */
+function outputsJson(change: (environments: Record<string, any>) => void = () => undefined): string {
+    const environments = JSON.parse(JSON.stringify(fleet.outputs));
+    change(environments);
+    return JSON.stringify({ environments });
+}
+
+/** workflow's vault, as the outputs give it, is a port that accepts connections and never answers. */
+const withSilentWorkflowVault = (environments: Record<string, any>) => (environments.workflow.vault.port = silentPort);
+
+async function cli(argv: string[], options: { stdin?: string; run?: CommandRunner } = {}): Promise<Run> {
+    let stdout = "";
+    let stderr = "";
+    const commands: string[][] = [];
+    const io: CliIo = {
+        stdout: { write: (t: string) => (stdout += t) },
+        stderr: { write: (t: string) => (stderr += t) },
+        readStdin: async () => options.stdin ?? outputsJson(),
+        run: async (command: string[], runOptions: RunOptions) => {
+            commands.push(command);
+            if (!options.run) throw new Error(`no command may run here, got ${command.join(" ")}`);
+            return options.run(command, runOptions);
+        },
+        projectDir: ROOT,
+        env: {},
+    };
+    // For check, --timeout bounds each environment; recover keeps its own default wait.
+    const code = await main([...argv, "--outputs", "-", ...(argv[0] === "check" ? ["--timeout", TIMEOUT] : [])], io);
+    return { code, stdout, stderr, commands };
+}
+
+async function checkJson(argv: string[] = [], stdin?: string): Promise<{ code: number; document: any }> {
+    const run = await cli(["check", "--json", ...argv], { stdin });
+    expect(run.stderr).toBe("");
+    return { code: run.code, document: JSON.parse(run.stdout) };
+}
+
+function byName(document: any): Record<string, any> {
+    return Object.fromEntries(document.environments.map((e: any) => [e.name, e]));
+}
+
+const codes = (e: any): string[] => e.problems.map((p: any) => p.code);
+
+async function info(client: Redis, section = "replication"): Promise<Record<string, string>> {
+    return parseInfo(await client.info(section));
+}
+
+async function keys(env: string, role: "vault" | "operational"): Promise<number> {
+    return fleet.client(env, role, role === "vault" ? "password" : "none").dbsize();
+}
+
+beforeAll(async () => {
+    if (!live) return;
+    silent = net.createServer((socket) => silentSockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    silentPort = (silent.address() as net.AddressInfo).port;
+
+    fleet = await startLiveFleet({ environments: ENVIRONMENTS });
+    for (const env of ENVIRONMENTS) {
+        const vault = fleet.client(env, "vault", "password");
+        await vault.mset(`${env}:a`, "1", `${env}:b`, "2", `${env}:c`, "3");
+    }
+    for (const env of ENVIRONMENTS.filter((e) => fleet.outputs[e].kind === "standard")) {
+        await waitFor(`${env} holds its vault's keys`, async () => ((await keys(env, "operational")) === 3 ? true : undefined), 60_000);
+    }
+});
+
+afterAll(async () => {
+    await fleet?.destroy();
+    for (const socket of silentSockets) socket.destroy();
+    await new Promise((resolve) => (silent ? silent.close(resolve) : resolve(undefined)));
+});
+
+describe.skipIf(!live)("nexus-redis against a live fleet", () => {
+    it("reports a healthy fleet as healthy and exits 0", async () => {
+        const run = await cli(["check"]);
+        expect(run.code, run.stdout).toBe(0);
+        for (const env of ENVIRONMENTS) expect(run.stdout).toMatch(new RegExp(`^${env}\\s+(standard|secure)\\s+ok\\s`, "m"));
+        expect(run.stdout.trimEnd().split("\n").pop()).toBe(`${ENVIRONMENTS.length} environments: ${ENVIRONMENTS.length} ok`);
+        const { document } = await checkJson();
+        const contact = byName(document).contact;
+        expect(contact.replication).toEqual({ role: "slave", master: `${fleet.containerName("contact", "vault")}:6379`, link: "up", user: "replicator" });
+        expect(document.measurements.contact.lagBytes).toEqual(expect.any(Number));
+    });
+
+    it("prints the same JSON on two runs against an unchanged fleet, measurements aside", async () => {
+        const first = await checkJson();
+        const second = await checkJson();
+        const state = ({ measurements: _m, ...rest }: any) => rest;
+        expect(JSON.stringify(state(second.document))).toBe(JSON.stringify(state(first.document)));
+        expect(Object.keys(second.document.measurements)).toEqual(Object.keys(first.document.measurements));
+    });
+
+    it("runs as the package's bin, reading the outputs from stdin", async () => {
+        const child = spawn(process.execPath, [path.join(ROOT, "bin/nexus-redis.js"), "check", "--outputs", "-", "--env", "track", "--env", "user"], { cwd: ROOT });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (b) => (stdout += b));
+        child.stderr.on("data", (b) => (stderr += b));
+        child.stdin.end(outputsJson());
+        const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+        expect(code, stderr).toBe(0);
+        expect(stdout).toMatch(/^track\s+standard\s+ok\s/m);
+        expect(stdout).toMatch(/^user\s+secure\s+ok\s/m);
+        expect(stderr).toBe("checking 2 environments...\n");
+    });
+
+    describe("a fleet broken six ways at once", () => {
+        beforeAll(async () => {
+            if (!live) return;
+            // contact: someone set a wrong masterauth by hand; the link drops on its next reconnect.
+            const contactAdmin = fleet.client("contact", "operational", "admin");
+            await contactAdmin.config("SET", "masterauth", "not-the-replication-password");
+            await contactAdmin.call("CLIENT", "KILL", "TYPE", "master");
+            // kb: REPLICAOF NO ONE.
+            await fleet.client("kb", "operational", "admin").call("REPLICAOF", "NO", "ONE");
+            // links: its operational pointed at track's vault.
+            await fleet.client("links", "operational", "admin").call("REPLICAOF", fleet.containerName("track", "vault"), "6379");
+            // session: operational stopped; transcripts: vault stopped.
+            await fleet.docker.stopContainer(fleet.containerName("session", "operational"), 1);
+            await fleet.docker.stopContainer(fleet.containerName("transcripts", "vault"), 1);
+            // Wait until Redis itself says what the check must find.
+            const down = async (env: string) => {
+                const operational = fleet.client(env, "operational");
+                await waitFor(`${env} link down`, async () => ((await info(operational)).master_link_status === "down" ? true : undefined), 30_000);
+            };
+            await Promise.all([down("contact"), down("links"), down("transcripts")]);
+        });
+
+        it("diagnoses each environment for what happened to it, leaves the others healthy, and exits 1", async () => {
+            const { code, document } = await checkJson([], outputsJson(withSilentWorkflowVault));
+            expect(code).toBe(1);
+            const e = byName(document);
+            const vault = (env: string) => `${fleet.containerName(env, "vault")}:6379`;
+
+            expect(codes(e.contact)).toEqual(["link-down", "masterauth-drift"]);
+            expect(e.contact.problems[0].message).toBe(`the replication link to ${vault("contact")} is down: masterauth is wrong`);
+
+            expect(codes(e.kb)).toEqual(["not-replica"]);
+            expect(e.kb.replication).toMatchObject({ role: "master", master: null });
+
+            expect(codes(e.links)).toEqual(["wrong-master"]);
+            expect(e.links.problems[0].message).toBe(`the operational replicates from ${vault("track")}, the vault of environment track, not from ${vault("links")}`);
+
+            expect(codes(e.session)).toEqual(["operational-unreachable"]);
+            expect(e.session.problems[0].message).toMatch(/^operational 127\.0\.0\.1:\d+ refused the connection \(nothing listens: container stopped\?\)$/);
+
+            expect(codes(e.transcripts)).toEqual(["vault-unreachable", "link-down"]);
+            expect(e.transcripts.problems[1].message).toBe(`the replication link to ${vault("transcripts")} is down: the vault is not answering`);
+
+            expect(codes(e.workflow)).toEqual(["vault-unreachable"]);
+            expect(e.workflow.problems[0].message).toBe(`vault 127.0.0.1:${silentPort} accepted the connection but did not answer AUTH within ${TIMEOUT} ms`);
+
+            for (const healthy of ["context", "track", "user"]) expect(e[healthy]).toMatchObject({ status: "ok", problems: [] });
+            expect(document.summary).toEqual({ ok: 3, fixed: 0, problem: 6 });
+        });
+
+        it("--fix repairs the operationals it can, reports what it changed, and leaves the rest reported", async () => {
+            const { code, document } = await checkJson(["--fix"], outputsJson(withSilentWorkflowVault));
+            expect(code).toBe(1);
+            const e = byName(document);
+            const vaultName = (env: string) => fleet.containerName(env, "vault");
+
+            expect(e.contact).toMatchObject({ status: "fixed", problems: [], changes: ["CONFIG SET masterauth to the stack's replication password"] });
+            expect(e.kb).toMatchObject({ status: "fixed", problems: [], changes: [`REPLICAOF ${vaultName("kb")} 6379 (was NO ONE)`] });
+            expect(e.links).toMatchObject({ status: "fixed", problems: [], changes: [`REPLICAOF ${vaultName("links")} 6379 (was ${vaultName("track")} 6379)`] });
+            for (const env of ["contact", "kb", "links"]) expect(e[env].replication).toMatchObject({ link: "up", user: "replicator" });
+
+            expect(e.session.status).toBe("problem");
+            expect(codes(e.session)).toEqual(["operational-unreachable", "not-fixed"]);
+            expect(e.session.problems[1].message).toBe("the operational is not answering: nothing could be repaired (`nexus-redis recover` replaces it)");
+            expect(e.transcripts.status).toBe("problem");
+            expect(codes(e.transcripts)).toEqual(["vault-unreachable", "link-down", "not-fixed"]);
+            expect(e.workflow).toMatchObject({ status: "problem", changes: [] });
+            for (const healthy of ["context", "track", "user"]) expect(e[healthy]).toMatchObject({ status: "ok", changes: [] });
+            expect(document.summary).toEqual({ ok: 3, fixed: 3, problem: 3 });
+
+            // Repaired for real: the datasets equal their vaults'.
+            for (const env of ["contact", "kb", "links"]) expect(await fleet.digest(env, "operational")).toBe(await fleet.digest(env, "vault"));
+            // Never a write to a vault: track's vault still has exactly its own keys.
+            expect(await keys("track", "vault")).toBe(3);
+        });
+
+        it("reports the repaired environments as ok afterwards, and the stopped containers once they are back", async () => {
+            await fleet.docker.startContainer(fleet.containerName("session", "operational"));
+            await fleet.docker.startContainer(fleet.containerName("transcripts", "vault"));
+            const run = await cli(["check", "--wait", "60000"]);
+            expect(run.code, run.stdout).toBe(0);
+            expect(run.stdout.trimEnd().split("\n").pop()).toBe(`${ENVIRONMENTS.length} environments: ${ENVIRONMENTS.length} ok`);
+            expect(await keys("transcripts", "operational")).toBe(3);
+        });
+    });
+
+    describe("an empty vault while its operational holds the data", () => {
+        beforeAll(async () => {
+            if (!live) return;
+            // The operational stops following, then the vault loses everything: the operational
+            // holds the only copy, and re-pointing it would wipe that too.
+            await fleet.client("context", "operational", "admin").call("REPLICAOF", "NO", "ONE");
+            await fleet.client("context", "vault", "password").flushall();
+        });
+
+        it("is refused by --fix, which says why and changes nothing", async () => {
+            const { code, document } = await checkJson(["--fix", "--env", "context"]);
+            expect(code).toBe(1);
+            const context = byName(document).context;
+            expect(context.changes).toEqual([]);
+            expect(codes(context)).toEqual(["not-replica", "not-fixed"]);
+            expect(context.problems[1].message).toBe(
+                "REPLICAOF not done: refused, the vault is empty while the operational holds 3 keys: syncing would wipe what may be the only copy (--force overrides)",
+            );
+            expect(await keys("context", "operational")).toBe(3);
+            expect((await info(fleet.client("context", "operational"))).role).toBe("master");
+        });
+
+        it("proceeds with --force, and records the risk it overrode", async () => {
+            const { code, document } = await checkJson(["--fix", "--force", "--env", "context"]);
+            expect(code).toBe(0);
+            const context = byName(document).context;
+            expect(context.status).toBe("fixed");
+            expect(context.changes).toEqual([
+                "--force: re-synced although the vault is empty while the operational holds 3 keys: syncing would wipe what may be the only copy",
+                `REPLICAOF ${fleet.containerName("context", "vault")} 6379 (was NO ONE)`,
+            ]);
+            expect(await keys("context", "operational")).toBe(0);
+        });
+    });
+
+    describe("recover", () => {
+        /**
+         * Stands in for the Pulumi CLI: `pulumi up --replace URN...` replaces the plan's
+         * resources those URNs name, as the harness does for any replacement.
+         */
+        const pulumi: CommandRunner = async (command) => {
+            expect(command.slice(0, 5)).toEqual(["pulumi", "up", "--yes", "--stack", "dev"]);
+            const replaced = command.flatMap((word, i) => (command[i - 1] === "--replace" ? [word] : []));
+            const names = replaced.map((urn) => fleet.plan.resources.find((r) => r.urn === urn)?.name);
+            expect(names.sort()).toEqual(["track-operational", "track-operational-data"]);
+            await fleet.recreate("track", "operational");
+            return { exitCode: 0, stdout: "", stderr: "" };
+        };
+
+        it("replaces the operational's container and volume through Pulumi, then waits until it is synced", async () => {
+            await fleet.client("track", "vault", "password").set("track:after-recovery", "restored");
+            const before = await fleet.docker.inspectContainer(fleet.containerName("track", "operational"));
+            const run = await cli(["recover", "track", "--stack", "dev"], { run: pulumi });
+            expect(run.code, run.stderr).toBe(0);
+            const urns = operationalUrns(fleet.plan.project, "dev", "track");
+            expect(run.commands).toEqual([
+                ["pulumi", "up", "--yes", "--stack", "dev", "--target", urns.container, "--target", urns.volume, "--replace", urns.container, "--replace", urns.volume],
+            ]);
+            expect(run.stdout).toMatch(/^track\s+standard\s+ok\s/m);
+            const after = await fleet.docker.inspectContainer(fleet.containerName("track", "operational"));
+            expect(after.Id).not.toBe(before.Id);
+            expect(await fleet.client("track", "operational").get("track:after-recovery")).toBe("restored");
+            expect(await fleet.digest("track", "operational")).toBe(await fleet.digest("track", "vault"));
+        });
+    });
+});
