@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { diagnose, diagnosisContext, observeEnvironment, resyncRisk } from "./check";
+import { Diagnosis, ProblemCode, diagnose, diagnosisContext, observeEnvironment, resyncRisk } from "./check";
 import { checkEnvironment } from "./fleet";
 import { EnvironmentsOutput, OutputsError } from "./outputs";
 import { CommandRunner } from "./runner";
@@ -205,11 +205,24 @@ export async function recover(options: RecoverOptions, environments: Environment
     const started = io.now();
     for (;;) {
         const observation = await observeEnvironment(env, options.checkTimeoutMs);
-        if (diagnose(env, observation, context).problems.length === 0) return { exitCode: 0, command };
+        if (isSynced(diagnose(env, observation, context))) return { exitCode: 0, command };
         if (io.now() - started >= options.waitMs) break;
         await io.sleep(500);
     }
     const last = await checkEnvironment(name, env, context, { timeoutMs: options.checkTimeoutMs, fix: false, force: false });
-    if (last.report.problems.length === 0) return { exitCode: 0, command };
-    throw new RecoverError(`${name} is not synced after ${Math.round(options.waitMs / 1000)} s: ${last.report.problems.map((p) => p.message).join("; ")}`, 1);
+    const problems = last.report.problems.filter((p) => !VAULT_ONLY.has(p.code));
+    if (last.report.replication?.link === "up" && problems.length === 0) return { exitCode: 0, command };
+    throw new RecoverError(`${name} is not synced after ${Math.round(options.waitMs / 1000)} s: ${problems.map((p) => p.message).join("; ") || "the link is not up"}`, 1);
+}
+
+/** Problems of the vault alone: a recovery of the operational neither causes nor cures them. */
+const VAULT_ONLY = new Set<ProblemCode>(["persistence-off", "persistence-failing", "vault-drift"]);
+
+/**
+ * The new operational is synced: it replicates from its vault with the link up, and nothing
+ * about it or its replication is wrong. Problems of the vault alone (a drifted vault setting)
+ * stay in the final report, but they are no reason to keep waiting.
+ */
+export function isSynced(diagnosis: Diagnosis): boolean {
+    return diagnosis.replication?.link === "up" && diagnosis.problems.every((p) => VAULT_ONLY.has(p.code));
 }

@@ -10,9 +10,11 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CliIo, HELP, main } from "../../cli/nexus-redis";
 import { EnvironmentsOutput } from "../../cli/outputs";
-import { operationalUrns } from "../../cli/recover";
+import { isSynced, operationalUrns } from "../../cli/recover";
+import { diagnose, diagnosisContext, EnvironmentObservation } from "../../cli/check";
+import { parseInfo } from "../../cli/redisReplies";
 import { CommandRunner, RunOptions } from "../../cli/runner";
-import { contact, fleetOutputs, user } from "./cli-samples";
+import { contact, fleetOutputs, healthyStandard, replicaInfoText, user } from "./cli-samples";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -224,5 +226,28 @@ describe("recover", () => {
         expect(run.code).toBe(1);
         expect(run.commands).toEqual([]);
         expect(run.stderr).toMatch(new RegExp(`contact's vault 127\\.0\\.0\\.1:${port} refused the connection .*: the new operational would restore from it; repair the vault first`));
+    });
+
+    describe("when the new operational counts as synced", () => {
+        const context = diagnosisContext(fleetOutputs);
+        const synced = (change: (o: EnvironmentObservation) => void) => {
+            const o = healthyStandard();
+            change(o);
+            return isSynced(diagnose(contact, o, context));
+        };
+
+        it("is synced once it replicates from its vault with the link up", () => {
+            expect(synced(() => undefined)).toBe(true);
+        });
+
+        it("is not synced while it loads its first sync or its link is down", () => {
+            expect(synced((o) => (o.operational!.info = parseInfo(replicaInfoText({ master_link_status: "down", master_sync_in_progress: "1" }))))).toBe(false);
+            expect(synced((o) => (o.operational!.info = parseInfo(replicaInfoText({ master_link_status: "down" }))))).toBe(false);
+            expect(synced((o) => (o.operational = { failure: { kind: "refused", command: "INFO replication", message: "refused" } }))).toBe(false);
+        });
+
+        it("does not wait for a drifted vault setting, which a recovery of the operational cannot change", () => {
+            expect(synced((o) => (o.vault.config!["repl-backlog-ttl"] = "60"))).toBe(true);
+        });
     });
 });
