@@ -146,7 +146,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         const options = { timeoutMs, fix: values.fix ?? false, force: values.force ?? false };
         const started = Date.now();
         let report = await checkFleet(environments, names, options);
-        if (exitCode(report) !== 0 && waitMs > 0) io.stderr.write(`not healthy yet: checking again every second for up to ${Math.round(waitMs / 1000)} s\n`);
+        if (exitCode(report) !== 0 && waitMs > 0 && !values.json) io.stderr.write(`not healthy yet: checking again every second for up to ${Math.round(waitMs / 1000)} s\n`);
         while (exitCode(report) !== 0 && Date.now() - started < waitMs) {
             await new Promise((resolve) => setTimeout(resolve, 1000));
             report = await checkFleet(environments, names, options);
