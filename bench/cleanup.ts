@@ -1,0 +1,48 @@
+/**
+ * Removal of one benchmark run's Docker resources. Kept apart from the harness (and from
+ * Pulumi) so the cleanup watchdog, bench/sweep.ts, starts in a fraction of a second.
+ */
+import { DockerClient, isNotFound } from "../test/harness/docker";
+
+/** Whether a resource's run label value belongs to run `id`. */
+export function belongsTo(labelValue: string | undefined, id: string): boolean {
+    return labelValue === id || (labelValue !== undefined && labelValue.startsWith(`${id}-`));
+}
+
+export interface SweepCounts {
+    containers: number;
+    volumes: number;
+    networks: number;
+}
+
+/** Force-removes every container, then volume, then network whose `labelKey` label belongs to run `id`. 404s are fine; other failures are thrown after trying all. */
+export async function sweep(docker: DockerClient, labelKey: string, id: string): Promise<SweepCounts> {
+    const counts: SweepCounts = { containers: 0, volumes: 0, networks: 0 };
+    const failures: string[] = [];
+    const attempt = async (kind: keyof SweepCounts, name: string, remove: () => Promise<void>) => {
+        try {
+            await remove();
+            counts[kind]++;
+        } catch (e) {
+            // Gone already, or being removed by someone else (the fleet's own destroy): fine.
+            if (!isNotFound(e) && !/already in progress/.test((e as Error).message)) failures.push(`${kind} ${name}: ${(e as Error).message}`);
+        }
+    };
+    // A bare key matches every run's resources; only ours are kept, by value.
+    const filter = { label: labelKey };
+    for (const c of await docker.listContainers(filter, true)) {
+        if (belongsTo(c.Labels[labelKey], id)) await attempt("containers", c.Names[0] ?? c.Id, () => docker.removeContainer(c.Id, { force: true, volumes: true }));
+    }
+    for (const v of await docker.listVolumes(filter)) {
+        if (belongsTo(v.Labels?.[labelKey], id)) await attempt("volumes", v.Name, () => docker.removeVolume(v.Name, true));
+    }
+    for (const n of await docker.listNetworks(filter)) {
+        if (belongsTo(n.Labels[labelKey], id)) await attempt("networks", n.Name, () => docker.removeNetwork(n.Id));
+    }
+    if (failures.length > 0) throw new Error(`sweep of ${id}: removed ${JSON.stringify(counts)}, failed:\n${failures.join("\n")}`);
+    return counts;
+}
+
+export function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,127 @@
+/**
+ * Everything the benchmarks create on the Docker engine, and how it is always removed.
+ *
+ * One run has one id (`nrb` + 8 hex digits). Every fleet it starts is named `<id>-...` and
+ * every other container it creates carries the harness's run label with the value
+ * `<id>-extra`, so one sweep (`sweep`) finds exactly this run's containers, volumes and
+ * networks and never anybody else's. The sweep runs at the end, after a failure, on
+ * Ctrl-C, and — through a detached watchdog process (bench/sweep.ts) that outlives this
+ * one — even when this process is killed.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as path from "node:path";
+import { performance } from "node:perf_hooks";
+import { DockerClient, isNotFound } from "../test/harness/docker";
+import { RUN_LABEL_KEY, TEST_IMAGE } from "../test/harness/fleet";
+import { SweepCounts, sleep, sweep } from "./cleanup";
+
+export { sleep };
+
+export const ROOT = path.resolve(__dirname, "..");
+
+export interface ExtraContainer {
+    id: string;
+    name: string;
+    /** Loopback host port of the container's 6379, when published. */
+    port?: number;
+}
+
+export class BenchRun {
+    readonly id = `nrb${randomBytes(4).toString("hex")}`;
+    readonly docker = new DockerClient();
+    private readonly started = performance.now();
+
+    /** A fleet name (also its container prefix and run label value) inside this run. */
+    fleetName(part: string): string {
+        return `${this.id}-${part}`;
+    }
+
+    /** Progress for people, on stderr, with the time since the run started. */
+    log(message: string): void {
+        const seconds = ((performance.now() - this.started) / 1000).toFixed(1).padStart(6);
+        process.stderr.write(`[${seconds}s] ${message}\n`);
+    }
+
+    /**
+     * Creates and starts a container of the test image that is not part of any plan
+     * (bare baseline containers, a fresh replica), labelled as this run's.
+     */
+    async runContainer(opts: { name: string; cmd?: string[]; network?: string; publish?: boolean; hostPort?: number }): Promise<ExtraContainer> {
+        const body = {
+            Image: TEST_IMAGE,
+            Cmd: opts.cmd,
+            Labels: { [RUN_LABEL_KEY]: `${this.id}-extra` },
+            ExposedPorts: opts.publish ? { "6379/tcp": {} } : undefined,
+            HostConfig: {
+                // HostPort "" lets the engine pick a free loopback port.
+                PortBindings: opts.publish ? { "6379/tcp": [{ HostIp: "127.0.0.1", HostPort: opts.hostPort === undefined ? "" : String(opts.hostPort) }] } : undefined,
+                NetworkMode: opts.network,
+            },
+        };
+        const id = await this.docker.createContainer(body, opts.name);
+        await this.docker.startContainer(id);
+        if (!opts.publish) return { id, name: opts.name };
+        if (opts.hostPort !== undefined) return { id, name: opts.name, port: opts.hostPort };
+        const inspect = await this.docker.inspectContainer(id);
+        const binding = inspect.NetworkSettings.Ports?.["6379/tcp"]?.[0];
+        if (!binding) throw new Error(`container ${opts.name} has no published port`);
+        return { id, name: opts.name, port: Number(binding.HostPort) };
+    }
+
+    async removeContainer(name: string): Promise<void> {
+        try {
+            await this.docker.removeContainer(name, { force: true, volumes: true });
+        } catch (e) {
+            if (!isNotFound(e)) throw e;
+        }
+    }
+
+    sweep(): Promise<SweepCounts> {
+        return sweep(this.docker, RUN_LABEL_KEY, this.id);
+    }
+
+    /**
+     * Starts the watchdog: a detached process (its own session, so Ctrl-C in this terminal
+     * does not reach it) that waits for this process to end, however it ends, then sweeps.
+     * Resolves once the watchdog is watching.
+     */
+    startWatchdog(): Promise<void> {
+        const child = spawn(process.execPath, ["--require", "tsx/cjs", path.join(ROOT, "bench/sweep.ts"), RUN_LABEL_KEY, this.id, String(process.pid)], {
+            cwd: ROOT,
+            detached: true,
+            stdio: ["ignore", "pipe", "inherit"],
+        });
+        return new Promise((resolve, reject) => {
+            let text = "";
+            child.on("error", reject);
+            child.on("exit", (code) => reject(new Error(`the cleanup watchdog exited early (${code})`)));
+            child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+                text += chunk;
+                if (!text.includes("watching")) return;
+                child.removeAllListeners("exit");
+                child.stdout!.destroy();
+                child.unref();
+                resolve();
+            });
+        });
+    }
+}
+
+/** Polls `check` every `intervalMs` until it returns a value, or throws after `timeoutMs` with the last error. */
+export async function until<T>(what: string, check: () => Promise<T | undefined>, opts: { timeoutMs: number; intervalMs?: number }): Promise<T> {
+    const deadline = performance.now() + opts.timeoutMs;
+    let last: unknown;
+    for (;;) {
+        try {
+            const value = await check();
+            if (value !== undefined) return value;
+        } catch (e) {
+            last = e;
+        }
+        if (performance.now() > deadline) {
+            throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message ?? String(last)})` : ""}`);
+        }
+        await sleep(opts.intervalMs ?? 10);
+    }
+}
