@@ -1,0 +1,360 @@
+/**
+ * `npm run bench -- [--quick] [--json] [--only GROUP]...`
+ *
+ * What users of nexus-redis wait for (bringing the fleet up, recovering an operational,
+ * checking the fleet, planning), each measured against a baseline in the same run on the
+ * same Docker engine: these machines are noisy and absolute times drift, ratios much less.
+ * Uses the live harness (the program's own plan, created on the local engine) and the
+ * operator CLI's `check` in process.
+ */
+import { execFileSync } from "node:child_process";
+import * as os from "node:os";
+import { parseArgs } from "node:util";
+import { DEFAULT_CHECK_TIMEOUT_MS } from "../cli/nexus-redis";
+import { LiveFleet, TEST_IMAGE } from "../test/harness/fleet";
+import type { Plan } from "../plan/plan";
+import { benchCheck } from "./check";
+import { PROTOCOL_NAMES, expectHealthy, fleetFor, planFleet, waitHealthy } from "./fleet";
+import { benchFleetUp } from "./fleetUp";
+import { benchPartialResync } from "./partialResync";
+import { benchRecovery } from "./recovery";
+import { info } from "./resp";
+import { BenchResult, failed, renderJson, renderTable } from "./results";
+import { BenchRun } from "./resources";
+import { benchSynth } from "./synth";
+
+export const BENCH_HELP = `Usage: npm run bench -- [--quick] [--json] [--only GROUP]...
+
+Measures what users of nexus-redis wait for, each against a baseline measured in the
+same run on the same Docker engine, and reports value, baseline and their ratio:
+  fleet-up          the protocol's 12 environments from nothing to every link up,
+                    vs. the engine starting 22 bare Redis containers
+  check             nexus-redis check over the fleet, healthy and with 3 environments
+                    dead, vs. the protocol's sequential redis-cli INFO replication
+  partial-resync    an operational's 10 s network cut under writes: partial resync?
+                    bytes sent vs. a full sync
+  recovery          wipe an operational and its volume, re-create it from the plan,
+                    until its DEBUG DIGEST equals the vault's, vs. Redis's default
+                    replication settings and vs. a plain full sync (100k, 1M keys)
+  synth             the offline plan of 12, 120 and 1200 environments: time and memory
+Every container, volume and network it creates is labelled and removed at the end,
+also on failure or Ctrl-C (a detached watchdog sweeps even after kill -9).
+
+Options:
+  --quick        smoke run for CI, under a minute: smaller datasets, one repetition,
+                 --timeout 1000 for check, no recovery-1m, no synth-1200
+  --json         print exactly one JSON document on stdout:
+                 {"results": [{"name", "value", "unit", "baseline", "ratio", "note"}]}
+                 (progress goes to stderr either way)
+  --only GROUP   run only this group (repeatable): fleet-up, check, partial-resync,
+                 recovery, synth
+  -h, --help     this text
+
+Prerequisites: a Docker engine and the test image (scripts/ensure-docker.sh,
+scripts/build-test-image.sh), redis-cli on PATH. GNU time (/usr/bin/time) is used for
+peak memory when installed.
+
+Exit codes: 0 every benchmark ran (whether it met its target is in its note),
+1 a benchmark could not run (its results say why), 2 usage error or no Docker.
+
+Examples:
+  npm run --silent bench -- --quick --json | jq '.results[] | {name, ratio}'
+  npm run bench -- --only recovery
+  npm run bench`;
+
+export const GROUPS = ["fleet-up", "check", "partial-resync", "recovery", "synth"] as const;
+export type Group = (typeof GROUPS)[number];
+
+/** Everything that differs between a full run and --quick. */
+export interface Settings {
+    /** Environments of the benchmark fleet. */
+    fleetEnvironments: string[];
+    fleetUpRepetitions: number;
+    checkTimeoutMs: number;
+    checkHealthyRepetitions: number;
+    checkDeadRepetitions: number;
+    checkCompareOneDead: boolean;
+    /** check-3-dead: one environment refusing connections, two silent. */
+    checkDead: { refused: string[]; silent: string[] };
+    partialResyncKeys: number;
+    partialResyncCutSeconds: number;
+    recovery: { name: string; keys: number; repetitions: number }[];
+    synth: { size: number; repetitions: number }[];
+    /**
+     * Plan (synth) while partial-resync's operational is cut off, instead of after the live
+     * benchmarks: what makes --quick fit in a minute. partial-resync measures bytes and the
+     * kind of resync, which a busy CPU does not change; the plans' times are smoke values then.
+     */
+    synthDuringPartialResync: boolean;
+}
+
+export function settingsFor(quick: boolean): Settings {
+    return quick
+        ? {
+              // Starting a container takes the engine most of a second here: four environments
+              // (7 containers) cover every benchmark; the whole fleet would take a minute alone.
+              fleetEnvironments: ["contact", "links", "track", "user"],
+              fleetUpRepetitions: 1,
+              checkTimeoutMs: 1_000,
+              checkHealthyRepetitions: 5,
+              checkDeadRepetitions: 1,
+              checkCompareOneDead: false,
+              checkDead: { refused: ["user"], silent: ["links", "track"] },
+              partialResyncKeys: 10_000,
+              partialResyncCutSeconds: 10,
+              recovery: [{ name: "recovery-100k", keys: 100_000, repetitions: 1 }],
+              synth: [
+                  { size: 12, repetitions: 1 },
+                  { size: 120, repetitions: 1 },
+              ],
+              synthDuringPartialResync: true,
+          }
+        : {
+              fleetEnvironments: PROTOCOL_NAMES,
+              fleetUpRepetitions: 3,
+              checkTimeoutMs: DEFAULT_CHECK_TIMEOUT_MS,
+              checkHealthyRepetitions: 20,
+              checkDeadRepetitions: 3,
+              checkCompareOneDead: true,
+              checkDead: { refused: ["kb"], silent: ["web", "chrono"] },
+              partialResyncKeys: 100_000,
+              partialResyncCutSeconds: 10,
+              recovery: [
+                  { name: "recovery-100k", keys: 100_000, repetitions: 5 },
+                  { name: "recovery-1m", keys: 1_000_000, repetitions: 3 },
+              ],
+              synth: [
+                  { size: 12, repetitions: 3 },
+                  { size: 120, repetitions: 2 },
+                  { size: 1200, repetitions: 1 },
+              ],
+              synthDuringPartialResync: false,
+          };
+}
+
+/** Result names of a group, for reporting a group that could not run. */
+export function resultNames(group: Group, settings: Settings): { name: string; unit: string }[] {
+    switch (group) {
+        case "fleet-up":
+            return [{ name: "fleet-up", unit: "ms" }];
+        case "check":
+            return ["check-healthy", "check-3-dead", "check-3-dead-vs-timeout"].map((name) => ({ name, unit: "ms" }));
+        case "partial-resync":
+            return [{ name: "partial-resync", unit: "bytes" }];
+        case "recovery":
+            return settings.recovery.flatMap((d) => [d.name, `${d.name}-vs-full-sync`]).map((name) => ({ name, unit: "ms" }));
+        case "synth":
+            return settings.synth.flatMap((s) => [
+                { name: `synth-${s.size}`, unit: "ms/env" },
+                { name: `synth-${s.size}-rss`, unit: "MiB" },
+            ]);
+    }
+}
+
+interface Parsed {
+    quick: boolean;
+    json: boolean;
+    groups: Group[];
+}
+
+export class UsageError extends Error {}
+
+export function parseBenchArgs(argv: string[]): Parsed | "help" {
+    let parsed;
+    try {
+        parsed = parseArgs({
+            args: argv,
+            strict: true,
+            allowPositionals: false,
+            options: {
+                quick: { type: "boolean" },
+                json: { type: "boolean" },
+                only: { type: "string", multiple: true },
+                help: { type: "boolean", short: "h" },
+            },
+        });
+    } catch (e) {
+        throw new UsageError((e as Error).message);
+    }
+    if (parsed.values.help) return "help";
+    const only = parsed.values.only ?? [];
+    const unknown = only.filter((g) => !(GROUPS as readonly string[]).includes(g));
+    if (unknown.length > 0) throw new UsageError(`unknown group ${unknown.map((g) => `"${g}"`).join(", ")} in --only; the groups are ${GROUPS.join(", ")}`);
+    return {
+        quick: parsed.values.quick ?? false,
+        json: parsed.values.json ?? false,
+        groups: only.length === 0 ? [...GROUPS] : GROUPS.filter((g) => only.includes(g)),
+    };
+}
+
+function firstLine(command: string, args: string[]): string {
+    try {
+        return execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n")[0].trim();
+    } catch {
+        return "unknown";
+    }
+}
+
+/** The machine, for the record (stderr; BENCHMARKS.md quotes it). Redis's version comes from the fleet, once up. */
+function describeMachine(run: BenchRun): void {
+    run.log(
+        `machine: ${os.cpus().length} CPUs, ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB, Linux ${os.release()}, ` +
+            `Docker engine ${firstLine("docker", ["version", "--format", "{{.Server.Version}}"])}, node ${process.version}`,
+    );
+}
+
+async function runBenchmarks(run: BenchRun, options: Parsed, settings: Settings, setFleet: (f: LiveFleet | undefined) => void): Promise<{ results: BenchResult[]; ok: boolean }> {
+    const results = new Map<Group, BenchResult[]>();
+    let ok = true;
+    const attempt = async (group: Group, body: () => Promise<BenchResult[]>) => {
+        if (!options.groups.includes(group)) return;
+        try {
+            results.set(group, await body());
+        } catch (e) {
+            ok = false;
+            run.log(`${group} FAILED: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+            results.set(group, resultNames(group, settings).map((r) => failed(r.name, r.unit, e)));
+        }
+    };
+
+    const synth12: { ms: number; maxRssBytes: number | null }[] = [];
+    const synth = () => attempt("synth", () => benchSynth(run, { plans: settings.synth, earlier12: synth12 }));
+    let synthDone: Promise<void> | undefined;
+
+    if (options.groups.some((g) => g !== "synth")) {
+        const name = run.fleetName("fleet");
+        let fleet: LiveFleet | undefined;
+        let plan: Plan | undefined;
+        let defaults: Record<string, string> | undefined;
+        let fleetError: unknown;
+        try {
+            const environments = settings.fleetEnvironments;
+            run.log(`planning the benchmark fleet (${environments.length} environments${environments.length === 12 ? "; also a synth-12 sample" : ""})`);
+            const planned = await planFleet(name, environments);
+            plan = planned.plan;
+            if (environments.length === 12) synth12.push({ ms: planned.synth.ms, maxRssBytes: planned.synth.maxRssBytes });
+        } catch (e) {
+            fleetError = e;
+        }
+        await attempt("fleet-up", async () => {
+            if (!plan) throw fleetError;
+            const up = await benchFleetUp(run, name, plan, settings.fleetUpRepetitions);
+            fleet = up.fleet;
+            defaults = up.defaults;
+            setFleet(fleet);
+            return up.results;
+        });
+        if (!fleet && plan && !options.groups.includes("fleet-up")) {
+            try {
+                fleet = fleetFor(name, plan);
+                setFleet(fleet);
+                run.log("creating the benchmark fleet (untimed: fleet-up was not selected)");
+                await fleet.createAll();
+                await waitHealthy(fleet);
+            } catch (e) {
+                fleetError = e;
+            }
+        }
+        if (fleet && !fleetError) {
+            try {
+                // Every benchmark below starts from a fleet that check calls healthy.
+                await expectHealthy(fleet.outputs as Record<string, unknown>, settings.checkTimeoutMs);
+                const vault = Object.values(fleet.outputs)[0].vault;
+                const server = await info(vault.port, "server", { password: vault.password });
+                run.log(`fleet healthy; Redis ${server.redis_version}`);
+            } catch (e) {
+                fleetError = e;
+            }
+        }
+        const withFleet = (body: (f: LiveFleet) => Promise<BenchResult[]>) => async () => {
+            if (!fleet) throw fleetError ?? new Error("the benchmark fleet could not be created");
+            if (fleetError) throw fleetError;
+            return body(fleet);
+        };
+        await attempt(
+            "check",
+            withFleet((f) =>
+                benchCheck(run, f, {
+                    timeoutMs: settings.checkTimeoutMs,
+                    healthyRepetitions: settings.checkHealthyRepetitions,
+                    deadRepetitions: settings.checkDeadRepetitions,
+                    compareOneDead: settings.checkCompareOneDead,
+                    ...settings.checkDead,
+                }),
+            ),
+        );
+        if (settings.synthDuringPartialResync && options.groups.includes("partial-resync")) synthDone = synth();
+        await attempt("partial-resync", withFleet((f) => benchPartialResync(run, f, { keys: settings.partialResyncKeys, cutSeconds: settings.partialResyncCutSeconds })));
+        // Nothing timed runs beside a plan: the recovery drills wait for it.
+        await synthDone;
+        // Last on the fleet: it changes one environment's replication settings.
+        await attempt("recovery", withFleet((f) => benchRecovery(run, f, { datasets: settings.recovery, defaults })));
+        if (fleet) {
+            run.log("removing the benchmark fleet");
+            await fleet.destroy();
+            setFleet(undefined);
+        }
+    }
+    // Otherwise planning comes last, with no fleet running: the largest plan needs gigabytes.
+    if (!synthDone) await synth();
+    return { results: GROUPS.flatMap((g) => results.get(g) ?? []), ok };
+}
+
+async function main(argv: string[]): Promise<number> {
+    let options: Parsed;
+    try {
+        const parsed = parseBenchArgs(argv);
+        if (parsed === "help") {
+            process.stdout.write(`${BENCH_HELP}\n`);
+            return 0;
+        }
+        options = parsed;
+    } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        process.stderr.write(`bench: ${e.message}\n\nRun \`npm run bench -- --help\` for usage.\n`);
+        return 2;
+    }
+    const run = new BenchRun();
+    const needsDocker = options.groups.some((g) => g !== "synth");
+    if (needsDocker && !((await run.docker.ping()) && (await run.docker.imageExists(TEST_IMAGE)))) {
+        process.stderr.write(`bench: no Docker engine, or no image ${TEST_IMAGE}: run scripts/ensure-docker.sh and scripts/build-test-image.sh\n`);
+        return 2;
+    }
+
+    const settings = settingsFor(options.quick);
+    let fleet: LiveFleet | undefined;
+    const cleanUp = async () => {
+        await fleet?.destroy().catch(() => undefined);
+        const left = await run.sweep();
+        const total = left.containers + left.volumes + left.networks;
+        if (total > 0) run.log(`removed ${total} leftover Docker resource(s) of this run`);
+    };
+    const onSignal = (signal: NodeJS.Signals) => {
+        run.log(`${signal}: removing this run's containers (the watchdog finishes if this is cut short)`);
+        cleanUp().finally(() => process.exit(130));
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+
+    run.log(`benchmark run ${run.id}, ${options.quick ? "quick" : "full"}: ${options.groups.join(", ")}`);
+    describeMachine(run);
+    if (needsDocker) await run.startWatchdog();
+    let outcome: { results: BenchResult[]; ok: boolean };
+    try {
+        outcome = await runBenchmarks(run, options, settings, (f) => (fleet = f));
+    } finally {
+        if (needsDocker) await cleanUp();
+    }
+    run.log(`done: ${outcome.results.length} results${outcome.ok ? "" : ", some benchmarks FAILED"}`);
+    process.stdout.write(options.json ? renderJson(outcome.results) : renderTable(outcome.results));
+    return outcome.ok ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+    // Exit once stdout is drained: a piped JSON document must never be cut short.
+    (code) => process.stdout.write("", () => process.exit(code)),
+    (e) => {
+        process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+        process.exit(1);
+    },
+);
