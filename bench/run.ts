@@ -238,7 +238,11 @@ async function runBenchmarks(run: BenchRun, options: Parsed, settings: Settings,
         }
         await attempt("fleet-up", async () => {
             if (!plan) throw fleetError;
-            const up = await benchFleetUp(run, name, plan, settings.fleetUpRepetitions);
+            // A failure here is also why the benchmarks that need the fleet cannot run.
+            const up = await benchFleetUp(run, name, plan, settings.fleetUpRepetitions).catch((e) => {
+                fleetError = e;
+                throw e;
+            });
             fleet = up.fleet;
             defaults = up.defaults;
             setFleet(fleet);
