@@ -16,31 +16,6 @@ export function parseInfo(text: string): Info {
     return fields;
 }
 
-/** One replica as its master lists it in INFO replication: `slave0:ip=10.0.4.3,port=6379,state=online,offset=14,lag=0`. */
-export interface ReplicaLine {
-    ip: string;
-    port: number;
-    state: string;
-    offset: number;
-    lag: number;
-}
-
-export function replicaLines(info: Info): ReplicaLine[] {
-    const lines: ReplicaLine[] = [];
-    for (const [field, value] of Object.entries(info)) {
-        if (!/^slave\d+$/.test(field)) continue;
-        const parts = keyValues(value, ",");
-        lines.push({
-            ip: parts.ip ?? "",
-            port: Number(parts.port ?? NaN),
-            state: parts.state ?? "",
-            offset: Number(parts.offset ?? NaN),
-            lag: Number(parts.lag ?? NaN),
-        });
-    }
-    return lines;
-}
-
 /** One line of CLIENT LIST: `id=3 addr=172.20.0.3:56494 laddr=172.20.0.2:6379 ... user=replicator`. */
 export type ClientEntry = Readonly<Record<string, string>>;
 
@@ -51,12 +26,22 @@ export function parseClientList(text: string): ClientEntry[] {
         .map((line) => keyValues(line.trim(), " "));
 }
 
-/** CONFIG GET's reply `[name, value, name, value, ...]` as an object. */
+/**
+ * CONFIG GET's reply `[name, value, name, value, ...]` as an object. A malformed reply is
+ * described by its shape only: the values may be passwords (the operational's masterauth).
+ */
 export function configPairs(reply: unknown): Record<string, string> {
-    if (!Array.isArray(reply) || reply.length % 2 !== 0) throw new Error(`unexpected CONFIG GET reply: ${JSON.stringify(reply)}`);
+    if (!Array.isArray(reply) || reply.length % 2 !== 0) throw new Error(`unexpected CONFIG GET reply: ${replyShape(reply)}, expected name/value pairs`);
     const result: Record<string, string> = {};
     for (let i = 0; i < reply.length; i += 2) result[String(reply[i])] = String(reply[i + 1]);
     return result;
+}
+
+/** What a reply is, never what it holds. */
+export function replyShape(reply: unknown): string {
+    if (Array.isArray(reply)) return `an array of ${reply.length} element${reply.length === 1 ? "" : "s"}`;
+    if (reply === null || reply === undefined) return "nil";
+    return `a ${typeof reply}`;
 }
 
 /** Integer field of an INFO reply, or undefined when absent or not a number. */

@@ -7,7 +7,7 @@ import {
     replicaConnection,
     replicationLag,
 } from "../../cli/check";
-import { parseInfo, replicaLines } from "../../cli/redisReplies";
+import { configPairs, parseInfo } from "../../cli/redisReplies";
 import {
     OTHER_REPLID,
     VAULT_REPLID,
@@ -304,8 +304,23 @@ describe("finding the operational's connection on the vault", () => {
         expect(replicaConnection(vaultReplicaClients(), undefined)?.user).toBe("replicator");
         expect(replicaConnection([...vaultReplicaClients(), ...vaultReplicaClients("other")], undefined)).toBeUndefined();
     });
+});
 
-    it("reads the vault's replica lines of INFO replication", () => {
-        expect(replicaLines(parseInfo(vaultInfoText(1)))).toEqual([{ ip: "172.20.0.3", port: 6379, state: "online", offset: 4242, lag: 0 }]);
+describe("CONFIG GET replies", () => {
+    it("become name → value", () => {
+        expect(configPairs(["masteruser", "replicator", "appendonly", "no"])).toEqual({ masteruser: "replicator", appendonly: "no" });
+    });
+
+    it("when malformed, are described by their shape, never their values (masterauth is a password)", () => {
+        const reply = ["masteruser", "replicator", "masterauth", contact.replication.password, "appendonly"];
+        expect(() => configPairs(reply)).toThrow("unexpected CONFIG GET reply: an array of 5 elements, expected name/value pairs");
+        let message = "";
+        try {
+            configPairs(reply);
+        } catch (e) {
+            message = (e as Error).message;
+        }
+        expect(message).not.toContain(contact.replication.password);
+        expect(() => configPairs(`masterauth ${contact.replication.password}`)).toThrow(/^unexpected CONFIG GET reply: a string, expected/);
     });
 });
