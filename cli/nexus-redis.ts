@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { checkFleet } from "./fleet";
 import { EnvironmentsOutput, OutputsError, loadOutputs } from "./outputs";
 import { RecoverError, recover, shellQuote } from "./recover";
-import { EXIT_USAGE, exitCode, renderJson, renderTable } from "./report";
+import { EXIT_INTERNAL, EXIT_USAGE, exitCode, renderJson, renderTable } from "./report";
 import { CommandRunner, spawnRunner } from "./runner";
 
 export const HELP = `Usage:
@@ -57,7 +57,8 @@ Examples:
 Exit codes:
   0  every environment is healthy (check), or synced again (recover)
   1  a problem remains (check), or recovery failed or was refused
-  2  usage or configuration error (bad option, unknown environment, unreadable outputs)`;
+  2  usage or configuration error (bad option, unknown environment, unreadable outputs)
+  3  internal error: a bug in nexus-redis (the stack trace is on stderr), nothing was judged`;
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 3000;
 export const DEFAULT_RECOVER_WAIT_MS = 120_000;
@@ -109,7 +110,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
             io.stderr.write(`nexus-redis recover: ${e.message}\n`);
             return e.exitCode;
         }
-        throw e;
+        // Anything else is a bug, not a finding about the fleet: its own code, so a pipeline
+        // (or --wait) never mistakes a crash for "a problem remains".
+        io.stderr.write(`nexus-redis: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+        return EXIT_INTERNAL;
     }
 }
 
@@ -175,9 +179,12 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         io.stdout.write(`${shellQuote(result.command)}\n`);
         return result.exitCode;
     }
+    // The row is for the operator; the verdict is recover's own. It waited for the
+    // operational to be synced and deliberately ignores problems of the vault alone
+    // (vault-drift, persistence-off), which the row still shows.
     const report = await checkFleet(environments, [rest[0]], { timeoutMs: DEFAULT_CHECK_TIMEOUT_MS, fix: false, force: false });
     io.stdout.write(renderTable(report));
-    return exitCode(report);
+    return result.exitCode;
 }
 
 function parseMs(option: string, value: string | undefined, fallback: number): number {
@@ -223,8 +230,9 @@ export function runAsProcess(argv: string[] = process.argv.slice(2)): void {
     main(argv).then(
         (code) => exitWhenFlushed(code),
         (e) => {
+            // main() already turns every error into EXIT_INTERNAL; this is the last resort.
             process.stderr.write(`nexus-redis: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-            exitWhenFlushed(1);
+            exitWhenFlushed(EXIT_INTERNAL);
         },
     );
 }

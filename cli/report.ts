@@ -41,16 +41,12 @@ export interface FleetReport {
 export const EXIT_HEALTHY = 0;
 export const EXIT_PROBLEMS = 1;
 export const EXIT_USAGE = 2;
+/** A bug in nexus-redis (an unexpected exception): distinct from 1, which is a finding about the fleet. */
+export const EXIT_INTERNAL = 3;
 
-/** A usage or configuration error: nothing was checked. */
-export interface UsageFailure {
-    usageError: string;
-}
-
-/** 0 when every environment is healthy (ok or fixed), 1 when any problem remains, 2 on usage or configuration errors. */
-export function exitCode(result: FleetReport | UsageFailure): number {
-    if ("usageError" in result) return EXIT_USAGE;
-    return result.environments.every((e) => e.status !== "problem") ? EXIT_HEALTHY : EXIT_PROBLEMS;
+/** 0 when every environment is healthy (ok or fixed), 1 when any problem remains. */
+export function exitCode(report: FleetReport): number {
+    return report.environments.every((e) => e.status !== "problem") ? EXIT_HEALTHY : EXIT_PROBLEMS;
 }
 
 export function statusOf(problems: Problem[], changes: string[]): Status {

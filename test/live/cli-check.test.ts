@@ -273,7 +273,11 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
         };
 
         it("replaces the operational's container and volume through Pulumi, then waits until it is synced", async () => {
-            await fleet.client("track", "vault", "password").set("track:after-recovery", "restored");
+            const vault = fleet.client("track", "vault", "password");
+            await vault.set("track:after-recovery", "restored");
+            // A problem of the vault alone, which a recovery neither causes nor cures: shown in
+            // the row, but recover's verdict (exit 0) is that the operational is synced.
+            await vault.config("SET", "repl-backlog-ttl", "7200");
             const before = await fleet.docker.inspectContainer(fleet.containerName("track", "operational"));
             const run = await cli(["recover", "track", "--stack", "dev"], { run: pulumi });
             expect(run.code, run.stderr).toBe(0);
@@ -281,7 +285,8 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
             expect(run.commands).toEqual([
                 ["pulumi", "up", "--yes", "--stack", "dev", "--target", urns.container, "--target", urns.volume, "--replace", urns.container, "--replace", urns.volume],
             ]);
-            expect(run.stdout).toMatch(/^track\s+standard\s+ok\s/m);
+            expect(run.stdout).toMatch(/^track\s+standard\s+PROBLEM\s.*vault setting repl-backlog-ttl is "7200", declared "3600"/m);
+            await vault.config("SET", "repl-backlog-ttl", "3600");
             const after = await fleet.docker.inspectContainer(fleet.containerName("track", "operational"));
             expect(after.Id).not.toBe(before.Id);
             expect(await fleet.client("track", "operational").get("track:after-recovery")).toBe("restored");

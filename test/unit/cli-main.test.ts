@@ -25,14 +25,17 @@ interface Run {
     commands: [string[], RunOptions][];
 }
 
-async function cli(argv: string[], options: { stdin?: string; runner?: CommandRunner; env?: Record<string, string> } = {}): Promise<Run> {
+async function cli(argv: string[], options: { stdin?: string | Error; runner?: CommandRunner; env?: Record<string, string> } = {}): Promise<Run> {
     let stdout = "";
     let stderr = "";
     const commands: [string[], RunOptions][] = [];
     const io: CliIo = {
         stdout: { write: (t: string) => (stdout += t) },
         stderr: { write: (t: string) => (stderr += t) },
-        readStdin: async () => options.stdin ?? "",
+        readStdin: async () => {
+            if (options.stdin instanceof Error) throw options.stdin;
+            return options.stdin ?? "";
+        },
         run: async (command, runOptions) => {
             commands.push([command, runOptions]);
             if (!options.runner) throw Object.assign(new Error("spawn pulumi ENOENT"), { code: "ENOENT" });
@@ -106,6 +109,19 @@ describe("configuration errors", () => {
         expect(run.code).toBe(2);
         expect(run.commands.map(([c]) => c)).toEqual([["pulumi", "stack", "output", "--json", "--show-secrets"]]);
         expect(run.stderr).toMatch(/the Pulumi CLI \(pulumi\) is not on PATH/);
+    });
+});
+
+describe("an internal error", () => {
+    it("exits 3, not 1: a crash is no finding about the fleet, and says so on stderr", async () => {
+        const run = await cli(["check", "--outputs", "-"], { stdin: new Error("boom: a bug") });
+        expect(run.code).toBe(3);
+        expect(run.stdout).toBe("");
+        expect(run.stderr).toMatch(/^nexus-redis: internal error: Error: boom: a bug/);
+    });
+
+    it("is documented in the help's exit codes", () => {
+        expect(HELP).toMatch(/^ {2}3 {2}internal error/m);
     });
 });
 

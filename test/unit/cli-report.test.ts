@@ -40,11 +40,10 @@ const promoted = (): EnvironmentObservation => {
 };
 
 describe("exit codes", () => {
-    it.each<[string, number, FleetReport | { usageError: string }]>([
+    it.each<[string, number, FleetReport]>([
         ["every environment healthy", 0, reportOf([["contact", contact, healthyStandard()], ["user", user, healthySecure()]])],
         ["an environment repaired by --fix", 0, reportOf([["contact", contact, healthyStandard(), ["REPLICAOF nexus3-contact-vault 6379 (was NO ONE)"]]])],
         ["one environment with a problem among healthy ones", 1, reportOf([["contact", contact, healthyStandard()], ["kb", kb, wrongMasterauth()]])],
-        ["a usage or configuration error", 2, { usageError: "unknown environment" }],
     ])("with %s, the exit code is %i", (_what, code, result) => {
         expect(exitCode(result)).toBe(code);
     });
