@@ -71,8 +71,11 @@ const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 const ENVIRONMENT_ITEM = /^([^=]*)(?:=(\d+)(?:\/(\d+))?)?$/;
 const MIN_MEMORY_MB = 32;
 
-/** Validates raw configuration strings; throws ConfigError listing every problem. */
-export function parseFleetConfig(raw: RawConfig): FleetConfig {
+/**
+ * Validates raw configuration strings; throws ConfigError listing every problem.
+ * `secretKeys` are the keys the stack holds as secrets (`pulumi config set --secret`).
+ */
+export function parseFleetConfig(raw: RawConfig, secretKeys: ReadonlySet<ConfigKey> = new Set()): FleetConfig {
     const problems: ConfigProblem[] = [];
     const problem = (key: string, message: string) => problems.push({ key: `${CONFIG_NAMESPACE}:${key}`, message });
     const required = (key: ConfigKey): string => {
@@ -109,6 +112,10 @@ export function parseFleetConfig(raw: RawConfig): FleetConfig {
     const environments = parseEnvironments(required("environments"), portOffset, raw, problem);
     checkPorts(environments, portOffset, problem);
     const passwords = parsePasswords(raw.passwords ?? "", environments, problem);
+    if (Object.keys(passwords).length > 0 && !secretKeys.has("passwords")) {
+        // A plain value would sit unencrypted in Pulumi.<stack>.yaml, a file that gets committed.
+        problem("passwords", "holds passwords but is not a secret: set it with `pulumi config set --secret passwords '<json>'`");
+    }
 
     if (problems.length > 0) throw new ConfigError(problems);
     return { image, network, createNetwork, bindAddress, containerPrefix, memoryLimitMb, environments: environments.map((e) => e.env), passwords };
@@ -272,9 +279,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 /** Reads the stack's configuration (the only place that does) and validates it. */
 export function readFleetConfig(config: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE)): FleetConfig {
     const raw: RawConfig = {};
+    const secretKeys = new Set<ConfigKey>();
+    // The SDK exports isConfigSecret at run time but not in its typings.
+    const isSecret = (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret;
     for (const key of CONFIG_KEYS) {
         const value = config.get(key);
         if (value !== undefined) raw[key] = value;
+        if (isSecret(`${CONFIG_NAMESPACE}:${key}`)) secretKeys.add(key);
     }
-    return parseFleetConfig(raw);
+    return parseFleetConfig(raw, secretKeys);
 }

@@ -16,7 +16,7 @@ function devConfig(): RawConfig {
 
 function problemsOf(overrides: RawConfig): { key: string; message: string }[] {
     try {
-        parseFleetConfig({ ...devConfig(), ...overrides });
+        parseFleetConfig({ ...devConfig(), ...overrides }, new Set(["passwords"]));
     } catch (e) {
         if (e instanceof ConfigError) return e.problems;
         throw e;
@@ -93,6 +93,21 @@ describe("invalid configuration", () => {
     ])("rejects %s, naming the key", (_what, overrides, key, message) => {
         const problems = problemsOf(overrides);
         expect(problems).toContainEqual({ key, message: expect.stringMatching(message) });
+    });
+
+    it("refuses passwords that are not a secret, without echoing them", () => {
+        try {
+            parseFleetConfig({ ...devConfig(), passwords: '{"contact":{"vault":"PlainPassword1"}}' });
+            expect.unreachable();
+        } catch (e) {
+            expect((e as ConfigError).problems).toEqual([
+                { key: "nexus-redis:passwords", message: expect.stringContaining("is not a secret: set it with `pulumi config set --secret") },
+            ]);
+            expect((e as Error).message).not.toContain("PlainPassword1");
+        }
+        expect(parseFleetConfig({ ...devConfig(), passwords: '{"contact":{"vault":"PlainPassword1"}}' }, new Set(["passwords"])).passwords).toEqual({
+            contact: { vault: "PlainPassword1" },
+        });
     });
 
     it("never echoes a password in its messages", () => {
