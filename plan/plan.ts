@@ -92,7 +92,9 @@ export async function runPlan(options: PlanOptions = {}): Promise<PlanRun> {
     const secrets = new Set<string>(mocks.generatedSecrets);
     for (const key of loaded.secretKeys) collectStrings(tryJson(loaded.config[key]), secrets);
     const stackUrn = `urn:pulumi:${stack}::${loaded.project}::pulumi:pulumi:Stack::${loaded.project}-${stack}`;
-    const urnOf = async (r: pulumi.Resource) => (await settle(r.urn)).value as string;
+    // The mock monitor puts the root stack's type into top-level URNs; the engine does not,
+    // and a URN copied from the plan into `pulumi up --target` must be the engine's.
+    const urnOf = async (r: pulumi.Resource) => ((await settle(r.urn)).value as string).replace("::pulumi:pulumi:Stack$", "::");
 
     // Resolved once; rendered with or without secrets as often as the caller likes.
     const graph: (Omit<PlannedResource, "inputs"> & { rawInputs: Record<string, unknown> })[] = [];

@@ -47,6 +47,14 @@ export function loadProjectConfig(projectDir: string, stack: string, overrides: 
     const project = String(projectDoc.name);
     const config: Record<string, string> = {};
     const secretKeys = new Set<string>();
+    const declared = new Set(Object.keys(projectDoc.config ?? {}).map((k) => qualifyKey(project, k)));
+    // The Pulumi CLI rejects a key of the project's namespace that Pulumi.yaml does not
+    // declare; so does the plan, or a typo (portOfset) would silently show an unchanged plan.
+    const checkDeclared = (full: string, where: string) => {
+        if (full.startsWith(`${project}:`) && !declared.has(full)) {
+            throw new ProjectConfigError(`${full} (${where}) is not declared in Pulumi.yaml; the keys are ${[...declared].join(", ")}`);
+        }
+    };
 
     for (const [key, decl] of Object.entries<unknown>(projectDoc.config ?? {})) {
         const full = qualifyKey(project, key);
@@ -64,6 +72,7 @@ export function loadProjectConfig(projectDir: string, stack: string, overrides: 
         const stackDoc = parse(readFileSync(stackFile, "utf8")) ?? {};
         for (const [key, value] of Object.entries<unknown>(stackDoc.config ?? {})) {
             const full = qualifyKey(project, key);
+            checkDeclared(full, `Pulumi.${stack}.yaml`);
             if (value !== null && typeof value === "object" && "secure" in (value as object)) {
                 // Encrypted by the stack's secrets provider, which only the Pulumi CLI can open.
                 throw new ProjectConfigError(
@@ -74,8 +83,12 @@ export function loadProjectConfig(projectDir: string, stack: string, overrides: 
         }
     }
 
-    for (const [key, value] of Object.entries(overrides.values ?? {})) config[qualifyKey(project, key)] = value;
+    for (const [key, value] of Object.entries(overrides.values ?? {})) {
+        checkDeclared(qualifyKey(project, key), "-c");
+        config[qualifyKey(project, key)] = value;
+    }
     for (const [key, value] of Object.entries(overrides.secrets ?? {})) {
+        checkDeclared(qualifyKey(project, key), "--secret");
         config[qualifyKey(project, key)] = value;
         secretKeys.add(qualifyKey(project, key));
     }

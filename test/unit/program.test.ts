@@ -57,6 +57,17 @@ describe("the dev stack's resources", () => {
         expect(plan.resources.map((r) => `${r.type}::${r.name}`).sort()).toEqual(expected.sort());
     });
 
+    it("has the URNs the Pulumi engine gives them, so they can be used with --target", () => {
+        expect(resource("docker:index/remoteImage:RemoteImage", "redis-image").urn).toBe(
+            "urn:pulumi:dev::nexus-redis::docker:index/remoteImage:RemoteImage::redis-image",
+        );
+        expect(resource("nexus-redis:redis:StandardEnvironment", "contact").urn).toBe("urn:pulumi:dev::nexus-redis::nexus-redis:redis:StandardEnvironment::contact");
+        expect(container("contact-vault").urn).toBe(
+            "urn:pulumi:dev::nexus-redis::nexus-redis:redis:StandardEnvironment$docker:index/container:Container::contact-vault",
+        );
+        expect(resource("nexus-redis:redis:StandardEnvironment", "contact").parent).toBe("urn:pulumi:dev::nexus-redis::pulumi:pulumi:Stack::nexus-redis-dev");
+    });
+
     it("creates the protocol's network as a bridge", () => {
         expect(resource("docker:index/network:Network", "storage-network").inputs).toMatchObject({ name: "nexus-storage-network", driver: "bridge" });
     });

@@ -72,6 +72,14 @@ describe("npm run synth", () => {
         expect(JSON.parse(stdout).outputs.environments.user.vault.password).toBe("[secret]");
     });
 
+    it("refuses passwords given as plain config, exiting 2 without printing them", () => {
+        const { code, stdout, stderr } = synth("-c", 'passwords={"contact":{"vault":"PlainAdoptedPw123"}}');
+        expect(code).toBe(2);
+        expect(stdout).toBe("");
+        expect(stderr).toContain("nexus-redis:passwords: holds passwords but is not a secret");
+        expect(stderr).not.toContain("PlainAdoptedPw123");
+    });
+
     it("joins an existing network instead of creating one when createNetwork is false", () => {
         const { code, stdout } = synth("-c", "createNetwork=false", "-c", "network=shared-net");
         expect(code).toBe(0);
@@ -87,6 +95,13 @@ describe("npm run synth", () => {
         expect(stderr).toContain("nexus-redis:environments[0]: unknown environment \"contct\"");
         expect(stderr).toContain("nexus-redis:environments[1]");
         expect(stderr).toContain("nexus-redis:bindAddress");
+    });
+
+    it("exits 2 on a config key Pulumi.yaml does not declare, as pulumi up would", () => {
+        const { code, stdout, stderr } = synth("-c", "portOfset=1000");
+        expect(code).toBe(2);
+        expect(stdout).toBe("");
+        expect(stderr).toContain("nexus-redis:portOfset (-c) is not declared in Pulumi.yaml");
     });
 
     it("exits 2 on a usage error", () => {
