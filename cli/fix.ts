@@ -132,11 +132,24 @@ export interface FixResult {
     failures: Problem[];
 }
 
+/** Default of `--sync-timeout`: how long --fix waits for a re-synced link (recover waits 120 s). */
+export const DEFAULT_SYNC_TIMEOUT_MS = 60_000;
+
+export interface ApplyTimeouts {
+    /** Bound of the repair's own conversation (and of each INFO while waiting). */
+    timeoutMs: number;
+    /**
+     * How long to wait for the link to come up after a repair that re-syncs. A full sync of
+     * a real dataset takes far longer than one command: its own bound (`--sync-timeout`).
+     */
+    syncTimeoutMs: number;
+}
+
 /**
  * Sends the plan's actions as the admin user, then, when any of them re-syncs, waits
- * (bounded by `timeoutMs`) until the link is up. The caller checks the environment again.
+ * (bounded by `syncTimeoutMs`) until the link is up. The caller checks the environment again.
  */
-export async function applyFix(env: StandardEnvironmentOutput, plan: FixPlan, timeoutMs: number): Promise<FixResult> {
+export async function applyFix(env: StandardEnvironmentOutput, plan: FixPlan, { timeoutMs, syncTimeoutMs }: ApplyTimeouts): Promise<FixResult> {
     const changes: string[] = [];
     const failures: Problem[] = [];
     if (plan.actions.length === 0) return { changes, failures };
@@ -160,14 +173,18 @@ export async function applyFix(env: StandardEnvironmentOutput, plan: FixPlan, ti
     } finally {
         deadline.finish();
     }
-    if (plan.actions.some((a) => a.resyncs) && changes.length > 0) await waitForLink(env, timeoutMs);
+    if (plan.actions.some((a) => a.resyncs) && changes.length > 0) await waitForLink(env, syncTimeoutMs, timeoutMs);
     return { changes, failures };
 }
 
-/** Polls INFO replication until master_link_status:up or the time is up; the re-check reports how it ended. */
-export async function waitForLink(env: StandardEnvironmentOutput, timeoutMs: number): Promise<boolean> {
-    const deadline = new Deadline(timeoutMs);
-    const session = new RedisSession(env.operational, deadline);
+/**
+ * Polls INFO replication until master_link_status:up or `syncTimeoutMs` have passed; each
+ * INFO is bounded by `commandTimeoutMs`, so an operational that stops answering ends the
+ * wait at once instead of holding it. The re-check reports how it ended.
+ */
+export async function waitForLink(env: StandardEnvironmentOutput, syncTimeoutMs: number, commandTimeoutMs = syncTimeoutMs): Promise<boolean> {
+    const deadline = new Deadline(syncTimeoutMs);
+    const session = new RedisSession(env.operational, deadline, Math.min(commandTimeoutMs, syncTimeoutMs));
     try {
         while (!deadline.expired) {
             const info = parseInfo(String(await session.call("INFO", "replication")));

@@ -4,13 +4,15 @@
  */
 import { performance } from "node:perf_hooks";
 import { DiagnosisContext, Problem, diagnose, diagnosisContext, observeEnvironment } from "./check";
-import { applyFix, planFix } from "./fix";
+import { DEFAULT_SYNC_TIMEOUT_MS, applyFix, planFix } from "./fix";
 import { EnvironmentOutput, EnvironmentsOutput } from "./outputs";
 import { EnvironmentReport, FleetReport, Measurement, statusOf } from "./report";
 
 export interface CheckOptions {
-    /** Each step of each environment (check, repair, wait for the link, re-check) is bounded by this. */
+    /** Each step of each environment (check, repair, re-check) is bounded by this. */
     timeoutMs: number;
+    /** With fix: how long to wait for the link after a repair that re-syncs (a full sync takes its time). */
+    syncTimeoutMs?: number;
     fix: boolean;
     force: boolean;
 }
@@ -38,7 +40,7 @@ export async function checkEnvironment(
     if (options.fix && diagnosis.problems.length > 0) {
         const plan = planFix(env, observation, diagnosis, { force: options.force });
         if (plan.actions.length > 0 && env.kind === "standard") {
-            const result = await applyFix(env, plan, options.timeoutMs);
+            const result = await applyFix(env, plan, { timeoutMs: options.timeoutMs, syncTimeoutMs: options.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS });
             if (plan.forced && result.changes.length > 0) changes.push(`--force: re-synced although ${plan.forced}`);
             changes.push(...result.changes);
             extra.push(...result.failures);

@@ -6,6 +6,7 @@
  */
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { DEFAULT_SYNC_TIMEOUT_MS } from "./fix";
 import { checkFleet } from "./fleet";
 import { EnvironmentsOutput, OutputsError, loadOutputs } from "./outputs";
 import { RecoverError, recover, shellQuote } from "./recover";
@@ -13,7 +14,7 @@ import { EXIT_INTERNAL, EXIT_USAGE, exitCode, renderJson, renderTable } from "./
 import { CommandRunner, spawnRunner } from "./runner";
 
 export const HELP = `Usage:
-  nexus-redis check [--fix [--force]] [--json] [--env NAME]... [--outputs FILE|-] [--stack NAME] [--timeout MS] [--wait MS]
+  nexus-redis check [--fix [--force] [--sync-timeout MS]] [--json] [--env NAME]... [--outputs FILE|-] [--stack NAME] [--timeout MS] [--wait MS]
   nexus-redis recover ENV [--dry-run] [--force] [--outputs FILE|-] [--stack NAME] [--timeout MS]
 
 Commands:
@@ -40,8 +41,10 @@ Options:
                     \`npm run --silent synth -- --show-secrets\`), - for stdin;
                     default: run \`pulumi stack output --json --show-secrets\`
   --stack NAME      the Pulumi stack (default: PULUMI_STACK, else the selected stack)
-  --timeout MS      check: bound of each environment's check, repair and wait for the link
-                    (default ${3000}); recover: how long to wait for the sync (default ${120000})
+  --timeout MS      check: bound of each environment's check and repair (default ${3000});
+                    recover: how long to wait for the sync (default ${120000})
+  --sync-timeout MS check --fix: how long to wait for the link to come up after a repair
+                    that re-syncs (a full sync of a real dataset takes a while; default ${60000})
   --wait MS         check: until every environment is healthy, check again (every second)
                     for up to MS, e.g. right after a deployment (default 0: check once)
   --dry-run         recover: print the Pulumi command instead of running it
@@ -84,13 +87,14 @@ const OPTIONS = {
     stack: { type: "string" },
     timeout: { type: "string" },
     wait: { type: "string" },
+    "sync-timeout": { type: "string" },
     "dry-run": { type: "boolean" },
     help: { type: "boolean", short: "h" },
 } as const;
 
 /** Options each command takes; any other is a usage error naming it. */
 const COMMAND_OPTIONS: Record<string, (keyof typeof OPTIONS)[]> = {
-    check: ["fix", "force", "json", "env", "outputs", "stack", "timeout", "wait", "help"],
+    check: ["fix", "force", "json", "env", "outputs", "stack", "timeout", "wait", "sync-timeout", "help"],
     recover: ["force", "outputs", "stack", "timeout", "dry-run", "help"],
 };
 
@@ -142,12 +146,14 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     if (command === "check") {
         if (rest.length > 0) throw new UsageError(`check takes no arguments, got "${rest.join(" ")}" (use --env NAME to choose environments)`);
         if (values.force && !values.fix) throw new UsageError("--force only applies to --fix");
+        if (values["sync-timeout"] !== undefined && !values.fix) throw new UsageError("--sync-timeout only applies to --fix");
         const timeoutMs = parseMs("--timeout", values.timeout, DEFAULT_CHECK_TIMEOUT_MS);
+        const syncTimeoutMs = parseMs("--sync-timeout", values["sync-timeout"], DEFAULT_SYNC_TIMEOUT_MS);
         const waitMs = values.wait === undefined ? 0 : parseMs("--wait", values.wait, 0);
         const environments = await loadOutputs({ file: values.outputs, stack: values.stack }, io);
         const names = selectEnvironments(environments, values.env ?? []);
         if (!values.json) io.stderr.write(`checking ${names.length} environment${names.length === 1 ? "" : "s"}${values.fix ? " (repairing what is safe)" : ""}...\n`);
-        const options = { timeoutMs, fix: values.fix ?? false, force: values.force ?? false };
+        const options = { timeoutMs, syncTimeoutMs, fix: values.fix ?? false, force: values.force ?? false };
         const started = Date.now();
         let report = await checkFleet(environments, names, options);
         if (exitCode(report) !== 0 && waitMs > 0 && !values.json) io.stderr.write(`not healthy yet: checking again every second for up to ${Math.round(waitMs / 1000)} s\n`);

@@ -77,8 +77,10 @@ export class RedisSession {
     constructor(
         readonly target: SessionTarget,
         private readonly deadline: Deadline,
+        /** Bound of the connection and of each command; the deadline's whole bound by default. */
+        private readonly commandTimeoutMs = deadline.timeoutMs,
     ) {
-        const timeout = deadline.timeoutMs;
+        const timeout = commandTimeoutMs;
         this.client = new Redis({
             host: target.host,
             port: target.port,
@@ -127,7 +129,7 @@ export class RedisSession {
     private classify(error: unknown, command: string, connected: boolean): ProbeFailure {
         const message = error instanceof Error ? error.message : String(error);
         const code = (error as NodeJS.ErrnoException).code;
-        const ms = this.deadline.timeoutMs;
+        const ms = this.deadline.expired ? this.deadline.timeoutMs : this.commandTimeoutMs;
         if (this.deadline.expired || message === "Command timed out") {
             return connected
                 ? { kind: "silent", command, message: `accepted the connection but did not answer ${command} within ${ms} ms` }

@@ -1,6 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EnvironmentObservation, diagnose, diagnosisContext, resyncRisk } from "../../cli/check";
-import { FixPlan, planFix } from "../../cli/fix";
+import { DEFAULT_SYNC_TIMEOUT_MS, FixPlan, applyFix, planFix } from "../../cli/fix";
+import { HELP } from "../../cli/nexus-redis";
+import { FakeRedis } from "./cli-fake-redis";
 import { parseInfo } from "../../cli/redisReplies";
 import {
     OTHER_REPLID,
@@ -225,5 +227,45 @@ describe("refusing a re-sync that could lose data", () => {
         );
         if (expected === undefined) expect(risk).toBeUndefined();
         else expect(risk).toMatch(expected);
+    });
+});
+
+describe("waiting for the link after a repair", () => {
+    let fake: FakeRedis;
+    let resyncedAt = 0;
+    let answeredUp = false;
+
+    beforeAll(async () => {
+        // An operational whose full sync takes 700 ms after REPLICAOF: far more than --timeout.
+        fake = await new FakeRedis((command) => {
+            const name = command[0].toUpperCase();
+            if (name === "AUTH" || name === "REPLICAOF") {
+                if (name === "REPLICAOF") resyncedAt = Date.now();
+                return { status: "OK" };
+            }
+            if (name === "INFO") {
+                const up = resyncedAt > 0 && Date.now() - resyncedAt >= 700;
+                answeredUp ||= up;
+                return replicaInfoText({ master_link_status: up ? "up" : "down", master_sync_in_progress: up ? "0" : "1" });
+            }
+            return { error: `ERR unknown command '${command[0]}'` };
+        }).start();
+    });
+
+    afterAll(() => fake.stop());
+
+    it("is bounded by --sync-timeout, not by the (much shorter) --timeout of one conversation", async () => {
+        const env = { ...contact, operational: { ...contact.operational, port: fake.port } };
+        const fix = plan(broken(promoted));
+        expect(fix.actions.some((a) => a.resyncs)).toBe(true);
+        const result = await applyFix(env, fix, { timeoutMs: 200, syncTimeoutMs: 5000 });
+        expect(result).toEqual({ changes: ["REPLICAOF nexus3-contact-vault 6379 (was NO ONE)"], failures: [] });
+        expect(answeredUp).toBe(true);
+        expect(Date.now() - resyncedAt).toBeGreaterThanOrEqual(700);
+    });
+
+    it("has a default of 60 s, given in the help", () => {
+        expect(DEFAULT_SYNC_TIMEOUT_MS).toBe(60_000);
+        expect(HELP).toMatch(/--sync-timeout MS check --fix: .*\n.*default 60000\)/);
     });
 });
