@@ -69,7 +69,9 @@ const DOCKER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 // Environment names become part of container names and stack output keys: keep them plain.
 const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 const ENVIRONMENT_ITEM = /^([^=]*)(?:=(\d+)(?:\/(\d+))?)?$/;
-const MIN_MEMORY_MB = 32;
+// Redis does not count the 64 MiB replication backlog, client buffers or a fork's
+// copy-on-write against maxmemory: below this, a busy vault is killed by the limit.
+const MIN_MEMORY_MB = 256;
 
 /**
  * Validates raw configuration strings; throws ConfigError listing every problem.

@@ -77,7 +77,14 @@ export function createRedisNode(
         `${environment}-${node.role}-data`,
         { name: prefix.apply((p) => volumeName(p, environment, node.role)), labels: labels(environment, node.role) },
         // Fixed names: a replacement must remove the old one before creating the new one.
-        { parent, deleteBeforeReplace: true, retainOnDelete: node.retainVolume },
+        // A retained volume also keeps the name it was created with: renaming it (a new
+        // containerPrefix) would otherwise orphan the data and start the vault empty.
+        {
+            parent,
+            deleteBeforeReplace: true,
+            retainOnDelete: node.retainVolume,
+            ignoreChanges: node.retainVolume ? ["name"] : undefined,
+        },
     );
     const container = new docker.Container(
         `${environment}-${node.role}`,

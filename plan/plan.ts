@@ -50,6 +50,14 @@ interface Registration {
     name: string;
     parent: pulumi.Resource | undefined;
     dependsOn: pulumi.Input<pulumi.Input<pulumi.Resource>[]> | pulumi.Input<pulumi.Resource> | undefined;
+    options: LifecycleOptions;
+}
+
+/** Resource options that decide what a replacement or a destroy does to data. */
+export interface LifecycleOptions {
+    deleteBeforeReplace?: boolean;
+    retainOnDelete?: boolean;
+    ignoreChanges?: string[];
 }
 
 /** One run of the program under mocks. */
@@ -58,6 +66,8 @@ export interface PlanRun {
     secrets: string[];
     /** Per resource URN, the top-level inputs Pulumi treats as secret (stored encrypted in state). */
     secretInputs: Map<string, string[]>;
+    /** Per resource URN, its lifecycle options. */
+    options: Map<string, LifecycleOptions>;
     render(showSecrets: boolean): Promise<Plan>;
 }
 
@@ -80,6 +90,11 @@ export async function runPlan(options: PlanOptions = {}): Promise<PlanRun> {
                 name: args.name,
                 parent: args.opts.parent,
                 dependsOn: args.opts.dependsOn,
+                options: {
+                    deleteBeforeReplace: (args.opts as pulumi.CustomResourceOptions).deleteBeforeReplace,
+                    retainOnDelete: args.opts.retainOnDelete,
+                    ignoreChanges: args.opts.ignoreChanges,
+                },
             });
             return undefined;
         });
@@ -97,7 +112,7 @@ export async function runPlan(options: PlanOptions = {}): Promise<PlanRun> {
     const urnOf = async (r: pulumi.Resource) => ((await settle(r.urn)).value as string).replace("::pulumi:pulumi:Stack$", "::");
 
     // Resolved once; rendered with or without secrets as often as the caller likes.
-    const graph: (Omit<PlannedResource, "inputs"> & { rawInputs: Record<string, unknown> })[] = [];
+    const graph: (Omit<PlannedResource, "inputs"> & { rawInputs: Record<string, unknown>; options: LifecycleOptions })[] = [];
     for (const reg of registrations) {
         const recorded = mocks.resources.get(`${reg.type}::${reg.name}`);
         if (!recorded) throw new Error(`${reg.type} ${reg.name} was declared but never registered`);
@@ -108,17 +123,19 @@ export async function runPlan(options: PlanOptions = {}): Promise<PlanRun> {
             parent: reg.parent ? await urnOf(reg.parent) : stackUrn,
             dependsOn: await Promise.all((await resolveResources(reg.dependsOn)).map(urnOf)),
             rawInputs: recorded.inputs,
+            options: reg.options,
         });
     }
     const exported = Object.entries(exports).filter(([name]) => name !== "default" && name !== "__esModule");
 
     return {
         secrets: [...secrets],
+        options: new Map(graph.map((r) => [r.urn, r.options])),
         secretInputs: new Map(
             graph.map((r) => [r.urn, Object.keys(r.rawInputs).filter((k) => isSecretEnvelope(r.rawInputs[k]))]),
         ),
         async render(showSecrets: boolean): Promise<Plan> {
-            const resources = graph.map(({ rawInputs, ...rest }) => ({
+            const resources = graph.map(({ rawInputs, options: _options, ...rest }) => ({
                 ...rest,
                 inputs: reveal(rawInputs, secrets, showSecrets) as Record<string, unknown>,
             }));

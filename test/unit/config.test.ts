@@ -83,7 +83,7 @@ describe("invalid configuration", () => {
         ["a bad container prefix", { containerPrefix: "nexus 3" }, "nexus-redis:containerPrefix", /not valid in a Docker container name/],
         ["a non-integer port offset", { portOffset: "ten" }, "nexus-redis:portOffset", /not an integer/],
         ["a non-boolean createNetwork", { createNetwork: "yes" }, "nexus-redis:createNetwork", /not a boolean/],
-        ["a tiny memory limit", { memoryLimitMb: "8" }, "nexus-redis:memoryLimitMb", /too small/],
+        ["a memory limit too small for the replication backlog", { memoryLimitMb: "128" }, "nexus-redis:memoryLimitMb", /128 is too small: 0 \(no limit\) or at least 256/],
         ["an empty image", { image: "" }, "nexus-redis:image", /not an image reference/],
         ["passwords that are not JSON", { passwords: "hunter2" }, "nexus-redis:passwords", /not valid JSON/],
         ["a password for an environment not deployed", { passwords: '{"nope":{"vault":"x"}}' }, "nexus-redis:passwords.nope", /not an environment this stack deploys/],

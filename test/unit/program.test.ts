@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
-import { Plan, PlannedResource, runPlan } from "../../plan/plan";
+import { LifecycleOptions, Plan, PlannedResource, runPlan } from "../../plan/plan";
 
 const STANDARD = PROTOCOL_ENVIRONMENTS.filter((e) => e.kind === "standard");
 const SECURE = PROTOCOL_ENVIRONMENTS.filter((e) => e.kind === "secure");
@@ -13,6 +13,7 @@ let plan: Plan;
 let redacted: Plan;
 let secrets: string[];
 let secretInputs: Map<string, string[]>;
+let options: Map<string, LifecycleOptions>;
 
 beforeAll(async () => {
     const run = await runPlan({ stack: "dev" });
@@ -20,6 +21,7 @@ beforeAll(async () => {
     redacted = await run.render(false);
     secrets = run.secrets;
     secretInputs = run.secretInputs;
+    options = run.options;
 });
 
 function resource(type: string, name: string): PlannedResource {
@@ -114,6 +116,23 @@ describe.each(STANDARD)("standard environment $name", (env) => {
         expect(userRule(vault, "replicator")).toContain(`>${masterauth}`);
         expect(masterauth).not.toBe(after(vault, "--requirepass"));
         expect(masterauth).toMatch(/^[A-Za-z0-9]{32}$/);
+    });
+
+    it("replaces its fixed-name containers and volumes delete-first, keeping only the vault's data", () => {
+        for (const role of ["vault", "operational"]) {
+            expect(options.get(container(`${env.name}-${role}`).urn)).toMatchObject({ deleteBeforeReplace: true });
+        }
+        expect(options.get(resource("docker:index/volume:Volume", `${env.name}-vault-data`).urn)).toEqual({
+            deleteBeforeReplace: true,
+            retainOnDelete: true,
+            ignoreChanges: ["name"],
+        });
+        // The operational's volume is what the protocol's recovery wipes.
+        expect(options.get(resource("docker:index/volume:Volume", `${env.name}-operational-data`).urn)).toEqual({
+            deleteBeforeReplace: true,
+            retainOnDelete: false,
+            ignoreChanges: undefined,
+        });
     });
 
     it("starts the operational only after its vault", () => {
