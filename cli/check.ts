@@ -166,6 +166,18 @@ export type ProblemCode =
     | "not-fixed"
     | "fix-failed";
 
+/**
+ * Problems of the vault alone. Nothing done to the operational causes or cures them: --fix
+ * never writes to a vault, and recover does not wait for them.
+ */
+export const VAULT_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
+    "vault-not-master",
+    "persistence-off",
+    "persistence-failing",
+    "vault-drift",
+    "secure-has-replicas",
+]);
+
 export interface Problem {
     code: ProblemCode;
     /** In words, for a person; never a password. */
@@ -189,7 +201,7 @@ export interface ReplicationState {
 export interface Lag {
     /** Vault's master_repl_offset minus the replica's offset; null when they follow different histories or the link is down. */
     bytes: number | null;
-    /** master_last_io_seconds_ago: seconds since the replica last heard from the vault (up to 10 on an idle link: the vault pings every 10 s). */
+    /** master_last_io_seconds_ago: seconds since the replica last heard from the vault (0-1 on an idle link: the vault pings every second, repl-ping-replica-period 1). */
     seconds: number | null;
 }
 

@@ -6,7 +6,7 @@
  * `planFix` is pure (what to change, and why something stays); `applyFix` sends it.
  */
 import { REDIS_INTERNAL_PORT } from "../components/protocol";
-import { Diagnosis, EnvironmentObservation, Problem, declaredOperationalSettings, resyncRisk } from "./check";
+import { Diagnosis, EnvironmentObservation, Problem, VAULT_PROBLEMS, declaredOperationalSettings, resyncRisk } from "./check";
 import { EnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
 import { parseInfo } from "./redisReplies";
 import { Deadline, ProbeError, RedisSession } from "./session";
@@ -33,12 +33,10 @@ export interface FixOptions {
     force: boolean;
 }
 
-const VAULT_SIDE = new Set(["vault-not-master", "persistence-off", "persistence-failing", "vault-drift", "secure-has-replicas"]);
-
 export function planFix(env: EnvironmentOutput, observation: EnvironmentObservation, diagnosis: Diagnosis, options: FixOptions): FixPlan {
     const notFixed: string[] = [];
     const codes = new Set(diagnosis.problems.map((p) => p.code));
-    const vaultSide = diagnosis.problems.filter((p) => VAULT_SIDE.has(p.code));
+    const vaultSide = diagnosis.problems.filter((p) => VAULT_PROBLEMS.has(p.code));
     if (vaultSide.length > 0) {
         notFixed.push(`--fix never writes to a vault: ${describeProblems(vaultSide)} stay${vaultSide.length === 1 ? "s" : ""} for an operator`);
     }
@@ -50,7 +48,7 @@ export function planFix(env: EnvironmentOutput, observation: EnvironmentObservat
         return { actions: [], notFixed };
     }
     if (operational.adminFailure || !operational.config || !operational.info) {
-        if (diagnosis.problems.some((p) => !VAULT_SIDE.has(p.code) && !p.code.startsWith("vault-"))) {
+        if (diagnosis.problems.some((p) => !VAULT_PROBLEMS.has(p.code) && !p.code.startsWith("vault-"))) {
             notFixed.push(`the operational's admin user cannot log in or run CONFIG: nothing could be repaired`);
         }
         return { actions: [], notFixed };

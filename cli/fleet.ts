@@ -3,7 +3,7 @@
  * its own deadline, so a dead or silent host costs its own row one timeout and nothing else.
  */
 import { performance } from "node:perf_hooks";
-import { DiagnosisContext, Problem, diagnose, diagnosisContext, observeEnvironment } from "./check";
+import { Diagnosis, DiagnosisContext, Problem, diagnose, diagnosisContext, observeEnvironment } from "./check";
 import { DEFAULT_SYNC_TIMEOUT_MS, applyFix, planFix } from "./fix";
 import { EnvironmentOutput, EnvironmentsOutput } from "./outputs";
 import { EnvironmentReport, FleetReport, Measurement, statusOf } from "./report";
@@ -19,19 +19,43 @@ export interface CheckOptions {
 
 export async function checkFleet(environments: EnvironmentsOutput, names: string[], options: CheckOptions): Promise<FleetReport> {
     const context = diagnosisContext(environments);
-    const results = await Promise.all(names.map((name) => checkEnvironment(name, environments[name], context, options)));
-    return {
-        environments: results.map((r) => r.report),
-        measurements: Object.fromEntries(results.map((r) => [r.report.name, r.measurement])),
-    };
+    return buildReport(await Promise.all(names.map((name) => checkEnvironment(name, environments[name], context, options))));
 }
 
-export async function checkEnvironment(
-    name: string,
-    env: EnvironmentOutput,
-    context: DiagnosisContext,
-    options: CheckOptions,
-): Promise<{ report: EnvironmentReport; measurement: Measurement }> {
+/** What checking one environment came to: the last diagnosis, plus what --fix did and could not do. */
+export interface EnvironmentResult {
+    name: string;
+    env: EnvironmentOutput;
+    diagnosis: Diagnosis;
+    /** Problems beyond the diagnosis: repairs that failed, and why problems stay. */
+    extra: Problem[];
+    /** What --fix changed, in words. */
+    changes: string[];
+    durationMs: number;
+}
+
+/** The report of a fleet from each environment's result, in the order given. Pure. */
+export function buildReport(results: EnvironmentResult[]): FleetReport {
+    const environments: EnvironmentReport[] = [];
+    const measurements: Record<string, Measurement> = {};
+    for (const { name, env, diagnosis, extra, changes, durationMs } of results) {
+        const problems = [...diagnosis.problems, ...extra];
+        environments.push({
+            name,
+            kind: env.kind,
+            status: statusOf(problems, changes),
+            vault: { container: env.vault.container, endpoint: `${env.vault.host}:${env.vault.port}` },
+            operational: env.kind === "standard" ? { container: env.operational.container, endpoint: `${env.operational.host}:${env.operational.port}` } : null,
+            replication: diagnosis.replication,
+            problems,
+            changes,
+        });
+        measurements[name] = { lagBytes: diagnosis.lag?.bytes ?? null, lagSeconds: diagnosis.lag?.seconds ?? null, durationMs };
+    }
+    return { environments, measurements };
+}
+
+export async function checkEnvironment(name: string, env: EnvironmentOutput, context: DiagnosisContext, options: CheckOptions): Promise<EnvironmentResult> {
     const started = performance.now();
     let observation = await observeEnvironment(env, options.timeoutMs);
     let diagnosis = diagnose(env, observation, context);
@@ -49,23 +73,5 @@ export async function checkEnvironment(
         }
         if (diagnosis.problems.length > 0) extra.push(...plan.notFixed.map((message): Problem => ({ code: "not-fixed", message })));
     }
-    const problems = [...diagnosis.problems, ...extra];
-    const report: EnvironmentReport = {
-        name,
-        kind: env.kind,
-        status: statusOf(problems, changes),
-        vault: { container: env.vault.container, endpoint: `${env.vault.host}:${env.vault.port}` },
-        operational: env.kind === "standard" ? { container: env.operational.container, endpoint: `${env.operational.host}:${env.operational.port}` } : null,
-        replication: diagnosis.replication,
-        problems,
-        changes,
-    };
-    return {
-        report,
-        measurement: {
-            lagBytes: diagnosis.lag?.bytes ?? null,
-            lagSeconds: diagnosis.lag?.seconds ?? null,
-            durationMs: Math.round(performance.now() - started),
-        },
-    };
+    return { name, env, diagnosis, extra, changes, durationMs: Math.round(performance.now() - started) };
 }

@@ -9,8 +9,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { Diagnosis, ProblemCode, diagnose, diagnosisContext, observeEnvironment, resyncRisk } from "./check";
-import { checkEnvironment } from "./fleet";
+import { Diagnosis, VAULT_PROBLEMS, diagnose, diagnosisContext, observeEnvironment, resyncRisk } from "./check";
 import { EnvironmentsOutput, OutputsError } from "./outputs";
 import { CommandRunner } from "./runner";
 
@@ -203,20 +202,16 @@ export async function recover(options: RecoverOptions, environments: Environment
     io.log(`recover: waiting up to ${Math.round(options.waitMs / 1000)} s for ${name}'s new operational to sync from its vault`);
     const context = diagnosisContext(environments);
     const started = io.now();
+    let diagnosis: Diagnosis;
     for (;;) {
-        const observation = await observeEnvironment(env, options.checkTimeoutMs);
-        if (isSynced(diagnose(env, observation, context))) return { exitCode: 0, command };
+        diagnosis = diagnose(env, await observeEnvironment(env, options.checkTimeoutMs), context);
+        if (isSynced(diagnosis)) return { exitCode: 0, command };
         if (io.now() - started >= options.waitMs) break;
         await io.sleep(500);
     }
-    const last = await checkEnvironment(name, env, context, { timeoutMs: options.checkTimeoutMs, fix: false, force: false });
-    const problems = last.report.problems.filter((p) => !VAULT_ONLY.has(p.code));
-    if (last.report.replication?.link === "up" && problems.length === 0) return { exitCode: 0, command };
+    const problems = diagnosis.problems.filter((p) => !VAULT_PROBLEMS.has(p.code));
     throw new RecoverError(`${name} is not synced after ${Math.round(options.waitMs / 1000)} s: ${problems.map((p) => p.message).join("; ") || "the link is not up"}`, 1);
 }
-
-/** Problems of the vault alone: a recovery of the operational neither causes nor cures them. */
-const VAULT_ONLY = new Set<ProblemCode>(["persistence-off", "persistence-failing", "vault-drift"]);
 
 /**
  * The new operational is synced: it replicates from its vault with the link up, and nothing
@@ -224,5 +219,5 @@ const VAULT_ONLY = new Set<ProblemCode>(["persistence-off", "persistence-failing
  * stay in the final report, but they are no reason to keep waiting.
  */
 export function isSynced(diagnosis: Diagnosis): boolean {
-    return diagnosis.replication?.link === "up" && diagnosis.problems.every((p) => VAULT_ONLY.has(p.code));
+    return diagnosis.replication?.link === "up" && diagnosis.problems.every((p) => VAULT_PROBLEMS.has(p.code));
 }

@@ -2,30 +2,17 @@ import { describe, expect, it } from "vitest";
 import { diagnose, diagnosisContext, EnvironmentObservation } from "../../cli/check";
 import { EnvironmentOutput } from "../../cli/outputs";
 import { parseInfo } from "../../cli/redisReplies";
-import { EnvironmentReport, FleetReport, exitCode, formatBytes, renderJson, renderTable, statusOf } from "../../cli/report";
+import { buildReport } from "../../cli/fleet";
+import { FleetReport, exitCode, formatBytes, renderJson, renderTable, statusOf } from "../../cli/report";
 import { SAMPLE_SECRETS, contact, fleetOutputs, healthySecure, healthyStandard, kb, promotedInfoText, user } from "./cli-samples";
 
 const context = diagnosisContext(fleetOutputs);
 
 /** A report as checkFleet builds it, from observations. */
 function reportOf(entries: [string, EnvironmentOutput, EnvironmentObservation, string[]?][], durationMs = 7): FleetReport {
-    const environments: EnvironmentReport[] = [];
-    const measurements: FleetReport["measurements"] = {};
-    for (const [name, env, observation, changes = []] of entries) {
-        const d = diagnose(env, observation, context);
-        environments.push({
-            name,
-            kind: env.kind,
-            status: statusOf(d.problems, changes),
-            vault: { container: env.vault.container, endpoint: `${env.vault.host}:${env.vault.port}` },
-            operational: env.kind === "standard" ? { container: env.operational.container, endpoint: `${env.operational.host}:${env.operational.port}` } : null,
-            replication: d.replication,
-            problems: d.problems,
-            changes,
-        });
-        measurements[name] = { lagBytes: d.lag?.bytes ?? null, lagSeconds: d.lag?.seconds ?? null, durationMs };
-    }
-    return { environments, measurements };
+    return buildReport(
+        entries.map(([name, env, observation, changes = []]) => ({ name, env, diagnosis: diagnose(env, observation, context), extra: [], changes, durationMs })),
+    );
 }
 
 const wrongMasterauth = (): EnvironmentObservation => {
@@ -46,6 +33,14 @@ describe("exit codes", () => {
         ["one environment with a problem among healthy ones", 1, reportOf([["contact", contact, healthyStandard()], ["kb", kb, wrongMasterauth()]])],
     ])("with %s, the exit code is %i", (_what, code, result) => {
         expect(exitCode(result)).toBe(code);
+    });
+
+    it("counts what --fix could not do as a problem, after the diagnosis's own", () => {
+        const notFixed = { code: "not-fixed" as const, message: "the operational is not answering" };
+        const report = buildReport([{ name: "contact", env: contact, diagnosis: diagnose(contact, healthyStandard(), context), extra: [notFixed], changes: [], durationMs: 3 }]);
+        expect(report.environments[0]).toMatchObject({ status: "problem", problems: [notFixed] });
+        expect(report.measurements.contact).toMatchObject({ durationMs: 3 });
+        expect(exitCode(report)).toBe(1);
     });
 
     it("an environment is ok, fixed or a problem, by what remains", () => {
