@@ -9,7 +9,7 @@ import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
 import { main as nexusRedis } from "../cli/nexus-redis";
 import { EnvironmentOutput, LiveFleet } from "../test/harness/fleet";
 import type { Plan } from "../plan/plan";
-import { info, redisCommand } from "./resp";
+import { info, redisCommand } from "../test/harness/resp";
 import { ROOT, until } from "./resources";
 import { SynthRun, runSynth, testStackConfig } from "./synth";
 

@@ -16,7 +16,7 @@ import type { LiveFleet } from "../test/harness/fleet";
 import type { Plan } from "../plan/plan";
 import { fleetFor, freeBenchPorts, planPorts, waitHealthy } from "./fleet";
 import { replicationDefaults } from "./recovery";
-import { redisCommands } from "./resp";
+import { redisCommands } from "../test/harness/resp";
 import { BenchResult, median, result, samplesText } from "./results";
 import { BenchRun, until } from "./resources";
 

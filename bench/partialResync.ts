@@ -12,7 +12,7 @@
  */
 import { performance } from "node:perf_hooks";
 import type { LiveFleet } from "../test/harness/fleet";
-import { info } from "./resp";
+import { info } from "../test/harness/resp";
 import { BenchResult, result } from "./results";
 import { BenchRun, sleep, until } from "./resources";
 

@@ -22,7 +22,7 @@
  */
 import { performance } from "node:perf_hooks";
 import type { LiveFleet } from "../test/harness/fleet";
-import { info, redisCommands } from "./resp";
+import { info, redisCommands } from "../test/harness/resp";
 import { BenchResult, Target, median, result, round, samplesText } from "./results";
 import { BenchRun, until } from "./resources";
 

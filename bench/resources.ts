@@ -5,16 +5,15 @@
  * every other container it creates carries the harness's run label with the value
  * `<id>-extra`, so one sweep (`sweep`) finds exactly this run's containers, volumes and
  * networks and never anybody else's. The sweep runs at the end, after a failure, on
- * Ctrl-C, and — through a detached watchdog process (bench/sweep.ts) that outlives this
+ * Ctrl-C, and — through a detached watchdog process (test/harness/sweep.ts) that outlives this
  * one — even when this process is killed.
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { DockerClient, isNotFound } from "../test/harness/docker";
 import { RUN_LABEL_KEY, TEST_IMAGE } from "../test/harness/fleet";
-import { SweepCounts, sleep, sweep } from "./cleanup";
+import { SweepCounts, sleep, startWatchdog, sweep } from "../test/harness/cleanup";
 
 export { sleep };
 
@@ -81,30 +80,9 @@ export class BenchRun {
         return sweep(this.docker, RUN_LABEL_KEY, this.id);
     }
 
-    /**
-     * Starts the watchdog: a detached process (its own session, so Ctrl-C in this terminal
-     * does not reach it) that waits for this process to end, however it ends, then sweeps.
-     * Resolves once the watchdog is watching.
-     */
+    /** Starts the detached watchdog that sweeps this run even if this process is killed. */
     startWatchdog(): Promise<void> {
-        const child = spawn(process.execPath, ["--require", "tsx/cjs", path.join(ROOT, "bench/sweep.ts"), RUN_LABEL_KEY, this.id, String(process.pid)], {
-            cwd: ROOT,
-            detached: true,
-            stdio: ["ignore", "pipe", "inherit"],
-        });
-        return new Promise((resolve, reject) => {
-            let text = "";
-            child.on("error", reject);
-            child.on("exit", (code) => reject(new Error(`the cleanup watchdog exited early (${code})`)));
-            child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-                text += chunk;
-                if (!text.includes("watching")) return;
-                child.removeAllListeners("exit");
-                child.stdout!.destroy();
-                child.unref();
-                resolve();
-            });
-        });
+        return startWatchdog(RUN_LABEL_KEY, this.id);
     }
 }
 

@@ -18,7 +18,7 @@ import { PROTOCOL_NAMES, expectHealthy, fleetFor, planFleet, waitHealthy } from 
 import { benchFleetUp } from "./fleetUp";
 import { benchPartialResync } from "./partialResync";
 import { benchRecovery } from "./recovery";
-import { info } from "./resp";
+import { info } from "../test/harness/resp";
 import { BenchResult, failed, renderJson, renderTable } from "./results";
 import { BenchRun } from "./resources";
 import { benchSynth } from "./synth";

@@ -7,7 +7,8 @@
  *
  * A test stack has its own container prefix, network and port offset, so it never
  * touches a real fleet on the same host; everything it creates carries the label
- * `nexus-redis.test-run=<run id>` and is removed by `destroy()`, on SIGINT/SIGTERM too.
+ * `nexus-redis.test-run=<run id>` and is removed by `destroy()`, on SIGINT/SIGTERM too, and
+ * by a detached watchdog if the process dies without either.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -19,6 +20,7 @@ import { mockImageId } from "../../plan/mocks";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
 import { Role, containerName } from "../../components/redisServer";
 import { DockerClient } from "./docker";
+import { startWatchdog } from "./cleanup";
 
 export const TEST_IMAGE = process.env.NEXUS_REDIS_TEST_IMAGE ?? "nexus-redis/redis-test:7";
 export const RUN_LABEL_KEY = "nexus-redis.test-run";
@@ -296,41 +298,8 @@ export class LiveFleet {
     }
 }
 
-/**
- * Sends one command on a fresh TCP connection and returns the first line of the reply
- * (`-WRONGPASS ...`, `+OK`): what the server itself said, with no client library retrying.
- */
-export function rawReply(host: string, port: number, args: string[], timeoutMs = 5_000): Promise<string> {
-    const resp = `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("");
-    return new Promise((resolve, reject) => {
-        const socket = net.connect(port, host, () => socket.write(resp));
-        let data = "";
-        const timer = setTimeout(() => socket.destroy(new Error(`no reply from ${host}:${port} in ${timeoutMs} ms`)), timeoutMs);
-        socket.on("data", (chunk) => {
-            data += chunk.toString();
-            const end = data.indexOf("\r\n");
-            if (end >= 0) {
-                clearTimeout(timer);
-                socket.destroy();
-                resolve(data.slice(0, end));
-            }
-        });
-        socket.on("error", (e) => {
-            clearTimeout(timer);
-            reject(e);
-        });
-    });
-}
-
-/** Parses `INFO` output into fields. */
-export function parseInfo(text: string): Record<string, string> {
-    const fields: Record<string, string> = {};
-    for (const line of text.split(/\r?\n/)) {
-        const i = line.indexOf(":");
-        if (i > 0 && !line.startsWith("#")) fields[line.slice(0, i)] = line.slice(i + 1).trim();
-    }
-    return fields;
-}
+/** INFO parsing is the CLI's; the tests use the same. */
+export { parseInfo } from "../../cli/redisReplies";
 
 /** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
@@ -364,6 +333,9 @@ export async function startLiveFleet(options: LiveFleetOptions = {}): Promise<Li
         portOffset: String(await freePortOffset(environments)),
         environments: JSON.stringify(environments),
     });
+    // Sweeps this run's resources even if the test process is killed (kill -9, a CI timeout),
+    // where neither afterAll nor a signal handler runs.
+    await startWatchdog(RUN_LABEL_KEY, runId);
     const fleet = new LiveFleet(runId, plan, prefix);
     try {
         await fleet.createAll();

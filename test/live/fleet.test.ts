@@ -5,7 +5,8 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
-import { LiveFleet, dockerAvailable, parseInfo, rawReply, startLiveFleet, waitFor } from "../harness/fleet";
+import { LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../harness/fleet";
+import { redisCommands } from "../harness/resp";
 
 const STANDARD = PROTOCOL_ENVIRONMENTS.filter((e) => e.kind === "standard").map((e) => e.name);
 const SECURE = PROTOCOL_ENVIRONMENTS.filter((e) => e.kind === "secure").map((e) => e.name);
@@ -45,13 +46,15 @@ describe.skipIf(!live)("the protocol's fleet on Docker", () => {
         await expect(anonymous.get("anything")).rejects.toThrow(/NOAUTH/);
         await expect(anonymous.set("anything", "x")).rejects.toThrow(/NOAUTH/);
         const { host, port, password } = fleet.outputs[env].vault;
-        expect(await rawReply(host, port, ["AUTH", "not-the-password"])).toMatch(/^-WRONGPASS/);
+        // One fresh connection per attempt, no client library retrying: what the server says.
+        const auth = async (...args: string[]) => (await redisCommands(port, [["AUTH", ...args]], { host }))[0];
+        expect(String(await auth("not-the-password"))).toMatch(/WRONGPASS/);
         // The vault's password belongs to the default user only.
-        if (env !== "user" && env !== "locker") expect(await rawReply(host, port, ["AUTH", "replicator", password])).toMatch(/^-WRONGPASS/);
-        expect(await rawReply(host, port, ["AUTH", password])).toBe("+OK");
+        if (env !== "user" && env !== "locker") expect(String(await auth("replicator", password))).toMatch(/WRONGPASS/);
+        expect(await auth(password)).toBe("OK");
     });
 
-    describe.each(STANDARD.slice(0, 3))("%s: the operational's unauthenticated user", (env) => {
+    describe.each(STANDARD)("%s: the operational's unauthenticated user", (env) => {
         it.each<[string, string[]]>([
             ["SET", ["SET", "k", "v"]],
             ["DEL", ["DEL", "k"]],
@@ -82,7 +85,7 @@ describe.skipIf(!live)("the protocol's fleet on Docker", () => {
         });
     });
 
-    it.each(STANDARD.slice(0, 3))("%s: the operational's admin user can reconfigure it", async (env) => {
+    it.each(STANDARD)("%s: the operational's admin user can reconfigure it", async (env) => {
         const admin = fleet.client(env, "operational", "admin");
         const before = (await admin.config("GET", "replica-serve-stale-data")) as string[];
         await admin.config("SET", "replica-serve-stale-data", before[1] === "yes" ? "no" : "yes");

@@ -1,5 +1,5 @@
 /**
- * A minimal RESP2 client for the benchmarks' polling: one fresh TCP connection per call,
+ * A minimal RESP2 client for the live tests' and benchmarks' polling: one fresh TCP connection per call,
  * every command pipelined, closed after the last reply.
  *
  * Why not ioredis: a drill polls a container that is being removed and re-created every
@@ -8,6 +8,7 @@
  * backoff to the measurement.
  */
 import * as net from "node:net";
+import { parseInfo } from "../../cli/redisReplies";
 
 export type Reply = string | number | null | Error | Reply[];
 
@@ -61,15 +62,6 @@ export async function redisCommand(port: number, command: string[], opts: { host
 /** `INFO section` as fields. */
 export async function info(port: number, section: string, opts: { password?: string; timeoutMs?: number } = {}): Promise<Record<string, string>> {
     return parseInfo(String(await redisCommand(port, ["INFO", section], opts)));
-}
-
-export function parseInfo(text: string): Record<string, string> {
-    const fields: Record<string, string> = {};
-    for (const line of text.split(/\r?\n/)) {
-        const colon = line.indexOf(":");
-        if (colon > 0 && !line.startsWith("#")) fields[line.slice(0, colon)] = line.slice(colon + 1).trim();
-    }
-    return fields;
 }
 
 function encode(args: string[]): string {

@@ -1,13 +1,14 @@
 /**
- * The benchmarks' cleanup watchdog: `node --require tsx/cjs bench/sweep.ts LABEL_KEY RUN_ID PARENT_PID`.
+ * The cleanup watchdog of a live-test fleet or a benchmark run:
+ * `node --require tsx/cjs test/harness/sweep.ts LABEL_KEY RUN_ID PARENT_PID`.
  *
- * Started detached by bench/run.ts. Prints "watching", waits until PARENT_PID is gone
+ * Started detached by startWatchdog (cleanup.ts). Prints "watching", waits until PARENT_PID is gone
  * (finished, crashed, Ctrl-C, or killed), then removes every container, volume and network
  * of RUN_ID (by its LABEL_KEY label). It sweeps again a second later, and until a sweep
  * succeeds (a few tries): a create request the engine was still serving when the parent
  * died can land after the first sweep, and a volume stays in use until its container is gone.
  */
-import { DockerClient } from "../test/harness/docker";
+import { DockerClient } from "./docker";
 import { sleep, sweep } from "./cleanup";
 
 function alive(pid: number): boolean {
@@ -21,7 +22,7 @@ function alive(pid: number): boolean {
 
 async function main(labelKey: string, id: string, parentPid: number): Promise<void> {
     // The id is checked so that a wrong argument can never widen the sweep to other runs.
-    if (!labelKey || !/^nrb[0-9a-f]{8}$/.test(id) || !Number.isInteger(parentPid)) {
+    if (!labelKey || !/^nr[bt][0-9a-f]{8}$/.test(id) || !Number.isInteger(parentPid)) {
         throw new Error(`usage: sweep.ts LABEL_KEY RUN_ID PARENT_PID (got ${process.argv.slice(2).join(" ")})`);
     }
     process.stdout.write("watching\n");
@@ -41,14 +42,14 @@ async function main(labelKey: string, id: string, parentPid: number): Promise<vo
         }
         sweeps++;
     }
-    if (total > 0) process.stderr.write(`bench: removed ${total} leftover Docker resource(s) of run ${id}\n`);
+    if (total > 0) process.stderr.write(`cleanup watchdog: removed ${total} leftover Docker resource(s) of run ${id}\n`);
     if (lastError) throw lastError;
 }
 
 main(process.argv[2], process.argv[3], Number(process.argv[4])).then(
     () => process.exit(0),
     (e) => {
-        process.stderr.write(`bench cleanup watchdog: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.stderr.write(`cleanup watchdog: ${e instanceof Error ? e.message : String(e)}\n`);
         process.exit(1);
     },
 );

@@ -1,8 +1,11 @@
 /**
- * Removal of one benchmark run's Docker resources. Kept apart from the harness (and from
- * Pulumi) so the cleanup watchdog, bench/sweep.ts, starts in a fraction of a second.
+ * Removal of one run's Docker resources (a live-test fleet or a benchmark run), and the
+ * watchdog that does it even when the run is killed. Kept apart from the fleet harness
+ * (and from Pulumi) so the watchdog, test/harness/sweep.ts, starts in a fraction of a second.
  */
-import { DockerClient, isNotFound } from "../test/harness/docker";
+import { spawn } from "node:child_process";
+import * as path from "node:path";
+import { DockerClient, isNotFound } from "./docker";
 
 /** Whether a resource's run label value belongs to run `id`. */
 export function belongsTo(labelValue: string | undefined, id: string): boolean {
@@ -45,4 +48,31 @@ export async function sweep(docker: DockerClient, labelKey: string, id: string):
 
 export function sleep(ms: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Starts the watchdog: a detached process (its own session, so Ctrl-C in this terminal
+ * does not reach it) that waits for this process to end, however it ends (kill -9 too),
+ * then sweeps run `id`. Resolves once the watchdog is watching.
+ */
+export function startWatchdog(labelKey: string, id: string): Promise<void> {
+    const root = path.resolve(__dirname, "../..");
+    const child = spawn(process.execPath, ["--require", "tsx/cjs", path.join(__dirname, "sweep.ts"), labelKey, id, String(process.pid)], {
+        cwd: root,
+        detached: true,
+        stdio: ["ignore", "pipe", "inherit"],
+    });
+    return new Promise((resolve, reject) => {
+        let text = "";
+        child.on("error", reject);
+        child.on("exit", (code) => reject(new Error(`the cleanup watchdog exited early (${code})`)));
+        child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+            text += chunk;
+            if (!text.includes("watching")) return;
+            child.removeAllListeners("exit");
+            child.stdout!.destroy();
+            child.unref();
+            resolve();
+        });
+    });
 }
