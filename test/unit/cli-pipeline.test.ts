@@ -69,7 +69,9 @@ describe("the deployment workflow", () => {
 
     it("on a pull request, previews the change and checks the deployed fleet for drift against main", () => {
         const preview = workflow.jobs.preview;
-        expect(preview.if).toBe("github.event_name == 'pull_request'");
+        expect(preview.if).toBe("github.event_name == 'pull_request' && github.event.pull_request.head.repo.full_name == github.repository");
+        // The PR's code runs on the fleet's host: forks never, others after an approval.
+        expect(preview.environment).toBe("fleet-preview");
         expect(runs(preview)).toContain('pulumi preview --refresh --diff --stack "$PULUMI_STACK"');
 
         const drift = workflow.jobs.drift;

@@ -28,7 +28,10 @@ describe("the dev stack's configuration", () => {
     const config = parseFleetConfig(devConfig());
 
     it("declares every key the program reads in Pulumi.yaml, with a default", () => {
-        expect(Object.keys(devConfig()).sort()).toEqual([...CONFIG_KEYS].sort());
+        // A stack without a stack file gets Pulumi.yaml's defaults alone.
+        const { config } = loadProjectConfig(ROOT, "stack-without-a-file");
+        expect(Object.keys(config).sort()).toEqual(CONFIG_KEYS.map((k) => `nexus-redis:${k}`).sort());
+        expect(() => parseFleetConfig(devConfig())).not.toThrow();
     });
 
     it("deploys the whole protocol table at the protocol's ports", () => {
