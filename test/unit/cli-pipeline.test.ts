@@ -24,6 +24,7 @@ interface Step {
 interface Job {
     name: string;
     if?: string;
+    environment?: string;
     needs?: string | string[];
     "runs-on": string | string[];
     steps: Step[];
