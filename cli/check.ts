@@ -6,9 +6,17 @@
  * every rule is tested on INFO/CONFIG samples without a server.
  */
 import { REDIS_INTERNAL_PORT } from "../components/protocol";
-import { Settings, operationalSettings, vaultSettings } from "../components/redisServer";
+import {
+    Settings,
+    operationalAdminRules,
+    operationalDefaultUserRules,
+    operationalSettings,
+    replicationUserRules,
+    vaultSettings,
+} from "../components/redisServer";
+import { aclDifferences } from "./acl";
 import { EnvironmentOutput, EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
-import { ClientEntry, Info, NO_REPLID, configPairs, infoInt, parseClientList, parseInfo } from "./redisReplies";
+import { AclUser, ClientEntry, Info, NO_REPLID, configPairs, infoInt, parseAclUser, parseClientList, parseInfo } from "./redisReplies";
 import { Deadline, ProbeError, ProbeFailure, RedisSession } from "./session";
 
 // ---------------------------------------------------------------------------------------
@@ -25,6 +33,10 @@ export interface VaultObservation {
     dbsize?: number;
     /** CLIENT LIST TYPE replica: the replicas' connections, with the ACL user each authenticated as. */
     replicas?: ClientEntry[];
+    /** ACL USERS. */
+    users?: string[];
+    /** ACL GETUSER of each declared user (default, and the replication user of a standard vault); undefined: no such user. */
+    acl?: Record<string, AclUser | undefined>;
 }
 
 export interface OperationalObservation {
@@ -41,6 +53,10 @@ export interface OperationalObservation {
     config?: Record<string, string>;
     /** CLIENT LIST TYPE master: the operational's own connection to its master (its `laddr` is how the vault lists it). */
     masterLink?: ClientEntry;
+    /** ACL USERS, as the admin user. */
+    users?: string[];
+    /** ACL GETUSER of default and the admin user, as the admin user. */
+    acl?: Record<string, AclUser | undefined>;
 }
 
 export interface EnvironmentObservation {
@@ -62,19 +78,49 @@ export function declaredOperationalSettings(vaultContainer: string): Settings {
     return operationalSettings({ vaultContainer });
 }
 
-/** Talks to a vault; never throws, never waits past the deadline. */
+/** The vault's ACL users and their declared rules: default (requirepass) and, on a standard vault, the replication user. */
+export function declaredVaultUsers(env: EnvironmentOutput): Record<string, string[]> {
+    const users: Record<string, string[]> = { default: ["on", `>${env.vault.password}`, "~*", "&*", "+@all"] };
+    if (env.kind === "standard") users[env.replication.user] = replicationUserRules(env.replication.password);
+    return users;
+}
+
+/** The operational's ACL users and their declared rules: the passwordless default user and the admin user. */
+export function declaredOperationalUsers(env: StandardEnvironmentOutput): Record<string, string[]> {
+    return { default: operationalDefaultUserRules(), [env.operational.adminUser]: operationalAdminRules(env.operational.adminPassword) };
+}
+
+/**
+ * Talks to a vault in one round trip (every command sent at once, after AUTH in the same
+ * batch); never throws, never waits past the deadline.
+ */
 export async function observeVault(env: EnvironmentOutput, deadline: Deadline): Promise<VaultObservation> {
     const observation: VaultObservation = {};
     const session = new RedisSession(env.vault, deadline);
+    const aclUsers = Object.keys(declaredVaultUsers(env));
     try {
-        await session.call("AUTH", env.vault.password);
-        observation.info = {
-            ...parseInfo(String(await session.call("INFO", "replication"))),
-            ...parseInfo(String(await session.call("INFO", "persistence"))),
-        };
-        observation.config = configPairs(await session.call("CONFIG", "GET", ...Object.keys(declaredVaultSettings())));
-        observation.dbsize = Number(await session.call("DBSIZE"));
-        observation.replicas = parseClientList(String(await session.call("CLIENT", "LIST", "TYPE", "replica")));
+        const [auth, ...replies] = await session.callAll([
+            ["AUTH", env.vault.password],
+            ["INFO", "replication", "persistence"],
+            ["CONFIG", "GET", ...Object.keys(declaredVaultSettings())],
+            ["DBSIZE"],
+            ["CLIENT", "LIST", "TYPE", "replica"],
+            ["ACL", "USERS"],
+            ...aclUsers.map((user) => ["ACL", "GETUSER", user]),
+        ]);
+        // Refused AUTH: what follows ran unauthenticated and says nothing more.
+        if (auth.failure) throw new ProbeError(auth.failure);
+        const [info, config, dbsize, replicas, users, ...acl] = replies;
+        if (info.failure === undefined) observation.info = parseInfo(String(info.value));
+        if (config.failure === undefined) observation.config = configPairs(config.value);
+        if (dbsize.failure === undefined) observation.dbsize = Number(dbsize.value);
+        if (replicas.failure === undefined) observation.replicas = parseClientList(String(replicas.value));
+        if (users.failure === undefined && acl.every((r) => r.failure === undefined)) {
+            observation.users = (users.value as unknown[]).map(String);
+            observation.acl = Object.fromEntries(aclUsers.map((user, i) => [user, parseAclUser(acl[i].value)]));
+        }
+        const failed = replies.find((r) => r.failure);
+        if (failed?.failure) observation.failure = failed.failure;
     } catch (e) {
         observation.failure = failureOf(e);
     } finally {
@@ -83,33 +129,50 @@ export async function observeVault(env: EnvironmentOutput, deadline: Deadline): 
     return observation;
 }
 
-/** Talks to an operational: reads without a password as the protocol's check does, the rest as its admin user. */
+/**
+ * Talks to an operational: reads without a password as the protocol's check does, the rest
+ * as its admin user, all in one round trip (a second only when the reads were refused).
+ */
 export async function observeOperational(env: StandardEnvironmentOutput, deadline: Deadline): Promise<OperationalObservation> {
     const observation: OperationalObservation = {};
     const session = new RedisSession(env.operational, deadline);
+    const aclUsers = Object.keys(declaredOperationalUsers(env));
+    const names = [...Object.keys(declaredOperationalSettings(env.vault.container)), "masterauth"];
     try {
-        try {
-            observation.info = parseInfo(String(await session.call("INFO", "replication")));
-            observation.dbsize = Number(await session.call("DBSIZE"));
-        } catch (e) {
-            const failure = failureOf(e);
+        const [info, dbsize, auth, ...admin] = await session.callAll([
+            ["INFO", "replication"],
+            ["DBSIZE"],
+            ["AUTH", env.operational.adminUser, env.operational.adminPassword],
+            ["CONFIG", "GET", ...names],
+            ["CLIENT", "LIST", "TYPE", "master"],
+            ["ACL", "USERS"],
+            ...aclUsers.map((user) => ["ACL", "GETUSER", user]),
+        ]);
+        const readFailure = info.failure ?? dbsize.failure;
+        if (readFailure) {
             // Refused reads are a finding, not the end: the admin user can still look.
-            if (failure.kind !== "denied") throw e;
-            observation.readFailure = failure;
+            if (readFailure.kind !== "denied") throw new ProbeError(readFailure);
+            observation.readFailure = readFailure;
+        } else {
+            observation.info = parseInfo(String(info.value));
+            observation.dbsize = Number(dbsize.value);
         }
-        try {
-            await session.call("AUTH", env.operational.adminUser, env.operational.adminPassword);
-            if (!observation.info) {
-                observation.info = parseInfo(String(await session.call("INFO", "replication")));
-                observation.dbsize = Number(await session.call("DBSIZE"));
-            }
-            const names = [...Object.keys(declaredOperationalSettings(env.vault.container)), "masterauth"];
-            observation.config = configPairs(await session.call("CONFIG", "GET", ...names));
-            observation.masterLink = parseClientList(String(await session.call("CLIENT", "LIST", "TYPE", "master")))[0];
-        } catch (e) {
-            const failure = failureOf(e);
-            if (failure.kind !== "auth" && failure.kind !== "denied") throw e;
-            observation.adminFailure = failure;
+        const adminFailure = auth.failure ?? admin.find((r) => r.failure)?.failure;
+        if (adminFailure && adminFailure.kind !== "auth" && adminFailure.kind !== "denied") throw new ProbeError(adminFailure);
+        if (adminFailure) {
+            observation.adminFailure = adminFailure;
+            return observation;
+        }
+        const [config, masterLink, users, ...acl] = admin;
+        observation.config = configPairs(config.value);
+        observation.masterLink = parseClientList(String(masterLink.value))[0];
+        observation.users = (users.value as unknown[]).map(String);
+        observation.acl = Object.fromEntries(aclUsers.map((user, i) => [user, parseAclUser(acl[i].value)]));
+        if (!observation.info) {
+            const [adminInfo, adminDbsize] = await session.callAll([["INFO", "replication"], ["DBSIZE"]]);
+            if (adminInfo.failure ?? adminDbsize.failure) throw new ProbeError((adminInfo.failure ?? adminDbsize.failure)!);
+            observation.info = parseInfo(String(adminInfo.value));
+            observation.dbsize = Number(adminDbsize.value);
         }
     } catch (e) {
         observation.failure = failureOf(e);
@@ -149,6 +212,7 @@ export type ProblemCode =
     | "persistence-off"
     | "persistence-failing"
     | "vault-drift"
+    | "vault-acl-drift"
     | "secure-has-replicas"
     | "operational-unreachable"
     | "operational-reads-need-password"
@@ -161,6 +225,7 @@ export type ProblemCode =
     | "masterauth-drift"
     | "masteruser-drift"
     | "operational-drift"
+    | "operational-acl-drift"
     | "replication-user"
     | "replica-unseen"
     | "not-fixed"
@@ -175,6 +240,7 @@ export const VAULT_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
     "persistence-off",
     "persistence-failing",
     "vault-drift",
+    "vault-acl-drift",
     "secure-has-replicas",
 ]);
 
@@ -184,6 +250,8 @@ export interface Problem {
     message: string;
     /** The setting concerned, for drift. */
     setting?: string;
+    /** The ACL user concerned, for ACL drift. */
+    user?: string;
 }
 
 /** What the operational's replication looks like, for the report. */
@@ -276,6 +344,32 @@ function vaultProblems(env: EnvironmentOutput, vault: VaultObservation): Problem
             }
         }
     }
+    if (vault.users && vault.acl) {
+        problems.push(...aclProblems("vault-acl-drift", "vault", declaredVaultUsers(env), vault.users, vault.acl));
+    }
+    return problems;
+}
+
+const USER_ROLE: Record<string, string> = { default: "clients without a password" };
+
+/** One problem per ACL user that differs from its declaration, and one per user nobody declared. */
+export function aclProblems(
+    code: "vault-acl-drift" | "operational-acl-drift",
+    where: "vault" | "operational",
+    declared: Record<string, string[]>,
+    users: string[],
+    acl: Record<string, AclUser | undefined>,
+): Problem[] {
+    const problems: Problem[] = [];
+    for (const [user, rules] of Object.entries(declared)) {
+        const differences = aclDifferences(acl[user], rules);
+        if (differences.length === 0) continue;
+        const who = where === "operational" && user === "default" ? `${user} (${USER_ROLE.default}, who may only read)` : user;
+        problems.push({ code, user, message: `${where} ACL user ${who} ${differences.join("; ")} (ACL SETUSER by hand?)` });
+    }
+    for (const user of users.filter((u) => !(u in declared))) {
+        problems.push({ code, user, message: `${where} ACL user ${user} exists, and the program declares no such user (ACL SETUSER by hand?)` });
+    }
     return problems;
 }
 
@@ -367,6 +461,10 @@ export function diagnoseStandard(
                 problems.push({ code: "operational-drift", setting, message: `operational setting ${setting} is ${show(actual)}, declared ${show(declared)}` });
             }
         }
+    }
+
+    if (operational.users && operational.acl) {
+        problems.push(...aclProblems("operational-acl-drift", "operational", declaredOperationalUsers(env), operational.users, operational.acl));
     }
 
     // The vault's side of the link: which user the replica's connection authenticated as.

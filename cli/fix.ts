@@ -6,6 +6,7 @@
  * `planFix` is pure (what to change, and why something stays); `applyFix` sends it.
  */
 import { REDIS_INTERNAL_PORT } from "../components/protocol";
+import { operationalDefaultUserRules } from "../components/redisServer";
 import { Diagnosis, EnvironmentObservation, Problem, VAULT_PROBLEMS, declaredOperationalSettings, resyncRisk } from "./check";
 import { EnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
 import { parseInfo } from "./redisReplies";
@@ -65,6 +66,19 @@ export function planFix(env: EnvironmentOutput, observation: EnvironmentObservat
                 resyncs: false,
             });
         }
+    }
+    // Only the default user: it is what every client without a password gets. The admin
+    // user (the one --fix logs in as) and users nobody declared stay for a person.
+    if (diagnosis.problems.some((p) => p.code === "operational-acl-drift" && p.user === "default")) {
+        actions.push({
+            description: "ACL SETUSER default reset, then its declared rules: " + operationalDefaultUserRules().join(" "),
+            command: ["ACL", "SETUSER", "default", "reset", ...operationalDefaultUserRules()],
+            resyncs: false,
+        });
+    }
+    const others = diagnosis.problems.filter((p) => p.code === "operational-acl-drift" && p.user !== "default");
+    if (others.length > 0) {
+        notFixed.push(`--fix restores only the default user's ACL: ${[...new Set(others.map((p) => p.user))].join(", ")} stay${others.length === 1 ? "s" : ""} for an operator`);
     }
     const resync: FixAction[] = [];
     if (codes.has("masteruser-drift")) {

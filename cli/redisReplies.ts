@@ -62,3 +62,36 @@ function keyValues(text: string, separator: string): Record<string, string> {
     }
     return result;
 }
+
+/** ACL GETUSER's reply, as Redis 7 describes a user (RESP2: a flat name/value list). */
+export interface AclUser {
+    flags: string[];
+    /** SHA-256 hex of each password (Redis never returns a password itself). */
+    passwords: string[];
+    /** Command rules as Redis normalised them: `-@all +@read +@connection -sort_ro +info -keys ...`. */
+    commands: string;
+    /** Key patterns, space separated: `~*`, `%R~cache:*`, or "". */
+    keys: string;
+    /** Channel patterns: `&*`, or "". */
+    channels: string;
+    /** Further selectors (`(~x +get)`), each described as Redis lists it. */
+    selectors: unknown[];
+}
+
+/** ACL GETUSER's reply as an `AclUser`; undefined for nil (no such user). Described by shape only when malformed. */
+export function parseAclUser(reply: unknown): AclUser | undefined {
+    if (reply === null || reply === undefined) return undefined;
+    if (!Array.isArray(reply) || reply.length % 2 !== 0) throw new Error(`unexpected ACL GETUSER reply: ${replyShape(reply)}`);
+    const fields: Record<string, unknown> = {};
+    for (let i = 0; i < reply.length; i += 2) fields[String(reply[i])] = reply[i + 1];
+    const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
+    const text = (v: unknown) => (Array.isArray(v) ? v.map(String).join(" ") : v === null || v === undefined ? "" : String(v));
+    return {
+        flags: list(fields.flags),
+        passwords: list(fields.passwords),
+        commands: text(fields.commands),
+        keys: text(fields.keys),
+        channels: text(fields.channels),
+        selectors: Array.isArray(fields.selectors) ? fields.selectors : [],
+    };
+}

@@ -71,7 +71,7 @@ export function renderJson(report: FleetReport): string {
             vault: { container: e.vault.container, endpoint: e.vault.endpoint },
             operational: e.operational && { container: e.operational.container, endpoint: e.operational.endpoint },
             replication: e.replication && { role: e.replication.role, master: e.replication.master, link: e.replication.link, user: e.replication.user },
-            problems: e.problems.map((p) => ({ code: p.code, ...(p.setting ? { setting: p.setting } : {}), message: p.message })),
+            problems: e.problems.map((p) => ({ code: p.code, ...(p.setting ? { setting: p.setting } : {}), ...(p.user ? { user: p.user } : {}), message: p.message })),
             changes: e.changes,
         })),
         measurements: Object.fromEntries(

@@ -36,6 +36,9 @@ export class ProbeError extends Error {
     }
 }
 
+/** One command's outcome in a batch: its reply, or how it failed. */
+export type Settled = { value: unknown; failure?: undefined } | { failure: ProbeFailure; value?: undefined };
+
 export interface SessionTarget {
     host: string;
     port: number;
@@ -118,6 +121,28 @@ export class RedisSession {
         } catch (e) {
             throw new ProbeError(this.classify(e, name, true));
         }
+    }
+
+    /**
+     * Sends every command at once (one round trip: none waits for the previous one's reply)
+     * and settles each on its own, in order. A connection failure fails them all alike.
+     */
+    async callAll(commands: (string | number)[][]): Promise<Settled[]> {
+        const names = commands.map(([command, ...args]) => commandName(String(command), args));
+        if (!this.connected) {
+            try {
+                await this.client.connect();
+                this.connected = true;
+            } catch (e) {
+                const failure = this.classify(this.socketError ?? e, names[0] ?? "?", false);
+                return names.map((command) => ({ failure: { ...failure, command } }));
+            }
+        }
+        const pending = commands.map(([command, ...args]) => this.client.call(String(command), ...args));
+        const settled = await Promise.allSettled(pending);
+        return settled.map((result, i) =>
+            result.status === "fulfilled" ? { value: result.value } : { failure: this.classify(result.reason, names[i], true) },
+        );
     }
 
     close(): void {

@@ -137,6 +137,50 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
         expect(stderr).toBe("checking 2 environments...\n");
     });
 
+    describe("ACL drift", () => {
+        beforeAll(async () => {
+            if (!live) return;
+            // Anonymous clients of track's operational gain full control; workflow's replication user may read the vault.
+            await fleet.client("track", "operational", "admin").call("ACL", "SETUSER", "default", "+@all");
+            await fleet.client("workflow", "vault", "password").call("ACL", "SETUSER", "replicator", "+@read");
+        });
+
+        afterAll(async () => {
+            if (!live) return;
+            await fleet.client("workflow", "vault", "password").call("ACL", "SETUSER", "replicator", "-@read");
+        });
+
+        it("is found on the operational's default user and the vault's replication user", async () => {
+            const { code, document } = await checkJson(["--env", "track", "--env", "workflow"]);
+            expect(code).toBe(1);
+            const e = byName(document);
+            expect(e.track.problems).toEqual([
+                {
+                    code: "operational-acl-drift",
+                    user: "default",
+                    message: "operational ACL user default (clients without a password, who may only read) commands start from +@all, declared -@all; lacks +@read +@connection +info (ACL SETUSER by hand?)",
+                },
+            ]);
+            expect(e.workflow.problems).toEqual([
+                { code: "vault-acl-drift", user: "replicator", message: "vault ACL user replicator grants +@read beyond the declared (ACL SETUSER by hand?)" },
+            ]);
+        });
+
+        it("--fix restores the operational's default user and never touches the vault", async () => {
+            const { code, document } = await checkJson(["--fix", "--env", "track", "--env", "workflow"]);
+            expect(code).toBe(1);
+            const e = byName(document);
+            expect(e.track).toMatchObject({ status: "fixed", problems: [] });
+            expect(e.track.changes).toEqual([expect.stringMatching(/^ACL SETUSER default reset, then its declared rules: on nopass ~\* resetchannels/)]);
+            expect(codes(e.workflow)).toEqual(["vault-acl-drift", "not-fixed"]);
+            expect(e.workflow.changes).toEqual([]);
+            // Anonymous writes are refused again.
+            await expect(fleet.client("track", "operational").set("track:x", "1")).rejects.toThrow(/NOPERM/);
+            const replicator = (await fleet.client("workflow", "vault", "password").call("ACL", "GETUSER", "replicator")) as unknown[];
+            expect(String(replicator[replicator.indexOf("commands") + 1])).toContain("+@read");
+        });
+    });
+
     describe("a fleet broken six ways at once", () => {
         beforeAll(async () => {
             if (!live) return;

@@ -1,0 +1,56 @@
+/**
+ * How many round trips a check costs: each server is asked everything at once. Counted on
+ * a fake server, which records the commands that arrived together before any reply.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { declaredOperationalSettings, declaredVaultSettings, observeEnvironment } from "../../cli/check";
+import { FakeRedis, Reply } from "./cli-fake-redis";
+import { contact, replicaInfoText, vaultInfoText } from "./cli-samples";
+
+function pairs(names: string[], settings: Record<string, string>): string[] {
+    return names.flatMap((name) => [name, settings[name] ?? contact.replication.password]);
+}
+
+function server(role: "vault" | "operational"): FakeRedis {
+    const settings = role === "vault" ? declaredVaultSettings() : declaredOperationalSettings(contact.vault.container);
+    return new FakeRedis((command): Reply => {
+        const [name, sub] = [command[0].toUpperCase(), command[1]?.toUpperCase()];
+        if (name === "AUTH") return { status: "OK" };
+        if (name === "INFO") return role === "vault" ? vaultInfoText(1) : replicaInfoText();
+        if (name === "CONFIG" && sub === "GET") return pairs(command.slice(2), settings);
+        if (name === "DBSIZE") return 3;
+        if (name === "CLIENT") return "";
+        if (name === "ACL" && sub === "USERS") return role === "vault" ? ["default", "replicator"] : ["admin", "default"];
+        if (name === "ACL" && sub === "GETUSER") return ["flags", ["on"], "passwords", [], "commands", "+@all", "keys", "~*", "channels", "&*", "selectors", []];
+        return { error: `ERR unknown command '${command[0]}'` };
+    });
+}
+
+describe("round trips of one environment's check", () => {
+    const vault = server("vault");
+    const operational = server("operational");
+
+    beforeAll(async () => {
+        await Promise.all([vault.start(), operational.start()]);
+    });
+    afterAll(async () => {
+        await Promise.all([vault.stop(), operational.stop()]);
+    });
+
+    it("is one per server: every command is sent before the first reply is read", async () => {
+        const env = { ...contact, vault: { ...contact.vault, port: vault.port }, operational: { ...contact.operational, port: operational.port } };
+        const observation = await observeEnvironment(env, 2000);
+        expect(observation.vault.failure).toBeUndefined();
+        expect(observation.operational?.failure).toBeUndefined();
+        expect(observation.vault.info?.aof_last_write_status).toBe("ok");
+        expect(observation.operational?.config?.masterauth).toBe(contact.replication.password);
+
+        expect(vault.batches.map((b) => b.map((c) => c.slice(0, 2).join(" ")))).toEqual([
+            ["AUTH vault-secret-pw", "INFO replication", "CONFIG GET", "DBSIZE", "CLIENT LIST", "ACL USERS", "ACL GETUSER", "ACL GETUSER"],
+        ]);
+        // Replication and persistence in one INFO.
+        expect(vault.commands.find((c) => c[0] === "INFO")).toEqual(["INFO", "replication", "persistence"]);
+        expect(operational.batches).toHaveLength(1);
+        expect(operational.batches[0].map((c) => c[0])).toEqual(["INFO", "DBSIZE", "AUTH", "CONFIG", "CLIENT", "ACL", "ACL", "ACL"]);
+    });
+});
