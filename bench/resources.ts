@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { DockerClient, isNotFound } from "../test/harness/docker";
-import { RUN_LABEL_KEY, TEST_IMAGE } from "../test/harness/fleet";
+import { RUN_LABEL_KEY, TEST_IMAGE, waitFor } from "../test/harness/fleet";
 import { SweepCounts, sleep, startWatchdog, sweep } from "../test/harness/cleanup";
 
 export { sleep };
@@ -86,20 +86,7 @@ export class BenchRun {
     }
 }
 
-/** Polls `check` every `intervalMs` until it returns a value, or throws after `timeoutMs` with the last error. */
-export async function until<T>(what: string, check: () => Promise<T | undefined>, opts: { timeoutMs: number; intervalMs?: number }): Promise<T> {
-    const deadline = performance.now() + opts.timeoutMs;
-    let last: unknown;
-    for (;;) {
-        try {
-            const value = await check();
-            if (value !== undefined) return value;
-        } catch (e) {
-            last = e;
-        }
-        if (performance.now() > deadline) {
-            throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message ?? String(last)})` : ""}`);
-        }
-        await sleep(opts.intervalMs ?? 10);
-    }
+/** The harness's poller, polling every 10 ms by default: timings should not wait on it. */
+export function until<T>(what: string, check: () => Promise<T | undefined>, opts: { timeoutMs: number; intervalMs?: number }): Promise<T> {
+    return waitFor(what, check, opts.timeoutMs, opts.intervalMs ?? 10);
 }

@@ -14,6 +14,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as net from "node:net";
 import * as path from "node:path";
+import { performance } from "node:perf_hooks";
 import Redis, { RedisOptions } from "ioredis";
 import { Plan, PlannedResource } from "../../plan/plan";
 import { mockImageId } from "../../plan/mocks";
@@ -301,9 +302,12 @@ export class LiveFleet {
 /** INFO parsing is the CLI's; the tests use the same. */
 export { parseInfo } from "../../cli/redisReplies";
 
-/** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
+/**
+ * Polls `check` every `intervalMs` until it returns a value other than undefined, or
+ * fails after `timeoutMs` with the last error it threw.
+ */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+    const deadline = performance.now() + timeoutMs;
     let last: unknown;
     for (;;) {
         try {
@@ -312,8 +316,10 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
         } catch (e) {
             last = e;
         }
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-        await new Promise((r) => setTimeout(r, 100));
+        if (performance.now() > deadline) {
+            throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message ?? String(last)})` : ""}`);
+        }
+        await new Promise((r) => setTimeout(r, intervalMs));
     }
 }
 
