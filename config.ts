@@ -8,7 +8,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { isIP } from "node:net";
-import { EnvironmentDefinition, PROTOCOL_ENVIRONMENTS, findProtocolEnvironment } from "./components/protocol";
+import { type EnvironmentDefinition, PROTOCOL_ENVIRONMENTS, findProtocolEnvironment } from "./components/protocol";
 
 /** The configuration namespace: the project name. */
 export const CONFIG_NAMESPACE = "nexus-redis";
@@ -102,7 +102,10 @@ export function parseFleetConfig(raw: RawConfig, secretKeys: ReadonlySet<ConfigK
 
     const containerPrefix = required("containerPrefix");
     if (raw.containerPrefix !== undefined && !DOCKER_NAME.test(containerPrefix)) {
-        problem("containerPrefix", `"${containerPrefix}" is not valid in a Docker container name (letters, digits, _ . -, not starting with a symbol)`);
+        problem(
+            "containerPrefix",
+            `"${containerPrefix}" is not valid in a Docker container name (letters, digits, _ . -, not starting with a symbol)`,
+        );
     }
 
     const portOffset = parseInteger(required("portOffset"), "portOffset", raw, problem) ?? 0;
@@ -120,7 +123,16 @@ export function parseFleetConfig(raw: RawConfig, secretKeys: ReadonlySet<ConfigK
     }
 
     if (problems.length > 0) throw new ConfigError(problems);
-    return { image, network, createNetwork, bindAddress, containerPrefix, memoryLimitMb, environments: environments.map((e) => e.env), passwords };
+    return {
+        image,
+        network,
+        createNetwork,
+        bindAddress,
+        containerPrefix,
+        memoryLimitMb,
+        environments: environments.map((e) => e.env),
+        passwords,
+    };
 }
 
 type Report = (key: string, message: string) => void;
@@ -180,7 +192,10 @@ function parseEnvironments(value: string, portOffset: number, raw: RawConfig, pr
         const known = findProtocolEnvironment(name);
         if (vault === undefined) {
             if (!known) {
-                problem(key, `unknown environment "${name}"; the protocol's are ${PROTOCOL_ENVIRONMENTS.map((e) => e.name).join(", ")} (define another as NAME=VAULT_PORT[/OPERATIONAL_PORT])`);
+                problem(
+                    key,
+                    `unknown environment "${name}"; the protocol's are ${PROTOCOL_ENVIRONMENTS.map((e) => e.name).join(", ")} (define another as NAME=VAULT_PORT[/OPERATIONAL_PORT])`,
+                );
                 return;
             }
             parsed.push({ env: withOffset(known, portOffset), portKey: "portOffset" });
@@ -264,7 +279,7 @@ function parsePasswords(value: string, environments: ParsedEnvironment[], proble
                 problem(key, `unknown password role "${role}"; the roles are ${PASSWORD_ROLES.join(", ")}`);
             } else if (env.kind === "secure" && role !== "vault") {
                 problem(key, `"${name}" is a secure environment: it has only a vault password`);
-            } else if (typeof password !== "string" || password === "" || /[\s\x00-\x1f\x7f]/.test(password)) {
+            } else if (typeof password !== "string" || password === "" || /[\s\p{Cc}]/u.test(password)) {
                 problem(key, "must be a non-empty string without spaces or control characters");
             } else {
                 result[name][role as PasswordRole] = password;

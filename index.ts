@@ -5,7 +5,7 @@
  * resource is registered; everything below only turns it into resources.
  */
 import * as docker from "@pulumi/docker";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { readFleetConfig } from "./config";
 import { SecureEnvironment, StandardEnvironment } from "./components";
 

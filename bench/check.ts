@@ -13,9 +13,9 @@ import { execFile } from "node:child_process";
 import * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import type { EnvironmentOutput, LiveFleet } from "../test/harness/fleet";
-import { CheckRun, freePort, runCheck } from "./fleet";
-import { BenchResult, Target, median, result, round, samplesText } from "./results";
-import { BenchRun } from "./resources";
+import { type CheckRun, freePort, runCheck } from "./fleet";
+import { type BenchResult, type Target, median, result, round, samplesText } from "./results";
+import type { BenchRun } from "./resources";
 
 export const CHECK_HEALTHY_TARGET: Target = { maxRatio: 0.2, text: "healthy check under 0.2 of the sequential baseline" };
 /** "Bounded by the timeout, not by their number": the dead hosts cost one timeout together, plus a little. */
@@ -70,7 +70,12 @@ class SilentServers {
 }
 
 /** The stack output with `refused` environments at a closed port and `silent` ones at silent servers. */
-async function withDeadEnvironments(environments: Environments, refused: string[], silent: string[], servers: SilentServers): Promise<Environments> {
+async function withDeadEnvironments(
+    environments: Environments,
+    refused: string[],
+    silent: string[],
+    servers: SilentServers,
+): Promise<Environments> {
     const copy = JSON.parse(JSON.stringify(environments)) as Environments;
     const point = (name: string, port: number) => {
         copy[name].vault.port = port;
@@ -110,13 +115,19 @@ export async function benchCheck(run: BenchRun, fleet: LiveFleet, options: Check
 
     const checkMs: number[] = [];
     const sequentialMs: number[] = [];
-    run.log(`check-healthy: ${options.healthyRepetitions} x nexus-redis check and ${options.healthyRepetitions} x sequential redis-cli, alternating`);
+    run.log(
+        `check-healthy: ${options.healthyRepetitions} x nexus-redis check and ${options.healthyRepetitions} x sequential redis-cli, alternating`,
+    );
     for (let i = 0; i < options.healthyRepetitions; i++) {
         const check = await runCheck(environments as Record<string, unknown>, timeoutMs);
-        if (check.exitCode !== 0) throw new Error(`nexus-redis check found the healthy fleet unhealthy: ${JSON.stringify(check.report.environments.filter((e) => e.status !== "ok"))}`);
+        if (check.exitCode !== 0)
+            throw new Error(
+                `nexus-redis check found the healthy fleet unhealthy: ${JSON.stringify(check.report.environments.filter((e) => e.status !== "ok"))}`,
+            );
         checkMs.push(check.ms);
         const sequential = await sequentialCheck(environments, timeoutMs);
-        if (sequential.answered !== count) throw new Error(`the sequential baseline got ${sequential.answered} answers from ${count} healthy environments`);
+        if (sequential.answered !== count)
+            throw new Error(`the sequential baseline got ${sequential.answered} answers from ${count} healthy environments`);
         sequentialMs.push(sequential.ms);
     }
 
@@ -129,13 +140,16 @@ export async function benchCheck(run: BenchRun, fleet: LiveFleet, options: Check
     const oneDeadMs: number[] = [];
     try {
         const deadEnvironments = await withDeadEnvironments(environments, refused, silent, servers);
-        run.log(`check-3-dead: ${refused.join(", ")} refusing, ${silent.join(", ")} silent, --timeout ${timeoutMs} ms (${options.deadRepetitions} x each)`);
+        run.log(
+            `check-3-dead: ${refused.join(", ")} refusing, ${silent.join(", ")} silent, --timeout ${timeoutMs} ms (${options.deadRepetitions} x each)`,
+        );
         for (let i = 0; i < options.deadRepetitions; i++) {
             const check = await runCheck(deadEnvironments as Record<string, unknown>, timeoutMs);
             expectDead(check, dead);
             deadMs.push(check.ms);
             const sequential = await sequentialCheck(deadEnvironments, timeoutMs);
-            if (sequential.answered !== count - dead.length) throw new Error(`the sequential baseline got ${sequential.answered} answers, expected ${count - dead.length}`);
+            if (sequential.answered !== count - dead.length)
+                throw new Error(`the sequential baseline got ${sequential.answered} answers, expected ${count - dead.length}`);
             deadSequentialMs.push(sequential.ms);
         }
         if (options.compareOneDead) {

@@ -7,11 +7,11 @@ import * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
 import { main as nexusRedis } from "../cli/nexus-redis";
-import { EnvironmentOutput, LiveFleet } from "../test/harness/fleet";
+import { type EnvironmentOutput, LiveFleet } from "../test/harness/fleet";
 import type { Plan } from "../plan/plan";
 import { info, redisCommand } from "../test/harness/resp";
 import { ROOT, until } from "./resources";
-import { SynthRun, runSynth, testStackConfig } from "./synth";
+import { type SynthRun, runSynth, testStackConfig } from "./synth";
 
 export const PROTOCOL_NAMES = PROTOCOL_ENVIRONMENTS.map((e) => e.name);
 

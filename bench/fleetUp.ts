@@ -17,8 +17,8 @@ import type { Plan } from "../plan/plan";
 import { fleetFor, freeBenchPorts, planPorts, waitHealthy } from "./fleet";
 import { replicationDefaults } from "./recovery";
 import { redisCommands } from "../test/harness/resp";
-import { BenchResult, median, result, samplesText } from "./results";
-import { BenchRun, until } from "./resources";
+import { type BenchResult, median, result, samplesText } from "./results";
+import { type BenchRun, until } from "./resources";
 
 function containerCount(plan: Plan): number {
     return plan.resources.filter((r) => r.type === "docker:index/container:Container").length;
@@ -39,10 +39,14 @@ async function bareBaseline(run: BenchRun, plan: Plan, repetition: number): Prom
         await Promise.all(
             ports.map((port) =>
                 // Any reply (PONG, or -DENIED from protected mode) means the server is up.
-                until(`bare redis on ${port}`, async () => ((await redisCommands(port, [["PING"]], { timeoutMs: 1_000 })).length === 1 ? true : undefined), {
-                    timeoutMs: 60_000,
-                    intervalMs: 10,
-                }),
+                until(
+                    `bare redis on ${port}`,
+                    async () => ((await redisCommands(port, [["PING"]], { timeoutMs: 1_000 })).length === 1 ? true : undefined),
+                    {
+                        timeoutMs: 60_000,
+                        intervalMs: 10,
+                    },
+                ),
             ),
         );
         const ms = performance.now() - started;

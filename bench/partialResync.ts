@@ -13,8 +13,8 @@
 import { performance } from "node:perf_hooks";
 import type { LiveFleet } from "../test/harness/fleet";
 import { info } from "../test/harness/resp";
-import { BenchResult, result } from "./results";
-import { BenchRun, sleep, until } from "./resources";
+import { type BenchResult, result } from "./results";
+import { type BenchRun, sleep, until } from "./resources";
 
 const ENV = "track";
 
@@ -24,14 +24,22 @@ async function offsets(fleet: LiveFleet): Promise<{ vault: number; operational: 
         info(out.vault.port, "replication", { password: out.vault.password }),
         info(out.operational!.port, "replication"),
     ]);
-    return { vault: Number(vault.master_repl_offset), operational: Number(operational.slave_repl_offset), link: operational.master_link_status };
+    return {
+        vault: Number(vault.master_repl_offset),
+        operational: Number(operational.slave_repl_offset),
+        link: operational.master_link_status,
+    };
 }
 
 async function inSync(fleet: LiveFleet, timeoutMs: number): Promise<void> {
-    await until(`${ENV} operational caught up`, async () => {
-        const o = await offsets(fleet);
-        return o.link === "up" && o.operational === o.vault ? true : undefined;
-    }, { timeoutMs, intervalMs: 20 });
+    await until(
+        `${ENV} operational caught up`,
+        async () => {
+            const o = await offsets(fleet);
+            return o.link === "up" && o.operational === o.vault ? true : undefined;
+        },
+        { timeoutMs, intervalMs: 20 },
+    );
 }
 
 async function stats(fleet: LiveFleet): Promise<{ full: number; partialOk: number; partialErr: number }> {
@@ -77,7 +85,10 @@ export async function benchPartialResync(run: BenchRun, fleet: LiveFleet, option
         await sleep(options.cutSeconds * 1_000);
         await fleet.docker.connectNetwork(network, operational);
         const reconnected = performance.now();
-        await until(`${ENV} link up after the cut`, async () => ((await offsets(fleet)).link === "up" ? true : undefined), { timeoutMs: 120_000, intervalMs: 10 });
+        await until(`${ENV} link up after the cut`, async () => ((await offsets(fleet)).link === "up" ? true : undefined), {
+            timeoutMs: 120_000,
+            intervalMs: 10,
+        });
         resumedMs = performance.now() - reconnected;
         bytesSent = (await offsets(fleet)).vault - atCut.operational;
     } finally {
@@ -89,18 +100,22 @@ export async function benchPartialResync(run: BenchRun, fleet: LiveFleet, option
     if (vaultDigest !== operationalDigest) throw new Error(`${ENV}: the operational's DEBUG DIGEST differs from the vault's after the cut`);
     const after = await stats(fleet);
 
-    const rdb = await fleet.docker.exec(fleet.containerName(ENV, "vault"), ["redis-cli", "--rdb", "/tmp/bench-full-sync.rdb"], [
-        `REDISCLI_AUTH=${fleet.outputs[ENV].vault.password}`,
-    ]);
+    const rdb = await fleet.docker.exec(
+        fleet.containerName(ENV, "vault"),
+        ["redis-cli", "--rdb", "/tmp/bench-full-sync.rdb"],
+        [`REDISCLI_AUTH=${fleet.outputs[ENV].vault.password}`],
+    );
     const rdbBytes = Number(/after (\d+) bytes/.exec(rdb.output)?.[1] ?? NaN);
     if (rdb.exitCode !== 0 || !Number.isFinite(rdbBytes)) throw new Error(`redis-cli --rdb in the vault: ${rdb.output.trim()}`);
 
     const partial = after.partialOk - before.partialOk;
     const full = after.full - before.full;
     const kind =
-        full > 0 ? `FULL SYNC (sync_full +${full}, sync_partial_ok +${partial}, sync_partial_err +${after.partialErr - before.partialErr})`
-        : partial > 0 ? `partial resync (sync_partial_ok +${partial}, sync_full +0)`
-        : "no resync at all (the link survived the cut)";
+        full > 0
+            ? `FULL SYNC (sync_full +${full}, sync_partial_ok +${partial}, sync_partial_err +${after.partialErr - before.partialErr})`
+            : partial > 0
+              ? `partial resync (sync_partial_ok +${partial}, sync_full +0)`
+              : "no resync at all (the link survived the cut)";
     const resumedPartially = partial > 0 && full === 0;
     return [
         result({

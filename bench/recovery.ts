@@ -23,8 +23,8 @@
 import { performance } from "node:perf_hooks";
 import type { LiveFleet } from "../test/harness/fleet";
 import { info, redisCommands } from "../test/harness/resp";
-import { BenchResult, Target, median, result, round, samplesText } from "./results";
-import { BenchRun, until } from "./resources";
+import { type BenchResult, type Target, median, result, round, samplesText } from "./results";
+import { type BenchRun, until } from "./resources";
 
 export const PROGRAM_ENV = "contact";
 export const DEFAULTS_ENV = "links";
@@ -132,7 +132,10 @@ interface Drill {
 }
 
 async function digestEquals(read: () => Promise<string>, expected: string): Promise<void> {
-    await until("DEBUG DIGEST equal to the vault's", async () => ((await read()) === expected ? true : undefined), { timeoutMs: 60_000, intervalMs: 50 });
+    await until("DEBUG DIGEST equal to the vault's", async () => ((await read()) === expected ? true : undefined), {
+        timeoutMs: 60_000,
+        intervalMs: 50,
+    });
 }
 
 /** The protocol's recovery of `env`'s operational: remove it and its volume, re-create from the plan, wait for the link. */
@@ -142,10 +145,14 @@ async function recoveryDrill(fleet: LiveFleet, env: string, vaultDigest: string)
     await fleet.recreate(env, "operational");
     const recreateMs = performance.now() - started;
     // A fresh connection per poll: the server behind the port is being replaced.
-    await until(`${env} operational link up`, async () => ((await info(port, "replication", { timeoutMs: 1_000 })).master_link_status === "up" ? true : undefined), {
-        timeoutMs: 180_000,
-        intervalMs: 10,
-    });
+    await until(
+        `${env} operational link up`,
+        async () => ((await info(port, "replication", { timeoutMs: 1_000 })).master_link_status === "up" ? true : undefined),
+        {
+            timeoutMs: 180_000,
+            intervalMs: 10,
+        },
+    );
     const ms = performance.now() - started;
     await digestEquals(() => fleet.digest(env, "operational"), vaultDigest);
     return { ms, recreateMs };
@@ -160,19 +167,37 @@ async function fullSyncDrill(run: BenchRun, fleet: LiveFleet, network: string, v
     try {
         const port = replica.port!;
         const admin = { timeoutMs: 1_000 };
-        await until("the fresh replica answering", async () => ((await info(port, "replication")).role === "master" ? true : undefined), { timeoutMs: 30_000, intervalMs: 10 });
-        const started = performance.now();
-        // AUTH as the admin user (the default user may not run REPLICAOF), then REPLICAOF, on one connection.
-        const replies = await redisCommands(port, [["AUTH", out.adminUser, out.adminPassword], ["REPLICAOF", fleet.containerName(PROGRAM_ENV, "vault"), "6379"]], admin);
-        const failure = replies.find((r) => r instanceof Error);
-        if (failure) throw failure;
-        await until("the fresh replica's link up", async () => ((await info(port, "replication", { timeoutMs: 1_000 })).master_link_status === "up" ? true : undefined), {
-            timeoutMs: 180_000,
+        await until("the fresh replica answering", async () => ((await info(port, "replication")).role === "master" ? true : undefined), {
+            timeoutMs: 30_000,
             intervalMs: 10,
         });
+        const started = performance.now();
+        // AUTH as the admin user (the default user may not run REPLICAOF), then REPLICAOF, on one connection.
+        const replies = await redisCommands(
+            port,
+            [
+                ["AUTH", out.adminUser, out.adminPassword],
+                ["REPLICAOF", fleet.containerName(PROGRAM_ENV, "vault"), "6379"],
+            ],
+            admin,
+        );
+        const failure = replies.find((r) => r instanceof Error);
+        if (failure) throw failure;
+        await until(
+            "the fresh replica's link up",
+            async () => ((await info(port, "replication", { timeoutMs: 1_000 })).master_link_status === "up" ? true : undefined),
+            {
+                timeoutMs: 180_000,
+                intervalMs: 10,
+            },
+        );
         const ms = performance.now() - started;
         await digestEquals(async () => {
-            const r = await run.docker.exec(name, ["redis-cli", "--user", out.adminUser, "DEBUG", "DIGEST"], [`REDISCLI_AUTH=${out.adminPassword}`]);
+            const r = await run.docker.exec(
+                name,
+                ["redis-cli", "--user", out.adminUser, "DEBUG", "DIGEST"],
+                [`REDISCLI_AUTH=${out.adminPassword}`],
+            );
             return r.stdout.trim();
         }, vaultDigest);
         return { ms, recreateMs: 0 };
@@ -196,8 +221,12 @@ export async function benchRecovery(run: BenchRun, fleet: LiveFleet, options: Re
     const results: BenchResult[] = [];
     for (const dataset of options.datasets) {
         run.log(`${dataset.name}: DEBUG POPULATE ${dataset.keys} in the vaults of ${PROGRAM_ENV} and ${DEFAULTS_ENV}`);
-        for (const env of [PROGRAM_ENV, DEFAULTS_ENV]) await fleet.cli(env, "vault", ["DEBUG", "POPULATE", String(dataset.keys), "key", "40"]);
-        const digests = { [PROGRAM_ENV]: await fleet.digest(PROGRAM_ENV, "vault"), [DEFAULTS_ENV]: await fleet.digest(DEFAULTS_ENV, "vault") };
+        for (const env of [PROGRAM_ENV, DEFAULTS_ENV])
+            await fleet.cli(env, "vault", ["DEBUG", "POPULATE", String(dataset.keys), "key", "40"]);
+        const digests = {
+            [PROGRAM_ENV]: await fleet.digest(PROGRAM_ENV, "vault"),
+            [DEFAULTS_ENV]: await fleet.digest(DEFAULTS_ENV, "vault"),
+        };
         const memory = await info(fleet.outputs[PROGRAM_ENV].vault.port, "memory", { password: fleet.outputs[PROGRAM_ENV].vault.password });
 
         const program: Drill[] = [];

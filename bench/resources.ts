@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { DockerClient, isNotFound } from "../test/harness/docker";
 import { RUN_LABEL_KEY, TEST_IMAGE, waitFor } from "../test/harness/fleet";
-import { SweepCounts, sleep, startWatchdog, sweep } from "../test/harness/cleanup";
+import { type SweepCounts, sleep, startWatchdog, sweep } from "../test/harness/cleanup";
 
 export { sleep };
 
@@ -46,7 +46,13 @@ export class BenchRun {
      * Creates and starts a container of the test image that is not part of any plan
      * (bare baseline containers, a fresh replica), labelled as this run's.
      */
-    async runContainer(opts: { name: string; cmd?: string[]; network?: string; publish?: boolean; hostPort?: number }): Promise<ExtraContainer> {
+    async runContainer(opts: {
+        name: string;
+        cmd?: string[];
+        network?: string;
+        publish?: boolean;
+        hostPort?: number;
+    }): Promise<ExtraContainer> {
         const body = {
             Image: TEST_IMAGE,
             Cmd: opts.cmd,
@@ -54,7 +60,9 @@ export class BenchRun {
             ExposedPorts: opts.publish ? { "6379/tcp": {} } : undefined,
             HostConfig: {
                 // HostPort "" lets the engine pick a free loopback port.
-                PortBindings: opts.publish ? { "6379/tcp": [{ HostIp: "127.0.0.1", HostPort: opts.hostPort === undefined ? "" : String(opts.hostPort) }] } : undefined,
+                PortBindings: opts.publish
+                    ? { "6379/tcp": [{ HostIp: "127.0.0.1", HostPort: opts.hostPort === undefined ? "" : String(opts.hostPort) }] }
+                    : undefined,
                 NetworkMode: opts.network,
             },
         };

@@ -46,7 +46,14 @@ export function targetMet(ratio: number | null, target: Target): boolean | null 
 }
 
 /** Builds a result, computing the ratio and appending the target's verdict to the note. */
-export function result(fields: { name: string; value: number | null; unit: string; baseline: number | null; note: string; target?: Target }): BenchResult {
+export function result(fields: {
+    name: string;
+    value: number | null;
+    unit: string;
+    baseline: number | null;
+    note: string;
+    target?: Target;
+}): BenchResult {
     const ratio = ratioOf(fields.value, fields.baseline);
     const note = fields.target ? `${fields.note}; ${verdict(ratio, fields.target)}` : fields.note;
     return { name: fields.name, value: fields.value, unit: fields.unit, baseline: fields.baseline, ratio, note };
@@ -89,7 +96,11 @@ export function renderTable(results: BenchResult[]): string {
     const header = ["NAME", "VALUE", "BASELINE", "UNIT", "RATIO"];
     const rows = results.map((r) => [r.name, show(r.value), show(r.baseline), r.unit, show(r.ratio)]);
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-    const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd();
+    const line = (cells: string[]) =>
+        cells
+            .map((c, i) => (i === 0 || i === 3 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+            .join("  ")
+            .trimEnd();
     const out = [line(header)];
     results.forEach((r, i) => {
         out.push(line(rows[i]));

@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import * as os from "node:os";
 import { parseArgs } from "node:util";
 import { DEFAULT_CHECK_TIMEOUT_MS } from "../cli/nexus-redis";
-import { LiveFleet, TEST_IMAGE } from "../test/harness/fleet";
+import { type LiveFleet, TEST_IMAGE } from "../test/harness/fleet";
 import type { Plan } from "../plan/plan";
 import { benchCheck } from "./check";
 import { PROTOCOL_NAMES, expectHealthy, fleetFor, planFleet, waitHealthy } from "./fleet";
@@ -19,7 +19,7 @@ import { benchFleetUp } from "./fleetUp";
 import { benchPartialResync } from "./partialResync";
 import { benchRecovery } from "./recovery";
 import { info } from "../test/harness/resp";
-import { BenchResult, failed, renderJson, renderTable } from "./results";
+import { type BenchResult, failed, renderJson, renderTable } from "./results";
 import { BenchRun } from "./resources";
 import { benchSynth } from "./synth";
 
@@ -179,7 +179,8 @@ export function parseBenchArgs(argv: string[]): Parsed | "help" {
     if (parsed.values.help) return "help";
     const only = parsed.values.only ?? [];
     const unknown = only.filter((g) => !(GROUPS as readonly string[]).includes(g));
-    if (unknown.length > 0) throw new UsageError(`unknown group ${unknown.map((g) => `"${g}"`).join(", ")} in --only; the groups are ${GROUPS.join(", ")}`);
+    if (unknown.length > 0)
+        throw new UsageError(`unknown group ${unknown.map((g) => `"${g}"`).join(", ")} in --only; the groups are ${GROUPS.join(", ")}`);
     return {
         quick: parsed.values.quick ?? false,
         json: parsed.values.json ?? false,
@@ -189,7 +190,9 @@ export function parseBenchArgs(argv: string[]): Parsed | "help" {
 
 function firstLine(command: string, args: string[]): string {
     try {
-        return execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n")[0].trim();
+        return execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+            .split("\n")[0]
+            .trim();
     } catch {
         return "unknown";
     }
@@ -203,7 +206,12 @@ function describeMachine(run: BenchRun): void {
     );
 }
 
-async function runBenchmarks(run: BenchRun, options: Parsed, settings: Settings, setFleet: (f: LiveFleet | undefined) => void): Promise<{ results: BenchResult[]; ok: boolean }> {
+async function runBenchmarks(
+    run: BenchRun,
+    options: Parsed,
+    settings: Settings,
+    setFleet: (f: LiveFleet | undefined) => void,
+): Promise<{ results: BenchResult[]; ok: boolean }> {
     const results = new Map<Group, BenchResult[]>();
     let ok = true;
     const attempt = async (group: Group, body: () => Promise<BenchResult[]>) => {
@@ -213,7 +221,10 @@ async function runBenchmarks(run: BenchRun, options: Parsed, settings: Settings,
         } catch (e) {
             ok = false;
             run.log(`${group} FAILED: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-            results.set(group, resultNames(group, settings).map((r) => failed(r.name, r.unit, e)));
+            results.set(
+                group,
+                resultNames(group, settings).map((r) => failed(r.name, r.unit, e)),
+            );
         }
     };
 
@@ -229,7 +240,9 @@ async function runBenchmarks(run: BenchRun, options: Parsed, settings: Settings,
         let fleetError: unknown;
         try {
             const environments = settings.fleetEnvironments;
-            run.log(`planning the benchmark fleet (${environments.length} environments${environments.length === 12 ? "; also a synth-12 sample" : ""})`);
+            run.log(
+                `planning the benchmark fleet (${environments.length} environments${environments.length === 12 ? "; also a synth-12 sample" : ""})`,
+            );
             const planned = await planFleet(name, environments);
             plan = planned.plan;
             if (environments.length === 12) synth12.push({ ms: planned.synth.ms, maxRssBytes: planned.synth.maxRssBytes });
@@ -288,11 +301,19 @@ async function runBenchmarks(run: BenchRun, options: Parsed, settings: Settings,
             ),
         );
         if (settings.synthDuringPartialResync && options.groups.includes("partial-resync")) synthDone = synth();
-        await attempt("partial-resync", withFleet((f) => benchPartialResync(run, f, { keys: settings.partialResyncKeys, cutSeconds: settings.partialResyncCutSeconds })));
+        await attempt(
+            "partial-resync",
+            withFleet((f) =>
+                benchPartialResync(run, f, { keys: settings.partialResyncKeys, cutSeconds: settings.partialResyncCutSeconds }),
+            ),
+        );
         // Nothing timed runs beside a plan: the recovery drills wait for it.
         await synthDone;
         // Last on the fleet: it changes one environment's replication settings.
-        await attempt("recovery", withFleet((f) => benchRecovery(run, f, { datasets: settings.recovery, defaults })));
+        await attempt(
+            "recovery",
+            withFleet((f) => benchRecovery(run, f, { datasets: settings.recovery, defaults })),
+        );
         if (fleet) {
             run.log("removing the benchmark fleet");
             await fleet.destroy();
@@ -321,7 +342,9 @@ async function main(argv: string[]): Promise<number> {
     const run = new BenchRun();
     const needsDocker = options.groups.some((g) => g !== "synth");
     if (needsDocker && !((await run.docker.ping()) && (await run.docker.imageExists(TEST_IMAGE)))) {
-        process.stderr.write(`bench: no Docker engine, or no image ${TEST_IMAGE}: run scripts/ensure-docker.sh and scripts/build-test-image.sh\n`);
+        process.stderr.write(
+            `bench: no Docker engine, or no image ${TEST_IMAGE}: run scripts/ensure-docker.sh and scripts/build-test-image.sh\n`,
+        );
         return 2;
     }
 

@@ -14,8 +14,8 @@ import { performance } from "node:perf_hooks";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
 import { TEST_IMAGE } from "../test/harness/fleet";
 import type { Plan } from "../plan/plan";
-import { BenchResult, failed, median, result, round, samplesText } from "./results";
-import { BenchRun, ROOT } from "./resources";
+import { type BenchResult, failed, median, result, round, samplesText } from "./results";
+import { type BenchRun, ROOT } from "./resources";
 
 const TSX_CLI = path.join(ROOT, "node_modules/tsx/dist/cli.mjs");
 const SYNTH = path.join(ROOT, "plan/synth.ts");
@@ -41,12 +41,16 @@ export function memoryMethod(): RssMethod {
 }
 
 export function memoryMethodText(): string {
-    return memoryMethod() === "gnu-time" ? "peak RSS by /usr/bin/time -v" : "peak RSS by process.resourceUsage().maxRSS of every node process (no /usr/bin/time)";
+    return memoryMethod() === "gnu-time"
+        ? "peak RSS by /usr/bin/time -v"
+        : "peak RSS by process.resourceUsage().maxRSS of every node process (no /usr/bin/time)";
 }
 
 /** Largest peak RSS (KiB) reported in a command's stderr, by either method. */
 export function parseMaxRssKb(stderr: string): number | null {
-    const values = [...stderr.matchAll(/Maximum resident set size \(kbytes\): (\d+)|nexus-redis-bench-maxrss-kb=(\d+)/g)].map((m) => Number(m[1] ?? m[2]));
+    const values = [...stderr.matchAll(/Maximum resident set size \(kbytes\): (\d+)|nexus-redis-bench-maxrss-kb=(\d+)/g)].map((m) =>
+        Number(m[1] ?? m[2]),
+    );
     return values.length === 0 ? null : Math.max(...values);
 }
 
@@ -62,7 +66,14 @@ export async function runSynth(config: Record<string, string>, opts: { showSecre
     const [command, commandArgs, env] =
         method === "gnu-time"
             ? [GNU_TIME, ["-v", process.execPath, ...args], process.env]
-            : [process.execPath, args, { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${path.join(ROOT, "bench/maxrss.cjs")}`.trim() }];
+            : [
+                  process.execPath,
+                  args,
+                  {
+                      ...process.env,
+                      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${path.join(ROOT, "bench/maxrss.cjs")}`.trim(),
+                  },
+              ];
     const started = performance.now();
     const child = spawn(command, commandArgs, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     const out: Buffer[] = [];
@@ -74,7 +85,15 @@ export async function runSynth(config: Record<string, string>, opts: { showSecre
         child.on("close", resolve);
     });
     const ms = performance.now() - started;
-    if (code !== 0) throw new Error(`synth exited ${code}: ${stderr.replace(/\t.*\n/g, "").trim().split("\n").slice(-3).join(" | ")}`);
+    if (code !== 0)
+        throw new Error(
+            `synth exited ${code}: ${stderr
+                .replace(/\t.*\n/g, "")
+                .trim()
+                .split("\n")
+                .slice(-3)
+                .join(" | ")}`,
+        );
     const plan = JSON.parse(Buffer.concat(out).toString("utf8")) as Plan;
     const kb = parseMaxRssKb(stderr);
     return { ms, maxRssBytes: kb === null ? null : kb * 1024, plan };
@@ -115,7 +134,10 @@ const MIB = 1024 * 1024;
 
 export async function benchSynth(run: BenchRun, options: SynthScaleOptions): Promise<BenchResult[]> {
     const samples = new Map<number, { ms: number; rss: number | null }[]>();
-    samples.set(12, options.earlier12.map((s) => ({ ms: s.ms, rss: s.maxRssBytes })));
+    samples.set(
+        12,
+        options.earlier12.map((s) => ({ ms: s.ms, rss: s.maxRssBytes })),
+    );
     const protocolNames = PROTOCOL_ENVIRONMENTS.map((e) => e.name);
     const sizes = options.plans.map((p) => p.size);
     if (sizes[0] !== 12) throw new Error("synth: the protocol's 12 environments are the reference and come first");
@@ -129,10 +151,16 @@ export async function benchSynth(run: BenchRun, options: SynthScaleOptions): Pro
                 const environments = size === 12 ? protocolNames : generatedEnvironments(size);
                 const measured = await runSynth(testStackConfig(run.fleetName("synth"), environments, 0), { showSecrets: false });
                 const containers = measured.plan.resources.filter((r) => r.type === "docker:index/container:Container").length;
-                const expected = size === 12 ? 22 : environments.filter((e) => e.includes("/")).length * 2 + environments.filter((e) => !e.includes("/")).length;
-                if (containers !== expected) throw new Error(`the plan of ${size} environments has ${containers} containers, expected ${expected}`);
+                const expected =
+                    size === 12
+                        ? 22
+                        : environments.filter((e) => e.includes("/")).length * 2 + environments.filter((e) => !e.includes("/")).length;
+                if (containers !== expected)
+                    throw new Error(`the plan of ${size} environments has ${containers} containers, expected ${expected}`);
                 list.push({ ms: measured.ms, rss: measured.maxRssBytes });
-                run.log(`synth-${size}: ${(measured.ms / 1000).toFixed(1)} s, peak ${measured.maxRssBytes === null ? "?" : (measured.maxRssBytes / MIB).toFixed(0)} MiB`);
+                run.log(
+                    `synth-${size}: ${(measured.ms / 1000).toFixed(1)} s, peak ${measured.maxRssBytes === null ? "?" : (measured.maxRssBytes / MIB).toFixed(0)} MiB`,
+                );
             } catch (e) {
                 failures.set(size, e);
             }
@@ -181,7 +209,10 @@ export async function benchSynth(run: BenchRun, options: SynthScaleOptions): Pro
                 baseline: base === null ? null : round(base, 1),
                 note:
                     `offline plan of ${size === 12 ? "the protocol's 12 environments" : `${size} generated environments (1 in 6 secure)`}, ` +
-                    `${(total / 1000).toFixed(1)} s in all (${samplesText((samples.get(size) ?? []).map((s) => s.ms / 1000), 1)} s), ` +
+                    `${(total / 1000).toFixed(1)} s in all (${samplesText(
+                        (samples.get(size) ?? []).map((s) => s.ms / 1000),
+                        1,
+                    )} s), ` +
                     `peak ${memory === null ? "?" : `${memory.toFixed(0)} MiB`}; baseline: time per environment of synth-12` +
                     (size === 12 ? " (this is the reference)" : "") +
                     marginal,
@@ -193,7 +224,9 @@ export async function benchSynth(run: BenchRun, options: SynthScaleOptions): Pro
                 value: memory === null ? null : round(memory, 0),
                 unit: "MiB",
                 baseline: rss(12) === null ? null : round(rss(12)!, 0),
-                note: `peak memory of the plan of ${size} environments (${memoryMethodText()}); baseline: synth-12's` + (memory === null ? "" : `; ${((memory * 1024) / size).toFixed(0)} KiB per environment`),
+                note:
+                    `peak memory of the plan of ${size} environments (${memoryMethodText()}); baseline: synth-12's` +
+                    (memory === null ? "" : `; ${((memory * 1024) / size).toFixed(0)} KiB per environment`),
             }),
         );
     }

@@ -25,7 +25,7 @@
  *   (they are how Redis writes out a declared category removal, and can only narrow).
  */
 import { createHash } from "node:crypto";
-import { AclUser } from "./redisReplies";
+import type { AclUser } from "./redisReplies";
 
 /** Differences between a user as Redis reports it and its declared rules, in words; [] when none. Never a password. */
 export function aclDifferences(actual: AclUser | undefined, declared: string[]): string[] {
@@ -36,7 +36,8 @@ export function aclDifferences(actual: AclUser | undefined, declared: string[]):
     const enabled = actual.flags.includes("on");
     if (enabled !== expected.enabled) differences.push(`is ${enabled ? "on" : "off"}, declared ${expected.enabled ? "on" : "off"}`);
     const nopass = actual.flags.includes("nopass");
-    if (nopass !== expected.nopass) differences.push(nopass ? "accepts any password (nopass), declared with a password" : "needs a password, declared nopass");
+    if (nopass !== expected.nopass)
+        differences.push(nopass ? "accepts any password (nopass), declared with a password" : "needs a password, declared nopass");
     if (!sameSet(actual.passwords, expected.passwordHashes)) {
         differences.push(
             expected.passwordHashes.length === 0
@@ -48,7 +49,8 @@ export function aclDifferences(actual: AclUser | undefined, declared: string[]):
     if (!sameSet(keys, expected.keys)) differences.push(`keys ${show(keys)}, declared ${show(expected.keys)}`);
     const channels = words(actual.channels);
     if (!sameSet(channels, expected.channels)) differences.push(`channels ${show(channels)}, declared ${show(expected.channels)}`);
-    if (actual.selectors.length > 0) differences.push(`has ${actual.selectors.length} selector${actual.selectors.length === 1 ? "" : "s"}, declared none`);
+    if (actual.selectors.length > 0)
+        differences.push(`has ${actual.selectors.length} selector${actual.selectors.length === 1 ? "" : "s"}, declared none`);
 
     const commands = words(actual.commands);
     const base = commands[0] ?? "";
@@ -59,7 +61,10 @@ export function aclDifferences(actual: AclUser | undefined, declared: string[]):
         const added = grants.filter((g) => !expectedGrants.includes(g));
         const missing = expectedGrants.filter((g) => !grants.includes(g));
         differences.push(
-            [added.length > 0 ? `grants ${added.join(" ")} beyond the declared` : "", missing.length > 0 ? `lacks ${missing.join(" ")}` : ""]
+            [
+                added.length > 0 ? `grants ${added.join(" ")} beyond the declared` : "",
+                missing.length > 0 ? `lacks ${missing.join(" ")}` : "",
+            ]
                 .filter(Boolean)
                 .join(" and "),
         );
@@ -82,7 +87,15 @@ interface ExpectedUser {
 
 /** What Redis reports for a user created with these rules (Redis 7: no channels unless granted). */
 export function expectedUser(rules: string[]): ExpectedUser {
-    const user: ExpectedUser = { enabled: false, nopass: false, passwordHashes: [], keys: [], channels: [], base: "-@all", commands: ["-@all"] };
+    const user: ExpectedUser = {
+        enabled: false,
+        nopass: false,
+        passwordHashes: [],
+        keys: [],
+        channels: [],
+        base: "-@all",
+        commands: ["-@all"],
+    };
     for (const rule of rules) {
         const lower = rule.toLowerCase();
         if (lower === "on") user.enabled = true;

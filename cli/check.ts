@@ -7,7 +7,7 @@
  */
 import { REDIS_INTERNAL_PORT } from "../components/protocol";
 import {
-    Settings,
+    type Settings,
     operationalAdminRules,
     operationalDefaultUserRules,
     operationalSettings,
@@ -15,9 +15,19 @@ import {
     vaultSettings,
 } from "../components/redisServer";
 import { aclDifferences } from "./acl";
-import { EnvironmentOutput, EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
-import { AclUser, ClientEntry, Info, NO_REPLID, configPairs, infoInt, parseAclUser, parseClientList, parseInfo } from "./redisReplies";
-import { Deadline, ProbeError, ProbeFailure, RedisSession } from "./session";
+import type { EnvironmentOutput, EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
+import {
+    type AclUser,
+    type ClientEntry,
+    type Info,
+    NO_REPLID,
+    configPairs,
+    infoInt,
+    parseAclUser,
+    parseClientList,
+    parseInfo,
+} from "./redisReplies";
+import { Deadline, ProbeError, type ProbeFailure, RedisSession } from "./session";
 
 // ---------------------------------------------------------------------------------------
 // Observations: what the servers said.
@@ -327,7 +337,10 @@ function vaultProblems(env: EnvironmentOutput, vault: VaultObservation): Problem
         });
     }
     if (info?.aof_last_write_status !== undefined && info.aof_last_write_status !== "ok") {
-        problems.push({ code: "persistence-failing", message: `the vault cannot write its append-only file (aof_last_write_status:${info.aof_last_write_status})` });
+        problems.push({
+            code: "persistence-failing",
+            message: `the vault cannot write its append-only file (aof_last_write_status:${info.aof_last_write_status})`,
+        });
     }
     if (vault.config) {
         for (const [setting, declared] of Object.entries(declaredVaultSettings())) {
@@ -340,7 +353,11 @@ function vaultProblems(env: EnvironmentOutput, vault: VaultObservation): Problem
                     message: `persistence is off on the vault (appendonly ${show(actual)}): a restart would come back empty and wipe its replica`,
                 });
             } else {
-                problems.push({ code: "vault-drift", setting, message: `vault setting ${setting} is ${show(actual)}, declared ${show(declared)}` });
+                problems.push({
+                    code: "vault-drift",
+                    setting,
+                    message: `vault setting ${setting} is ${show(actual)}, declared ${show(declared)}`,
+                });
             }
         }
     }
@@ -368,7 +385,11 @@ export function aclProblems(
         problems.push({ code, user, message: `${where} ACL user ${who} ${differences.join("; ")} (ACL SETUSER by hand?)` });
     }
     for (const user of users.filter((u) => !(u in declared))) {
-        problems.push({ code, user, message: `${where} ACL user ${user} exists, and the program declares no such user (ACL SETUSER by hand?)` });
+        problems.push({
+            code,
+            user,
+            message: `${where} ACL user ${user} exists, and the program declares no such user (ACL SETUSER by hand?)`,
+        });
     }
     return problems;
 }
@@ -419,7 +440,10 @@ export function diagnoseStandard(
                 problems.push({ code: "syncing", message: `the operational is loading the vault's data (initial sync in progress)` });
             } else {
                 // No "down for N s": the report must read the same on two runs against an unchanged fleet.
-                problems.push({ code: "link-down", message: `the replication link to ${expected} is ${link ?? "unknown"}${linkDownCause(vault, operational, env)}` });
+                problems.push({
+                    code: "link-down",
+                    message: `the replication link to ${expected} is ${link ?? "unknown"}${linkDownCause(vault, operational, env)}`,
+                });
             }
         }
         if (isReplica && !wrongMaster && link === "up" && vault.info) {
@@ -456,15 +480,25 @@ export function diagnoseStandard(
             const actual = config[setting];
             if (actual === declared) continue;
             if (setting === "masteruser") {
-                problems.push({ code: "masteruser-drift", setting, message: `masteruser is ${show(actual)}, declared ${show(declared)} (the replication-only user)` });
+                problems.push({
+                    code: "masteruser-drift",
+                    setting,
+                    message: `masteruser is ${show(actual)}, declared ${show(declared)} (the replication-only user)`,
+                });
             } else {
-                problems.push({ code: "operational-drift", setting, message: `operational setting ${setting} is ${show(actual)}, declared ${show(declared)}` });
+                problems.push({
+                    code: "operational-drift",
+                    setting,
+                    message: `operational setting ${setting} is ${show(actual)}, declared ${show(declared)}`,
+                });
             }
         }
     }
 
     if (operational.users && operational.acl) {
-        problems.push(...aclProblems("operational-acl-drift", "operational", declaredOperationalUsers(env), operational.users, operational.acl));
+        problems.push(
+            ...aclProblems("operational-acl-drift", "operational", declaredOperationalUsers(env), operational.users, operational.acl),
+        );
     }
 
     // The vault's side of the link: which user the replica's connection authenticated as.
@@ -479,7 +513,10 @@ export function diagnoseStandard(
                 });
             }
         } else if (operational.masterLink) {
-            problems.push({ code: "replica-unseen", message: `the vault does not list the operational's connection (${operational.masterLink.laddr}) among its replicas` });
+            problems.push({
+                code: "replica-unseen",
+                message: `the vault does not list the operational's connection (${operational.masterLink.laddr}) among its replicas`,
+            });
         }
     }
     return { problems, replication, lag };
@@ -559,7 +596,8 @@ export function resyncRisk(vault: VaultObservation, operational: OperationalObse
     if (vault.dbsize === 0) {
         return `the vault is empty while the operational holds ${keys(operationalKeys)}: syncing would wipe what may be the only copy`;
     }
-    const ids = (info: Info | undefined) => [info?.master_replid, info?.master_replid2].filter((id): id is string => !!id && id !== NO_REPLID);
+    const ids = (info: Info | undefined) =>
+        [info?.master_replid, info?.master_replid2].filter((id): id is string => !!id && id !== NO_REPLID);
     const vaultIds = ids(vault.info);
     const operationalIds = ids(operational.info);
     if (!operationalIds.some((id) => vaultIds.includes(id))) {

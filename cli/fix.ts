@@ -7,8 +7,15 @@
  */
 import { REDIS_INTERNAL_PORT } from "../components/protocol";
 import { operationalDefaultUserRules } from "../components/redisServer";
-import { Diagnosis, EnvironmentObservation, Problem, VAULT_PROBLEMS, declaredOperationalSettings, resyncRisk } from "./check";
-import { EnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
+import {
+    type Diagnosis,
+    type EnvironmentObservation,
+    type Problem,
+    VAULT_PROBLEMS,
+    declaredOperationalSettings,
+    resyncRisk,
+} from "./check";
+import type { EnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
 import { parseInfo } from "./redisReplies";
 import { Deadline, ProbeError, RedisSession } from "./session";
 
@@ -39,7 +46,9 @@ export function planFix(env: EnvironmentOutput, observation: EnvironmentObservat
     const codes = new Set(diagnosis.problems.map((p) => p.code));
     const vaultSide = diagnosis.problems.filter((p) => VAULT_PROBLEMS.has(p.code));
     if (vaultSide.length > 0) {
-        notFixed.push(`--fix never writes to a vault: ${describeProblems(vaultSide)} stay${vaultSide.length === 1 ? "s" : ""} for an operator`);
+        notFixed.push(
+            `--fix never writes to a vault: ${describeProblems(vaultSide)} stay${vaultSide.length === 1 ? "s" : ""} for an operator`,
+        );
     }
     if (env.kind === "secure") return { actions: [], notFixed };
 
@@ -71,14 +80,16 @@ export function planFix(env: EnvironmentOutput, observation: EnvironmentObservat
     // user (the one --fix logs in as) and users nobody declared stay for a person.
     if (diagnosis.problems.some((p) => p.code === "operational-acl-drift" && p.user === "default")) {
         actions.push({
-            description: "ACL SETUSER default reset, then its declared rules: " + operationalDefaultUserRules().join(" "),
+            description: `ACL SETUSER default reset, then its declared rules: ${operationalDefaultUserRules().join(" ")}`,
             command: ["ACL", "SETUSER", "default", "reset", ...operationalDefaultUserRules()],
             resyncs: false,
         });
     }
     const others = diagnosis.problems.filter((p) => p.code === "operational-acl-drift" && p.user !== "default");
     if (others.length > 0) {
-        notFixed.push(`--fix restores only the default user's ACL: ${[...new Set(others.map((p) => p.user))].join(", ")} stay${others.length === 1 ? "s" : ""} for an operator`);
+        notFixed.push(
+            `--fix restores only the default user's ACL: ${[...new Set(others.map((p) => p.user))].join(", ")} stay${others.length === 1 ? "s" : ""} for an operator`,
+        );
     }
     const resync: FixAction[] = [];
     if (codes.has("masteruser-drift")) {
@@ -108,7 +119,9 @@ export function planFix(env: EnvironmentOutput, observation: EnvironmentObservat
     if (resync.length > 0) {
         const blocked = resyncBlocked(observation, codes, options);
         if (blocked) {
-            notFixed.push(`${resync.map((a) => a.command.slice(0, a.command[0] === "CONFIG" ? 3 : 1).join(" ")).join(", ")} not done: ${blocked}`);
+            notFixed.push(
+                `${resync.map((a) => a.command.slice(0, a.command[0] === "CONFIG" ? 3 : 1).join(" ")).join(", ")} not done: ${blocked}`,
+            );
         } else {
             actions.push(...resync);
             forced = resyncRisk(observation.vault, operational);
@@ -161,7 +174,11 @@ export interface ApplyTimeouts {
  * Sends the plan's actions as the admin user, then, when any of them re-syncs, waits
  * (bounded by `syncTimeoutMs`) until the link is up. The caller checks the environment again.
  */
-export async function applyFix(env: StandardEnvironmentOutput, plan: FixPlan, { timeoutMs, syncTimeoutMs }: ApplyTimeouts): Promise<FixResult> {
+export async function applyFix(
+    env: StandardEnvironmentOutput,
+    plan: FixPlan,
+    { timeoutMs, syncTimeoutMs }: ApplyTimeouts,
+): Promise<FixResult> {
     const changes: string[] = [];
     const failures: Problem[] = [];
     if (plan.actions.length === 0) return { changes, failures };
@@ -194,7 +211,11 @@ export async function applyFix(env: StandardEnvironmentOutput, plan: FixPlan, { 
  * INFO is bounded by `commandTimeoutMs`, so an operational that stops answering ends the
  * wait at once instead of holding it. The re-check reports how it ended.
  */
-export async function waitForLink(env: StandardEnvironmentOutput, syncTimeoutMs: number, commandTimeoutMs = syncTimeoutMs): Promise<boolean> {
+export async function waitForLink(
+    env: StandardEnvironmentOutput,
+    syncTimeoutMs: number,
+    commandTimeoutMs = syncTimeoutMs,
+): Promise<boolean> {
     const deadline = new Deadline(syncTimeoutMs);
     const session = new RedisSession(env.operational, deadline, Math.min(commandTimeoutMs, syncTimeoutMs));
     try {

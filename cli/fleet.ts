@@ -3,10 +3,10 @@
  * its own deadline, so a dead or silent host costs its own row one timeout and nothing else.
  */
 import { performance } from "node:perf_hooks";
-import { Diagnosis, DiagnosisContext, Problem, diagnose, diagnosisContext, observeEnvironment } from "./check";
+import { type Diagnosis, type DiagnosisContext, type Problem, diagnose, diagnosisContext, observeEnvironment } from "./check";
 import { DEFAULT_SYNC_TIMEOUT_MS, applyFix, planFix } from "./fix";
-import { EnvironmentOutput, EnvironmentsOutput } from "./outputs";
-import { EnvironmentReport, FleetReport, Measurement, statusOf } from "./report";
+import type { EnvironmentOutput, EnvironmentsOutput } from "./outputs";
+import { type EnvironmentReport, type FleetReport, type Measurement, statusOf } from "./report";
 
 export interface CheckOptions {
     /** Each step of each environment (check, repair, re-check) is bounded by this. */
@@ -45,7 +45,10 @@ export function buildReport(results: EnvironmentResult[]): FleetReport {
             kind: env.kind,
             status: statusOf(problems, changes),
             vault: { container: env.vault.container, endpoint: `${env.vault.host}:${env.vault.port}` },
-            operational: env.kind === "standard" ? { container: env.operational.container, endpoint: `${env.operational.host}:${env.operational.port}` } : null,
+            operational:
+                env.kind === "standard"
+                    ? { container: env.operational.container, endpoint: `${env.operational.host}:${env.operational.port}` }
+                    : null,
             replication: diagnosis.replication,
             problems,
             changes,
@@ -55,7 +58,12 @@ export function buildReport(results: EnvironmentResult[]): FleetReport {
     return { environments, measurements };
 }
 
-export async function checkEnvironment(name: string, env: EnvironmentOutput, context: DiagnosisContext, options: CheckOptions): Promise<EnvironmentResult> {
+export async function checkEnvironment(
+    name: string,
+    env: EnvironmentOutput,
+    context: DiagnosisContext,
+    options: CheckOptions,
+): Promise<EnvironmentResult> {
     const started = performance.now();
     let observation = await observeEnvironment(env, options.timeoutMs);
     let diagnosis = diagnose(env, observation, context);
@@ -64,7 +72,10 @@ export async function checkEnvironment(name: string, env: EnvironmentOutput, con
     if (options.fix && diagnosis.problems.length > 0) {
         const plan = planFix(env, observation, diagnosis, { force: options.force });
         if (plan.actions.length > 0 && env.kind === "standard") {
-            const result = await applyFix(env, plan, { timeoutMs: options.timeoutMs, syncTimeoutMs: options.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS });
+            const result = await applyFix(env, plan, {
+                timeoutMs: options.timeoutMs,
+                syncTimeoutMs: options.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS,
+            });
             if (plan.forced && result.changes.length > 0) changes.push(`--force: re-synced although ${plan.forced}`);
             changes.push(...result.changes);
             extra.push(...result.failures);

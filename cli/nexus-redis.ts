@@ -8,10 +8,10 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_SYNC_TIMEOUT_MS } from "./fix";
 import { checkFleet } from "./fleet";
-import { EnvironmentsOutput, OutputsError, loadOutputs } from "./outputs";
+import { type EnvironmentsOutput, OutputsError, loadOutputs } from "./outputs";
 import { RecoverError, recover, shellQuote } from "./recover";
 import { EXIT_INTERNAL, EXIT_USAGE, exitCode, renderJson, renderTable } from "./report";
-import { CommandRunner, spawnRunner } from "./runner";
+import { type CommandRunner, spawnRunner } from "./runner";
 
 export const HELP = `Usage:
   nexus-redis check [--fix [--force] [--sync-timeout MS]] [--json] [--env NAME]... [--outputs FILE|-] [--stack NAME] [--timeout MS] [--wait MS]
@@ -144,7 +144,8 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     }
 
     if (command === "check") {
-        if (rest.length > 0) throw new UsageError(`check takes no arguments, got "${rest.join(" ")}" (use --env NAME to choose environments)`);
+        if (rest.length > 0)
+            throw new UsageError(`check takes no arguments, got "${rest.join(" ")}" (use --env NAME to choose environments)`);
         if (values.force && !values.fix) throw new UsageError("--force only applies to --fix");
         if (values["sync-timeout"] !== undefined && !values.fix) throw new UsageError("--sync-timeout only applies to --fix");
         const timeoutMs = parseMs("--timeout", values.timeout, DEFAULT_CHECK_TIMEOUT_MS);
@@ -152,11 +153,15 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         const waitMs = values.wait === undefined ? 0 : parseMs("--wait", values.wait, 0);
         const environments = await loadOutputs({ file: values.outputs, stack: values.stack }, io);
         const names = selectEnvironments(environments, values.env ?? []);
-        if (!values.json) io.stderr.write(`checking ${names.length} environment${names.length === 1 ? "" : "s"}${values.fix ? " (repairing what is safe)" : ""}...\n`);
+        if (!values.json)
+            io.stderr.write(
+                `checking ${names.length} environment${names.length === 1 ? "" : "s"}${values.fix ? " (repairing what is safe)" : ""}...\n`,
+            );
         const options = { timeoutMs, syncTimeoutMs, fix: values.fix ?? false, force: values.force ?? false };
         const started = Date.now();
         let report = await checkFleet(environments, names, options);
-        if (exitCode(report) !== 0 && waitMs > 0 && !values.json) io.stderr.write(`not healthy yet: checking again every second for up to ${Math.round(waitMs / 1000)} s\n`);
+        if (exitCode(report) !== 0 && waitMs > 0 && !values.json)
+            io.stderr.write(`not healthy yet: checking again every second for up to ${Math.round(waitMs / 1000)} s\n`);
         while (exitCode(report) !== 0 && Date.now() - started < waitMs) {
             await new Promise((resolve) => setTimeout(resolve, 1000));
             report = await checkFleet(environments, names, options);
@@ -166,11 +171,19 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     }
 
     // recover
-    if (rest.length !== 1) throw new UsageError(`recover takes exactly one environment, got ${rest.length === 0 ? "none" : `"${rest.join(" ")}"`}`);
+    if (rest.length !== 1)
+        throw new UsageError(`recover takes exactly one environment, got ${rest.length === 0 ? "none" : `"${rest.join(" ")}"`}`);
     const waitMs = parseMs("--timeout", values.timeout, DEFAULT_RECOVER_WAIT_MS);
     const environments = await loadOutputs({ file: values.outputs, stack: values.stack }, io);
     const result = await recover(
-        { environment: rest[0], stack: values.stack, dryRun: values["dry-run"] ?? false, force: values.force ?? false, waitMs, checkTimeoutMs: DEFAULT_CHECK_TIMEOUT_MS },
+        {
+            environment: rest[0],
+            stack: values.stack,
+            dryRun: values["dry-run"] ?? false,
+            force: values.force ?? false,
+            waitMs,
+            checkTimeoutMs: DEFAULT_CHECK_TIMEOUT_MS,
+        },
         environments,
         {
             run: io.run,
@@ -195,7 +208,8 @@ async function run(argv: string[], io: CliIo): Promise<number> {
 
 function parseMs(option: string, value: string | undefined, fallback: number): number {
     if (value === undefined) return fallback;
-    if (!/^\d+$/.test(value) || Number(value) <= 0) throw new UsageError(`${option} must be a whole number of milliseconds above 0, got "${value}"`);
+    if (!/^\d+$/.test(value) || Number(value) <= 0)
+        throw new UsageError(`${option} must be a whole number of milliseconds above 0, got "${value}"`);
     return Number(value);
 }
 
@@ -204,7 +218,9 @@ function selectEnvironments(environments: EnvironmentsOutput, wanted: string[]):
     if (wanted.length === 0) return all;
     const unknown = wanted.filter((name) => !(name in environments));
     if (unknown.length > 0) {
-        throw new UsageError(`unknown environment${unknown.length === 1 ? "" : "s"} ${unknown.map((n) => `"${n}"`).join(", ")} in --env; the stack's are ${all.join(", ")}`);
+        throw new UsageError(
+            `unknown environment${unknown.length === 1 ? "" : "s"} ${unknown.map((n) => `"${n}"`).join(", ")} in --env; the stack's are ${all.join(", ")}`,
+        );
     }
     // The stack's order, each once, whatever order --env came in.
     return all.filter((name) => wanted.includes(name));

@@ -5,7 +5,7 @@
  * is made, so a typo is a configuration error naming its key, never a half-run check.
  */
 import { readFileSync } from "node:fs";
-import { CommandRunner, RunResult } from "./runner";
+import type { CommandRunner, RunResult } from "./runner";
 
 /** Where a client on the Docker host reaches one container. */
 export interface EndpointOutput {
@@ -68,10 +68,14 @@ export function parseOutputs(text: string, source: string): EnvironmentsOutput {
     try {
         document = JSON.parse(text);
     } catch (e) {
-        throw new OutputsError(`${source} is not JSON (${(e as Error).message}); expected the output of \`pulumi stack output --json --show-secrets\``);
+        throw new OutputsError(
+            `${source} is not JSON (${(e as Error).message}); expected the output of \`pulumi stack output --json --show-secrets\``,
+        );
     }
     if (!isObject(document)) {
-        throw new OutputsError(`${source} must hold a JSON object with an "environments" key (the output of \`pulumi stack output --json --show-secrets\`)`);
+        throw new OutputsError(
+            `${source} must hold a JSON object with an "environments" key (the output of \`pulumi stack output --json --show-secrets\`)`,
+        );
     }
     let environments: unknown;
     let key: string;
@@ -128,7 +132,9 @@ export function validateEnvironments(value: unknown, key = "environments"): Envi
     }
     if (secretsHidden) problems.push(SHOW_SECRETS_HINT);
     if (problems.length > 0) {
-        throw new OutputsError(`invalid stack outputs (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        throw new OutputsError(
+            `invalid stack outputs (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+        );
     }
     if (Object.keys(result).length === 0) throw new OutputsError(`${key} is empty: the stack deploys no environment`);
     return result;
@@ -159,7 +165,9 @@ class Reader {
         }
         // Never echo a password, even a malformed one.
         if (typeof value !== "string" || value === "") {
-            this.problems.push(`${key} must be a non-empty string, got ${typeof value === "string" ? "an empty string" : describeType(value)}`);
+            this.problems.push(
+                `${key} must be a non-empty string, got ${typeof value === "string" ? "an empty string" : describeType(value)}`,
+            );
             return "";
         }
         return value;
@@ -172,7 +180,11 @@ class Reader {
     }
 
     endpoint(o: Record<string, unknown>, key: string): EndpointOutput {
-        return { container: this.string(o.container, `${key}.container`), host: this.string(o.host, `${key}.host`), port: this.port(o.port, `${key}.port`) };
+        return {
+            container: this.string(o.container, `${key}.container`),
+            host: this.string(o.host, `${key}.host`),
+            port: this.port(o.port, `${key}.port`),
+        };
     }
 
     vault(value: unknown, key: string): VaultOutput | undefined {

@@ -9,9 +9,9 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { Diagnosis, VAULT_PROBLEMS, diagnose, diagnosisContext, observeEnvironment, resyncRisk } from "./check";
-import { EnvironmentsOutput, OutputsError } from "./outputs";
-import { CommandRunner } from "./runner";
+import { type Diagnosis, VAULT_PROBLEMS, diagnose, diagnosisContext, observeEnvironment, resyncRisk } from "./check";
+import { type EnvironmentsOutput, OutputsError } from "./outputs";
+import type { CommandRunner } from "./runner";
 
 /** Type token of the component that parents an environment's operational (components/standardEnvironment.ts). */
 export const STANDARD_ENVIRONMENT_TYPE = "nexus-redis:redis:StandardEnvironment";
@@ -35,7 +35,8 @@ export function operationalUrns(project: string, stack: string, environment: str
         ["stack", stack],
         ["environment", environment],
     ] as const) {
-        if (value === "" || value.includes("::") || value.includes("$")) throw new OutputsError(`cannot build a URN from ${what} ${JSON.stringify(value)}`);
+        if (value === "" || value.includes("::") || value.includes("$"))
+            throw new OutputsError(`cannot build a URN from ${what} ${JSON.stringify(value)}`);
     }
     const prefix = `urn:pulumi:${stackShortName(stack)}::${project}::${STANDARD_ENVIRONMENT_TYPE}$`;
     return {
@@ -131,10 +132,16 @@ export async function resolveStack(options: RecoverOptions, io: RecoverIo): Prom
         const result = await io.run(command, { cwd: io.projectDir, capture: true });
         const name = result.stdout.trim();
         if (result.exitCode === 0 && name !== "") return name;
-        throw new RecoverError(`\`${command.join(" ")}\` failed (exit ${result.exitCode}): ${result.stderr.trim() || "no stack selected"}; pass --stack NAME`, 2);
+        throw new RecoverError(
+            `\`${command.join(" ")}\` failed (exit ${result.exitCode}): ${result.stderr.trim() || "no stack selected"}; pass --stack NAME`,
+            2,
+        );
     } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "ENOENT") {
-            throw new RecoverError("the Pulumi CLI (pulumi) is not on PATH: recover runs `pulumi up`; install Pulumi where the stack is deployed", 2);
+            throw new RecoverError(
+                "the Pulumi CLI (pulumi) is not on PATH: recover runs `pulumi up`; install Pulumi where the stack is deployed",
+                2,
+            );
         }
         throw e;
     }
@@ -178,7 +185,10 @@ export async function recover(options: RecoverOptions, environments: Environment
     // vault standing in for a lost one while the old operational still holds the data.
     const before = await observeEnvironment(env, options.checkTimeoutMs);
     if (before.vault.failure) {
-        throw new RecoverError(`${name}'s vault ${env.vault.host}:${env.vault.port} ${before.vault.failure.message}: the new operational would restore from it; repair the vault first`, 1);
+        throw new RecoverError(
+            `${name}'s vault ${env.vault.host}:${env.vault.port} ${before.vault.failure.message}: the new operational would restore from it; repair the vault first`,
+            1,
+        );
     }
     const operational = before.operational ?? {};
     if (!operational.failure) {
@@ -197,7 +207,11 @@ export async function recover(options: RecoverOptions, environments: Environment
         if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new RecoverError("the Pulumi CLI (pulumi) is not on PATH", 2);
         throw e;
     }
-    if (result.exitCode !== 0) throw new RecoverError(`\`pulumi up\` failed (exit ${result.exitCode}); the operational may be half replaced: run \`nexus-redis check --env ${name}\``, 1);
+    if (result.exitCode !== 0)
+        throw new RecoverError(
+            `\`pulumi up\` failed (exit ${result.exitCode}); the operational may be half replaced: run \`nexus-redis check --env ${name}\``,
+            1,
+        );
 
     io.log(`recover: waiting up to ${Math.round(options.waitMs / 1000)} s for ${name}'s new operational to sync from its vault`);
     const context = diagnosisContext(environments);
@@ -210,7 +224,10 @@ export async function recover(options: RecoverOptions, environments: Environment
         await io.sleep(500);
     }
     const problems = diagnosis.problems.filter((p) => !VAULT_PROBLEMS.has(p.code));
-    throw new RecoverError(`${name} is not synced after ${Math.round(options.waitMs / 1000)} s: ${problems.map((p) => p.message).join("; ") || "the link is not up"}`, 1);
+    throw new RecoverError(
+        `${name} is not synced after ${Math.round(options.waitMs / 1000)} s: ${problems.map((p) => p.message).join("; ") || "the link is not up"}`,
+        1,
+    );
 }
 
 /**

@@ -31,7 +31,8 @@ export function parseClientList(text: string): ClientEntry[] {
  * described by its shape only: the values may be passwords (the operational's masterauth).
  */
 export function configPairs(reply: unknown): Record<string, string> {
-    if (!Array.isArray(reply) || reply.length % 2 !== 0) throw new Error(`unexpected CONFIG GET reply: ${replyShape(reply)}, expected name/value pairs`);
+    if (!Array.isArray(reply) || reply.length % 2 !== 0)
+        throw new Error(`unexpected CONFIG GET reply: ${replyShape(reply)}, expected name/value pairs`);
     const result: Record<string, string> = {};
     for (let i = 0; i < reply.length; i += 2) result[String(reply[i])] = String(reply[i + 1]);
     return result;

@@ -70,8 +70,18 @@ export function renderJson(report: FleetReport): string {
             status: e.status,
             vault: { container: e.vault.container, endpoint: e.vault.endpoint },
             operational: e.operational && { container: e.operational.container, endpoint: e.operational.endpoint },
-            replication: e.replication && { role: e.replication.role, master: e.replication.master, link: e.replication.link, user: e.replication.user },
-            problems: e.problems.map((p) => ({ code: p.code, ...(p.setting ? { setting: p.setting } : {}), ...(p.user ? { user: p.user } : {}), message: p.message })),
+            replication: e.replication && {
+                role: e.replication.role,
+                master: e.replication.master,
+                link: e.replication.link,
+                user: e.replication.user,
+            },
+            problems: e.problems.map((p) => ({
+                code: p.code,
+                ...(p.setting ? { setting: p.setting } : {}),
+                ...(p.user ? { user: p.user } : {}),
+                message: p.message,
+            })),
             changes: e.changes,
         })),
         measurements: Object.fromEntries(
@@ -106,7 +116,9 @@ export function formatBytes(bytes: number): string {
 export function renderTable(report: FleetReport): string {
     const header = ["ENV", "KIND", "STATUS", "LAG", "PROBLEM"];
     const rows = report.environments.map((e) => {
-        const first = e.problems[0]?.message ?? (e.changes.length > 0 ? `repaired: ${e.changes.length} change${e.changes.length === 1 ? "" : "s"}` : "-");
+        const first =
+            e.problems[0]?.message ??
+            (e.changes.length > 0 ? `repaired: ${e.changes.length} change${e.changes.length === 1 ? "" : "s"}` : "-");
         const more = e.problems.length > 1 ? ` (+${e.problems.length - 1} more)` : "";
         return [e.name, e.kind, STATUS_TEXT[e.status], lagText(report.measurements[e.name]), first + more];
     });

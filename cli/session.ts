@@ -160,8 +160,10 @@ export class RedisSession {
                 ? { kind: "silent", command, message: `accepted the connection but did not answer ${command} within ${ms} ms` }
                 : { kind: "unreachable", command, message: `did not accept a connection within ${ms} ms` };
         }
-        if (code === "ECONNREFUSED") return { kind: "refused", command, message: "refused the connection (nothing listens: container stopped?)" };
-        if (code === "ENOTFOUND" || code === "EAI_AGAIN") return { kind: "unreachable", command, message: `host ${this.target.host} not found` };
+        if (code === "ECONNREFUSED")
+            return { kind: "refused", command, message: "refused the connection (nothing listens: container stopped?)" };
+        if (code === "ENOTFOUND" || code === "EAI_AGAIN")
+            return { kind: "unreachable", command, message: `host ${this.target.host} not found` };
         if (code === "ETIMEDOUT" || /connect ETIMEDOUT/.test(message)) {
             return { kind: "unreachable", command, message: `did not accept a connection within ${ms} ms` };
         }

@@ -2,10 +2,10 @@
  * The Docker side of each container (ports, volume, network, labels, restart), as plain
  * functions: the components pass their inputs through them, and tests call them directly.
  */
-import * as docker from "@pulumi/docker";
-import * as pulumi from "@pulumi/pulumi";
+import type * as docker from "@pulumi/docker";
+import type * as pulumi from "@pulumi/pulumi";
 import { REDIS_INTERNAL_PORT } from "./protocol";
-import { DATA_DIR, Role } from "./redisServer";
+import { DATA_DIR, type Role } from "./redisServer";
 
 /** Label keys on every container and volume, so operators can `docker ps --filter label=...`. */
 export const LABEL_ENVIRONMENT = "nexus-redis.environment";

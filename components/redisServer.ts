@@ -143,9 +143,7 @@ export function vaultCommand(input: VaultCommandInput): string[] {
         ...settingsToArgs(vaultSettings({ memoryLimitMb: input.memoryLimitMb })),
         "--requirepass",
         input.password,
-        ...(input.replicationPassword === undefined
-            ? []
-            : userArgs(REPLICATION_USER, replicationUserRules(input.replicationPassword))),
+        ...(input.replicationPassword === undefined ? [] : userArgs(REPLICATION_USER, replicationUserRules(input.replicationPassword))),
     ];
 }
 

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Endpoint, EnvironmentBaseArgs, createVault, passwordOrGenerated } from "./vault";
+import { type Endpoint, type EnvironmentBaseArgs, createVault, passwordOrGenerated } from "./vault";
 
 /** Arguments of a secure environment: a vault alone. */
 export type SecureEnvironmentArgs = EnvironmentBaseArgs;

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { OPERATIONAL_ADMIN_USER, REPLICATION_USER, operationalCommand } from "./redisServer";
-import { Endpoint, EnvironmentBaseArgs, createRedisNode, createVault, passwordOrGenerated } from "./vault";
+import { type Endpoint, type EnvironmentBaseArgs, createRedisNode, createVault, passwordOrGenerated } from "./vault";
 
 /** Arguments of a standard environment: a vault and its operational replica. */
 export interface StandardEnvironmentArgs extends EnvironmentBaseArgs {
@@ -39,11 +39,7 @@ export class StandardEnvironment extends pulumi.ComponentResource {
         super("nexus-redis:redis:StandardEnvironment", name, {}, opts);
         this.vaultPassword = passwordOrGenerated(args.vaultPassword, `${name}-vault-password`, this);
         this.replicationPassword = passwordOrGenerated(args.replicationPassword, `${name}-replication-password`, this);
-        this.operationalAdminPassword = passwordOrGenerated(
-            args.operationalAdminPassword,
-            `${name}-operational-admin-password`,
-            this,
-        );
+        this.operationalAdminPassword = passwordOrGenerated(args.operationalAdminPassword, `${name}-operational-admin-password`, this);
         const vault = createVault(this, name, args, this.vaultPassword, this.replicationPassword);
         this.vault = vault.endpoint;
 

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { PROTOCOL_CONTAINER_PREFIX } from "./protocol";
 import { DEFAULT_BIND_ADDRESS, clientHost, containerArgs, labels } from "./containerSpec";
-import { Role, containerName, vaultCommand, volumeName } from "./redisServer";
+import { type Role, containerName, vaultCommand, volumeName } from "./redisServer";
 
 /** Arguments every environment takes. */
 export interface EnvironmentBaseArgs {

@@ -3,7 +3,7 @@
  * the invokes the program makes, and an error for anything else, so a new resource type
  * or invoke in the program cannot slip through the offline plan or the tests unseen.
  */
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { createHash, randomInt } from "node:crypto";
 
 /** How the SDK wraps a secret value when it crosses the RPC boundary to the mocks. */
@@ -82,7 +82,11 @@ export class PlanMocks implements pulumi.runtime.Mocks {
                 return { ...inputs, result: secretEnvelope(result) };
             }
             case "docker:index/remoteImage:RemoteImage":
-                return { ...inputs, imageId: mockImageId(String(inputs.name)), repoDigest: `${inputs.name}@${mockImageId(String(inputs.name))}` };
+                return {
+                    ...inputs,
+                    imageId: mockImageId(String(inputs.name)),
+                    repoDigest: `${inputs.name}@${mockImageId(String(inputs.name))}`,
+                };
             case "docker:index/network:Network":
                 return { ...inputs, driver: inputs.driver ?? "bridge", scope: "local", internal: false };
             case "docker:index/volume:Volume":

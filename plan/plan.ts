@@ -7,8 +7,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
-import { ConfigOverrides, loadProjectConfig } from "./projectConfig";
-import { PlanMocks, PlanMocksOptions, UNKNOWN, isSecretEnvelope } from "./mocks";
+import { type ConfigOverrides, loadProjectConfig } from "./projectConfig";
+import { PlanMocks, type PlanMocksOptions, UNKNOWN, isSecretEnvelope } from "./mocks";
 
 export interface PlannedResource {
     urn: string;
@@ -131,9 +131,7 @@ export async function runPlan(options: PlanOptions = {}): Promise<PlanRun> {
     return {
         secrets: [...secrets],
         options: new Map(graph.map((r) => [r.urn, r.options])),
-        secretInputs: new Map(
-            graph.map((r) => [r.urn, Object.keys(r.rawInputs).filter((k) => isSecretEnvelope(r.rawInputs[k]))]),
-        ),
+        secretInputs: new Map(graph.map((r) => [r.urn, Object.keys(r.rawInputs).filter((k) => isSecretEnvelope(r.rawInputs[k]))])),
         async render(showSecrets: boolean): Promise<Plan> {
             const resources = graph.map(({ rawInputs, options: _options, ...rest }) => ({
                 ...rest,
@@ -163,8 +161,11 @@ function tryJson(value: string | undefined): unknown {
 function collectStrings(value: unknown, into: Set<string>): void {
     if (typeof value === "string") {
         if (value !== "") into.add(value);
-    } else if (Array.isArray(value)) value.forEach((v) => collectStrings(v, into));
-    else if (value && typeof value === "object") Object.values(value).forEach((v) => collectStrings(v, into));
+    } else if (Array.isArray(value)) {
+        for (const v of value) collectStrings(v, into);
+    } else if (value && typeof value === "object") {
+        for (const v of Object.values(value)) collectStrings(v, into);
+    }
 }
 
 function redactString(value: string, secrets: Set<string>): string {
@@ -198,7 +199,9 @@ function reveal(value: unknown, secrets: Set<string>, showSecrets: boolean): unk
 
 /** The SDK marks a value unknown during preview with a sentinel string, or an object flag in newer versions. */
 function isUnknownValue(value: unknown): boolean {
-    return value === UNKNOWN || (typeof value === "object" && value !== null && (value as Record<string, unknown>).__pulumiUnknown === true);
+    return (
+        value === UNKNOWN || (typeof value === "object" && value !== null && (value as Record<string, unknown>).__pulumiUnknown === true)
+    );
 }
 
 interface Settled {
@@ -209,7 +212,11 @@ interface Settled {
 
 /** An output's value, whether it is known, and whether it is secret, without `apply` (which never runs on unknowns). */
 async function settle(output: pulumi.Output<unknown>): Promise<Settled> {
-    const internal = output as unknown as { promise(withUnknowns?: boolean): Promise<unknown>; isKnown: Promise<boolean>; isSecret: Promise<boolean> };
+    const internal = output as unknown as {
+        promise(withUnknowns?: boolean): Promise<unknown>;
+        isKnown: Promise<boolean>;
+        isSecret: Promise<boolean>;
+    };
     const [value, known, secret] = await Promise.all([internal.promise(true), internal.isKnown, internal.isSecret]);
     return { value, known, secret };
 }

@@ -19,8 +19,9 @@ fi
 
 # Unit tests alone need neither Docker nor the image: `npm test -- --project unit`.
 if [ "$*" = "--project unit" ]; then
-  say "type check"
+  say "type check, format and lint"
   npx tsc --noEmit -p .
+  npx biome check .
   exec npx vitest run --project unit
 fi
 
@@ -32,7 +33,8 @@ bash scripts/build-test-image.sh
 # (build-test-image.sh also installs redis-cli, which the live tests use for the protocol's own
 # check, `redis-cli -p PORT INFO replication`, from the host.)
 
-say "type check"
+say "type check, format and lint"
 npx tsc --noEmit -p .
+npx biome check .
 say "unit and live tests"
 npx vitest run "$@"

@@ -5,11 +5,11 @@
  */
 import { spawn } from "node:child_process";
 import * as path from "node:path";
-import { DockerClient, isNotFound } from "./docker";
+import { type DockerClient, isNotFound } from "./docker";
 
 /** Whether a resource's run label value belongs to run `id`. */
 export function belongsTo(labelValue: string | undefined, id: string): boolean {
-    return labelValue === id || (labelValue !== undefined && labelValue.startsWith(`${id}-`));
+    return labelValue === id || (labelValue?.startsWith(`${id}-`) ?? false);
 }
 
 export interface SweepCounts {
@@ -28,13 +28,15 @@ export async function sweep(docker: DockerClient, labelKey: string, id: string):
             counts[kind]++;
         } catch (e) {
             // Gone already, or being removed by someone else (the fleet's own destroy): fine.
-            if (!isNotFound(e) && !/already in progress/.test((e as Error).message)) failures.push(`${kind} ${name}: ${(e as Error).message}`);
+            if (!isNotFound(e) && !/already in progress/.test((e as Error).message))
+                failures.push(`${kind} ${name}: ${(e as Error).message}`);
         }
     };
     // A bare key matches every run's resources; only ours are kept, by value.
     const filter = { label: labelKey };
     for (const c of await docker.listContainers(filter, true)) {
-        if (belongsTo(c.Labels[labelKey], id)) await attempt("containers", c.Names[0] ?? c.Id, () => docker.removeContainer(c.Id, { force: true, volumes: true }));
+        if (belongsTo(c.Labels[labelKey], id))
+            await attempt("containers", c.Names[0] ?? c.Id, () => docker.removeContainer(c.Id, { force: true, volumes: true }));
     }
     for (const v of await docker.listVolumes(filter)) {
         if (belongsTo(v.Labels?.[labelKey], id)) await attempt("volumes", v.Name, () => docker.removeVolume(v.Name, true));

@@ -15,11 +15,11 @@ import { randomBytes } from "node:crypto";
 import * as net from "node:net";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import Redis, { RedisOptions } from "ioredis";
-import { Plan, PlannedResource } from "../../plan/plan";
+import Redis, { type RedisOptions } from "ioredis";
+import type { Plan, PlannedResource } from "../../plan/plan";
 import { mockImageId } from "../../plan/mocks";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
-import { Role, containerName } from "../../components/redisServer";
+import { type Role, containerName } from "../../components/redisServer";
 import { DockerClient } from "./docker";
 import { startWatchdog } from "./cleanup";
 
@@ -205,7 +205,8 @@ export class LiveFleet {
             refuseUnknown({ ...r, inputs: p }, ["internal", "external", "ip", "protocol"]);
             const key = `${p.internal}/${p.protocol ?? "tcp"}`;
             exposed[key] = {};
-            (portBindings[key] ??= []).push({ HostIp: p.ip ?? "", HostPort: String(p.external ?? "") });
+            portBindings[key] = portBindings[key] ?? [];
+            portBindings[key].push({ HostIp: p.ip ?? "", HostPort: String(p.external ?? "") });
         }
         const networks = (i.networksAdvanced ?? []) as { name: string; aliases?: string[] }[];
         for (const n of networks) refuseUnknown({ ...r, inputs: n }, ["name", "aliases"]);
@@ -275,10 +276,7 @@ export class LiveFleet {
     /** redis-cli inside a container (loopback there, so DEBUG is allowed); the password goes through the environment, not argv. */
     async cli(env: string, role: Role, args: string[]): Promise<string> {
         const out = this.outputs[env];
-        const auth =
-            role === "vault"
-                ? ["REDISCLI_AUTH=" + out.vault.password]
-                : ["REDISCLI_AUTH=" + out.operational!.adminPassword];
+        const auth = role === "vault" ? [`REDISCLI_AUTH=${out.vault.password}`] : [`REDISCLI_AUTH=${out.operational!.adminPassword}`];
         const userArgs = role === "operational" ? ["--user", out.operational!.adminUser] : [];
         const result = await this.docker.exec(this.containerName(env, role), ["redis-cli", ...userArgs, ...args], auth);
         if (result.exitCode !== 0) throw new Error(`redis-cli ${args.join(" ")} in ${env} ${role}: ${result.output}`);
@@ -317,7 +315,9 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
             last = e;
         }
         if (performance.now() > deadline) {
-            throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message ?? String(last)})` : ""}`);
+            throw new Error(
+                `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message ?? String(last)})` : ""}`,
+            );
         }
         await new Promise((r) => setTimeout(r, intervalMs));
     }

@@ -52,7 +52,11 @@ export function redisCommands(port: number, commands: string[][], opts: { host?:
 }
 
 /** One command; a server error is thrown. */
-export async function redisCommand(port: number, command: string[], opts: { host?: string; timeoutMs?: number; password?: string } = {}): Promise<Reply> {
+export async function redisCommand(
+    port: number,
+    command: string[],
+    opts: { host?: string; timeoutMs?: number; password?: string } = {},
+): Promise<Reply> {
     const commands = opts.password === undefined ? [command] : [["AUTH", opts.password], command];
     const replies = await redisCommands(port, commands, opts);
     for (const reply of replies) if (reply instanceof Error) throw reply;
@@ -60,7 +64,11 @@ export async function redisCommand(port: number, command: string[], opts: { host
 }
 
 /** `INFO section` as fields. */
-export async function info(port: number, section: string, opts: { password?: string; timeoutMs?: number } = {}): Promise<Record<string, string>> {
+export async function info(
+    port: number,
+    section: string,
+    opts: { password?: string; timeoutMs?: number } = {},
+): Promise<Record<string, string>> {
     return parseInfo(String(await redisCommand(port, ["INFO", section], opts)));
 }
 

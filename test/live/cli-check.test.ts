@@ -6,12 +6,12 @@
 import { spawn } from "node:child_process";
 import * as net from "node:net";
 import * as path from "node:path";
-import Redis from "ioredis";
+import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CliIo, main } from "../../cli/nexus-redis";
+import { type CliIo, main } from "../../cli/nexus-redis";
 import { operationalUrns } from "../../cli/recover";
-import { CommandRunner, RunOptions } from "../../cli/runner";
-import { LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../harness/fleet";
+import type { CommandRunner, RunOptions } from "../../cli/runner";
+import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../harness/fleet";
 
 const ROOT = path.resolve(__dirname, "../..");
 const ENVIRONMENTS = ["workflow", "context", "kb", "contact", "links", "track", "session", "transcripts", "user"];
@@ -111,7 +111,12 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
         expect(run.stdout.trimEnd().split("\n").pop()).toBe(`${ENVIRONMENTS.length} environments: ${ENVIRONMENTS.length} ok`);
         const { document } = await checkJson();
         const contact = byName(document).contact;
-        expect(contact.replication).toEqual({ role: "slave", master: `${fleet.containerName("contact", "vault")}:6379`, link: "up", user: "replicator" });
+        expect(contact.replication).toEqual({
+            role: "slave",
+            master: `${fleet.containerName("contact", "vault")}:6379`,
+            link: "up",
+            user: "replicator",
+        });
         expect(document.measurements.contact.lagBytes).toEqual(expect.any(Number));
     });
 
@@ -124,7 +129,11 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
     });
 
     it("runs as the package's bin, reading the outputs from stdin", async () => {
-        const child = spawn(process.execPath, [path.join(ROOT, "bin/nexus-redis.js"), "check", "--outputs", "-", "--env", "track", "--env", "user"], { cwd: ROOT });
+        const child = spawn(
+            process.execPath,
+            [path.join(ROOT, "bin/nexus-redis.js"), "check", "--outputs", "-", "--env", "track", "--env", "user"],
+            { cwd: ROOT },
+        );
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (b) => (stdout += b));
@@ -158,11 +167,16 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
                 {
                     code: "operational-acl-drift",
                     user: "default",
-                    message: "operational ACL user default (clients without a password, who may only read) commands start from +@all, declared -@all; lacks +@read +@connection +info (ACL SETUSER by hand?)",
+                    message:
+                        "operational ACL user default (clients without a password, who may only read) commands start from +@all, declared -@all; lacks +@read +@connection +info (ACL SETUSER by hand?)",
                 },
             ]);
             expect(e.workflow.problems).toEqual([
-                { code: "vault-acl-drift", user: "replicator", message: "vault ACL user replicator grants +@read beyond the declared (ACL SETUSER by hand?)" },
+                {
+                    code: "vault-acl-drift",
+                    user: "replicator",
+                    message: "vault ACL user replicator grants +@read beyond the declared (ACL SETUSER by hand?)",
+                },
             ]);
         });
 
@@ -171,7 +185,9 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
             expect(code).toBe(1);
             const e = byName(document);
             expect(e.track).toMatchObject({ status: "fixed", problems: [] });
-            expect(e.track.changes).toEqual([expect.stringMatching(/^ACL SETUSER default reset, then its declared rules: on nopass ~\* resetchannels/)]);
+            expect(e.track.changes).toEqual([
+                expect.stringMatching(/^ACL SETUSER default reset, then its declared rules: on nopass ~\* resetchannels/),
+            ]);
             expect(codes(e.workflow)).toEqual(["vault-acl-drift", "not-fixed"]);
             expect(e.workflow.changes).toEqual([]);
             // Anonymous writes are refused again.
@@ -198,7 +214,11 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
             // Wait until Redis itself says what the check must find.
             const down = async (env: string) => {
                 const operational = fleet.client(env, "operational");
-                await waitFor(`${env} link down`, async () => ((await info(operational)).master_link_status === "down" ? true : undefined), 30_000);
+                await waitFor(
+                    `${env} link down`,
+                    async () => ((await info(operational)).master_link_status === "down" ? true : undefined),
+                    30_000,
+                );
             };
             await Promise.all([down("contact"), down("links"), down("transcripts")]);
         });
@@ -216,16 +236,24 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
             expect(e.kb.replication).toMatchObject({ role: "master", master: null });
 
             expect(codes(e.links)).toEqual(["wrong-master"]);
-            expect(e.links.problems[0].message).toBe(`the operational replicates from ${vault("track")}, the vault of environment track, not from ${vault("links")}`);
+            expect(e.links.problems[0].message).toBe(
+                `the operational replicates from ${vault("track")}, the vault of environment track, not from ${vault("links")}`,
+            );
 
             expect(codes(e.session)).toEqual(["operational-unreachable"]);
-            expect(e.session.problems[0].message).toMatch(/^operational 127\.0\.0\.1:\d+ refused the connection \(nothing listens: container stopped\?\)$/);
+            expect(e.session.problems[0].message).toMatch(
+                /^operational 127\.0\.0\.1:\d+ refused the connection \(nothing listens: container stopped\?\)$/,
+            );
 
             expect(codes(e.transcripts)).toEqual(["vault-unreachable", "link-down"]);
-            expect(e.transcripts.problems[1].message).toBe(`the replication link to ${vault("transcripts")} is down: the vault is not answering`);
+            expect(e.transcripts.problems[1].message).toBe(
+                `the replication link to ${vault("transcripts")} is down: the vault is not answering`,
+            );
 
             expect(codes(e.workflow)).toEqual(["vault-unreachable"]);
-            expect(e.workflow.problems[0].message).toBe(`vault 127.0.0.1:${silentPort} accepted the connection but did not answer AUTH within ${TIMEOUT} ms`);
+            expect(e.workflow.problems[0].message).toBe(
+                `vault 127.0.0.1:${silentPort} accepted the connection but did not answer AUTH within ${TIMEOUT} ms`,
+            );
 
             for (const healthy of ["context", "track", "user"]) expect(e[healthy]).toMatchObject({ status: "ok", problems: [] });
             expect(document.summary).toEqual({ ok: 3, fixed: 0, problem: 6 });
@@ -237,14 +265,24 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
             const e = byName(document);
             const vaultName = (env: string) => fleet.containerName(env, "vault");
 
-            expect(e.contact).toMatchObject({ status: "fixed", problems: [], changes: ["CONFIG SET masterauth to the stack's replication password"] });
+            expect(e.contact).toMatchObject({
+                status: "fixed",
+                problems: [],
+                changes: ["CONFIG SET masterauth to the stack's replication password"],
+            });
             expect(e.kb).toMatchObject({ status: "fixed", problems: [], changes: [`REPLICAOF ${vaultName("kb")} 6379 (was NO ONE)`] });
-            expect(e.links).toMatchObject({ status: "fixed", problems: [], changes: [`REPLICAOF ${vaultName("links")} 6379 (was ${vaultName("track")} 6379)`] });
+            expect(e.links).toMatchObject({
+                status: "fixed",
+                problems: [],
+                changes: [`REPLICAOF ${vaultName("links")} 6379 (was ${vaultName("track")} 6379)`],
+            });
             for (const env of ["contact", "kb", "links"]) expect(e[env].replication).toMatchObject({ link: "up", user: "replicator" });
 
             expect(e.session.status).toBe("problem");
             expect(codes(e.session)).toEqual(["operational-unreachable", "not-fixed"]);
-            expect(e.session.problems[1].message).toBe("the operational is not answering: nothing could be repaired (`nexus-redis recover` replaces it)");
+            expect(e.session.problems[1].message).toBe(
+                "the operational is not answering: nothing could be repaired (`nexus-redis recover` replaces it)",
+            );
             expect(e.transcripts.status).toBe("problem");
             expect(codes(e.transcripts)).toEqual(["vault-unreachable", "link-down", "not-fixed"]);
             expect(e.workflow).toMatchObject({ status: "problem", changes: [] });
@@ -252,7 +290,8 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
             expect(document.summary).toEqual({ ok: 3, fixed: 3, problem: 3 });
 
             // Repaired for real: the datasets equal their vaults'.
-            for (const env of ["contact", "kb", "links"]) expect(await fleet.digest(env, "operational")).toBe(await fleet.digest(env, "vault"));
+            for (const env of ["contact", "kb", "links"])
+                expect(await fleet.digest(env, "operational")).toBe(await fleet.digest(env, "vault"));
             // Never a write to a vault: track's vault still has exactly its own keys.
             expect(await keys("track", "vault")).toBe(3);
         });
@@ -327,7 +366,21 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
             expect(run.code, run.stderr).toBe(0);
             const urns = operationalUrns(fleet.plan.project, "dev", "track");
             expect(run.commands).toEqual([
-                ["pulumi", "up", "--yes", "--stack", "dev", "--target", urns.container, "--target", urns.volume, "--replace", urns.container, "--replace", urns.volume],
+                [
+                    "pulumi",
+                    "up",
+                    "--yes",
+                    "--stack",
+                    "dev",
+                    "--target",
+                    urns.container,
+                    "--target",
+                    urns.volume,
+                    "--replace",
+                    urns.container,
+                    "--replace",
+                    urns.volume,
+                ],
             ]);
             expect(run.stdout).toMatch(/^track\s+standard\s+PROBLEM\s.*vault setting repl-backlog-ttl is "7200", declared "3600"/m);
             await vault.config("SET", "repl-backlog-ttl", "3600");

@@ -5,15 +5,15 @@
  * Everything it creates carries the label nexus-redis.test-run=<this run's id>
  * and a name with that id, and is removed in afterAll even when a test fails.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerClient, DockerError, MAX_API_VERSION } from '../harness/docker';
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DockerClient, DockerError, MAX_API_VERSION } from "../harness/docker";
 
-const IMAGE = process.env.NEXUS_REDIS_TEST_IMAGE ?? 'nexus-redis/redis-test:7';
+const IMAGE = process.env.NEXUS_REDIS_TEST_IMAGE ?? "nexus-redis/redis-test:7";
 const RUN = `dc-${process.pid}-${Date.now().toString(36)}`;
-const LABEL_KEY = 'nexus-redis.test-run';
+const LABEL_KEY = "nexus-redis.test-run";
 const LABEL = `${LABEL_KEY}=${RUN}`;
 const labels = { [LABEL_KEY]: RUN };
-const PASSWORD = 'pw-' + RUN;
+const PASSWORD = `pw-${RUN}`;
 
 const net = `${RUN}-net`;
 const vol = `${RUN}-vault-data`;
@@ -24,161 +24,167 @@ const probe = `${RUN}-probe`;
 const docker = new DockerClient();
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const v = await fn().catch(() => undefined);
+        if (v !== undefined) return v;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 100));
+    }
 }
 
 /** redis-cli inside a container; the password goes through REDISCLI_AUTH, not argv. */
 function cli(container: string, args: string[], auth = true) {
-  return docker.exec(container, ['redis-cli', ...args], auth ? [`REDISCLI_AUTH=${PASSWORD}`] : undefined);
+    return docker.exec(container, ["redis-cli", ...args], auth ? [`REDISCLI_AUTH=${PASSWORD}`] : undefined);
 }
 
 async function ping(container: string): Promise<true | undefined> {
-  const r = await cli(container, ['ping']);
-  return r.exitCode === 0 && r.stdout.trim() === 'PONG' ? true : undefined;
+    const r = await cli(container, ["ping"]);
+    return r.exitCode === 0 && r.stdout.trim() === "PONG" ? true : undefined;
 }
 
-describe('DockerClient (live)', () => {
-  beforeAll(async () => {
-    if (!(await docker.ping())) throw new Error('no Docker engine: run scripts/ensure-docker.sh first');
-    if (!(await docker.imageExists(IMAGE))) throw new Error(`no image ${IMAGE}: run scripts/build-test-image.sh first`);
-  });
-
-  afterAll(async () => {
-    await docker.removeAllLabelled(LABEL);
-    const left = [
-      ...(await docker.listContainers({ label: LABEL })).map((c) => c.Names[0]),
-      ...(await docker.listVolumes({ label: LABEL })).map((v) => v.Name),
-      ...(await docker.listNetworks({ label: LABEL })).map((n) => n.Name),
-    ];
-    expect(left).toEqual([]);
-  }, 60_000);
-
-  it('negotiates an API version the engine supports', async () => {
-    const v = await docker.version();
-    expect(v).toMatch(/^1\.\d+$/);
-    expect(Number(v.split('.')[1])).toBeLessThanOrEqual(Number(MAX_API_VERSION.split('.')[1]));
-    expect(await new DockerClient({ socketPath: `/tmp/${RUN}-no-engine.sock` }).ping()).toBe(false);
-  });
-
-  it('reports engine errors with status code and message', async () => {
-    expect(await docker.imageExists(`nexus-redis/does-not-exist:${RUN}`)).toBe(false);
-    const err = await docker.inspectContainer(`${RUN}-missing`).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(DockerError);
-    expect((err as DockerError).statusCode).toBe(404);
-    expect((err as DockerError).engineMessage).toMatch(/no such container/i);
-    await expect(docker.removeVolume(`${RUN}-missing`)).rejects.toMatchObject({ statusCode: 404 });
-    await expect(docker.removeAllLabelled(LABEL_KEY)).rejects.toThrow(/key=value/);
-  });
-
-  it('creates a network, a volume and a password-protected vault with AOF on the volume', async () => {
-    await docker.createNetwork({ name: net, labels });
-    await expect(docker.createNetwork({ name: net, labels })).rejects.toMatchObject({ statusCode: 409 });
-    expect(await docker.createVolume({ name: vol, labels })).toBe(vol);
-
-    await docker.createContainer(
-      {
-        Image: IMAGE,
-        Cmd: ['redis-server', '--dir', '/data', '--appendonly', 'yes', '--requirepass', PASSWORD,
-          '--repl-diskless-sync-delay', '0'],
-        Labels: labels,
-        HostConfig: { NetworkMode: net, Binds: [`${vol}:/data`] },
-      },
-      vault,
-    );
-    await docker.startContainer(vault);
-    await waitFor('vault PONG', () => ping(vault));
-
-    const set = await cli(vault, ['set', 'greeting', 'hello']);
-    expect(set).toMatchObject({ exitCode: 0, stdout: 'OK\n', stderr: '' });
-    const info = await docker.inspectContainer(vault);
-    expect(info.State.Running).toBe(true);
-    expect(info.Mounts.find((m) => m.Destination === '/data')?.Name).toBe(vol);
-    expect(Object.keys(info.NetworkSettings.Networks)).toEqual([net]);
-  }, 30_000);
-
-  it('separates stdout and stderr and returns exit codes from exec', async () => {
-    const noAuth = await cli(vault, ['ping'], false);
-    expect(noAuth.stdout).toMatch(/NOAUTH/); // redis-cli prints the error reply on stdout...
-    const refused = await docker.exec(vault, ['redis-cli', '-p', '1', 'ping']);
-    expect(refused.exitCode).not.toBe(0); // ...but a failed connection on stderr, non-zero
-    expect(refused.stderr).toMatch(/Could not connect/);
-    expect(refused.stdout).toBe('');
-    expect(refused.output).toBe(refused.stderr);
-  }, 30_000);
-
-  it('replicates to a replica that finds the vault by container name', async () => {
-    await docker.createContainer(
-      {
-        Image: IMAGE,
-        Cmd: ['redis-server', '--replicaof', vault, '6379', '--masterauth', PASSWORD, '--requirepass', PASSWORD],
-        Labels: labels,
-        HostConfig: { NetworkMode: net },
-      },
-      replica,
-    );
-    await docker.startContainer(replica);
-    await waitFor('master_link_status:up', async () => {
-      const r = await cli(replica, ['info', 'replication']);
-      return /master_link_status:up/.test(r.stdout) ? true : undefined;
+describe("DockerClient (live)", () => {
+    beforeAll(async () => {
+        if (!(await docker.ping())) throw new Error("no Docker engine: run scripts/ensure-docker.sh first");
+        if (!(await docker.imageExists(IMAGE))) throw new Error(`no image ${IMAGE}: run scripts/build-test-image.sh first`);
     });
-    expect((await cli(replica, ['get', 'greeting'])).stdout).toBe('hello\n');
-  }, 30_000);
 
-  it('connects and disconnects a container with an alias', async () => {
-    // No password, so protected mode must be off for clients from other containers.
-    await docker.createContainer(
-      { Image: IMAGE, Cmd: ['redis-server', '--protected-mode', 'no'], Labels: labels },
-      probe,
-    );
-    await docker.startContainer(probe);
-    await docker.connectNetwork(net, probe, ['probe-alias']);
-    // From the vault, the probe answers under its alias on the user network.
-    await waitFor('probe via alias', async () => {
-      const r = await docker.exec(vault, ['redis-cli', '-h', 'probe-alias', 'ping']);
-      return r.stdout.trim() === 'PONG' ? true : undefined;
+    afterAll(async () => {
+        await docker.removeAllLabelled(LABEL);
+        const left = [
+            ...(await docker.listContainers({ label: LABEL })).map((c) => c.Names[0]),
+            ...(await docker.listVolumes({ label: LABEL })).map((v) => v.Name),
+            ...(await docker.listNetworks({ label: LABEL })).map((n) => n.Name),
+        ];
+        expect(left).toEqual([]);
+    }, 60_000);
+
+    it("negotiates an API version the engine supports", async () => {
+        const v = await docker.version();
+        expect(v).toMatch(/^1\.\d+$/);
+        expect(Number(v.split(".")[1])).toBeLessThanOrEqual(Number(MAX_API_VERSION.split(".")[1]));
+        expect(await new DockerClient({ socketPath: `/tmp/${RUN}-no-engine.sock` }).ping()).toBe(false);
     });
-    await docker.disconnectNetwork(net, probe);
-    const r = await docker.exec(vault, ['redis-cli', '-h', 'probe-alias', 'ping']);
-    expect(r.exitCode).not.toBe(0);
-    expect(Object.keys((await docker.inspectContainer(probe)).NetworkSettings.Networks)).toEqual(['bridge']);
-  }, 30_000);
 
-  it('kills, starts, restarts and stops containers; AOF survives a stop', async () => {
-    await docker.killContainer(replica);
-    let state = (await docker.inspectContainer(replica)).State;
-    expect(state.Running).toBe(false);
-    expect(state.ExitCode).toBe(137);
-    await docker.startContainer(replica);
-    expect((await docker.inspectContainer(replica)).State.Running).toBe(true);
+    it("reports engine errors with status code and message", async () => {
+        expect(await docker.imageExists(`nexus-redis/does-not-exist:${RUN}`)).toBe(false);
+        const err = await docker.inspectContainer(`${RUN}-missing`).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(DockerError);
+        expect((err as DockerError).statusCode).toBe(404);
+        expect((err as DockerError).engineMessage).toMatch(/no such container/i);
+        await expect(docker.removeVolume(`${RUN}-missing`)).rejects.toMatchObject({ statusCode: 404 });
+        await expect(docker.removeAllLabelled(LABEL_KEY)).rejects.toThrow(/key=value/);
+    });
 
-    const before = (await docker.inspectContainer(replica)).State.StartedAt;
-    await docker.restartContainer(replica, 5);
-    expect((await docker.inspectContainer(replica)).State.StartedAt).not.toBe(before);
+    it("creates a network, a volume and a password-protected vault with AOF on the volume", async () => {
+        await docker.createNetwork({ name: net, labels });
+        await expect(docker.createNetwork({ name: net, labels })).rejects.toMatchObject({ statusCode: 409 });
+        expect(await docker.createVolume({ name: vol, labels })).toBe(vol);
 
-    await docker.stopContainer(vault, 5);
-    state = (await docker.inspectContainer(vault)).State;
-    expect(state.Running).toBe(false);
-    expect(state.ExitCode).toBe(0); // redis shuts down cleanly on SIGTERM
-    await docker.startContainer(vault);
-    await waitFor('vault PONG after restart', () => ping(vault));
-    expect((await cli(vault, ['get', 'greeting'])).stdout).toBe('hello\n');
-  }, 60_000);
+        await docker.createContainer(
+            {
+                Image: IMAGE,
+                Cmd: [
+                    "redis-server",
+                    "--dir",
+                    "/data",
+                    "--appendonly",
+                    "yes",
+                    "--requirepass",
+                    PASSWORD,
+                    "--repl-diskless-sync-delay",
+                    "0",
+                ],
+                Labels: labels,
+                HostConfig: { NetworkMode: net, Binds: [`${vol}:/data`] },
+            },
+            vault,
+        );
+        await docker.startContainer(vault);
+        await waitFor("vault PONG", () => ping(vault));
 
-  it('lists by label and removes everything labelled, and only that', async () => {
-    const names = (await docker.listContainers({ label: LABEL })).map((c) => c.Names[0]).sort();
-    expect(names).toEqual([`/${probe}`, `/${replica}`, `/${vault}`].sort());
-    expect((await docker.listVolumes({ label: LABEL })).map((v) => v.Name)).toEqual([vol]);
-    expect((await docker.listNetworks({ label: LABEL })).map((n) => n.Name)).toEqual([net]);
-    // A label of another run matches nothing of ours.
-    expect(await docker.listContainers({ label: `${LABEL_KEY}=${RUN}-other` })).toEqual([]);
+        const set = await cli(vault, ["set", "greeting", "hello"]);
+        expect(set).toMatchObject({ exitCode: 0, stdout: "OK\n", stderr: "" });
+        const info = await docker.inspectContainer(vault);
+        expect(info.State.Running).toBe(true);
+        expect(info.Mounts.find((m) => m.Destination === "/data")?.Name).toBe(vol);
+        expect(Object.keys(info.NetworkSettings.Networks)).toEqual([net]);
+    }, 30_000);
 
-    expect(await docker.removeAllLabelled(LABEL)).toEqual({ containers: 3, volumes: 1, networks: 1 });
-    expect(await docker.removeAllLabelled(LABEL)).toEqual({ containers: 0, volumes: 0, networks: 0 });
-  }, 60_000);
+    it("separates stdout and stderr and returns exit codes from exec", async () => {
+        const noAuth = await cli(vault, ["ping"], false);
+        expect(noAuth.stdout).toMatch(/NOAUTH/); // redis-cli prints the error reply on stdout...
+        const refused = await docker.exec(vault, ["redis-cli", "-p", "1", "ping"]);
+        expect(refused.exitCode).not.toBe(0); // ...but a failed connection on stderr, non-zero
+        expect(refused.stderr).toMatch(/Could not connect/);
+        expect(refused.stdout).toBe("");
+        expect(refused.output).toBe(refused.stderr);
+    }, 30_000);
+
+    it("replicates to a replica that finds the vault by container name", async () => {
+        await docker.createContainer(
+            {
+                Image: IMAGE,
+                Cmd: ["redis-server", "--replicaof", vault, "6379", "--masterauth", PASSWORD, "--requirepass", PASSWORD],
+                Labels: labels,
+                HostConfig: { NetworkMode: net },
+            },
+            replica,
+        );
+        await docker.startContainer(replica);
+        await waitFor("master_link_status:up", async () => {
+            const r = await cli(replica, ["info", "replication"]);
+            return /master_link_status:up/.test(r.stdout) ? true : undefined;
+        });
+        expect((await cli(replica, ["get", "greeting"])).stdout).toBe("hello\n");
+    }, 30_000);
+
+    it("connects and disconnects a container with an alias", async () => {
+        // No password, so protected mode must be off for clients from other containers.
+        await docker.createContainer({ Image: IMAGE, Cmd: ["redis-server", "--protected-mode", "no"], Labels: labels }, probe);
+        await docker.startContainer(probe);
+        await docker.connectNetwork(net, probe, ["probe-alias"]);
+        // From the vault, the probe answers under its alias on the user network.
+        await waitFor("probe via alias", async () => {
+            const r = await docker.exec(vault, ["redis-cli", "-h", "probe-alias", "ping"]);
+            return r.stdout.trim() === "PONG" ? true : undefined;
+        });
+        await docker.disconnectNetwork(net, probe);
+        const r = await docker.exec(vault, ["redis-cli", "-h", "probe-alias", "ping"]);
+        expect(r.exitCode).not.toBe(0);
+        expect(Object.keys((await docker.inspectContainer(probe)).NetworkSettings.Networks)).toEqual(["bridge"]);
+    }, 30_000);
+
+    it("kills, starts, restarts and stops containers; AOF survives a stop", async () => {
+        await docker.killContainer(replica);
+        let state = (await docker.inspectContainer(replica)).State;
+        expect(state.Running).toBe(false);
+        expect(state.ExitCode).toBe(137);
+        await docker.startContainer(replica);
+        expect((await docker.inspectContainer(replica)).State.Running).toBe(true);
+
+        const before = (await docker.inspectContainer(replica)).State.StartedAt;
+        await docker.restartContainer(replica, 5);
+        expect((await docker.inspectContainer(replica)).State.StartedAt).not.toBe(before);
+
+        await docker.stopContainer(vault, 5);
+        state = (await docker.inspectContainer(vault)).State;
+        expect(state.Running).toBe(false);
+        expect(state.ExitCode).toBe(0); // redis shuts down cleanly on SIGTERM
+        await docker.startContainer(vault);
+        await waitFor("vault PONG after restart", () => ping(vault));
+        expect((await cli(vault, ["get", "greeting"])).stdout).toBe("hello\n");
+    }, 60_000);
+
+    it("lists by label and removes everything labelled, and only that", async () => {
+        const names = (await docker.listContainers({ label: LABEL })).map((c) => c.Names[0]).sort();
+        expect(names).toEqual([`/${probe}`, `/${replica}`, `/${vault}`].sort());
+        expect((await docker.listVolumes({ label: LABEL })).map((v) => v.Name)).toEqual([vol]);
+        expect((await docker.listNetworks({ label: LABEL })).map((n) => n.Name)).toEqual([net]);
+        // A label of another run matches nothing of ours.
+        expect(await docker.listContainers({ label: `${LABEL_KEY}=${RUN}-other` })).toEqual([]);
+
+        expect(await docker.removeAllLabelled(LABEL)).toEqual({ containers: 3, volumes: 1, networks: 1 });
+        expect(await docker.removeAllLabelled(LABEL)).toEqual({ containers: 0, volumes: 0, networks: 0 });
+    }, 60_000);
 });

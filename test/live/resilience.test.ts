@@ -3,9 +3,9 @@
  * with the program's own container specs: nothing written to a vault is lost, and every
  * operational comes back to equal its vault by itself.
  */
-import Redis from "ioredis";
+import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../harness/fleet";
+import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../harness/fleet";
 
 const live = dockerAvailable();
 let fleet: LiveFleet;
@@ -25,10 +25,14 @@ async function info(client: Redis, section: string): Promise<Record<string, stri
 async function expectInSync(env: string, timeoutMs = 60_000): Promise<void> {
     const vault = fleet.client(env, "vault", "password");
     const operational = fleet.client(env, "operational");
-    await waitFor(`${env} operational caught up with its vault`, async () => {
-        const [v, o] = await Promise.all([info(vault, "replication"), info(operational, "replication")]);
-        return o.master_link_status === "up" && o.slave_repl_offset === v.master_repl_offset ? true : undefined;
-    }, timeoutMs);
+    await waitFor(
+        `${env} operational caught up with its vault`,
+        async () => {
+            const [v, o] = await Promise.all([info(vault, "replication"), info(operational, "replication")]);
+            return o.master_link_status === "up" && o.slave_repl_offset === v.master_repl_offset ? true : undefined;
+        },
+        timeoutMs,
+    );
     expect(await fleet.digest(env, "operational")).toBe(await fleet.digest(env, "vault"));
 }
 

@@ -6,16 +6,27 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { operationalAdminRules, operationalDefaultUserRules, replicationUserRules } from "../../components/redisServer";
 import { aclDifferences } from "../../cli/acl";
-import { EnvironmentObservation, aclProblems, declaredOperationalUsers, diagnose, diagnosisContext } from "../../cli/check";
+import { type EnvironmentObservation, aclProblems, declaredOperationalUsers, diagnose, diagnosisContext } from "../../cli/check";
 import { planFix } from "../../cli/fix";
-import { AclUser, parseAclUser } from "../../cli/redisReplies";
+import { type AclUser, parseAclUser } from "../../cli/redisReplies";
 import { contact, fleetOutputs, healthyStandard } from "./cli-samples";
 
 const sha = (text: string) => createHash("sha256").update(text).digest("hex");
 
 /** ACL GETUSER as RESP2 delivers it. */
 const reply = (flags: string[], passwords: string[], commands: string, keys: string, channels: string) => [
-    "flags", flags, "passwords", passwords, "commands", commands, "keys", keys, "channels", channels, "selectors", [],
+    "flags",
+    flags,
+    "passwords",
+    passwords,
+    "commands",
+    commands,
+    "keys",
+    keys,
+    "channels",
+    channels,
+    "selectors",
+    [],
 ];
 
 // Captured from a container started with the program's rules.
@@ -26,7 +37,8 @@ const defaultUser = (commands = DEFAULT_COMMANDS, more: Partial<AclUser> = {}): 
     ...more,
 });
 const adminUser = () => parseAclUser(reply(["on"], [sha(contact.operational.adminPassword)], "+@all", "~*", "&*"))!;
-const replicator = (commands = "-@all +psync +replconf") => parseAclUser(reply(["on"], [sha(contact.replication.password)], commands, "", ""))!;
+const replicator = (commands = "-@all +psync +replconf") =>
+    parseAclUser(reply(["on"], [sha(contact.replication.password)], commands, "", ""))!;
 
 describe("ACL GETUSER against the declared rules", () => {
     it("finds no difference in what Redis reports for the declared users", () => {
@@ -54,10 +66,18 @@ describe("ACL GETUSER against the declared rules", () => {
 
     it("catches a password, keys, channels or a selector added to the default user, never printing a password", () => {
         const differences = aclDifferences(
-            defaultUser(DEFAULT_COMMANDS, { flags: ["on"], passwords: [sha("hunter2")], keys: "~* %W~*", channels: "&*", selectors: [["commands", "+@all"]] }),
+            defaultUser(DEFAULT_COMMANDS, {
+                flags: ["on"],
+                passwords: [sha("hunter2")],
+                keys: "~* %W~*",
+                channels: "&*",
+                selectors: [["commands", "+@all"]],
+            }),
             operationalDefaultUserRules(),
         ).join("; ");
-        expect(differences).toBe("needs a password, declared nopass; has 1 password, declared none; keys ~* %W~*, declared ~*; channels &*, declared none; has 1 selector, declared none");
+        expect(differences).toBe(
+            "needs a password, declared nopass; has 1 password, declared none; keys ~* %W~*, declared ~*; channels &*, declared none; has 1 selector, declared none",
+        );
         expect(differences).not.toContain(sha("hunter2"));
     });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
-    EnvironmentObservation,
-    ProblemCode,
+    type EnvironmentObservation,
+    type ProblemCode,
     diagnose,
     diagnosisContext,
     replicaConnection,
@@ -67,7 +67,10 @@ describe.each<[string, (o: EnvironmentObservation) => void, ProblemCode, RegExp]
     ],
     [
         "a replica of localhost",
-        (o) => (o.operational!.info = parseInfo(replicaInfoText({ master_host: "127.0.0.1", master_port: "6630", master_link_status: "down" }))),
+        (o) =>
+            (o.operational!.info = parseInfo(
+                replicaInfoText({ master_host: "127.0.0.1", master_port: "6630", master_link_status: "down" }),
+            )),
         "wrong-master",
         /replicates from 127\.0\.0\.1:6630: localhost inside its container is the operational itself; it must replicate from nexus3-contact-vault:6379/,
     ],
@@ -178,13 +181,19 @@ describe.each<[string, (o: EnvironmentObservation) => void, ProblemCode, RegExp]
     ],
     [
         "a stopped vault",
-        (o) => (o.vault = { failure: { kind: "refused", command: "AUTH", message: "refused the connection (nothing listens: container stopped?)" } }),
+        (o) =>
+            (o.vault = {
+                failure: { kind: "refused", command: "AUTH", message: "refused the connection (nothing listens: container stopped?)" },
+            }),
         "vault-unreachable",
         /vault 127\.0\.0\.1:6630 refused the connection/,
     ],
     [
         "a silent vault",
-        (o) => (o.vault = { failure: { kind: "silent", command: "AUTH", message: "accepted the connection but did not answer AUTH within 3000 ms" } }),
+        (o) =>
+            (o.vault = {
+                failure: { kind: "silent", command: "AUTH", message: "accepted the connection but did not answer AUTH within 3000 ms" },
+            }),
         "vault-unreachable",
         /vault 127\.0\.0\.1:6630 accepted the connection but did not answer AUTH within 3000 ms/,
     ],
@@ -196,13 +205,25 @@ describe.each<[string, (o: EnvironmentObservation) => void, ProblemCode, RegExp]
     ],
     [
         "a stopped operational",
-        (o) => (o.operational = { failure: { kind: "refused", command: "INFO replication", message: "refused the connection (nothing listens: container stopped?)" } }),
+        (o) =>
+            (o.operational = {
+                failure: {
+                    kind: "refused",
+                    command: "INFO replication",
+                    message: "refused the connection (nothing listens: container stopped?)",
+                },
+            }),
         "operational-unreachable",
         /operational 127\.0\.0\.1:6631 refused the connection/,
     ],
     [
         "an operational whose reads need a password",
-        (o) => (o.operational!.readFailure = { kind: "denied", command: "INFO replication", message: "refused INFO replication: NOAUTH Authentication required." }),
+        (o) =>
+            (o.operational!.readFailure = {
+                kind: "denied",
+                command: "INFO replication",
+                message: "refused INFO replication: NOAUTH Authentication required.",
+            }),
         "operational-reads-need-password",
         /need no password/,
     ],
@@ -253,7 +274,9 @@ describe("what a wrong masterauth looks like", () => {
 
 describe("a wrong master is one problem, not two", () => {
     it("does not also report the link down when the replica follows the wrong host", () => {
-        const o = broken((o) => (o.operational!.info = parseInfo(replicaInfoText({ master_host: "127.0.0.1", master_link_status: "down" }))));
+        const o = broken(
+            (o) => (o.operational!.info = parseInfo(replicaInfoText({ master_host: "127.0.0.1", master_link_status: "down" }))),
+        );
         expect(codes(o)).toEqual(["wrong-master"]);
     });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EnvironmentObservation, diagnose, diagnosisContext, resyncRisk } from "../../cli/check";
-import { DEFAULT_SYNC_TIMEOUT_MS, FixPlan, applyFix, planFix } from "../../cli/fix";
+import { type EnvironmentObservation, diagnose, diagnosisContext, resyncRisk } from "../../cli/check";
+import { DEFAULT_SYNC_TIMEOUT_MS, type FixPlan, applyFix, planFix } from "../../cli/fix";
 import { HELP } from "../../cli/nexus-redis";
 import { FakeRedis } from "./cli-fake-redis";
 import { parseInfo } from "../../cli/redisReplies";
@@ -37,7 +37,10 @@ describe("what --fix changes", () => {
         ["REPLICAOF NO ONE", promoted, [["REPLICAOF", "nexus3-contact-vault", "6379"]]],
         [
             "a replica of localhost",
-            (o) => (o.operational!.info = parseInfo(replicaInfoText({ master_host: "127.0.0.1", master_port: "6630", master_link_status: "down" }))),
+            (o) =>
+                (o.operational!.info = parseInfo(
+                    replicaInfoText({ master_host: "127.0.0.1", master_port: "6630", master_link_status: "down" }),
+                )),
             [["REPLICAOF", "nexus3-contact-vault", "6379"]],
         ],
         [
@@ -45,9 +48,17 @@ describe("what --fix changes", () => {
             (o) => (o.operational!.info = parseInfo(replicaInfoText({ master_host: "nexus3-kb-vault", master_link_status: "down" }))),
             [["REPLICAOF", "nexus3-contact-vault", "6379"]],
         ],
-        ["a wrong masterauth", (o) => (o.operational!.config!.masterauth = "typo"), [["CONFIG", "SET", "masterauth", contact.replication.password]]],
+        [
+            "a wrong masterauth",
+            (o) => (o.operational!.config!.masterauth = "typo"),
+            [["CONFIG", "SET", "masterauth", contact.replication.password]],
+        ],
         ["a wrong masteruser", (o) => (o.operational!.config!.masteruser = "default"), [["CONFIG", "SET", "masteruser", "replicator"]]],
-        ["replica-read-only off", (o) => (o.operational!.config!["replica-read-only"] = "no"), [["CONFIG", "SET", "replica-read-only", "yes"]]],
+        [
+            "replica-read-only off",
+            (o) => (o.operational!.config!["replica-read-only"] = "no"),
+            [["CONFIG", "SET", "replica-read-only", "yes"]],
+        ],
         ["persistence turned on for the operational", (o) => (o.operational!.config!.save = "3600 1"), [["CONFIG", "SET", "save", ""]]],
         [
             "drift and a wrong master at once",
@@ -77,7 +88,14 @@ describe("what --fix changes", () => {
     });
 
     it("says what the operational followed before it was re-pointed", () => {
-        const p = plan(broken((o) => (o.operational!.info = parseInfo(replicaInfoText({ master_host: "127.0.0.1", master_port: "6630", master_link_status: "down" })))));
+        const p = plan(
+            broken(
+                (o) =>
+                    (o.operational!.info = parseInfo(
+                        replicaInfoText({ master_host: "127.0.0.1", master_port: "6630", master_link_status: "down" }),
+                    )),
+            ),
+        );
         expect(p.actions[0].description).toBe("REPLICAOF nexus3-contact-vault 6379 (was 127.0.0.1 6630)");
         expect(plan(broken(promoted)).actions[0].description).toBe("REPLICAOF nexus3-contact-vault 6379 (was NO ONE)");
     });
@@ -96,7 +114,9 @@ describe("what --fix leaves alone, and says why", () => {
             }),
         );
         expect(p.actions).toEqual([]);
-        expect(p.notFixed).toEqual(["--fix never writes to a vault: persistence-off (appendonly), vault-drift (repl-diskless-sync-delay) stay for an operator"]);
+        expect(p.notFixed).toEqual([
+            "--fix never writes to a vault: persistence-off (appendonly), vault-drift (repl-diskless-sync-delay) stay for an operator",
+        ]);
     });
 
     it("repairs nothing on a secure environment, and says so for its replicas", () => {
@@ -218,7 +238,14 @@ describe("refusing a re-sync that could lose data", () => {
             12,
             /the vault's replication id \(524a51f6\) is not one the operational followed \(8f43ed9e, fc19e59b\): .* would replace the operational's 10 keys with the vault's 12 keys/,
         ],
-        ["an empty vault", { master_replid: VAULT_REPLID }, { master_replid: VAULT_REPLID }, 3, 0, /the vault is empty while the operational holds 3 keys/],
+        [
+            "an empty vault",
+            { master_replid: VAULT_REPLID },
+            { master_replid: VAULT_REPLID },
+            3,
+            0,
+            /the vault is empty while the operational holds 3 keys/,
+        ],
     ])("with %s, judges re-syncing safe or names the risk", (_what, operationalIds, vaultIds, operationalKeys, vaultKeys, expected) => {
         const ids = (fields: Record<string, string>) => ({ master_replid2: "0000000000000000000000000000000000000000", ...fields });
         const risk = resyncRisk(

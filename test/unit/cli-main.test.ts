@@ -8,12 +8,12 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CliIo, HELP, main } from "../../cli/nexus-redis";
-import { EnvironmentsOutput } from "../../cli/outputs";
+import { type CliIo, HELP, main } from "../../cli/nexus-redis";
+import type { EnvironmentsOutput } from "../../cli/outputs";
 import { isSynced, operationalUrns } from "../../cli/recover";
-import { diagnose, diagnosisContext, EnvironmentObservation } from "../../cli/check";
+import { diagnose, diagnosisContext, type EnvironmentObservation } from "../../cli/check";
 import { parseInfo } from "../../cli/redisReplies";
-import { CommandRunner, RunOptions } from "../../cli/runner";
+import type { CommandRunner, RunOptions } from "../../cli/runner";
 import { contact, fleetOutputs, healthyStandard, replicaInfoText, user } from "./cli-samples";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -25,7 +25,10 @@ interface Run {
     commands: [string[], RunOptions][];
 }
 
-async function cli(argv: string[], options: { stdin?: string | Error; runner?: CommandRunner; env?: Record<string, string> } = {}): Promise<Run> {
+async function cli(
+    argv: string[],
+    options: { stdin?: string | Error; runner?: CommandRunner; env?: Record<string, string> } = {},
+): Promise<Run> {
     let stdout = "";
     let stderr = "";
     const commands: [string[], RunOptions][] = [];
@@ -76,7 +79,11 @@ describe.each<[string, string[], RegExp]>([
     ["--force without --fix", ["check", "--force"], /--force only applies to --fix/],
     ["--sync-timeout without --fix", ["check", "--sync-timeout", "90000"], /--sync-timeout only applies to --fix/],
     ["--sync-timeout on recover", ["recover", "contact", "--sync-timeout", "90000"], /--sync-timeout is not an option of recover/],
-    ["a sync timeout that is not a number", ["check", "--fix", "--sync-timeout", "1m"], /--sync-timeout must be a whole number of milliseconds above 0, got "1m"/],
+    [
+        "a sync timeout that is not a number",
+        ["check", "--fix", "--sync-timeout", "1m"],
+        /--sync-timeout must be a whole number of milliseconds above 0, got "1m"/,
+    ],
     ["a timeout that is not a number", ["check", "--timeout", "3s"], /--timeout must be a whole number of milliseconds above 0, got "3s"/],
     ["a zero timeout", ["check", "--timeout", "0"], /--timeout must be a whole number of milliseconds above 0, got "0"/],
     ["a wait that is not a number", ["check", "--wait", "soon"], /--wait must be a whole number of milliseconds above 0, got "soon"/],
@@ -161,21 +168,30 @@ describe("checking servers that refuse or never answer", () => {
     });
 
     it("reports each in words, exits 1 and prints exactly one JSON document", async () => {
-        const run = await cli(["check", "--outputs", "-", "--json", "--timeout", "300"], { stdin: JSON.stringify({ environments: environments() }) });
+        const run = await cli(["check", "--outputs", "-", "--json", "--timeout", "300"], {
+            stdin: JSON.stringify({ environments: environments() }),
+        });
         expect(run.code).toBe(1);
         expect(run.stderr).toBe("");
         const document = JSON.parse(run.stdout);
         expect(document.summary).toEqual({ ok: 0, fixed: 0, problem: 2 });
         const [hung, stopped] = document.environments;
         expect(hung.problems).toEqual([
-            { code: "vault-unreachable", message: `vault 127.0.0.1:${silentPort} accepted the connection but did not answer AUTH within 300 ms` },
+            {
+                code: "vault-unreachable",
+                message: `vault 127.0.0.1:${silentPort} accepted the connection but did not answer AUTH within 300 ms`,
+            },
         ]);
         expect(stopped.problems.map((p: { code: string }) => p.code)).toEqual(["vault-unreachable", "operational-unreachable"]);
-        expect(stopped.problems[0].message).toBe(`vault 127.0.0.1:${closedPort} refused the connection (nothing listens: container stopped?)`);
+        expect(stopped.problems[0].message).toBe(
+            `vault 127.0.0.1:${closedPort} refused the connection (nothing listens: container stopped?)`,
+        );
     });
 
     it("with --fix, repairs nothing and says why", async () => {
-        const run = await cli(["check", "--outputs", "-", "--fix", "--timeout", "300", "--env", "stopped"], { stdin: JSON.stringify({ environments: environments() }) });
+        const run = await cli(["check", "--outputs", "-", "--fix", "--timeout", "300", "--env", "stopped"], {
+            stdin: JSON.stringify({ environments: environments() }),
+        });
         expect(run.code).toBe(1);
         expect(run.stdout).toMatch(/^stopped\s+standard\s+PROBLEM\s+-\s+vault 127\.0\.0\.1:\d+ refused the connection/m);
         expect(run.stdout).toContain("the operational is not answering: nothing could be repaired (`nexus-redis recover` replaces it)");
@@ -184,10 +200,12 @@ describe("checking servers that refuse or never answer", () => {
 });
 
 describe("recover", () => {
-    const pulumi = (stackName = "dev"): CommandRunner => async (command) => {
-        if (command.join(" ") === "pulumi stack --show-name") return { exitCode: 0, stdout: `${stackName}\n`, stderr: "" };
-        throw new Error(`unexpected command ${command.join(" ")}`);
-    };
+    const pulumi =
+        (stackName = "dev"): CommandRunner =>
+        async (command) => {
+            if (command.join(" ") === "pulumi stack --show-name") return { exitCode: 0, stdout: `${stackName}\n`, stderr: "" };
+            throw new Error(`unexpected command ${command.join(" ")}`);
+        };
 
     it("--dry-run prints the exact Pulumi command for the given stack, and runs nothing", async () => {
         const run = await cli(["recover", "contact", "--stack", "prod", "--dry-run", "--outputs", samples], { runner: pulumi() });
@@ -197,8 +215,12 @@ describe("recover", () => {
         expect(run.stdout).toBe(
             `pulumi up --yes --stack prod --target '${urns.container}' --target '${urns.volume}' --replace '${urns.container}' --replace '${urns.volume}'\n`,
         );
-        expect(urns.container).toBe("urn:pulumi:prod::nexus-redis::nexus-redis:redis:StandardEnvironment$docker:index/container:Container::contact-operational");
-        expect(urns.volume).toBe("urn:pulumi:prod::nexus-redis::nexus-redis:redis:StandardEnvironment$docker:index/volume:Volume::contact-operational-data");
+        expect(urns.container).toBe(
+            "urn:pulumi:prod::nexus-redis::nexus-redis:redis:StandardEnvironment$docker:index/container:Container::contact-operational",
+        );
+        expect(urns.volume).toBe(
+            "urn:pulumi:prod::nexus-redis::nexus-redis:redis:StandardEnvironment$docker:index/volume:Volume::contact-operational-data",
+        );
     });
 
     it("builds the URNs for the selected stack when no --stack is given, without passing --stack to Pulumi", async () => {
@@ -240,11 +262,17 @@ describe("recover", () => {
         await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
         const port = (probe.address() as net.AddressInfo).port;
         await new Promise((resolve) => probe.close(resolve));
-        const file = outputsFile({ contact: { ...contact, vault: { ...contact.vault, port }, operational: { ...contact.operational, port } } });
+        const file = outputsFile({
+            contact: { ...contact, vault: { ...contact.vault, port }, operational: { ...contact.operational, port } },
+        });
         const run = await cli(["recover", "contact", "--stack", "dev", "--outputs", file], { runner: pulumi() });
         expect(run.code).toBe(1);
         expect(run.commands).toEqual([]);
-        expect(run.stderr).toMatch(new RegExp(`contact's vault 127\\.0\\.0\\.1:${port} refused the connection .*: the new operational would restore from it; repair the vault first`));
+        expect(run.stderr).toMatch(
+            new RegExp(
+                `contact's vault 127\\.0\\.0\\.1:${port} refused the connection .*: the new operational would restore from it; repair the vault first`,
+            ),
+        );
     });
 
     describe("when the new operational counts as synced", () => {
@@ -260,9 +288,15 @@ describe("recover", () => {
         });
 
         it("is not synced while it loads its first sync or its link is down", () => {
-            expect(synced((o) => (o.operational!.info = parseInfo(replicaInfoText({ master_link_status: "down", master_sync_in_progress: "1" }))))).toBe(false);
+            expect(
+                synced(
+                    (o) => (o.operational!.info = parseInfo(replicaInfoText({ master_link_status: "down", master_sync_in_progress: "1" }))),
+                ),
+            ).toBe(false);
             expect(synced((o) => (o.operational!.info = parseInfo(replicaInfoText({ master_link_status: "down" }))))).toBe(false);
-            expect(synced((o) => (o.operational = { failure: { kind: "refused", command: "INFO replication", message: "refused" } }))).toBe(false);
+            expect(synced((o) => (o.operational = { failure: { kind: "refused", command: "INFO replication", message: "refused" } }))).toBe(
+                false,
+            );
         });
 
         it("does not wait for a drifted vault setting, which a recovery of the operational cannot change", () => {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { OutputsError, loadOutputs, parseOutputs, stackOutputCommand } from "../../cli/outputs";
-import { CommandRunner, RunOptions } from "../../cli/runner";
+import type { CommandRunner, RunOptions } from "../../cli/runner";
 import { contact, fleetOutputs, user } from "./cli-samples";
 
 const stackOutput = JSON.stringify({ environments: fleetOutputs });
@@ -48,15 +48,47 @@ describe.each<[string, string, RegExp]>([
     ["text that is not JSON", "{nope", /^f is not JSON .*pulumi stack output --json --show-secrets/],
     ["a JSON array", "[]", /must hold a JSON object with an "environments" key/],
     ["no environments key", JSON.stringify({ other: 1 }), /f has no "environments" key: expected \{"environments": \{\.\.\.\}\}/],
-    ["environments that are not an object", JSON.stringify({ environments: [1] }), /^environments must be an object of environments by name, got an array/],
+    [
+        "environments that are not an object",
+        JSON.stringify({ environments: [1] }),
+        /^environments must be an object of environments by name, got an array/,
+    ],
     ["no environment at all", JSON.stringify({ environments: {} }), /environments is empty/],
-    ["an unknown kind", withValue("environments.contact.kind", "replica"), /environments\.contact\.kind must be "standard" or "secure", got "replica"/],
-    ["a port that is a string", withValue("environments.contact.vault.port", "6630"), /environments\.contact\.vault\.port must be a port number \(1-65535\), got "6630"/],
-    ["a port out of range", withValue("environments.kb.operational.port", 70000), /environments\.kb\.operational\.port must be a port number \(1-65535\), got 70000/],
-    ["a missing container name", withValue("environments.contact.vault.container", undefined), /environments\.contact\.vault\.container must be a non-empty string, got nothing \(the key is missing\)/],
-    ["a missing replication block", withValue("environments.kb.replication", undefined), /environments\.kb\.replication must be an object, got nothing/],
-    ["a password that is a number", withValue("environments.user.vault.password", 1234), /environments\.user\.vault\.password must be a non-empty string, got a number/],
-    ["a value still unknown (a preview's outputs)", withValue("environments.contact.operational.host", "[unknown]"), /environments\.contact\.operational\.host is "\[unknown\]": the stack is not deployed yet/],
+    [
+        "an unknown kind",
+        withValue("environments.contact.kind", "replica"),
+        /environments\.contact\.kind must be "standard" or "secure", got "replica"/,
+    ],
+    [
+        "a port that is a string",
+        withValue("environments.contact.vault.port", "6630"),
+        /environments\.contact\.vault\.port must be a port number \(1-65535\), got "6630"/,
+    ],
+    [
+        "a port out of range",
+        withValue("environments.kb.operational.port", 70000),
+        /environments\.kb\.operational\.port must be a port number \(1-65535\), got 70000/,
+    ],
+    [
+        "a missing container name",
+        withValue("environments.contact.vault.container", undefined),
+        /environments\.contact\.vault\.container must be a non-empty string, got nothing \(the key is missing\)/,
+    ],
+    [
+        "a missing replication block",
+        withValue("environments.kb.replication", undefined),
+        /environments\.kb\.replication must be an object, got nothing/,
+    ],
+    [
+        "a password that is a number",
+        withValue("environments.user.vault.password", 1234),
+        /environments\.user\.vault\.password must be a non-empty string, got a number/,
+    ],
+    [
+        "a value still unknown (a preview's outputs)",
+        withValue("environments.contact.operational.host", "[unknown]"),
+        /environments\.contact\.operational\.host is "\[unknown\]": the stack is not deployed yet/,
+    ],
 ])("outputs with %s", (_what, text, expected) => {
     it("are a configuration error naming the offending key", () => {
         expect(errorOf(() => parseOutputs(text, "f"))).toMatch(expected);
@@ -71,12 +103,17 @@ describe("outputs printed without --show-secrets", () => {
     });
 
     it("tell the user to pass --show-secrets when the whole output is hidden, as Pulumi does for outputs holding secrets", () => {
-        expect(errorOf(() => parseOutputs(JSON.stringify({ environments: "[secret]" }), "f"))).toMatch(/^environments is "\[secret\]": .*pass --show-secrets/);
+        expect(errorOf(() => parseOutputs(JSON.stringify({ environments: "[secret]" }), "f"))).toMatch(
+            /^environments is "\[secret\]": .*pass --show-secrets/,
+        );
     });
 
     it("list every problem at once", () => {
         const text = JSON.stringify({
-            environments: { contact: { ...contact, vault: { ...contact.vault, password: "[secret]", port: 0 } }, user: { ...user, kind: "?" } },
+            environments: {
+                contact: { ...contact, vault: { ...contact.vault, password: "[secret]", port: 0 } },
+                user: { ...user, kind: "?" },
+            },
         });
         const message = errorOf(() => parseOutputs(text, "f"));
         expect(message).toMatch(/^invalid stack outputs \(4 problems\)/);
@@ -104,13 +141,15 @@ describe("where the outputs come from", () => {
     });
 
     it("names a file it cannot read", async () => {
-        await expect(loadOutputs({ file: "/nonexistent/outputs.json" }, { readStdin: async () => "", run: unusedRunner, projectDir: "/" })).rejects.toThrow(
-            "cannot read --outputs /nonexistent/outputs.json: ENOENT",
-        );
+        await expect(
+            loadOutputs({ file: "/nonexistent/outputs.json" }, { readStdin: async () => "", run: unusedRunner, projectDir: "/" }),
+        ).rejects.toThrow("cannot read --outputs /nonexistent/outputs.json: ENOENT");
     });
 
     it("reads stdin for --outputs -", async () => {
-        expect(await loadOutputs({ file: "-" }, { readStdin: async () => stackOutput, run: unusedRunner, projectDir: "/" })).toEqual(fleetOutputs);
+        expect(await loadOutputs({ file: "-" }, { readStdin: async () => stackOutput, run: unusedRunner, projectDir: "/" })).toEqual(
+            fleetOutputs,
+        );
     });
 
     it("runs `pulumi stack output --json --show-secrets` in the project, with --stack when given", async () => {
@@ -119,8 +158,12 @@ describe("where the outputs come from", () => {
             calls.push([command, options]);
             return { exitCode: 0, stdout: stackOutput, stderr: "" };
         };
-        expect(await loadOutputs({ stack: "prod" }, { readStdin: async () => "", run: runner, projectDir: "/project" })).toEqual(fleetOutputs);
-        expect(calls).toEqual([[["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", "prod"], { cwd: "/project", capture: true }]]);
+        expect(await loadOutputs({ stack: "prod" }, { readStdin: async () => "", run: runner, projectDir: "/project" })).toEqual(
+            fleetOutputs,
+        );
+        expect(calls).toEqual([
+            [["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", "prod"], { cwd: "/project", capture: true }],
+        ]);
         expect(stackOutputCommand(undefined)).toEqual(["pulumi", "stack", "output", "--json", "--show-secrets"]);
     });
 

@@ -70,14 +70,19 @@ describe("the deployment workflow", () => {
 
     it("on a pull request, previews the change and checks the deployed fleet for drift against main", () => {
         const preview = workflow.jobs.preview;
-        expect(preview.if).toBe("github.event_name == 'pull_request' && github.event.pull_request.head.repo.full_name == github.repository");
+        expect(preview.if).toBe(
+            "github.event_name == 'pull_request' && github.event.pull_request.head.repo.full_name == github.repository",
+        );
         // The PR's code runs on the fleet's host: forks never, others after an approval.
         expect(preview.environment).toBe("fleet-preview");
         expect(runs(preview)).toContain('pulumi preview --refresh --diff --stack "$PULUMI_STACK"');
 
         const drift = workflow.jobs.drift;
         expect(drift.if).toContain("github.event_name == 'pull_request'");
-        expect(drift.steps[0]).toEqual({ uses: "actions/checkout@v4", with: { ref: "${{ github.event.pull_request.base.sha || github.sha }}" } });
+        expect(drift.steps[0]).toEqual({
+            uses: "actions/checkout@v4",
+            with: { ref: "${{ github.event.pull_request.base.sha || github.sha }}" },
+        });
         expect(runs(drift)).toContain('npm run drift -- --stack "$PULUMI_STACK"');
         expect(scripts.drift).toBe("bash scripts/drift.sh");
     });
@@ -89,7 +94,10 @@ describe("the deployment workflow", () => {
         const install = indexOfRun(deploy, /^npm ci$/);
         const cli = deploy.steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
         const up = indexOfRun(deploy, /^pulumi up --yes --stack "\$PULUMI_STACK"$/);
-        const check = indexOfRun(deploy, /^pulumi stack output --json --show-secrets --stack "\$PULUMI_STACK" \| npx nexus-redis check --outputs - /);
+        const check = indexOfRun(
+            deploy,
+            /^pulumi stack output --json --show-secrets --stack "\$PULUMI_STACK" \| npx nexus-redis check --outputs - /,
+        );
         expect([install, cli, up, check].every((i) => i >= 0)).toBe(true);
         expect(install).toBeLessThan(up);
         expect(cli).toBeLessThan(up);
@@ -111,7 +119,8 @@ describe("the deployment workflow", () => {
         const calls = Object.values(workflow.jobs).flatMap((job) => runs(job).filter((r) => r.includes("nexus-redis check")));
         expect(calls.length).toBeGreaterThanOrEqual(2);
         for (const call of calls) {
-            for (const option of call.slice(call.indexOf("nexus-redis check")).match(/--[a-z-]+/g) ?? []) expect(HELP).toContain(`${option} `);
+            for (const option of call.slice(call.indexOf("nexus-redis check")).match(/--[a-z-]+/g) ?? [])
+                expect(HELP).toContain(`${option} `);
         }
     });
 });

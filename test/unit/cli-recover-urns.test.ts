@@ -3,7 +3,7 @@
  * Pulumi keeps its runtime in process globals, one plan per process.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { Plan, planProgram } from "../../plan/plan";
+import { type Plan, planProgram } from "../../plan/plan";
 import { CONTAINER_TYPE, STANDARD_ENVIRONMENT_TYPE, VOLUME_TYPE, operationalUrns } from "../../cli/recover";
 
 let plan: Plan;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { diagnose, diagnosisContext, EnvironmentObservation } from "../../cli/check";
-import { EnvironmentOutput } from "../../cli/outputs";
+import { diagnose, diagnosisContext, type EnvironmentObservation } from "../../cli/check";
+import type { EnvironmentOutput } from "../../cli/outputs";
 import { parseInfo } from "../../cli/redisReplies";
 import { buildReport } from "../../cli/fleet";
-import { FleetReport, exitCode, formatBytes, renderJson, renderTable, statusOf } from "../../cli/report";
+import { type FleetReport, exitCode, formatBytes, renderJson, renderTable, statusOf } from "../../cli/report";
 import { SAMPLE_SECRETS, contact, fleetOutputs, healthySecure, healthyStandard, kb, promotedInfoText, user } from "./cli-samples";
 
 const context = diagnosisContext(fleetOutputs);
@@ -11,7 +11,14 @@ const context = diagnosisContext(fleetOutputs);
 /** A report as checkFleet builds it, from observations. */
 function reportOf(entries: [string, EnvironmentOutput, EnvironmentObservation, string[]?][], durationMs = 7): FleetReport {
     return buildReport(
-        entries.map(([name, env, observation, changes = []]) => ({ name, env, diagnosis: diagnose(env, observation, context), extra: [], changes, durationMs })),
+        entries.map(([name, env, observation, changes = []]) => ({
+            name,
+            env,
+            diagnosis: diagnose(env, observation, context),
+            extra: [],
+            changes,
+            durationMs,
+        })),
     );
 }
 
@@ -28,16 +35,43 @@ const promoted = (): EnvironmentObservation => {
 
 describe("exit codes", () => {
     it.each<[string, number, FleetReport]>([
-        ["every environment healthy", 0, reportOf([["contact", contact, healthyStandard()], ["user", user, healthySecure()]])],
-        ["an environment repaired by --fix", 0, reportOf([["contact", contact, healthyStandard(), ["REPLICAOF nexus3-contact-vault 6379 (was NO ONE)"]]])],
-        ["one environment with a problem among healthy ones", 1, reportOf([["contact", contact, healthyStandard()], ["kb", kb, wrongMasterauth()]])],
+        [
+            "every environment healthy",
+            0,
+            reportOf([
+                ["contact", contact, healthyStandard()],
+                ["user", user, healthySecure()],
+            ]),
+        ],
+        [
+            "an environment repaired by --fix",
+            0,
+            reportOf([["contact", contact, healthyStandard(), ["REPLICAOF nexus3-contact-vault 6379 (was NO ONE)"]]]),
+        ],
+        [
+            "one environment with a problem among healthy ones",
+            1,
+            reportOf([
+                ["contact", contact, healthyStandard()],
+                ["kb", kb, wrongMasterauth()],
+            ]),
+        ],
     ])("with %s, the exit code is %i", (_what, code, result) => {
         expect(exitCode(result)).toBe(code);
     });
 
     it("counts what --fix could not do as a problem, after the diagnosis's own", () => {
         const notFixed = { code: "not-fixed" as const, message: "the operational is not answering" };
-        const report = buildReport([{ name: "contact", env: contact, diagnosis: diagnose(contact, healthyStandard(), context), extra: [notFixed], changes: [], durationMs: 3 }]);
+        const report = buildReport([
+            {
+                name: "contact",
+                env: contact,
+                diagnosis: diagnose(contact, healthyStandard(), context),
+                extra: [notFixed],
+                changes: [],
+                durationMs: 3,
+            },
+        ]);
         expect(report.environments[0]).toMatchObject({ status: "problem", problems: [notFixed] });
         expect(report.measurements.contact).toMatchObject({ durationMs: 3 });
         expect(exitCode(report)).toBe(1);
@@ -62,7 +96,16 @@ describe("the JSON document", () => {
         expect(Object.keys(document)).toEqual(["healthy", "summary", "environments", "measurements"]);
         expect(document.healthy).toBe(false);
         expect(document.summary).toEqual({ ok: 1, fixed: 0, problem: 2 });
-        expect(Object.keys(document.environments[0])).toEqual(["name", "kind", "status", "vault", "operational", "replication", "problems", "changes"]);
+        expect(Object.keys(document.environments[0])).toEqual([
+            "name",
+            "kind",
+            "status",
+            "vault",
+            "operational",
+            "replication",
+            "problems",
+            "changes",
+        ]);
         expect(document.measurements.user).toEqual({ lagBytes: null, lagSeconds: null, durationMs: 7 });
     });
 
@@ -109,7 +152,9 @@ describe("the table", () => {
 
     it("has one row per environment with its status and first problem in words", () => {
         expect(lines[0]).toMatch(/^ENV\s+KIND\s+STATUS\s+LAG\s+PROBLEM$/);
-        expect(lines[1]).toMatch(/^contact\s+standard\s+PROBLEM\s+-\s+the operational is not a replica \(role:master; REPLICAOF NO ONE\?\)/);
+        expect(lines[1]).toMatch(
+            /^contact\s+standard\s+PROBLEM\s+-\s+the operational is not a replica \(role:master; REPLICAOF NO ONE\?\)/,
+        );
         expect(lines[2]).toMatch(/^kb\s+standard\s+PROBLEM\s+42 B, 1 s\s+masterauth differs/);
         expect(lines[3]).toMatch(/^user\s+secure\s+ok\s+-\s+-$/);
     });
@@ -124,10 +169,19 @@ describe("the table", () => {
     });
 
     it("lists every problem and change of an environment that has more than one", () => {
-        const fixed = reportOf([["contact", contact, healthyStandard(), ["CONFIG SET masterauth to the stack's replication password", "REPLICAOF nexus3-contact-vault 6379 (was NO ONE)"]]]);
+        const fixed = reportOf([
+            [
+                "contact",
+                contact,
+                healthyStandard(),
+                ["CONFIG SET masterauth to the stack's replication password", "REPLICAOF nexus3-contact-vault 6379 (was NO ONE)"],
+            ],
+        ]);
         const text = renderTable(fixed);
         expect(text).toMatch(/^contact\s+standard\s+FIXED\s+42 B, 1 s\s+repaired: 2 changes$/m);
-        expect(text).toContain("contact:\n  + CONFIG SET masterauth to the stack's replication password\n  + REPLICAOF nexus3-contact-vault 6379 (was NO ONE)\n");
+        expect(text).toContain(
+            "contact:\n  + CONFIG SET masterauth to the stack's replication password\n  + REPLICAOF nexus3-contact-vault 6379 (was NO ONE)\n",
+        );
         expect(text.trimEnd().split("\n").pop()).toBe("1 environment: 0 ok, 1 fixed");
     });
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { declaredOperationalSettings, declaredVaultSettings, observeEnvironment } from "../../cli/check";
-import { FakeRedis, Reply } from "./cli-fake-redis";
+import { FakeRedis, type Reply } from "./cli-fake-redis";
 import { contact, replicaInfoText, vaultInfoText } from "./cli-samples";
 
 function pairs(names: string[], settings: Record<string, string>): string[] {
@@ -21,7 +21,8 @@ function server(role: "vault" | "operational"): FakeRedis {
         if (name === "DBSIZE") return 3;
         if (name === "CLIENT") return "";
         if (name === "ACL" && sub === "USERS") return role === "vault" ? ["default", "replicator"] : ["admin", "default"];
-        if (name === "ACL" && sub === "GETUSER") return ["flags", ["on"], "passwords", [], "commands", "+@all", "keys", "~*", "channels", "&*", "selectors", []];
+        if (name === "ACL" && sub === "GETUSER")
+            return ["flags", ["on"], "passwords", [], "commands", "+@all", "keys", "~*", "channels", "&*", "selectors", []];
         return { error: `ERR unknown command '${command[0]}'` };
     });
 }
@@ -38,7 +39,11 @@ describe("round trips of one environment's check", () => {
     });
 
     it("is one per server: every command is sent before the first reply is read", async () => {
-        const env = { ...contact, vault: { ...contact.vault, port: vault.port }, operational: { ...contact.operational, port: operational.port } };
+        const env = {
+            ...contact,
+            vault: { ...contact.vault, port: vault.port },
+            operational: { ...contact.operational, port: operational.port },
+        };
         const observation = await observeEnvironment(env, 2000);
         expect(observation.vault.failure).toBeUndefined();
         expect(observation.operational?.failure).toBeUndefined();

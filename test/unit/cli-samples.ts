@@ -3,8 +3,8 @@
  * standard environment (INFO, CONFIG GET, CLIENT LIST as the servers print them) that each
  * test bends into one failure. Not a test file itself (no `.test.ts`).
  */
-import { declaredOperationalSettings, declaredVaultSettings, EnvironmentObservation } from "../../cli/check";
-import { EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "../../cli/outputs";
+import { declaredOperationalSettings, declaredVaultSettings, type EnvironmentObservation } from "../../cli/check";
+import type { EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "../../cli/outputs";
 import { parseClientList, parseInfo } from "../../cli/redisReplies";
 
 export const VAULT_REPLID = "fc19e59b521c479238bf4b9d1eeb4b122050d692";
@@ -16,7 +16,13 @@ export const contact: StandardEnvironmentOutput = {
     kind: "standard",
     vault: { container: "nexus3-contact-vault", host: "127.0.0.1", port: 6630, password: "vault-secret-pw" },
     replication: { user: "replicator", password: "replication-secret-pw" },
-    operational: { container: "nexus3-contact-operational", host: "127.0.0.1", port: 6631, adminUser: "admin", adminPassword: "admin-secret-pw" },
+    operational: {
+        container: "nexus3-contact-operational",
+        host: "127.0.0.1",
+        port: 6631,
+        adminUser: "admin",
+        adminPassword: "admin-secret-pw",
+    },
 };
 
 export const kb: StandardEnvironmentOutput = {
@@ -85,7 +91,14 @@ export const replicaInfoText = (fields: Partial<Record<string, string>> = {}) =>
         second_repl_offset: "-1",
     };
     const merged = { ...base, ...fields };
-    return "# Replication\r\n" + Object.entries(merged).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}:${v}`).join("\r\n") + "\r\n";
+    return (
+        "# Replication\r\n" +
+        Object.entries(merged)
+            .filter(([, v]) => v !== undefined)
+            .map(([k, v]) => `${k}:${v}`)
+            .join("\r\n") +
+        "\r\n"
+    );
 };
 
 /** INFO of an operational after `REPLICAOF NO ONE`: a master with a new id, the vault's kept as replid2. */

@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { CONFIG_KEYS, ConfigError, RawConfig, parseFleetConfig } from "../../config";
+import { CONFIG_KEYS, ConfigError, type RawConfig, parseFleetConfig } from "../../config";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
 import { loadProjectConfig } from "../../plan/projectConfig";
 
@@ -74,24 +74,69 @@ describe("invalid configuration", () => {
     it.each<[string, RawConfig, string, RegExp]>([
         ["an unknown environment", { environments: '["contct"]' }, "nexus-redis:environments[0]", /unknown environment "contct"/],
         ["an environment listed twice", { environments: '["kb","kb"]' }, "nexus-redis:environments[1]", /more than once/],
-        ["a bad environment name", { environments: '["Bad_Name=7000/7001"]' }, "nexus-redis:environments[0]", /not a valid environment name/],
-        ["a secure environment given an operational port", { environments: '["user=7610/7611"]' }, "nexus-redis:environments[0]", /secure environment .* no operational port/],
-        ["a standard environment without its operational port", { environments: '["contact=7630"]' }, "nexus-redis:environments[0]", /give both ports/],
+        [
+            "a bad environment name",
+            { environments: '["Bad_Name=7000/7001"]' },
+            "nexus-redis:environments[0]",
+            /not a valid environment name/,
+        ],
+        [
+            "a secure environment given an operational port",
+            { environments: '["user=7610/7611"]' },
+            "nexus-redis:environments[0]",
+            /secure environment .* no operational port/,
+        ],
+        [
+            "a standard environment without its operational port",
+            { environments: '["contact=7630"]' },
+            "nexus-redis:environments[0]",
+            /give both ports/,
+        ],
         ["environments that are not a list", { environments: '"contact"' }, "nexus-redis:environments", /must be an array/],
-        ["a port pushed out of range by the offset", { portOffset: "60000" }, "nexus-redis:portOffset", /chrono's operational host port 66681 \(offset 60000\) is outside 1-65535/],
-        ["a duplicate port", { environments: '["contact","billing=6631/6632"]' }, "nexus-redis:environments[1]", /host port 6631 is used by both contact operational and billing vault/],
+        [
+            "a port pushed out of range by the offset",
+            { portOffset: "60000" },
+            "nexus-redis:portOffset",
+            /chrono's operational host port 66681 \(offset 60000\) is outside 1-65535/,
+        ],
+        [
+            "a duplicate port",
+            { environments: '["contact","billing=6631/6632"]' },
+            "nexus-redis:environments[1]",
+            /host port 6631 is used by both contact operational and billing vault/,
+        ],
         ["a port of zero", { environments: '["solo=0"]' }, "nexus-redis:environments[0]", /port 0 is outside 1-65535/],
         ["a bad bind address", { bindAddress: "localhost" }, "nexus-redis:bindAddress", /not an IPv4 or IPv6 address/],
         ["a bad network name", { network: "-net" }, "nexus-redis:network", /not a valid Docker network name/],
         ["a bad container prefix", { containerPrefix: "nexus 3" }, "nexus-redis:containerPrefix", /not valid in a Docker container name/],
         ["a non-integer port offset", { portOffset: "ten" }, "nexus-redis:portOffset", /not an integer/],
         ["a non-boolean createNetwork", { createNetwork: "yes" }, "nexus-redis:createNetwork", /not a boolean/],
-        ["a memory limit too small for the replication backlog", { memoryLimitMb: "128" }, "nexus-redis:memoryLimitMb", /128 is too small: 0 \(no limit\) or at least 256/],
+        [
+            "a memory limit too small for the replication backlog",
+            { memoryLimitMb: "128" },
+            "nexus-redis:memoryLimitMb",
+            /128 is too small: 0 \(no limit\) or at least 256/,
+        ],
         ["an empty image", { image: "" }, "nexus-redis:image", /not an image reference/],
         ["passwords that are not JSON", { passwords: "hunter2" }, "nexus-redis:passwords", /not valid JSON/],
-        ["a password for an environment not deployed", { passwords: '{"nope":{"vault":"x"}}' }, "nexus-redis:passwords.nope", /not an environment this stack deploys/],
-        ["an unknown password role", { passwords: '{"contact":{"root":"x"}}' }, "nexus-redis:passwords.contact.root", /unknown password role/],
-        ["a replication password for a secure environment", { passwords: '{"user":{"replication":"x"}}' }, "nexus-redis:passwords.user.replication", /only a vault password/],
+        [
+            "a password for an environment not deployed",
+            { passwords: '{"nope":{"vault":"x"}}' },
+            "nexus-redis:passwords.nope",
+            /not an environment this stack deploys/,
+        ],
+        [
+            "an unknown password role",
+            { passwords: '{"contact":{"root":"x"}}' },
+            "nexus-redis:passwords.contact.root",
+            /unknown password role/,
+        ],
+        [
+            "a replication password for a secure environment",
+            { passwords: '{"user":{"replication":"x"}}' },
+            "nexus-redis:passwords.user.replication",
+            /only a vault password/,
+        ],
         ["a password with a space", { passwords: '{"contact":{"vault":"a b"}}' }, "nexus-redis:passwords.contact.vault", /without spaces/],
     ])("rejects %s, naming the key", (_what, overrides, key, message) => {
         const problems = problemsOf(overrides);
@@ -104,11 +149,16 @@ describe("invalid configuration", () => {
             expect.unreachable();
         } catch (e) {
             expect((e as ConfigError).problems).toEqual([
-                { key: "nexus-redis:passwords", message: expect.stringContaining("is not a secret: set it with `pulumi config set --secret") },
+                {
+                    key: "nexus-redis:passwords",
+                    message: expect.stringContaining("is not a secret: set it with `pulumi config set --secret"),
+                },
             ]);
             expect((e as Error).message).not.toContain("PlainPassword1");
         }
-        expect(parseFleetConfig({ ...devConfig(), passwords: '{"contact":{"vault":"PlainPassword1"}}' }, new Set(["passwords"])).passwords).toEqual({
+        expect(
+            parseFleetConfig({ ...devConfig(), passwords: '{"contact":{"vault":"PlainPassword1"}}' }, new Set(["passwords"])).passwords,
+        ).toEqual({
             contact: { vault: "PlainPassword1" },
         });
     });

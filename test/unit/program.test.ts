@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
-import { LifecycleOptions, Plan, PlannedResource, runPlan } from "../../plan/plan";
+import { type LifecycleOptions, type Plan, type PlannedResource, runPlan } from "../../plan/plan";
 
 const STANDARD = PROTOCOL_ENVIRONMENTS.filter((e) => e.kind === "standard");
 const SECURE = PROTOCOL_ENVIRONMENTS.filter((e) => e.kind === "secure");
@@ -31,7 +31,7 @@ function resource(type: string, name: string): PlannedResource {
 }
 const container = (name: string) => resource("docker:index/container:Container", name);
 const command = (name: string) => container(name).inputs.command as string[];
-const after = (cmd: string[], flag: string) => cmd[cmd.indexOf(flag) + 1];
+const argAfter = (cmd: string[], flag: string) => cmd[cmd.indexOf(flag) + 1];
 const userRule = (cmd: string[], user: string) => cmd.slice(cmd.findIndex((a, i) => a === "--user" && cmd[i + 1] === user));
 
 describe("the dev stack's resources", () => {
@@ -63,15 +63,22 @@ describe("the dev stack's resources", () => {
         expect(resource("docker:index/remoteImage:RemoteImage", "redis-image").urn).toBe(
             "urn:pulumi:dev::nexus-redis::docker:index/remoteImage:RemoteImage::redis-image",
         );
-        expect(resource("nexus-redis:redis:StandardEnvironment", "contact").urn).toBe("urn:pulumi:dev::nexus-redis::nexus-redis:redis:StandardEnvironment::contact");
+        expect(resource("nexus-redis:redis:StandardEnvironment", "contact").urn).toBe(
+            "urn:pulumi:dev::nexus-redis::nexus-redis:redis:StandardEnvironment::contact",
+        );
         expect(container("contact-vault").urn).toBe(
             "urn:pulumi:dev::nexus-redis::nexus-redis:redis:StandardEnvironment$docker:index/container:Container::contact-vault",
         );
-        expect(resource("nexus-redis:redis:StandardEnvironment", "contact").parent).toBe("urn:pulumi:dev::nexus-redis::pulumi:pulumi:Stack::nexus-redis-dev");
+        expect(resource("nexus-redis:redis:StandardEnvironment", "contact").parent).toBe(
+            "urn:pulumi:dev::nexus-redis::pulumi:pulumi:Stack::nexus-redis-dev",
+        );
     });
 
     it("creates the protocol's network as a bridge", () => {
-        expect(resource("docker:index/network:Network", "storage-network").inputs).toMatchObject({ name: "nexus-storage-network", driver: "bridge" });
+        expect(resource("docker:index/network:Network", "storage-network").inputs).toMatchObject({
+            name: "nexus-storage-network",
+            driver: "bridge",
+        });
     });
 
     it("parents every environment's resources to its component", () => {
@@ -87,7 +94,9 @@ describe("the dev stack's resources", () => {
 
 describe.each(STANDARD)("standard environment $name", (env) => {
     it("publishes the vault and the operational on loopback at the table's ports, internal port 6379", () => {
-        expect(container(`${env.name}-vault`).inputs.ports).toEqual([{ internal: 6379, external: env.vaultPort, ip: "127.0.0.1", protocol: "tcp" }]);
+        expect(container(`${env.name}-vault`).inputs.ports).toEqual([
+            { internal: 6379, external: env.vaultPort, ip: "127.0.0.1", protocol: "tcp" },
+        ]);
         expect(container(`${env.name}-operational`).inputs.ports).toEqual([
             { internal: 6379, external: env.operationalPort, ip: "127.0.0.1", protocol: "tcp" },
         ]);
@@ -106,15 +115,19 @@ describe.each(STANDARD)("standard environment $name", (env) => {
 
     it("replicates from its own vault by container name on 6379, authenticated as the replication user", () => {
         const op = command(`${env.name}-operational`);
-        expect(op.slice(op.indexOf("--replicaof"), op.indexOf("--replicaof") + 3)).toEqual(["--replicaof", `nexus3-${env.name}-vault`, "6379"]);
-        expect(after(op, "--masteruser")).toBe("replicator");
+        expect(op.slice(op.indexOf("--replicaof"), op.indexOf("--replicaof") + 3)).toEqual([
+            "--replicaof",
+            `nexus3-${env.name}-vault`,
+            "6379",
+        ]);
+        expect(argAfter(op, "--masteruser")).toBe("replicator");
     });
 
     it("gives the operational the replication user's password as masterauth, not the vault's", () => {
         const vault = command(`${env.name}-vault`);
-        const masterauth = after(command(`${env.name}-operational`), "--masterauth");
+        const masterauth = argAfter(command(`${env.name}-operational`), "--masterauth");
         expect(userRule(vault, "replicator")).toContain(`>${masterauth}`);
-        expect(masterauth).not.toBe(after(vault, "--requirepass"));
+        expect(masterauth).not.toBe(argAfter(vault, "--requirepass"));
         expect(masterauth).toMatch(/^[A-Za-z0-9]{32}$/);
     });
 
@@ -143,8 +156,13 @@ describe.each(STANDARD)("standard environment $name", (env) => {
         const out = (plan.outputs.environments as Record<string, any>)[env.name];
         expect(out).toEqual({
             kind: "standard",
-            vault: { container: `nexus3-${env.name}-vault`, host: "127.0.0.1", port: env.vaultPort, password: after(command(`${env.name}-vault`), "--requirepass") },
-            replication: { user: "replicator", password: after(command(`${env.name}-operational`), "--masterauth") },
+            vault: {
+                container: `nexus3-${env.name}-vault`,
+                host: "127.0.0.1",
+                port: env.vaultPort,
+                password: argAfter(command(`${env.name}-vault`), "--requirepass"),
+            },
+            replication: { user: "replicator", password: argAfter(command(`${env.name}-operational`), "--masterauth") },
             operational: {
                 container: `nexus3-${env.name}-operational`,
                 host: "127.0.0.1",
@@ -159,13 +177,20 @@ describe.each(STANDARD)("standard environment $name", (env) => {
 describe.each(SECURE)("secure environment $name", (env) => {
     it("is a password-protected vault with no replication user and no operational", () => {
         const vault = command(`${env.name}-vault`);
-        expect(after(vault, "--requirepass")).toMatch(/^[A-Za-z0-9]{32}$/);
+        expect(argAfter(vault, "--requirepass")).toMatch(/^[A-Za-z0-9]{32}$/);
         expect(vault).not.toContain("--user");
         expect(plan.resources.some((r) => r.name === `${env.name}-operational`)).toBe(false);
-        expect(container(`${env.name}-vault`).inputs.ports).toEqual([{ internal: 6379, external: env.vaultPort, ip: "127.0.0.1", protocol: "tcp" }]);
+        expect(container(`${env.name}-vault`).inputs.ports).toEqual([
+            { internal: 6379, external: env.vaultPort, ip: "127.0.0.1", protocol: "tcp" },
+        ]);
         expect((plan.outputs.environments as Record<string, any>)[env.name]).toEqual({
             kind: "secure",
-            vault: { container: `nexus3-${env.name}-vault`, host: "127.0.0.1", port: env.vaultPort, password: after(vault, "--requirepass") },
+            vault: {
+                container: `nexus3-${env.name}-vault`,
+                host: "127.0.0.1",
+                port: env.vaultPort,
+                password: argAfter(vault, "--requirepass"),
+            },
         });
     });
 });
@@ -198,7 +223,7 @@ describe("secrets", () => {
         for (const c of containers) {
             expect(secretInputs.get(c.urn), c.name).toEqual(["command"]);
             const cmd = c.inputs.command as string[];
-            expect(after(cmd, cmd.includes("--requirepass") ? "--requirepass" : "--masterauth")).toBe("[secret]");
+            expect(argAfter(cmd, cmd.includes("--requirepass") ? "--requirepass" : "--masterauth")).toBe("[secret]");
         }
     });
 });

@@ -20,9 +20,8 @@ describe("the protocol table", () => {
         ]);
     });
 
-    it.each(PROTOCOL_ENVIRONMENTS.filter((e) => e.kind === "standard"))(
-        "puts $name's operational on the port after its vault",
-        (env) => expect(env.operationalPort).toBe(env.vaultPort + 1),
+    it.each(PROTOCOL_ENVIRONMENTS.filter((e) => e.kind === "standard"))("puts $name's operational on the port after its vault", (env) =>
+        expect(env.operationalPort).toBe(env.vaultPort + 1),
     );
 
     it("uses every host port once", () => {

@@ -70,7 +70,11 @@ describe("vault command", () => {
 });
 
 describe("operational command", () => {
-    const command = operationalCommand({ vaultContainer: "nexus3-contact-vault", replicationPassword: "repl-pw", adminPassword: "admin-pw" });
+    const command = operationalCommand({
+        vaultContainer: "nexus3-contact-vault",
+        replicationPassword: "repl-pw",
+        adminPassword: "admin-pw",
+    });
 
     it("replicates from the vault's container name on the internal port, never localhost", () => {
         expect(argAfter(command, "--replicaof", 2)).toEqual(["nexus3-contact-vault", "6379"]);

@@ -43,11 +43,16 @@ describe("npm run synth", () => {
 
     it("applies -c overrides over the stack file, and adopts passwords given with --secret", () => {
         const { code, stdout, stderr } = synth(
-            "-c", "portOffset=1000",
-            "-c", "nexus-redis:containerPrefix=staging",
-            "-c", "bindAddress=0.0.0.0",
-            "-c", 'environments=["contact","locker"]',
-            "--secret", 'passwords={"contact":{"vault":"AdoptedVaultPassword1"}}',
+            "-c",
+            "portOffset=1000",
+            "-c",
+            "nexus-redis:containerPrefix=staging",
+            "-c",
+            "bindAddress=0.0.0.0",
+            "-c",
+            'environments=["contact","locker"]',
+            "--secret",
+            'passwords={"contact":{"vault":"AdoptedVaultPassword1"}}',
             "--show-secrets",
         );
         expect(stderr).toBe("");
@@ -62,7 +67,12 @@ describe("npm run synth", () => {
         expect(vault[vault.indexOf("--requirepass") + 1]).toBe("AdoptedVaultPassword1");
         // The adopted password replaces the generated one: no RandomPassword for it.
         expect(doc.resources.map((r: any) => r.name)).not.toContain("contact-vault-password");
-        expect(doc.outputs.environments.contact.vault).toEqual({ container: "staging-contact-vault", host: "127.0.0.1", port: 7630, password: "AdoptedVaultPassword1" });
+        expect(doc.outputs.environments.contact.vault).toEqual({
+            container: "staging-contact-vault",
+            host: "127.0.0.1",
+            port: 7630,
+            password: "AdoptedVaultPassword1",
+        });
     });
 
     it("hides adopted passwords too unless --show-secrets is given", () => {
@@ -92,7 +102,7 @@ describe("npm run synth", () => {
         const { code, stdout, stderr } = synth("-c", 'environments=["contct","user=6610/6611"]', "-c", "bindAddress=everywhere");
         expect(code).toBe(2);
         expect(stdout).toBe("");
-        expect(stderr).toContain("nexus-redis:environments[0]: unknown environment \"contct\"");
+        expect(stderr).toContain('nexus-redis:environments[0]: unknown environment "contct"');
         expect(stderr).toContain("nexus-redis:environments[1]");
         expect(stderr).toContain("nexus-redis:bindAddress");
     });
