@@ -24,11 +24,12 @@ export const CONFIG_KEYS = [
     "environments",
     "memoryLimitMb",
     "passwords",
+    "vaultData",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 export type RawConfig = Partial<Record<ConfigKey, string>>;
 
-export const PASSWORD_ROLES = ["vault", "replication", "operationalAdmin"] as const;
+export const PASSWORD_ROLES = ["vault", "replication", "operationalAdmin", "backup"] as const;
 export type PasswordRole = (typeof PASSWORD_ROLES)[number];
 /** Passwords supplied by the stack (to adopt ones that already exist); the rest are generated. */
 export type EnvironmentPasswords = Partial<Record<PasswordRole, string>>;
@@ -45,6 +46,8 @@ export interface FleetConfig {
     memoryLimitMb: number;
     environments: PlannedEnvironment[];
     passwords: Record<string, EnvironmentPasswords>;
+    /** Environment → existing volume name or absolute host folder holding its vault's data. */
+    vaultData: Record<string, string>;
 }
 
 export interface ConfigProblem {
@@ -122,6 +125,8 @@ export function parseFleetConfig(raw: RawConfig, secretKeys: ReadonlySet<ConfigK
         problem("passwords", "holds passwords but is not a secret: set it with `pulumi config set --secret passwords '<json>'`");
     }
 
+    const vaultData = parseVaultData(raw.vaultData ?? "", environments, problem);
+
     if (problems.length > 0) throw new ConfigError(problems);
     return {
         image,
@@ -132,6 +137,7 @@ export function parseFleetConfig(raw: RawConfig, secretKeys: ReadonlySet<ConfigK
         memoryLimitMb,
         environments: environments.map((e) => e.env),
         passwords,
+        vaultData,
     };
 }
 
@@ -277,13 +283,55 @@ function parsePasswords(value: string, environments: ParsedEnvironment[], proble
             const key = `passwords.${name}.${role}`;
             if (!(PASSWORD_ROLES as readonly string[]).includes(role)) {
                 problem(key, `unknown password role "${role}"; the roles are ${PASSWORD_ROLES.join(", ")}`);
-            } else if (env.kind === "secure" && role !== "vault") {
-                problem(key, `"${name}" is a secure environment: it has only a vault password`);
+            } else if (env.kind === "secure" && role !== "vault" && role !== "backup") {
+                problem(key, `"${name}" is a secure environment: it has only a vault and a backup password`);
             } else if (typeof password !== "string" || password === "" || /[\s\p{Cc}]/u.test(password)) {
                 problem(key, "must be a non-empty string without spaces or control characters");
             } else {
                 result[name][role as PasswordRole] = password;
             }
+        }
+    }
+    return result;
+}
+
+// A host folder is bind-mounted as "folder:/data": no colon, no spaces, no "..", absolute.
+const HOST_FOLDER = /^\/[^\s:]*$/;
+
+function parseVaultData(value: string, environments: ParsedEnvironment[], problem: Report): Record<string, string> {
+    if (value.trim() === "") return {};
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(value);
+    } catch {
+        problem("vaultData", `is not valid JSON; expected {"ENV": "VOLUME_NAME or /host/folder"}: ${value}`);
+        return {};
+    }
+    if (!isPlainObject(parsed)) {
+        problem("vaultData", 'must be a JSON object {"ENV": "VOLUME_NAME or /host/folder"}');
+        return {};
+    }
+    const result: Record<string, string> = {};
+    const owners = new Map<string, string>();
+    for (const [name, data] of Object.entries(parsed)) {
+        const key = `vaultData.${name}`;
+        if (!environments.some((e) => e.env.name === name)) {
+            problem(key, `"${name}" is not an environment this stack deploys`);
+        } else if (typeof data !== "string" || data === "") {
+            problem(key, "must be a Docker volume name or an absolute host folder");
+        } else if (data.startsWith("/") ? !HOST_FOLDER.test(data) || data.split("/").includes("..") : !DOCKER_NAME.test(data)) {
+            problem(
+                key,
+                `"${data}" is neither a Docker volume name nor an absolute host folder without spaces, colons or ".." (folders start with /)`,
+            );
+        } else if (owners.has(data)) {
+            problem(
+                key,
+                `"${data}" already holds the vault of ${owners.get(data)}: two vaults on one data folder would overwrite each other`,
+            );
+        } else {
+            owners.set(data, name);
+            result[name] = data;
         }
     }
     return result;

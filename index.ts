@@ -45,15 +45,28 @@ for (const env of config.environments) {
             vaultPassword: passwords.vault,
             replicationPassword: passwords.replication,
             operationalAdminPassword: passwords.operationalAdmin,
+            backupPassword: passwords.backup,
+            vaultData: config.vaultData[env.name],
         });
         environments[env.name] = {
             kind: "standard",
             vault: { ...e.vault, password: e.vaultPassword },
             replication: { user: e.replicationUser, password: e.replicationPassword },
             operational: { ...e.operational, adminUser: e.operationalAdminUser, adminPassword: e.operationalAdminPassword },
+            backup: { user: e.backupUser, password: e.backupPassword },
         };
     } else {
-        const e = new SecureEnvironment(env.name, { ...common, vaultPort: env.vaultPort, vaultPassword: passwords.vault });
-        environments[env.name] = { kind: "secure", vault: { ...e.vault, password: e.vaultPassword } };
+        const e = new SecureEnvironment(env.name, {
+            ...common,
+            vaultPort: env.vaultPort,
+            vaultPassword: passwords.vault,
+            backupPassword: passwords.backup,
+            vaultData: config.vaultData[env.name],
+        });
+        environments[env.name] = {
+            kind: "secure",
+            vault: { ...e.vault, password: e.vaultPassword },
+            backup: { user: e.backupUser, password: e.backupPassword },
+        };
     }
 }

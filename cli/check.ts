@@ -6,14 +6,7 @@
  * every rule is tested on INFO/CONFIG samples without a server.
  */
 import { REDIS_INTERNAL_PORT } from "../components/protocol";
-import {
-    type Settings,
-    operationalAdminRules,
-    operationalDefaultUserRules,
-    operationalSettings,
-    replicationUserRules,
-    vaultSettings,
-} from "../components/redisServer";
+import { type Settings, operationalSettings, operationalUsers, vaultSettings, vaultUsers } from "../components/redisServer";
 import { aclDifferences } from "./acl";
 import type { EnvironmentOutput, EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
 import {
@@ -88,16 +81,18 @@ export function declaredOperationalSettings(vaultContainer: string): Settings {
     return operationalSettings({ vaultContainer });
 }
 
-/** The vault's ACL users and their declared rules: default (requirepass) and, on a standard vault, the replication user. */
+/** The vault's ACL users and their declared rules (password hashes), from the program's own function. */
 export function declaredVaultUsers(env: EnvironmentOutput): Record<string, string[]> {
-    const users: Record<string, string[]> = { default: ["on", `>${env.vault.password}`, "~*", "&*", "+@all"] };
-    if (env.kind === "standard") users[env.replication.user] = replicationUserRules(env.replication.password);
-    return users;
+    return vaultUsers({
+        password: env.vault.password,
+        replicationPassword: env.kind === "standard" ? env.replication.password : undefined,
+        backupPassword: env.backup.password,
+    });
 }
 
 /** The operational's ACL users and their declared rules: the passwordless default user and the admin user. */
 export function declaredOperationalUsers(env: StandardEnvironmentOutput): Record<string, string[]> {
-    return { default: operationalDefaultUserRules(), [env.operational.adminUser]: operationalAdminRules(env.operational.adminPassword) };
+    return operationalUsers(env.operational.adminPassword);
 }
 
 /**

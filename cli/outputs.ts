@@ -26,16 +26,26 @@ export interface OperationalOutput extends EndpointOutput {
     adminPassword: string;
 }
 
+/** An ACL user and its password. */
+export interface CredentialsOutput {
+    user: string;
+    password: string;
+}
+
 export interface StandardEnvironmentOutput {
     kind: "standard";
     vault: VaultOutput;
-    replication: { user: string; password: string };
+    replication: CredentialsOutput;
     operational: OperationalOutput;
+    /** The vault's backup user (`redis-cli --rdb` only). */
+    backup: CredentialsOutput;
 }
 
 export interface SecureEnvironmentOutput {
     kind: "secure";
     vault: VaultOutput;
+    /** The vault's backup user (`redis-cli --rdb` only). */
+    backup: CredentialsOutput;
 }
 
 export type EnvironmentOutput = StandardEnvironmentOutput | SecureEnvironmentOutput;
@@ -115,20 +125,18 @@ export function validateEnvironments(value: unknown, key = "environments"): Envi
             continue;
         }
         const vault = read.vault(env.vault, `${at}.vault`);
+        const backup = read.credentials(env.backup, `${at}.backup`);
         if (kind === "secure") {
-            if (vault) result[name] = { kind, vault };
+            if (vault && backup) result[name] = { kind, vault, backup };
             continue;
         }
-        const replication = read.object(env.replication, `${at}.replication`, (r, k) => ({
-            user: read.string(r.user, `${k}.user`),
-            password: read.secret(r.password, `${k}.password`),
-        }));
+        const replication = read.credentials(env.replication, `${at}.replication`);
         const operational = read.object(env.operational, `${at}.operational`, (o, k) => ({
             ...read.endpoint(o, k),
             adminUser: read.string(o.adminUser, `${k}.adminUser`),
             adminPassword: read.secret(o.adminPassword, `${k}.adminPassword`),
         }));
-        if (vault && replication && operational) result[name] = { kind, vault, replication, operational };
+        if (vault && replication && operational && backup) result[name] = { kind, vault, replication, operational, backup };
     }
     if (secretsHidden) problems.push(SHOW_SECRETS_HINT);
     if (problems.length > 0) {
@@ -189,6 +197,13 @@ class Reader {
 
     vault(value: unknown, key: string): VaultOutput | undefined {
         return this.object(value, key, (v, k) => ({ ...this.endpoint(v, k), password: this.secret(v.password, `${k}.password`) }));
+    }
+
+    credentials(value: unknown, key: string): CredentialsOutput | undefined {
+        return this.object(value, key, (c, k) => ({
+            user: this.string(c.user, `${k}.user`),
+            password: this.secret(c.password, `${k}.password`),
+        }));
     }
 
     object<T>(value: unknown, key: string, build: (o: Record<string, unknown>, key: string) => T): T | undefined {

@@ -1,11 +1,21 @@
 /**
- * The redis-server command line of each role, as pure functions over plain data.
+ * What each role's Redis runs with, as pure functions over plain data: its settings, its
+ * ACL users, the config file they make, and the container command that starts it.
  *
- * Every setting the program declares lives here once: the components bake it into the
- * containers' commands, and the operator CLI compares it with `CONFIG GET` to find
+ * Every setting the program declares lives here once: the components write it into each
+ * container's config file, and the operator CLI compares it with `CONFIG GET` to find
  * runtime drift that `pulumi preview` cannot see. Values are written in the form
  * `CONFIG GET` returns them (bytes, not "64mb") so that comparison is exact.
+ *
+ * Passwords reach Redis only through those config files, which the plan uploads into the
+ * container before its first start: never through the command line (`docker inspect`,
+ * `ps`, /proc/1/cmdline), the environment or a log. The vault holds only SHA-256 hashes
+ * of its passwords (`#<hex>` ACL rules); the operational must hold its `masterauth` in
+ * plain text, since it presents that to the vault.
  */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { REDIS_INTERNAL_PORT } from "./protocol";
 
 /** ACL user the operational authenticates as to its vault: it may only replicate. */
@@ -55,6 +65,11 @@ export function vaultSettings(opts: { memoryLimitMb?: number } = {}): Settings {
         // would replicate its emptiness and wipe every operational.
         appendonly: "yes",
         appendfsync: "everysec",
+        // Redis's own defaults, written down because the start script (start-vault.sh) reads
+        // them from the config to know what the data folder holds before Redis starts.
+        dbfilename: "dump.rdb",
+        appenddirname: "appendonlydir",
+        appendfilename: "appendonly.aof",
         // Stream the snapshot straight to the replica's socket and start at once: Redis's
         // default waits 5 s for more replicas to join, which made a recovery ~15x slower.
         "repl-diskless-sync": "yes",
@@ -96,9 +111,30 @@ export function operationalSettings(opts: { vaultContainer: string }): Settings 
     };
 }
 
+/** ACL user that takes backups (`redis-cli --rdb`) of a vault: it may only ask for a snapshot. */
+export const BACKUP_USER = "backup";
+
+/** The SHA-256 of a password, as Redis stores it and as `#<hex>` ACL rules give it. */
+export function passwordHash(password: string): string {
+    return createHash("sha256").update(password).digest("hex");
+}
+
+/** ACL rules of a vault's default user: every command and key, for the holder of the vault's password. */
+export function vaultDefaultUserRules(passwordSha256: string): string[] {
+    return ["on", `#${passwordSha256}`, "~*", "&*", "+@all"];
+}
+
 /** ACL rules of the vault's replication user: PSYNC and REPLCONF only (with PSYNC alone the link drops every second). */
-export function replicationUserRules(password: string): string[] {
-    return ["on", `>${password}`, "-@all", "+psync", "+replconf"];
+export function replicationUserRules(passwordSha256: string): string[] {
+    return ["on", `#${passwordSha256}`, "-@all", "+psync", "+replconf"];
+}
+
+/**
+ * ACL rules of the vault's backup user: what `redis-cli --rdb` needs (`REPLCONF capa eof`,
+ * `REPLCONF rdb-only 1`, `SYNC`) and nothing else; no key can be read or written with it.
+ */
+export function backupUserRules(passwordSha256: string): string[] {
+    return ["on", `#${passwordSha256}`, "-@all", "+sync", "+replconf"];
 }
 
 /**
@@ -112,58 +148,144 @@ export function operationalDefaultUserRules(): string[] {
 }
 
 /** ACL rules of the operational's admin user, used for repairs. */
-export function operationalAdminRules(password: string): string[] {
-    return ["on", `>${password}`, "~*", "&*", "+@all"];
+export function operationalAdminRules(passwordSha256: string): string[] {
+    return ["on", `#${passwordSha256}`, "~*", "&*", "+@all"];
 }
 
-/** Turns settings into redis-server arguments, one argument per word as Redis expects. */
-export function settingsToArgs(settings: Settings): string[] {
-    return Object.entries(settings).flatMap(([name, value]) => [
-        `--${name}`,
-        // `save ""` must stay one empty argument; "host port" must become two.
-        ...(value === "" ? [""] : value.split(" ")),
-    ]);
-}
-
-function userArgs(user: string, rules: string[]): string[] {
-    return ["--user", user, ...rules];
-}
-
-/** Inputs of a vault's command. `replicationPassword` is absent for a secure environment. */
-export interface VaultCommandInput {
+/** Passwords of a vault; `replicationPassword` is absent for a secure environment. */
+export interface VaultPasswords {
     password: string;
     replicationPassword?: string;
+    backupPassword: string;
+}
+
+/** A vault's ACL users and their rules: default, the backup user, and on a standard vault the replication user. */
+export function vaultUsers(passwords: VaultPasswords): Record<string, string[]> {
+    return {
+        default: vaultDefaultUserRules(passwordHash(passwords.password)),
+        ...(passwords.replicationPassword === undefined
+            ? {}
+            : { [REPLICATION_USER]: replicationUserRules(passwordHash(passwords.replicationPassword)) }),
+        [BACKUP_USER]: backupUserRules(passwordHash(passwords.backupPassword)),
+    };
+}
+
+/** An operational's ACL users: the passwordless, read-only default user and the admin user. */
+export function operationalUsers(adminPassword: string): Record<string, string[]> {
+    return { default: operationalDefaultUserRules(), [OPERATIONAL_ADMIN_USER]: operationalAdminRules(passwordHash(adminPassword)) };
+}
+
+// Characters a config-file argument may hold without quotes.
+const BARE_CONFIG_WORD = /^[A-Za-z0-9_.:/@#~&+*%=,-]+$/;
+
+/**
+ * One argument of a config-file line: bare when safe, else double-quoted with every byte
+ * that is not plain printable ASCII escaped as \xHH, which Redis's parser reads back.
+ */
+export function configWord(value: string): string {
+    if (BARE_CONFIG_WORD.test(value)) return value;
+    let quoted = "";
+    for (const byte of Buffer.from(value, "utf8")) {
+        const c = String.fromCharCode(byte);
+        quoted += byte < 0x20 || byte > 0x7e || c === '"' || c === "\\" ? `\\x${byte.toString(16).padStart(2, "0")}` : c;
+    }
+    return `"${quoted}"`;
+}
+
+/** The contents of a redis.conf: one `name value...` line per setting, then one `user` line per ACL user. */
+export function renderConfig(settings: Settings, users: Record<string, string[]>, secrets: Settings = {}): string {
+    const lines = ["# Written by nexus-redis (Pulumi); changed only by changing the stack."];
+    for (const [name, value] of [...Object.entries(settings), ...Object.entries(secrets)]) {
+        // `save ""` stays one empty argument; "host port" becomes two.
+        const words = value === "" ? [""] : value.split(" ");
+        lines.push([name, ...words.map(configWord)].join(" "));
+    }
+    for (const [user, rules] of Object.entries(users)) lines.push(["user", user, ...rules].map(configWord).join(" "));
+    return `${lines.join("\n")}\n`;
+}
+
+/** Where the plan puts each container's files; not under /data, which is the data volume. */
+export const CONFIG_DIR = "/etc/nexus-redis";
+export const VAULT_CONFIG_FILE = `${CONFIG_DIR}/vault.conf`;
+export const OPERATIONAL_CONFIG_FILE = `${CONFIG_DIR}/operational.conf`;
+export const VAULT_START_SCRIPT = `${CONFIG_DIR}/start-vault.sh`;
+
+/**
+ * The redis user of the official image (and of the test image built like it): the
+ * entrypoint drops to it before Redis starts. Numbers, not names: the Docker provider
+ * resolves upload owner names on the machine that runs Pulumi, not in the container.
+ */
+export const REDIS_UID = "999";
+
+/** A file the plan puts into a container before its first start. */
+export interface ContainerFile {
+    path: string;
+    content: string;
+    /** Octal, as the Docker provider's upload `permissions` takes it. */
+    mode: string;
+    owner: string;
+    group: string;
+    /** Holds passwords or their hashes: a Pulumi secret, never shown. */
+    secret: boolean;
+}
+
+/** Inputs of a vault's files. */
+export interface VaultFilesInput extends VaultPasswords {
     memoryLimitMb?: number;
 }
 
-/** The vault's full command, passwords included (a secret as a whole). */
-export function vaultCommand(input: VaultCommandInput): string[] {
+/**
+ * A vault's files: its config (passwords as hashes; readable by the redis user alone) and
+ * the start script that loads whatever data its folder holds before clients can write.
+ */
+export function vaultFiles(input: VaultFilesInput): ContainerFile[] {
     return [
-        "redis-server",
-        ...settingsToArgs(vaultSettings({ memoryLimitMb: input.memoryLimitMb })),
-        "--requirepass",
-        input.password,
-        ...(input.replicationPassword === undefined ? [] : userArgs(REPLICATION_USER, replicationUserRules(input.replicationPassword))),
+        {
+            path: VAULT_CONFIG_FILE,
+            content: renderConfig(vaultSettings({ memoryLimitMb: input.memoryLimitMb }), vaultUsers(input)),
+            mode: "0400",
+            owner: REDIS_UID,
+            group: REDIS_UID,
+            secret: true,
+        },
+        { path: VAULT_START_SCRIPT, content: vaultStartScript(), mode: "0555", owner: "0", group: "0", secret: false },
     ];
 }
 
-/** Inputs of an operational's command. */
-export interface OperationalCommandInput {
+/**
+ * The vault's command. The image's entrypoint runs it as root; the script then starts Redis
+ * through that same entrypoint, which drops to the redis user.
+ */
+export function vaultCommand(): string[] {
+    return ["sh", VAULT_START_SCRIPT, VAULT_CONFIG_FILE];
+}
+
+/** Inputs of an operational's files. */
+export interface OperationalFilesInput {
     vaultContainer: string;
     replicationPassword: string;
     adminPassword: string;
 }
 
-/** The operational's full command: replication baked in, so it is right from its first start. */
-export function operationalCommand(input: OperationalCommandInput): string[] {
-    return [
-        "redis-server",
-        ...settingsToArgs(operationalSettings({ vaultContainer: input.vaultContainer })),
-        "--masterauth",
-        input.replicationPassword,
-        ...userArgs("default", operationalDefaultUserRules()),
-        ...userArgs(OPERATIONAL_ADMIN_USER, operationalAdminRules(input.adminPassword)),
-    ];
+/** An operational's config: replication baked in, so it is right from its first start. */
+export function operationalFiles(input: OperationalFilesInput): ContainerFile[] {
+    const content = renderConfig(operationalSettings({ vaultContainer: input.vaultContainer }), operationalUsers(input.adminPassword), {
+        masterauth: input.replicationPassword,
+    });
+    return [{ path: OPERATIONAL_CONFIG_FILE, content, mode: "0400", owner: REDIS_UID, group: REDIS_UID, secret: true }];
+}
+
+/** The operational's command: the entrypoint drops to the redis user, then Redis reads the config. */
+export function operationalCommand(): string[] {
+    return ["redis-server", OPERATIONAL_CONFIG_FILE];
+}
+
+let startScript: string | undefined;
+
+/** The vault's start script (components/start-vault.sh), which guards against starting empty on data. */
+export function vaultStartScript(): string {
+    startScript ??= readFileSync(path.join(__dirname, "start-vault.sh"), "utf8");
+    return startScript;
 }
 
 /** `maxmemory` for a container memory limit, or undefined when there is none. */

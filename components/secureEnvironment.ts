@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { BACKUP_USER } from "./redisServer";
 import { type Endpoint, type EnvironmentBaseArgs, createVault, passwordOrGenerated } from "./vault";
 
 /** Arguments of a secure environment: a vault alone. */
@@ -14,11 +15,21 @@ export class SecureEnvironment extends pulumi.ComponentResource {
     public readonly vault: Endpoint;
     /** The vault's password (secret). */
     public readonly vaultPassword: pulumi.Output<string>;
+    /** ACL user that can take a snapshot of the vault (`redis-cli --rdb`) and do nothing else. */
+    public readonly backupUser: string = BACKUP_USER;
+    /** Password of the backup user (secret). */
+    public readonly backupPassword: pulumi.Output<string>;
 
     constructor(name: string, args: SecureEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("nexus-redis:redis:SecureEnvironment", name, {}, opts);
         this.vaultPassword = passwordOrGenerated(args.vaultPassword, `${name}-vault-password`, this);
-        this.vault = createVault(this, name, args, this.vaultPassword, undefined).endpoint;
-        this.registerOutputs({ vault: this.vault, vaultPassword: this.vaultPassword });
+        this.backupPassword = passwordOrGenerated(args.backupPassword, `${name}-backup-password`, this);
+        this.vault = createVault(this, name, args, { password: this.vaultPassword, backupPassword: this.backupPassword }).endpoint;
+        this.registerOutputs({
+            vault: this.vault,
+            vaultPassword: this.vaultPassword,
+            backupUser: this.backupUser,
+            backupPassword: this.backupPassword,
+        });
     }
 }

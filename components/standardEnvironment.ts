@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { OPERATIONAL_ADMIN_USER, REPLICATION_USER, operationalCommand } from "./redisServer";
+import { BACKUP_USER, OPERATIONAL_ADMIN_USER, REPLICATION_USER, operationalCommand, operationalFiles } from "./redisServer";
 import { type Endpoint, type EnvironmentBaseArgs, createRedisNode, createVault, passwordOrGenerated } from "./vault";
 
 /** Arguments of a standard environment: a vault and its operational replica. */
@@ -34,23 +34,33 @@ export class StandardEnvironment extends pulumi.ComponentResource {
     public readonly operationalAdminUser: string = OPERATIONAL_ADMIN_USER;
     /** Password of the operational's admin user (secret). */
     public readonly operationalAdminPassword: pulumi.Output<string>;
+    /** ACL user that can take a snapshot of the vault (`redis-cli --rdb`) and do nothing else. */
+    public readonly backupUser: string = BACKUP_USER;
+    /** Password of the backup user (secret). */
+    public readonly backupPassword: pulumi.Output<string>;
 
     constructor(name: string, args: StandardEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("nexus-redis:redis:StandardEnvironment", name, {}, opts);
         this.vaultPassword = passwordOrGenerated(args.vaultPassword, `${name}-vault-password`, this);
         this.replicationPassword = passwordOrGenerated(args.replicationPassword, `${name}-replication-password`, this);
         this.operationalAdminPassword = passwordOrGenerated(args.operationalAdminPassword, `${name}-operational-admin-password`, this);
-        const vault = createVault(this, name, args, this.vaultPassword, this.replicationPassword);
+        this.backupPassword = passwordOrGenerated(args.backupPassword, `${name}-backup-password`, this);
+        const vault = createVault(this, name, args, {
+            password: this.vaultPassword,
+            replicationPassword: this.replicationPassword,
+            backupPassword: this.backupPassword,
+        });
         this.vault = vault.endpoint;
 
-        const command = pulumi
+        const files = pulumi
             .all([vault.container.name, this.replicationPassword, this.operationalAdminPassword])
             .apply(([vaultContainer, replicationPassword, adminPassword]) =>
-                operationalCommand({ vaultContainer, replicationPassword, adminPassword }),
+                operationalFiles({ vaultContainer, replicationPassword, adminPassword }),
             );
         this.operational = createRedisNode(this, name, args, {
             role: "operational",
-            command,
+            command: operationalCommand(),
+            files: pulumi.secret(files),
             hostPort: args.operationalPort,
             // Not retained, unlike the vault's: the operational is rebuilt from the vault,
             // and replacing this volume is exactly the protocol's disaster recovery.
@@ -66,6 +76,8 @@ export class StandardEnvironment extends pulumi.ComponentResource {
             operational: this.operational,
             operationalAdminUser: this.operationalAdminUser,
             operationalAdminPassword: this.operationalAdminPassword,
+            backupUser: this.backupUser,
+            backupPassword: this.backupPassword,
         });
     }
 }

@@ -6,6 +6,7 @@
  * Pulumi keeps its runtime in process globals: run one plan per process.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { type ConfigOverrides, loadProjectConfig } from "./projectConfig";
 import { PlanMocks, type PlanMocksOptions, UNKNOWN, isSecretEnvelope } from "./mocks";
@@ -66,6 +67,11 @@ export interface PlanRun {
     secrets: string[];
     /** Per resource URN, the top-level inputs Pulumi treats as secret (stored encrypted in state). */
     secretInputs: Map<string, string[]>;
+    /**
+     * Per resource URN, its inputs exactly as the SDK sent them, every secret value still
+     * wrapped in the SDK's envelope (`isSecretEnvelope`): what tests inspect for leaks.
+     */
+    rawInputs: Map<string, Record<string, unknown>>;
     /** Per resource URN, its lifecycle options. */
     options: Map<string, LifecycleOptions>;
     render(showSecrets: boolean): Promise<Plan>;
@@ -106,6 +112,9 @@ export async function runPlan(options: PlanOptions = {}): Promise<PlanRun> {
 
     const secrets = new Set<string>(mocks.generatedSecrets);
     for (const key of loaded.secretKeys) collectStrings(tryJson(loaded.config[key]), secrets);
+    // What the display hides: each secret and its SHA-256 (the vault's config holds password
+    // hashes), so a config file stays readable with `#[secret]` where a hash was.
+    const redactions = new Set([...secrets, ...[...secrets].map((s) => createHash("sha256").update(s).digest("hex"))]);
     const stackUrn = `urn:pulumi:${stack}::${loaded.project}::pulumi:pulumi:Stack::${loaded.project}-${stack}`;
     // The mock monitor puts the root stack's type into top-level URNs; the engine does not,
     // and a URN copied from the plan into `pulumi up --target` must be the engine's.
@@ -132,10 +141,11 @@ export async function runPlan(options: PlanOptions = {}): Promise<PlanRun> {
         secrets: [...secrets],
         options: new Map(graph.map((r) => [r.urn, r.options])),
         secretInputs: new Map(graph.map((r) => [r.urn, Object.keys(r.rawInputs).filter((k) => isSecretEnvelope(r.rawInputs[k]))])),
+        rawInputs: new Map(graph.map((r) => [r.urn, r.rawInputs])),
         async render(showSecrets: boolean): Promise<Plan> {
             const resources = graph.map(({ rawInputs, options: _options, ...rest }) => ({
                 ...rest,
-                inputs: reveal(rawInputs, secrets, showSecrets) as Record<string, unknown>,
+                inputs: reveal(rawInputs, redactions, showSecrets) as Record<string, unknown>,
             }));
             const outputs: Record<string, unknown> = {};
             for (const [name, value] of exported) outputs[name] = await resolveOutput(value, showSecrets);

@@ -43,8 +43,8 @@ const replicator = (commands = "-@all +psync +replconf") =>
 describe("ACL GETUSER against the declared rules", () => {
     it("finds no difference in what Redis reports for the declared users", () => {
         expect(aclDifferences(defaultUser(), operationalDefaultUserRules())).toEqual([]);
-        expect(aclDifferences(adminUser(), operationalAdminRules(contact.operational.adminPassword))).toEqual([]);
-        expect(aclDifferences(replicator(), replicationUserRules(contact.replication.password))).toEqual([]);
+        expect(aclDifferences(adminUser(), operationalAdminRules(sha(contact.operational.adminPassword)))).toEqual([]);
+        expect(aclDifferences(replicator(), replicationUserRules(sha(contact.replication.password)))).toEqual([]);
     });
 
     it.each<[string, string, RegExp]>([
@@ -82,7 +82,7 @@ describe("ACL GETUSER against the declared rules", () => {
     });
 
     it("catches a widened or re-passworded replication user, and a missing one", () => {
-        const rules = replicationUserRules(contact.replication.password);
+        const rules = replicationUserRules(sha(contact.replication.password));
         expect(aclDifferences(replicator("-@all +psync +replconf +@read"), rules)).toEqual(["grants +@read beyond the declared"]);
         const other = { ...replicator(), passwords: [sha("guessed")] };
         expect(aclDifferences(other, rules)).toEqual(["its passwords differ from the stack's"]);

@@ -51,7 +51,17 @@ describe("round trips of one environment's check", () => {
         expect(observation.operational?.config?.masterauth).toBe(contact.replication.password);
 
         expect(vault.batches.map((b) => b.map((c) => c.slice(0, 2).join(" ")))).toEqual([
-            ["AUTH vault-secret-pw", "INFO replication", "CONFIG GET", "DBSIZE", "CLIENT LIST", "ACL USERS", "ACL GETUSER", "ACL GETUSER"],
+            [
+                "AUTH vault-secret-pw",
+                "INFO replication",
+                "CONFIG GET",
+                "DBSIZE",
+                "CLIENT LIST",
+                "ACL USERS",
+                "ACL GETUSER",
+                "ACL GETUSER",
+                "ACL GETUSER",
+            ],
         ]);
         // Replication and persistence in one INFO.
         expect(vault.commands.find((c) => c[0] === "INFO")).toEqual(["INFO", "replication", "persistence"]);

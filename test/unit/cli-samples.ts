@@ -23,6 +23,7 @@ export const contact: StandardEnvironmentOutput = {
         adminUser: "admin",
         adminPassword: "admin-secret-pw",
     },
+    backup: { user: "backup", password: "backup-secret-pw" },
 };
 
 export const kb: StandardEnvironmentOutput = {
@@ -30,16 +31,18 @@ export const kb: StandardEnvironmentOutput = {
     vault: { container: "nexus3-kb-vault", host: "127.0.0.1", port: 6625, password: "kb-vault-pw" },
     replication: { user: "replicator", password: "kb-replication-pw" },
     operational: { container: "nexus3-kb-operational", host: "127.0.0.1", port: 6626, adminUser: "admin", adminPassword: "kb-admin-pw" },
+    backup: { user: "backup", password: "kb-backup-pw" },
 };
 
 export const user: SecureEnvironmentOutput = {
     kind: "secure",
     vault: { container: "nexus3-user-vault", host: "127.0.0.1", port: 6610, password: "user-vault-pw" },
+    backup: { user: "backup", password: "user-backup-pw" },
 };
 
 export const fleetOutputs: EnvironmentsOutput = { contact, kb, user };
 
-/** The three passwords of the samples: no rendered report may contain any of them. */
+/** The passwords of the samples: no rendered report may contain any of them. */
 export const SAMPLE_SECRETS = [
     contact.vault.password,
     contact.replication.password,
@@ -48,6 +51,9 @@ export const SAMPLE_SECRETS = [
     kb.replication.password,
     kb.operational.adminPassword,
     user.vault.password,
+    contact.backup.password,
+    kb.backup.password,
+    user.backup.password,
 ];
 
 export const vaultInfoText = (replicas: number, offset = 4242, replid = VAULT_REPLID) => `# Replication\r

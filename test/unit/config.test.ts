@@ -135,9 +135,40 @@ describe("invalid configuration", () => {
             "a replication password for a secure environment",
             { passwords: '{"user":{"replication":"x"}}' },
             "nexus-redis:passwords.user.replication",
-            /only a vault password/,
+            /only a vault and a backup password/,
         ],
         ["a password with a space", { passwords: '{"contact":{"vault":"a b"}}' }, "nexus-redis:passwords.contact.vault", /without spaces/],
+        ["vault data that is not JSON", { vaultData: "nexus3-contact-vault-data" }, "nexus-redis:vaultData", /not valid JSON/],
+        [
+            "vault data for an environment not deployed",
+            { vaultData: '{"nope":"v"}' },
+            "nexus-redis:vaultData.nope",
+            /not an environment this stack deploys/,
+        ],
+        [
+            "vault data that is neither a volume nor a folder",
+            { vaultData: '{"kb":"-bad"}' },
+            "nexus-redis:vaultData.kb",
+            /neither a Docker volume name nor/,
+        ],
+        [
+            "a host folder with a colon",
+            { vaultData: '{"kb":"/srv/kb:rw"}' },
+            "nexus-redis:vaultData.kb",
+            /without spaces, colons or "\.\."/,
+        ],
+        [
+            "a host folder that climbs out",
+            { vaultData: '{"kb":"/srv/../etc"}' },
+            "nexus-redis:vaultData.kb",
+            /without spaces, colons or "\.\."/,
+        ],
+        [
+            "one folder for two vaults",
+            { vaultData: '{"kb":"/srv/redis","web":"/srv/redis"}' },
+            "nexus-redis:vaultData.web",
+            /already holds the vault of kb/,
+        ],
     ])("rejects %s, naming the key", (_what, overrides, key, message) => {
         const problems = problemsOf(overrides);
         expect(problems).toContainEqual({ key, message: expect.stringMatching(message) });
@@ -161,6 +192,14 @@ describe("invalid configuration", () => {
         ).toEqual({
             contact: { vault: "PlainPassword1" },
         });
+    });
+
+    it("takes an existing volume or host folder per environment for the vault's data", () => {
+        const parsed = parseFleetConfig({
+            ...devConfig(),
+            vaultData: '{"contact":"nexus3-contact-vault-data","links":"/srv/redis/links"}',
+        });
+        expect(parsed.vaultData).toEqual({ contact: "nexus3-contact-vault-data", links: "/srv/redis/links" });
     });
 
     it("never echoes a password in its messages", () => {

@@ -2,6 +2,7 @@
  * The whole program under Pulumi's mock runtime, dev stack: the resource graph a
  * `pulumi up` would create, checked resource by resource.
  */
+import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
 import { type LifecycleOptions, type Plan, type PlannedResource, runPlan } from "../../plan/plan";
@@ -30,9 +31,33 @@ function resource(type: string, name: string): PlannedResource {
     return found[0];
 }
 const container = (name: string) => resource("docker:index/container:Container", name);
-const command = (name: string) => container(name).inputs.command as string[];
-const argAfter = (cmd: string[], flag: string) => cmd[cmd.indexOf(flag) + 1];
-const userRule = (cmd: string[], user: string) => cmd.slice(cmd.findIndex((a, i) => a === "--user" && cmd[i + 1] === user));
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+interface Upload {
+    file: string;
+    content: string;
+    permissions: string;
+    owner: string;
+    group: string;
+}
+/** The file a container gets at `path` before its first start. */
+function upload(name: string, path: string): Upload {
+    const found = (container(name).inputs.uploads as Upload[]).filter((u) => u.file === path);
+    expect(found, `${name} ${path}`).toHaveLength(1);
+    return found[0];
+}
+/** The words after `setting` in a container's config file. */
+function setting(name: string, path: string, key: string): string[] | undefined {
+    const line = upload(name, path)
+        .content.split("\n")
+        .find((l) => l.startsWith(`${key} `));
+    return line?.split(" ").slice(1);
+}
+const operationalSetting = (env: string, key: string) => setting(`${env}-operational`, "/etc/nexus-redis/operational.conf", key);
+/** The password hash of `user`'s `#<sha256>` rule in a config file. */
+function userHash(name: string, path: string, user: string): string | undefined {
+    return setting(name, path, `user ${user}`)?.find((w) => w.startsWith("#"));
+}
+const outputs = () => plan.outputs.environments as Record<string, any>;
 
 describe("the dev stack's resources", () => {
     it("are exactly the ones the protocol needs, and nothing else", () => {
@@ -44,6 +69,7 @@ describe("the dev stack's resources", () => {
                 `random:index/randomPassword:RandomPassword::${e.name}-vault-password`,
                 `random:index/randomPassword:RandomPassword::${e.name}-replication-password`,
                 `random:index/randomPassword:RandomPassword::${e.name}-operational-admin-password`,
+                `random:index/randomPassword:RandomPassword::${e.name}-backup-password`,
                 `docker:index/volume:Volume::${e.name}-vault-data`,
                 `docker:index/container:Container::${e.name}-vault`,
                 `docker:index/volume:Volume::${e.name}-operational-data`,
@@ -52,6 +78,7 @@ describe("the dev stack's resources", () => {
             ...SECURE.flatMap((e) => [
                 `nexus-redis:redis:SecureEnvironment::${e.name}`,
                 `random:index/randomPassword:RandomPassword::${e.name}-vault-password`,
+                `random:index/randomPassword:RandomPassword::${e.name}-backup-password`,
                 `docker:index/volume:Volume::${e.name}-vault-data`,
                 `docker:index/container:Container::${e.name}-vault`,
             ]),
@@ -86,7 +113,7 @@ describe("the dev stack's resources", () => {
             const type = env.kind === "standard" ? "nexus-redis:redis:StandardEnvironment" : "nexus-redis:redis:SecureEnvironment";
             const componentUrn = resource(type, env.name).urn;
             const children = plan.resources.filter((r) => r.name.startsWith(`${env.name}-`));
-            expect(children.length).toBe(env.kind === "standard" ? 7 : 3);
+            expect(children.length).toBe(env.kind === "standard" ? 8 : 4);
             for (const child of children) expect(child.parent, child.name).toBe(componentUrn);
         }
     });
@@ -114,21 +141,38 @@ describe.each(STANDARD)("standard environment $name", (env) => {
     });
 
     it("replicates from its own vault by container name on 6379, authenticated as the replication user", () => {
-        const op = command(`${env.name}-operational`);
-        expect(op.slice(op.indexOf("--replicaof"), op.indexOf("--replicaof") + 3)).toEqual([
-            "--replicaof",
-            `nexus3-${env.name}-vault`,
-            "6379",
-        ]);
-        expect(argAfter(op, "--masteruser")).toBe("replicator");
+        expect(operationalSetting(env.name, "replicaof")).toEqual([`nexus3-${env.name}-vault`, "6379"]);
+        expect(operationalSetting(env.name, "masteruser")).toEqual(["replicator"]);
     });
 
-    it("gives the operational the replication user's password as masterauth, not the vault's", () => {
-        const vault = command(`${env.name}-vault`);
-        const masterauth = argAfter(command(`${env.name}-operational`), "--masterauth");
-        expect(userRule(vault, "replicator")).toContain(`>${masterauth}`);
-        expect(masterauth).not.toBe(argAfter(vault, "--requirepass"));
+    it("gives the operational the replication user's password as masterauth, and the vault only its hash", () => {
+        const [masterauth] = operationalSetting(env.name, "masterauth")!;
         expect(masterauth).toMatch(/^[A-Za-z0-9]{32}$/);
+        expect(masterauth).toBe(outputs()[env.name].replication.password);
+        expect(userHash(`${env.name}-vault`, "/etc/nexus-redis/vault.conf", "replicator")).toBe(`#${sha256(masterauth)}`);
+        expect(masterauth).not.toBe(outputs()[env.name].vault.password);
+    });
+
+    it("starts the vault through its start script and the operational on its config, no password on either command line", () => {
+        expect(container(`${env.name}-vault`).inputs.command).toEqual([
+            "sh",
+            "/etc/nexus-redis/start-vault.sh",
+            "/etc/nexus-redis/vault.conf",
+        ]);
+        expect(container(`${env.name}-operational`).inputs.command).toEqual(["redis-server", "/etc/nexus-redis/operational.conf"]);
+        expect(upload(`${env.name}-vault`, "/etc/nexus-redis/start-vault.sh")).toMatchObject({ permissions: "0555", owner: "0" });
+        for (const [name, path] of [
+            [`${env.name}-vault`, "/etc/nexus-redis/vault.conf"],
+            [`${env.name}-operational`, "/etc/nexus-redis/operational.conf"],
+        ]) {
+            expect(upload(name, path)).toMatchObject({ permissions: "0400", owner: "999", group: "999" });
+        }
+    });
+
+    it("stops each container gracefully, so Redis can fsync before a replacement or a deletion", () => {
+        for (const role of ["vault", "operational"]) {
+            expect(container(`${env.name}-${role}`).inputs).toMatchObject({ stopTimeout: 60, destroyGraceSeconds: 60 });
+        }
     });
 
     it("replaces its fixed-name containers and volumes delete-first, keeping only the vault's data", () => {
@@ -153,16 +197,16 @@ describe.each(STANDARD)("standard environment $name", (env) => {
     });
 
     it("reports its endpoints in the stack output", () => {
-        const out = (plan.outputs.environments as Record<string, any>)[env.name];
+        const out = outputs()[env.name];
         expect(out).toEqual({
             kind: "standard",
             vault: {
                 container: `nexus3-${env.name}-vault`,
                 host: "127.0.0.1",
                 port: env.vaultPort,
-                password: argAfter(command(`${env.name}-vault`), "--requirepass"),
+                password: expect.stringMatching(/^[A-Za-z0-9]{32}$/),
             },
-            replication: { user: "replicator", password: argAfter(command(`${env.name}-operational`), "--masterauth") },
+            replication: { user: "replicator", password: operationalSetting(env.name, "masterauth")![0] },
             operational: {
                 container: `nexus3-${env.name}-operational`,
                 host: "127.0.0.1",
@@ -170,34 +214,44 @@ describe.each(STANDARD)("standard environment $name", (env) => {
                 adminUser: "admin",
                 adminPassword: expect.stringMatching(/^[A-Za-z0-9]{32}$/),
             },
+            backup: { user: "backup", password: expect.stringMatching(/^[A-Za-z0-9]{32}$/) },
         });
+        const conf = "/etc/nexus-redis/vault.conf";
+        expect(userHash(`${env.name}-vault`, conf, "default")).toBe(`#${sha256(out.vault.password)}`);
+        expect(userHash(`${env.name}-vault`, conf, "backup")).toBe(`#${sha256(out.backup.password)}`);
+        expect(userHash(`${env.name}-operational`, "/etc/nexus-redis/operational.conf", "admin")).toBe(
+            `#${sha256(out.operational.adminPassword)}`,
+        );
     });
 });
 
 describe.each(SECURE)("secure environment $name", (env) => {
-    it("is a password-protected vault with no replication user and no operational", () => {
-        const vault = command(`${env.name}-vault`);
-        expect(argAfter(vault, "--requirepass")).toMatch(/^[A-Za-z0-9]{32}$/);
-        expect(vault).not.toContain("--user");
+    it("is a password-protected vault with a backup user, no replication user and no operational", () => {
+        const out = outputs()[env.name];
+        const conf = "/etc/nexus-redis/vault.conf";
+        expect(userHash(`${env.name}-vault`, conf, "default")).toBe(`#${sha256(out.vault.password)}`);
+        expect(userHash(`${env.name}-vault`, conf, "backup")).toBe(`#${sha256(out.backup.password)}`);
+        expect(setting(`${env.name}-vault`, conf, "user replicator")).toBeUndefined();
         expect(plan.resources.some((r) => r.name === `${env.name}-operational`)).toBe(false);
         expect(container(`${env.name}-vault`).inputs.ports).toEqual([
             { internal: 6379, external: env.vaultPort, ip: "127.0.0.1", protocol: "tcp" },
         ]);
-        expect((plan.outputs.environments as Record<string, any>)[env.name]).toEqual({
+        expect(out).toEqual({
             kind: "secure",
             vault: {
                 container: `nexus3-${env.name}-vault`,
                 host: "127.0.0.1",
                 port: env.vaultPort,
-                password: argAfter(vault, "--requirepass"),
+                password: expect.stringMatching(/^[A-Za-z0-9]{32}$/),
             },
+            backup: { user: "backup", password: expect.stringMatching(/^[A-Za-z0-9]{32}$/) },
         });
     });
 });
 
 describe("secrets", () => {
     it("generates a different password for every environment and role", () => {
-        expect(secrets).toHaveLength(STANDARD.length * 3 + SECURE.length);
+        expect(secrets).toHaveLength(STANDARD.length * 4 + SECURE.length * 2);
         expect(new Set(secrets).size).toBe(secrets.length);
     });
 
@@ -210,6 +264,7 @@ describe("secrets", () => {
     it("keeps every password in the stack output secret", () => {
         for (const env of Object.values(redacted.outputs.environments as Record<string, any>)) {
             expect(env.vault.password).toBe("[secret]");
+            expect(env.backup.password).toBe("[secret]");
             if (env.kind === "standard") {
                 expect(env.replication.password).toBe("[secret]");
                 expect(env.operational.adminPassword).toBe("[secret]");
@@ -217,13 +272,15 @@ describe("secrets", () => {
         }
     });
 
-    it("keeps every container command secret, since each carries a password", () => {
+    it("keeps every container's uploaded files secret, and shows them with each password and hash as [secret]", () => {
         const containers = redacted.resources.filter((r) => r.type === "docker:index/container:Container");
         expect(containers).toHaveLength(STANDARD.length * 2 + SECURE.length);
+        const hashes = secrets.map(sha256);
         for (const c of containers) {
-            expect(secretInputs.get(c.urn), c.name).toEqual(["command"]);
-            const cmd = c.inputs.command as string[];
-            expect(argAfter(cmd, cmd.includes("--requirepass") ? "--requirepass" : "--masterauth")).toBe("[secret]");
+            expect(secretInputs.get(c.urn), c.name).toEqual(["uploads"]);
+            const text = JSON.stringify(c.inputs.uploads);
+            expect(text).toContain(c.name.endsWith("-vault") ? "user default on #[secret] " : "masterauth [secret]");
+            for (const hidden of [...secrets, ...hashes]) expect(text).not.toContain(hidden);
         }
     });
 });

@@ -1,121 +1,191 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
+    BACKUP_USER,
     OPERATIONAL_ADMIN_USER,
+    OPERATIONAL_CONFIG_FILE,
     REPLICATION_USER,
+    VAULT_CONFIG_FILE,
+    VAULT_START_SCRIPT,
+    configWord,
     containerName,
     maxmemoryBytes,
     operationalCommand,
-    settingsToArgs,
+    operationalFiles,
+    renderConfig,
     vaultCommand,
+    vaultFiles,
     volumeName,
 } from "../../components/redisServer";
 
-/** The value following `flag` in a command, or undefined. */
-function argAfter(command: string[], flag: string, count = 1): string[] | undefined {
-    const i = command.indexOf(flag);
-    return i < 0 ? undefined : command.slice(i + 1, i + 1 + count);
-}
+const sha = (text: string) => createHash("sha256").update(text).digest("hex");
 
-/** The ACL rules of `--user NAME ...` up to the next flag. */
-function userRules(command: string[], user: string): string[] | undefined {
-    const i = command.findIndex((a, j) => a === "--user" && command[j + 1] === user);
-    if (i < 0) return undefined;
-    const rest = command.slice(i + 2);
-    const end = rest.findIndex((a) => a.startsWith("--"));
-    return end < 0 ? rest : rest.slice(0, end);
+/** A config file's lines as word lists, comments left out. */
+function lines(config: string): string[][] {
+    return config
+        .split("\n")
+        .filter((l) => l !== "" && !l.startsWith("#"))
+        .map((l) => l.split(" "));
 }
+/** The words after `name` on its (single) line. */
+function setting(config: string, name: string): string[] | undefined {
+    const found = lines(config).filter((l) => l[0] === name);
+    expect(found.length, `lines for ${name}`).toBeLessThanOrEqual(1);
+    return found[0]?.slice(1);
+}
+/** The ACL rules of `user NAME ...`. */
+function userRules(config: string, user: string): string[] | undefined {
+    return lines(config)
+        .find((l) => l[0] === "user" && l[1] === user)
+        ?.slice(2);
+}
+const fileAt = (files: { path: string }[], path: string) => {
+    const found = files.filter((f) => f.path === path);
+    expect(found, path).toHaveLength(1);
+    return found[0] as ReturnType<typeof vaultFiles>[number];
+};
 
-describe("vault command", () => {
-    const standard = vaultCommand({ password: "vault-pw", replicationPassword: "repl-pw" });
-    const secure = vaultCommand({ password: "vault-pw" });
+describe("vault files and command", () => {
+    const standard = vaultFiles({ password: "vault-pw", replicationPassword: "repl-pw", backupPassword: "backup-pw" });
+    const secure = vaultFiles({ password: "vault-pw", backupPassword: "backup-pw" });
+    const config = fileAt(standard, VAULT_CONFIG_FILE).content;
+    const secureConfig = fileAt(secure, VAULT_CONFIG_FILE).content;
 
     it.each([
-        ["standard", standard],
-        ["secure", secure],
-    ])("a %s vault requires its password, persists with AOF and keeps its data in /data", (_kind, command) => {
-        expect(command[0]).toBe("redis-server");
-        expect(argAfter(command, "--requirepass")).toEqual(["vault-pw"]);
-        expect(argAfter(command, "--appendonly")).toEqual(["yes"]);
-        expect(argAfter(command, "--dir")).toEqual(["/data"]);
-        expect(argAfter(command, "--port")).toEqual(["6379"]);
+        ["standard", config],
+        ["secure", secureConfig],
+    ])("a %s vault requires its password, persists with AOF and keeps its data in /data", (_kind, text) => {
+        expect(userRules(text, "default")).toEqual(["on", `#${sha("vault-pw")}`, "~*", "&*", "+@all"]);
+        expect(setting(text, "requirepass")).toBeUndefined();
+        expect(setting(text, "appendonly")).toEqual(["yes"]);
+        expect(setting(text, "dir")).toEqual(["/data"]);
+        expect(setting(text, "port")).toEqual(["6379"]);
+    });
+
+    it("holds no password of the vault, only their SHA-256 hashes", () => {
+        for (const password of ["vault-pw", "repl-pw", "backup-pw"]) {
+            expect(config).not.toContain(password);
+            expect(config).toContain(`#${sha(password)}`);
+        }
     });
 
     it("gives a standard vault a replication user that can only PSYNC and REPLCONF", () => {
-        expect(userRules(standard, REPLICATION_USER)).toEqual(["on", ">repl-pw", "-@all", "+psync", "+replconf"]);
+        expect(userRules(config, REPLICATION_USER)).toEqual(["on", `#${sha("repl-pw")}`, "-@all", "+psync", "+replconf"]);
     });
 
-    it("gives a secure vault no other user", () => {
-        expect(secure).not.toContain("--user");
+    it("gives every vault a backup user that can only ask for a snapshot", () => {
+        for (const text of [config, secureConfig]) {
+            expect(userRules(text, BACKUP_USER)).toEqual(["on", `#${sha("backup-pw")}`, "-@all", "+sync", "+replconf"]);
+        }
+    });
+
+    it("gives a secure vault no replication user", () => {
+        expect(userRules(secureConfig, REPLICATION_USER)).toBeUndefined();
+        expect(lines(secureConfig).filter((l) => l[0] === "user")).toHaveLength(2);
+    });
+
+    it("names the files its start script reads: Redis's own defaults", () => {
+        expect(setting(config, "dbfilename")).toEqual(["dump.rdb"]);
+        expect(setting(config, "appenddirname")).toEqual(["appendonlydir"]);
+        expect(setting(config, "appendfilename")).toEqual(["appendonly.aof"]);
     });
 
     it("streams the snapshot to replicas at once and keeps a backlog for partial resyncs", () => {
-        expect(argAfter(standard, "--repl-diskless-sync")).toEqual(["yes"]);
-        expect(argAfter(standard, "--repl-diskless-sync-delay")).toEqual(["0"]);
-        expect(Number(argAfter(standard, "--repl-backlog-size")![0])).toBeGreaterThanOrEqual(16 * 1024 * 1024);
+        expect(setting(config, "repl-diskless-sync")).toEqual(["yes"]);
+        expect(setting(config, "repl-diskless-sync-delay")).toEqual(["0"]);
+        expect(Number(setting(config, "repl-backlog-size")![0])).toBeGreaterThanOrEqual(16 * 1024 * 1024);
     });
 
     it("notices a dead replication link within seconds, pinging replicas more often than that", () => {
-        const timeout = Number(argAfter(standard, "--repl-timeout")![0]);
-        const ping = Number(argAfter(standard, "--repl-ping-replica-period")![0]);
+        const timeout = Number(setting(config, "repl-timeout")![0]);
+        const ping = Number(setting(config, "repl-ping-replica-period")![0]);
         expect(timeout).toBeLessThanOrEqual(10);
         expect(ping * 3).toBeLessThanOrEqual(timeout);
     });
 
     it("caps memory below the container limit and never evicts from the vault", () => {
-        const limited = vaultCommand({ password: "p", memoryLimitMb: 256 });
-        expect(argAfter(limited, "--maxmemory")).toEqual([String(192 * 1024 * 1024)]);
-        expect(argAfter(limited, "--maxmemory-policy")).toEqual(["noeviction"]);
-        expect(standard).not.toContain("--maxmemory");
+        const limited = fileAt(vaultFiles({ password: "p", backupPassword: "b", memoryLimitMb: 256 }), VAULT_CONFIG_FILE).content;
+        expect(setting(limited, "maxmemory")).toEqual([String(192 * 1024 * 1024)]);
+        expect(setting(limited, "maxmemory-policy")).toEqual(["noeviction"]);
+        expect(setting(config, "maxmemory")).toBeUndefined();
+    });
+
+    it("makes the config readable by the image's redis user alone, and the start script by everyone", () => {
+        expect(fileAt(standard, VAULT_CONFIG_FILE)).toMatchObject({ mode: "0400", owner: "999", group: "999", secret: true });
+        expect(fileAt(standard, VAULT_START_SCRIPT)).toMatchObject({ mode: "0555", owner: "0", group: "0", secret: false });
+        expect(standard).toHaveLength(2);
+    });
+
+    it("starts through the start script with the config, no password on the command line", () => {
+        expect(vaultCommand()).toEqual(["sh", VAULT_START_SCRIPT, VAULT_CONFIG_FILE]);
+        expect(fileAt(standard, VAULT_START_SCRIPT).content).toMatch(/^#!\/bin\/sh\n/);
     });
 });
 
-describe("operational command", () => {
-    const command = operationalCommand({
-        vaultContainer: "nexus3-contact-vault",
-        replicationPassword: "repl-pw",
-        adminPassword: "admin-pw",
-    });
+describe("operational files and command", () => {
+    const files = operationalFiles({ vaultContainer: "nexus3-contact-vault", replicationPassword: "repl-pw", adminPassword: "admin-pw" });
+    const config = fileAt(files, OPERATIONAL_CONFIG_FILE).content;
 
     it("replicates from the vault's container name on the internal port, never localhost", () => {
-        expect(argAfter(command, "--replicaof", 2)).toEqual(["nexus3-contact-vault", "6379"]);
-        expect(command.join(" ")).not.toMatch(/localhost|127\.0\.0\.1/);
+        expect(setting(config, "replicaof")).toEqual(["nexus3-contact-vault", "6379"]);
+        expect(config).not.toMatch(/localhost|127\.0\.0\.1/);
     });
 
     it("authenticates to the vault as the replication user, not with the vault's password", () => {
-        expect(argAfter(command, "--masteruser")).toEqual([REPLICATION_USER]);
-        expect(argAfter(command, "--masterauth")).toEqual(["repl-pw"]);
-        expect(command).not.toContain("--requirepass");
+        expect(setting(config, "masteruser")).toEqual([REPLICATION_USER]);
+        expect(setting(config, "masterauth")).toEqual(["repl-pw"]);
+        expect(setting(config, "requirepass")).toBeUndefined();
     });
 
     it("is a read-only replica without persistence that loads an empty dataset straight from the socket", () => {
-        expect(argAfter(command, "--replica-read-only")).toEqual(["yes"]);
-        expect(argAfter(command, "--appendonly")).toEqual(["no"]);
-        expect(argAfter(command, "--save")).toEqual([""]);
-        expect(argAfter(command, "--repl-diskless-load")).toEqual(["on-empty-db"]);
+        expect(setting(config, "replica-read-only")).toEqual(["yes"]);
+        expect(setting(config, "appendonly")).toEqual(["no"]);
+        expect(setting(config, "save")).toEqual(['""']);
+        expect(setting(config, "repl-diskless-load")).toEqual(["on-empty-db"]);
     });
 
-    it("lets the passwordless default user read and run INFO, and nothing dangerous", () => {
-        const rules = userRules(command, "default")!;
+    it("lets the passwordless default user read and run INFO, with dangerous commands removed before INFO is added back", () => {
+        const rules = userRules(config, "default")!;
         expect(rules.slice(0, 2)).toEqual(["on", "nopass"]);
         expect(rules).toContain("+@read");
         expect(rules).not.toContain("+@all");
         expect(rules).not.toContain("+@write");
-        // Order matters: INFO is in @dangerous, so it must be allowed after @dangerous is removed.
-        expect(rules.indexOf("+info")).toBeGreaterThan(rules.indexOf("-@dangerous"));
-        expect(argAfter(command, "--protected-mode")).toEqual(["no"]);
+        // INFO is in @dangerous: it is allowed only when +info comes after -@dangerous, and both must be there.
+        const dangerous = rules.indexOf("-@dangerous");
+        expect(dangerous).toBeGreaterThan(rules.indexOf("+@read"));
+        expect(rules.slice(dangerous + 1)).toContain("+info");
+        expect(setting(config, "protected-mode")).toEqual(["no"]);
     });
 
-    it("has a password-protected admin user for repairs", () => {
-        expect(userRules(command, OPERATIONAL_ADMIN_USER)).toEqual(["on", ">admin-pw", "~*", "&*", "+@all"]);
+    it("has a password-protected admin user for repairs, stored as a hash", () => {
+        expect(userRules(config, OPERATIONAL_ADMIN_USER)).toEqual(["on", `#${sha("admin-pw")}`, "~*", "&*", "+@all"]);
+        expect(config).not.toContain("admin-pw");
+    });
+
+    it("is one config file, readable by the redis user alone, started by redis-server", () => {
+        expect(files).toEqual([
+            expect.objectContaining({ path: OPERATIONAL_CONFIG_FILE, mode: "0400", owner: "999", group: "999", secret: true }),
+        ]);
+        expect(operationalCommand()).toEqual(["redis-server", OPERATIONAL_CONFIG_FILE]);
     });
 });
 
-describe("settingsToArgs", () => {
+describe("config file words", () => {
     it.each([
-        [{ save: "" }, ["--save", ""]],
-        [{ replicaof: "host 6379" }, ["--replicaof", "host", "6379"]],
-        [{ appendonly: "yes", port: "6379" }, ["--appendonly", "yes", "--port", "6379"]],
-    ])("turns %j into %j", (settings, args) => expect(settingsToArgs(settings)).toEqual(args));
+        ["plain-Word_1.2", "plain-Word_1.2"],
+        ["", '""'],
+        ['pa"ss', '"pa\\x22ss"'],
+        ["back\\slash", '"back\\x5cslash"'],
+        ["sp ace", '"sp ace"'],
+        ["é", '"\\xc3\\xa9"'],
+        ["#0123abc", "#0123abc"],
+    ])("writes %j as %s", (value, written) => expect(configWord(value)).toBe(written));
+
+    it("splits a two-word setting into two words and keeps an empty one as one empty argument", () => {
+        expect(renderConfig({ replicaof: "host 6379", save: "" }, {})).toBe(
+            '# Written by nexus-redis (Pulumi); changed only by changing the stack.\nreplicaof host 6379\nsave ""\n',
+        );
+    });
 });
 
 describe("names", () => {

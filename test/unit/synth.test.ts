@@ -3,6 +3,7 @@
  * runtime state is per process.
  */
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -28,7 +29,12 @@ describe("npm run synth", () => {
         expect(doc).toMatchObject({ project: "nexus-redis", stack: "dev" });
         expect(containers(doc)).toHaveLength(22);
         for (const r of doc.resources) expect(Object.keys(r)).toEqual(["urn", "type", "name", "parent", "dependsOn", "inputs"]);
-        expect(stdout).not.toMatch(/--requirepass",\s*"[A-Za-z0-9]{32}"/);
+        // Every container's files hold passwords or their hashes: each shown as "[secret]".
+        for (const c of containers(doc)) {
+            const text = JSON.stringify(c.inputs.uploads);
+            expect(text, c.name).toMatch(/user default on #\[secret\] |masterauth \[secret\]/);
+            expect(text, c.name).not.toMatch(/#[0-9a-f]{64}|masterauth [A-Za-z0-9]{32}/);
+        }
     });
 
     it("prints the whole document through a pipe to a slow reader, not the first 64 KiB", () => {
@@ -63,8 +69,9 @@ describe("npm run synth", () => {
             ["staging-contact-operational", 7631, "0.0.0.0"],
             ["staging-locker-vault", 7720, "0.0.0.0"],
         ]);
-        const vault = containers(doc)[0].inputs.command as string[];
-        expect(vault[vault.indexOf("--requirepass") + 1]).toBe("AdoptedVaultPassword1");
+        const vaultConfig = containers(doc)[0].inputs.uploads.find((u: any) => u.file === "/etc/nexus-redis/vault.conf").content;
+        const hash = createHash("sha256").update("AdoptedVaultPassword1").digest("hex");
+        expect(vaultConfig).toContain(`user default on #${hash} `);
         // The adopted password replaces the generated one: no RandomPassword for it.
         expect(doc.resources.map((r: any) => r.name)).not.toContain("contact-vault-password");
         expect(doc.outputs.environments.contact.vault).toEqual({
@@ -73,6 +80,23 @@ describe("npm run synth", () => {
             port: 7630,
             password: "AdoptedVaultPassword1",
         });
+    });
+
+    it("uses an adopted vault's data in place: no volume created, the vault refusing an empty folder", () => {
+        const { code, stdout, stderr } = synth("-c", 'vaultData={"contact":"nexus3-contact-vault-data","user":"/srv/redis/user"}');
+        expect(stderr).toBe("");
+        expect(code).toBe(0);
+        const doc = JSON.parse(stdout);
+        const names = doc.resources.map((r: any) => r.name);
+        expect(names).not.toContain("contact-vault-data");
+        expect(names).not.toContain("user-vault-data");
+        expect(names).toContain("contact-operational-data");
+        const byName = (name: string) => containers(doc).find((c: any) => c.name === name).inputs;
+        expect(byName("contact-vault").volumes).toEqual([{ volumeName: "nexus3-contact-vault-data", containerPath: "/data" }]);
+        expect(byName("contact-vault").envs).toEqual(["NEXUS_REDIS_REQUIRE_DATA=nexus3-contact-vault-data"]);
+        expect(byName("user-vault").volumes).toEqual([{ hostPath: "/srv/redis/user", containerPath: "/data" }]);
+        expect(byName("user-vault").envs).toEqual(["NEXUS_REDIS_REQUIRE_DATA=/srv/redis/user"]);
+        expect(byName("kb-vault").envs).toBeUndefined();
     });
 
     it("hides adopted passwords too unless --show-secrets is given", () => {
