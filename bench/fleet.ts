@@ -1,15 +1,15 @@
 /**
  * The benchmarks' fleet: the program's own plan for a test stack, created on the engine by
- * the live harness (test/harness/fleet.ts), plus the two ways the benchmarks ask whether it
+ * the live harness (harness/fleet.ts), plus the two ways the benchmarks ask whether it
  * is healthy: a cheap poll while timing, and `nexus-redis check` itself, in process.
  */
 import * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
 import { main as nexusRedis } from "../cli/nexus-redis";
-import { type EnvironmentOutput, LiveFleet } from "../test/harness/fleet";
+import { type EnvironmentOutput, LiveFleet } from "../harness/fleet";
 import type { Plan } from "../plan/plan";
-import { info, redisCommand } from "../test/harness/resp";
+import { info, redisCommand } from "../harness/resp";
 import { ROOT, until } from "./resources";
 import { type SynthRun, runSynth, testStackConfig } from "./synth";
 

@@ -12,11 +12,11 @@
  * The plan itself is not timed here (synth-12 measures it): the baseline needs none.
  */
 import { performance } from "node:perf_hooks";
-import type { LiveFleet } from "../test/harness/fleet";
+import type { LiveFleet } from "../harness/fleet";
 import type { Plan } from "../plan/plan";
 import { fleetFor, freeBenchPorts, planPorts, waitHealthy } from "./fleet";
 import { replicationDefaults } from "./recovery";
-import { redisCommands } from "../test/harness/resp";
+import { redisCommands } from "../harness/resp";
 import { type BenchResult, median, result, samplesText } from "./results";
 import { type BenchRun, until } from "./resources";
 

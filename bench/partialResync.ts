@@ -11,8 +11,8 @@
  * container (it counts as one more full sync in the vault's stats, so stats are read first).
  */
 import { performance } from "node:perf_hooks";
-import type { LiveFleet } from "../test/harness/fleet";
-import { info } from "../test/harness/resp";
+import type { LiveFleet } from "../harness/fleet";
+import { info } from "../harness/resp";
 import { type BenchResult, result } from "./results";
 import { type BenchRun, sleep, until } from "./resources";
 

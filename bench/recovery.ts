@@ -21,8 +21,8 @@
  * from an empty operational.
  */
 import { performance } from "node:perf_hooks";
-import type { LiveFleet } from "../test/harness/fleet";
-import { info, redisCommands } from "../test/harness/resp";
+import type { LiveFleet } from "../harness/fleet";
+import { info, redisCommands } from "../harness/resp";
 import { type BenchResult, type Target, median, result, round, samplesText } from "./results";
 import { type BenchRun, until } from "./resources";
 

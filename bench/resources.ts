@@ -5,15 +5,15 @@
  * every other container it creates carries the harness's run label with the value
  * `<id>-extra`, so one sweep (`sweep`) finds exactly this run's containers, volumes and
  * networks and never anybody else's. The sweep runs at the end, after a failure, on
- * Ctrl-C, and — through a detached watchdog process (test/harness/sweep.ts) that outlives this
+ * Ctrl-C, and — through a detached watchdog process (harness/sweep.ts) that outlives this
  * one — even when this process is killed.
  */
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import { DockerClient, isNotFound } from "../test/harness/docker";
-import { RUN_LABEL_KEY, TEST_IMAGE, waitFor } from "../test/harness/fleet";
-import { type SweepCounts, sleep, startWatchdog, sweep } from "../test/harness/cleanup";
+import { DockerClient, isNotFound } from "../harness/docker";
+import { RUN_LABEL_KEY, TEST_IMAGE, waitFor } from "../harness/fleet";
+import { type SweepCounts, sleep, startWatchdog, sweep } from "../harness/cleanup";
 
 export { sleep };
 

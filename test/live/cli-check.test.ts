@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliIo, main } from "../../cli/nexus-redis";
 import { operationalUrns } from "../../cli/recover";
 import type { CommandRunner, RunOptions } from "../../cli/runner";
-import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../harness/fleet";
+import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../../harness/fleet";
 
 const ROOT = path.resolve(__dirname, "../..");
 const ENVIRONMENTS = ["workflow", "context", "kb", "contact", "links", "track", "session", "transcripts", "user"];

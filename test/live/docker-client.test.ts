@@ -6,7 +6,7 @@
  * and a name with that id, and is removed in afterAll even when a test fails.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DockerClient, DockerError, MAX_API_VERSION } from "../harness/docker";
+import { DockerClient, DockerError, MAX_API_VERSION } from "../../harness/docker";
 
 const IMAGE = process.env.NEXUS_REDIS_TEST_IMAGE ?? "nexus-redis/redis-test:7";
 const RUN = `dc-${process.pid}-${Date.now().toString(36)}`;

@@ -5,8 +5,8 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
-import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../harness/fleet";
-import { redisCommands } from "../harness/resp";
+import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../../harness/fleet";
+import { redisCommands } from "../../harness/resp";
 
 const STANDARD = PROTOCOL_ENVIRONMENTS.filter((e) => e.kind === "standard").map((e) => e.name);
 const SECURE = PROTOCOL_ENVIRONMENTS.filter((e) => e.kind === "secure").map((e) => e.name);

@@ -5,7 +5,7 @@
  */
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../harness/fleet";
+import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../../harness/fleet";
 
 const live = dockerAvailable();
 let fleet: LiveFleet;

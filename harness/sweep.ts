@@ -1,6 +1,6 @@
 /**
  * The cleanup watchdog of a live-test fleet or a benchmark run:
- * `node --require tsx/cjs test/harness/sweep.ts LABEL_KEY RUN_ID PARENT_PID`.
+ * `node --require tsx/cjs harness/sweep.ts LABEL_KEY RUN_ID PARENT_PID`.
  *
  * Started detached by startWatchdog (cleanup.ts). Prints "watching", waits until PARENT_PID is gone
  * (finished, crashed, Ctrl-C, or killed), then removes every container, volume and network

@@ -16,16 +16,16 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import Redis, { type RedisOptions } from "ioredis";
-import type { Plan, PlannedResource } from "../../plan/plan";
-import { mockImageId } from "../../plan/mocks";
-import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
-import { type Role, containerName } from "../../components/redisServer";
+import type { Plan, PlannedResource } from "../plan/plan";
+import { mockImageId } from "../plan/mocks";
+import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
+import { type Role, containerName } from "../components/redisServer";
 import { DockerClient } from "./docker";
 import { startWatchdog } from "./cleanup";
 
 export const TEST_IMAGE = process.env.NEXUS_REDIS_TEST_IMAGE ?? "nexus-redis/redis-test:7";
 export const RUN_LABEL_KEY = "nexus-redis.test-run";
-const ROOT = path.resolve(__dirname, "../..");
+const ROOT = path.resolve(__dirname, "..");
 
 /** The `environments` stack output, with real passwords (the plan is rendered with secrets shown). */
 export interface EnvironmentOutput {
@@ -298,7 +298,7 @@ export class LiveFleet {
 }
 
 /** INFO parsing is the CLI's; the tests use the same. */
-export { parseInfo } from "../../cli/redisReplies";
+export { parseInfo } from "../cli/redisReplies";
 
 /**
  * Polls `check` every `intervalMs` until it returns a value other than undefined, or

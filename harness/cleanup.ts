@@ -1,7 +1,7 @@
 /**
  * Removal of one run's Docker resources (a live-test fleet or a benchmark run), and the
  * watchdog that does it even when the run is killed. Kept apart from the fleet harness
- * (and from Pulumi) so the watchdog, test/harness/sweep.ts, starts in a fraction of a second.
+ * (and from Pulumi) so the watchdog, harness/sweep.ts, starts in a fraction of a second.
  */
 import { spawn } from "node:child_process";
 import * as path from "node:path";
@@ -58,7 +58,7 @@ export function sleep(ms: number): Promise<void> {
  * then sweeps run `id`. Resolves once the watchdog is watching.
  */
 export function startWatchdog(labelKey: string, id: string): Promise<void> {
-    const root = path.resolve(__dirname, "../..");
+    const root = path.resolve(__dirname, "..");
     const child = spawn(process.execPath, ["--require", "tsx/cjs", path.join(__dirname, "sweep.ts"), labelKey, id, String(process.pid)], {
         cwd: root,
         detached: true,
