@@ -14,7 +14,8 @@
 import { performance } from "node:perf_hooks";
 import type { LiveFleet } from "../harness/fleet";
 import type { Plan } from "../plan/plan";
-import { fleetFor, freeBenchPorts, planPorts, waitHealthy } from "./fleet";
+import { BENCH_PORTS, freePorts } from "../harness/ports";
+import { fleetFor, planPorts, waitHealthy } from "./fleet";
 import { replicationDefaults } from "./recovery";
 import { redisCommands } from "../harness/resp";
 import { type BenchResult, median, result, samplesText } from "./results";
@@ -31,7 +32,7 @@ function containerCount(plan: Plan): number {
  */
 async function bareBaseline(run: BenchRun, plan: Plan, repetition: number): Promise<{ ms: number; defaults: Record<string, string> }> {
     // Ports chosen before the clock starts, as the plan's are.
-    const ports = await freeBenchPorts(containerCount(plan), planPorts(plan));
+    const ports = await freePorts(containerCount(plan), BENCH_PORTS, planPorts(plan));
     const names = ports.map((_, i) => `${run.id}-bare${repetition}-${i}`);
     try {
         const started = performance.now();

@@ -12,7 +12,6 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import * as net from "node:net";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import Redis, { type RedisOptions } from "ioredis";
@@ -22,6 +21,7 @@ import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
 import { type Role, containerName } from "../components/redisServer";
 import { DockerClient } from "./docker";
 import { startWatchdog } from "./cleanup";
+import { TEST_PORTS, freePortOffset } from "./ports";
 
 export const TEST_IMAGE = process.env.NEXUS_REDIS_TEST_IMAGE ?? "nexus-redis/redis-test:7";
 export const RUN_LABEL_KEY = "nexus-redis.test-run";
@@ -70,27 +70,6 @@ export async function synthPlan(config: Record<string, string>): Promise<Plan> {
     const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
     if (code !== 0) throw new Error(`synth exited ${code}: ${Buffer.concat(err).toString()}`);
     return JSON.parse(Buffer.concat(out).toString()) as Plan;
-}
-
-function portFree(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const server = net.createServer();
-        server.once("error", () => resolve(false));
-        server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-    });
-}
-
-/** A port offset that puts every port of the table on a free loopback port. */
-async function freePortOffset(environments: string[]): Promise<number> {
-    const ports = PROTOCOL_ENVIRONMENTS.filter((e) => environments.includes(e.name)).flatMap((e) =>
-        e.operationalPort === undefined ? [e.vaultPort] : [e.vaultPort, e.operationalPort],
-    );
-    for (let attempt = 0; attempt < 50; attempt++) {
-        const offset = 20_000 + 200 * Math.floor(Math.random() * 150);
-        const free = await Promise.all(ports.map((p) => portFree(p + offset)));
-        if (free.every(Boolean)) return offset;
-    }
-    throw new Error("no free range of ports for a test fleet");
 }
 
 type DockerLabels = Record<string, string>;
@@ -336,7 +315,7 @@ export async function startLiveFleet(options: LiveFleetOptions = {}): Promise<Li
         containerPrefix: prefix,
         network: `${runId}-net`,
         createNetwork: "true",
-        portOffset: String(await freePortOffset(environments)),
+        portOffset: String(await freePortOffset(environments, TEST_PORTS)),
         environments: JSON.stringify(environments),
     });
     // Sweeps this run's resources even if the test process is killed (kill -9, a CI timeout),
