@@ -3,9 +3,9 @@
  *
  * One run has one id (`nrb` + 8 hex digits). Every fleet it starts is named `<id>-...` and
  * every other container it creates carries the harness's run label with the value
- * `<id>-extra`, so one sweep (`sweep`) finds exactly this run's containers, volumes and
- * networks and never anybody else's. The sweep runs at the end, after a failure, on
- * Ctrl-C, and — through a detached watchdog process (harness/sweep.ts) that outlives this
+ * `<id>-extra`, so one removal (`removeRun`) finds exactly this run's containers, volumes and
+ * networks and never anybody else's. It runs at the end, after a failure, on
+ * Ctrl-C, and — through a detached watchdog process (harness/watchdog.ts) that outlives this
  * one — even when this process is killed.
  */
 import { randomBytes } from "node:crypto";
@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { DockerClient, isNotFound } from "../harness/docker";
 import { RUN_LABEL_KEY, TEST_IMAGE, waitFor } from "../harness/fleet";
-import { type SweepCounts, sleep, startWatchdog, sweep } from "../harness/cleanup";
+import { type RemovedCounts, removeRun, sleep, startWatchdog } from "../harness/cleanup";
 
 export { sleep };
 
@@ -84,8 +84,9 @@ export class BenchRun {
         }
     }
 
-    sweep(): Promise<SweepCounts> {
-        return sweep(this.docker, RUN_LABEL_KEY, this.id);
+    /** Removes everything of this run that is still there. */
+    removeAll(): Promise<RemovedCounts> {
+        return removeRun(this.docker, RUN_LABEL_KEY, this.id);
     }
 
     /** Starts the detached watchdog that sweeps this run even if this process is killed. */

@@ -352,7 +352,7 @@ async function main(argv: string[]): Promise<number> {
     let fleet: LiveFleet | undefined;
     const cleanUp = async () => {
         await fleet?.destroy().catch(() => undefined);
-        const left = await run.sweep();
+        const left = await run.removeAll();
         const total = left.containers + left.volumes + left.networks;
         if (total > 0) run.log(`removed ${total} leftover Docker resource(s) of this run`);
     };

@@ -1,7 +1,7 @@
 /**
  * Removal of one run's Docker resources (a live-test fleet or a benchmark run), and the
  * watchdog that does it even when the run is killed. Kept apart from the fleet harness
- * (and from Pulumi) so the watchdog, harness/sweep.ts, starts in a fraction of a second.
+ * (and from Pulumi) so the watchdog, harness/watchdog.ts, starts in a fraction of a second.
  */
 import { spawn } from "node:child_process";
 import * as path from "node:path";
@@ -12,17 +12,27 @@ export function belongsTo(labelValue: string | undefined, id: string): boolean {
     return labelValue === id || (labelValue?.startsWith(`${id}-`) ?? false);
 }
 
-export interface SweepCounts {
+export interface RemovedCounts {
     containers: number;
     volumes: number;
     networks: number;
 }
 
-/** Force-removes every container, then volume, then network whose `labelKey` label belongs to run `id`. 404s are fine; other failures are thrown after trying all. */
-export async function sweep(docker: DockerClient, labelKey: string, id: string): Promise<SweepCounts> {
-    const counts: SweepCounts = { containers: 0, volumes: 0, networks: 0 };
+/**
+ * Removes run `id`'s Docker resources: every container (force, with its anonymous volumes),
+ * then volume, then network whose `labelKey` label belongs to the run (`id`, or `id-...` for
+ * the parts of a benchmark run). The one way a fleet's destroy, the benchmarks and the
+ * watchdog clean up. Resources already gone, or being removed by someone else, are fine;
+ * other failures are thrown after trying everything.
+ */
+export async function removeRun(docker: DockerClient, labelKey: string, id: string): Promise<RemovedCounts> {
+    // An empty id or key would match other runs' resources (and other engineers share the engine).
+    if (!labelKey || !id || labelKey.includes("=") || id.includes("=")) {
+        throw new Error(`removeRun: a label key and a run id are both needed, got "${labelKey}" and "${id}"`);
+    }
+    const counts: RemovedCounts = { containers: 0, volumes: 0, networks: 0 };
     const failures: string[] = [];
-    const attempt = async (kind: keyof SweepCounts, name: string, remove: () => Promise<void>) => {
+    const attempt = async (kind: keyof RemovedCounts, name: string, remove: () => Promise<void>) => {
         try {
             await remove();
             counts[kind]++;
@@ -32,7 +42,7 @@ export async function sweep(docker: DockerClient, labelKey: string, id: string):
                 failures.push(`${kind} ${name}: ${(e as Error).message}`);
         }
     };
-    // A bare key matches every run's resources; only ours are kept, by value.
+    // The engine filters by the bare key; only this run's values are kept.
     const filter = { label: labelKey };
     for (const c of await docker.listContainers(filter, true)) {
         if (belongsTo(c.Labels[labelKey], id))
@@ -44,7 +54,7 @@ export async function sweep(docker: DockerClient, labelKey: string, id: string):
     for (const n of await docker.listNetworks(filter)) {
         if (belongsTo(n.Labels[labelKey], id)) await attempt("networks", n.Name, () => docker.removeNetwork(n.Id));
     }
-    if (failures.length > 0) throw new Error(`sweep of ${id}: removed ${JSON.stringify(counts)}, failed:\n${failures.join("\n")}`);
+    if (failures.length > 0) throw new Error(`removing run ${id}: removed ${JSON.stringify(counts)}, failed:\n${failures.join("\n")}`);
     return counts;
 }
 
@@ -55,15 +65,19 @@ export function sleep(ms: number): Promise<void> {
 /**
  * Starts the watchdog: a detached process (its own session, so Ctrl-C in this terminal
  * does not reach it) that waits for this process to end, however it ends (kill -9 too),
- * then sweeps run `id`. Resolves once the watchdog is watching.
+ * then removes run `id`'s resources. Resolves once the watchdog is watching.
  */
 export function startWatchdog(labelKey: string, id: string): Promise<void> {
     const root = path.resolve(__dirname, "..");
-    const child = spawn(process.execPath, ["--require", "tsx/cjs", path.join(__dirname, "sweep.ts"), labelKey, id, String(process.pid)], {
-        cwd: root,
-        detached: true,
-        stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawn(
+        process.execPath,
+        ["--require", "tsx/cjs", path.join(__dirname, "watchdog.ts"), labelKey, id, String(process.pid)],
+        {
+            cwd: root,
+            detached: true,
+            stdio: ["ignore", "pipe", "inherit"],
+        },
+    );
     return new Promise((resolve, reject) => {
         let text = "";
         child.on("error", reject);

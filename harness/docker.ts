@@ -104,12 +104,6 @@ export interface ExecResult {
     stderr: string;
 }
 
-export interface RemovedCounts {
-    containers: number;
-    volumes: number;
-    networks: number;
-}
-
 interface RequestOptions {
     query?: Record<string, string | number | boolean | undefined>;
     body?: unknown;
@@ -398,46 +392,6 @@ export class DockerClient {
             if (i >= 50) throw new Error(`docker exec ${cmd.join(" ")}: no exit code after the output ended`);
             await new Promise((r) => setTimeout(r, 20));
         }
-    }
-
-    // ------------------------------------------------------------------ cleanup
-
-    /**
-     * Force-removes every container (with its anonymous volumes), then every volume,
-     * then every network carrying `label` ("key=value"). A bare key is refused: it
-     * would match other runs' resources. 404s (already gone) are fine; other
-     * failures are collected and thrown at the end, after trying everything.
-     */
-    async removeAllLabelled(label: string): Promise<RemovedCounts> {
-        const eq = label.indexOf("=");
-        if (eq <= 0 || eq === label.length - 1) {
-            throw new Error(`removeAllLabelled: label must be "key=value" with both parts, got "${label}"`);
-        }
-        const counts: RemovedCounts = { containers: 0, volumes: 0, networks: 0 };
-        const failures: string[] = [];
-        const attempt = async (kind: keyof RemovedCounts, name: string, fn: () => Promise<void>) => {
-            try {
-                await fn();
-                counts[kind]++;
-            } catch (err) {
-                if (!isNotFound(err)) failures.push(`${kind} ${name}: ${(err as Error).message}`);
-            }
-        };
-
-        const filter = { label };
-        for (const c of await this.listContainers(filter, true)) {
-            await attempt("containers", c.Names[0] ?? c.Id, () => this.removeContainer(c.Id, { force: true, volumes: true }));
-        }
-        for (const v of await this.listVolumes(filter)) {
-            await attempt("volumes", v.Name, () => this.removeVolume(v.Name, true));
-        }
-        for (const n of await this.listNetworks(filter)) {
-            await attempt("networks", n.Name, () => this.removeNetwork(n.Id));
-        }
-        if (failures.length) {
-            throw new Error(`removeAllLabelled(${label}): removed ${JSON.stringify(counts)}, failed:\n${failures.join("\n")}`);
-        }
-        return counts;
     }
 }
 

@@ -20,7 +20,7 @@ import { mockImageId } from "../plan/mocks";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
 import { type Role, containerName } from "../components/redisServer";
 import { DockerClient } from "./docker";
-import { startWatchdog } from "./cleanup";
+import { removeRun, startWatchdog } from "./cleanup";
 import { TEST_PORTS, freePortOffset } from "./ports";
 
 export const TEST_IMAGE = process.env.NEXUS_REDIS_TEST_IMAGE ?? "nexus-redis/redis-test:7";
@@ -272,7 +272,7 @@ export class LiveFleet {
         process.removeListener("SIGINT", this.onSignal);
         process.removeListener("SIGTERM", this.onSignal);
         for (const c of this.clients.splice(0)) c.disconnect();
-        await this.docker.removeAllLabelled(this.label);
+        await removeRun(this.docker, RUN_LABEL_KEY, this.runId);
     }
 }
 

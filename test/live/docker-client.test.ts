@@ -5,7 +5,11 @@
  * Everything it creates carries the label nexus-redis.test-run=<this run's id>
  * and a name with that id, and is removed in afterAll even when a test fails.
  */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { removeRun } from "../../harness/cleanup";
 import { DockerClient, DockerError, MAX_API_VERSION } from "../../harness/docker";
 
 const IMAGE = process.env.NEXUS_REDIS_TEST_IMAGE ?? "nexus-redis/redis-test:7";
@@ -13,6 +17,11 @@ const RUN = `dc-${process.pid}-${Date.now().toString(36)}`;
 const LABEL_KEY = "nexus-redis.test-run";
 const LABEL = `${LABEL_KEY}=${RUN}`;
 const labels = { [LABEL_KEY]: RUN };
+/** Another run whose id starts like ours: removing ours must leave it alone. */
+const OTHER = `${RUN}0`;
+/** The run the watchdog test kills: the watchdog only accepts ids of the harness's form. */
+const KILLED = `nrt${randomBytes(4).toString("hex")}`;
+const ROOT = path.resolve(__dirname, "../..");
 const PASSWORD = `pw-${RUN}`;
 
 const net = `${RUN}-net`;
@@ -50,10 +59,15 @@ describe("DockerClient (live)", () => {
     });
 
     afterAll(async () => {
-        await docker.removeAllLabelled(LABEL);
+        await removeRun(docker, LABEL_KEY, RUN);
+        await removeRun(docker, LABEL_KEY, OTHER);
+        await removeRun(docker, LABEL_KEY, KILLED);
         const left = [
             ...(await docker.listContainers({ label: LABEL })).map((c) => c.Names[0]),
             ...(await docker.listVolumes({ label: LABEL })).map((v) => v.Name),
+            ...(await docker.listVolumes({ label: `${LABEL_KEY}=${OTHER}` })).map((v) => v.Name),
+            ...(await docker.listVolumes({ label: `${LABEL_KEY}=${KILLED}` })).map((v) => v.Name),
+            ...(await docker.listNetworks({ label: `${LABEL_KEY}=${KILLED}` })).map((n) => n.Name),
             ...(await docker.listNetworks({ label: LABEL })).map((n) => n.Name),
         ];
         expect(left).toEqual([]);
@@ -73,7 +87,8 @@ describe("DockerClient (live)", () => {
         expect((err as DockerError).statusCode).toBe(404);
         expect((err as DockerError).engineMessage).toMatch(/no such container/i);
         await expect(docker.removeVolume(`${RUN}-missing`)).rejects.toMatchObject({ statusCode: 404 });
-        await expect(docker.removeAllLabelled(LABEL_KEY)).rejects.toThrow(/key=value/);
+        await expect(removeRun(docker, LABEL_KEY, "")).rejects.toThrow(/run id/);
+        await expect(removeRun(docker, "", RUN)).rejects.toThrow(/label key/);
     });
 
     it("creates a network, a volume and a password-protected vault with AOF on the volume", async () => {
@@ -184,7 +199,48 @@ describe("DockerClient (live)", () => {
         // A label of another run matches nothing of ours.
         expect(await docker.listContainers({ label: `${LABEL_KEY}=${RUN}-other` })).toEqual([]);
 
-        expect(await docker.removeAllLabelled(LABEL)).toEqual({ containers: 3, volumes: 1, networks: 1 });
-        expect(await docker.removeAllLabelled(LABEL)).toEqual({ containers: 0, volumes: 0, networks: 0 });
+        // A part of this run (a benchmark's `<id>-extra`) is ours; a run whose id merely starts like ours is not.
+        await docker.createVolume({ name: `${RUN}-part-data`, labels: { [LABEL_KEY]: `${RUN}-part` } });
+        await docker.createVolume({ name: `${OTHER}-data`, labels: { [LABEL_KEY]: OTHER } });
+
+        expect(await removeRun(docker, LABEL_KEY, RUN)).toEqual({ containers: 3, volumes: 2, networks: 1 });
+        expect(await removeRun(docker, LABEL_KEY, RUN)).toEqual({ containers: 0, volumes: 0, networks: 0 });
+        expect((await docker.listVolumes({ label: `${LABEL_KEY}=${OTHER}` })).map((v) => v.Name)).toEqual([`${OTHER}-data`]);
+        expect(await removeRun(docker, LABEL_KEY, OTHER)).toEqual({ containers: 0, volumes: 1, networks: 0 });
+    }, 60_000);
+
+    it("removes a run's resources after its process is killed with SIGKILL: the watchdog outlives it", async () => {
+        // A process that starts the watchdog, creates a labelled volume and network, and hangs.
+        const script = `
+            const { startWatchdog } = require("./harness/cleanup.ts");
+            const { DockerClient } = require("./harness/docker.ts");
+            (async () => {
+                const labels = { ${JSON.stringify(LABEL_KEY)}: ${JSON.stringify(KILLED)} };
+                await startWatchdog(${JSON.stringify(LABEL_KEY)}, ${JSON.stringify(KILLED)});
+                const docker = new DockerClient();
+                await docker.createVolume({ name: "${KILLED}-data", labels });
+                await docker.createNetwork({ name: "${KILLED}-net", labels });
+                process.stdout.write("ready\\n");
+                setInterval(() => undefined, 1000);
+            })().catch((e) => { process.stderr.write(String(e)); process.exit(3); });`;
+        const child = spawn(process.execPath, ["--require", "tsx/cjs", "-e", script], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+        await new Promise<void>((resolve, reject) => {
+            let text = "";
+            child.on("exit", (code) => reject(new Error(`the run exited early (${code})`)));
+            child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+                text += chunk;
+                if (text.includes("ready")) resolve();
+            });
+        });
+        const killedLabel = { label: `${LABEL_KEY}=${KILLED}` };
+        expect((await docker.listVolumes(killedLabel)).map((v) => v.Name)).toEqual([`${KILLED}-data`]);
+        expect((await docker.listNetworks(killedLabel)).map((n) => n.Name)).toEqual([`${KILLED}-net`]);
+
+        child.removeAllListeners("exit");
+        child.kill("SIGKILL");
+        await waitFor("the watchdog to remove the killed run's volume and network", async () => {
+            const left = [...(await docker.listVolumes(killedLabel)), ...(await docker.listNetworks(killedLabel))];
+            return left.length === 0 ? true : undefined;
+        });
     }, 60_000);
 });

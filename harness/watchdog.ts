@@ -1,6 +1,6 @@
 /**
  * The cleanup watchdog of a live-test fleet or a benchmark run:
- * `node --require tsx/cjs harness/sweep.ts LABEL_KEY RUN_ID PARENT_PID`.
+ * `node --require tsx/cjs harness/watchdog.ts LABEL_KEY RUN_ID PARENT_PID`.
  *
  * Started detached by startWatchdog (cleanup.ts). Prints "watching", waits until PARENT_PID is gone
  * (finished, crashed, Ctrl-C, or killed), then removes every container, volume and network
@@ -9,7 +9,7 @@
  * died can land after the first sweep, and a volume stays in use until its container is gone.
  */
 import { DockerClient } from "./docker";
-import { sleep, sweep } from "./cleanup";
+import { removeRun, sleep } from "./cleanup";
 
 function alive(pid: number): boolean {
     try {
@@ -23,7 +23,7 @@ function alive(pid: number): boolean {
 async function main(labelKey: string, id: string, parentPid: number): Promise<void> {
     // The id is checked so that a wrong argument can never widen the sweep to other runs.
     if (!labelKey || !/^nr[bt][0-9a-f]{8}$/.test(id) || !Number.isInteger(parentPid)) {
-        throw new Error(`usage: sweep.ts LABEL_KEY RUN_ID PARENT_PID (got ${process.argv.slice(2).join(" ")})`);
+        throw new Error(`usage: watchdog.ts LABEL_KEY RUN_ID PARENT_PID (got ${process.argv.slice(2).join(" ")})`);
     }
     process.stdout.write("watching\n");
     while (alive(parentPid)) await sleep(250);
@@ -34,7 +34,7 @@ async function main(labelKey: string, id: string, parentPid: number): Promise<vo
     for (let attempt = 0; attempt < 6 && (sweeps < 2 || lastError); attempt++) {
         await sleep(attempt === 0 ? 0 : 1_000);
         try {
-            const counts = await sweep(docker, labelKey, id);
+            const counts = await removeRun(docker, labelKey, id);
             total += counts.containers + counts.volumes + counts.networks;
             lastError = undefined;
         } catch (e) {
