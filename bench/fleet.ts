@@ -10,7 +10,7 @@ import { type EnvironmentOutput, LiveFleet } from "../harness/fleet";
 import type { Plan } from "../plan/plan";
 import { BENCH_PORTS, freePortOffset } from "../harness/ports";
 import { info, redisCommand } from "../harness/resp";
-import { ROOT, until } from "./resources";
+import { type BenchRun, ROOT, until } from "./resources";
 import { type SynthRun, runSynth, testStackConfig } from "./synth";
 
 export const PROTOCOL_NAMES = PROTOCOL_ENVIRONMENTS.map((e) => e.name);
@@ -37,8 +37,8 @@ export async function planFleet(name: string, environments: string[]): Promise<{
  * A LiveFleet over an existing plan. The harness's own `startLiveFleet` plans and creates
  * in one call; the benchmarks need the two apart, to time creation alone.
  */
-export function fleetFor(name: string, plan: Plan): LiveFleet {
-    return new LiveFleet(name, plan, name);
+export function fleetFor(run: BenchRun, name: string, plan: Plan): LiveFleet {
+    return new LiveFleet(name, plan, name, run.docker);
 }
 
 /** Whether one environment is healthy: its vault answers with its password, its operational reports the link up. */

@@ -88,7 +88,7 @@ export async function benchFleetUp(
         defaults = bare.defaults;
         run.log(`fleet-up: baseline ${(bareMs[bareMs.length - 1] / 1000).toFixed(2)} s; now the fleet from its plan (${i}/${repetitions})`);
         if (fleet) await fleet.destroy();
-        fleet = fleetFor(name, plan);
+        fleet = fleetFor(run, name, plan);
         try {
             fleetMs.push(await fleetUp(fleet));
         } catch (e) {

@@ -1,11 +1,12 @@
 /**
  * Removal of one run's Docker resources (a live-test fleet or a benchmark run), and the
  * watchdog that does it even when the run is killed. Kept apart from the fleet harness
- * (and from Pulumi) so the watchdog, harness/watchdog.ts, starts in a fraction of a second.
+ * (and from Pulumi) so the watchdog, harness/watchdog.ts, needs little to load; it loads
+ * this module and dockerode only once its run has ended.
  */
 import { spawn } from "node:child_process";
 import * as path from "node:path";
-import { type DockerClient, isNotFound } from "./docker";
+import { type Docker, isNotFound } from "./docker";
 
 /** Whether a resource's run label value belongs to run `id`. */
 export function belongsTo(labelValue: string | undefined, id: string): boolean {
@@ -25,7 +26,7 @@ export interface RemovedCounts {
  * watchdog clean up. Resources already gone, or being removed by someone else, are fine;
  * other failures are thrown after trying everything.
  */
-export async function removeRun(docker: DockerClient, labelKey: string, id: string): Promise<RemovedCounts> {
+export async function removeRun(docker: Docker, labelKey: string, id: string): Promise<RemovedCounts> {
     // An empty id or key would match other runs' resources (and other engineers share the engine).
     if (!labelKey || !id || labelKey.includes("=") || id.includes("=")) {
         throw new Error(`removeRun: a label key and a run id are both needed, got "${labelKey}" and "${id}"`);
@@ -43,16 +44,17 @@ export async function removeRun(docker: DockerClient, labelKey: string, id: stri
         }
     };
     // The engine filters by the bare key; only this run's values are kept.
-    const filter = { label: labelKey };
-    for (const c of await docker.listContainers(filter, true)) {
+    const filters = { label: [labelKey] };
+    for (const c of await docker.listContainers({ all: true, filters })) {
         if (belongsTo(c.Labels[labelKey], id))
-            await attempt("containers", c.Names[0] ?? c.Id, () => docker.removeContainer(c.Id, { force: true, volumes: true }));
+            await attempt("containers", c.Names[0] ?? c.Id, () => docker.getContainer(c.Id).remove({ force: true, v: true }));
     }
-    for (const v of await docker.listVolumes(filter)) {
-        if (belongsTo(v.Labels?.[labelKey], id)) await attempt("volumes", v.Name, () => docker.removeVolume(v.Name, true));
+    // The engine sends null, not [], when there are no volumes.
+    for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) {
+        if (belongsTo(v.Labels?.[labelKey], id)) await attempt("volumes", v.Name, () => docker.getVolume(v.Name).remove({ force: true }));
     }
-    for (const n of await docker.listNetworks(filter)) {
-        if (belongsTo(n.Labels[labelKey], id)) await attempt("networks", n.Name, () => docker.removeNetwork(n.Id));
+    for (const n of await docker.listNetworks({ filters })) {
+        if (belongsTo(n.Labels?.[labelKey], id)) await attempt("networks", n.Name, () => docker.getNetwork(n.Id).remove());
     }
     if (failures.length > 0) throw new Error(`removing run ${id}: removed ${JSON.stringify(counts)}, failed:\n${failures.join("\n")}`);
     return counts;

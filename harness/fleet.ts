@@ -19,7 +19,7 @@ import type { Plan, PlannedResource } from "../plan/plan";
 import { mockImageId } from "../plan/mocks";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
 import { type Role, containerName } from "../components/redisServer";
-import { DockerClient } from "./docker";
+import { type Docker, connectDocker, exec, imageExists } from "./docker";
 import { removeRun, startWatchdog } from "./cleanup";
 import { TEST_PORTS, freePortOffset } from "./ports";
 
@@ -90,7 +90,6 @@ function refuseUnknown(resource: PlannedResource, known: string[]): void {
 const CONTAINER_INPUTS = ["name", "image", "command", "ports", "networksAdvanced", "volumes", "restart", "labels", "memory"];
 
 export class LiveFleet {
-    readonly docker = new DockerClient();
     readonly label: string;
     private readonly clients: Redis[] = [];
     private readonly images = new Map<string, string>();
@@ -102,6 +101,8 @@ export class LiveFleet {
         readonly runId: string,
         readonly plan: Plan,
         readonly prefix: string,
+        /** The engine, through dockerode (connected with `connectDocker`). */
+        readonly docker: Docker,
     ) {
         this.label = `${RUN_LABEL_KEY}=${runId}`;
         process.once("SIGINT", this.onSignal);
@@ -115,6 +116,11 @@ export class LiveFleet {
 
     containerName(env: string, role: Role): string {
         return containerName(this.prefix, env, role);
+    }
+
+    /** A container of the fleet, as dockerode's handle (stop, start, kill, inspect, ...). */
+    container(env: string, role: Role): Docker.Container {
+        return this.docker.getContainer(this.containerName(env, role));
     }
 
     private resource(type: string, name: string): PlannedResource {
@@ -149,21 +155,24 @@ export class LiveFleet {
                 refuseUnknown(r, ["name", "keepLocally"]);
                 const ref = String(r.inputs.name);
                 // No registry is reachable here: the image must have been built locally.
-                if (!(await this.docker.imageExists(ref))) throw new Error(`image ${ref} is not on this engine (no registry to pull from)`);
+                if (!(await imageExists(this.docker, ref)))
+                    throw new Error(`image ${ref} is not on this engine (no registry to pull from)`);
                 this.images.set(mockImageId(ref), ref);
                 return;
             }
             case "docker:index/network:Network":
                 refuseUnknown(r, ["name", "driver", "labels"]);
                 await this.docker.createNetwork({
-                    name: String(r.inputs.name),
-                    driver: r.inputs.driver as string | undefined,
-                    labels: labelsOf(r.inputs.labels, runLabel),
+                    Name: String(r.inputs.name),
+                    Driver: (r.inputs.driver as string | undefined) ?? "bridge",
+                    Labels: labelsOf(r.inputs.labels, runLabel),
+                    // Without it, older engines happily create a second network with the same name.
+                    CheckDuplicate: true,
                 });
                 return;
             case "docker:index/volume:Volume":
                 refuseUnknown(r, ["name", "labels"]);
-                await this.docker.createVolume({ name: String(r.inputs.name), labels: labelsOf(r.inputs.labels, runLabel) });
+                await this.docker.createVolume({ Name: String(r.inputs.name), Labels: labelsOf(r.inputs.labels, runLabel) });
                 return;
             case "docker:index/container:Container":
                 await this.createContainer(r, runLabel);
@@ -191,9 +200,15 @@ export class LiveFleet {
         for (const n of networks) refuseUnknown({ ...r, inputs: n }, ["name", "aliases"]);
         const mounts = ((i.volumes ?? []) as Record<string, unknown>[]).map((v) => {
             refuseUnknown({ ...r, inputs: v }, ["volumeName", "containerPath", "readOnly"]);
-            return { Type: "volume", Source: v.volumeName, Target: v.containerPath, ReadOnly: v.readOnly === true };
+            return {
+                Type: "volume" as const,
+                Source: String(v.volumeName),
+                Target: String(v.containerPath),
+                ReadOnly: v.readOnly === true,
+            };
         });
-        const body = {
+        const container = await this.docker.createContainer({
+            name: String(i.name),
             Image: image,
             Cmd: i.command,
             Labels: labelsOf(i.labels, runLabel),
@@ -206,10 +221,13 @@ export class LiveFleet {
                 NetworkMode: networks[0]?.name,
             },
             NetworkingConfig: networks[0] ? { EndpointsConfig: { [networks[0].name]: { Aliases: networks[0].aliases ?? [] } } } : undefined,
-        };
-        const id = await this.docker.createContainer(body, String(i.name));
-        for (const n of networks.slice(1)) await this.docker.connectNetwork(n.name, id, n.aliases);
-        await this.docker.startContainer(id);
+        });
+        for (const n of networks.slice(1)) {
+            await this.docker
+                .getNetwork(n.name)
+                .connect({ Container: container.id, EndpointConfig: n.aliases ? { Aliases: n.aliases } : {} });
+        }
+        await container.start();
     }
 
     /**
@@ -218,10 +236,10 @@ export class LiveFleet {
      */
     async recreate(env: string, role: Role, opts: { volume?: boolean } = {}): Promise<void> {
         const container = this.resource("docker:index/container:Container", `${env}-${role}`);
-        await this.docker.removeContainer(String(container.inputs.name), { force: true });
+        await this.docker.getContainer(String(container.inputs.name)).remove({ force: true });
         if (opts.volume !== false) {
             const volume = this.resource("docker:index/volume:Volume", `${env}-${role}-data`);
-            await this.docker.removeVolume(String(volume.inputs.name), true);
+            await this.docker.getVolume(String(volume.inputs.name)).remove({ force: true });
             await this.create(volume);
         }
         await this.create(container);
@@ -257,7 +275,7 @@ export class LiveFleet {
         const out = this.outputs[env];
         const auth = role === "vault" ? [`REDISCLI_AUTH=${out.vault.password}`] : [`REDISCLI_AUTH=${out.operational!.adminPassword}`];
         const userArgs = role === "operational" ? ["--user", out.operational!.adminUser] : [];
-        const result = await this.docker.exec(this.containerName(env, role), ["redis-cli", ...userArgs, ...args], auth);
+        const result = await exec(this.docker, this.containerName(env, role), ["redis-cli", ...userArgs, ...args], { env: auth });
         if (result.exitCode !== 0) throw new Error(`redis-cli ${args.join(" ")} in ${env} ${role}: ${result.output}`);
         return result.stdout.trim();
     }
@@ -321,7 +339,7 @@ export async function startLiveFleet(options: LiveFleetOptions = {}): Promise<Li
     // Sweeps this run's resources even if the test process is killed (kill -9, a CI timeout),
     // where neither afterAll nor a signal handler runs.
     await startWatchdog(RUN_LABEL_KEY, runId);
-    const fleet = new LiveFleet(runId, plan, prefix);
+    const fleet = new LiveFleet(runId, plan, prefix, await connectDocker());
     try {
         await fleet.createAll();
     } catch (e) {

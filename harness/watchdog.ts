@@ -8,8 +8,10 @@
  * succeeds (a few tries): a create request the engine was still serving when the parent
  * died can land after the first sweep, and a volume stays in use until its container is gone.
  */
-import { DockerClient } from "./docker";
-import { removeRun, sleep } from "./cleanup";
+
+function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 function alive(pid: number): boolean {
     try {
@@ -27,14 +29,18 @@ async function main(labelKey: string, id: string, parentPid: number): Promise<vo
     }
     process.stdout.write("watching\n");
     while (alive(parentPid)) await sleep(250);
-    const docker = new DockerClient();
+    // Loaded only now: dockerode takes about half a second to load, and every run waits for
+    // "watching" before it creates anything.
+    const { removeRun } = require("./cleanup") as typeof import("./cleanup");
+    const { connectDocker } = require("./docker") as typeof import("./docker");
     let total = 0;
     let sweeps = 0;
     let lastError: unknown;
     for (let attempt = 0; attempt < 6 && (sweeps < 2 || lastError); attempt++) {
         await sleep(attempt === 0 ? 0 : 1_000);
         try {
-            const counts = await removeRun(docker, labelKey, id);
+            // Connected after the parent is gone, and again on each try: the engine may have been restarted.
+            const counts = await removeRun(await connectDocker(), labelKey, id);
             total += counts.containers + counts.volumes + counts.networks;
             lastError = undefined;
         } catch (e) {
