@@ -12,8 +12,9 @@
 import { execFile } from "node:child_process";
 import * as net from "node:net";
 import { performance } from "node:perf_hooks";
-import type { EnvironmentOutput, LiveFleet } from "../test/harness/fleet";
-import { type CheckRun, freePort, runCheck } from "./fleet";
+import type { EnvironmentOutput, LiveFleet } from "../harness/fleet";
+import { freePort } from "../harness/ports";
+import { type CheckRun, runCheck } from "./fleet";
 import { type BenchResult, type Target, median, result, round, samplesText } from "./results";
 import type { BenchRun } from "./resources";
 

@@ -1,78 +1,19 @@
 /**
  * The benchmarks' fleet: the program's own plan for a test stack, created on the engine by
- * the live harness (test/harness/fleet.ts), plus the two ways the benchmarks ask whether it
+ * the live harness (harness/fleet.ts), plus the two ways the benchmarks ask whether it
  * is healthy: a cheap poll while timing, and `nexus-redis check` itself, in process.
  */
-import * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
 import { main as nexusRedis } from "../cli/nexus-redis";
-import { type EnvironmentOutput, LiveFleet } from "../test/harness/fleet";
+import { type EnvironmentOutput, LiveFleet } from "../harness/fleet";
 import type { Plan } from "../plan/plan";
-import { info, redisCommand } from "../test/harness/resp";
-import { ROOT, until } from "./resources";
+import { BENCH_PORTS, freePortOffset } from "../harness/ports";
+import { info, redisCommand } from "../harness/resp";
+import { type BenchRun, ROOT, until } from "./resources";
 import { type SynthRun, runSynth, testStackConfig } from "./synth";
 
 export const PROTOCOL_NAMES = PROTOCOL_ENVIRONMENTS.map((e) => e.name);
-
-export function portFree(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const server = net.createServer();
-        server.once("error", () => resolve(false));
-        server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-    });
-}
-
-/**
- * Host ports the benchmarks publish on: above the kernel's ephemeral range (32768-60999
- * by default) and above every offset the live tests' harness picks (up to 56520), so a
- * test run or an outgoing connection starting meanwhile cannot take one between the
- * moment it is chosen and the moment a container binds it.
- */
-export const BENCH_PORTS = { first: 61_000, last: 65_535 } as const;
-
-function tablePorts(environments: string[]): number[] {
-    return PROTOCOL_ENVIRONMENTS.filter((e) => environments.includes(e.name)).flatMap((e) =>
-        e.operationalPort === undefined ? [e.vaultPort] : [e.vaultPort, e.operationalPort],
-    );
-}
-
-/** A port offset that puts every port of the environments' rows in BENCH_PORTS, on free loopback ports. */
-async function freePortOffset(environments: string[]): Promise<number> {
-    const ports = tablePorts(environments);
-    const lowest = BENCH_PORTS.first - Math.min(...ports);
-    const highest = BENCH_PORTS.last - Math.max(...ports);
-    for (let attempt = 0; attempt < 50; attempt++) {
-        const offset = lowest + Math.floor(Math.random() * (highest - lowest + 1));
-        if ((await Promise.all(ports.map((p) => portFree(p + offset)))).every(Boolean)) return offset;
-    }
-    throw new Error(`no free range of loopback ports in ${BENCH_PORTS.first}-${BENCH_PORTS.last} for the benchmark fleet`);
-}
-
-/** `count` free loopback ports in BENCH_PORTS, none of them in `taken`. */
-export async function freeBenchPorts(count: number, taken: number[]): Promise<number[]> {
-    const ports: number[] = [];
-    const start = BENCH_PORTS.first + Math.floor(Math.random() * (BENCH_PORTS.last - BENCH_PORTS.first));
-    const size = BENCH_PORTS.last - BENCH_PORTS.first + 1;
-    for (let i = 0; i < size && ports.length < count; i++) {
-        const port = BENCH_PORTS.first + ((start - BENCH_PORTS.first + i) % size);
-        if (!taken.includes(port) && (await portFree(port))) ports.push(port);
-    }
-    if (ports.length < count) throw new Error(`only ${ports.length} free loopback ports in ${BENCH_PORTS.first}-${BENCH_PORTS.last}`);
-    return ports;
-}
-
-/** A free loopback port chosen by the kernel, for a port nothing will listen on. */
-export function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const port = (server.address() as net.AddressInfo).port;
-            server.close(() => resolve(port));
-        });
-    });
-}
 
 /** Host ports the plan publishes. */
 export function planPorts(plan: Plan): number[] {
@@ -86,7 +27,9 @@ export function planPorts(plan: Plan): number[] {
  * the plan: with the protocol's 12 environments it is also a sample of synth-12.
  */
 export async function planFleet(name: string, environments: string[]): Promise<{ plan: Plan; synth: SynthRun }> {
-    const synth = await runSynth(testStackConfig(name, environments, await freePortOffset(environments)), { showSecrets: true });
+    const synth = await runSynth(testStackConfig(name, environments, await freePortOffset(environments, BENCH_PORTS)), {
+        showSecrets: true,
+    });
     return { plan: synth.plan, synth };
 }
 
@@ -94,8 +37,8 @@ export async function planFleet(name: string, environments: string[]): Promise<{
  * A LiveFleet over an existing plan. The harness's own `startLiveFleet` plans and creates
  * in one call; the benchmarks need the two apart, to time creation alone.
  */
-export function fleetFor(name: string, plan: Plan): LiveFleet {
-    return new LiveFleet(name, plan, name);
+export function fleetFor(run: BenchRun, name: string, plan: Plan): LiveFleet {
+    return new LiveFleet(name, plan, name, run.docker);
 }
 
 /** Whether one environment is healthy: its vault answers with its password, its operational reports the link up. */

@@ -12,11 +12,12 @@
  * The plan itself is not timed here (synth-12 measures it): the baseline needs none.
  */
 import { performance } from "node:perf_hooks";
-import type { LiveFleet } from "../test/harness/fleet";
+import type { LiveFleet } from "../harness/fleet";
 import type { Plan } from "../plan/plan";
-import { fleetFor, freeBenchPorts, planPorts, waitHealthy } from "./fleet";
+import { BENCH_PORTS, freePorts } from "../harness/ports";
+import { fleetFor, planPorts, waitHealthy } from "./fleet";
 import { replicationDefaults } from "./recovery";
-import { redisCommands } from "../test/harness/resp";
+import { redisCommands } from "../harness/resp";
 import { type BenchResult, median, result, samplesText } from "./results";
 import { type BenchRun, until } from "./resources";
 
@@ -31,7 +32,7 @@ function containerCount(plan: Plan): number {
  */
 async function bareBaseline(run: BenchRun, plan: Plan, repetition: number): Promise<{ ms: number; defaults: Record<string, string> }> {
     // Ports chosen before the clock starts, as the plan's are.
-    const ports = await freeBenchPorts(containerCount(plan), planPorts(plan));
+    const ports = await freePorts(containerCount(plan), BENCH_PORTS, planPorts(plan));
     const names = ports.map((_, i) => `${run.id}-bare${repetition}-${i}`);
     try {
         const started = performance.now();
@@ -87,7 +88,7 @@ export async function benchFleetUp(
         defaults = bare.defaults;
         run.log(`fleet-up: baseline ${(bareMs[bareMs.length - 1] / 1000).toFixed(2)} s; now the fleet from its plan (${i}/${repetitions})`);
         if (fleet) await fleet.destroy();
-        fleet = fleetFor(name, plan);
+        fleet = fleetFor(run, name, plan);
         try {
             fleetMs.push(await fleetUp(fleet));
         } catch (e) {

@@ -11,8 +11,9 @@
  * container (it counts as one more full sync in the vault's stats, so stats are read first).
  */
 import { performance } from "node:perf_hooks";
-import type { LiveFleet } from "../test/harness/fleet";
-import { info } from "../test/harness/resp";
+import { exec } from "../harness/docker";
+import type { LiveFleet } from "../harness/fleet";
+import { info } from "../harness/resp";
 import { type BenchResult, result } from "./results";
 import { type BenchRun, sleep, until } from "./resources";
 
@@ -81,9 +82,9 @@ export async function benchPartialResync(run: BenchRun, fleet: LiveFleet, option
     let resumedMs: number;
     let bytesSent: number;
     try {
-        await fleet.docker.disconnectNetwork(network, operational, true);
+        await fleet.docker.getNetwork(network).disconnect({ Container: operational, Force: true });
         await sleep(options.cutSeconds * 1_000);
-        await fleet.docker.connectNetwork(network, operational);
+        await fleet.docker.getNetwork(network).connect({ Container: operational });
         const reconnected = performance.now();
         await until(`${ENV} link up after the cut`, async () => ((await offsets(fleet)).link === "up" ? true : undefined), {
             timeoutMs: 120_000,
@@ -100,11 +101,9 @@ export async function benchPartialResync(run: BenchRun, fleet: LiveFleet, option
     if (vaultDigest !== operationalDigest) throw new Error(`${ENV}: the operational's DEBUG DIGEST differs from the vault's after the cut`);
     const after = await stats(fleet);
 
-    const rdb = await fleet.docker.exec(
-        fleet.containerName(ENV, "vault"),
-        ["redis-cli", "--rdb", "/tmp/bench-full-sync.rdb"],
-        [`REDISCLI_AUTH=${fleet.outputs[ENV].vault.password}`],
-    );
+    const rdb = await exec(fleet.docker, fleet.containerName(ENV, "vault"), ["redis-cli", "--rdb", "/tmp/bench-full-sync.rdb"], {
+        env: [`REDISCLI_AUTH=${fleet.outputs[ENV].vault.password}`],
+    });
     const rdbBytes = Number(/after (\d+) bytes/.exec(rdb.output)?.[1] ?? NaN);
     if (rdb.exitCode !== 0 || !Number.isFinite(rdbBytes)) throw new Error(`redis-cli --rdb in the vault: ${rdb.output.trim()}`);
 

@@ -21,8 +21,9 @@
  * from an empty operational.
  */
 import { performance } from "node:perf_hooks";
-import type { LiveFleet } from "../test/harness/fleet";
-import { info, redisCommands } from "../test/harness/resp";
+import { exec } from "../harness/docker";
+import type { LiveFleet } from "../harness/fleet";
+import { info, redisCommands } from "../harness/resp";
 import { type BenchResult, type Target, median, result, round, samplesText } from "./results";
 import { type BenchRun, until } from "./resources";
 
@@ -73,7 +74,7 @@ export async function replicationDefaults(run: BenchRun, container: string): Pro
     const answer = await until(
         "a bare redis-server answering CONFIG GET",
         async () => {
-            const r = await run.docker.exec(container, ["redis-cli", "CONFIG", "GET", "repl-*"]);
+            const r = await exec(run.docker, container, ["redis-cli", "CONFIG", "GET", "repl-*"]);
             return r.exitCode === 0 && r.stdout.includes("repl-") ? r.stdout : undefined;
         },
         { timeoutMs: 20_000, intervalMs: 50 },
@@ -193,11 +194,9 @@ async function fullSyncDrill(run: BenchRun, fleet: LiveFleet, network: string, v
         );
         const ms = performance.now() - started;
         await digestEquals(async () => {
-            const r = await run.docker.exec(
-                name,
-                ["redis-cli", "--user", out.adminUser, "DEBUG", "DIGEST"],
-                [`REDISCLI_AUTH=${out.adminPassword}`],
-            );
+            const r = await exec(run.docker, name, ["redis-cli", "--user", out.adminUser, "DEBUG", "DIGEST"], {
+                env: [`REDISCLI_AUTH=${out.adminPassword}`],
+            });
             return r.stdout.trim();
         }, vaultDigest);
         return { ms, recreateMs: 0 };

@@ -3,17 +3,17 @@
  *
  * One run has one id (`nrb` + 8 hex digits). Every fleet it starts is named `<id>-...` and
  * every other container it creates carries the harness's run label with the value
- * `<id>-extra`, so one sweep (`sweep`) finds exactly this run's containers, volumes and
- * networks and never anybody else's. The sweep runs at the end, after a failure, on
- * Ctrl-C, and — through a detached watchdog process (test/harness/sweep.ts) that outlives this
+ * `<id>-extra`, so one removal (`removeRun`) finds exactly this run's containers, volumes and
+ * networks and never anybody else's. It runs at the end, after a failure, on
+ * Ctrl-C, and — through a detached watchdog process (harness/watchdog.ts) that outlives this
  * one — even when this process is killed.
  */
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import { DockerClient, isNotFound } from "../test/harness/docker";
-import { RUN_LABEL_KEY, TEST_IMAGE, waitFor } from "../test/harness/fleet";
-import { type SweepCounts, sleep, startWatchdog, sweep } from "../test/harness/cleanup";
+import { type Docker, connectDocker, imageExists, isNotFound } from "../harness/docker";
+import { RUN_LABEL_KEY, TEST_IMAGE, waitFor } from "../harness/fleet";
+import { type RemovedCounts, removeRun, sleep, startWatchdog } from "../harness/cleanup";
 
 export { sleep };
 
@@ -28,8 +28,27 @@ export interface ExtraContainer {
 
 export class BenchRun {
     readonly id = `nrb${randomBytes(4).toString("hex")}`;
-    readonly docker = new DockerClient();
     private readonly started = performance.now();
+    private engine: Docker | undefined;
+
+    /**
+     * Connects to the engine (negotiating the API version) and checks it has the test image.
+     * Returns why not, or undefined when both are there.
+     */
+    async connect(): Promise<string | undefined> {
+        try {
+            this.engine = await connectDocker();
+        } catch (e) {
+            return `no Docker engine answers (${e instanceof Error ? e.message : String(e)})`;
+        }
+        return (await imageExists(this.engine, TEST_IMAGE)) ? undefined : `no image ${TEST_IMAGE} on the engine`;
+    }
+
+    /** The engine, through dockerode; `connect()` first. */
+    get docker(): Docker {
+        if (!this.engine) throw new Error("the benchmark run is not connected to a Docker engine");
+        return this.engine;
+    }
 
     /** A fleet name (also its container prefix and run label value) inside this run. */
     fleetName(part: string): string {
@@ -53,7 +72,8 @@ export class BenchRun {
         publish?: boolean;
         hostPort?: number;
     }): Promise<ExtraContainer> {
-        const body = {
+        const container = await this.docker.createContainer({
+            name: opts.name,
             Image: TEST_IMAGE,
             Cmd: opts.cmd,
             Labels: { [RUN_LABEL_KEY]: `${this.id}-extra` },
@@ -65,12 +85,12 @@ export class BenchRun {
                     : undefined,
                 NetworkMode: opts.network,
             },
-        };
-        const id = await this.docker.createContainer(body, opts.name);
-        await this.docker.startContainer(id);
+        });
+        await container.start();
+        const id = container.id;
         if (!opts.publish) return { id, name: opts.name };
         if (opts.hostPort !== undefined) return { id, name: opts.name, port: opts.hostPort };
-        const inspect = await this.docker.inspectContainer(id);
+        const inspect = await container.inspect();
         const binding = inspect.NetworkSettings.Ports?.["6379/tcp"]?.[0];
         if (!binding) throw new Error(`container ${opts.name} has no published port`);
         return { id, name: opts.name, port: Number(binding.HostPort) };
@@ -78,14 +98,15 @@ export class BenchRun {
 
     async removeContainer(name: string): Promise<void> {
         try {
-            await this.docker.removeContainer(name, { force: true, volumes: true });
+            await this.docker.getContainer(name).remove({ force: true, v: true });
         } catch (e) {
             if (!isNotFound(e)) throw e;
         }
     }
 
-    sweep(): Promise<SweepCounts> {
-        return sweep(this.docker, RUN_LABEL_KEY, this.id);
+    /** Removes everything of this run that is still there. */
+    removeAll(): Promise<RemovedCounts> {
+        return removeRun(this.docker, RUN_LABEL_KEY, this.id);
     }
 
     /** Starts the detached watchdog that sweeps this run even if this process is killed. */

@@ -11,14 +11,14 @@ import { execFileSync } from "node:child_process";
 import * as os from "node:os";
 import { parseArgs } from "node:util";
 import { DEFAULT_CHECK_TIMEOUT_MS } from "../cli/nexus-redis";
-import { type LiveFleet, TEST_IMAGE } from "../test/harness/fleet";
+import type { LiveFleet } from "../harness/fleet";
 import type { Plan } from "../plan/plan";
 import { benchCheck } from "./check";
 import { PROTOCOL_NAMES, expectHealthy, fleetFor, planFleet, waitHealthy } from "./fleet";
 import { benchFleetUp } from "./fleetUp";
 import { benchPartialResync } from "./partialResync";
 import { benchRecovery } from "./recovery";
-import { info } from "../test/harness/resp";
+import { info } from "../harness/resp";
 import { type BenchResult, failed, renderJson, renderTable } from "./results";
 import { BenchRun } from "./resources";
 import { benchSynth } from "./synth";
@@ -263,7 +263,7 @@ async function runBenchmarks(
         });
         if (!fleet && plan && !options.groups.includes("fleet-up")) {
             try {
-                fleet = fleetFor(name, plan);
+                fleet = fleetFor(run, name, plan);
                 setFleet(fleet);
                 run.log("creating the benchmark fleet (untimed: fleet-up was not selected)");
                 await fleet.createAll();
@@ -341,10 +341,9 @@ async function main(argv: string[]): Promise<number> {
     }
     const run = new BenchRun();
     const needsDocker = options.groups.some((g) => g !== "synth");
-    if (needsDocker && !((await run.docker.ping()) && (await run.docker.imageExists(TEST_IMAGE)))) {
-        process.stderr.write(
-            `bench: no Docker engine, or no image ${TEST_IMAGE}: run scripts/ensure-docker.sh and scripts/build-test-image.sh\n`,
-        );
+    const missing = needsDocker ? await run.connect() : undefined;
+    if (missing) {
+        process.stderr.write(`bench: ${missing}: run scripts/ensure-docker.sh and scripts/build-test-image.sh\n`);
         return 2;
     }
 
@@ -352,7 +351,7 @@ async function main(argv: string[]): Promise<number> {
     let fleet: LiveFleet | undefined;
     const cleanUp = async () => {
         await fleet?.destroy().catch(() => undefined);
-        const left = await run.sweep();
+        const left = await run.removeAll();
         const total = left.containers + left.volumes + left.networks;
         if (total > 0) run.log(`removed ${total} leftover Docker resource(s) of this run`);
     };

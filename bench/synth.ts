@@ -12,7 +12,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
-import { TEST_IMAGE } from "../test/harness/fleet";
+import { TEST_IMAGE } from "../harness/fleet";
 import type { Plan } from "../plan/plan";
 import { type BenchResult, failed, median, result, round, samplesText } from "./results";
 import { type BenchRun, ROOT } from "./resources";

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliIo, main } from "../../cli/nexus-redis";
 import { operationalUrns } from "../../cli/recover";
 import type { CommandRunner, RunOptions } from "../../cli/runner";
-import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../harness/fleet";
+import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../../harness/fleet";
 
 const ROOT = path.resolve(__dirname, "../..");
 const ENVIRONMENTS = ["workflow", "context", "kb", "contact", "links", "track", "session", "transcripts", "user"];
@@ -209,8 +209,8 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
             // links: its operational pointed at track's vault.
             await fleet.client("links", "operational", "admin").call("REPLICAOF", fleet.containerName("track", "vault"), "6379");
             // session: operational stopped; transcripts: vault stopped.
-            await fleet.docker.stopContainer(fleet.containerName("session", "operational"), 1);
-            await fleet.docker.stopContainer(fleet.containerName("transcripts", "vault"), 1);
+            await fleet.container("session", "operational").stop({ t: 1 });
+            await fleet.container("transcripts", "vault").stop({ t: 1 });
             // Wait until Redis itself says what the check must find.
             const down = async (env: string) => {
                 const operational = fleet.client(env, "operational");
@@ -297,8 +297,8 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
         });
 
         it("reports the repaired environments as ok afterwards, and the stopped containers once they are back", async () => {
-            await fleet.docker.startContainer(fleet.containerName("session", "operational"));
-            await fleet.docker.startContainer(fleet.containerName("transcripts", "vault"));
+            await fleet.container("session", "operational").start();
+            await fleet.container("transcripts", "vault").start();
             const run = await cli(["check", "--wait", "60000"]);
             expect(run.code, run.stdout).toBe(0);
             expect(run.stdout.trimEnd().split("\n").pop()).toBe(`${ENVIRONMENTS.length} environments: ${ENVIRONMENTS.length} ok`);
@@ -361,7 +361,7 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
             // A problem of the vault alone, which a recovery neither causes nor cures: shown in
             // the row, but recover's verdict (exit 0) is that the operational is synced.
             await vault.config("SET", "repl-backlog-ttl", "7200");
-            const before = await fleet.docker.inspectContainer(fleet.containerName("track", "operational"));
+            const before = await fleet.container("track", "operational").inspect();
             const run = await cli(["recover", "track", "--stack", "dev"], { run: pulumi });
             expect(run.code, run.stderr).toBe(0);
             const urns = operationalUrns(fleet.plan.project, "dev", "track");
@@ -384,7 +384,7 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
             ]);
             expect(run.stdout).toMatch(/^track\s+standard\s+PROBLEM\s.*vault setting repl-backlog-ttl is "7200", declared "3600"/m);
             await vault.config("SET", "repl-backlog-ttl", "3600");
-            const after = await fleet.docker.inspectContainer(fleet.containerName("track", "operational"));
+            const after = await fleet.container("track", "operational").inspect();
             expect(after.Id).not.toBe(before.Id);
             expect(await fleet.client("track", "operational").get("track:after-recovery")).toBe("restored");
             expect(await fleet.digest("track", "operational")).toBe(await fleet.digest("track", "vault"));

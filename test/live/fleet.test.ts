@@ -5,8 +5,8 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
-import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../harness/fleet";
-import { redisCommands } from "../harness/resp";
+import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../../harness/fleet";
+import { redisCommands } from "../../harness/resp";
 
 const STANDARD = PROTOCOL_ENVIRONMENTS.filter((e) => e.kind === "standard").map((e) => e.name);
 const SECURE = PROTOCOL_ENVIRONMENTS.filter((e) => e.kind === "secure").map((e) => e.name);
@@ -98,7 +98,10 @@ describe.skipIf(!live)("the protocol's fleet on Docker", () => {
     });
 
     it.each(SECURE)("%s: a secure environment is one password-protected container with no replica", async (env) => {
-        const containers = await fleet.docker.listContainers({ label: [fleet.label, `nexus-redis.environment=${env}`] });
+        const containers = await fleet.docker.listContainers({
+            all: true,
+            filters: { label: [fleet.label, `nexus-redis.environment=${env}`] },
+        });
         expect(containers.map((c) => c.Names[0])).toEqual([`/${fleet.containerName(env, "vault")}`]);
         const vault = fleet.client(env, "vault", "password");
         await vault.set("secret-data", "1");
@@ -108,10 +111,10 @@ describe.skipIf(!live)("the protocol's fleet on Docker", () => {
     });
 
     it("publishes every port on loopback only", async () => {
-        const containers = await fleet.docker.listContainers({ label: fleet.label });
+        const containers = await fleet.docker.listContainers({ all: true, filters: { label: [fleet.label] } });
         expect(containers).toHaveLength(STANDARD.length * 2 + SECURE.length);
         for (const c of containers) {
-            const inspect = await fleet.docker.inspectContainer(c.Id);
+            const inspect = await fleet.docker.getContainer(c.Id).inspect();
             const bindings = Object.values(inspect.HostConfig.PortBindings ?? {}).flat() as { HostIp: string }[];
             expect(bindings.map((b) => b.HostIp)).toEqual(["127.0.0.1"]);
         }

@@ -5,7 +5,7 @@
  */
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../harness/fleet";
+import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../../harness/fleet";
 
 const live = dockerAvailable();
 let fleet: LiveFleet;
@@ -81,9 +81,9 @@ describe.skipIf(!live)("disaster recovery and faults", () => {
     it("keeps a vault's data across stop/start and the operational reconnects by itself", async () => {
         await fill("links", 5_000);
         await expectInSync("links");
-        const vault = fleet.containerName("links", "vault");
-        await fleet.docker.stopContainer(vault, 10);
-        await fleet.docker.startContainer(vault);
+        const vault = fleet.container("links", "vault");
+        await vault.stop({ t: 10 });
+        await vault.start();
         const after = fleet.client("links", "vault", "password");
         await waitFor("vault back", async () => ((await after.dbsize()) === 5_000 ? true : undefined));
         await expectInSync("links");
@@ -93,11 +93,11 @@ describe.skipIf(!live)("disaster recovery and faults", () => {
         await fill("links", 2_000, "before-kill");
         // appendfsync everysec: what was written more than a second ago is on disk.
         await new Promise((r) => setTimeout(r, 1_500));
-        const vault = fleet.containerName("links", "vault");
-        await fleet.docker.killContainer(vault, "SIGKILL");
+        const vault = fleet.container("links", "vault");
+        await vault.kill({ signal: "SIGKILL" });
         // unless-stopped brings it back after a crash; start it if the engine treats kill as a stop.
-        const state = await fleet.docker.inspectContainer(vault);
-        if (!state.State.Running) await fleet.docker.startContainer(vault);
+        const state = await vault.inspect();
+        if (!state.State.Running) await vault.start();
         const client = fleet.client("links", "vault", "password");
         await waitFor("vault back after kill -9", async () => ((await client.dbsize()) >= 7_000 ? true : undefined));
         expect(await client.exists("before-kill:0", "before-kill:1999", "key:4999")).toBe(3);
@@ -113,9 +113,9 @@ describe.skipIf(!live)("disaster recovery and faults", () => {
         const operational = fleet.containerName("track", "operational");
 
         const writer = steadyWrites("track", "during-cut");
-        await fleet.docker.disconnectNetwork(network, operational, true);
+        await fleet.docker.getNetwork(network).disconnect({ Container: operational, Force: true });
         await new Promise((r) => setTimeout(r, 10_000));
-        await fleet.docker.connectNetwork(network, operational);
+        await fleet.docker.getNetwork(network).connect({ Container: operational });
         await new Promise((r) => setTimeout(r, 1_000));
         const written = await writer.stop();
 

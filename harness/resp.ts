@@ -8,7 +8,7 @@
  * backoff to the measurement.
  */
 import * as net from "node:net";
-import { parseInfo } from "../../cli/redisReplies";
+import { parseInfo } from "../cli/redisReplies";
 
 export type Reply = string | number | null | Error | Reply[];
 

@@ -12,20 +12,20 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import * as net from "node:net";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import Redis, { type RedisOptions } from "ioredis";
-import type { Plan, PlannedResource } from "../../plan/plan";
-import { mockImageId } from "../../plan/mocks";
-import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
-import { type Role, containerName } from "../../components/redisServer";
-import { DockerClient } from "./docker";
-import { startWatchdog } from "./cleanup";
+import type { Plan, PlannedResource } from "../plan/plan";
+import { mockImageId } from "../plan/mocks";
+import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
+import { type Role, containerName } from "../components/redisServer";
+import { type Docker, connectDocker, exec, imageExists } from "./docker";
+import { removeRun, startWatchdog } from "./cleanup";
+import { TEST_PORTS, freePortOffset } from "./ports";
 
 export const TEST_IMAGE = process.env.NEXUS_REDIS_TEST_IMAGE ?? "nexus-redis/redis-test:7";
 export const RUN_LABEL_KEY = "nexus-redis.test-run";
-const ROOT = path.resolve(__dirname, "../..");
+const ROOT = path.resolve(__dirname, "..");
 
 /** The `environments` stack output, with real passwords (the plan is rendered with secrets shown). */
 export interface EnvironmentOutput {
@@ -72,27 +72,6 @@ export async function synthPlan(config: Record<string, string>): Promise<Plan> {
     return JSON.parse(Buffer.concat(out).toString()) as Plan;
 }
 
-function portFree(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const server = net.createServer();
-        server.once("error", () => resolve(false));
-        server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-    });
-}
-
-/** A port offset that puts every port of the table on a free loopback port. */
-async function freePortOffset(environments: string[]): Promise<number> {
-    const ports = PROTOCOL_ENVIRONMENTS.filter((e) => environments.includes(e.name)).flatMap((e) =>
-        e.operationalPort === undefined ? [e.vaultPort] : [e.vaultPort, e.operationalPort],
-    );
-    for (let attempt = 0; attempt < 50; attempt++) {
-        const offset = 20_000 + 200 * Math.floor(Math.random() * 150);
-        const free = await Promise.all(ports.map((p) => portFree(p + offset)));
-        if (free.every(Boolean)) return offset;
-    }
-    throw new Error("no free range of ports for a test fleet");
-}
-
 type DockerLabels = Record<string, string>;
 
 function labelsOf(list: unknown, extra: DockerLabels): DockerLabels {
@@ -111,7 +90,6 @@ function refuseUnknown(resource: PlannedResource, known: string[]): void {
 const CONTAINER_INPUTS = ["name", "image", "command", "ports", "networksAdvanced", "volumes", "restart", "labels", "memory"];
 
 export class LiveFleet {
-    readonly docker = new DockerClient();
     readonly label: string;
     private readonly clients: Redis[] = [];
     private readonly images = new Map<string, string>();
@@ -123,6 +101,8 @@ export class LiveFleet {
         readonly runId: string,
         readonly plan: Plan,
         readonly prefix: string,
+        /** The engine, through dockerode (connected with `connectDocker`). */
+        readonly docker: Docker,
     ) {
         this.label = `${RUN_LABEL_KEY}=${runId}`;
         process.once("SIGINT", this.onSignal);
@@ -136,6 +116,11 @@ export class LiveFleet {
 
     containerName(env: string, role: Role): string {
         return containerName(this.prefix, env, role);
+    }
+
+    /** A container of the fleet, as dockerode's handle (stop, start, kill, inspect, ...). */
+    container(env: string, role: Role): Docker.Container {
+        return this.docker.getContainer(this.containerName(env, role));
     }
 
     private resource(type: string, name: string): PlannedResource {
@@ -170,21 +155,24 @@ export class LiveFleet {
                 refuseUnknown(r, ["name", "keepLocally"]);
                 const ref = String(r.inputs.name);
                 // No registry is reachable here: the image must have been built locally.
-                if (!(await this.docker.imageExists(ref))) throw new Error(`image ${ref} is not on this engine (no registry to pull from)`);
+                if (!(await imageExists(this.docker, ref)))
+                    throw new Error(`image ${ref} is not on this engine (no registry to pull from)`);
                 this.images.set(mockImageId(ref), ref);
                 return;
             }
             case "docker:index/network:Network":
                 refuseUnknown(r, ["name", "driver", "labels"]);
                 await this.docker.createNetwork({
-                    name: String(r.inputs.name),
-                    driver: r.inputs.driver as string | undefined,
-                    labels: labelsOf(r.inputs.labels, runLabel),
+                    Name: String(r.inputs.name),
+                    Driver: (r.inputs.driver as string | undefined) ?? "bridge",
+                    Labels: labelsOf(r.inputs.labels, runLabel),
+                    // Without it, older engines happily create a second network with the same name.
+                    CheckDuplicate: true,
                 });
                 return;
             case "docker:index/volume:Volume":
                 refuseUnknown(r, ["name", "labels"]);
-                await this.docker.createVolume({ name: String(r.inputs.name), labels: labelsOf(r.inputs.labels, runLabel) });
+                await this.docker.createVolume({ Name: String(r.inputs.name), Labels: labelsOf(r.inputs.labels, runLabel) });
                 return;
             case "docker:index/container:Container":
                 await this.createContainer(r, runLabel);
@@ -212,9 +200,15 @@ export class LiveFleet {
         for (const n of networks) refuseUnknown({ ...r, inputs: n }, ["name", "aliases"]);
         const mounts = ((i.volumes ?? []) as Record<string, unknown>[]).map((v) => {
             refuseUnknown({ ...r, inputs: v }, ["volumeName", "containerPath", "readOnly"]);
-            return { Type: "volume", Source: v.volumeName, Target: v.containerPath, ReadOnly: v.readOnly === true };
+            return {
+                Type: "volume" as const,
+                Source: String(v.volumeName),
+                Target: String(v.containerPath),
+                ReadOnly: v.readOnly === true,
+            };
         });
-        const body = {
+        const container = await this.docker.createContainer({
+            name: String(i.name),
             Image: image,
             Cmd: i.command,
             Labels: labelsOf(i.labels, runLabel),
@@ -227,10 +221,13 @@ export class LiveFleet {
                 NetworkMode: networks[0]?.name,
             },
             NetworkingConfig: networks[0] ? { EndpointsConfig: { [networks[0].name]: { Aliases: networks[0].aliases ?? [] } } } : undefined,
-        };
-        const id = await this.docker.createContainer(body, String(i.name));
-        for (const n of networks.slice(1)) await this.docker.connectNetwork(n.name, id, n.aliases);
-        await this.docker.startContainer(id);
+        });
+        for (const n of networks.slice(1)) {
+            await this.docker
+                .getNetwork(n.name)
+                .connect({ Container: container.id, EndpointConfig: n.aliases ? { Aliases: n.aliases } : {} });
+        }
+        await container.start();
     }
 
     /**
@@ -239,10 +236,10 @@ export class LiveFleet {
      */
     async recreate(env: string, role: Role, opts: { volume?: boolean } = {}): Promise<void> {
         const container = this.resource("docker:index/container:Container", `${env}-${role}`);
-        await this.docker.removeContainer(String(container.inputs.name), { force: true });
+        await this.docker.getContainer(String(container.inputs.name)).remove({ force: true });
         if (opts.volume !== false) {
             const volume = this.resource("docker:index/volume:Volume", `${env}-${role}-data`);
-            await this.docker.removeVolume(String(volume.inputs.name), true);
+            await this.docker.getVolume(String(volume.inputs.name)).remove({ force: true });
             await this.create(volume);
         }
         await this.create(container);
@@ -278,7 +275,7 @@ export class LiveFleet {
         const out = this.outputs[env];
         const auth = role === "vault" ? [`REDISCLI_AUTH=${out.vault.password}`] : [`REDISCLI_AUTH=${out.operational!.adminPassword}`];
         const userArgs = role === "operational" ? ["--user", out.operational!.adminUser] : [];
-        const result = await this.docker.exec(this.containerName(env, role), ["redis-cli", ...userArgs, ...args], auth);
+        const result = await exec(this.docker, this.containerName(env, role), ["redis-cli", ...userArgs, ...args], { env: auth });
         if (result.exitCode !== 0) throw new Error(`redis-cli ${args.join(" ")} in ${env} ${role}: ${result.output}`);
         return result.stdout.trim();
     }
@@ -293,12 +290,12 @@ export class LiveFleet {
         process.removeListener("SIGINT", this.onSignal);
         process.removeListener("SIGTERM", this.onSignal);
         for (const c of this.clients.splice(0)) c.disconnect();
-        await this.docker.removeAllLabelled(this.label);
+        await removeRun(this.docker, RUN_LABEL_KEY, this.runId);
     }
 }
 
 /** INFO parsing is the CLI's; the tests use the same. */
-export { parseInfo } from "../../cli/redisReplies";
+export { parseInfo } from "../cli/redisReplies";
 
 /**
  * Polls `check` every `intervalMs` until it returns a value other than undefined, or
@@ -336,13 +333,13 @@ export async function startLiveFleet(options: LiveFleetOptions = {}): Promise<Li
         containerPrefix: prefix,
         network: `${runId}-net`,
         createNetwork: "true",
-        portOffset: String(await freePortOffset(environments)),
+        portOffset: String(await freePortOffset(environments, TEST_PORTS)),
         environments: JSON.stringify(environments),
     });
     // Sweeps this run's resources even if the test process is killed (kill -9, a CI timeout),
     // where neither afterAll nor a signal handler runs.
     await startWatchdog(RUN_LABEL_KEY, runId);
-    const fleet = new LiveFleet(runId, plan, prefix);
+    const fleet = new LiveFleet(runId, plan, prefix, await connectDocker());
     try {
         await fleet.createAll();
     } catch (e) {
