@@ -7,7 +7,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
-import { TEST_IMAGE, dockerAvailable } from "../harness/fleet";
+import { TEST_IMAGE, dockerAvailable } from "../../harness/fleet";
 
 const RUN = `img-${process.pid}-${Date.now().toString(36)}`;
 const LABEL = `nexus-redis.test-run=${RUN}`;
