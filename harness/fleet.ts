@@ -22,6 +22,7 @@ import { type Role, containerName } from "../components/redisServer";
 import { type Docker, connectDocker, exec, imageExists } from "./docker";
 import { removeRun, startWatchdog } from "./cleanup";
 import { TEST_PORTS, freePortOffset } from "./ports";
+import { tarArchive } from "../cli/archive";
 
 export const TEST_IMAGE = process.env.NEXUS_REDIS_TEST_IMAGE ?? "nexus-redis/redis-test:7";
 export const RUN_LABEL_KEY = "nexus-redis.test-run";
@@ -59,9 +60,10 @@ export function dockerAvailable(): boolean {
 }
 
 /** Runs `npm run synth` for a test stack and returns its plan, secrets shown. */
-export async function synthPlan(config: Record<string, string>): Promise<Plan> {
+export async function synthPlan(config: Record<string, string>, secrets: Record<string, string> = {}): Promise<Plan> {
     const args = [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "plan/synth.ts"), "--show-secrets"];
     for (const [k, v] of Object.entries(config)) args.push("-c", `${k}=${v}`);
+    for (const [k, v] of Object.entries(secrets)) args.push("--secret", `${k}=${v}`);
     const child = spawn(process.execPath, args, { cwd: ROOT });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -87,7 +89,54 @@ function refuseUnknown(resource: PlannedResource, known: string[]): void {
     }
 }
 
-const CONTAINER_INPUTS = ["name", "image", "command", "ports", "networksAdvanced", "volumes", "restart", "labels", "memory"];
+const CONTAINER_INPUTS = [
+    "name",
+    "image",
+    "command",
+    "uploads",
+    "ports",
+    "networksAdvanced",
+    "volumes",
+    "envs",
+    "restart",
+    "stopTimeout",
+    "destroyGraceSeconds",
+    "labels",
+    "memory",
+];
+
+/** An owner or group as the provider takes it: numbers only here, since names would be looked up on this host. */
+function numericId(value: unknown, what: string): number {
+    if (typeof value === "string" && /^\d+$/.test(value)) return Number(value);
+    throw new UnsupportedPlanError(
+        `upload ${what} ${JSON.stringify(value)} is not a number: the provider would resolve a name on the Pulumi host`,
+    );
+}
+
+/**
+ * The container's uploads as one tar archive, built as the Docker provider builds each
+ * upload's: the file at its path, with `permissions` (octal, `0[0-7]{3}`, as the provider
+ * requires; default 0644) and the numeric owner and group.
+ */
+async function uploadsArchive(r: PlannedResource, uploads: unknown): Promise<Buffer | undefined> {
+    const list = (uploads ?? []) as Record<string, unknown>[];
+    if (list.length === 0) return undefined;
+    return tarArchive(
+        list.map((u) => {
+            refuseUnknown({ ...r, inputs: u }, ["file", "content", "permissions", "owner", "group"]);
+            const permissions = String(u.permissions ?? "0644");
+            if (!/^0[0-7]{3}$/.test(permissions))
+                throw new UnsupportedPlanError(`${r.name}: upload permissions ${permissions} are not 0[0-7]{3}`);
+            return {
+                path: String(u.file),
+                content: String(u.content),
+                mode: Number.parseInt(permissions, 8),
+                uid: u.owner === undefined ? 0 : numericId(u.owner, "owner"),
+                gid: u.group === undefined ? 0 : numericId(u.group, "group"),
+            };
+        }),
+    );
+}
 
 export class LiveFleet {
     readonly label: string;
@@ -199,10 +248,13 @@ export class LiveFleet {
         const networks = (i.networksAdvanced ?? []) as { name: string; aliases?: string[] }[];
         for (const n of networks) refuseUnknown({ ...r, inputs: n }, ["name", "aliases"]);
         const mounts = ((i.volumes ?? []) as Record<string, unknown>[]).map((v) => {
-            refuseUnknown({ ...r, inputs: v }, ["volumeName", "containerPath", "readOnly"]);
+            refuseUnknown({ ...r, inputs: v }, ["volumeName", "hostPath", "containerPath", "readOnly"]);
+            if ((v.volumeName === undefined) === (v.hostPath === undefined)) {
+                throw new UnsupportedPlanError(`${r.name}: a volume needs exactly one of volumeName and hostPath`);
+            }
             return {
-                Type: "volume" as const,
-                Source: String(v.volumeName),
+                Type: v.hostPath === undefined ? ("volume" as const) : ("bind" as const),
+                Source: String(v.volumeName ?? v.hostPath),
                 Target: String(v.containerPath),
                 ReadOnly: v.readOnly === true,
             };
@@ -211,6 +263,8 @@ export class LiveFleet {
             name: String(i.name),
             Image: image,
             Cmd: i.command,
+            Env: i.envs,
+            StopTimeout: i.stopTimeout,
             Labels: labelsOf(i.labels, runLabel),
             ExposedPorts: exposed,
             HostConfig: {
@@ -227,6 +281,9 @@ export class LiveFleet {
                 .getNetwork(n.name)
                 .connect({ Container: container.id, EndpointConfig: n.aliases ? { Aliases: n.aliases } : {} });
         }
+        // As the provider does: uploads after create, before the first start.
+        const archive = await uploadsArchive(r, i.uploads);
+        if (archive) await container.putArchive(archive, { path: "/" });
         await container.start();
     }
 
@@ -236,13 +293,26 @@ export class LiveFleet {
      */
     async recreate(env: string, role: Role, opts: { volume?: boolean } = {}): Promise<void> {
         const container = this.resource("docker:index/container:Container", `${env}-${role}`);
-        await this.docker.getContainer(String(container.inputs.name)).remove({ force: true });
+        await this.removeContainer(container);
         if (opts.volume !== false) {
             const volume = this.resource("docker:index/volume:Volume", `${env}-${role}-data`);
             await this.docker.getVolume(String(volume.inputs.name)).remove({ force: true });
             await this.create(volume);
         }
         await this.create(container);
+    }
+
+    /**
+     * Deletes a container as the Docker provider does: stop with `destroyGraceSeconds` as the
+     * timeout (0 when unset: the engine then kills at once), then force-remove.
+     */
+    private async removeContainer(r: PlannedResource): Promise<void> {
+        const handle = this.docker.getContainer(String(r.inputs.name));
+        const grace = Number(r.inputs.destroyGraceSeconds ?? 0);
+        await handle.stop({ t: grace }).catch((e) => {
+            if ((e as { statusCode?: number }).statusCode !== 304) throw e; // 304: already stopped
+        });
+        await handle.remove({ force: true });
     }
 
     /** An ioredis client on a container's published port; closed by destroy(). */
