@@ -41,6 +41,10 @@ export interface LiveFleetOptions {
     environments?: string[];
     /** A name for this run, part of every container name. Default: random. */
     name?: string;
+    /** More stack config for the plan (`-c KEY=VALUE`), e.g. vaultData. */
+    config?: Record<string, string>;
+    /** Secret stack config for the plan (`--secret KEY=VALUE`), e.g. passwords. */
+    secrets?: Record<string, string>;
 }
 
 /** Refused plan content: the harness does not know how to create it faithfully. */
@@ -398,14 +402,18 @@ export async function startLiveFleet(options: LiveFleetOptions = {}): Promise<Li
     const environments = options.environments ?? PROTOCOL_ENVIRONMENTS.map((e) => e.name);
     const runId = options.name ?? `nrt${randomBytes(4).toString("hex")}`;
     const prefix = `${runId}`;
-    const plan = await synthPlan({
-        image: TEST_IMAGE,
-        containerPrefix: prefix,
-        network: `${runId}-net`,
-        createNetwork: "true",
-        portOffset: String(await freePortOffset(environments, TEST_PORTS)),
-        environments: JSON.stringify(environments),
-    });
+    const plan = await synthPlan(
+        {
+            image: TEST_IMAGE,
+            containerPrefix: prefix,
+            network: `${runId}-net`,
+            createNetwork: "true",
+            portOffset: String(await freePortOffset(environments, TEST_PORTS)),
+            environments: JSON.stringify(environments),
+            ...options.config,
+        },
+        options.secrets,
+    );
     // Sweeps this run's resources even if the test process is killed (kill -9, a CI timeout),
     // where neither afterAll nor a signal handler runs.
     await startWatchdog(RUN_LABEL_KEY, runId);
