@@ -86,12 +86,12 @@ export async function exec(
     docker: Docker,
     container: string,
     cmd: string[],
-    options: { env?: string[]; timeoutMs?: number } = {},
+    options: { env?: string[]; timeoutMs?: number; user?: string } = {},
 ): Promise<ExecResult> {
     const timeoutMs = options.timeoutMs ?? 60_000;
     const execution = await docker
         .getContainer(container)
-        .exec({ Cmd: cmd, Env: options.env, AttachStdout: true, AttachStderr: true, Tty: false });
+        .exec({ Cmd: cmd, Env: options.env, User: options.user, AttachStdout: true, AttachStderr: true, Tty: false });
     const stream = await execution.start({ hijack: false, stdin: false, Detach: false, Tty: false });
     const out: Buffer[] = [];
     const err: Buffer[] = [];

@@ -34,6 +34,7 @@ export interface EnvironmentOutput {
     vault: { container: string; host: string; port: number; password: string };
     replication?: { user: string; password: string };
     operational?: { container: string; host: string; port: number; adminUser: string; adminPassword: string };
+    backup: { user: string; password: string };
 }
 
 export interface LiveFleetOptions {

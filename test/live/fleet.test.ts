@@ -5,7 +5,9 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
+import { exec } from "../../harness/docker";
 import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../../harness/fleet";
+import { logsOf } from "../../harness/handBuilt";
 import { redisCommands } from "../../harness/resp";
 
 const STANDARD = PROTOCOL_ENVIRONMENTS.filter((e) => e.kind === "standard").map((e) => e.name);
@@ -63,15 +65,21 @@ describe.skipIf(!live)("the protocol's fleet on Docker", () => {
             ["REPLICAOF", ["REPLICAOF", "NO", "ONE"]],
             ["FLUSHALL", ["FLUSHALL"]],
             ["SHUTDOWN", ["SHUTDOWN", "NOSAVE"]],
-            ["DEBUG", ["DEBUG", "SLEEP", "0"]],
             ["KEYS", ["KEYS", "*"]],
             ["ACL", ["ACL", "LIST"]],
             ["EVAL", ["EVAL", "return 1", "0"]],
             ["MONITOR", ["MONITOR"]],
-        ])("cannot run %s", async (_name, command) => {
+        ])("cannot run %s: the ACL refuses it (NOPERM)", async (_name, command) => {
             const client = fleet.client(env, "operational");
-            // DEBUG is refused before the ACL is consulted: only loopback inside the container may run it.
-            await expect(client.call(command[0], ...command.slice(1))).rejects.toThrow(/NOPERM|DEBUG command not allowed/);
+            await expect(client.call(command[0], ...command.slice(1))).rejects.toThrow(/^NOPERM/);
+        });
+
+        it("cannot run DEBUG: through the published port enable-debug-command local refuses it, inside the container the ACL does", async () => {
+            // From outside, Redis refuses DEBUG before it asks the ACL: the connection is not local.
+            await expect(fleet.client(env, "operational").call("DEBUG", "SLEEP", "0")).rejects.toThrow(/^ERR DEBUG command not allowed/);
+            // Over loopback inside the container, DEBUG is allowed by the setting: the ACL refuses the default user.
+            const inside = await exec(fleet.docker, fleet.containerName(env, "operational"), ["redis-cli", "DEBUG", "SLEEP", "0"]);
+            expect(inside.stdout).toMatch(/^NOPERM this user has no permissions to run the 'debug' command/);
         });
 
         it("can read, scan and run INFO", async () => {
@@ -117,6 +125,56 @@ describe.skipIf(!live)("the protocol's fleet on Docker", () => {
             const inspect = await fleet.docker.getContainer(c.Id).inspect();
             const bindings = Object.values(inspect.HostConfig.PortBindings ?? {}).flat() as { HostIp: string }[];
             expect(bindings.map((b) => b.HostIp)).toEqual(["127.0.0.1"]);
+        }
+    });
+
+    /** Every password of the fleet, and the SHA-256 of each (what the vaults' configs hold). */
+    function allPasswords(): string[] {
+        const passwords = Object.values(fleet.outputs).flatMap((o) => [
+            o.vault.password,
+            o.backup.password,
+            ...(o.replication ? [o.replication.password] : []),
+            ...(o.operational ? [o.operational.adminPassword] : []),
+        ]);
+        expect(passwords).toHaveLength(STANDARD.length * 4 + SECURE.length * 2);
+        return passwords;
+    }
+
+    it("shows no password to docker inspect, docker ps --no-trunc, /proc/1/cmdline, the environment or the logs", async () => {
+        const passwords = allPasswords();
+        const containers = await fleet.docker.listContainers({ all: true, filters: { label: [fleet.label] } });
+        expect(containers).toHaveLength(STANDARD.length * 2 + SECURE.length);
+        const seen: string[] = [
+            execFileSync("docker", ["ps", "-a", "--no-trunc", "--filter", `label=${fleet.label}`], { encoding: "utf8" }),
+        ];
+        for (const c of containers) {
+            seen.push(execFileSync("docker", ["inspect", c.Id], { encoding: "utf8" }));
+            for (const file of ["/proc/1/cmdline", "/proc/1/environ"]) {
+                // As Redis's own user: another user (root without CAP_SYS_PTRACE included) may not read its environ.
+                const read = await exec(fleet.docker, c.Id, ["cat", file], { user: "999" });
+                expect(read.exitCode, `${c.Names[0]} ${file}`).toBe(0);
+                seen.push(read.stdout);
+            }
+            seen.push(await logsOf(fleet.docker, c.Id));
+        }
+        // What was read is real: commands and logs of every container.
+        expect(seen.join("\n")).toContain("redis-server");
+        for (const text of seen) for (const password of passwords) expect(text.includes(password)).toBe(false);
+    });
+
+    it("keeps each container's config readable by the redis user alone, and Redis runs as that user", async () => {
+        for (const env of [...STANDARD, ...SECURE]) {
+            for (const role of env === "user" || env === "locker" ? ["vault"] : ["vault", "operational"]) {
+                const name = fleet.containerName(env, role as "vault" | "operational");
+                const file = `/etc/nexus-redis/${role}.conf`;
+                const stat = await exec(fleet.docker, name, ["stat", "-c", "%a %u %g", file]);
+                expect(stat.stdout.trim(), name).toBe("400 999 999");
+                expect((await exec(fleet.docker, name, ["stat", "-c", "%u", "/proc/1"])).stdout.trim(), name).toBe("999");
+                // Any other user of the container is refused (root, who can read anything, aside).
+                const other = await exec(fleet.docker, name, ["cat", file], { user: "1000:1000" });
+                expect(other.exitCode, name).not.toBe(0);
+                expect(other.stderr, name).toMatch(/Permission denied/);
+            }
         }
     });
 });
