@@ -11,7 +11,7 @@ const live = dockerAvailable();
 let fleet: LiveFleet;
 
 beforeAll(async () => {
-    if (live) fleet = await startLiveFleet({ environments: ["contact", "links", "track", "session", "web"] });
+    if (live) fleet = await startLiveFleet({ environments: ["contact", "links", "track", "session", "web", "kb"] });
 });
 afterAll(async () => {
     await fleet?.destroy();
@@ -89,19 +89,48 @@ describe.skipIf(!live)("disaster recovery and faults", () => {
         await expectInSync("links");
     });
 
-    it("keeps a vault's data through kill -9 (AOF) and the operational reconnects by itself", async () => {
+    it("comes back by itself after its Redis is killed (restart policy unless-stopped), with its data, and the link comes up", async () => {
         await fill("links", 2_000, "before-kill");
         // appendfsync everysec: what was written more than a second ago is on disk.
         await new Promise((r) => setTimeout(r, 1_500));
         const vault = fleet.container("links", "vault");
-        await vault.kill({ signal: "SIGKILL" });
-        // unless-stopped brings it back after a crash; start it if the engine treats kill as a stop.
-        const state = await vault.inspect();
-        if (!state.State.Running) await vault.start();
+        const before = await vault.inspect();
+        // A crash, not a `docker kill` (which the engine counts as a stop): SIGKILL to Redis from the host.
+        process.kill(before.State.Pid, "SIGKILL");
         const client = fleet.client("links", "vault", "password");
-        await waitFor("vault back after kill -9", async () => ((await client.dbsize()) >= 7_000 ? true : undefined));
+        await waitFor("vault back after its Redis was killed", async () => ((await client.dbsize()) >= 7_000 ? true : undefined));
+        const after = await vault.inspect();
+        expect(after.RestartCount).toBe(before.RestartCount + 1);
+        expect(after.State.Pid).not.toBe(before.State.Pid);
         expect(await client.exists("before-kill:0", "before-kill:1999", "key:4999")).toBe(3);
         await expectInSync("links");
+    });
+
+    it("keeps the vault's data when the plan re-creates its container, as pulumi up --replace does", async () => {
+        await fill("kb", 3_000);
+        const digest = await fleet.digest("kb", "vault");
+        await fleet.recreate("kb", "vault", { volume: false });
+        const client = fleet.client("kb", "vault", "password");
+        await waitFor("re-created vault loaded", async () => ((await client.dbsize()) === 3_000 ? true : undefined));
+        expect(await fleet.digest("kb", "vault")).toBe(digest);
+        await expectInSync("kb");
+    });
+
+    it("finds the vault's data from a container of another name on the same volume (a containerPrefix change)", async () => {
+        const digest = await fleet.digest("kb", "vault");
+        const volume = fleet.plan.resources.find((r) => r.name === "kb-vault-data")!.inputs.name as string;
+        // Never two vaults on one volume: the old one stops first, as a replacement deletes it first.
+        await fleet.container("kb", "vault").stop({ t: 60 });
+        const renamed = await startLiveFleet({ environments: ["kb"], config: { vaultData: JSON.stringify({ kb: volume }) } });
+        try {
+            expect(renamed.containerName("kb", "vault")).not.toBe(fleet.containerName("kb", "vault"));
+            const client = renamed.client("kb", "vault", "password");
+            await waitFor("renamed vault loaded", async () => ((await client.dbsize()) === 3_000 ? true : undefined));
+            expect(await renamed.digest("kb", "vault")).toBe(digest);
+        } finally {
+            await renamed.destroy();
+        }
+        expect((await fleet.docker.getVolume(volume).inspect()).Name).toBe(volume);
     });
 
     it("resumes with a partial resync after a 10 s network cut under writes, and ends equal to the vault", async () => {
