@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-    type EnvironmentObservation,
-    type ProblemCode,
-    diagnose,
-    diagnosisContext,
-    replicaConnection,
-    replicationLag,
-} from "../../cli/check";
+import { type ProblemCode, diagnose, diagnosisContext, replicaConnection, replicationLag } from "../../cli/diagnose";
+import type { EnvironmentObservation } from "../../cli/observe";
 import { configPairs, parseInfo } from "../../cli/redisReplies";
 import {
     OTHER_REPLID,

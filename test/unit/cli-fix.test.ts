@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type EnvironmentObservation, diagnose, diagnosisContext, resyncRisk } from "../../cli/check";
+import { diagnose, diagnosisContext, resyncRisk } from "../../cli/diagnose";
+import type { EnvironmentObservation } from "../../cli/observe";
 import { DEFAULT_SYNC_TIMEOUT_MS, type FixPlan, applyFix, planFix } from "../../cli/fix";
 import { HELP } from "../../cli/nexus-redis";
 import { FakeRedis } from "./cli-fake-redis";

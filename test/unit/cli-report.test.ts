@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { diagnose, diagnosisContext, type EnvironmentObservation } from "../../cli/check";
+import { diagnose, diagnosisContext } from "../../cli/diagnose";
+import type { EnvironmentObservation } from "../../cli/observe";
 import type { EnvironmentOutput } from "../../cli/outputs";
 import { parseInfo } from "../../cli/redisReplies";
 import { buildReport } from "../../cli/fleet";
