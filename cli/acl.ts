@@ -2,18 +2,21 @@
  * Runtime drift of ACL users: what `ACL GETUSER` reports against the rules the program
  * declares (components/redisServer.ts). Pure.
  *
- * Redis does not echo the rules it was given. `ACL GETUSER default` of an operational
+ * Redis does not always echo the rules it was given. `ACL GETUSER default` of an operational
  * started with `on nopass ~* resetchannels -@all +@read +@connection -@dangerous +info`
- * reports (Redis 7.2, checked on a container of the plan):
+ * reports, on Redis 7.0.15 (Debian's, the test image; captured from a container):
  *
  *     flags     on nopass sanitize-payload
  *     passwords (none)
- *     commands  -@all +@read +@connection -sort_ro +info -keys -client|list -client|unblock ...
+ *     commands  -@all +@read +@connection +info -keys -sort_ro -client|kill -client|pause ...
  *     keys      ~*
  *     channels  (none)
  *
- * `-@dangerous` comes back written out as the single commands it removed, and which ones
- * depends on the Redis version. So the comparison is by meaning, not by text:
+ * Redis 7.0 rebuilds the rules from the user's command bitmap: `-@dangerous` comes back
+ * written out as the single commands it removed (which ones depends on the version), in an
+ * order that changes from one server process to the next. Redis 7.2 keeps the command and
+ * category rules as they were written (redis/redis#11224): `-@all +@read +@connection
+ * -@dangerous +info`. So the comparison is by meaning, not by text, and holds for both:
  *
  * - flags: on/off and nopass as declared (other flags, such as sanitize-payload, are Redis's own);
  * - passwords: exactly the SHA-256 of each declared `>password` (compared, never printed);
@@ -22,7 +25,12 @@
  * - commands: the same base (`-@all` / `+@all`), exactly the declared grants (every `+...`
  *   token: a `+@all`, `+@dangerous`, `+set` or `+config|set` added by hand shows here),
  *   category removals only those declared; removals of single commands are accepted
- *   (they are how Redis writes out a declared category removal, and can only narrow).
+ *   (they are how Redis 7.0 writes out a declared category removal, and can only narrow).
+ *
+ * Not seen: a widening that brings no new grant token. On 7.0, `ACL SETUSER default +keys`
+ * only drops `-keys` from the list; on 7.2, `ACL SETUSER default +@read` moves `+@read` after
+ * `-@dangerous`. Either gives KEYS back to clients without a password, and the tokens still
+ * compare equal: seeing it needs the categories' contents (ACL CAT) or the rules' order.
  */
 import { createHash } from "node:crypto";
 import type { AclUser } from "./redisReplies";

@@ -7,14 +7,8 @@
  */
 import { REDIS_INTERNAL_PORT } from "../components/protocol";
 import { operationalDefaultUserRules } from "../components/redisServer";
-import {
-    type Diagnosis,
-    type EnvironmentObservation,
-    type Problem,
-    VAULT_PROBLEMS,
-    declaredOperationalSettings,
-    resyncRisk,
-} from "./check";
+import { type Diagnosis, type Problem, VAULT_PROBLEMS, declaredOperationalSettings, resyncRisk } from "./diagnose";
+import type { EnvironmentObservation } from "./observe";
 import type { EnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
 import { parseInfo } from "./redisReplies";
 import { Deadline, ProbeError, RedisSession } from "./session";

@@ -3,7 +3,8 @@
  * its own deadline, so a dead or silent host costs its own row one timeout and nothing else.
  */
 import { performance } from "node:perf_hooks";
-import { type Diagnosis, type DiagnosisContext, type Problem, diagnose, diagnosisContext, observeEnvironment } from "./check";
+import { type Diagnosis, type DiagnosisContext, type Problem, diagnose, diagnosisContext } from "./diagnose";
+import { observeEnvironment } from "./observe";
 import { DEFAULT_SYNC_TIMEOUT_MS, applyFix, planFix } from "./fix";
 import type { EnvironmentOutput, EnvironmentsOutput } from "./outputs";
 import { type EnvironmentReport, type FleetReport, type Measurement, statusOf } from "./report";

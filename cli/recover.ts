@@ -9,7 +9,8 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { type Diagnosis, VAULT_PROBLEMS, diagnose, diagnosisContext, observeEnvironment, resyncRisk } from "./check";
+import { type Diagnosis, VAULT_PROBLEMS, diagnose, diagnosisContext, resyncRisk } from "./diagnose";
+import { observeEnvironment } from "./observe";
 import { type EnvironmentsOutput, OutputsError } from "./outputs";
 import type { CommandRunner } from "./runner";
 

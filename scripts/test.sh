@@ -17,12 +17,13 @@ if [ "$(cat node_modules/.nexus-redis-lock 2>/dev/null)" != "$lock_hash" ]; then
   echo "$lock_hash" > node_modules/.nexus-redis-lock
 fi
 
-# Unit tests alone need neither Docker nor the image: `npm test -- --project unit`.
-if [ "$*" = "--project unit" ]; then
+# Unit tests alone need neither Docker nor the image: `npm test -- --project unit` (or
+# --project=unit, with any other vitest flags; scripts/test-scope.sh decides).
+if [ "$(bash scripts/test-scope.sh "$@")" = unit ]; then
   say "type check, format and lint"
   npx tsc --noEmit -p .
   npx biome check .
-  exec npx vitest run --project unit
+  exec npx vitest run "$@"
 fi
 
 # A Docker engine (Debian's docker.io, started in the background if none answers) and the

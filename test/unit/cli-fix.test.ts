@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type EnvironmentObservation, diagnose, diagnosisContext, resyncRisk } from "../../cli/check";
+import { diagnose, diagnosisContext, resyncRisk } from "../../cli/diagnose";
+import type { EnvironmentObservation } from "../../cli/observe";
 import { DEFAULT_SYNC_TIMEOUT_MS, type FixPlan, applyFix, planFix } from "../../cli/fix";
 import { HELP } from "../../cli/nexus-redis";
 import { FakeRedis } from "./cli-fake-redis";
@@ -124,7 +125,7 @@ describe("what --fix leaves alone, and says why", () => {
         o.vault.info = parseInfo(vaultInfoText(1));
         const p = planFix(user, o, diagnose(user, o, context), { force: true });
         expect(p.actions).toEqual([]);
-        expect(p.notFixed[0]).toMatch(/never writes to a vault: secure-has-replicas/);
+        expect(p.notFixed).toEqual(["--fix never writes to a vault: secure-has-replicas stays for an operator"]);
     });
 
     it("cannot repair an operational that does not answer, and points to recover", () => {
@@ -165,7 +166,10 @@ describe("what --fix leaves alone, and says why", () => {
             }),
         );
         expect(p.actions).toEqual([]);
-        expect(p.notFixed.join("\n")).toMatch(/REPLICAOF not done: the vault is itself a replica/);
+        expect(p.notFixed).toEqual([
+            "--fix never writes to a vault: vault-not-master stays for an operator",
+            "REPLICAOF not done: the vault is itself a replica; following it would follow whatever it follows",
+        ]);
     });
 
     it("says only that the link waits for the vault when nothing on the operational is wrong", () => {
@@ -208,7 +212,9 @@ describe("refusing a re-sync that could lose data", () => {
             }),
         );
         expect(p.actions).toEqual([]);
-        expect(p.notFixed[0]).toMatch(/^CONFIG SET masterauth not done: refused, the vault is empty/);
+        expect(p.notFixed).toEqual([
+            "CONFIG SET masterauth not done: refused, the vault is empty while the operational holds 12 keys: syncing would wipe what may be the only copy (--force overrides)",
+        ]);
     });
 
     it.each<[string, Record<string, string>, Record<string, string>, number, number, RegExp | undefined]>([

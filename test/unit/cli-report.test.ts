@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { diagnose, diagnosisContext, type EnvironmentObservation } from "../../cli/check";
+import { diagnose, diagnosisContext } from "../../cli/diagnose";
+import type { EnvironmentObservation } from "../../cli/observe";
 import type { EnvironmentOutput } from "../../cli/outputs";
 import { parseInfo } from "../../cli/redisReplies";
 import { buildReport } from "../../cli/fleet";
@@ -110,11 +111,13 @@ describe("the JSON document", () => {
     });
 
     it("keeps each problem's code and words, and the setting concerned", () => {
-        expect(document.environments[1].problems).toContainEqual({
-            code: "masterauth-drift",
-            setting: "masterauth",
-            message: "masterauth differs from the stack's replication password (CONFIG SET by hand?): the vault refuses the replica",
-        });
+        expect(document.environments[1].problems).toEqual([
+            {
+                code: "masterauth-drift",
+                setting: "masterauth",
+                message: "masterauth differs from the stack's replication password (CONFIG SET by hand?): the vault refuses the replica",
+            },
+        ]);
     });
 
     it("reads the same for the same fleet state, whatever the lag and durations measured", () => {

@@ -3,7 +3,8 @@
  * a fake server, which records the commands that arrived together before any reply.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { declaredOperationalSettings, declaredVaultSettings, observeEnvironment } from "../../cli/check";
+import { declaredOperationalSettings, declaredVaultSettings } from "../../cli/diagnose";
+import { observeEnvironment } from "../../cli/observe";
 import { FakeRedis, type Reply } from "./cli-fake-redis";
 import { contact, replicaInfoText, vaultInfoText } from "./cli-samples";
 

@@ -3,7 +3,8 @@
  * standard environment (INFO, CONFIG GET, CLIENT LIST as the servers print them) that each
  * test bends into one failure. Not a test file itself (no `.test.ts`).
  */
-import { declaredOperationalSettings, declaredVaultSettings, type EnvironmentObservation } from "../../cli/check";
+import { declaredOperationalSettings, declaredVaultSettings } from "../../cli/diagnose";
+import type { EnvironmentObservation } from "../../cli/observe";
 import type { EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "../../cli/outputs";
 import { parseClientList, parseInfo } from "../../cli/redisReplies";
 

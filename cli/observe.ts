@@ -1,0 +1,163 @@
+/**
+ * What each environment looks like at runtime: `observe*` talks to its servers (bounded by a
+ * deadline, never throws) and returns plain observations, which `diagnose.ts` judges. The I/O
+ * half of `nexus-redis check`, `--fix` and `recover`.
+ */
+import type { EnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
+import { type AclUser, type ClientEntry, type Info, configPairs, parseAclUser, parseClientList, parseInfo } from "./redisReplies";
+import { declaredOperationalSettings, declaredOperationalUsers, declaredVaultSettings, declaredVaultUsers } from "./diagnose";
+import { Deadline, ProbeError, type ProbeFailure, RedisSession } from "./session";
+
+export interface VaultObservation {
+    /** Where the conversation stopped, if it did. Everything before it is filled in. */
+    failure?: ProbeFailure;
+    /** INFO replication and INFO persistence, merged. */
+    info?: Info;
+    /** CONFIG GET of the declared settings. */
+    config?: Record<string, string>;
+    /** Number of keys. */
+    dbsize?: number;
+    /** CLIENT LIST TYPE replica: the replicas' connections, with the ACL user each authenticated as. */
+    replicas?: ClientEntry[];
+    /** ACL USERS. */
+    users?: string[];
+    /** ACL GETUSER of each declared user (default, and the replication user of a standard vault); undefined: no such user. */
+    acl?: Record<string, AclUser | undefined>;
+}
+
+export interface OperationalObservation {
+    /** Where the conversation stopped (unreachable, silent...). */
+    failure?: ProbeFailure;
+    /** Unauthenticated reads refused: the protocol says reads need no password. */
+    readFailure?: ProbeFailure;
+    /** INFO replication. */
+    info?: Info;
+    dbsize?: number;
+    /** The admin user's login or commands failed; what follows is unknown. */
+    adminFailure?: ProbeFailure;
+    /** CONFIG GET of the declared settings and masterauth, as the admin user. */
+    config?: Record<string, string>;
+    /** CLIENT LIST TYPE master: the operational's own connection to its master (its `laddr` is how the vault lists it). */
+    masterLink?: ClientEntry;
+    /** ACL USERS, as the admin user. */
+    users?: string[];
+    /** ACL GETUSER of default and the admin user, as the admin user. */
+    acl?: Record<string, AclUser | undefined>;
+}
+
+export interface EnvironmentObservation {
+    vault: VaultObservation;
+    /** Standard environments only. */
+    operational?: OperationalObservation;
+}
+
+/**
+ * Talks to a vault in one round trip (every command sent at once, after AUTH in the same
+ * batch); never throws, never waits past the deadline.
+ */
+export async function observeVault(env: EnvironmentOutput, deadline: Deadline): Promise<VaultObservation> {
+    const observation: VaultObservation = {};
+    const session = new RedisSession(env.vault, deadline);
+    const aclUsers = Object.keys(declaredVaultUsers(env));
+    try {
+        const [auth, ...replies] = await session.callAll([
+            ["AUTH", env.vault.password],
+            ["INFO", "replication", "persistence"],
+            ["CONFIG", "GET", ...Object.keys(declaredVaultSettings())],
+            ["DBSIZE"],
+            ["CLIENT", "LIST", "TYPE", "replica"],
+            ["ACL", "USERS"],
+            ...aclUsers.map((user) => ["ACL", "GETUSER", user]),
+        ]);
+        // Refused AUTH: what follows ran unauthenticated and says nothing more.
+        if (auth.failure) throw new ProbeError(auth.failure);
+        const [info, config, dbsize, replicas, users, ...acl] = replies;
+        if (info.failure === undefined) observation.info = parseInfo(String(info.value));
+        if (config.failure === undefined) observation.config = configPairs(config.value);
+        if (dbsize.failure === undefined) observation.dbsize = Number(dbsize.value);
+        if (replicas.failure === undefined) observation.replicas = parseClientList(String(replicas.value));
+        if (users.failure === undefined && acl.every((r) => r.failure === undefined)) {
+            observation.users = (users.value as unknown[]).map(String);
+            observation.acl = Object.fromEntries(aclUsers.map((user, i) => [user, parseAclUser(acl[i].value)]));
+        }
+        const failed = replies.find((r) => r.failure);
+        if (failed?.failure) observation.failure = failed.failure;
+    } catch (e) {
+        observation.failure = failureOf(e);
+    } finally {
+        session.close();
+    }
+    return observation;
+}
+
+/**
+ * Talks to an operational: reads without a password as the protocol's check does, the rest
+ * as its admin user, all in one round trip (a second only when the reads were refused).
+ */
+export async function observeOperational(env: StandardEnvironmentOutput, deadline: Deadline): Promise<OperationalObservation> {
+    const observation: OperationalObservation = {};
+    const session = new RedisSession(env.operational, deadline);
+    const aclUsers = Object.keys(declaredOperationalUsers(env));
+    const names = [...Object.keys(declaredOperationalSettings(env.vault.container)), "masterauth"];
+    try {
+        const [info, dbsize, auth, ...admin] = await session.callAll([
+            ["INFO", "replication"],
+            ["DBSIZE"],
+            ["AUTH", env.operational.adminUser, env.operational.adminPassword],
+            ["CONFIG", "GET", ...names],
+            ["CLIENT", "LIST", "TYPE", "master"],
+            ["ACL", "USERS"],
+            ...aclUsers.map((user) => ["ACL", "GETUSER", user]),
+        ]);
+        const readFailure = info.failure ?? dbsize.failure;
+        if (readFailure) {
+            // Refused reads are a finding, not the end: the admin user can still look.
+            if (readFailure.kind !== "denied") throw new ProbeError(readFailure);
+            observation.readFailure = readFailure;
+        } else {
+            observation.info = parseInfo(String(info.value));
+            observation.dbsize = Number(dbsize.value);
+        }
+        const adminFailure = auth.failure ?? admin.find((r) => r.failure)?.failure;
+        if (adminFailure && adminFailure.kind !== "auth" && adminFailure.kind !== "denied") throw new ProbeError(adminFailure);
+        if (adminFailure) {
+            observation.adminFailure = adminFailure;
+            return observation;
+        }
+        const [config, masterLink, users, ...acl] = admin;
+        observation.config = configPairs(config.value);
+        observation.masterLink = parseClientList(String(masterLink.value))[0];
+        observation.users = (users.value as unknown[]).map(String);
+        observation.acl = Object.fromEntries(aclUsers.map((user, i) => [user, parseAclUser(acl[i].value)]));
+        if (!observation.info) {
+            const [adminInfo, adminDbsize] = await session.callAll([["INFO", "replication"], ["DBSIZE"]]);
+            if (adminInfo.failure ?? adminDbsize.failure) throw new ProbeError((adminInfo.failure ?? adminDbsize.failure)!);
+            observation.info = parseInfo(String(adminInfo.value));
+            observation.dbsize = Number(adminDbsize.value);
+        }
+    } catch (e) {
+        observation.failure = failureOf(e);
+    } finally {
+        session.close();
+    }
+    return observation;
+}
+
+/** Observes one environment, vault and operational at once, within `timeoutMs`. */
+export async function observeEnvironment(env: EnvironmentOutput, timeoutMs: number): Promise<EnvironmentObservation> {
+    const deadline = new Deadline(timeoutMs);
+    try {
+        const [vault, operational] = await Promise.all([
+            observeVault(env, deadline),
+            env.kind === "standard" ? observeOperational(env, deadline) : Promise.resolve(undefined),
+        ]);
+        return operational ? { vault, operational } : { vault };
+    } finally {
+        deadline.finish();
+    }
+}
+
+function failureOf(e: unknown): ProbeFailure {
+    if (e instanceof ProbeError) return e.failure;
+    return { kind: "error", command: "?", message: e instanceof Error ? e.message : String(e) };
+}
