@@ -143,6 +143,13 @@ async function uploadsArchive(r: PlannedResource, uploads: unknown): Promise<Buf
     );
 }
 
+/** What `LiveFleet.apply` did, by resource name. */
+export interface ApplyResult {
+    created: string[];
+    replaced: string[];
+    deleted: string[];
+}
+
 export class LiveFleet {
     readonly label: string;
     private readonly clients: Redis[] = [];
@@ -153,10 +160,15 @@ export class LiveFleet {
 
     constructor(
         readonly runId: string,
-        readonly plan: Plan,
+        /** The plan the fleet's resources were last created from (what Pulumi's state would hold). */
+        public plan: Plan,
         readonly prefix: string,
         /** The engine, through dockerode (connected with `connectDocker`). */
         readonly docker: Docker,
+        /** The stack config the plan was made with (`-c`), to plan the next state from. */
+        readonly config: Record<string, string> = {},
+        /** Secret stack config (`--secret`) besides passwords. */
+        readonly secrets: Record<string, string> = {},
     ) {
         this.label = `${RUN_LABEL_KEY}=${runId}`;
         process.once("SIGINT", this.onSignal);
@@ -320,6 +332,71 @@ export class LiveFleet {
         await handle.remove({ force: true });
     }
 
+    /**
+     * The plan of this stack with `changes` applied, the way Pulumi would see it: every
+     * password of the environments deployed so far stays what it is (Pulumi keeps generated
+     * passwords in its state; a fresh offline plan would generate new ones), unless `passwords`
+     * changes it.
+     */
+    async replan(
+        changes: {
+            config?: Record<string, string>;
+            secrets?: Record<string, string>;
+            passwords?: Record<string, Record<string, string>>;
+        } = {},
+    ): Promise<Plan> {
+        const passwords: Record<string, Record<string, string>> = {};
+        for (const [env, out] of Object.entries(this.outputs)) {
+            passwords[env] = {
+                vault: out.vault.password,
+                backup: out.backup.password,
+                ...(out.replication ? { replication: out.replication.password } : {}),
+                ...(out.operational ? { operationalAdmin: out.operational.adminPassword } : {}),
+            };
+        }
+        for (const [env, roles] of Object.entries(changes.passwords ?? {})) passwords[env] = { ...passwords[env], ...roles };
+        const secrets = { ...this.secrets, ...changes.secrets };
+        if (Object.keys(passwords).length > 0) secrets.passwords = JSON.stringify(passwords);
+        return synthPlan({ ...this.config, ...changes.config }, secrets);
+    }
+
+    /**
+     * Brings the engine from this fleet's plan to `next`, as `pulumi up` would: creates what is
+     * new, replaces what changed (every container input forces a replacement; delete first, as
+     * the program asks, dependents before what they depend on), and removes containers that are
+     * gone. Volumes are never deleted here (the vault's are retained; the run's destroy removes
+     * the rest). Returns what it did.
+     */
+    async apply(next: Plan): Promise<ApplyResult> {
+        const before = new Map(this.plan.resources.map((r) => [r.urn, r]));
+        const after = new Map(next.resources.map((r) => [r.urn, r]));
+        const changed = next.resources.filter(
+            (r) => before.has(r.urn) && JSON.stringify(before.get(r.urn)!.inputs) !== JSON.stringify(r.inputs),
+        );
+        const gone = this.plan.resources.filter((r) => !after.has(r.urn));
+        const result: ApplyResult = { created: [], replaced: [], deleted: [] };
+        for (const r of [...changed, ...gone].reverse()) {
+            if (r.type === "docker:index/container:Container") await this.removeContainer(before.get(r.urn)!);
+            else if (r.type === "docker:index/volume:Volume" && after.has(r.urn)) {
+                throw new UnsupportedPlanError(`${r.name}: the harness does not replace volumes (their data would go)`);
+            }
+        }
+        for (const r of gone) if (r.type === "docker:index/container:Container") result.deleted.push(r.name);
+        for (const r of next.resources) {
+            const missing = r.dependsOn.filter((urn) => !after.has(urn));
+            if (missing.length > 0) throw new UnsupportedPlanError(`${r.name} depends on ${missing.join(", ")}, not in the plan`);
+            if (!before.has(r.urn)) {
+                await this.create(r);
+                result.created.push(r.name);
+            } else if (changed.includes(r)) {
+                await this.create(r);
+                result.replaced.push(r.name);
+            }
+        }
+        this.plan = next;
+        return result;
+    }
+
     /** An ioredis client on a container's published port; closed by destroy(). */
     client(env: string, role: Role, auth: "none" | "password" | "admin" = "none", extra: RedisOptions = {}): Redis {
         const out = this.outputs[env];
@@ -403,22 +480,20 @@ export async function startLiveFleet(options: LiveFleetOptions = {}): Promise<Li
     const environments = options.environments ?? PROTOCOL_ENVIRONMENTS.map((e) => e.name);
     const runId = options.name ?? `nrt${randomBytes(4).toString("hex")}`;
     const prefix = `${runId}`;
-    const plan = await synthPlan(
-        {
-            image: TEST_IMAGE,
-            containerPrefix: prefix,
-            network: `${runId}-net`,
-            createNetwork: "true",
-            portOffset: String(await freePortOffset(environments, TEST_PORTS)),
-            environments: JSON.stringify(environments),
-            ...options.config,
-        },
-        options.secrets,
-    );
+    const config = {
+        image: TEST_IMAGE,
+        containerPrefix: prefix,
+        network: `${runId}-net`,
+        createNetwork: "true",
+        portOffset: String(await freePortOffset(environments, TEST_PORTS)),
+        environments: JSON.stringify(environments),
+        ...options.config,
+    };
+    const plan = await synthPlan(config, options.secrets);
     // Sweeps this run's resources even if the test process is killed (kill -9, a CI timeout),
     // where neither afterAll nor a signal handler runs.
     await startWatchdog(RUN_LABEL_KEY, runId);
-    const fleet = new LiveFleet(runId, plan, prefix, await connectDocker());
+    const fleet = new LiveFleet(runId, plan, prefix, await connectDocker(), config, options.secrets);
     try {
         await fleet.createAll();
     } catch (e) {
