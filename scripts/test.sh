@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 
 say() { echo "test: $*" >&2; }
 
+# Node.js 24 first on PATH for everything below (installed into .node/ when the machine's
+# node is another version), so the tests prove the supported runtime.
+source scripts/use-node-24.sh
+
 # npm packages, exactly as locked. `npm ci` wipes node_modules first, so it runs only when
 # the lock changed since the last install here (its hash is kept inside node_modules).
 lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
