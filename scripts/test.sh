@@ -21,12 +21,30 @@ if [ "$(cat node_modules/.nexus-redis-lock 2>/dev/null)" != "$lock_hash" ]; then
   echo "$lock_hash" > node_modules/.nexus-redis-lock
 fi
 
-# Unit tests alone need neither Docker nor the image: `npm test -- --project unit`.
-if [ "$*" = "--project unit" ]; then
+# Unit tests alone need neither Docker nor the image: a run is unit-only when it names the
+# unit project (`--project unit` or `--project=unit`) and no other, whatever else is passed
+# to vitest (`npm test -- --project=unit -t adopts --reporter dot`).
+unit_only() {
+  local unit=0 other=0 value_next=0 arg
+  for arg in "$@"; do
+    if [ "$value_next" = 1 ]; then
+      value_next=0
+      if [ "$arg" = unit ]; then unit=1; else other=1; fi
+      continue
+    fi
+    case "$arg" in
+      --project) value_next=1 ;;
+      --project=unit) unit=1 ;;
+      --project=*) other=1 ;;
+    esac
+  done
+  [ "$unit" = 1 ] && [ "$other" = 0 ]
+}
+if unit_only "$@"; then
   say "type check, format and lint"
   npx tsc --noEmit -p .
   npx biome check .
-  exec npx vitest run --project unit
+  exec npx vitest run "$@"
 fi
 
 # A Docker engine (Debian's docker.io, started in the background if none answers) and the
