@@ -4,15 +4,21 @@
  * scripts, `npm` and `npx` record their calls instead of doing anything.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 
 const ROOT = path.resolve(__dirname, "../..");
+/** Every temp folder the tests made, removed at the end. */
+const made: string[] = [];
+afterAll(() => {
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 function testCommand(args: string[]) {
     const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-test-sh-"));
+    made.push(dir);
     const project = path.join(dir, "project");
     const bin = path.join(dir, "bin");
     const calls = path.join(dir, "calls");

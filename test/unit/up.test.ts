@@ -4,12 +4,28 @@
  * in a temp project, so the state folder and passphrase it creates never land in this tree.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+    chmodSync,
+    copyFileSync,
+    existsSync,
+    mkdirSync,
+    mkdtempSync,
+    readdirSync,
+    readFileSync,
+    rmSync,
+    statSync,
+    writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 
 const ROOT = path.resolve(__dirname, "../..");
+/** Every temp folder the tests made, removed at the end. */
+const made: string[] = [];
+afterAll(() => {
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 const UNSET = "<unset>";
 
 interface Call {
@@ -23,6 +39,7 @@ interface Call {
 /** A project with scripts/up.sh, and a bin folder whose `pulumi` records its calls and fails when told. */
 function setUp({ withPulumi = true, failOn = "" } = {}) {
     const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-up-"));
+    made.push(dir);
     const project = path.join(dir, "project");
     const bin = path.join(dir, "bin");
     mkdirSync(path.join(project, "scripts"), { recursive: true });

@@ -4,12 +4,17 @@
  * `pack` records its arguments and hands out a package holding a fake Node 24. No registry.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 
 const ROOT = path.resolve(__dirname, "../..");
+/** Every temp folder the tests made, removed at the end. */
+const made: string[] = [];
+afterAll(() => {
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 function executable(file: string, text: string): void {
     writeFileSync(file, text);
@@ -24,6 +29,7 @@ function fakeNode(version: string): string {
 /** A project folder holding the script, and a bin folder with the machine's `node` and `npm`. */
 function setUp(machineNode: string, { packFails = false } = {}) {
     const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-node24-"));
+    made.push(dir);
     const project = path.join(dir, "project");
     const bin = path.join(dir, "bin");
     mkdirSync(path.join(project, "scripts"), { recursive: true });
