@@ -195,6 +195,9 @@ function redactString(value: string, secrets: Set<string>): string {
 function reveal(value: unknown, secrets: Set<string>, showSecrets: boolean): unknown {
     if (isUnknownValue(value)) return UNKNOWN_VALUE;
     if (isSecretEnvelope(value)) {
+        // In preview, @pulumi/pulumi 3.276 keeps a secret's envelope around a value not yet
+        // known (3.248 sent the bare unknown): there is nothing to hide yet, so say it is unknown.
+        if (isUnknownValue(value.value)) return UNKNOWN_VALUE;
         const inner = reveal(value.value, secrets, showSecrets);
         if (showSecrets) return inner;
         return JSON.stringify(inner)?.includes(SECRET) ? inner : SECRET;

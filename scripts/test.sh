@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 
 say() { echo "test: $*" >&2; }
 
+# Node.js 24 first on PATH for everything below (installed into .node/ when the machine's
+# node is another version), so the tests prove the supported runtime.
+source scripts/use-node-24.sh
+
 # npm packages, exactly as locked. `npm ci` wipes node_modules first, so it runs only when
 # the lock changed since the last install here (its hash is kept inside node_modules).
 lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
@@ -17,9 +21,26 @@ if [ "$(cat node_modules/.nexus-redis-lock 2>/dev/null)" != "$lock_hash" ]; then
   echo "$lock_hash" > node_modules/.nexus-redis-lock
 fi
 
-# Unit tests alone need neither Docker nor the image: `npm test -- --project unit` (or
-# --project=unit, with any other vitest flags; scripts/test-scope.sh decides).
-if [ "$(bash scripts/test-scope.sh "$@")" = unit ]; then
+# Unit tests alone need neither Docker nor the image: a run is unit-only when it names the
+# unit project (`--project unit` or `--project=unit`) and no other, whatever else is passed
+# to vitest (`npm test -- --project=unit -t adopts --reporter dot`).
+unit_only() {
+  local unit=0 other=0 value_next=0 arg
+  for arg in "$@"; do
+    if [ "$value_next" = 1 ]; then
+      value_next=0
+      if [ "$arg" = unit ]; then unit=1; else other=1; fi
+      continue
+    fi
+    case "$arg" in
+      --project) value_next=1 ;;
+      --project=unit) unit=1 ;;
+      --project=*) other=1 ;;
+    esac
+  done
+  [ "$unit" = 1 ] && [ "$other" = 0 ]
+}
+if unit_only "$@"; then
   say "type check, format and lint"
   npx tsc --noEmit -p .
   npx biome check .
