@@ -16,6 +16,7 @@ import { type CommandRunner, spawnRunner } from "./runner";
 export const HELP = `Usage:
   nexus-redis check [--fix [--force] [--sync-timeout MS]] [--json] [--env NAME]... [--outputs FILE|-] [--stack NAME] [--timeout MS] [--wait MS]
   nexus-redis recover ENV [--dry-run] [--force] [--outputs FILE|-] [--stack NAME] [--timeout MS]
+  nexus-redis adopt [--dry-run] [--json] [--env NAME]... [--stack NAME] [--passwords FILE] [--timeout MS]
 
 Commands:
   check     Checks every environment of the stack at once: vault reachable, password
@@ -26,6 +27,13 @@ Commands:
   recover   The protocol's disaster recovery through Pulumi: replaces ENV's operational
             container and volume (pulumi up --target ... --replace ...), then waits until
             check reports ENV synced. Refused for a secure environment.
+  adopt     Puts a fleet built by hand (containers {prefix}-{env}-vault/-operational,
+            --requirepass, any /data) under the stack, keeping every key and password:
+            finds it through Docker, refuses what it cannot take over safely, sets the
+            stack's config (pulumi config set: passwords, vaultData, network, one more
+            environments item), then per environment turns AOF on in the old vault, stops
+            and renames the old containers, runs pulumi up, waits until check reports it
+            healthy and removes the old containers (never a volume).
 
 Options:
   --fix             check: repair the operational as its admin user (REPLICAOF the vault,
@@ -35,19 +43,24 @@ Options:
                     vault's replication id is not one the operational followed).
   --force           with --fix or recover: re-sync even when that could lose data
   --json            check: print one JSON document on stdout instead of the table
-  --env NAME        check: only this environment (repeatable; default: all of the stack's)
+  --env NAME        check, adopt: only this environment (repeatable; default: all of the
+                    stack's; adopt: every environment it finds)
   --outputs FILE    the stack's outputs: a file with the JSON of
                     \`pulumi stack output --json --show-secrets\` (or of
                     \`npm run --silent synth -- --show-secrets\`), - for stdin;
                     default: run \`pulumi stack output --json --show-secrets\`
   --stack NAME      the Pulumi stack (default: PULUMI_STACK, else the selected stack)
   --timeout MS      check: bound of each environment's check and repair (default ${3000});
-                    recover: how long to wait for the sync (default ${120000})
+                    recover: how long to wait for the sync (default ${120000});
+                    adopt: bound of each wait (AOF rewrite, new vault, healthy; default ${300000})
+  --passwords FILE  adopt: JSON {"ENV": {"vault": "..."}} for vaults started without
+                    --requirepass on their command line (checked with AUTH first)
   --sync-timeout MS check --fix: how long to wait for the link to come up after a repair
                     that re-syncs (a full sync of a real dataset takes a while; default ${60000})
   --wait MS         check: until every environment is healthy, check again (every second)
                     for up to MS, e.g. right after a deployment (default 0: check once)
-  --dry-run         recover: print the Pulumi command instead of running it
+  --dry-run         recover: print the Pulumi command instead of running it;
+                    adopt: print what was found and the commands, change nothing
   -h, --help        this text
 
 Examples:
@@ -56,15 +69,18 @@ Examples:
   pulumi stack output --json --show-secrets | npx nexus-redis check --outputs - --wait 60000
   npx nexus-redis check --fix
   npx nexus-redis recover contact --stack dev --dry-run
+  npx nexus-redis adopt --dry-run
 
 Exit codes:
   0  every environment is healthy (check), or synced again (recover)
-  1  a problem remains (check), or recovery failed or was refused
+  1  a problem remains (check), or recovery (adoption) failed or was refused
   2  usage or configuration error (bad option, unknown environment, unreadable outputs)
   3  internal error: a bug in nexus-redis (the stack trace is on stderr), nothing was judged`;
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 3000;
 export const DEFAULT_RECOVER_WAIT_MS = 120_000;
+/** adopt's bound of each wait (its own module holds the same number; kept here so --help needs no import). */
+export const DEFAULT_ADOPT_TIMEOUT_MS = 300_000;
 
 export interface CliIo {
     stdout: { write(text: string): unknown };
@@ -89,6 +105,7 @@ const OPTIONS = {
     wait: { type: "string" },
     "sync-timeout": { type: "string" },
     "dry-run": { type: "boolean" },
+    passwords: { type: "string" },
     help: { type: "boolean", short: "h" },
 } as const;
 
@@ -96,6 +113,7 @@ const OPTIONS = {
 const COMMAND_OPTIONS: Record<string, (keyof typeof OPTIONS)[]> = {
     check: ["fix", "force", "json", "env", "outputs", "stack", "timeout", "wait", "sync-timeout", "help"],
     recover: ["force", "outputs", "stack", "timeout", "dry-run", "help"],
+    adopt: ["dry-run", "json", "env", "stack", "passwords", "timeout", "help"],
 };
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
@@ -134,9 +152,9 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         io.stdout.write(`${HELP}\n`);
         return 0;
     }
-    if (command === undefined) throw new UsageError("a command is required: check or recover");
+    if (command === undefined) throw new UsageError("a command is required: check, recover or adopt");
     const allowed = COMMAND_OPTIONS[command];
-    if (!allowed) throw new UsageError(`unknown command "${command}"; the commands are check and recover`);
+    if (!allowed) throw new UsageError(`unknown command "${command}"; the commands are check, recover and adopt`);
     for (const [name, value] of Object.entries(values)) {
         if (value !== undefined && !allowed.includes(name as keyof typeof OPTIONS)) {
             throw new UsageError(`--${name} is not an option of ${command}`);
@@ -168,6 +186,29 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         }
         io.stdout.write(values.json ? renderJson(report) : renderTable(report));
         return exitCode(report);
+    }
+
+    if (command === "adopt") {
+        if (rest.length > 0)
+            throw new UsageError(`adopt takes no arguments, got "${rest.join(" ")}" (use --env NAME to choose environments)`);
+        const timeoutMs = parseMs("--timeout", values.timeout, DEFAULT_ADOPT_TIMEOUT_MS);
+        // Loaded here only: adopt brings dockerode, which check never needs. The bin loads
+        // TypeScript through tsx's require hook; vitest loads modules through import().
+        const { runAdopt } =
+            typeof require !== "undefined" && require.extensions?.[".ts"]
+                ? (require("./adopt") as typeof import("./adopt"))
+                : await import("./adopt.js");
+        return runAdopt(
+            {
+                environments: values.env ?? [],
+                dryRun: values["dry-run"] ?? false,
+                json: values.json ?? false,
+                stack: values.stack,
+                passwordsFile: values.passwords,
+                timeoutMs,
+            },
+            io,
+        );
     }
 
     // recover
