@@ -357,7 +357,7 @@ async function takeOver(
     report.commands.push(printable(previewCommand(options.stack), false));
     const preview = await runPulumi(io, previewCommand(options.stack), false);
     if (preview.exitCode !== 0)
-        fail(`\`${previewCommand(options.stack).join(" ")}\` failed (exit ${preview.exitCode}); nothing was stopped`);
+        fail(`\`${previewCommand(options.stack).join(" ")}\` failed (exit ${preview.exitCode})${said(preview)}; nothing was stopped`);
 
     // b. Persistence made safe while the old vault runs.
     const before = await persistence(old, password, [["CONFIG", "GET", "save"]]);
@@ -437,7 +437,7 @@ async function takeOver(
         if (io.apply) await io.apply(name);
         else {
             const r = await runPulumi(io, upCommand(options.stack), false);
-            if (r.exitCode !== 0) fail(`\`${upCommand(options.stack).join(" ")}\` failed (exit ${r.exitCode})`);
+            if (r.exitCode !== 0) fail(`\`${upCommand(options.stack).join(" ")}\` failed (exit ${r.exitCode})${said(r)}`);
         }
         const applied = io.now();
         while (answered === undefined && io.now() - applied < options.timeoutMs) await io.sleep(50);
@@ -492,6 +492,11 @@ async function takeOver(
         }
     }
     return { writesRefusedMs, kept };
+}
+
+/** What a command said on stderr, when it was captured (a stand-in runner's); Pulumi's own goes straight to ours. */
+function said(r: RunResult): string {
+    return r.stderr.trim() ? `: ${r.stderr.trim()}` : "";
 }
 
 function endpointOf(endpoint: string): { host: string; port: number } {

@@ -23,8 +23,10 @@ export interface HandBuiltOptions {
     /** redis-server arguments after `redis-server` (the image's entrypoint runs it as redis). */
     args: string[];
     data: HandBuiltData;
-    /** Publish 6379 on this loopback port (default: a free one). */
+    /** Publish 6379 on this host port (default: a free loopback one). */
     port?: number;
+    /** Host address the port is published on: default 127.0.0.1; "" publishes on every interface, as `-p PORT:6379` does. */
+    hostIp?: string;
     network?: string;
     /** More labels (the run label is always set). */
     labels?: Record<string, string>;
@@ -58,7 +60,7 @@ export async function startHandBuilt(docker: Docker, o: HandBuiltOptions): Promi
         Labels: { [RUN_LABEL_KEY]: o.runId, ...o.labels },
         ExposedPorts: { "6379/tcp": {} },
         HostConfig: {
-            PortBindings: { "6379/tcp": [{ HostIp: "127.0.0.1", HostPort: String(port) }] },
+            PortBindings: { "6379/tcp": [{ HostIp: o.hostIp ?? "127.0.0.1", HostPort: String(port) }] },
             Mounts: mounts,
             RestartPolicy: { Name: "unless-stopped" },
             NetworkMode: o.network,

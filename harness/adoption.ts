@@ -1,0 +1,63 @@
+/**
+ * A stack that does not exist yet, for `nexus-redis adopt` to configure and apply: a
+ * LiveFleet with nothing created (what Pulumi's state holds before the first `pulumi up`),
+ * and a stand-in Pulumi CLI (pulumiStack.ts) whose `pulumi up` plans the stack's next state
+ * from exactly the configuration adopt set, and applies it on the engine as `pulumi up`
+ * would (harness/fleet.ts: replan, apply).
+ */
+import { performance } from "node:perf_hooks";
+import { type ApplyResult, LiveFleet, TEST_IMAGE } from "./fleet";
+import type { Docker } from "./docker";
+import { FakePulumiStack, type StackConfig } from "./pulumiStack";
+
+export interface AdoptionStack {
+    fleet: LiveFleet;
+    pulumi: FakePulumiStack;
+    /** What each `pulumi up` did, in order, with how long it took. */
+    applied: (ApplyResult & { ms: number })[];
+}
+
+/** A stack named like the run, with the run's prefix and port offset, its image the test image; nothing deployed. */
+export function adoptionStack(
+    docker: Docker,
+    o: { runId: string; prefix: string; portOffset: number; image?: string; initial?: Record<string, string> },
+): AdoptionStack {
+    const fleet = new LiveFleet(
+        o.runId,
+        { project: "nexus-redis", stack: "dev", resources: [], outputs: { environments: {} } },
+        o.prefix,
+        docker,
+    );
+    const applied: AdoptionStack["applied"] = [];
+    // The stack's next state from exactly the configuration the CLI set (passwords of what is
+    // deployed kept, as Pulumi's state keeps them).
+    const plan = ({ values, secrets }: StackConfig) => {
+        const { passwords, ...otherSecrets } = secrets;
+        return fleet.replan({
+            config: values,
+            secrets: otherSecrets,
+            passwords: passwords === undefined ? {} : (JSON.parse(passwords) as Record<string, Record<string, string>>),
+        });
+    };
+    const pulumi = new FakePulumiStack({
+        // What an operator sets before adopting a fleet of this prefix and ports (dev's own values included).
+        initial: {
+            image: o.image ?? TEST_IMAGE,
+            containerPrefix: o.prefix,
+            portOffset: String(o.portOffset),
+            createNetwork: "true",
+            bindAddress: "127.0.0.1",
+            ...o.initial,
+        },
+        onPreview: async (config) => {
+            await plan(config);
+        },
+        onUp: async (config) => {
+            const started = performance.now();
+            const result = await fleet.apply(await plan(config));
+            applied.push({ ...result, ms: performance.now() - started });
+        },
+        outputs: () => ({ environments: fleet.outputs }),
+    });
+    return { fleet, pulumi, applied };
+}
