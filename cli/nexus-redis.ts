@@ -11,12 +11,14 @@ import { checkFleet } from "./fleet";
 import { type EnvironmentsOutput, OutputsError, loadOutputs } from "./outputs";
 import { RecoverError, recover, shellQuote } from "./recover";
 import { EXIT_INTERNAL, EXIT_USAGE, exitCode, renderJson, renderTable } from "./report";
+import { RotateError, rotate } from "./rotate";
 import { type CommandRunner, spawnRunner } from "./runner";
 
 export const HELP = `Usage:
   nexus-redis check [--fix [--force] [--sync-timeout MS]] [--json] [--env NAME]... [--outputs FILE|-] [--stack NAME] [--timeout MS] [--wait MS]
   nexus-redis recover ENV [--dry-run] [--force] [--outputs FILE|-] [--stack NAME] [--timeout MS]
   nexus-redis adopt [--dry-run] [--json] [--env NAME]... [--stack NAME] [--passwords FILE] [--timeout MS]
+  nexus-redis rotate ENV ROLE (--from-file FILE | --generate FILE) [--dry-run] [--outputs FILE|-] [--stack NAME] [--timeout MS]
 
 Commands:
   check     Checks every environment of the stack at once: vault reachable, password
@@ -34,6 +36,10 @@ Commands:
             environments item), then per environment turns AOF on in the old vault, stops
             and renames the old containers, runs pulumi up, waits until check reports it
             healthy and removes the old containers (never a volume).
+  rotate    Starts changing one password of ENV (ROLE: vault, replication, operationalAdmin,
+            backup): the running server accepts the old and the new one (ACL SETUSER), and
+            the stack's secret passwords config gets the new one. Switch the clients, then
+            run \`pulumi up\`: one restart, after which only the new password works.
 
 Options:
   --fix             check: repair the operational as its admin user (REPLICAOF the vault,
@@ -60,7 +66,10 @@ Options:
   --wait MS         check: until every environment is healthy, check again (every second)
                     for up to MS, e.g. right after a deployment (default 0: check once)
   --dry-run         recover: print the Pulumi command instead of running it;
-                    adopt: print what was found and the commands, change nothing
+                    adopt: print what was found and the commands, change nothing;
+                    rotate: print what it would do
+  --from-file FILE  rotate: the new password, read from FILE (one line)
+  --generate FILE   rotate: make a new password (32 letters and digits) into FILE (created 0600)
   -h, --help        this text
 
 Examples:
@@ -70,16 +79,19 @@ Examples:
   npx nexus-redis check --fix
   npx nexus-redis recover contact --stack dev --dry-run
   npx nexus-redis adopt --dry-run
+  npx nexus-redis rotate contact vault --generate contact-vault.pw
 
 Exit codes:
-  0  every environment is healthy (check), or synced again (recover)
-  1  a problem remains (check), or recovery (adoption) failed or was refused
+  0  every environment is healthy (check), synced again (recover), the rotation's overlap is open (rotate),
+     or every environment found was adopted (adopt; with --dry-run: none refused)
+  1  a problem remains (check), recovery or adoption failed or was refused, or the server refused the new
+     password (rotate)
   2  usage or configuration error (bad option, unknown environment, unreadable outputs)
   3  internal error: a bug in nexus-redis (the stack trace is on stderr), nothing was judged`;
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 3000;
 export const DEFAULT_RECOVER_WAIT_MS = 120_000;
-/** adopt's bound of each wait (its own module holds the same number; kept here so --help needs no import). */
+/** adopt's bound of each wait: the AOF rewrite, the new vault answering, the environment healthy. */
 export const DEFAULT_ADOPT_TIMEOUT_MS = 300_000;
 
 export interface CliIo {
@@ -106,6 +118,8 @@ const OPTIONS = {
     "sync-timeout": { type: "string" },
     "dry-run": { type: "boolean" },
     passwords: { type: "string" },
+    "from-file": { type: "string" },
+    generate: { type: "string" },
     help: { type: "boolean", short: "h" },
 } as const;
 
@@ -114,6 +128,7 @@ const COMMAND_OPTIONS: Record<string, (keyof typeof OPTIONS)[]> = {
     check: ["fix", "force", "json", "env", "outputs", "stack", "timeout", "wait", "sync-timeout", "help"],
     recover: ["force", "outputs", "stack", "timeout", "dry-run", "help"],
     adopt: ["dry-run", "json", "env", "stack", "passwords", "timeout", "help"],
+    rotate: ["from-file", "generate", "outputs", "stack", "timeout", "dry-run", "help"],
 };
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
@@ -130,6 +145,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         }
         if (e instanceof RecoverError) {
             io.stderr.write(`nexus-redis recover: ${e.message}\n`);
+            return e.exitCode;
+        }
+        if (e instanceof RotateError) {
+            io.stderr.write(`nexus-redis rotate: ${e.message}\n`);
             return e.exitCode;
         }
         // Anything else is a bug, not a finding about the fleet: its own code, so a pipeline
@@ -152,9 +171,9 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         io.stdout.write(`${HELP}\n`);
         return 0;
     }
-    if (command === undefined) throw new UsageError("a command is required: check, recover or adopt");
+    if (command === undefined) throw new UsageError(`a command is required: ${Object.keys(COMMAND_OPTIONS).join(", ")}`);
     const allowed = COMMAND_OPTIONS[command];
-    if (!allowed) throw new UsageError(`unknown command "${command}"; the commands are check, recover and adopt`);
+    if (!allowed) throw new UsageError(`unknown command "${command}"; the commands are ${Object.keys(COMMAND_OPTIONS).join(", ")}`);
     for (const [name, value] of Object.entries(values)) {
         if (value !== undefined && !allowed.includes(name as keyof typeof OPTIONS)) {
             throw new UsageError(`--${name} is not an option of ${command}`);
@@ -209,6 +228,32 @@ async function run(argv: string[], io: CliIo): Promise<number> {
             },
             io,
         );
+    }
+
+    if (command === "rotate") {
+        if (rest.length !== 2) throw new UsageError(`rotate takes an environment and a password role, got "${rest.join(" ")}"`);
+        const environments = await loadOutputs({ file: values.outputs, stack: values.stack }, io);
+        const result = await rotate(
+            {
+                environment: rest[0],
+                role: rest[1],
+                fromFile: values["from-file"],
+                generate: values.generate,
+                stack: values.stack,
+                dryRun: values["dry-run"] ?? false,
+                timeoutMs: parseMs("--timeout", values.timeout, DEFAULT_CHECK_TIMEOUT_MS),
+            },
+            environments,
+            { run: io.run, projectDir: io.projectDir, log: (message) => io.stderr.write(`${message}\n`) },
+        );
+        const lines = [
+            values["dry-run"] ? "Would do:" : "Done:",
+            ...result.steps.map((step) => `  - ${step}`),
+            values["dry-run"] ? "Then:" : "Next:",
+            ...result.next.map((step, i) => `  ${i + 1}. ${step}`),
+        ];
+        io.stdout.write(`${lines.join("\n")}\n`);
+        return 0;
     }
 
     // recover
