@@ -102,9 +102,9 @@ export interface AdoptResult {
     report: AdoptReport;
 }
 
-async function runPulumi(io: AdoptIo, command: string[], capture: boolean): Promise<RunResult> {
+async function runPulumi(io: AdoptIo, command: string[], capture: boolean, input?: string): Promise<RunResult> {
     try {
-        return await io.run(command, { cwd: io.projectDir, capture });
+        return await io.run(command, { cwd: io.projectDir, capture, ...(input === undefined ? {} : { input }) });
     } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "ENOENT")
             throw new AdoptError(
@@ -245,9 +245,9 @@ export async function adopt(options: AdoptOptions, io: AdoptIo): Promise<AdoptRe
     }
     const toAdopt = plans.filter((p) => p.status === "adopt");
     const commands = toAdopt.flatMap((p) => [
-        ...stepsOf.get(p.name)!.map((s) => printable(configSetCommand(s, options.stack), s.secret)),
-        printable(previewCommand(options.stack), false),
-        printable(upCommand(options.stack), false),
+        ...stepsOf.get(p.name)!.map((s) => printable(configSetCommand(s, options.stack))),
+        printable(previewCommand(options.stack)),
+        printable(upCommand(options.stack)),
     ]);
     const report: AdoptReport = { dryRun: options.dryRun, plans, commands, outcomes: {} };
     if (plans.some((p) => p.status === "refused")) return { exitCode: 1, report: { ...report, commands: [] } };
@@ -346,15 +346,14 @@ async function takeOver(
     // a. The stack's configuration.
     io.log(`${name}: configuring the stack (${steps.length} value${steps.length === 1 ? "" : "s"})`);
     for (const step of steps) {
-        const command = configSetCommand(step, options.stack);
-        report.commands.push(printable(command, step.secret));
-        const r = await runPulumi(io, command, true);
-        if (r.exitCode !== 0)
-            fail(`\`${printable(command, step.secret)}\` failed (exit ${r.exitCode}): ${r.stderr.trim() || "no message"}`);
+        const invocation = configSetCommand(step, options.stack);
+        report.commands.push(printable(invocation));
+        const r = await runPulumi(io, invocation.command, true, invocation.input);
+        if (r.exitCode !== 0) fail(`\`${printable(invocation.command)}\` failed (exit ${r.exitCode}): ${r.stderr.trim() || "no message"}`);
         journal.stepsDone++;
     }
     io.log(`${name}: previewing (${previewCommand(options.stack).join(" ")}) before anything is stopped`);
-    report.commands.push(printable(previewCommand(options.stack), false));
+    report.commands.push(printable(previewCommand(options.stack)));
     const preview = await runPulumi(io, previewCommand(options.stack), false);
     if (preview.exitCode !== 0)
         fail(`\`${previewCommand(options.stack).join(" ")}\` failed (exit ${preview.exitCode})${said(preview)}; nothing was stopped`);
@@ -432,7 +431,7 @@ async function takeOver(
     })();
     journal.applyStarted = true;
     io.log(`${name}: applying the stack (${upCommand(options.stack).join(" ")})`);
-    report.commands.push(printable(upCommand(options.stack), false));
+    report.commands.push(printable(upCommand(options.stack)));
     try {
         if (io.apply) await io.apply(name);
         else {

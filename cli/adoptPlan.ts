@@ -725,9 +725,16 @@ function stackArgs(stack: string | undefined): string[] {
     return stack ? ["--stack", stack] : [];
 }
 
-/** `pulumi config set ...` of a step. The value is the last argument, where `--dry-run` redacts a secret. */
-export function configSetCommand(step: ConfigStep, stack: string | undefined): string[] {
-    return [
+/** A command to run: its arguments, and what goes to its stdin. */
+export interface Invocation {
+    command: string[];
+    /** A secret value, given on stdin so that no `ps` (and no shell history) ever shows it. */
+    input?: string;
+}
+
+/** `pulumi config set ...` of a step; a secret's value goes on stdin, as `pulumi config set` reads it when none is given. */
+export function configSetCommand(step: ConfigStep, stack: string | undefined): Invocation {
+    const command = [
         "pulumi",
         "config",
         "set",
@@ -735,8 +742,8 @@ export function configSetCommand(step: ConfigStep, stack: string | undefined): s
         ...(step.secret ? ["--secret"] : []),
         ...(step.path ? ["--path"] : []),
         step.key,
-        step.value,
     ];
+    return step.secret ? { command, input: step.value } : { command: [...command, step.value] };
 }
 
 /** `pulumi config get KEY`: what adopt reads the stack's configuration with (a secret is printed decrypted). */
@@ -765,9 +772,10 @@ export function isConfigNotFound(stderr: string): boolean {
     return /configuration key '[^']*' not found/.test(stderr);
 }
 
-/** The command for printing: a secret value becomes `[secret]`. */
-export function printable(command: string[], secret: boolean): string {
-    return shellQuote(secret ? [...command.slice(0, -1), "[secret]"] : command);
+/** An invocation for people to read (and paste): a value given on stdin is named, never shown. */
+export function printable(invocation: Invocation | string[]): string {
+    if (Array.isArray(invocation)) return shellQuote(invocation);
+    return `${shellQuote(invocation.command)}${invocation.input === undefined ? "" : "  # the value on stdin (secret)"}`;
 }
 
 /** The commands that undo `steps` (last first), for a person to paste. Never holds a secret. */

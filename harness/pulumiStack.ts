@@ -53,6 +53,8 @@ export class FakePulumiStack {
     readonly secret = new Set<string>();
     /** Every command run, in order. */
     readonly commands: string[][] = [];
+    /** What each command was given on stdin (a secret value), by the command's index. */
+    readonly inputs = new Map<number, string>();
     private readonly declared: Record<string, Declared>;
 
     constructor(private readonly options: FakeStackOptions = {}) {
@@ -67,10 +69,11 @@ export class FakePulumiStack {
     }
 
     /** The runner to give the CLI. */
-    readonly runner: CommandRunner = async (command) => {
+    readonly runner: CommandRunner = async (command, options) => {
         this.commands.push(command);
+        if (options.input !== undefined) this.inputs.set(this.commands.length - 1, options.input);
         try {
-            return await this.handle(command);
+            return await this.handle(command, options.input);
         } catch (e) {
             return { exitCode: 255, stdout: "", stderr: `error: ${(e as Error).message}\n` };
         }
@@ -88,7 +91,7 @@ export class FakePulumiStack {
         return { values, secrets };
     }
 
-    private async handle(command: string[]): Promise<RunResult> {
+    private async handle(command: string[], input: string | undefined): Promise<RunResult> {
         if (command[0] !== "pulumi") throw new Error(`not a pulumi command: ${command.join(" ")}`);
         const args = command.slice(1);
         const flags = new Set<string>();
@@ -113,8 +116,11 @@ export class FakePulumiStack {
             const value = this.config.get(key);
             return ok(`${typeof value === "string" ? value : JSON.stringify(value)}\n`);
         }
-        if (verb === "config" && sub === "set" && rest.length === 2 && [...flags].every((f) => f === "--secret" || f === "--path")) {
-            this.set(rest[0], rest[1], flags.has("--path"));
+        if (verb === "config" && sub === "set" && [...flags].every((f) => f === "--secret" || f === "--path")) {
+            // Without a value on the command line, Pulumi reads it from stdin.
+            const value = rest.length === 2 ? rest[1] : rest.length === 1 ? input : undefined;
+            if (value === undefined) throw new Error(`config set needs a key and a value (or the value on stdin): ${command.join(" ")}`);
+            this.set(rest[0], value, flags.has("--path"));
             if (flags.has("--secret")) this.secret.add(this.key(rest[0].replace(/\[.*$/, "")));
             return ok();
         }

@@ -225,12 +225,15 @@ describe.skipIf(!live)("nexus-redis adopt on a fleet built by the protocol's ste
             ["pulumi", "config", "set", "createNetwork", "false"],
         ];
         const passwords: Record<string, { vault: string }> = {};
+        // The passwords go on stdin, by the index of their command.
+        const secrets = new Map<number, string>();
         const vaultData: Record<string, string> = {};
         ENVIRONMENTS.forEach((name, i) => {
             passwords[name] = { vault: env(name).password };
             vaultData[name] = data[name];
+            secrets.set(expected.length, JSON.stringify(passwords));
             expected.push(
-                ["pulumi", "config", "set", "--secret", "passwords", JSON.stringify(passwords)],
+                ["pulumi", "config", "set", "--secret", "passwords"],
                 ["pulumi", "config", "set", "vaultData", JSON.stringify(vaultData)],
                 ["pulumi", "config", "set", "--path", `environments[${i}]`, name],
                 ["pulumi", "preview", "--diff"],
@@ -239,6 +242,7 @@ describe.skipIf(!live)("nexus-redis adopt on a fleet built by the protocol's ste
             );
         });
         expect(stack.pulumi.commands).toEqual(expected);
+        expect(stack.pulumi.inputs).toEqual(secrets);
 
         // A plain pulumi up touched only what had been adopted: nothing replaced or deleted.
         expect(stack.applied.map((a) => a.replaced)).toEqual([[], [], [], [], []]);

@@ -78,7 +78,10 @@ beforeAll(async () => {
     ];
     for (const f of environments) {
         const { steps, next } = configSteps(view, judgeEnvironment(f, { view, imageVersion: "7.2.4", requested: new Set() }));
-        for (const step of steps) expect((await pulumi.runner(configSetCommand(step, undefined), { capture: true })).exitCode).toBe(0);
+        for (const step of steps) {
+            const { command, input } = configSetCommand(step, undefined);
+            expect((await pulumi.runner(command, { capture: true, input })).exitCode).toBe(0);
+        }
         view = next;
     }
     expect((await pulumi.runner(upCommand(undefined), { capture: false })).exitCode).toBe(0);

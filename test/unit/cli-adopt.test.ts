@@ -578,10 +578,11 @@ describe("the stack's configuration, one environment at a time", () => {
     it("takes the network, the password as a secret, the data in place and one environments item, in that order", () => {
         const { steps, next } = configSteps(view(), first);
         expect(steps.map((s) => configSetCommand(s, undefined))).toEqual([
-            ["pulumi", "config", "set", "createNetwork", "false"],
-            ["pulumi", "config", "set", "--secret", "passwords", `{"contact":{"vault":"${PASSWORD}"}}`],
-            ["pulumi", "config", "set", "vaultData", '{"contact":"nexus3-contact-vault-data"}'],
-            ["pulumi", "config", "set", "--path", "environments[0]", "contact"],
+            { command: ["pulumi", "config", "set", "createNetwork", "false"] },
+            // The secret on stdin: never on a command line that ps shows.
+            { command: ["pulumi", "config", "set", "--secret", "passwords"], input: `{"contact":{"vault":"${PASSWORD}"}}` },
+            { command: ["pulumi", "config", "set", "vaultData", '{"contact":"nexus3-contact-vault-data"}'] },
+            { command: ["pulumi", "config", "set", "--path", "environments[0]", "contact"] },
         ]);
         expect(next).toMatchObject({
             createNetwork: false,
@@ -593,7 +594,9 @@ describe("the stack's configuration, one environment at a time", () => {
     it("sets the network when the vaults are on another one, and passes --stack", () => {
         const other = { ...first, vault: { ...first.vault!, network: "nexus-net-2" } };
         const { steps } = configSteps(view(), other);
-        expect(configSetCommand(steps[0], "prod")).toEqual(["pulumi", "config", "set", "--stack", "prod", "network", "nexus-net-2"]);
+        expect(configSetCommand(steps[0], "prod")).toEqual({
+            command: ["pulumi", "config", "set", "--stack", "prod", "network", "nexus-net-2"],
+        });
         expect(configGetCommand("passwords", "prod")).toEqual(["pulumi", "config", "get", "--stack", "prod", "passwords"]);
         expect(previewCommand("prod")).toEqual(["pulumi", "preview", "--diff", "--stack", "prod"]);
         expect(upCommand("prod")).toEqual(["pulumi", "up", "--yes", "--skip-preview", "--stack", "prod"]);
@@ -605,9 +608,12 @@ describe("the stack's configuration, one environment at a time", () => {
         const kb: EnvironmentPlan = { ...first, name: "kb", item: "kb", vaultData: "/srv/kb", password: "kb-pw" };
         const { steps } = configSteps(next, kb);
         expect(steps.map((s) => configSetCommand(s, undefined))).toEqual([
-            ["pulumi", "config", "set", "--secret", "passwords", `{"contact":{"vault":"${PASSWORD}"},"kb":{"vault":"kb-pw"}}`],
-            ["pulumi", "config", "set", "vaultData", '{"contact":"nexus3-contact-vault-data","kb":"/srv/kb"}'],
-            ["pulumi", "config", "set", "--path", "environments[1]", "kb"],
+            {
+                command: ["pulumi", "config", "set", "--secret", "passwords"],
+                input: `{"contact":{"vault":"${PASSWORD}"},"kb":{"vault":"kb-pw"}}`,
+            },
+            { command: ["pulumi", "config", "set", "vaultData", '{"contact":"nexus3-contact-vault-data","kb":"/srv/kb"}'] },
+            { command: ["pulumi", "config", "set", "--path", "environments[1]", "kb"] },
         ]);
     });
 
@@ -615,15 +621,20 @@ describe("the stack's configuration, one environment at a time", () => {
         const v = view({ environments: '["user","contact"]', passwords: '{"user":{"vault":"u","backup":"b"}}', createNetwork: "false" });
         const { steps } = configSteps(v, judgeEnvironment(contact({}, v), context(v)));
         expect(steps.map((s) => configSetCommand(s, undefined))).toEqual([
-            ["pulumi", "config", "set", "--secret", "passwords", `{"user":{"vault":"u","backup":"b"},"contact":{"vault":"${PASSWORD}"}}`],
-            ["pulumi", "config", "set", "vaultData", '{"contact":"nexus3-contact-vault-data"}'],
+            {
+                command: ["pulumi", "config", "set", "--secret", "passwords"],
+                input: `{"user":{"vault":"u","backup":"b"},"contact":{"vault":"${PASSWORD}"}}`,
+            },
+            { command: ["pulumi", "config", "set", "vaultData", '{"contact":"nexus3-contact-vault-data"}'] },
         ]);
     });
 
-    it("prints a secret value as [secret]", () => {
+    it("prints a command to paste, and never the secret it gives on stdin", () => {
         const { steps } = configSteps(view(), first);
-        expect(printable(configSetCommand(steps[1], "dev"), true)).toBe("pulumi config set --stack dev --secret passwords '[secret]'");
-        expect(printable(configSetCommand(steps[3], undefined), false)).toBe("pulumi config set --path 'environments[0]' contact");
+        expect(printable(configSetCommand(steps[1], "dev"))).toBe(
+            "pulumi config set --stack dev --secret passwords  # the value on stdin (secret)",
+        );
+        expect(printable(configSetCommand(steps[3], undefined))).toBe("pulumi config set --path 'environments[0]' contact");
     });
 
     it("refuses a configuration the program itself would refuse (a port another environment uses)", () => {
