@@ -84,8 +84,11 @@ export async function managedEnvironments(docker: Docker, prefix: string): Promi
     return [...names].sort();
 }
 
+/** What ioredis says when the bytes that came back are not Redis's protocol (an HTTP server's "HTTP/1.1 400"). */
+export const NOT_RESP = /Protocol error|Unknown RESP type/i;
+
 function failureKind(f: ProbeFailure): NonNullable<VaultRedisFacts["failure"]>["kind"] {
-    if (/Protocol error/i.test(f.message)) return "not-redis";
+    if (NOT_RESP.test(f.message)) return "not-redis";
     if (f.kind === "auth") return "auth";
     if (f.kind === "refused" || f.kind === "unreachable" || f.kind === "silent" || f.kind === "closed") return "unreachable";
     return "error";
@@ -119,7 +122,16 @@ export async function askVault(target: { host: string; port: number }, password:
                             "it has no password (AUTH: none configured): the adopted vault would require one, and its clients would be refused",
                     },
                 };
-            return { failure: { kind: failureKind(auth.failure), message: auth.failure.message } };
+            const kind = failureKind(auth.failure);
+            // Say what came back, not ioredis's own words ("Please report this").
+            if (kind === "not-redis")
+                return {
+                    failure: {
+                        kind,
+                        message: `it answered AUTH in another protocol (${auth.failure.message.replace(/\. Please report this\.?$/, "")})`,
+                    },
+                };
+            return { failure: { kind, message: auth.failure.message } };
         }
         const text = (s: Settled) => (s.failure ? "" : String(s.value));
         const failed = [server, replication, persistence].find((s) => s.failure);

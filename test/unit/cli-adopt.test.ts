@@ -33,7 +33,7 @@ import {
 } from "../../cli/adoptPlan";
 import { type AdoptReport, renderJson, renderTable } from "../../cli/adoptReport";
 import { aofSettled } from "../../cli/adopt";
-import { containerFacts } from "../../cli/adoptDiscover";
+import { NOT_RESP, containerFacts } from "../../cli/adoptDiscover";
 import { type CliIo, HELP, main } from "../../cli/nexus-redis";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -273,6 +273,13 @@ describe("what adopt reads from Docker and Redis", () => {
                 { type: "bind", source: "/srv/kb", destination: "/srv/kb", declared: true },
             ],
         });
+    });
+
+    it("tells a server that answers in another protocol (not Redis) from one that fails", () => {
+        // ioredis 6's words for an HTTP server's "HTTP/1.1 400 Bad Request", and older ioredis's.
+        expect(NOT_RESP.test('AUTH failed: Unknown RESP type 72 "H". Please report this.')).toBe(true);
+        expect(NOT_RESP.test('Protocol error, got "H" as reply type byte')).toBe(true);
+        expect(NOT_RESP.test("WRONGPASS invalid username-password pair or user is disabled.")).toBe(false);
     });
 
     it("compares Redis versions as numbers, and reads redis-server --version", () => {
