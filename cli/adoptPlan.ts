@@ -579,7 +579,7 @@ export function portsProblem(f: Findings, view: StackView): string | undefined {
         if (ports.size !== 1 || !ports.has(port)) portsDiffer = true;
         if (!sameAddress) addressDiffers = true;
         if (ports.size !== 1 || !ports.has(port) || !sameAddress) {
-            found.push(`its ${role} publishes ${container.bindings.map((b) => `${bindingAddress(b)}:${b.hostPort}`).join(" and ")}`);
+            found.push(`${role} publishes ${container.bindings.map((b) => `${bindingAddress(b)}:${b.hostPort}`).join(" and ")}`);
             wanted.push(`${view.bindAddress}:${port}`);
         }
     }
@@ -593,18 +593,18 @@ export function portsProblem(f: Findings, view: StackView): string | undefined {
                 : `${c.name}=${vault}`;
         const index = c.item === undefined ? view.environments.length : view.environments.indexOf(c.item);
         keep.push(
-            `the environments item ${item} keeps the ports${view.portOffset === 0 ? "" : ` (portOffset ${view.portOffset} is added to it)`}: pulumi config set --path 'environments[${index}]' ${item}`,
+            `The environments item ${item} keeps the ports${view.portOffset === 0 ? "" : ` (portOffset ${view.portOffset} is added to it)`}: pulumi config set --path 'environments[${index}]' ${item}`,
         );
     }
     if (addressDiffers) {
         const addresses = [...new Set([f.vault, f.operational].flatMap((x) => x?.bindings.map(bindingAddress) ?? []))];
         keep.push(
             addresses.length === 1
-                ? `bindAddress ${addresses[0]} keeps the address: pulumi config set bindAddress ${addresses[0]}${addresses[0] === "0.0.0.0" ? " (every interface: the operational reads without a password)" : ""}`
+                ? `${portsDiffer ? "b" : "B"}indAddress ${addresses[0]} keeps the address: pulumi config set bindAddress ${addresses[0]}${addresses[0] === "0.0.0.0" ? " (every interface: the operational reads without a password)" : ""}`
                 : `no single bindAddress publishes on ${addresses.join(" and ")}`,
         );
     }
-    return `${c.name}'s ${found.join(", ")}, where the stack would publish ${wanted.join(" and ")}: clients would not find it. ${keep.join("; ")}; then run adopt again (it keeps that configuration)`;
+    return `${c.name}'s ${found.join(", its ")}, where the stack would publish ${wanted.join(" and ")}: clients would not find them. ${keep.join("; ")}; then run adopt again (it keeps that configuration)`;
 }
 
 /**

@@ -69,7 +69,7 @@ export function renderTable(report: AdoptReport): string {
             out.push(...e.split("\n").map((l, i) => (i === 0 ? `  ${outcome?.status === "failed" ? "-" : "+"} ${l}` : `    ${l}`)));
     }
     if (report.commands.length > 0) {
-        out.push("", report.dryRun ? "would run, in this order (each environment's config, then pulumi up):" : "ran:");
+        out.push("", report.dryRun ? "would run, in this order (each environment's config, a preview, then pulumi up):" : "ran:");
         for (const c of report.commands) out.push(`  ${c}`);
     }
     const count = (s: ReportStatus) => report.plans.filter((p) => statusOf(report, p) === s).length;

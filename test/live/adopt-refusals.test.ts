@@ -278,10 +278,10 @@ describe.skipIf(!live)("nexus-redis adopt refuses what it cannot take over safel
         const contact = findProtocolEnvironment("contact")!;
         const run = await expectRefusal(
             ["--env", "contact"],
-            /contact's its vault publishes 127\.0\.0\.1:\d+, its operational publishes 127\.0\.0\.1:\d+/,
+            /contact's vault publishes 127\.0\.0\.1:\d+, its operational publishes 127\.0\.0\.1:\d+/,
         );
         expect(run.stdout).toContain(
-            `the environments item contact=${contact.vaultPort + 2}/${contact.operationalPort! + 2} keeps the ports (portOffset ${portOffset} is added to it): pulumi config set --path 'environments[0]' contact=${contact.vaultPort + 2}/${contact.operationalPort! + 2}`,
+            `The environments item contact=${contact.vaultPort + 2}/${contact.operationalPort! + 2} keeps the ports (portOffset ${portOffset} is added to it): pulumi config set --path 'environments[0]' contact=${contact.vaultPort + 2}/${contact.operationalPort! + 2}`,
         );
         // With that item set, as the message says, the same environment is taken.
         const kept = await adopt(["--env", "contact", "--dry-run"], {
@@ -293,7 +293,7 @@ describe.skipIf(!live)("nexus-redis adopt refuses what it cannot take over safel
     it("refuses ports published on every interface where the stack publishes on loopback, and names bindAddress", async () => {
         await expectRefusal(
             ["--env", "links"],
-            /links's its vault publishes 0\.0\.0\.0:\d+, its operational publishes 0\.0\.0\.0:\d+, where the stack would publish 127\.0\.0\.1:\d+ and 127\.0\.0\.1:\d+: clients would not find it\. bindAddress 0\.0\.0\.0 keeps the address: pulumi config set bindAddress 0\.0\.0\.0/,
+            /links's vault publishes 0\.0\.0\.0:\d+, its operational publishes 0\.0\.0\.0:\d+, where the stack would publish 127\.0\.0\.1:\d+ and 127\.0\.0\.1:\d+: clients would not find them\. BindAddress 0\.0\.0\.0 keeps the address: pulumi config set bindAddress 0\.0\.0\.0/,
         );
     });
 

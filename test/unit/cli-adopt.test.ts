@@ -500,7 +500,7 @@ const REFUSALS: [string, (f: Findings) => Findings, RegExp][] = [
             vault: vaultContainer({ bindings: [{ hostIp: "127.0.0.1", hostPort: 6632 }] }),
             operational: operationalContainer({ bindings: [{ hostIp: "127.0.0.1", hostPort: 6633 }] }),
         }),
-        /contact's its vault publishes 127\.0\.0\.1:6632, its operational publishes 127\.0\.0\.1:6633, where the stack would publish 127\.0\.0\.1:6630 and 127\.0\.0\.1:6631: clients would not find it\. the environments item contact=6632\/6633 keeps the ports: pulumi config set --path 'environments\[0\]' contact=6632\/6633/,
+        /contact's vault publishes 127\.0\.0\.1:6632, its operational publishes 127\.0\.0\.1:6633, where the stack would publish 127\.0\.0\.1:6630 and 127\.0\.0\.1:6631: clients would not find them\. The environments item contact=6632\/6633 keeps the ports: pulumi config set --path 'environments\[0\]' contact=6632\/6633/,
     ],
     [
         "every interface where the stack publishes on loopback",
@@ -509,7 +509,7 @@ const REFUSALS: [string, (f: Findings) => Findings, RegExp][] = [
             vault: vaultContainer({ bindings: [{ hostIp: "", hostPort: 6630 }] }),
             operational: operationalContainer({ bindings: [{ hostIp: "", hostPort: 6631 }] }),
         }),
-        /publishes 0\.0\.0\.0:6630.*bindAddress 0\.0\.0\.0 keeps the address: pulumi config set bindAddress 0\.0\.0\.0 \(every interface: the operational reads without a password\)/,
+        /publishes 0\.0\.0\.0:6630.*BindAddress 0\.0\.0\.0 keeps the address: pulumi config set bindAddress 0\.0\.0\.0 \(every interface: the operational reads without a password\)/,
     ],
     [
         "a vault on two networks",
