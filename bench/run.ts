@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { DEFAULT_CHECK_TIMEOUT_MS } from "../cli/nexus-redis";
 import type { LiveFleet } from "../harness/fleet";
 import type { Plan } from "../plan/plan";
+import { type AdoptSettings, adoptResultNames, benchAdopt } from "./adopt";
 import { benchCheck } from "./check";
 import { PROTOCOL_NAMES, expectHealthy, fleetFor, planFleet, waitHealthy } from "./fleet";
 import { benchFleetUp } from "./fleetUp";
@@ -37,17 +38,21 @@ same run on the same Docker engine, and reports value, baseline and their ratio:
                     until its DEBUG DIGEST equals the vault's, vs. Redis's default
                     replication settings and vs. a plain full sync (100k, 1M keys)
   synth             the offline plan of 12, 120 and 1200 environments: time and memory
+  adopt             nexus-redis adopt of a fleet built by the protocol's steps (the whole
+                    table, 100k keys per vault): how long writes are refused per
+                    environment and in total, vs. docker restart of the same vaults
 Every container, volume and network it creates is labelled and removed at the end,
 also on failure or Ctrl-C (a detached watchdog sweeps even after kill -9).
 
 Options:
   --quick        smoke run for CI, under a minute: smaller datasets, one repetition,
-                 --timeout 1000 for check, no recovery-1m, no synth-1200
+                 --timeout 1000 for check, no recovery-1m, no synth-1200, no adopt
+                 (--quick --only adopt: one environment with 10k keys)
   --json         print exactly one JSON document on stdout:
                  {"results": [{"name", "value", "unit", "baseline", "ratio", "note"}]}
                  (progress goes to stderr either way)
   --only GROUP   run only this group (repeatable): fleet-up, check, partial-resync,
-                 recovery, synth
+                 recovery, synth, adopt
   -h, --help     this text
 
 Prerequisites: a Docker engine and the test image (scripts/ensure-docker.sh,
@@ -62,8 +67,10 @@ Examples:
   npm run bench -- --only recovery
   npm run bench`;
 
-export const GROUPS = ["fleet-up", "check", "partial-resync", "recovery", "synth"] as const;
+export const GROUPS = ["fleet-up", "check", "partial-resync", "recovery", "synth", "adopt"] as const;
 export type Group = (typeof GROUPS)[number];
+/** The groups that run on the benchmark fleet (the program's plan, created by the harness). */
+const FLEET_GROUPS: readonly Group[] = ["fleet-up", "check", "partial-resync", "recovery"];
 
 /** Everything that differs between a full run and --quick. */
 export interface Settings {
@@ -86,6 +93,8 @@ export interface Settings {
      * kind of resync, which a busy CPU does not change; the plans' times are smoke values then.
      */
     synthDuringPartialResync: boolean;
+    /** adopt: the hand-built fleet it takes over; `whenChosen`: only with --only adopt (it would not fit in --quick's minute). */
+    adopt: AdoptSettings & { whenChosen?: boolean };
 }
 
 export function settingsFor(quick: boolean): Settings {
@@ -108,6 +117,7 @@ export function settingsFor(quick: boolean): Settings {
                   { size: 120, repetitions: 1 },
               ],
               synthDuringPartialResync: true,
+              adopt: { environments: ["contact"], keys: 10_000, whenChosen: true },
           }
         : {
               fleetEnvironments: PROTOCOL_NAMES,
@@ -129,6 +139,7 @@ export function settingsFor(quick: boolean): Settings {
                   { size: 1200, repetitions: 1 },
               ],
               synthDuringPartialResync: false,
+              adopt: { environments: PROTOCOL_NAMES, keys: 100_000 },
           };
 }
 
@@ -148,6 +159,8 @@ export function resultNames(group: Group, settings: Settings): { name: string; u
                 { name: `synth-${s.size}`, unit: "ms/env" },
                 { name: `synth-${s.size}-rss`, unit: "MiB" },
             ]);
+        case "adopt":
+            return adoptResultNames(settings.adopt.environments).map((name) => ({ name, unit: "ms" }));
     }
 }
 
@@ -155,6 +168,8 @@ interface Parsed {
     quick: boolean;
     json: boolean;
     groups: Group[];
+    /** The groups were named with --only. */
+    chosen: boolean;
 }
 
 export class UsageError extends Error {}
@@ -185,6 +200,7 @@ export function parseBenchArgs(argv: string[]): Parsed | "help" {
         quick: parsed.values.quick ?? false,
         json: parsed.values.json ?? false,
         groups: only.length === 0 ? [...GROUPS] : GROUPS.filter((g) => only.includes(g)),
+        chosen: only.length > 0,
     };
 }
 
@@ -232,7 +248,7 @@ async function runBenchmarks(
     const synth = () => attempt("synth", () => benchSynth(run, { plans: settings.synth, earlier12: synth12 }));
     let synthDone: Promise<void> | undefined;
 
-    if (options.groups.some((g) => g !== "synth")) {
+    if (options.groups.some((g) => FLEET_GROUPS.includes(g))) {
         const name = run.fleetName("fleet");
         let fleet: LiveFleet | undefined;
         let plan: Plan | undefined;
@@ -320,6 +336,8 @@ async function runBenchmarks(
             setFleet(undefined);
         }
     }
+    // Its own fleet, built by hand, once the benchmark fleet is gone.
+    if (!settings.adopt.whenChosen || options.chosen) await attempt("adopt", () => benchAdopt(run, settings.adopt));
     // Otherwise planning comes last, with no fleet running: the largest plan needs gigabytes.
     if (!synthDone) await synth();
     return { results: GROUPS.flatMap((g) => results.get(g) ?? []), ok };

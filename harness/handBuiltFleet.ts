@@ -34,6 +34,8 @@ export interface HandBuiltSpec {
     network?: string;
     /** Start no operational for a standard environment. */
     noOperational?: boolean;
+    /** What is mounted at the operational's /data (default: the image's anonymous volume, as a plain `docker run` gives it). */
+    operationalData?: HandBuiltData;
     /** Do not set up replication (the operational stays an empty master). */
     noReplication?: boolean;
 }
@@ -109,7 +111,7 @@ export async function buildEnvironment(docker: Docker, o: ProtocolFleetOptions, 
         // The official image compiles protected-mode's default to no; Debian's Redis (the test
         // image's) keeps yes, which refuses a passwordless server's clients through a published port.
         args: ["--protected-mode", "no"],
-        data: { kind: "anonymous" },
+        data: spec.operationalData ?? { kind: "anonymous" },
         port: operationalPort,
         hostIp: spec.hostIp,
         network,
