@@ -88,11 +88,6 @@ export interface AdoptIo {
     /** Progress, for people (stderr). */
     log(message: string): void;
     docker(): Promise<Docker>;
-    /**
-     * Applies the stack once `environment`'s configuration is set. Default: `pulumi up --yes`
-     * through `run`; the live tests apply the same configuration with the Docker harness.
-     */
-    apply?(environment: string): Promise<void>;
     now(): number;
     sleep(ms: number): Promise<void>;
 }
@@ -433,11 +428,11 @@ async function takeOver(
     io.log(`${name}: applying the stack (${upCommand(options.stack).join(" ")})`);
     report.commands.push(printable(upCommand(options.stack)));
     try {
-        if (io.apply) await io.apply(name);
-        else {
-            const r = await runPulumi(io, upCommand(options.stack), false);
-            if (r.exitCode !== 0) fail(`\`${upCommand(options.stack).join(" ")}\` failed (exit ${r.exitCode})${said(r)}`);
-        }
+        // Applied through `run` like every Pulumi command: the live tests and the benchmark give
+        // adopt a stand-in Pulumi CLI whose `pulumi up` applies exactly this configuration with
+        // the Docker harness (harness/pulumiStack.ts, harness/adoption.ts).
+        const r = await runPulumi(io, upCommand(options.stack), false);
+        if (r.exitCode !== 0) fail(`\`${upCommand(options.stack).join(" ")}\` failed (exit ${r.exitCode})${said(r)}`);
         const applied = io.now();
         while (answered === undefined && io.now() - applied < options.timeoutMs) await io.sleep(50);
     } catch (e) {
@@ -515,7 +510,6 @@ export async function runAdopt(
         const result = await adopt(options, {
             run: io.run,
             projectDir: io.projectDir,
-            apply: io.apply,
             log: (message) => io.stderr.write(`${message}\n`),
             docker: io.docker ?? (() => connectDocker()),
             now: io.now ?? (() => Date.now()),

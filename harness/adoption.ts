@@ -9,6 +9,15 @@ import { performance } from "node:perf_hooks";
 import { type ApplyResult, LiveFleet, TEST_IMAGE } from "./fleet";
 import type { Docker } from "./docker";
 import { FakePulumiStack, type StackConfig } from "./pulumiStack";
+import { type PortRange, TEST_PORTS } from "./ports";
+
+/**
+ * Host ports for a fleet to adopt: the live tests' range, but below the kernel's ephemeral
+ * ports (32768 and up). A takeover frees a port for seconds; an outgoing connection of
+ * anything on the host could take an ephemeral one meanwhile, and the new container would
+ * not be able to publish it. (The protocol's own ports, 6610-6720, are far below.)
+ */
+export const ADOPT_PORTS: PortRange = { first: TEST_PORTS.first, last: 32_767 };
 
 export interface AdoptionStack {
     fleet: LiveFleet;

@@ -15,8 +15,16 @@ import { removeRun, startWatchdog } from "../../harness/cleanup";
 import { type Docker, connectDocker, isNotFound } from "../../harness/docker";
 import { RUN_LABEL_KEY, TEST_IMAGE, dockerAvailable, parseInfo, waitFor } from "../../harness/fleet";
 import { handBuiltClient, waitForRedis } from "../../harness/handBuilt";
-import { type HandBuiltEnvironment, type HandBuiltSpec, buildEnvironment, createRunNetwork } from "../../harness/handBuiltFleet";
-import { TEST_PORTS, freePortOffset } from "../../harness/ports";
+import {
+    type HandBuiltEnvironment,
+    type HandBuiltSpec,
+    buildEnvironment,
+    createRunNetwork,
+    fillEnvironment,
+    snapshotDigest,
+} from "../../harness/handBuiltFleet";
+import { ADOPT_PORTS } from "../../harness/adoption";
+import { freePortOffset } from "../../harness/ports";
 import { FakePulumiStack } from "../../harness/pulumiStack";
 import { PROTOCOL_ENVIRONMENTS, findProtocolEnvironment } from "../../components/protocol";
 
@@ -39,8 +47,9 @@ interface Run {
     commands: string[][];
 }
 
-async function adopt(argv: string[], initial: Record<string, string> = {}): Promise<Run> {
-    const pulumi = new FakePulumiStack({
+/** A stand-in Pulumi CLI for a stack of this run's prefix and ports, nothing deployed. */
+function stackWith(initial: Record<string, string> = {}, onUp?: () => Promise<void>): FakePulumiStack {
+    return new FakePulumiStack({
         initial: {
             image: TEST_IMAGE,
             containerPrefix: runId,
@@ -49,7 +58,12 @@ async function adopt(argv: string[], initial: Record<string, string> = {}): Prom
             bindAddress: "127.0.0.1",
             ...initial,
         },
+        onPreview: async () => undefined,
+        onUp,
     });
+}
+
+async function adopt(argv: string[], initial: Record<string, string> = {}, pulumi = stackWith(initial)): Promise<Run> {
     let stdout = "";
     let stderr = "";
     const io: CliIo = {
@@ -130,7 +144,7 @@ describe.skipIf(!live)("nexus-redis adopt refuses what it cannot take over safel
         otherNetwork = await createRunNetwork(docker, runId, `${runId}-other-network`);
         portOffset = await freePortOffset(
             PROTOCOL_ENVIRONMENTS.map((e) => e.name),
-            TEST_PORTS,
+            ADOPT_PORTS,
         );
         const table = (name: string) => findProtocolEnvironment(name)!;
         await build({ name: "user", data: { kind: "anonymous" }, passwordByAcl: true });
@@ -231,14 +245,9 @@ describe.skipIf(!live)("nexus-redis adopt refuses what it cannot take over safel
     });
 
     it("refuses a vault that is not running", async () => {
-        const locker = built.get("locker")!;
-        await docker.getContainer(locker.vault.name).stop({ t: 30 });
-        try {
-            await expectRefusal(["--env", "locker"], /nrt[0-9a-f]+-locker-vault is exited, not running: start it/);
-        } finally {
-            await docker.getContainer(locker.vault.name).start();
-            await waitForRedis(locker.vault.port, locker.password);
-        }
+        // Stopped for good: no later test needs locker.
+        await docker.getContainer(built.get("locker")!.vault.name).stop({ t: 30 });
+        await expectRefusal(["--env", "locker"], /nrt[0-9a-f]+-locker-vault is exited, not running: start it/);
     });
 
     it("refuses data in the container's writable layer, and says how to move it", async () => {
@@ -319,5 +328,50 @@ describe.skipIf(!live)("nexus-redis adopt refuses what it cannot take over safel
     it("refuses the whole run when one environment is refused: the healthy one is not taken either", async () => {
         const run = await expectRefusal(["--env", "chrono", "--env", "track"], /has dbfilename data\.rdb/);
         expect(run.stdout).toMatch(/chrono +standard +adopt/);
+    });
+
+    it("stops when pulumi up fails, with the data untouched, and says exactly how to put the old containers back, which works", async () => {
+        const chrono = built.get("chrono")!;
+        await fillEnvironment(chrono, 10_000);
+        const before = await snapshotDigest(docker, { runId, network, host: chrono.vault.ip, password: chrono.password });
+        const pulumi = stackWith({}, async () => {
+            throw new Error("the Docker provider could not create the container");
+        });
+        const run = await adopt(["--env", "chrono"], {}, pulumi);
+        expect(run.code, run.stdout + run.stderr).toBe(1);
+        expect(run.stdout).toContain(
+            "chrono: `pulumi up --yes --skip-preview` failed (exit 255): error: the Docker provider could not create the container",
+        );
+        expect(run.stdout).toContain("chrono's data is untouched: no volume or folder was removed or renamed.");
+        expect(run.stdout).toContain(
+            "`pulumi up` ran: remove what it created for chrono (the vault's data is not a stack resource and stays): pulumi config rm --path 'environments[0]' && pulumi config rm vaultData && pulumi config rm passwords && pulumi config set createNetwork true && pulumi config rm network && pulumi up --yes",
+        );
+        const back = /put the old containers back: docker rename (\S+) (\S+) && docker rename (\S+) (\S+) && docker start (\S+) (\S+)/.exec(
+            run.stdout,
+        );
+        expect(back, run.stdout).not.toBeNull();
+        const [, vaultAside, vaultName, operationalAside, operationalName] = back!;
+        expect([vaultName, operationalName]).toEqual([chrono.vault.name, chrono.operational!.name]);
+        expect(vaultAside).toMatch(/^nrt[0-9a-f]+-chrono-vault\.adopted-\d{8}T\d{6}Z$/);
+        // Stopped and set aside, not removed.
+        expect((await docker.getContainer(vaultAside).inspect()).State.Status).toBe("exited");
+
+        // As the message says: rename back, start. The old vault finds every key (the dump.rdb it saved as it stopped).
+        await docker.getContainer(vaultAside).rename({ name: vaultName });
+        await docker.getContainer(operationalAside).rename({ name: operationalName });
+        await docker.getContainer(vaultName).start();
+        await docker.getContainer(operationalName).start();
+        await waitForRedis(chrono.vault.port, chrono.password);
+        await waitFor("the old vault's data loaded", async () => {
+            const client = handBuiltClient(chrono.vault.port, chrono.password);
+            try {
+                await client.connect();
+                return parseInfo(await client.info("persistence")).loading === "0" ? true : undefined;
+            } finally {
+                client.disconnect();
+            }
+        });
+        const ip = (await docker.getContainer(vaultName).inspect()).NetworkSettings.Networks[network].IPAddress;
+        expect(await snapshotDigest(docker, { runId, network, host: ip, password: chrono.password })).toBe(before);
     });
 });

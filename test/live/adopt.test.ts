@@ -18,7 +18,7 @@ import { type CliIo, main } from "../../cli/nexus-redis";
 import { removeRun, startWatchdog } from "../../harness/cleanup";
 import { type Docker, connectDocker, exec, isNotFound } from "../../harness/docker";
 import { RUN_LABEL_KEY, dockerAvailable, parseInfo, waitFor } from "../../harness/fleet";
-import { type AdoptionStack, adoptionStack } from "../../harness/adoption";
+import { ADOPT_PORTS, type AdoptionStack, adoptionStack } from "../../harness/adoption";
 import { createRunVolume, handBuiltClient, logsOf } from "../../harness/handBuilt";
 import {
     type HandBuiltEnvironment,
@@ -27,7 +27,7 @@ import {
     fillEnvironment,
     snapshotDigest,
 } from "../../harness/handBuiltFleet";
-import { TEST_PORTS, freePortOffset } from "../../harness/ports";
+import { freePortOffset } from "../../harness/ports";
 
 const ROOT = path.resolve(__dirname, "../..");
 const KEYS = 100_000;
@@ -89,7 +89,7 @@ describe.skipIf(!live)("nexus-redis adopt on a fleet built by the protocol's ste
         await startWatchdog(RUN_LABEL_KEY, runId);
         network = await createRunNetwork(docker, runId, `${runId}-storage-network`);
         folder = mkdtempSync(path.join(tmpdir(), "nexus-redis-adopt-"));
-        const portOffset = await freePortOffset(ENVIRONMENTS, TEST_PORTS);
+        const portOffset = await freePortOffset(ENVIRONMENTS, ADOPT_PORTS);
         // Named like the volume the stack itself would create: adopt must use it in place all the same.
         const named = await createRunVolume(docker, runId, `${runId}-contact-vault-data`);
         built = await buildProtocolFleet(docker, {
