@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 const ROOT = path.resolve(__dirname, "../..");
 
 describe("the CLI's modules", () => {
-    it("never load dockerode: the CLI must start fast, and none of its commands talks to Docker yet", () => {
+    it("never load dockerode: the CLI must start fast, and only a Swarm deployment's check or recover talks to Docker (cli/swarm.ts loads it then)", () => {
         // Every module of cli/ loaded as the bin loads them, then the packages that came with them.
         const files = fs.readdirSync(path.join(ROOT, "cli")).filter((f) => f.endsWith(".ts"));
         const script = `
