@@ -19,7 +19,7 @@
  * Everything is removed by `destroy()`, and by a detached watchdog (`teardown.sh`, written
  * when the cluster starts) if this process dies without calling it, kill -9 included.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
 import { type Socket as UdpSocket, createSocket } from "node:dgram";
 import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
@@ -264,9 +264,11 @@ export class SwarmCluster {
         this.log(`swarm ${this.id}: ${engines.length} engines up`);
 
         // The image, saved once from the machine's engine, loaded into each node.
-        const tar = path.join(this.names.state, "images.tar");
-        await sh("docker", ["save", "-o", tar, ...images]);
-        await Promise.all(this.names.nodes.map((n) => sh("docker", ["-H", `unix://${n.socket}`, "load", "-q", "-i", tar])));
+        if (images.length > 0) {
+            const tar = path.join(this.names.state, "images.tar");
+            await sh("docker", ["save", "-o", tar, ...images]);
+            await Promise.all(this.names.nodes.map((n) => sh("docker", ["-H", `unix://${n.socket}`, "load", "-q", "-i", tar])));
+        }
 
         const [first, ...rest] = this.names.nodes;
         const manager = engines[0];
@@ -375,6 +377,22 @@ export class SwarmCluster {
         for (let i = 0; i < 200 && existsSync(`/proc/${init}`); i++) await sleep(50);
     }
 
+    /** Whether a node's engine runs (it was not stopped, or was started again). */
+    isRunning(node: SwarmNode): boolean {
+        const n = this.names.nodes.find((x) => x.name === node.name)!;
+        try {
+            const unshare = Number(readFileSync(path.join(n.state, "unshare.pid"), "utf8"));
+            return readFileSync(`/proc/${unshare}/task/${unshare}/children`, "utf8").trim() !== "";
+        } catch {
+            return false;
+        }
+    }
+
+    /** Starts again every node that is stopped: a failed test leaves the cluster whole for the next. */
+    async startStoppedNodes(): Promise<void> {
+        for (const node of this.nodes) if (!this.isRunning(node)) await this.startNode(node);
+    }
+
     /** Starts a stopped node again on the same data (it rejoins the Swarm by itself) and waits until the manager sees it ready. */
     async startNode(node: SwarmNode): Promise<void> {
         node.docker = await this.startEngine(node.name);
@@ -396,6 +414,28 @@ export class SwarmCluster {
         }
     }
 
+    /** Builds `tag` from `dockerfile` (no context) on every node: how an image update reaches nodes without a registry. */
+    async buildOnEveryNode(tag: string, dockerfile: string): Promise<void> {
+        await Promise.all(
+            this.nodes.map(
+                (node) =>
+                    new Promise<void>((resolve, reject) => {
+                        const child = spawn("docker", ["-H", `unix://${node.socket}`, "build", "-q", "-t", tag, "-"], {
+                            env: { ...process.env, DOCKER_BUILDKIT: "0" },
+                            stdio: ["pipe", "ignore", "pipe"],
+                        });
+                        let stderr = "";
+                        child.stderr.on("data", (b) => (stderr += b));
+                        child.on("error", reject);
+                        child.on("close", (code) =>
+                            code === 0 ? resolve() : reject(new Error(`docker build on ${node.name}: ${stderr}`)),
+                        );
+                        child.stdin.end(dockerfile);
+                    }),
+            ),
+        );
+    }
+
     /** Removes the whole cluster (engines, namespaces, veths, bridge, iptables rule, cgroups, folders); safe to call twice. */
     async destroy(): Promise<void> {
         if (this.destroyed) return;
@@ -413,6 +453,25 @@ function tail(file: string): string {
     } catch {
         return "(no log)";
     }
+}
+
+/**
+ * Whether a Swarm of namespaced engines can be built here (root, dockerd, nsenter, unshare,
+ * ip, iptables, and `image` on the machine's engine). Synchronous, for `describe.skipIf`.
+ * Without them the Swarm tests skip loudly; under CI they fail instead.
+ */
+export function swarmAvailable(image: string): boolean {
+    const missing: string[] = [];
+    if (process.getuid?.() !== 0) missing.push("root");
+    for (const tool of ["dockerd", "nsenter", "unshare", "ip", "iptables"]) {
+        if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) missing.push(tool);
+    }
+    if (spawnSync("docker", ["image", "inspect", image], { timeout: 15_000 }).status !== 0) missing.push(`image ${image}`);
+    if (missing.length === 0) return true;
+    const why = `a Swarm of namespaced engines needs ${missing.join(", ")}`;
+    if (process.env.CI === "true") throw new Error(`Swarm tests cannot run under CI: ${why}`);
+    process.stderr.write(`\n*** SKIPPING SWARM TESTS: ${why} ***\n\n`);
+    return false;
 }
 
 /** What of a cluster is left on this machine: for the tests that prove the teardown. */

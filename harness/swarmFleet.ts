@@ -12,11 +12,11 @@ import type { Plan, PlannedResource } from "../plan/plan";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
 import { type Role, containerName } from "../components/redisServer";
 import { exec } from "./docker";
-import { type EnvironmentOutput, RUN_LABEL_KEY, UnsupportedPlanError, synthPlan } from "./fleet";
+import { type EnvironmentOutput, RUN_LABEL_KEY, TEST_IMAGE, UnsupportedPlanError, synthPlan } from "./fleet";
 import type { SwarmCluster, SwarmNode } from "./swarm";
 
-/** The image the Swarm tests run: built like the Docker tests' (scripts/build-test-image.sh), under its own tag. */
-export const SWARM_TEST_IMAGE = process.env.NEXUS_REDIS_SWARM_TEST_IMAGE ?? "nexus-redis/redis-test:swarm";
+/** The image the Swarm tests run: the Docker tests' own (scripts/build-test-image.sh), loaded into every node. */
+export const SWARM_TEST_IMAGE = process.env.NEXUS_REDIS_SWARM_TEST_IMAGE ?? TEST_IMAGE;
 
 /** The stack output `environments` of a Swarm deployment, with passwords. */
 export type SwarmEnvironmentOutput = EnvironmentOutput & {
@@ -310,8 +310,12 @@ export class SwarmFleet {
             }
         }
         for (const r of [...this.plan.resources].reverse().filter((x) => !after.has(x.urn))) {
-            await this.remove(r);
-            result.deleted.push(r.name);
+            // Components and passwords hold nothing on the engine (a generated password becomes
+            // a given one when the next plan is made from the state, see replanSwarm).
+            if (r.type.startsWith("docker:")) {
+                await this.remove(r);
+                result.deleted.push(r.name);
+            }
         }
         // Replaced secrets and configs go once no service refers to them, as Pulumi deletes them last.
         for (const r of oldObjects) await this.remove(r);
@@ -341,6 +345,32 @@ export class SwarmFleet {
         const r = this.resource("docker:index/service:Service", `${env}-${role}`);
         await this.removeService(String(r.inputs.name));
         await this.create(r);
+    }
+
+    /**
+     * The plan of this stack with `config` changed, as Pulumi would make it: every password
+     * stays what it is (Pulumi keeps generated ones in its state; a fresh offline plan would
+     * generate new ones and replace every secret).
+     */
+    async replanSwarm(config: Record<string, string> = {}): Promise<Plan> {
+        const passwords: Record<string, Record<string, string>> = {};
+        for (const [env, out] of Object.entries(this.outputs)) {
+            passwords[env] = {
+                vault: out.vault.password,
+                backup: out.backup.password,
+                ...(out.replication ? { replication: out.replication.password } : {}),
+                ...(out.operational ? { operationalAdmin: out.operational.adminPassword } : {}),
+            };
+        }
+        return synthPlan({ ...this.config, ...config }, { ...this.secrets, passwords: JSON.stringify(passwords) });
+    }
+
+    /** The image the running task of a role was started from (its task's spec), or undefined. */
+    async runningImage(env: string, role: Role): Promise<string | undefined> {
+        const task = (await this.tasks(this.serviceName(env, role))).find(
+            (t) => t.DesiredState === "running" && t.Status?.State === "running",
+        );
+        return task?.Spec?.ContainerSpec?.Image;
     }
 
     /** The tasks of a service the manager still knows, newest first. */
