@@ -331,10 +331,31 @@ export class SwarmFleet {
         else if (r.type === "docker:index/network:Network") await this.docker.getNetwork(name).remove();
     }
 
-    /** Removes a service and waits until its tasks' containers are gone (what the provider does with a stop grace period). */
+    /**
+     * Removes a service and waits until its tasks' containers are gone, as the provider does
+     * when the service has a stop grace period (a removed service's tasks vanish from the
+     * manager's list at once, while their containers are still stopping).
+     */
     private async removeService(name: string): Promise<void> {
+        const containers = (await this.tasks(name))
+            .filter((t) => t.Status?.ContainerStatus?.ContainerID && t.NodeID)
+            .map((t) => ({ node: this.cluster.node(t.NodeID), id: t.Status.ContainerStatus.ContainerID as string }));
         await this.docker.getService(name).remove();
-        await waitUntil(`service ${name}'s tasks to be gone`, async () => (await this.tasks(name)).length === 0, 120_000);
+        await waitUntil(
+            `service ${name}'s containers to be gone`,
+            async () => {
+                for (const c of containers) {
+                    try {
+                        await c.node.docker.getContainer(c.id).inspect();
+                        return false;
+                    } catch {
+                        // Gone (404), or its node is down: nothing of it runs.
+                    }
+                }
+                return true;
+            },
+            120_000,
+        );
     }
 
     /**

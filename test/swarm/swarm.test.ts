@@ -16,6 +16,7 @@ import { performance } from "node:perf_hooks";
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliIo, main } from "../../cli/nexus-redis";
+import { swarmOperationalUrn } from "../../cli/recover";
 import { PROBE_LABEL } from "../../cli/swarm";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
 import { exec } from "../../harness/docker";
@@ -38,16 +39,18 @@ const log = (message: string) => process.stderr.write(`swarm test: ${message}\n`
 const node = (name: string): SwarmNode => cluster.nodes.find((n) => n.name === name)!;
 
 /** The CLI in this process, run as on the manager (DOCKER_HOST names its socket). */
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(argv: string[], run?: CliIo["run"]): Promise<{ code: number; stdout: string; stderr: string }> {
     let stdout = "";
     let stderr = "";
     const io: CliIo = {
         stdout: { write: (t: string) => (stdout += t) },
         stderr: { write: (t: string) => (stderr += t) },
         readStdin: async () => "",
-        run: async (command) => {
-            throw new Error(`no command may run here, got ${command.join(" ")}`);
-        },
+        run:
+            run ??
+            (async (command) => {
+                throw new Error(`no command may run here, got ${command.join(" ")}`);
+            }),
         projectDir: path.resolve(__dirname, "../.."),
         env: { DOCKER_HOST: `unix://${cluster.manager.socket}` },
     };
@@ -357,6 +360,23 @@ describe.skipIf(!available)("the protocol's table on a three-node Swarm", () => 
         const { code, report } = await check(["--wait", "60000"]);
         expect(report.environments.filter((e: any) => e.status !== "ok")).toEqual([]);
         expect(code).toBe(0);
+    });
+
+    it("recover replaces the operational's service through Pulumi (here the harness, as pulumi up --replace does), which comes back empty and re-syncs", async () => {
+        const urn = swarmOperationalUrn(fleet.plan.project, "dev", "links");
+        const before = await fleet.waitRunning("links", "operational");
+        const commands: string[][] = [];
+        const run = await cli(["recover", "links", "--stack", "dev"], async (command) => {
+            commands.push(command);
+            await fleet.replaceService("links", "operational");
+            return { exitCode: 0, stdout: "", stderr: "" };
+        });
+        expect(commands).toEqual([["pulumi", "up", "--yes", "--stack", "dev", "--target", urn, "--replace", urn]]);
+        expect(run.code).toBe(0);
+        expect(run.stdout).toMatch(/^links +standard +ok /m);
+        const after = await fleet.waitRunning("links", "operational");
+        expect(after.id).not.toBe(before.id);
+        expect(await fleet.digest("links", "operational")).toBe(await fleet.digest("links", "vault"));
     });
 
     it("removes the whole cluster, leaving nothing on this machine", async () => {
