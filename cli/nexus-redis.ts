@@ -34,6 +34,12 @@ Commands:
             the stack's secret passwords config gets the new one. Switch the clients, then
             run \`pulumi up\`: one restart, after which only the new password works.
 
+Docker Swarm (the stack's outputs say "platform": "swarm"): run on a manager, or with
+DOCKER_HOST naming one. check and recover reach each service through a short-lived probe
+container on its overlay network, and report a service that runs no task with the cause
+(its node down, nowhere to run); recover replaces the operational's service. rotate is
+Docker-only there.
+
 Options:
   --fix             check: repair the operational as its admin user (REPLICAOF the vault,
                     restore masteruser/masterauth and drifted settings), wait for the link,
