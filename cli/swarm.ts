@@ -37,10 +37,12 @@ const MAX_API_VERSION = "1.45";
 
 /**
  * The relay inside the probe: bytes between the exec's stdin/stdout and ADDRESS:PORT.
- * busybox (the alpine and test images) has nc; the Debian-based official image has bash.
+ * busybox (the alpine and test images) has nc, which half-closes when its stdin ends and
+ * waits up to 5 s for the rest of the answer; the Debian-based official image has bash,
+ * which cannot half-close a /dev/tcp socket: it gives the answer a second, then stops.
  */
 export const RELAY_SCRIPT = `if command -v nc >/dev/null 2>&1; then exec nc -w 5 "$1" "$2"; fi
-exec bash -c 'exec 3<>"/dev/tcp/$0/$1" || exit 1; cat <&3 & cat >&3; kill $! 2>/dev/null' "$1" "$2"`;
+exec bash -c 'exec 3<>"/dev/tcp/$0/$1" || exit 1; cat <&3 & cat >&3; sleep 1; kill $! 2>/dev/null' "$1" "$2"`;
 
 /** What the relay's stderr says when it could not reach the server, as a failure. */
 export function relayFailure(stderr: string, host: string): { kind: FailureKind; message: string } | undefined {

@@ -3,7 +3,9 @@
  * diagnosis of where each role's task runs (or why none does), how the relay's words become
  * failures, and the commands it refuses. test/swarm/ runs it against a real three-node Swarm.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -12,7 +14,7 @@ import { type CliIo, main } from "../../cli/nexus-redis";
 import type { NodeFacts, SwarmObservation } from "../../cli/observe";
 import { type EnvironmentsOutput, type StandardEnvironmentOutput, parseOutputs } from "../../cli/outputs";
 import { recoverCommand, swarmOperationalUrn } from "../../cli/recover";
-import { engineAddress, relayFailure } from "../../cli/swarm";
+import { RELAY_SCRIPT, engineAddress, relayFailure } from "../../cli/swarm";
 import { healthyStandard } from "./cli-samples";
 
 const VAULT_NODE = "v0v0v0v0v0v0v0v0v0v0v0v0v";
@@ -246,5 +248,60 @@ describe("the CLI on a Swarm deployment's outputs", () => {
         const run = await cli(["rotate", "contact", "vault", "--generate", "/tmp/x.pw", "--outputs", file]);
         expect(run.code).toBe(2);
         expect(run.stderr).toMatch(/rotate works on platform docker only; on a Swarm deployment use check, check --fix and recover/);
+    });
+});
+
+describe("the relay script in the probe", () => {
+    /** Runs RELAY_SCRIPT as the probe does, with only `tools` on PATH, sending `input` to host:port. */
+    function relay(tools: Record<string, string>, port: number, input: string): Promise<{ code: number; stdout: string; stderr: string }> {
+        const bin = mkdtempSync(path.join(tmpdir(), "nexus-redis-relay-"));
+        for (const [name, target] of Object.entries({ sh: "/bin/sh", cat: "/usr/bin/cat", sleep: "/usr/bin/sleep", ...tools }))
+            symlinkSync(target, path.join(bin, name));
+        return new Promise((resolve) => {
+            const child = spawn("/bin/sh", ["-c", RELAY_SCRIPT, "nexus-redis-relay", "127.0.0.1", String(port)], { env: { PATH: bin } });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (b) => (stdout += b));
+            child.stderr.on("data", (b) => (stderr += b));
+            child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+            // A relay that could not connect exits before it reads: its stdin is gone.
+            child.stdin.on("error", () => undefined);
+            child.stdin.end(input);
+        });
+    }
+
+    /** A server that answers +PONG to each line, then closes once its client has finished sending. */
+    async function pongServer(): Promise<net.Server> {
+        const server = net.createServer((socket) => {
+            socket.on("data", (chunk) => socket.write("+PONG\r\n".repeat(String(chunk).split("\n").length - 1)));
+            socket.on("end", () => socket.end());
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        return server;
+    }
+
+    it.each([
+        ["busybox nc (the alpine and test images)", { nc: "/usr/bin/busybox" }],
+        ["bash's /dev/tcp (the Debian-based official image, which has no nc)", { bash: "/usr/bin/bash" }],
+    ])("carries the bytes both ways with %s", async (_what, tools) => {
+        const server = await pongServer();
+        try {
+            const run = await relay(tools, (server.address() as net.AddressInfo).port, "PING\n");
+            expect(run.stdout).toBe("+PONG\r\n");
+        } finally {
+            server.close();
+        }
+    });
+
+    it.each([
+        ["busybox nc", { nc: "/usr/bin/busybox" }],
+        ["bash", { bash: "/usr/bin/bash" }],
+    ])("says, through %s, that nothing listens, in words relayFailure reads as refused", async (_what, tools) => {
+        const server = await pongServer();
+        const port = (server.address() as net.AddressInfo).port;
+        await new Promise((resolve) => server.close(resolve));
+        const run = await relay(tools, port, "PING\n");
+        expect(run.code).not.toBe(0);
+        expect(relayFailure(run.stderr, "x")?.kind).toBe("refused");
     });
 });
