@@ -22,6 +22,7 @@ import { benchRecovery } from "./recovery";
 import { info } from "../harness/resp";
 import { type BenchResult, failed, renderJson, renderTable } from "./results";
 import { BenchRun } from "./resources";
+import { benchSwarm } from "./swarm";
 import { benchSynth } from "./synth";
 
 export const BENCH_HELP = `Usage: npm run bench -- [--quick] [--json] [--only GROUP]...
@@ -41,6 +42,11 @@ same run on the same Docker engine, and reports value, baseline and their ratio:
   adopt             nexus-redis adopt of a fleet built by the protocol's steps (the whole
                     table, 100k keys per vault): how long writes are refused per
                     environment and in total, vs. docker restart of the same vaults
+  swarm             on a three-node Docker Swarm built on this machine (not in --quick
+                    unless named with --only): swarm-fleet-up, the table from nothing
+                    to healthy vs. as many bare services; swarm-operational-failover,
+                    the loss of the node that runs operationals until each is healthy
+                    elsewhere vs. recover of the same environments on one host
 Every container, volume and network it creates is labelled and removed at the end,
 also on failure or Ctrl-C (a detached watchdog sweeps even after kill -9).
 
@@ -52,7 +58,7 @@ Options:
                  {"results": [{"name", "value", "unit", "baseline", "ratio", "note"}]}
                  (progress goes to stderr either way)
   --only GROUP   run only this group (repeatable): fleet-up, check, partial-resync,
-                 recovery, synth, adopt
+                 recovery, synth, adopt, swarm
   -h, --help     this text
 
 Prerequisites: a Docker engine and the test image (scripts/ensure-docker.sh,
@@ -67,7 +73,7 @@ Examples:
   npm run bench -- --only recovery
   npm run bench`;
 
-export const GROUPS = ["fleet-up", "check", "partial-resync", "recovery", "synth", "adopt"] as const;
+export const GROUPS = ["fleet-up", "check", "partial-resync", "recovery", "synth", "adopt", "swarm"] as const;
 export type Group = (typeof GROUPS)[number];
 /** The groups that run on the benchmark fleet (the program's plan, created by the harness). */
 const FLEET_GROUPS: readonly Group[] = ["fleet-up", "check", "partial-resync", "recovery"];
@@ -93,8 +99,10 @@ export interface Settings {
      * kind of resync, which a busy CPU does not change; the plans' times are smoke values then.
      */
     synthDuringPartialResync: boolean;
-    /** adopt: the hand-built fleet it takes over; `whenChosen`: only with --only adopt (it would not fit in --quick's minute). */
-    adopt: AdoptSettings & { whenChosen?: boolean };
+    /** adopt: the fleet built by hand that it takes over (in --quick only when named: it would not fit in the minute). */
+    adopt: AdoptSettings;
+    /** Repetitions of swarm-fleet-up (the failover runs once). */
+    swarmRepetitions: number;
 }
 
 export function settingsFor(quick: boolean): Settings {
@@ -117,7 +125,9 @@ export function settingsFor(quick: boolean): Settings {
                   { size: 120, repetitions: 1 },
               ],
               synthDuringPartialResync: true,
-              adopt: { environments: ["contact"], keys: 10_000, whenChosen: true },
+              adopt: { environments: ["contact"], keys: 10_000 },
+              // Run only when named (--only swarm): building a Swarm and losing a node take minutes.
+              swarmRepetitions: 1,
           }
         : {
               fleetEnvironments: PROTOCOL_NAMES,
@@ -140,6 +150,7 @@ export function settingsFor(quick: boolean): Settings {
               ],
               synthDuringPartialResync: false,
               adopt: { environments: PROTOCOL_NAMES, keys: 100_000 },
+              swarmRepetitions: 2,
           };
 }
 
@@ -154,6 +165,11 @@ export function resultNames(group: Group, settings: Settings): { name: string; u
             return [{ name: "partial-resync", unit: "bytes" }];
         case "recovery":
             return settings.recovery.flatMap((d) => [d.name, `${d.name}-vs-full-sync`]).map((name) => ({ name, unit: "ms" }));
+        case "swarm":
+            return [
+                { name: "swarm-fleet-up", unit: "ms" },
+                { name: "swarm-operational-failover", unit: "ms" },
+            ];
         case "synth":
             return settings.synth.flatMap((s) => [
                 { name: `synth-${s.size}`, unit: "ms/env" },
@@ -168,8 +184,6 @@ interface Parsed {
     quick: boolean;
     json: boolean;
     groups: Group[];
-    /** The groups were named with --only. */
-    chosen: boolean;
 }
 
 export class UsageError extends Error {}
@@ -196,11 +210,13 @@ export function parseBenchArgs(argv: string[]): Parsed | "help" {
     const unknown = only.filter((g) => !(GROUPS as readonly string[]).includes(g));
     if (unknown.length > 0)
         throw new UsageError(`unknown group ${unknown.map((g) => `"${g}"`).join(", ")} in --only; the groups are ${GROUPS.join(", ")}`);
+    const quick = parsed.values.quick ?? false;
     return {
-        quick: parsed.values.quick ?? false,
+        quick,
         json: parsed.values.json ?? false,
-        groups: only.length === 0 ? [...GROUPS] : GROUPS.filter((g) => only.includes(g)),
-        chosen: only.length > 0,
+        // Swarm and adopt take minutes: a --quick run has them only when asked for by name.
+        groups:
+            only.length === 0 ? GROUPS.filter((g) => !(quick && (g === "swarm" || g === "adopt"))) : GROUPS.filter((g) => only.includes(g)),
     };
 }
 
@@ -337,9 +353,11 @@ async function runBenchmarks(
         }
     }
     // Its own fleet, built by hand, once the benchmark fleet is gone.
-    if (!settings.adopt.whenChosen || options.chosen) await attempt("adopt", () => benchAdopt(run, settings.adopt));
+    await attempt("adopt", () => benchAdopt(run, settings.adopt));
     // Otherwise planning comes last, with no fleet running: the largest plan needs gigabytes.
     if (!synthDone) await synth();
+    // Last, alone on the machine: its nodes are namespaces of this one.
+    await attempt("swarm", () => benchSwarm(run, { repetitions: settings.swarmRepetitions }));
     return { results: GROUPS.flatMap((g) => results.get(g) ?? []), ok };
 }
 

@@ -17,7 +17,7 @@ function packagesLoadedBy(files: string[], then = ""): string[] {
 }
 
 describe("the CLI's modules", () => {
-    it("never load dockerode on check's and recover's path: the CLI must start fast, and only adopt talks to Docker", () => {
+    it("never load dockerode on check's and recover's path: the CLI must start fast, and only adopt and a Swarm deployment's check or recover (cli/swarm.ts loads it then) talk to Docker", () => {
         // Every module of cli/ but adopt's own, loaded as the bin loads them, then `--help` run.
         const files = fs.readdirSync(path.join(ROOT, "cli")).filter((f) => f.endsWith(".ts") && !f.startsWith("adopt"));
         expect(files).toContain("nexus-redis.ts");
