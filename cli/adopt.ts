@@ -56,6 +56,7 @@ import { Deadline, RedisSession } from "./session";
 
 /** Keys adopt reads: everything it judges or changes. */
 export const READ_KEYS: readonly ConfigKey[] = [
+    "platform",
     "image",
     "network",
     "createNetwork",
@@ -174,6 +175,11 @@ export function readPasswordsFile(file: string | undefined): PasswordsFile {
 export async function adopt(options: AdoptOptions, io: AdoptIo): Promise<AdoptResult> {
     const given = readPasswordsFile(options.passwordsFile);
     const view = await readStack(io, options.stack);
+    if (view.platform !== "docker")
+        throw new AdoptError(
+            `the stack's platform is ${view.platform}: adopt takes over a fleet built by hand on one Docker engine, for platform docker only (its data is used in place there)`,
+            2,
+        );
     const all = candidates(view);
     const unknown = options.environments.filter((name) => !all.some((c) => c.name === name));
     if (unknown.length > 0)

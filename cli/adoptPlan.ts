@@ -28,6 +28,8 @@ export class AdoptError extends Error {
 
 /** The stack's configuration as adopt reads it (`pulumi config get`, else Pulumi.yaml's default). */
 export interface StackView {
+    /** `docker` (adopt's only) or `swarm`. */
+    platform: string;
     image: string;
     network: string;
     createNetwork: boolean;
@@ -85,6 +87,7 @@ export function stackView(stack: Partial<Record<ConfigKey, string>>, defaults: P
     if (problems.length > 0)
         throw new AdoptError(`the stack's configuration cannot be read:\n${problems.map((p) => `  - ${p}`).join("\n")}`, 2);
     return {
+        platform: raw("platform") || "docker",
         image: raw("image"),
         network: raw("network"),
         createNetwork: createNetwork === "true",
@@ -101,6 +104,7 @@ export function stackView(stack: Partial<Record<ConfigKey, string>>, defaults: P
 /** The view as the raw strings the program reads (`config.get`), for checking it with the program's own validation. */
 export function rawConfigOf(view: StackView): RawConfig {
     return {
+        platform: view.platform,
         image: view.image,
         network: view.network,
         createNetwork: String(view.createNetwork),

@@ -209,6 +209,7 @@ describe.skipIf(!live)("nexus-redis adopt on a fleet built by the protocol's ste
             locker: `${runId}-locker-redis`,
         };
         const gets = [
+            "platform",
             "image",
             "network",
             "createNetwork",

@@ -802,6 +802,7 @@ describe("nexus-redis adopt on the command line", () => {
         );
         expect(run.commands).toEqual(
             [
+                "platform",
                 "image",
                 "network",
                 "createNetwork",
@@ -817,10 +818,22 @@ describe("nexus-redis adopt on the command line", () => {
         expect(run.stderr).toMatch(/unknown environment "nosuch" in --env; the protocol's and the stack's are workflow, context/);
     });
 
+    it("refuses a stack on platform swarm: a fleet built by hand runs on one engine (exit 2)", async () => {
+        const run = await cli(["adopt", "--dry-run"], async (command) =>
+            command[3] === "platform"
+                ? { exitCode: 0, stdout: "swarm\n", stderr: "" }
+                : { exitCode: 255, stdout: "", stderr: `error: configuration key 'nexus-redis:${command[3]}' not found for stack 'dev'\n` },
+        );
+        expect(run.code).toBe(2);
+        expect(run.stderr).toContain(
+            "the stack's platform is swarm: adopt takes over a fleet built by hand on one Docker engine, for platform docker only",
+        );
+    });
+
     it("stops on a failing pulumi config get, with Pulumi's message (exit 2)", async () => {
         const run = await cli(["adopt"], async () => ({ exitCode: 255, stdout: "", stderr: "error: no stack selected\n" }));
         expect(run.code).toBe(2);
-        expect(run.stderr).toContain("`pulumi config get image` failed (exit 255): error: no stack selected");
+        expect(run.stderr).toContain("`pulumi config get platform` failed (exit 255): error: no stack selected");
     });
 });
 
