@@ -153,15 +153,26 @@ describe.skipIf(!live)("nexus-redis adopt on a fleet built by the protocol's ste
     });
 
     it("the dry run reports what it found and would do, and changes nothing: docker inspect of every container, volume and network is the same", async () => {
-        // Redis's own save points (60 s after 10000 changes) would write dump.rdb during the
-        // comparison, and Docker reports a local volume's CreatedAt from its folder's mtime:
-        // let each vault save first, so that anything that differs is adopt's doing.
+        // Redis's own save points (60 s after 10000 changes, on the vaults and on their
+        // replicas alike) would write dump.rdb during the comparison, and Docker reports a local
+        // volume's CreatedAt from its folder's mtime: let each save first (locker has no save
+        // points, and must keep none), so that anything that differs is adopt's doing.
         for (const e of built) {
-            const client = handBuiltClient(e.vault.port, e.password);
-            await client.connect();
-            if (e.name !== "locker") await client.save();
-            if (e.name !== "locker") expect(parseInfo(await client.info("persistence")).rdb_changes_since_last_save).toBe("0");
-            client.disconnect();
+            const servers = [
+                ...(e.name === "locker" ? [] : [handBuiltClient(e.vault.port, e.password)]),
+                ...(e.operational ? [handBuiltClient(e.operational.port)] : []),
+            ];
+            for (const client of servers) {
+                await client.connect();
+                // SAVE is refused while one of Redis's own background saves runs: wait for it.
+                await waitFor("a SAVE", async () =>
+                    (await client.save().catch((e: Error) => (/in progress/.test(e.message) ? undefined : Promise.reject(e)))) === "OK"
+                        ? true
+                        : undefined,
+                );
+                expect(parseInfo(await client.info("persistence")).rdb_changes_since_last_save).toBe("0");
+                client.disconnect();
+            }
         }
         const state = await engineState();
         const run = await cli(["adopt", "--dry-run"]);
