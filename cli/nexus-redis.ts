@@ -16,6 +16,7 @@ import { type CommandRunner, spawnRunner } from "./runner";
 export const HELP = `Usage:
   nexus-redis check [--fix [--force] [--sync-timeout MS]] [--json] [--env NAME]... [--outputs FILE|-] [--stack NAME] [--timeout MS] [--wait MS]
   nexus-redis recover ENV [--dry-run] [--force] [--outputs FILE|-] [--stack NAME] [--timeout MS]
+  nexus-redis backup [--env NAME]... [--to DIR] [--json] [--restic-repo URL [--keep-last N ...]] [--outputs FILE|-] [--stack NAME] [--timeout MS]
 
 Commands:
   check     Checks every environment of the stack at once: vault reachable, password
@@ -26,6 +27,9 @@ Commands:
   recover   The protocol's disaster recovery through Pulumi: replaces ENV's operational
             container and volume (pulumi up --target ... --replace ...), then waits until
             check reports ENV synced. Refused for a secure environment.
+  backup    A verified point-in-time snapshot of every vault, over the network as its
+            backup user, to ./backups/ENV/UTC-STAMP.rdb with a manifest; optionally into
+            restic with retention. \`nexus-redis backup --help\` for its options.
 
 Options:
   --fix             check: repair the operational as its admin user (REPLICAOF the vault,
@@ -78,6 +82,27 @@ export interface CliIo {
 
 class UsageError extends Error {}
 
+/**
+ * Commands that parse their own options and load what they need (Docker's client) only when
+ * they run, so that `check` starts without it: `nexus-redis backup ...`.
+ */
+const OWN_COMMANDS: Record<string, () => Promise<(argv: string[], io: CliIo) => Promise<number>>> = {
+    backup: async () => (await loadModule<typeof import("./backup")>("./backup")).backupCommand,
+};
+
+/**
+ * A module of the CLI, loaded when first needed: with `require` where the CLI runs (the bin's
+ * tsx hook, or compiled JavaScript); vitest's runner resolves TypeScript only through `import()`.
+ */
+async function loadModule<T>(name: string): Promise<T> {
+    try {
+        return require(name) as T;
+    } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw e;
+        return (await import(name)) as T;
+    }
+}
+
 const OPTIONS = {
     fix: { type: "boolean" },
     force: { type: "boolean" },
@@ -122,6 +147,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
 }
 
 async function run(argv: string[], io: CliIo): Promise<number> {
+    const own = OWN_COMMANDS[argv[0]];
+    if (own) return (await own())(argv.slice(1), io);
     let parsed;
     try {
         parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
@@ -134,9 +161,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         io.stdout.write(`${HELP}\n`);
         return 0;
     }
-    if (command === undefined) throw new UsageError("a command is required: check or recover");
+    if (command === undefined) throw new UsageError("a command is required: check, recover or backup");
+    if (command in OWN_COMMANDS) throw new UsageError(`${command} must come first: nexus-redis ${command} [options]`);
     const allowed = COMMAND_OPTIONS[command];
-    if (!allowed) throw new UsageError(`unknown command "${command}"; the commands are check and recover`);
+    if (!allowed) throw new UsageError(`unknown command "${command}"; the commands are check, recover and backup`);
     for (const [name, value] of Object.entries(values)) {
         if (value !== undefined && !allowed.includes(name as keyof typeof OPTIONS)) {
             throw new UsageError(`--${name} is not an option of ${command}`);
