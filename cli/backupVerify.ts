@@ -206,8 +206,14 @@ export function redisLogReason(log: string): string {
     return picked.length > 0 ? picked.join("; ") : "it exited without a log";
 }
 
-export async function containerLog(container: Docker.Container): Promise<string> {
-    const buffer = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+/** A container's log, stdout and stderr together; from `since` (Unix seconds) on when given. */
+export async function containerLog(container: Docker.Container, since?: number): Promise<string> {
+    const buffer = (await container.logs({
+        stdout: true,
+        stderr: true,
+        follow: false,
+        ...(since === undefined ? {} : { since }),
+    })) as unknown as Buffer;
     // Without a TTY the log comes in the engine's 8-byte-header frames: keep the payloads.
     const parts: Buffer[] = [];
     for (let pos = 0; pos + 8 <= buffer.length; ) {

@@ -17,6 +17,7 @@ export const HELP = `Usage:
   nexus-redis check [--fix [--force] [--sync-timeout MS]] [--json] [--env NAME]... [--outputs FILE|-] [--stack NAME] [--timeout MS] [--wait MS]
   nexus-redis recover ENV [--dry-run] [--force] [--outputs FILE|-] [--stack NAME] [--timeout MS]
   nexus-redis backup [--env NAME]... [--to DIR] [--json] [--restic-repo URL [--keep-last N ...]] [--outputs FILE|-] [--stack NAME] [--timeout MS]
+  nexus-redis restore ENV --from FILE|restic:SNAPSHOT [--force] [--json] [--restic-repo URL] [--outputs FILE|-] [--stack NAME] [--timeout MS]
 
 Commands:
   check     Checks every environment of the stack at once: vault reachable, password
@@ -30,6 +31,9 @@ Commands:
   backup    A verified point-in-time snapshot of every vault, over the network as its
             backup user, to ./backups/ENV/UTC-STAMP.rdb with a manifest; optionally into
             restic with retention. \`nexus-redis backup --help\` for its options.
+  restore   Brings ENV's vault up on a verified snapshot (and its operational re-syncs),
+            refusing to replace data that differs unless --force.
+            \`nexus-redis restore --help\` for its options.
 
 Options:
   --fix             check: repair the operational as its admin user (REPLICAOF the vault,
@@ -84,10 +88,11 @@ class UsageError extends Error {}
 
 /**
  * Commands that parse their own options and load what they need (Docker's client) only when
- * they run, so that `check` starts without it: `nexus-redis backup ...`.
+ * they run, so that `check` starts without it: `nexus-redis backup ...`, `nexus-redis restore ...`.
  */
 const OWN_COMMANDS: Record<string, () => Promise<(argv: string[], io: CliIo) => Promise<number>>> = {
     backup: async () => (await loadModule<typeof import("./backup")>("./backup")).backupCommand,
+    restore: async () => (await loadModule<typeof import("./restore")>("./restore")).restoreCommand,
 };
 
 /**
@@ -161,10 +166,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         io.stdout.write(`${HELP}\n`);
         return 0;
     }
-    if (command === undefined) throw new UsageError("a command is required: check, recover or backup");
+    if (command === undefined) throw new UsageError("a command is required: check, recover, backup or restore");
     if (command in OWN_COMMANDS) throw new UsageError(`${command} must come first: nexus-redis ${command} [options]`);
     const allowed = COMMAND_OPTIONS[command];
-    if (!allowed) throw new UsageError(`unknown command "${command}"; the commands are check, recover and backup`);
+    if (!allowed) throw new UsageError(`unknown command "${command}"; the commands are check, recover, backup and restore`);
     for (const [name, value] of Object.entries(values)) {
         if (value !== undefined && !allowed.includes(name as keyof typeof OPTIONS)) {
             throw new UsageError(`--${name} is not an option of ${command}`);

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 
 const ROOT = path.resolve(__dirname, "../..");
 
-/** Modules of cli/ that talk to Docker: backup's, which the dispatcher loads only when they run. */
+/** Modules of cli/ that talk to Docker: backup and restore, which the dispatcher loads only when they run. */
 const DOCKER_MODULE = /^(backup|restore|docker)[A-Za-z]*\.ts$/;
 
 /** The npm packages loaded once `files` (of cli/) are loaded the way the bin loads them. */
@@ -20,7 +20,7 @@ function packagesLoadedBy(files: string[]): string[] {
 describe("the CLI's modules", () => {
     const files = fs.readdirSync(path.join(ROOT, "cli")).filter((f) => f.endsWith(".ts"));
 
-    it("never load dockerode for check, fix or recover: only backup talks to Docker, and the dispatcher loads them when they run", () => {
+    it("never load dockerode for check, fix or recover: only backup and restore talk to Docker, and the dispatcher loads them when they run", () => {
         // Every other module of cli/, the dispatcher (nexus-redis.ts) included, then the packages that came with them.
         const loaded = packagesLoadedBy(files.filter((f) => !DOCKER_MODULE.test(f)));
         expect(loaded).toContain("ioredis"); // the probe sees what the CLI loads
@@ -28,8 +28,9 @@ describe("the CLI's modules", () => {
         expect(loaded).not.toContain("docker-modem");
     });
 
-    it("load dockerode with backup, so the probe above would see a static import of them", () => {
-        expect(files.filter((f) => DOCKER_MODULE.test(f))).toEqual(expect.arrayContaining(["backup.ts", "docker.ts"]));
+    it("load dockerode with backup and restore, so the probe above would see a static import of them", () => {
+        expect(files.filter((f) => DOCKER_MODULE.test(f))).toEqual(expect.arrayContaining(["backup.ts", "restore.ts", "docker.ts"]));
         expect(packagesLoadedBy(["backup.ts"])).toContain("dockerode");
+        expect(packagesLoadedBy(["restore.ts"])).toContain("dockerode");
     });
 });
