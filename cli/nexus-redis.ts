@@ -11,11 +11,13 @@ import { checkFleet } from "./fleet";
 import { type EnvironmentsOutput, OutputsError, loadOutputs } from "./outputs";
 import { RecoverError, recover, shellQuote } from "./recover";
 import { EXIT_INTERNAL, EXIT_USAGE, exitCode, renderJson, renderTable } from "./report";
+import { RotateError, rotate } from "./rotate";
 import { type CommandRunner, spawnRunner } from "./runner";
 
 export const HELP = `Usage:
   nexus-redis check [--fix [--force] [--sync-timeout MS]] [--json] [--env NAME]... [--outputs FILE|-] [--stack NAME] [--timeout MS] [--wait MS]
   nexus-redis recover ENV [--dry-run] [--force] [--outputs FILE|-] [--stack NAME] [--timeout MS]
+  nexus-redis rotate ENV ROLE (--from-file FILE | --generate FILE) [--dry-run] [--outputs FILE|-] [--stack NAME] [--timeout MS]
   nexus-redis backup [--env NAME]... [--to DIR] [--json] [--restic-repo URL [--keep-last N ...]] [--outputs FILE|-] [--stack NAME] [--timeout MS]
   nexus-redis restore ENV --from FILE|restic:SNAPSHOT [--force] [--json] [--restic-repo URL] [--outputs FILE|-] [--stack NAME] [--timeout MS]
 
@@ -28,6 +30,10 @@ Commands:
   recover   The protocol's disaster recovery through Pulumi: replaces ENV's operational
             container and volume (pulumi up --target ... --replace ...), then waits until
             check reports ENV synced. Refused for a secure environment.
+  rotate    Starts changing one password of ENV (ROLE: vault, replication, operationalAdmin,
+            backup): the running server accepts the old and the new one (ACL SETUSER), and
+            the stack's secret passwords config gets the new one. Switch the clients, then
+            run \`pulumi up\`: one restart, after which only the new password works.
   backup    A verified point-in-time snapshot of every vault, over the network as its
             backup user, to ./backups/ENV/UTC-STAMP.rdb with a manifest; optionally into
             restic with retention. \`nexus-redis backup --help\` for its options.
@@ -55,7 +61,10 @@ Options:
                     that re-syncs (a full sync of a real dataset takes a while; default ${60000})
   --wait MS         check: until every environment is healthy, check again (every second)
                     for up to MS, e.g. right after a deployment (default 0: check once)
-  --dry-run         recover: print the Pulumi command instead of running it
+  --dry-run         recover: print the Pulumi command instead of running it;
+                    rotate: print what it would do
+  --from-file FILE  rotate: the new password, read from FILE (one line)
+  --generate FILE   rotate: make a new password (32 letters and digits) into FILE (created 0600)
   -h, --help        this text
 
 Examples:
@@ -64,10 +73,11 @@ Examples:
   pulumi stack output --json --show-secrets | npx nexus-redis check --outputs - --wait 60000
   npx nexus-redis check --fix
   npx nexus-redis recover contact --stack dev --dry-run
+  npx nexus-redis rotate contact vault --generate contact-vault.pw
 
 Exit codes:
-  0  every environment is healthy (check), or synced again (recover)
-  1  a problem remains (check), or recovery failed or was refused
+  0  every environment is healthy (check), synced again (recover), or the rotation's overlap is open (rotate)
+  1  a problem remains (check), recovery failed or was refused, or the server refused the new password (rotate)
   2  usage or configuration error (bad option, unknown environment, unreadable outputs)
   3  internal error: a bug in nexus-redis (the stack trace is on stderr), nothing was judged`;
 
@@ -119,6 +129,8 @@ const OPTIONS = {
     wait: { type: "string" },
     "sync-timeout": { type: "string" },
     "dry-run": { type: "boolean" },
+    "from-file": { type: "string" },
+    generate: { type: "string" },
     help: { type: "boolean", short: "h" },
 } as const;
 
@@ -126,6 +138,7 @@ const OPTIONS = {
 const COMMAND_OPTIONS: Record<string, (keyof typeof OPTIONS)[]> = {
     check: ["fix", "force", "json", "env", "outputs", "stack", "timeout", "wait", "sync-timeout", "help"],
     recover: ["force", "outputs", "stack", "timeout", "dry-run", "help"],
+    rotate: ["from-file", "generate", "outputs", "stack", "timeout", "dry-run", "help"],
 };
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
@@ -142,6 +155,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         }
         if (e instanceof RecoverError) {
             io.stderr.write(`nexus-redis recover: ${e.message}\n`);
+            return e.exitCode;
+        }
+        if (e instanceof RotateError) {
+            io.stderr.write(`nexus-redis rotate: ${e.message}\n`);
             return e.exitCode;
         }
         // Anything else is a bug, not a finding about the fleet: its own code, so a pipeline
@@ -166,10 +183,11 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         io.stdout.write(`${HELP}\n`);
         return 0;
     }
-    if (command === undefined) throw new UsageError("a command is required: check, recover, backup or restore");
+    const commands = [...Object.keys(COMMAND_OPTIONS), ...Object.keys(OWN_COMMANDS)].join(", ");
+    if (command === undefined) throw new UsageError(`a command is required: ${commands}`);
     if (command in OWN_COMMANDS) throw new UsageError(`${command} must come first: nexus-redis ${command} [options]`);
     const allowed = COMMAND_OPTIONS[command];
-    if (!allowed) throw new UsageError(`unknown command "${command}"; the commands are check, recover, backup and restore`);
+    if (!allowed) throw new UsageError(`unknown command "${command}"; the commands are ${commands}`);
     for (const [name, value] of Object.entries(values)) {
         if (value !== undefined && !allowed.includes(name as keyof typeof OPTIONS)) {
             throw new UsageError(`--${name} is not an option of ${command}`);
@@ -201,6 +219,32 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         }
         io.stdout.write(values.json ? renderJson(report) : renderTable(report));
         return exitCode(report);
+    }
+
+    if (command === "rotate") {
+        if (rest.length !== 2) throw new UsageError(`rotate takes an environment and a password role, got "${rest.join(" ")}"`);
+        const environments = await loadOutputs({ file: values.outputs, stack: values.stack }, io);
+        const result = await rotate(
+            {
+                environment: rest[0],
+                role: rest[1],
+                fromFile: values["from-file"],
+                generate: values.generate,
+                stack: values.stack,
+                dryRun: values["dry-run"] ?? false,
+                timeoutMs: parseMs("--timeout", values.timeout, DEFAULT_CHECK_TIMEOUT_MS),
+            },
+            environments,
+            { run: io.run, projectDir: io.projectDir, log: (message) => io.stderr.write(`${message}\n`) },
+        );
+        const lines = [
+            values["dry-run"] ? "Would do:" : "Done:",
+            ...result.steps.map((step) => `  - ${step}`),
+            values["dry-run"] ? "Then:" : "Next:",
+            ...result.next.map((step, i) => `  ${i + 1}. ${step}`),
+        ];
+        io.stdout.write(`${lines.join("\n")}\n`);
+        return 0;
     }
 
     // recover

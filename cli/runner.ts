@@ -2,12 +2,14 @@
  * How the CLI runs other programs (the Pulumi CLI, redis-cli, restic). Injected everywhere
  * it is used, so the tests check the exact command without those programs installed.
  */
-import { spawn } from "node:child_process";
+import { type StdioOptions, spawn } from "node:child_process";
 
 export interface RunOptions {
     cwd?: string;
     /** true: collect stdout and stderr; false: let the child print to ours (a long `pulumi up`). */
     capture: boolean;
+    /** Written to the child's stdin (a secret value: never on its command line, which `ps` shows). */
+    input?: string;
     /**
      * Variables added to the child's environment (on top of this process's). Secrets a program
      * reads from its environment (REDISCLI_AUTH, RESTIC_PASSWORD_FILE) go here, never into argv,
@@ -31,12 +33,18 @@ export type CommandRunner = (command: string[], options: RunOptions) => Promise<
 
 export const spawnRunner: CommandRunner = (command, options) =>
     new Promise((resolve, reject) => {
+        const stdio: StdioOptions = [
+            options.input === undefined ? "ignore" : "pipe",
+            // Not captured: the child writes to our stderr, so our stdout keeps only the CLI's result.
+            options.capture ? "pipe" : process.stderr,
+            options.capture ? "pipe" : process.stderr,
+        ];
         const child = spawn(command[0], command.slice(1), {
             cwd: options.cwd,
             env: options.env ? { ...process.env, ...options.env } : undefined,
-            // Not captured: the child writes to our stderr, so our stdout keeps only the CLI's result.
-            stdio: options.capture ? ["ignore", "pipe", "pipe"] : ["ignore", process.stderr, process.stderr],
+            stdio,
         });
+        if (options.input !== undefined) child.stdin?.end(options.input);
         let stdout = "";
         let stderr = "";
         let timedOut = false;
