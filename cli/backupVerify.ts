@@ -164,8 +164,9 @@ export async function loadInScratch(o: ScratchOptions): Promise<ScratchResult> {
         } catch (e) {
             failure = e;
         }
-        const state = (await container.inspect()).State;
-        if (!state.Running) {
+        // Redis exiting ends the exec too, sometimes before the engine reports the container stopped.
+        const stopped = await stoppedWithin(container, result?.exitCode === 0 ? 0 : 5_000);
+        if (stopped) {
             throw new SnapshotInvalidError(`a scratch Redis server could not load it: ${redisLogReason(await containerLog(container))}`);
         }
         if (failure) {
@@ -177,6 +178,16 @@ export async function loadInScratch(o: ScratchOptions): Promise<ScratchResult> {
         return { ...parseScratchOutput(result.stdout), durationMs: Math.round(performance.now() - started), method: SCRATCH_METHOD };
     } finally {
         await removeContainer(o.docker, container.id);
+    }
+}
+
+/** Whether the container stops within `ms` (0: whether it has stopped). */
+async function stoppedWithin(container: Docker.Container, ms: number): Promise<boolean> {
+    const until = performance.now() + ms;
+    for (;;) {
+        if (!(await container.inspect()).State.Running) return true;
+        if (performance.now() >= until) return false;
+        await new Promise((resolve) => setTimeout(resolve, 100));
     }
 }
 
