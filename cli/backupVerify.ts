@@ -6,7 +6,6 @@
  */
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { LABEL_ROLE } from "../components/containerSpec";
 import { DATA_DIR, REDIS_UID } from "../components/redisServer";
 import { tarFileStream } from "./archive";
 import type { SnapshotContent } from "./backupManifest";
@@ -14,6 +13,13 @@ import { type Docker, exec, isNotFound } from "./docker";
 
 /** Label of the containers backup and restore create for a moment (scratch servers, file helpers). */
 export const LABEL_TEMPORARY = "nexus-redis.temporary";
+
+/**
+ * The program's role label (components/containerSpec.ts's LABEL_ROLE, which a unit test holds
+ * this equal to), written out: importing that module would load the Pulumi SDK, seconds of
+ * start-up for a command that never uses it.
+ */
+export const LABEL_ROLE = "nexus-redis.role";
 
 export interface VaultContainer {
     id: string;

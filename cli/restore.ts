@@ -25,7 +25,6 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { STOP_GRACE_SECONDS } from "../components/containerSpec";
 import { REDIS_UID } from "../components/redisServer";
 import { tarFileStream } from "./archive";
 import { readHead, sha256File } from "./backupFiles";
@@ -602,7 +601,8 @@ async function replaceVaultData(
     if (vault.running) await pauseAndRecheck(env, vault, snapshot, decision, deps, remaining, report);
     deps.log(`${name}: writes paused; stopping ${vault.name} (the same container: Pulumi's state stays true)`);
     const stopStarted = performance.now();
-    await container.stop({ t: STOP_GRACE_SECONDS }).catch((e) => {
+    // The container's own stop timeout (the plan's stopTimeout), as `docker stop` would use it: time for Redis to fsync.
+    await container.stop().catch((e) => {
         if ((e as { statusCode?: number }).statusCode !== 304) throw e; // 304: already stopped
     });
     report.measurements.stopMs = Math.round(performance.now() - stopStarted);

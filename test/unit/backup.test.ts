@@ -28,7 +28,8 @@ import {
     retentionProblems,
     validSnapshotId,
 } from "../../cli/backupRestic";
-import { parseScratchOutput, redisLogReason } from "../../cli/backupVerify";
+import { LABEL_ROLE, parseScratchOutput, redisLogReason, temporaryLabels } from "../../cli/backupVerify";
+import { LABEL_ROLE as PROGRAM_ROLE_LABEL } from "../../components/containerSpec";
 import { type CliIo, main } from "../../cli/nexus-redis";
 import type { RunOptions, RunResult } from "../../cli/runner";
 import { SAMPLE_SECRETS, fleetOutputs } from "./cli-samples";
@@ -258,6 +259,26 @@ describe("restic", () => {
     ])("reads --from %s", (from, snapshot, valid) => {
         expect(resticSnapshotOf(from)).toBe(snapshot);
         if (snapshot !== undefined) expect(validSnapshotId(snapshot)).toBe(valid);
+    });
+});
+
+describe("the containers backup and restore create for a moment", () => {
+    it("carry the vault's labels (a test run's included, so its cleanup finds them), their own role, and the temporary label", () => {
+        expect(LABEL_ROLE).toBe(PROGRAM_ROLE_LABEL);
+        const vault = {
+            id: "c0ffee",
+            name: "nexus3-contact-vault",
+            image: "sha256:1",
+            running: true,
+            data: undefined,
+            labels: { "nexus-redis.environment": "contact", "nexus-redis.role": "vault", "nexus-redis.test-run": "nrt12345678" },
+        };
+        expect(temporaryLabels(vault, "backup-verify")).toEqual({
+            "nexus-redis.environment": "contact",
+            "nexus-redis.role": "backup-verify",
+            "nexus-redis.test-run": "nrt12345678",
+            "nexus-redis.temporary": "true",
+        });
     });
 });
 
