@@ -26,6 +26,7 @@ import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { REDIS_UID } from "../components/redisServer";
+import { extract } from "tar-stream";
 import { tarFileStream } from "./archive";
 import { readHead, sha256File } from "./backupFiles";
 import { type BackupManifest, ManifestError, type SnapshotContent, manifestPathOf, parseManifest } from "./backupManifest";
@@ -67,6 +68,7 @@ import {
     seconds,
     short,
     swapScript,
+    vaultDataFiles,
     verifyVault,
 } from "./restorePlan";
 import type { CommandRunner } from "./runner";
@@ -503,6 +505,10 @@ interface StateRead extends ServerState {
     link?: string;
     /** Changes since the last save and the last save's time: equal twice means no write in between. */
     writeMark?: string;
+    /** rdb_changes_since_last_save: writes since the server started (a restored vault starts at 0) or last saved. */
+    changes?: number;
+    /** rdb_last_save_time. */
+    lastSave?: string;
 }
 
 /**
@@ -545,6 +551,8 @@ async function serverState(
         datasetBytes: dataset === undefined ? undefined : Number(dataset),
         link: parseInfo(replication).master_link_status,
         writeMark: `${saves.rdb_changes_since_last_save}@${saves.rdb_last_save_time}`,
+        changes: Number(saves.rdb_changes_since_last_save),
+        lastSave: saves.rdb_last_save_time,
     };
     if (state.keys === 0) return { ...state, digest: EMPTY_DIGEST };
     if (!digest(state)) return state;
@@ -629,8 +637,9 @@ async function replaceVaultData(
     const logFrom = Math.floor(Date.now() / 1000) - 1;
     const startStarted = performance.now();
     await container.start();
+    let startedSave: string | undefined;
     try {
-        await waitForVault(env, vault, deps.docker, remaining, logFrom);
+        startedSave = await waitForVault(env, vault, deps.docker, remaining, logFrom);
     } catch (e) {
         report.error = `${(e as Error).message}.${report.aside ? ` The vault's previous files are kept in ${dataName(vault)}, /data/${aside}. ${rollbackAdvice(vault, aside)}` : ""}`;
         throw e;
@@ -641,7 +650,7 @@ async function replaceVaultData(
     deps.log(`${name}: the vault answers again: writes were refused for ${seconds(report.measurements.writesRefusedMs)}`);
 
     // 6. Verify.
-    report.verification = await verifyRestore(env, vault, snapshot, deps, remaining, report);
+    report.verification = await verifyRestore(env, vault, snapshot, startedSave, deps, remaining, report);
     report.status = report.verification.equal ? "restored" : "failed";
     if (!report.verification.equal) report.error = `verification failed: ${report.verification.problems.join("; ")}`;
 }
@@ -759,7 +768,7 @@ async function waitForVault(
     docker: Docker,
     remaining: () => number,
     logFrom: number,
-): Promise<void> {
+): Promise<string | undefined> {
     const container = docker.getContainer(vault.id);
     for (;;) {
         const left = remaining();
@@ -769,11 +778,11 @@ async function waitForVault(
         if (refusal) throw new Error(`${vault.name} refused to start on the snapshot: ${refusal.replace(/^.*REFUSING TO START: /, "")}`);
         if (!state.Running && !state.Restarting)
             throw new Error(`${vault.name} stopped (exit ${state.ExitCode}) instead of starting on the snapshot`);
-        const loaded = await withSession(env.vault, Math.min(left, 2_000), async (session) => {
+        const persistence = await withSession(env.vault, Math.min(left, 2_000), async (session) => {
             await session.call("AUTH", env.vault.password);
-            return parseInfo(String(await session.call("INFO", "persistence"))).loading === "0";
-        }).catch(() => false); // Not answering yet (converting with no client port, or loading): ask again.
-        if (loaded) return;
+            return parseInfo(String(await session.call("INFO", "persistence")));
+        }).catch(() => undefined); // Not answering yet (converting with no client port, or loading): ask again.
+        if (persistence?.loading === "0") return persistence.rdb_last_save_time;
         await new Promise((resolve) => setTimeout(resolve, 100));
     }
 }
@@ -785,15 +794,22 @@ async function contentOf(
     password: string,
     user: string | undefined,
     timeoutMs: number,
-): Promise<SnapshotContent & { writeMark?: string }> {
+): Promise<SnapshotContent & Pick<StateRead, "writeMark" | "changes" | "lastSave">> {
     const state = await serverState(docker, container, password, user, timeoutMs, () => true);
     if (state.unavailable !== undefined) throw new Error(state.unavailable);
-    return { keys: state.keys!, expiringKeys: state.expiringKeys!, digest: state.digest!, writeMark: state.writeMark };
+    return {
+        keys: state.keys!,
+        expiringKeys: state.expiringKeys!,
+        digest: state.digest!,
+        writeMark: state.writeMark,
+        changes: state.changes,
+        lastSave: state.lastSave,
+    };
 }
 
 /** A state as reported: without the internals only restore uses. */
 function publicState(state: StateRead): ServerState {
-    const { link: _link, writeMark: _mark, ...rest } = state;
+    const { link: _link, writeMark: _mark, changes: _changes, lastSave: _lastSave, ...rest } = state;
     return rest;
 }
 
@@ -805,6 +821,7 @@ async function verifyRestore(
     env: EnvironmentOutput,
     vault: VaultContainer,
     snapshot: SnapshotContent,
+    startedSave: string | undefined,
     deps: RestoreDeps,
     remaining: () => number,
     report: RestoreReport,
@@ -825,7 +842,27 @@ async function verifyRestore(
         });
     };
     const restored = await paused(() => contentOf(deps.docker, vault.name, env.vault.password, undefined, remaining()));
-    const verification: Verification = { ...verifyVault(snapshot, restored), operational: null };
+    let verification: Verification;
+    // A restored vault starts with no change since its last save; a client that wrote the moment
+    // it answered, before the pause, makes its live digest differ from the snapshot's for a
+    // reason that is no fault of the restore. What the vault started from is then read from its
+    // AOF base file (the conversion's RDB of the snapshot), loaded into a scratch server.
+    const clientsWrote = restored.changes !== 0 || (startedSave !== undefined && restored.lastSave !== startedSave);
+    if (!clientsWrote) {
+        verification = { ...verifyVault(snapshot, restored), operational: null, aofBase: null };
+    } else {
+        const base = await aofBaseContent(deps.docker, vault, remaining());
+        const fromBase = verifyVault(snapshot, base);
+        verification = {
+            ...fromBase,
+            vault: restored.digest,
+            operational: null,
+            aofBase: base.digest,
+            compared:
+                `the vault's AOF base, which it started from (clients made ${restored.changes} change${restored.changes === 1 ? "" : "s"} before the verification paused writes: ` +
+                `the vault's own DEBUG DIGEST includes them): ${fromBase.compared}`,
+        };
+    }
     deps.log(
         `${report.environment}: the vault holds ${restored.keys} keys, DEBUG DIGEST ${short(restored.digest)}: ${verification.equal ? "as the snapshot" : "NOT as the snapshot"} (${verification.compared})`,
     );
@@ -906,6 +943,51 @@ async function operationalReplication(env: EnvironmentOutput): Promise<Record<st
     );
 }
 
+/**
+ * What the vault's AOF base file holds (the RDB the vault's start wrote from the snapshot, the
+ * first part of its append-only file): copied out of the running container (the engine's
+ * archive API; base files are never rewritten in place) and loaded into a scratch server.
+ */
+async function aofBaseContent(docker: Docker, vault: VaultContainer, timeoutMs: number): Promise<SnapshotContent> {
+    const { aofDir, aofFile } = vaultDataFiles();
+    const manifest = await exec(docker, vault.name, ["cat", `/data/${aofDir}/${aofFile}.manifest`], { timeoutMs });
+    const base = /^file (\S+) seq \d+ type b$/m.exec(manifest.stdout)?.[1];
+    if (manifest.exitCode !== 0 || !base || !/^[A-Za-z0-9._-]+$/.test(base))
+        throw new Error(`cannot read the vault's AOF manifest: ${lastLine(manifest.output)}`);
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), "nexus-redis-aof-base-"));
+    try {
+        const file = path.join(folder, base);
+        await extractOne(await docker.getContainer(vault.id).getArchive({ path: `/data/${aofDir}/${base}` }), file);
+        return await loadInScratch({ docker, vault, file, timeoutMs });
+    } finally {
+        fs.rmSync(folder, { recursive: true, force: true });
+    }
+}
+
+/** Writes the one file of a tar stream to `file` (0600). */
+function extractOne(archive: NodeJS.ReadableStream, file: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+        const unpack = extract();
+        let written = false;
+        unpack.on("entry", (header, stream, next) => {
+            if (header.type !== "file" || written) {
+                stream.on("end", next);
+                stream.resume();
+                return;
+            }
+            written = true;
+            const out = fs.createWriteStream(file, { mode: 0o600 });
+            stream.pipe(out);
+            out.on("finish", next);
+            out.on("error", reject);
+        });
+        unpack.on("finish", () => (written ? resolve() : reject(new Error("the archive holds no file"))));
+        unpack.on("error", reject);
+        archive.on("error", reject);
+        archive.pipe(unpack as unknown as NodeJS.WritableStream);
+    });
+}
+
 /** What `remaining` says, 0 once it is over (it throws then). */
 function timeLeft(remaining: () => number): number {
     try {
@@ -951,6 +1033,7 @@ export function renderRestoreJson(report: RestoreReport): string {
             snapshot: report.verification.snapshot,
             vault: report.verification.vault,
             operational: report.verification.operational,
+            aofBase: report.verification.aofBase,
             compared: report.verification.compared,
             problems: report.verification.problems,
         },
@@ -982,6 +1065,7 @@ export function renderRestoreText(report: RestoreReport): string {
     if (v) {
         const digests = [
             `snapshot ${short(v.snapshot)}`,
+            ...(v.aofBase ? [`vault's AOF base ${short(v.aofBase)}`] : []),
             `vault ${short(v.vault ?? undefined)}`,
             ...(v.operational ? [`operational ${short(v.operational)}`] : []),
         ];

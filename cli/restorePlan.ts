@@ -140,6 +140,8 @@ export interface Verification {
     snapshot: string;
     vault: string | null;
     operational: string | null;
+    /** The vault's AOF base file's digest, when clients wrote before the vault's own could be compared (else null). */
+    aofBase: string | null;
     /** Every comparison that could be made agreed. */
     equal: boolean;
     /** What was compared, in words (datasets with expiring keys are compared differently). */
@@ -159,7 +161,7 @@ export interface Verification {
  * - otherwise digests cannot match, by design: the keys without an expiry must all be there
  *   (their count compared) and the vault may hold fewer expiring keys, never more.
  */
-export function verifyVault(snapshot: SnapshotContent, vault: SnapshotContent): Omit<Verification, "operational"> {
+export function verifyVault(snapshot: SnapshotContent, vault: SnapshotContent): Omit<Verification, "operational" | "aofBase"> {
     const problems: string[] = [];
     let compared: string;
     const persistent = (c: SnapshotContent) => c.keys - c.expiringKeys;

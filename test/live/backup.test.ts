@@ -18,6 +18,7 @@ import { type CliIo, main } from "../../cli/nexus-redis";
 import { spawnRunner } from "../../cli/runner";
 import { type LiveFleet, RUN_LABEL_KEY, dockerAvailable, startLiveFleet, waitFor } from "../../harness/fleet";
 import { fillDataset } from "../../harness/handBuilt";
+import { redisCommands } from "../../harness/resp";
 
 const ROOT = path.resolve(__dirname, "../..");
 const live = dockerAvailable();
@@ -260,6 +261,58 @@ describe.skipIf(!live)("backup and restore", () => {
             filters: { label: [`${RUN_LABEL_KEY}=${fleet.runId}`, LABEL_TEMPORARY] },
         });
         expect(temporaries).toEqual([]);
+    });
+
+    it("restores under a client that writes the moment the vault answers: the vault is judged by what it started from", async () => {
+        const contact = vault("contact");
+        await contact.flushall();
+        await fillDataset(contact, 20_000, "hammered");
+        const { document } = await backupJson(["--env", "contact", "--to", path.join(work, "hammered")]);
+        const snapshot = document.backups[0].snapshot;
+        await contact.flushall();
+        // An MCP server that keeps writing, reconnecting at once: a fresh connection every 5 ms.
+        const out = fleet.outputs.contact;
+        const acknowledged: string[] = [];
+        let writing = true;
+        const writer = (async () => {
+            for (let i = 0; writing; i++) {
+                try {
+                    const replies = await redisCommands(
+                        out.vault.port,
+                        [
+                            ["AUTH", out.vault.password],
+                            ["SET", `client:${i}`, "x"],
+                        ],
+                        { timeoutMs: 300 },
+                    );
+                    if (replies[1] === "OK") acknowledged.push(`client:${i}`);
+                } catch {
+                    // Refused or paused: not acknowledged.
+                }
+                await new Promise((resolve) => setTimeout(resolve, 5));
+            }
+        })();
+        await waitFor("the client's first write", async () => (acknowledged.length > 0 ? true : undefined));
+        // --force: the client's keys are in the flushed vault, and restore rightly refuses to replace them without it.
+        const run = await restoreJson(["contact", "--from", snapshot.file, "--force"]);
+        const written = acknowledged.length;
+        await waitFor("the client writing again", async () => (acknowledged.length > written + 10 ? true : undefined), 60_000);
+        writing = false;
+        await writer;
+        expect(run.code).toBe(0);
+        expect(run.document.verification.equal).toBe(true);
+        if (run.document.verification.aofBase !== null) {
+            expect(run.document.verification.aofBase).toBe(snapshot.digest);
+            expect(run.document.verification.compared).toMatch(
+                /^the vault's AOF base, which it started from \(clients made \d+ changes? before/,
+            );
+        }
+        // Every snapshot key is there, and every write acknowledged after the restore.
+        const after = acknowledged.slice(written + 1);
+        expect(await contact.dbsize()).toBeGreaterThanOrEqual(snapshot.keys + after.length - 1);
+        expect((await contact.mget(...after)).filter((v) => v === null).length).toBeLessThanOrEqual(1);
+        expect(await contact.exists("hammered:0", "hammered:19999")).toBe(2);
+        await synced("contact");
     });
 
     it("keeps going when one vault fails: the others are backed up, the run exits 1, and no file of the failed one stays", async () => {

@@ -260,6 +260,7 @@ function report(fields: Partial<RestoreReport>): RestoreReport {
             snapshot: SNAPSHOT.digest,
             vault: SNAPSHOT.digest,
             operational: SNAPSHOT.digest,
+            aofBase: null,
             equal: true,
             compared: "DEBUG DIGEST of the whole dataset (no key has an expiry)",
             problems: [],
