@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { DEFAULT_CHECK_TIMEOUT_MS } from "../cli/nexus-redis";
 import type { LiveFleet } from "../harness/fleet";
 import type { Plan } from "../plan/plan";
+import { type SizeOptions, benchBackup, benchRestore } from "./backup";
 import { benchCheck } from "./check";
 import { PROTOCOL_NAMES, expectHealthy, fleetFor, planFleet, waitHealthy } from "./fleet";
 import { benchFleetUp } from "./fleetUp";
@@ -37,17 +38,22 @@ same run on the same Docker engine, and reports value, baseline and their ratio:
                     until its DEBUG DIGEST equals the vault's, vs. Redis's default
                     replication settings and vs. a plain full sync (100k, 1M keys)
   synth             the offline plan of 12, 120 and 1200 environments: time and memory
+  backup            nexus-redis backup of a 1M-key vault vs. a bare redis-cli --rdb of it,
+                    and a steady writer's p99 latency during the backup vs. without
+  restore           how long writes fail while nexus-redis restore brings a flushed 1M-key
+                    vault back, vs. docker restart of the vault on the same data
 Every container, volume and network it creates is labelled and removed at the end,
 also on failure or Ctrl-C (a detached watchdog sweeps even after kill -9).
 
 Options:
   --quick        smoke run for CI, under a minute: smaller datasets, one repetition,
-                 --timeout 1000 for check, no recovery-1m, no synth-1200
+                 --timeout 1000 for check, no recovery-1m, no synth-1200, backup and
+                 restore of 20k keys
   --json         print exactly one JSON document on stdout:
                  {"results": [{"name", "value", "unit", "baseline", "ratio", "note"}]}
                  (progress goes to stderr either way)
   --only GROUP   run only this group (repeatable): fleet-up, check, partial-resync,
-                 recovery, synth
+                 recovery, synth, backup, restore
   -h, --help     this text
 
 Prerequisites: a Docker engine and the test image (scripts/ensure-docker.sh,
@@ -62,7 +68,7 @@ Examples:
   npm run bench -- --only recovery
   npm run bench`;
 
-export const GROUPS = ["fleet-up", "check", "partial-resync", "recovery", "synth"] as const;
+export const GROUPS = ["fleet-up", "check", "partial-resync", "recovery", "synth", "backup", "restore"] as const;
 export type Group = (typeof GROUPS)[number];
 
 /** Everything that differs between a full run and --quick. */
@@ -80,6 +86,9 @@ export interface Settings {
     partialResyncCutSeconds: number;
     recovery: { name: string; keys: number; repetitions: number }[];
     synth: { size: number; repetitions: number }[];
+    /** backup-N and restore-N: keys in the vault, repetitions. */
+    backup: SizeOptions;
+    restore: SizeOptions;
     /**
      * Plan (synth) while partial-resync's operational is cut off, instead of after the live
      * benchmarks: what makes --quick fit in a minute. partial-resync measures bytes and the
@@ -108,6 +117,8 @@ export function settingsFor(quick: boolean): Settings {
                   { size: 120, repetitions: 1 },
               ],
               synthDuringPartialResync: true,
+              backup: { name: "backup-20k", keys: 20_000, repetitions: 1 },
+              restore: { name: "restore-20k", keys: 20_000, repetitions: 1 },
           }
         : {
               fleetEnvironments: PROTOCOL_NAMES,
@@ -129,6 +140,8 @@ export function settingsFor(quick: boolean): Settings {
                   { size: 1200, repetitions: 1 },
               ],
               synthDuringPartialResync: false,
+              backup: { name: "backup-1m", keys: 1_000_000, repetitions: 3 },
+              restore: { name: "restore-1m", keys: 1_000_000, repetitions: 3 },
           };
 }
 
@@ -143,6 +156,14 @@ export function resultNames(group: Group, settings: Settings): { name: string; u
             return [{ name: "partial-resync", unit: "bytes" }];
         case "recovery":
             return settings.recovery.flatMap((d) => [d.name, `${d.name}-vs-full-sync`]).map((name) => ({ name, unit: "ms" }));
+        case "backup":
+            return [
+                { name: settings.backup.name, unit: "ms" },
+                { name: `${settings.backup.name}-verified`, unit: "ms" },
+                { name: `${settings.backup.name}-p99`, unit: "ms" },
+            ];
+        case "restore":
+            return [{ name: settings.restore.name, unit: "ms" }];
         case "synth":
             return settings.synth.flatMap((s) => [
                 { name: `synth-${s.size}`, unit: "ms/env" },
@@ -309,6 +330,15 @@ async function runBenchmarks(
         );
         // Nothing timed runs beside a plan: the recovery drills wait for it.
         await synthDone;
+        // On the secure vault `user`, which the benchmarks above leave alone.
+        await attempt(
+            "backup",
+            withFleet((f) => benchBackup(run, f, settings.backup)),
+        );
+        await attempt(
+            "restore",
+            withFleet((f) => benchRestore(run, f, settings.restore)),
+        );
         // Last on the fleet: it changes one environment's replication settings.
         await attempt(
             "recovery",
