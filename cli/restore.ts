@@ -650,7 +650,7 @@ async function replaceVaultData(
     deps.log(`${name}: the vault answers again: writes were refused for ${seconds(report.measurements.writesRefusedMs)}`);
 
     // 6. Verify.
-    report.verification = await verifyRestore(env, vault, snapshot, startedSave, deps, remaining, report);
+    report.verification = await verifyRestore(env, vault, snapshot, startedSave, ready, deps, remaining, report);
     report.status = report.verification.equal ? "restored" : "failed";
     if (!report.verification.equal) report.error = `verification failed: ${report.verification.problems.join("; ")}`;
 }
@@ -822,6 +822,7 @@ async function verifyRestore(
     vault: VaultContainer,
     snapshot: SnapshotContent,
     startedSave: string | undefined,
+    readyAt: number,
     deps: RestoreDeps,
     remaining: () => number,
     report: RestoreReport,
@@ -872,7 +873,6 @@ async function verifyRestore(
     // PSYNC gets a full sync. Wait until it follows the vault's history with the link up. The
     // vault's id is read each time: Redis gives a master a new one when its first replica
     // attaches after a start (it creates its backlog then).
-    const syncStarted = performance.now();
     for (;;) {
         const [master, replica] = await Promise.all([
             withVault(env, Math.min(timeLeft(remaining), 2_000), (s) => s.call("INFO", "replication"))
@@ -892,25 +892,42 @@ async function verifyRestore(
         }
         await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    report.measurements.operationalSyncMs = Math.round(performance.now() - syncStarted);
-    const [atVault, atOperational] = await paused(async (session) => {
-        const offset = Number(parseInfo(String(await session.call("INFO", "replication"))).master_repl_offset);
-        // Paused: the vault sends nothing more; the operational has everything once its offset is there.
-        for (;;) {
-            remaining();
-            const replica = await operationalReplication(env);
-            if (Number(replica?.slave_repl_offset ?? -1) >= offset) break;
-            await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-        // No write since the first digest (Redis counts every change until a save): the vault's
-        // digest is still that one, and DEBUG DIGEST, which blocks the vault, need not run again.
-        const saves = parseInfo(String(await session.call("INFO", "persistence")));
-        const unchanged = `${saves.rdb_changes_since_last_save}@${saves.rdb_last_save_time}` === restored.writeMark;
-        return Promise.all([
-            unchanged ? restored : contentOf(deps.docker, vault.name, env.vault.password, undefined, remaining()),
-            contentOf(deps.docker, env.operational.container, env.operational.adminPassword, env.operational.adminUser, remaining()),
-        ]);
+    report.measurements.operationalSyncMs = Math.round(performance.now() - readyAt);
+    // First without pausing the vault: when no write reaches the vault while the operational,
+    // caught up, takes its digest (Redis counts every change, an expiry's too, until a save),
+    // both hold what the vault's first digest covered.
+    const unpaused = await withVault(env, remaining(), async (session) => {
+        const mark = async () => {
+            const info = parseInfo(String(await session.call("INFO", "persistence", "replication")));
+            return { mark: `${info.rdb_changes_since_last_save}@${info.rdb_last_save_time}`, offset: Number(info.master_repl_offset) };
+        };
+        const before = await mark();
+        if (before.mark !== restored.writeMark) return undefined;
+        await operationalCaughtUp(env, before.offset, remaining);
+        const operational = await contentOf(
+            deps.docker,
+            env.operational.container,
+            env.operational.adminPassword,
+            env.operational.adminUser,
+            remaining(),
+        );
+        return (await mark()).mark === before.mark ? operational : undefined;
     });
+    const [atVault, atOperational] = unpaused
+        ? [restored, unpaused]
+        : await paused(async (session) => {
+              const offset = Number(parseInfo(String(await session.call("INFO", "replication"))).master_repl_offset);
+              // Paused: the vault sends nothing more; the operational has everything once its offset is there.
+              await operationalCaughtUp(env, offset, remaining);
+              // No write since the first digest (Redis counts every change until a save): the vault's
+              // digest is still that one, and DEBUG DIGEST, which blocks the vault, need not run again.
+              const saves = parseInfo(String(await session.call("INFO", "persistence")));
+              const unchanged = `${saves.rdb_changes_since_last_save}@${saves.rdb_last_save_time}` === restored.writeMark;
+              return Promise.all([
+                  unchanged ? restored : contentOf(deps.docker, vault.name, env.vault.password, undefined, remaining()),
+                  contentOf(deps.docker, env.operational.container, env.operational.adminPassword, env.operational.adminUser, remaining()),
+              ]);
+          });
     verification.operational = atOperational.digest;
     if (atOperational.digest !== atVault.digest) {
         verification.equal = false;
@@ -922,9 +939,19 @@ async function verifyRestore(
         verification.compared += `; the operational against the vault as it is now (${atVault.keys} keys: clients wrote since the restore)`;
     }
     deps.log(
-        `${report.environment}: the operational re-synced in ${seconds(report.measurements.operationalSyncMs)}: DEBUG DIGEST ${short(atOperational.digest)}, ${atOperational.digest === atVault.digest ? "as the vault" : "NOT as the vault"}`,
+        `${report.environment}: the operational re-synced ${seconds(report.measurements.operationalSyncMs)} after the vault answered: DEBUG DIGEST ${short(atOperational.digest)}, ${atOperational.digest === atVault.digest ? "as the vault" : "NOT as the vault"}`,
     );
     return verification;
+}
+
+/** Waits until the operational has received the vault's replication stream up to `offset`. */
+async function operationalCaughtUp(env: EnvironmentOutput, offset: number, remaining: () => number): Promise<void> {
+    for (;;) {
+        remaining();
+        const replica = await operationalReplication(env);
+        if (Number(replica?.slave_repl_offset ?? -1) >= offset) return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+    }
 }
 
 function withVault<T>(env: EnvironmentOutput, timeoutMs: number, body: (session: RedisSession) => Promise<T>): Promise<T> {
@@ -1079,7 +1106,7 @@ export function renderRestoreText(report: RestoreReport): string {
                 `then paused ${seconds(m.verifyPauseMs)} in all while digests were taken`,
         );
     }
-    if (m.operationalSyncMs !== null) out.push(`  the operational re-synced in ${seconds(m.operationalSyncMs)}`);
+    if (m.operationalSyncMs !== null) out.push(`  the operational re-synced ${seconds(m.operationalSyncMs)} after the vault answered`);
     if (report.aside) {
         out.push(
             `  the vault's previous files (${report.aside.moved.join(", ")}) are kept in ${report.aside.data}, ${report.aside.folder}: remove them when no longer needed`,
