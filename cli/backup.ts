@@ -103,6 +103,13 @@ Exit codes:
      redis-cli, restic or Docker engine, no restic password)
   3  internal error: a bug in nexus-redis (the stack trace is on stderr)`;
 
+/**
+ * backup and restore reach a vault's published port and its container: a Swarm deployment
+ * publishes no vault port by default, and runs services, whose containers Swarm replaces.
+ */
+export const SWARM_REFUSAL =
+    "works on platform docker only: on a Swarm deployment the vaults publish no port by default and run as services; use check, check --fix and recover there";
+
 /** A usage or configuration error of backup: exit code 2. */
 export class BackupUsageError extends Error {}
 
@@ -191,6 +198,7 @@ export async function backupCommand(argv: string[], io: CliIo): Promise<number> 
         return usage(io, e.message);
     }
     const environments = await loadOutputs({ file: options.outputs, stack: options.stack }, io);
+    if (Object.values(environments).some((e) => e.platform === "swarm")) return usage(io, SWARM_REFUSAL);
     const unknown = options.environments.filter((n) => !(n in environments));
     if (unknown.length > 0)
         return usage(

@@ -8,10 +8,11 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_SYNC_TIMEOUT_MS } from "./fix";
 import { checkFleet } from "./fleet";
-import { type EnvironmentsOutput, OutputsError, loadOutputs } from "./outputs";
+import { type EnvironmentsOutput, OutputsError, type OutputsSource, loadOutputs } from "./outputs";
 import { RecoverError, recover, shellQuote } from "./recover";
 import { EXIT_INTERNAL, EXIT_USAGE, exitCode, renderJson, renderTable } from "./report";
 import { RotateError, rotate } from "./rotate";
+import { attachSwarmRoute } from "./swarm";
 import { type CommandRunner, spawnRunner } from "./runner";
 
 export const HELP = `Usage:
@@ -40,6 +41,12 @@ Commands:
   restore   Brings ENV's vault up on a verified snapshot (and its operational re-syncs),
             refusing to replace data that differs unless --force.
             \`nexus-redis restore --help\` for its options.
+
+Docker Swarm (the stack's outputs say "platform": "swarm"): run on a manager, or with
+DOCKER_HOST naming one. check and recover reach each service through a short-lived probe
+container on its overlay network, and report a service that runs no task with the cause
+(its node down, nowhere to run); recover replaces the operational's service. rotate,
+backup and restore are Docker-only there.
 
 Options:
   --fix             check: repair the operational as its admin user (REPLICAOF the vault,
@@ -168,9 +175,45 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     }
 }
 
+/** Something a command opened that must be closed when it ends (a Swarm route's probe container). */
+interface Closeable {
+    close(): Promise<void>;
+}
+
 async function run(argv: string[], io: CliIo): Promise<number> {
     const own = OWN_COMMANDS[argv[0]];
     if (own) return (await own())(argv.slice(1), io);
+    const opened: Closeable[] = [];
+    try {
+        return await runCommand(argv, io, opened);
+    } finally {
+        for (const resource of opened) await resource.close();
+    }
+}
+
+/**
+ * The stack's environments. On a Swarm deployment (cli/swarm.ts; dockerode is loaded only then) each
+ * server is reached through a probe on the overlay and each task's placement is read from
+ * the manager; `check` and `recover` work there, other commands are Docker-only.
+ */
+async function loadFleet(
+    command: string,
+    source: OutputsSource,
+    io: CliIo,
+    opened: Closeable[],
+    lifetimeSeconds: number,
+): Promise<EnvironmentsOutput> {
+    const environments = await loadOutputs(source, io);
+    if (!Object.values(environments).some((e) => e.platform === "swarm")) return environments;
+    if (command !== "check" && command !== "recover") {
+        throw new UsageError(`${command} works on platform docker only; on a Swarm deployment use check, check --fix and recover`);
+    }
+    const route = await attachSwarmRoute(environments, io.env, lifetimeSeconds);
+    if (route) opened.push(route);
+    return environments;
+}
+
+async function runCommand(argv: string[], io: CliIo, opened: Closeable[]): Promise<number> {
     let parsed;
     try {
         parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
@@ -202,7 +245,8 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         const timeoutMs = parseMs("--timeout", values.timeout, DEFAULT_CHECK_TIMEOUT_MS);
         const syncTimeoutMs = parseMs("--sync-timeout", values["sync-timeout"], DEFAULT_SYNC_TIMEOUT_MS);
         const waitMs = values.wait === undefined ? 0 : parseMs("--wait", values.wait, 0);
-        const environments = await loadOutputs({ file: values.outputs, stack: values.stack }, io);
+        const lifetime = Math.ceil((waitMs + syncTimeoutMs + 10 * timeoutMs) / 1000) + 120;
+        const environments = await loadFleet(command, { file: values.outputs, stack: values.stack }, io, opened, lifetime);
         const names = selectEnvironments(environments, values.env ?? []);
         if (!values.json)
             io.stderr.write(
@@ -223,7 +267,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
 
     if (command === "rotate") {
         if (rest.length !== 2) throw new UsageError(`rotate takes an environment and a password role, got "${rest.join(" ")}"`);
-        const environments = await loadOutputs({ file: values.outputs, stack: values.stack }, io);
+        const environments = await loadFleet(command, { file: values.outputs, stack: values.stack }, io, opened, 0);
         const result = await rotate(
             {
                 environment: rest[0],
@@ -251,7 +295,12 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     if (rest.length !== 1)
         throw new UsageError(`recover takes exactly one environment, got ${rest.length === 0 ? "none" : `"${rest.join(" ")}"`}`);
     const waitMs = parseMs("--timeout", values.timeout, DEFAULT_RECOVER_WAIT_MS);
-    const environments = await loadOutputs({ file: values.outputs, stack: values.stack }, io);
+    // `pulumi up` runs in between: the probe may have to outlive a long update.
+    const source = { file: values.outputs, stack: values.stack };
+    // --dry-run talks to no server: it needs no route (nor, on Swarm, a manager).
+    const environments = values["dry-run"]
+        ? await loadOutputs(source, io)
+        : await loadFleet(command, source, io, opened, Math.ceil(waitMs / 1000) + 3600);
     const result = await recover(
         {
             environment: rest[0],

@@ -28,6 +28,7 @@ import { parseArgs } from "node:util";
 import { REDIS_UID } from "../components/redisServer";
 import { extract } from "tar-stream";
 import { tarFileStream } from "./archive";
+import { SWARM_REFUSAL } from "./backup";
 import { readHead, sha256File } from "./backupFiles";
 import { type BackupManifest, ManifestError, type SnapshotContent, manifestPathOf, parseManifest } from "./backupManifest";
 import { RdbFormatError, type SnapshotOrigin, parseRdbHeader, snapshotOrigin } from "./backupRdb";
@@ -228,6 +229,7 @@ export async function restoreCommand(argv: string[], io: CliIo): Promise<number>
         return usage(io, e.message);
     }
     const environments = await loadOutputs({ file: options.outputs, stack: options.stack }, io);
+    if (Object.values(environments).some((e) => e.platform === "swarm")) return usage(io, SWARM_REFUSAL);
     const env = environments[options.environment];
     if (!env) return usage(io, `unknown environment "${options.environment}"; the stack's are ${Object.keys(environments).join(", ")}`);
     let docker: Docker;

@@ -42,6 +42,39 @@ export type Settled = { value: unknown; failure?: undefined } | { failure: Probe
 export interface SessionTarget {
     host: string;
     port: number;
+    /**
+     * A route to the server when this machine cannot connect to it directly (a Swarm
+     * service on its overlay network: cli/swarm.ts). Unset: connect to host:port.
+     */
+    via?: Relay;
+}
+
+/**
+ * Carries one conversation to a server this machine cannot reach itself. `open` returns a
+ * local address that leads there, or rejects with a RelayError when the server cannot be
+ * reached at all (no running task); `failure` says, once the conversation has ended, why the
+ * far end refused or dropped it (the relay sees that, the local connection does not).
+ */
+export interface Relay {
+    open(target: { host: string; port: number }): Promise<RelayedAddress>;
+}
+
+export interface RelayedAddress {
+    host: string;
+    port: number;
+    /** Why the relay could not carry the conversation, once it knows: refused, not found... */
+    failure(): { kind: FailureKind; message: string } | undefined;
+}
+
+/** The relay knows before connecting that the server cannot be reached. */
+export class RelayError extends Error {
+    constructor(
+        readonly kind: FailureKind,
+        message: string,
+    ) {
+        super(message);
+        this.name = "RelayError";
+    }
 }
 
 /** Cancels every session of one environment at once when its time is up. */
@@ -71,11 +104,13 @@ export class Deadline {
 }
 
 export class RedisSession {
-    private readonly client: Redis;
+    private client: Redis | undefined;
     private connected = false;
     private closed = false;
     /** The socket's own error (ECONNREFUSED...): connect() itself only says "Connection is closed". */
     private socketError: Error | undefined;
+    /** The relay's side of the conversation, when the target has a route. */
+    private relayed: RelayedAddress | undefined;
 
     constructor(
         readonly target: SessionTarget,
@@ -83,10 +118,21 @@ export class RedisSession {
         /** Bound of the connection and of each command; the deadline's whole bound by default. */
         private readonly commandTimeoutMs = deadline.timeoutMs,
     ) {
-        const timeout = commandTimeoutMs;
+        deadline.track(this);
+    }
+
+    /** Connects (through the target's relay, when it has one); throws what connect() throws. */
+    private async connect(): Promise<void> {
+        let address: { host: string; port: number } = this.target;
+        if (this.target.via) {
+            this.relayed = await this.target.via.open({ host: this.target.host, port: this.target.port });
+            address = this.relayed;
+        }
+        if (this.closed) throw new Error("Connection is closed.");
+        const timeout = this.commandTimeoutMs;
         this.client = new Redis({
-            host: target.host,
-            port: target.port,
+            host: address.host,
+            port: address.port,
             lazyConnect: true,
             connectTimeout: timeout,
             commandTimeout: timeout,
@@ -103,21 +149,21 @@ export class RedisSession {
         });
         // Failures surface through the commands; without a listener ioredis prints them itself.
         this.client.on("error", (e: Error) => (this.socketError ??= e));
-        deadline.track(this);
+        await this.client.connect();
     }
 
     async call(command: string, ...args: (string | number)[]): Promise<unknown> {
         const name = commandName(command, args);
         if (!this.connected) {
             try {
-                await this.client.connect();
+                await this.connect();
                 this.connected = true;
             } catch (e) {
                 throw new ProbeError(this.classify(this.socketError ?? e, name, false));
             }
         }
         try {
-            return await this.client.call(command, ...args);
+            return await this.client!.call(command, ...args);
         } catch (e) {
             throw new ProbeError(this.classify(e, name, true));
         }
@@ -131,14 +177,15 @@ export class RedisSession {
         const names = commands.map(([command, ...args]) => commandName(String(command), args));
         if (!this.connected) {
             try {
-                await this.client.connect();
+                await this.connect();
                 this.connected = true;
             } catch (e) {
                 const failure = this.classify(this.socketError ?? e, names[0] ?? "?", false);
                 return names.map((command) => ({ failure: { ...failure, command } }));
             }
         }
-        const pending = commands.map(([command, ...args]) => this.client.call(String(command), ...args));
+        const client = this.client!;
+        const pending = commands.map(([command, ...args]) => client.call(String(command), ...args));
         const settled = await Promise.allSettled(pending);
         return settled.map((result, i) =>
             result.status === "fulfilled" ? { value: result.value } : { failure: this.classify(result.reason, names[i], true) },
@@ -148,10 +195,14 @@ export class RedisSession {
     close(): void {
         if (this.closed) return;
         this.closed = true;
-        this.client.disconnect();
+        this.client?.disconnect();
     }
 
     private classify(error: unknown, command: string, connected: boolean): ProbeFailure {
+        if (error instanceof RelayError) return { kind: error.kind, command, message: error.message };
+        // Through a relay, the local connection only sees it close: the relay says why.
+        const relayed = this.relayed?.failure();
+        if (relayed && !this.deadline.expired) return { ...relayed, command };
         const message = error instanceof Error ? error.message : String(error);
         const code = (error as NodeJS.ErrnoException).code;
         const ms = this.deadline.expired ? this.deadline.timeoutMs : this.commandTimeoutMs;

@@ -20,8 +20,8 @@ function packagesLoadedBy(files: string[]): string[] {
 describe("the CLI's modules", () => {
     const files = fs.readdirSync(path.join(ROOT, "cli")).filter((f) => f.endsWith(".ts"));
 
-    it("never load dockerode for check, fix or recover: only backup and restore talk to Docker, and the dispatcher loads them when they run", () => {
-        // Every other module of cli/, the dispatcher (nexus-redis.ts) included, then the packages that came with them.
+    it("never load dockerode for check, fix, recover or rotate: backup and restore talk to Docker and the dispatcher loads them when they run; a Swarm deployment's check or recover loads it in cli/swarm.ts then", () => {
+        // Every other module of cli/, the dispatcher (nexus-redis.ts) and swarm.ts included, then the packages that came with them.
         const loaded = packagesLoadedBy(files.filter((f) => !DOCKER_MODULE.test(f)));
         expect(loaded).toContain("ioredis"); // the probe sees what the CLI loads
         expect(loaded).not.toContain("dockerode");
