@@ -608,12 +608,14 @@ async function replaceVaultData(
     const writesStopped = performance.now();
 
     // 3. Pause writes, look again, stop the same container.
-    if (vault.running) await pauseAndRecheck(env, vault, snapshot, decision, deps, remaining, report);
+    const undo = vault.running ? await pauseAndRecheck(env, vault, snapshot, decision, deps, remaining, report) : undefined;
     deps.log(`${name}: writes paused; stopping ${vault.name} (the same container: Pulumi's state stays true)`);
     const stopStarted = performance.now();
     // The container's own stop timeout (the plan's stopTimeout), as `docker stop` would use it: time for Redis to fsync.
-    await container.stop().catch((e) => {
-        if ((e as { statusCode?: number }).statusCode !== 304) throw e; // 304: already stopped
+    await container.stop().catch(async (e) => {
+        if ((e as { statusCode?: number }).statusCode === 304) return; // 304: already stopped
+        await undo?.();
+        throw e;
     });
     report.measurements.stopMs = Math.round(performance.now() - stopStarted);
 
@@ -671,8 +673,8 @@ async function pauseAndRecheck(
     deps: RestoreDeps,
     remaining: () => number,
     report: RestoreReport,
-): Promise<void> {
-    await withSession(env.vault, remaining(), async (session) => {
+): Promise<() => Promise<void>> {
+    return withSession(env.vault, remaining(), async (session) => {
         let paused = false;
         let savePoints: string | undefined;
         try {
@@ -696,6 +698,13 @@ async function pauseAndRecheck(
             if (paused) await session.call("CLIENT", "UNPAUSE").catch(() => undefined);
             throw e;
         }
+        const restoredSavePoints = savePoints;
+        // Should the stop fail, the vault runs on as it was: its save points back, writes resumed.
+        return () =>
+            withVault(env, 10_000, async (again) => {
+                await again.call("CONFIG", "SET", "save", restoredSavePoints);
+                await again.call("CLIENT", "UNPAUSE");
+            }).catch(() => undefined);
     });
 }
 
