@@ -14,6 +14,7 @@ import { DEFAULT_CHECK_TIMEOUT_MS } from "../cli/nexus-redis";
 import type { LiveFleet } from "../harness/fleet";
 import type { Plan } from "../plan/plan";
 import { type AdoptSettings, adoptResultNames, benchAdopt } from "./adopt";
+import { type SizeOptions, benchBackup, benchRestore } from "./backup";
 import { benchCheck } from "./check";
 import { PROTOCOL_NAMES, expectHealthy, fleetFor, planFleet, waitHealthy } from "./fleet";
 import { benchFleetUp } from "./fleetUp";
@@ -42,6 +43,10 @@ same run on the same Docker engine, and reports value, baseline and their ratio:
   adopt             nexus-redis adopt of a fleet built by the protocol's steps (the whole
                     table, 100k keys per vault): how long writes are refused per
                     environment and in total, vs. docker restart of the same vaults
+  backup            nexus-redis backup of a 1M-key vault vs. a bare redis-cli --rdb of it,
+                    and a steady writer's p99 latency during the backup vs. without
+  restore           how long writes fail while nexus-redis restore brings a flushed 1M-key
+                    vault back, vs. docker restart of the vault on the same data
   swarm             on a three-node Docker Swarm built on this machine (not in --quick
                     unless named with --only): swarm-fleet-up, the table from nothing
                     to healthy vs. as many bare services; swarm-operational-failover,
@@ -52,13 +57,14 @@ also on failure or Ctrl-C (a detached watchdog sweeps even after kill -9).
 
 Options:
   --quick        smoke run for CI, under a minute: smaller datasets, one repetition,
-                 --timeout 1000 for check, no recovery-1m, no synth-1200, no adopt
-                 (--quick --only adopt: one environment with 10k keys)
+                 --timeout 1000 for check, no recovery-1m, no synth-1200, backup and
+                 restore of 20k keys, no adopt (--quick --only adopt: one environment
+                 with 10k keys)
   --json         print exactly one JSON document on stdout:
                  {"results": [{"name", "value", "unit", "baseline", "ratio", "note"}]}
                  (progress goes to stderr either way)
   --only GROUP   run only this group (repeatable): fleet-up, check, partial-resync,
-                 recovery, synth, adopt, swarm
+                 recovery, synth, adopt, backup, restore, swarm
   -h, --help     this text
 
 Prerequisites: a Docker engine and the test image (scripts/ensure-docker.sh,
@@ -73,10 +79,10 @@ Examples:
   npm run bench -- --only recovery
   npm run bench`;
 
-export const GROUPS = ["fleet-up", "check", "partial-resync", "recovery", "synth", "adopt", "swarm"] as const;
+export const GROUPS = ["fleet-up", "check", "partial-resync", "recovery", "synth", "adopt", "backup", "restore", "swarm"] as const;
 export type Group = (typeof GROUPS)[number];
 /** The groups that run on the benchmark fleet (the program's plan, created by the harness). */
-const FLEET_GROUPS: readonly Group[] = ["fleet-up", "check", "partial-resync", "recovery"];
+const FLEET_GROUPS: readonly Group[] = ["fleet-up", "check", "partial-resync", "backup", "restore", "recovery"];
 
 /** Everything that differs between a full run and --quick. */
 export interface Settings {
@@ -93,6 +99,9 @@ export interface Settings {
     partialResyncCutSeconds: number;
     recovery: { name: string; keys: number; repetitions: number }[];
     synth: { size: number; repetitions: number }[];
+    /** backup-N and restore-N: keys in the vault, repetitions. */
+    backup: SizeOptions;
+    restore: SizeOptions;
     /**
      * Plan (synth) while partial-resync's operational is cut off, instead of after the live
      * benchmarks: what makes --quick fit in a minute. partial-resync measures bytes and the
@@ -126,6 +135,8 @@ export function settingsFor(quick: boolean): Settings {
               ],
               synthDuringPartialResync: true,
               adopt: { environments: ["contact"], keys: 10_000 },
+              backup: { name: "backup-20k", keys: 20_000, repetitions: 1 },
+              restore: { name: "restore-20k", keys: 20_000, repetitions: 1 },
               // Run only when named (--only swarm): building a Swarm and losing a node take minutes.
               swarmRepetitions: 1,
           }
@@ -150,6 +161,8 @@ export function settingsFor(quick: boolean): Settings {
               ],
               synthDuringPartialResync: false,
               adopt: { environments: PROTOCOL_NAMES, keys: 100_000 },
+              backup: { name: "backup-1m", keys: 1_000_000, repetitions: 3 },
+              restore: { name: "restore-1m", keys: 1_000_000, repetitions: 3 },
               swarmRepetitions: 2,
           };
 }
@@ -165,6 +178,14 @@ export function resultNames(group: Group, settings: Settings): { name: string; u
             return [{ name: "partial-resync", unit: "bytes" }];
         case "recovery":
             return settings.recovery.flatMap((d) => [d.name, `${d.name}-vs-full-sync`]).map((name) => ({ name, unit: "ms" }));
+        case "backup":
+            return [
+                { name: settings.backup.name, unit: "ms" },
+                { name: `${settings.backup.name}-verified`, unit: "ms" },
+                { name: `${settings.backup.name}-p99`, unit: "ms" },
+            ];
+        case "restore":
+            return [{ name: settings.restore.name, unit: "ms" }];
         case "swarm":
             return [
                 { name: "swarm-fleet-up", unit: "ms" },
@@ -341,6 +362,15 @@ async function runBenchmarks(
         );
         // Nothing timed runs beside a plan: the recovery drills wait for it.
         await synthDone;
+        // On the secure vault `user`, which the benchmarks above leave alone.
+        await attempt(
+            "backup",
+            withFleet((f) => benchBackup(run, f, settings.backup)),
+        );
+        await attempt(
+            "restore",
+            withFleet((f) => benchRestore(run, f, settings.restore)),
+        );
         // Last on the fleet: it changes one environment's replication settings.
         await attempt(
             "recovery",

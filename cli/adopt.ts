@@ -20,7 +20,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parse } from "yaml";
-import { type Docker, connectDocker, isNotFound } from "../harness/docker";
+import { type Docker, connectDocker, isNotFound } from "./docker";
 import { containerName } from "../components/redisServer";
 import type { ConfigKey } from "../config";
 import {

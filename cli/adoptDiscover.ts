@@ -6,7 +6,7 @@
  * at once with its anonymous volume.
  */
 import { statSync } from "node:fs";
-import { type Docker, imageExists, isNotFound } from "../harness/docker";
+import { type Docker, imageExists, isNotFound } from "./docker";
 import { LABEL_ENVIRONMENT } from "../components/containerSpec";
 import { containerName } from "../components/redisServer";
 import {

@@ -3,6 +3,9 @@
  * dockerode's `putArchive`), which is how files get into a container or a volume without a
  * shell: the engine takes each entry's mode, uid and gid from its header.
  */
+import { createReadStream, statSync } from "node:fs";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { pack } from "tar-stream";
 
 export interface ArchiveEntry {
@@ -29,4 +32,24 @@ export function tarArchive(entries: ArchiveEntry[]): Promise<Buffer> {
     }
     archive.finalize();
     return done;
+}
+
+/**
+ * A tar archive of one file, streamed from disk (a snapshot may be gigabytes: never held in
+ * memory), for `putArchive`. Rejects through the stream when the file cannot be read or
+ * changes size while it is read.
+ */
+export function tarFileStream(file: string, entry: Omit<ArchiveEntry, "content">): Readable {
+    const archive = pack();
+    const { size } = statSync(file);
+    const sink = archive.entry(
+        { name: entry.path.replace(/^\/+/, ""), size, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime: new Date() },
+        (e) => {
+            if (e) archive.destroy(e);
+            else archive.finalize();
+        },
+    );
+    pipeline(createReadStream(file), sink).catch((e: Error) => archive.destroy(e));
+    // tar-stream's streams are streamx streams: a Node stream for dockerode, errors included.
+    return Readable.from(archive);
 }

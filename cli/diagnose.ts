@@ -203,15 +203,27 @@ export function withPlacement(env: EnvironmentOutput, swarm: SwarmObservation, d
 
 export function diagnoseSecure(env: SecureEnvironmentOutput, vault: VaultObservation): Diagnosis {
     const problems = vaultProblems(env, vault);
-    const attached = infoInt(vault.info, "connected_slaves");
+    const reported = infoInt(vault.info, "connected_slaves");
+    // While `nexus-redis backup` (redis-cli --rdb) streams a snapshot, the vault counts that
+    // connection as a replica. CLIENT LIST says which user each one authenticated as: the
+    // backup user can only take snapshots, so its connections are not replicas to report.
+    const replicas = vault.replicas && withoutBackups(env, vault.replicas);
+    const attached = replicas ? replicas.length : reported;
     if (attached !== undefined && attached > 0) {
-        const who = (vault.replicas ?? []).map((c) => `${c.addr ?? "?"} as ${c.user ?? "?"}`).join(", ");
+        const backups = (vault.replicas?.length ?? 0) - attached;
+        const who = (replicas ?? []).map((c) => `${c.addr ?? "?"} as ${c.user ?? "?"}`).join(", ");
+        const counted = `connected_slaves:${reported ?? "?"}${backups > 0 ? `, ${backups} of them a backup by user ${env.backup.user}` : ""}`;
         problems.push({
             code: "secure-has-replicas",
-            message: `secure environment has ${attached} replica${attached === 1 ? "" : "s"} attached (connected_slaves:${attached}${who ? `; ${who}` : ""}): its data must never leave the vault`,
+            message: `secure environment has ${attached} replica${attached === 1 ? "" : "s"} attached (${counted}${who ? `; ${who}` : ""}): its data must never leave the vault`,
         });
     }
     return { problems, replication: null, lag: null };
+}
+
+/** A vault's replica connections without those of its backup user (a snapshot being taken, not a replica). */
+export function withoutBackups(env: EnvironmentOutput, replicas: ClientEntry[]): ClientEntry[] {
+    return replicas.filter((c) => c.user !== env.backup.user);
 }
 
 function vaultProblems(env: EnvironmentOutput, vault: VaultObservation): Problem[] {
@@ -408,7 +420,7 @@ export function diagnoseStandard(
 
     // The vault's side of the link: which user the replica's connection authenticated as.
     if (replication && replication.link === "up" && !wrongMaster && vault.replicas) {
-        const connection = replicaConnection(vault.replicas, operational.masterLink);
+        const connection = replicaConnection(withoutBackups(env, vault.replicas), operational.masterLink);
         if (connection) {
             replication.user = connection.user ?? null;
             if (connection.user !== env.replication.user) {

@@ -20,6 +20,8 @@ export const HELP = `Usage:
   nexus-redis recover ENV [--dry-run] [--force] [--outputs FILE|-] [--stack NAME] [--timeout MS]
   nexus-redis adopt [--dry-run] [--json] [--env NAME]... [--stack NAME] [--passwords FILE] [--timeout MS]
   nexus-redis rotate ENV ROLE (--from-file FILE | --generate FILE) [--dry-run] [--outputs FILE|-] [--stack NAME] [--timeout MS]
+  nexus-redis backup [--env NAME]... [--to DIR] [--json] [--restic-repo URL [--keep-last N ...]] [--outputs FILE|-] [--stack NAME] [--timeout MS]
+  nexus-redis restore ENV --from FILE|restic:SNAPSHOT [--force] [--json] [--restic-repo URL] [--outputs FILE|-] [--stack NAME] [--timeout MS]
 
 Commands:
   check     Checks every environment of the stack at once: vault reachable, password
@@ -41,12 +43,18 @@ Commands:
             backup): the running server accepts the old and the new one (ACL SETUSER), and
             the stack's secret passwords config gets the new one. Switch the clients, then
             run \`pulumi up\`: one restart, after which only the new password works.
+  backup    A verified point-in-time snapshot of every vault, over the network as its
+            backup user, to ./backups/ENV/UTC-STAMP.rdb with a manifest; optionally into
+            restic with retention. \`nexus-redis backup --help\` for its options.
+  restore   Brings ENV's vault up on a verified snapshot (and its operational re-syncs),
+            refusing to replace data that differs unless --force.
+            \`nexus-redis restore --help\` for its options.
 
 Docker Swarm (the stack's outputs say "platform": "swarm"): run on a manager, or with
 DOCKER_HOST naming one. check and recover reach each service through a short-lived probe
 container on its overlay network, and report a service that runs no task with the cause
-(its node down, nowhere to run); recover replaces the operational's service. rotate is
-Docker-only there.
+(its node down, nowhere to run); recover replaces the operational's service. rotate,
+backup and restore are Docker-only there.
 
 Options:
   --fix             check: repair the operational as its admin user (REPLICAOF the vault,
@@ -113,6 +121,28 @@ export interface CliIo {
 
 class UsageError extends Error {}
 
+/**
+ * Commands that parse their own options and load what they need (Docker's client) only when
+ * they run, so that `check` starts without it: `nexus-redis backup ...`, `nexus-redis restore ...`.
+ */
+const OWN_COMMANDS: Record<string, () => Promise<(argv: string[], io: CliIo) => Promise<number>>> = {
+    backup: async () => (await loadModule<typeof import("./backup")>("./backup")).backupCommand,
+    restore: async () => (await loadModule<typeof import("./restore")>("./restore")).restoreCommand,
+};
+
+/**
+ * A module of the CLI, loaded when first needed: with `require` where the CLI runs (the bin's
+ * tsx hook, or compiled JavaScript); vitest's runner resolves TypeScript only through `import()`.
+ */
+async function loadModule<T>(name: string): Promise<T> {
+    try {
+        return require(name) as T;
+    } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw e;
+        return (await import(name)) as T;
+    }
+}
+
 const OPTIONS = {
     fix: { type: "boolean" },
     force: { type: "boolean" },
@@ -171,6 +201,8 @@ interface Closeable {
 }
 
 async function run(argv: string[], io: CliIo): Promise<number> {
+    const own = OWN_COMMANDS[argv[0]];
+    if (own) return (await own())(argv.slice(1), io);
     const opened: Closeable[] = [];
     try {
         return await runCommand(argv, io, opened);
@@ -214,9 +246,11 @@ async function runCommand(argv: string[], io: CliIo, opened: Closeable[]): Promi
         io.stdout.write(`${HELP}\n`);
         return 0;
     }
-    if (command === undefined) throw new UsageError(`a command is required: ${Object.keys(COMMAND_OPTIONS).join(", ")}`);
+    const commands = [...Object.keys(COMMAND_OPTIONS), ...Object.keys(OWN_COMMANDS)].join(", ");
+    if (command === undefined) throw new UsageError(`a command is required: ${commands}`);
+    if (command in OWN_COMMANDS) throw new UsageError(`${command} must come first: nexus-redis ${command} [options]`);
     const allowed = COMMAND_OPTIONS[command];
-    if (!allowed) throw new UsageError(`unknown command "${command}"; the commands are ${Object.keys(COMMAND_OPTIONS).join(", ")}`);
+    if (!allowed) throw new UsageError(`unknown command "${command}"; the commands are ${commands}`);
     for (const [name, value] of Object.entries(values)) {
         if (value !== undefined && !allowed.includes(name as keyof typeof OPTIONS)) {
             throw new UsageError(`--${name} is not an option of ${command}`);

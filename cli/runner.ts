@@ -1,6 +1,6 @@
 /**
- * How the CLI runs other programs (the Pulumi CLI). Injected everywhere it is used, so the
- * tests check the exact command without Pulumi installed.
+ * How the CLI runs other programs (the Pulumi CLI, redis-cli, restic). Injected everywhere
+ * it is used, so the tests check the exact command without those programs installed.
  */
 import { type StdioOptions, spawn } from "node:child_process";
 
@@ -10,12 +10,22 @@ export interface RunOptions {
     capture: boolean;
     /** Written to the child's stdin (a secret value: never on its command line, which `ps` shows). */
     input?: string;
+    /**
+     * Variables added to the child's environment (on top of this process's). Secrets a program
+     * reads from its environment (REDISCLI_AUTH, RESTIC_PASSWORD_FILE) go here, never into argv,
+     * which any user of the machine can read in /proc.
+     */
+    env?: Readonly<Record<string, string>>;
+    /** Stop the child (SIGTERM, then SIGKILL 5 s later) once it has run this long; the result says `timedOut`. */
+    timeoutMs?: number;
 }
 
 export interface RunResult {
     exitCode: number;
     stdout: string;
     stderr: string;
+    /** The child was stopped because it ran past `timeoutMs`. */
+    timedOut?: boolean;
 }
 
 /** Runs `command[0]` with the rest as arguments; rejects with the spawn error (`code: "ENOENT"` when it is not installed). */
@@ -29,12 +39,34 @@ export const spawnRunner: CommandRunner = (command, options) =>
             options.capture ? "pipe" : process.stderr,
             options.capture ? "pipe" : process.stderr,
         ];
-        const child = spawn(command[0], command.slice(1), { cwd: options.cwd, stdio });
+        const child = spawn(command[0], command.slice(1), {
+            cwd: options.cwd,
+            env: options.env ? { ...process.env, ...options.env } : undefined,
+            stdio,
+        });
         if (options.input !== undefined) child.stdin?.end(options.input);
         let stdout = "";
         let stderr = "";
+        let timedOut = false;
+        let killer: NodeJS.Timeout | undefined;
+        const timer =
+            options.timeoutMs === undefined
+                ? undefined
+                : setTimeout(() => {
+                      timedOut = true;
+                      child.kill("SIGTERM");
+                      killer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+                  }, options.timeoutMs);
         child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
         child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-        child.on("error", reject);
-        child.on("close", (code, signal) => resolve({ exitCode: code ?? (signal ? 128 : 1), stdout, stderr }));
+        child.on("error", (e) => {
+            clearTimeout(timer);
+            clearTimeout(killer);
+            reject(e);
+        });
+        child.on("close", (code, signal) => {
+            clearTimeout(timer);
+            clearTimeout(killer);
+            resolve({ exitCode: code ?? (signal ? 128 : 1), stdout, stderr, ...(timedOut ? { timedOut } : {}) });
+        });
     });

@@ -53,6 +53,8 @@ fi
 # Both scripts change nothing on a machine that already has them.
 bash scripts/ensure-docker.sh
 bash scripts/build-test-image.sh
+# restic (Debian's package), for the backup tests' local restic repository.
+bash scripts/ensure-restic.sh
 # (build-test-image.sh also installs redis-cli, which the live tests use for the protocol's own
 # check, `redis-cli -p PORT INFO replication`, from the host.)
 

@@ -15,6 +15,7 @@ import {
     user,
     vaultInfoText,
     vaultReplicaClients,
+    backupStreamingClient,
 } from "./cli-samples";
 
 const context = diagnosisContext(fleetOutputs);
@@ -267,6 +268,18 @@ describe("what a wrong masterauth looks like", () => {
     });
 });
 
+describe("a backup being taken from a standard vault", () => {
+    it("is not taken for the operational's connection when the operational's link address is unknown", () => {
+        const o = healthyStandard();
+        o.vault.info = parseInfo(vaultInfoText(2));
+        o.vault.replicas = [backupStreamingClient(), ...vaultReplicaClients()];
+        delete o.operational!.masterLink;
+        const d = diagnose(contact, o, context);
+        expect(d.problems).toEqual([]);
+        expect(d.replication?.user).toBe("replicator");
+    });
+});
+
 describe("a wrong master is one problem, not two", () => {
     it("does not also report the link down when the replica follows the wrong host", () => {
         const o = broken(
@@ -284,6 +297,31 @@ describe("secure environments", () => {
         const d = diagnose(user, o, context);
         expect(d.problems.map((p) => p.code)).toEqual(["secure-has-replicas"]);
         expect(d.problems[0].message).toMatch(/1 replica attached \(connected_slaves:1; 172\.20\.0\.3:56494 as default\)/);
+    });
+
+    it("does not count a backup being taken (redis-cli --rdb as the backup user) as a replica", () => {
+        const o = healthySecure();
+        o.vault.info = parseInfo(vaultInfoText(1));
+        o.vault.replicas = [backupStreamingClient()];
+        expect(diagnose(user, o, context).problems).toEqual([]);
+    });
+
+    it("still flags a replica attached beside a backup, and says which connection was the backup", () => {
+        const o = healthySecure();
+        o.vault.info = parseInfo(vaultInfoText(2));
+        o.vault.replicas = [...vaultReplicaClients("default"), backupStreamingClient()];
+        const d = diagnose(user, o, context);
+        expect(d.problems.map((p) => p.code)).toEqual(["secure-has-replicas"]);
+        expect(d.problems[0].message).toMatch(
+            /has 1 replica attached \(connected_slaves:2, 1 of them a backup by user backup; 172\.20\.0\.3:56494 as default\)/,
+        );
+    });
+
+    it("counts a snapshot taken by any other user as a replica: only the stack's backup user is exempt", () => {
+        const o = healthySecure();
+        o.vault.info = parseInfo(vaultInfoText(1));
+        o.vault.replicas = [backupStreamingClient("default")];
+        expect(diagnose(user, o, context).problems.map((p) => p.code)).toEqual(["secure-has-replicas"]);
     });
 
     it("checks a secure vault's persistence like a standard one's", () => {

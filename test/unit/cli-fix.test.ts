@@ -17,6 +17,7 @@ import {
     replicaInfoText,
     user,
     vaultInfoText,
+    vaultReplicaClients,
 } from "./cli-samples";
 
 const context = diagnosisContext(fleetOutputs);
@@ -123,6 +124,7 @@ describe("what --fix leaves alone, and says why", () => {
     it("repairs nothing on a secure environment, and says so for its replicas", () => {
         const o = healthySecure();
         o.vault.info = parseInfo(vaultInfoText(1));
+        o.vault.replicas = vaultReplicaClients("default");
         const p = planFix(user, o, diagnose(user, o, context), { force: true });
         expect(p.actions).toEqual([]);
         expect(p.notFixed).toEqual(["--fix never writes to a vault: secure-has-replicas stays for an operator"]);

@@ -38,8 +38,9 @@ describe("help", () => {
 });
 
 describe.each<[string, string[], RegExp]>([
-    ["no command", [], /a command is required: check, recover, adopt, rotate/],
-    ["an unknown command", ["status"], /unknown command "status"; the commands are check, recover, adopt, rotate/],
+    ["no command", [], /a command is required: check, recover, adopt, rotate, backup, restore/],
+    ["an unknown command", ["status"], /unknown command "status"; the commands are check, recover, adopt, rotate, backup, restore/],
+    ["backup after an option", ["--json", "backup"], /backup must come first: nexus-redis backup \[options\]/],
     ["an unknown option", ["check", "--verbose"], /Unknown option '--verbose'/],
     ["an option of the other command", ["recover", "contact", "--fix"], /--fix is not an option of recover/],
     ["--json on recover", ["recover", "contact", "--json"], /--json is not an option of recover/],

@@ -5,6 +5,9 @@ import { describe, expect, it } from "vitest";
 
 const ROOT = path.resolve(__dirname, "../..");
 
+/** Modules of cli/ that talk to Docker: adopt, backup and restore, which the dispatcher loads only when they run. */
+const DOCKER_MODULE = /^(adopt|backup|restore|docker)[A-Za-z]*\.ts$/;
+
 /** The packages loaded after requiring `files` (of cli/) as the bin loads them, through tsx's require hook. */
 function packagesLoadedBy(files: string[], then = ""): string[] {
     const script = `(async () => {
@@ -17,19 +20,33 @@ function packagesLoadedBy(files: string[], then = ""): string[] {
 }
 
 describe("the CLI's modules", () => {
-    it("never load dockerode on check's and recover's path: the CLI must start fast, and only adopt and a Swarm deployment's check or recover (cli/swarm.ts loads it then) talk to Docker", () => {
-        // Every module of cli/ but adopt's own, loaded as the bin loads them, then `--help` run.
-        const files = fs.readdirSync(path.join(ROOT, "cli")).filter((f) => f.endsWith(".ts") && !f.startsWith("adopt"));
-        expect(files).toContain("nexus-redis.ts");
-        const loaded = packagesLoadedBy(files);
+    const files = fs.readdirSync(path.join(ROOT, "cli")).filter((f) => f.endsWith(".ts"));
+
+    it("never load dockerode for check, fix, recover or rotate: adopt, backup and restore talk to Docker and the dispatcher loads them when they run; a Swarm deployment's check or recover loads it in cli/swarm.ts then", () => {
+        // Every other module of cli/, the dispatcher (nexus-redis.ts) and swarm.ts included, then the packages that came with them.
+        const others = files.filter((f) => !DOCKER_MODULE.test(f));
+        expect(others).toContain("nexus-redis.ts");
+        const loaded = packagesLoadedBy(others);
         expect(loaded).toContain("ioredis"); // the probe sees what the CLI loads
         expect(loaded).not.toContain("dockerode");
         expect(loaded).not.toContain("docker-modem");
     });
 
-    it("load dockerode for adopt, and only once adopt runs", () => {
-        // The probe can see dockerode: adopt's modules bring it.
+    it("load dockerode with adopt, backup and restore (so the probe above would see a static import of them), and backup and restore never the Pulumi SDK", () => {
+        expect(files.filter((f) => DOCKER_MODULE.test(f))).toEqual(
+            expect.arrayContaining(["adopt.ts", "backup.ts", "restore.ts", "docker.ts"]),
+        );
         expect(packagesLoadedBy(["adopt.ts"])).toContain("dockerode");
+        for (const command of ["backup.ts", "restore.ts"]) {
+            const loaded = packagesLoadedBy([command]);
+            expect(loaded).toContain("dockerode");
+            // Seconds of start-up for commands that never use it (adopt reads the stack's config with the
+            // program's own parser, which brings it, and then runs pulumi up anyway).
+            expect(loaded).not.toContain("@pulumi/pulumi");
+        }
+    });
+
+    it("load dockerode for adopt only once adopt runs", () => {
         // Through the dispatcher: check (here its usage error) leaves it unloaded, adopt loads it.
         const run = (argv: string[]) => `
             const io = { stdout: { write() {} }, stderr: { write() {} }, readStdin: async () => "", projectDir: process.cwd(), env: {},

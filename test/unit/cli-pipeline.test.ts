@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { BACKUP_HELP, parseBackupArgs } from "../../cli/backup";
 import { HELP } from "../../cli/nexus-redis";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -106,12 +107,12 @@ describe("the deployment workflow", () => {
     });
 
     it("runs the jobs that need the fleet on the fleet's Docker host, and refuses to start without a state backend", () => {
-        for (const name of ["drift", "preview", "deploy"]) {
+        for (const name of ["drift", "preview", "deploy", "backup"]) {
             const job = workflow.jobs[name];
             expect(job["runs-on"]).toEqual(["self-hosted", "nexus-redis"]);
             const guard = indexOfRun(job, /test -n "\$PULUMI_BACKEND_URL"/);
             expect(guard).toBeGreaterThanOrEqual(0);
-            expect(guard).toBeLessThan(indexOfRun(job, /pulumi (up|preview)|npm run drift/));
+            expect(guard).toBeLessThan(indexOfRun(job, /pulumi (up|preview|stack output)|npm run drift/));
         }
     });
 
@@ -122,6 +123,112 @@ describe("the deployment workflow", () => {
             for (const option of call.slice(call.indexOf("nexus-redis check")).match(/--[a-z-]+/g) ?? [])
                 expect(HELP).toContain(`${option} `);
         }
+    });
+});
+
+describe("the nightly backup job", () => {
+    const job = workflow.jobs.backup;
+    const step = (name: string) => {
+        const found = job.steps.find((s) => s.name === name);
+        if (!found?.run) throw new Error(`the backup job has no step "${name}"`);
+        return found.run;
+    };
+
+    /**
+     * Runs one step's script as GitHub's `shell: bash` does (`bash --noprofile --norc -eo
+     * pipefail`), with stand-in `pulumi` and `npx` on PATH that record their arguments.
+     */
+    function runStep(name: string, env: Record<string, string>, pulumiExit = 0) {
+        const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-backup-job-"));
+        const record = path.join(dir, "calls");
+        for (const program of ["pulumi", "npx"]) {
+            writeFileSync(
+                path.join(dir, program),
+                `#!/bin/sh\nprintf '%s\\n' "${program} $*" >> "${record}"\n${program === "pulumi" ? `echo '{}'; exit ${pulumiExit}` : "cat >/dev/null"}\n`,
+            );
+            chmodSync(path.join(dir, program), 0o755);
+        }
+        const script = path.join(dir, "step.sh");
+        writeFileSync(script, step(name));
+        const result = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", script], {
+            env: {
+                PATH: `${dir}:/usr/bin:/bin`,
+                GITHUB_WORKSPACE: "/home/runner/work/nexus-redis/nexus-redis",
+                PULUMI_STACK: "prod",
+                ...env,
+            },
+            encoding: "utf8",
+        });
+        let calls: string[] = [];
+        try {
+            calls = readFileSync(record, "utf8").trimEnd().split("\n");
+        } catch {
+            // Nothing was called.
+        }
+        return { status: result.status, stdout: result.stdout, calls };
+    }
+
+    it("runs every night on the fleet's host, with the operator's folder and restic settings from repository variables", () => {
+        expect(job.if).toBe("github.event_name == 'schedule'");
+        expect(workflow.on.schedule).toEqual([{ cron: "17 5 * * *" }]);
+        expect(job["runs-on"]).toEqual(["self-hosted", "nexus-redis"]);
+        expect((job as unknown as { env: Record<string, string> }).env).toEqual({
+            NEXUS_REDIS_BACKUP_DIR: "${{ vars.NEXUS_REDIS_BACKUP_DIR }}",
+            NEXUS_REDIS_RESTIC_REPO: "${{ vars.NEXUS_REDIS_RESTIC_REPO }}",
+            RESTIC_PASSWORD_FILE: "${{ vars.RESTIC_PASSWORD_FILE }}",
+        });
+    });
+
+    it.each([
+        ["unset (the default ./backups would be inside the checkout)", "", 1],
+        ["relative", "backups", 1],
+        ["inside the checkout, which every run wipes", "/home/runner/work/nexus-redis/nexus-redis/backups", 1],
+        ["the checkout itself", "/home/runner/work/nexus-redis/nexus-redis", 1],
+        ["an absolute folder outside the checkout", "/var/backups/nexus-redis", 0],
+    ])("refuses to back up into a folder that is %s", (_what, folder, status) => {
+        expect(runStep("Backup folder", { NEXUS_REDIS_BACKUP_DIR: folder }).status).toBe(status);
+    });
+
+    it("checks the folder before it backs up", () => {
+        expect(job.steps.findIndex((s) => s.name === "Backup folder")).toBeLessThan(job.steps.findIndex((s) => s.name === "Back up"));
+    });
+
+    it("backs up the stack's vaults into the operator's folder, with options backup has", () => {
+        const run = runStep("Back up", { NEXUS_REDIS_BACKUP_DIR: "/var/backups/nexus-redis" });
+        expect(run.status).toBe(0);
+        // The two sides of the pipe run at once: either may record first.
+        expect([...run.calls].sort()).toEqual([
+            "npx nexus-redis backup --outputs - --to /var/backups/nexus-redis",
+            "pulumi stack output --json --show-secrets --stack prod",
+        ]);
+        const args = run.calls
+            .find((c) => c.startsWith("npx"))!
+            .split(" ")
+            .slice(3);
+        expect(parseBackupArgs(args, {})).toMatchObject({ to: "/var/backups/nexus-redis", outputs: "-" });
+    });
+
+    it("also stores into restic, with retention, when the operator set a repository", () => {
+        const run = runStep("Back up", {
+            NEXUS_REDIS_BACKUP_DIR: "/var/backups/nexus-redis",
+            NEXUS_REDIS_RESTIC_REPO: "sftp:backup@store:/srv/restic",
+            RESTIC_PASSWORD_FILE: "/etc/nexus-redis/restic.pw",
+        });
+        expect(run.status).toBe(0);
+        const call = run.calls.find((c) => c.startsWith("npx"))!;
+        expect(call).toBe(
+            "npx nexus-redis backup --outputs - --to /var/backups/nexus-redis --restic-repo sftp:backup@store:/srv/restic --keep-daily 14 --keep-weekly 8 --keep-monthly 12",
+        );
+        const args = call.split(" ").slice(3);
+        expect(parseBackupArgs(args, { RESTIC_PASSWORD_FILE: "/etc/nexus-redis/restic.pw" })).toMatchObject({
+            resticRepo: "sftp:backup@store:/srv/restic",
+            retention: { "keep-daily": "14", "keep-weekly": "8", "keep-monthly": "12" },
+        });
+        for (const option of args.filter((a) => a.startsWith("--"))) expect(BACKUP_HELP).toContain(`${option} `);
+    });
+
+    it("fails when the stack's outputs cannot be read (pipefail)", () => {
+        expect(runStep("Back up", { NEXUS_REDIS_BACKUP_DIR: "/var/backups/nexus-redis" }, 255).status).not.toBe(0);
     });
 });
 

@@ -124,6 +124,15 @@ export const vaultReplicaClients = (user = "replicator") =>
         `id=3 addr=172.20.0.3:56494 laddr=172.20.0.2:6379 fd=9 name= age=1 idle=0 flags=S db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=20474 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=22272 events=r cmd=replconf user=${user} redir=-1 resp=2\n`,
     );
 
+/**
+ * The connection of `redis-cli --rdb` as the backup user while its snapshot streams (captured
+ * from Redis 7.0.15 with the snapshot held back): a replica to the vault, user=backup.
+ */
+export const backupStreamingClient = (user = "backup") =>
+    parseClientList(
+        `id=5 addr=192.168.0.1:58506 laddr=192.168.0.2:6379 fd=10 name= age=2 idle=2 flags=S db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=20474 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=22272 events=rw cmd=sync user=${user} redir=-1 resp=2\n`,
+    )[0];
+
 export const operationalMasterLink = () =>
     parseClientList(
         "id=3 addr=172.20.0.2:6379 laddr=172.20.0.3:56494 fd=8 name= age=1 idle=1 flags=M db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=4 argv-mem=0 multi-mem=0 rbs=1024 rbp=34 obl=0 oll=0 omem=0 tot-mem=1800 events=r cmd=NULL user=(superuser) redir=-1 resp=2\n",

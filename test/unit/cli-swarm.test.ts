@@ -248,6 +248,13 @@ describe("the CLI on a Swarm deployment's outputs", () => {
         const run = await cli(["rotate", "contact", "vault", "--generate", "/tmp/x.pw", "--outputs", file]);
         expect(run.code).toBe(2);
         expect(run.stderr).toMatch(/rotate works on platform docker only; on a Swarm deployment use check, check --fix and recover/);
+        for (const argv of [["backup"], ["restore", "contact", "--from", "/tmp/x.rdb"]]) {
+            const refused = await cli([...argv, "--outputs", file]);
+            expect(refused.code).toBe(2);
+            expect(refused.stderr).toMatch(
+                new RegExp(`${argv[0]}: works on platform docker only: .* use check, check --fix and recover there`),
+            );
+        }
     });
 });
 

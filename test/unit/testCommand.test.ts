@@ -28,7 +28,7 @@ function testCommand(args: string[]) {
     writeFileSync(path.join(project, "package-lock.json"), "{}\n");
     writeFileSync(path.join(project, "scripts/use-node-24.sh"), ":\n");
     const recorder = (name: string) => `#!/bin/sh\nprintf '%s\\n' "${name} $*" >> "${calls}"\n`;
-    for (const script of ["ensure-docker.sh", "build-test-image.sh"])
+    for (const script of ["ensure-docker.sh", "build-test-image.sh", "ensure-restic.sh"])
         writeFileSync(path.join(project, "scripts", script), recorder(script));
     for (const command of ["npm", "npx"]) {
         writeFileSync(path.join(bin, command), `${recorder(command)}mkdir -p node_modules\n`);
@@ -71,11 +71,12 @@ describe("npm test", () => {
         ]);
     });
 
-    it.each(WITH_LIVE)("starts Docker and builds the test image before the live tests: $shown", ({ args }) => {
+    it.each(WITH_LIVE)("starts Docker, builds the test image and installs restic before the live tests: $shown", ({ args }) => {
         expect(testCommand(args)).toEqual([
             "npm ci --no-audit --no-fund",
             "ensure-docker.sh ",
             "build-test-image.sh ",
+            "ensure-restic.sh ",
             "npx tsc --noEmit -p .",
             "npx biome check .",
             `npx vitest run ${args.join(" ")}`.trimEnd(),

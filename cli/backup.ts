@@ -1,0 +1,459 @@
+/**
+ * `nexus-redis backup`: a verified, point-in-time snapshot of every vault, taken over the
+ * network with the vault's backup user while it keeps taking writes.
+ *
+ * Per environment, all at once, each within its own `--timeout`:
+ *   1. `redis-cli --rdb` as the backup user (`-@all +sync +replconf`; its password through
+ *      REDISCLI_AUTH, never argv): Redis forks and streams a snapshot of that instant, as it
+ *      does for a replica, into a temporary file (0600) next to its final name;
+ *   2. fsync and sha256 of the file; the Redis version and replication id and offset from the
+ *      RDB's own header (the backup user may not run INFO);
+ *   3. verification: loaded into a scratch Redis server of the vault's own image, with no
+ *      network, which reports its keys and DEBUG DIGEST. A file that does not load is deleted
+ *      and reported, never kept;
+ *   4. renamed to `{to}/{env}/{UTC stamp}.rdb`, then the manifest written beside it the same
+ *      way (temporary file, fsync, rename, fsync of the folder);
+ *   5. with --restic-repo, stored in restic (encrypted, deduplicated, off the host).
+ * Then, with --keep-*, `restic forget --prune` once for the environments backed up.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { performance } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import type { EnvironmentKind } from "../components/protocol";
+import { createPrivateFolder, fsyncPath, readHead, removeQuietly, sha256File, writeFileAtomically } from "./backupFiles";
+import { MANIFEST_FORMAT, renderManifest, snapshotPaths, snapshotStamp } from "./backupManifest";
+import { RdbFormatError, parseRdbHeader, snapshotOrigin } from "./backupRdb";
+import {
+    type BackupReport,
+    type BackupResult,
+    type RetentionResult,
+    backupExitCode,
+    renderBackupJson,
+    renderBackupTable,
+} from "./backupReport";
+import {
+    KEEP_OPTIONS,
+    type RetentionPolicy,
+    hasRetention,
+    lastLine,
+    parseBackupSummary,
+    parseForgetOutput,
+    resticBackupCommand,
+    resticEnv,
+    resticForgetCommand,
+    resticPasswordGiven,
+    retentionProblems,
+} from "./backupRestic";
+import { SnapshotInvalidError, VaultContainerError, inspectVaultContainer, loadInScratch } from "./backupVerify";
+import { type Docker, connectDocker } from "./docker";
+import type { CliIo } from "./nexus-redis";
+import { type EnvironmentOutput, type EnvironmentsOutput, loadOutputs } from "./outputs";
+import { EXIT_USAGE, formatBytes } from "./report";
+import type { CommandRunner } from "./runner";
+
+export const DEFAULT_BACKUP_TIMEOUT_MS = 300_000;
+export const DEFAULT_BACKUP_DIR = "backups";
+
+export const BACKUP_HELP = `Usage:
+  nexus-redis backup [--env NAME]... [--to DIR] [--json] [--timeout MS]
+                     [--restic-repo URL [--keep-last N] [--keep-hourly N] [--keep-daily N]
+                      [--keep-weekly N] [--keep-monthly N] [--keep-yearly N] [--keep-within DURATION]]
+                     [--outputs FILE|-] [--stack NAME]
+
+Takes a point-in-time snapshot of every vault (or of each --env) at once, over the network
+as the vault's backup user (redis-cli --rdb), while the vault keeps taking writes; verifies
+each by loading it into a scratch Redis server of the vault's image (no network), and writes
+it atomically to DIR/ENV/UTC-STAMP.rdb with a manifest (ENV/UTC-STAMP.json: keys, Redis
+version, replication id and offset, sha256, DEBUG DIGEST). Folders are created 0700, files
+0600: every snapshot is a secret (locker's holds every vault password).
+
+Options:
+  --env NAME           only this environment (repeatable; default: all of the stack's)
+  --to DIR             where to write (default ./${DEFAULT_BACKUP_DIR}); scheduled backups should name
+                       a folder of their own, outside any checkout
+  --json               print one JSON document on stdout (for monitoring), nothing on stderr
+  --timeout MS         bound of each environment's backup, verification and restic upload
+                       included (default ${DEFAULT_BACKUP_TIMEOUT_MS})
+  --restic-repo URL    also store each snapshot and manifest in this restic repository
+                       (encrypted, deduplicated; local folder, sftp:, s3:, ...; create it once
+                       with \`restic init\`). Its password from RESTIC_PASSWORD_FILE.
+  --keep-last N ...    with --restic-repo: retention, applied with \`restic forget --prune\`
+                       to each environment's snapshots (tagged env:NAME) after the backups;
+                       skipped when any backup of the run failed. Also --keep-hourly,
+                       --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly N and
+                       --keep-within DURATION (30d, 12h, 1y6m)
+  --outputs FILE       the stack's outputs (see nexus-redis --help); - for stdin
+  --stack NAME         the Pulumi stack
+  -h, --help           this text
+
+Needs on this machine: redis-cli (Redis 6 or newer), access to the fleet's Docker engine
+(DOCKER_HOST or /var/run/docker.sock), and restic for --restic-repo.
+
+Examples:
+  npx nexus-redis backup --to /var/backups/nexus-redis
+  npx nexus-redis backup --env locker --json | jq '.backups[] | {environment, status, error}'
+  RESTIC_PASSWORD_FILE=/etc/nexus-redis/restic.pw npx nexus-redis backup --to /var/backups/nexus-redis \\
+      --restic-repo sftp:backup@vault-store:/srv/restic/nexus-redis --keep-hourly 24 --keep-daily 14
+
+Exit codes:
+  0  every environment was backed up and verified (and stored in restic, and retention applied)
+  1  a backup, its verification, its upload to restic or the retention failed
+  2  usage or configuration error (bad option, unknown environment, unreadable outputs, no
+     redis-cli, restic or Docker engine, no restic password)
+  3  internal error: a bug in nexus-redis (the stack trace is on stderr)`;
+
+/**
+ * backup and restore reach a vault's published port and its container: a Swarm deployment
+ * publishes no vault port by default, and runs services, whose containers Swarm replaces.
+ */
+export const SWARM_REFUSAL =
+    "works on platform docker only: on a Swarm deployment the vaults publish no port by default and run as services; use check, check --fix and recover there";
+
+/** A usage or configuration error of backup: exit code 2. */
+export class BackupUsageError extends Error {}
+
+export interface BackupOptions {
+    environments: string[];
+    to: string;
+    json: boolean;
+    timeoutMs: number;
+    resticRepo?: string;
+    retention: RetentionPolicy;
+    outputs?: string;
+    stack?: string;
+}
+
+const OPTIONS = {
+    env: { type: "string", multiple: true },
+    to: { type: "string" },
+    json: { type: "boolean" },
+    timeout: { type: "string" },
+    "restic-repo": { type: "string" },
+    outputs: { type: "string" },
+    stack: { type: "string" },
+    help: { type: "boolean", short: "h" },
+    ...Object.fromEntries(KEEP_OPTIONS.map((o) => [o, { type: "string" }])),
+} as const;
+
+/** Parses and checks backup's arguments; "help" for --help. Throws BackupUsageError. */
+export function parseBackupArgs(argv: string[], env: Readonly<Record<string, string | undefined>>): BackupOptions | "help" {
+    let parsed;
+    try {
+        parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
+    } catch (e) {
+        throw new BackupUsageError((e as Error).message);
+    }
+    const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
+    if (values.help) return "help";
+    if (parsed.positionals.length > 0)
+        throw new BackupUsageError(
+            `backup takes no arguments, got "${parsed.positionals.join(" ")}" (use --env NAME to choose environments)`,
+        );
+    const retention: RetentionPolicy = {};
+    for (const option of KEEP_OPTIONS) if (typeof values[option] === "string") retention[option] = values[option] as string;
+    const problems = retentionProblems(retention);
+    if (problems.length > 0) throw new BackupUsageError(problems.join("; "));
+    const resticRepo = values["restic-repo"] as string | undefined;
+    if (resticRepo === "") throw new BackupUsageError("--restic-repo needs a repository (a folder, sftp:..., s3:...)");
+    if (hasRetention(retention) && resticRepo === undefined) {
+        throw new BackupUsageError(
+            "--keep-* applies retention to a restic repository: give --restic-repo (the local folder keeps every snapshot; see the README for pruning it)",
+        );
+    }
+    if (resticRepo !== undefined && !resticPasswordGiven(env)) {
+        throw new BackupUsageError(
+            "--restic-repo needs the repository's password: set RESTIC_PASSWORD_FILE to a file that holds it (mode 0600)",
+        );
+    }
+    const to = values.to as string | undefined;
+    if (to === "") throw new BackupUsageError("--to needs a folder");
+    const timeout = values.timeout as string | undefined;
+    if (timeout !== undefined && (!/^\d+$/.test(timeout) || Number(timeout) <= 0))
+        throw new BackupUsageError(`--timeout must be a whole number of milliseconds above 0, got "${timeout}"`);
+    return {
+        environments: (values.env as string[] | undefined) ?? [],
+        to: to ?? DEFAULT_BACKUP_DIR,
+        json: values.json === true,
+        timeoutMs: timeout === undefined ? DEFAULT_BACKUP_TIMEOUT_MS : Number(timeout),
+        resticRepo,
+        retention,
+        outputs: values.outputs as string | undefined,
+        stack: values.stack as string | undefined,
+    };
+}
+
+/** `nexus-redis backup ARGS`: the exit code. Configuration errors of the outputs are thrown (OutputsError) for main to report. */
+export async function backupCommand(argv: string[], io: CliIo): Promise<number> {
+    let options: BackupOptions;
+    try {
+        const parsed = parseBackupArgs(argv, io.env);
+        if (parsed === "help") {
+            io.stdout.write(`${BACKUP_HELP}\n`);
+            return 0;
+        }
+        options = parsed;
+    } catch (e) {
+        if (!(e instanceof BackupUsageError)) throw e;
+        return usage(io, e.message);
+    }
+    const environments = await loadOutputs({ file: options.outputs, stack: options.stack }, io);
+    if (Object.values(environments).some((e) => e.platform === "swarm")) return usage(io, SWARM_REFUSAL);
+    const unknown = options.environments.filter((n) => !(n in environments));
+    if (unknown.length > 0)
+        return usage(
+            io,
+            `unknown environment${unknown.length === 1 ? "" : "s"} ${unknown.map((n) => `"${n}"`).join(", ")} in --env; the stack's are ${Object.keys(environments).join(", ")}`,
+        );
+    const names = Object.keys(environments).filter((n) => options.environments.length === 0 || options.environments.includes(n));
+
+    const missing = await missingTools(io.run, options);
+    if (missing) return usage(io, missing);
+    let docker: Docker;
+    try {
+        docker = await connectDocker();
+    } catch (e) {
+        return usage(
+            io,
+            `no Docker engine answers (${(e as Error).message}): backup verifies each snapshot in a scratch container of the vault's image, on the fleet's engine (DOCKER_HOST, else /var/run/docker.sock)`,
+        );
+    }
+    const log = (message: string) => {
+        if (!options.json) io.stderr.write(`${message}\n`);
+    };
+    log(
+        `backing up ${names.length} environment${names.length === 1 ? "" : "s"} to ${options.to}${options.resticRepo ? ` and restic ${options.resticRepo}` : ""}...`,
+    );
+    const report = await backupFleet(environments, names, options, { run: io.run, docker, env: io.env, log, now: () => new Date() });
+    io.stdout.write(options.json ? renderBackupJson(report) : renderBackupTable(report));
+    return backupExitCode(report);
+}
+
+function usage(io: CliIo, message: string): number {
+    io.stderr.write(`nexus-redis backup: ${message}\n\nRun \`nexus-redis backup --help\` for usage.\n`);
+    return EXIT_USAGE;
+}
+
+/** What this machine lacks to run the backup, in words; undefined when nothing. */
+async function missingTools(run: CommandRunner, options: BackupOptions): Promise<string | undefined> {
+    const tools: [string[], string][] = [
+        [["redis-cli", "--version"], "redis-cli is not on PATH: install Redis's command line tools (Debian: redis-tools)"],
+    ];
+    if (options.resticRepo) tools.push([["restic", "version"], "restic is not on PATH: install it (Debian: restic) for --restic-repo"]);
+    for (const [command, message] of tools) {
+        try {
+            const result = await run(command, { capture: true, timeoutMs: 10_000 });
+            if (result.exitCode !== 0) return `\`${command.join(" ")}\` failed (exit ${result.exitCode}): ${lastLine(result.stderr)}`;
+        } catch (e) {
+            if ((e as NodeJS.ErrnoException).code === "ENOENT") return message;
+            throw e;
+        }
+    }
+    return undefined;
+}
+
+export interface BackupDeps {
+    run: CommandRunner;
+    docker: Docker;
+    env: Readonly<Record<string, string | undefined>>;
+    /** Progress, for people. */
+    log(message: string): void;
+    now(): Date;
+}
+
+/** Backs up `names` at once, then applies retention; never throws for one environment's failure. */
+export async function backupFleet(
+    environments: EnvironmentsOutput,
+    names: string[],
+    options: BackupOptions,
+    deps: BackupDeps,
+): Promise<BackupReport> {
+    const backups = await Promise.all(names.map((name) => backupEnvironment(name, environments[name], options, deps)));
+    let retention: RetentionResult | null = null;
+    if (options.resticRepo && hasRetention(options.retention)) {
+        retention = await applyRetention(options.resticRepo, names, options, deps, backups);
+    }
+    return { backups, retention };
+}
+
+class Timeout extends Error {}
+
+export async function backupEnvironment(
+    name: string,
+    env: EnvironmentOutput,
+    options: BackupOptions,
+    deps: BackupDeps,
+): Promise<BackupResult> {
+    const started = performance.now();
+    const deadline = started + options.timeoutMs;
+    const remaining = () => {
+        const left = Math.round(deadline - performance.now());
+        if (left <= 0) throw new Timeout(`did not finish within ${options.timeoutMs} ms (--timeout)`);
+        return left;
+    };
+    const createdAt = deps.now();
+    const paths = snapshotPaths(options.to, name, snapshotStamp(createdAt));
+    const result: BackupResult = {
+        environment: name,
+        kind: env.kind as EnvironmentKind,
+        status: "failed",
+        snapshot: null,
+        restic: null,
+        error: null,
+        measurements: { durationMs: 0, snapshotMs: null, verifyMs: null, resticMs: null },
+    };
+    let kept = false;
+    try {
+        createPrivateFolder(options.to, paths.folder);
+        // Created empty and private before redis-cli opens it: the snapshot is never readable by others, even half written.
+        fs.closeSync(fs.openSync(paths.rdbTemp, "wx", 0o600));
+
+        const snapshotStarted = performance.now();
+        const endpoint = `${env.vault.host}:${env.vault.port}`;
+        const command = [
+            "redis-cli",
+            "-h",
+            env.vault.host,
+            "-p",
+            String(env.vault.port),
+            "--user",
+            env.backup.user,
+            "--rdb",
+            paths.rdbTemp,
+        ];
+        const taken = await deps.run(command, { capture: true, env: { REDISCLI_AUTH: env.backup.password }, timeoutMs: remaining() });
+        if (taken.timedOut)
+            throw new Timeout(`the snapshot from vault ${endpoint} did not finish within ${options.timeoutMs} ms (--timeout)`);
+        if (taken.exitCode !== 0) {
+            throw new Error(
+                `redis-cli --rdb from vault ${endpoint} as user ${env.backup.user} failed: ${lastLine(taken.stderr || taken.stdout)}`,
+            );
+        }
+        fsyncPath(paths.rdbTemp);
+        const { bytes, sha256 } = await sha256File(paths.rdbTemp);
+        result.measurements.snapshotMs = Math.round(performance.now() - snapshotStarted);
+        if (bytes === 0) throw new SnapshotInvalidError("redis-cli wrote an empty file");
+        const origin = snapshotOrigin(parseRdbHeader(readHead(paths.rdbTemp)));
+        deps.log(`${name}: snapshot of ${formatBytes(bytes)} in ${seconds(result.measurements.snapshotMs)}; verifying`);
+
+        const vault = await inspectVaultContainer(deps.docker, env.vault.container);
+        const content = await loadInScratch({ docker: deps.docker, vault, file: paths.rdbTemp, timeoutMs: remaining() });
+        result.measurements.verifyMs = content.durationMs;
+
+        fs.renameSync(paths.rdbTemp, paths.rdb);
+        kept = true;
+        const file = path.basename(paths.rdb);
+        writeFileAtomically(
+            paths.manifestTemp,
+            paths.manifest,
+            renderManifest({
+                format: MANIFEST_FORMAT,
+                environment: name,
+                kind: env.kind,
+                createdAt: createdAt.toISOString(),
+                file,
+                bytes,
+                sha256,
+                keys: content.keys,
+                expiringKeys: content.expiringKeys,
+                digest: content.digest,
+                redis: origin,
+                source: { container: env.vault.container, endpoint, user: env.backup.user },
+                verification: { method: content.method, image: vault.image, durationMs: content.durationMs },
+            }),
+        );
+        fsyncPath(paths.folder);
+        result.snapshot = {
+            file: paths.rdb,
+            manifest: paths.manifest,
+            createdAt: createdAt.toISOString(),
+            bytes,
+            sha256,
+            keys: content.keys,
+            expiringKeys: content.expiringKeys,
+            digest: content.digest,
+            redis: origin,
+        };
+        deps.log(`${name}: verified, ${content.keys} keys (digest ${content.digest.slice(0, 12)}), written to ${paths.rdb}`);
+
+        if (options.resticRepo) {
+            const resticStarted = performance.now();
+            const stored = await deps.run(
+                resticBackupCommand(options.resticRepo, name, [path.resolve(paths.rdb), path.resolve(paths.manifest)]),
+                {
+                    capture: true,
+                    env: resticEnv(deps.env),
+                    timeoutMs: remaining(),
+                },
+            );
+            result.measurements.resticMs = Math.round(performance.now() - resticStarted);
+            if (stored.timedOut) throw new Timeout(`restic backup did not finish within ${options.timeoutMs} ms (--timeout)`);
+            if (stored.exitCode !== 0) throw new Error(`restic backup to ${options.resticRepo} failed: ${lastLine(stored.stderr)}`);
+            result.restic = { snapshot: parseBackupSummary(stored.stdout) };
+            deps.log(`${name}: stored in restic as snapshot ${result.restic.snapshot}`);
+        }
+        result.status = "ok";
+    } catch (e) {
+        result.error = describeFailure(e);
+        deps.log(`${name}: FAILED: ${result.error}`);
+    } finally {
+        if (!kept) removeQuietly(paths.rdbTemp);
+        removeQuietly(paths.manifestTemp);
+        result.measurements.durationMs = Math.round(performance.now() - started);
+    }
+    return result;
+}
+
+function describeFailure(e: unknown): string {
+    if (e instanceof SnapshotInvalidError || e instanceof RdbFormatError)
+        return `the snapshot failed verification and was deleted: ${e.message}`;
+    if (e instanceof Timeout || e instanceof VaultContainerError) return e.message;
+    if ((e as NodeJS.ErrnoException).code === "EEXIST")
+        return `a backup with the same time stamp is being written (${(e as Error).message})`;
+    if ((e as NodeJS.ErrnoException).code && (e as NodeJS.ErrnoException).syscall)
+        return `cannot write the backup: ${(e as Error).message}`;
+    return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Why retention must not run after these backups, or undefined: older backups are never thinned
+ * out while new ones fail (a vault that stopped backing up keeps what it had).
+ */
+export function retentionBlocked(backups: BackupResult[]): string | undefined {
+    const failed = backups.filter((b) => b.status === "failed").map((b) => b.environment);
+    return failed.length > 0 ? `a backup failed (${failed.join(", ")}): nothing is pruned while backups fail` : undefined;
+}
+
+async function applyRetention(
+    repository: string,
+    names: string[],
+    options: BackupOptions,
+    deps: BackupDeps,
+    backups: BackupResult[],
+): Promise<RetentionResult> {
+    const result: RetentionResult = { policy: options.retention, status: "skipped", kept: null, removed: null, error: null };
+    const blocked = retentionBlocked(backups);
+    if (blocked) {
+        result.error = blocked;
+        deps.log(`retention not applied: ${result.error}`);
+        return result;
+    }
+    deps.log(`applying retention (restic forget --prune) to ${names.length} environment${names.length === 1 ? "" : "s"}`);
+    try {
+        const run = await deps.run(resticForgetCommand(repository, names, options.retention), {
+            capture: true,
+            env: resticEnv(deps.env),
+            timeoutMs: options.timeoutMs,
+        });
+        if (run.timedOut) throw new Error(`restic forget --prune did not finish within ${options.timeoutMs} ms (--timeout)`);
+        if (run.exitCode !== 0) throw new Error(`restic forget --prune failed: ${lastLine(run.stderr)}`);
+        const outcome = parseForgetOutput(run.stdout);
+        return { ...result, status: "applied", kept: outcome.kept, removed: outcome.removed };
+    } catch (e) {
+        return { ...result, status: "failed", error: (e as Error).message };
+    }
+}
+
+function seconds(ms: number): string {
+    return `${(ms / 1000).toFixed(1)} s`;
+}

@@ -1,0 +1,1127 @@
+/**
+ * `nexus-redis restore ENV --from FILE|restic:SNAPSHOT`: brings ENV's vault up on exactly a
+ * snapshot, with AOF on, and its operational re-synced, without the chance of wiping data.
+ *
+ *   1. The snapshot is verified before anything stops: its sha256 against its manifest, its
+ *      header, and a load into a scratch server of the vault's image (key count, DEBUG
+ *      DIGEST, equal to the manifest's). A corrupt or truncated file is refused.
+ *   2. What the vault (and the operational) hold is read inside their containers; a vault
+ *      whose keys differ from the snapshot is refused unless --force (restorePlan.ts).
+ *   3. Writes are paused (CLIENT PAUSE WRITE), the decision re-checked, and the vault's
+ *      container stopped: the SAME container, `docker stop`, as Pulumi created it. Pulumi's
+ *      state stays true (nothing is re-created, no input changes), so neither `pulumi up`
+ *      nor `npm run drift` sees a difference afterwards.
+ *   4. A helper container (the vault's image, its /data, no network) moves the vault's AOF
+ *      folder and dump.rdb aside into /data/nexus-redis-restore-STAMP (never deleted) and puts
+ *      the snapshot in as dump.rdb (uid 999, 0600).
+ *   5. The vault's container is started again: start-vault.sh finds dump.rdb and no AOF and
+ *      converts (loads it with AOF off, turns AOF on, waits for the rewrite, restarts on the
+ *      AOF) before any client can write. Never the "AOF on, RDB only" empty start.
+ *   6. Verified under a short write pause: the vault's DEBUG DIGEST against the snapshot's;
+ *      once the operational has re-synced, its digest against the vault's at the same offset.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { performance } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import { REDIS_UID } from "../components/redisServer";
+import { extract } from "tar-stream";
+import { tarFileStream } from "./archive";
+import { SWARM_REFUSAL } from "./backup";
+import { readHead, sha256File } from "./backupFiles";
+import { type BackupManifest, ManifestError, type SnapshotContent, manifestPathOf, parseManifest } from "./backupManifest";
+import { RdbFormatError, type SnapshotOrigin, parseRdbHeader, snapshotOrigin } from "./backupRdb";
+import {
+    lastLine,
+    resticEnv,
+    resticPasswordGiven,
+    resticRestoreCommand,
+    resticSnapshotOf,
+    resticVersionCommand,
+    validSnapshotId,
+} from "./backupRestic";
+import {
+    SnapshotInvalidError,
+    type VaultContainer,
+    VaultContainerError,
+    containerLog,
+    dataName,
+    inspectVaultContainer,
+    loadInScratch,
+    removeContainer,
+    temporaryLabels,
+    temporaryName,
+} from "./backupVerify";
+import { type Docker, connectDocker, exec, isNotFound } from "./docker";
+import type { CliIo } from "./nexus-redis";
+import { type EnvironmentOutput, loadOutputs } from "./outputs";
+import { parseInfo } from "./redisReplies";
+import { EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_USAGE, formatBytes } from "./report";
+import {
+    type RestoreDecision,
+    STAGING_FILE,
+    type ServerState,
+    type Verification,
+    asideFolderName,
+    decideRestore,
+    movedFiles,
+    seconds,
+    short,
+    swapScript,
+    vaultDataFiles,
+    verifyVault,
+} from "./restorePlan";
+import type { CommandRunner } from "./runner";
+import { Deadline, RedisSession } from "./session";
+
+export const DEFAULT_RESTORE_TIMEOUT_MS = 600_000;
+
+export const RESTORE_HELP = `Usage:
+  nexus-redis restore ENV --from FILE|restic:SNAPSHOT [--force] [--json] [--restic-repo URL]
+                      [--outputs FILE|-] [--stack NAME] [--timeout MS]
+
+Brings ENV's vault up on exactly the snapshot, with AOF on, and waits until its operational
+has re-synced from it. Before anything stops, the snapshot is verified (sha256 against its
+manifest, and loaded into a scratch Redis server of the vault's image), and restore refuses
+to replace data that differs from it. Writes are paused, the vault's container stopped (the
+same container: Pulumi's state stays true), its files moved aside into
+/data/nexus-redis-restore-STAMP (kept), the snapshot put in as dump.rdb, the container
+started again; then the snapshot's, the vault's and the operational's DEBUG DIGEST are
+compared.
+
+Options:
+  --from FILE          a snapshot written by \`nexus-redis backup\` (its manifest, FILE with
+                       .json for .rdb, is read when it is there), or any RDB file
+  --from restic:ID     restic snapshot ID from \`restic snapshots\`, or restic:latest for ENV's
+                       latest; needs --restic-repo and RESTIC_PASSWORD_FILE
+  --force              replace what the vault holds even when it differs from the snapshot
+                       (or cannot be read); its files are kept aside all the same
+  --json               print one JSON document on stdout, nothing on stderr
+  --restic-repo URL    the restic repository of --from restic:...
+  --timeout MS         bound of the whole restore, the vault's start and the operational's
+                       re-sync included (default ${DEFAULT_RESTORE_TIMEOUT_MS})
+  --outputs FILE       the stack's outputs (see nexus-redis --help); - for stdin
+  --stack NAME         the Pulumi stack
+  -h, --help           this text
+
+Examples:
+  npx nexus-redis restore contact --from /var/backups/nexus-redis/contact/20260126T030000.000Z.rdb
+  RESTIC_PASSWORD_FILE=/etc/nexus-redis/restic.pw npx nexus-redis restore locker \\
+      --from restic:latest --restic-repo sftp:backup@vault-store:/srv/restic/nexus-redis
+
+Exit codes:
+  0  the vault holds the snapshot and every digest agrees (or it held it already)
+  1  refused (the snapshot is corrupt, or the vault holds other data and no --force; nothing
+     was changed), or the restore or its verification failed (the report says where things are)
+  2  usage or configuration error (bad option, unknown environment, unreadable file, a
+     snapshot of another environment, no Docker engine or restic)
+  3  internal error: a bug in nexus-redis (the stack trace is on stderr)`;
+
+export class RestoreUsageError extends Error {}
+
+export interface RestoreOptions {
+    environment: string;
+    from: string;
+    force: boolean;
+    json: boolean;
+    resticRepo?: string;
+    outputs?: string;
+    stack?: string;
+    timeoutMs: number;
+}
+
+const OPTIONS = {
+    from: { type: "string" },
+    force: { type: "boolean" },
+    json: { type: "boolean" },
+    "restic-repo": { type: "string" },
+    outputs: { type: "string" },
+    stack: { type: "string" },
+    timeout: { type: "string" },
+    help: { type: "boolean", short: "h" },
+} as const;
+
+export function parseRestoreArgs(argv: string[], env: Readonly<Record<string, string | undefined>>): RestoreOptions | "help" {
+    let parsed;
+    try {
+        parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
+    } catch (e) {
+        throw new RestoreUsageError((e as Error).message);
+    }
+    const { values, positionals } = parsed;
+    if (values.help) return "help";
+    if (positionals.length !== 1)
+        throw new RestoreUsageError(
+            `restore takes exactly one environment, got ${positionals.length === 0 ? "none" : `"${positionals.join(" ")}"`}`,
+        );
+    if (!values.from) throw new RestoreUsageError("--from FILE or --from restic:SNAPSHOT is required: which snapshot to restore");
+    const snapshot = resticSnapshotOf(values.from);
+    if (snapshot !== undefined) {
+        if (!validSnapshotId(snapshot))
+            throw new RestoreUsageError(
+                `--from restic:${snapshot}: give a snapshot ID (8 to 64 hex digits, from \`restic snapshots\`) or restic:latest`,
+            );
+        if (!values["restic-repo"]) throw new RestoreUsageError("--from restic:... needs --restic-repo URL");
+        if (!resticPasswordGiven(env))
+            throw new RestoreUsageError("--from restic:... needs the repository's password: set RESTIC_PASSWORD_FILE");
+    } else if (values["restic-repo"] !== undefined) {
+        throw new RestoreUsageError("--restic-repo only applies to --from restic:SNAPSHOT");
+    }
+    if (values.timeout !== undefined && (!/^\d+$/.test(values.timeout) || Number(values.timeout) <= 0))
+        throw new RestoreUsageError(`--timeout must be a whole number of milliseconds above 0, got "${values.timeout}"`);
+    return {
+        environment: positionals[0],
+        from: values.from,
+        force: values.force ?? false,
+        json: values.json ?? false,
+        resticRepo: values["restic-repo"],
+        outputs: values.outputs,
+        stack: values.stack,
+        timeoutMs: values.timeout === undefined ? DEFAULT_RESTORE_TIMEOUT_MS : Number(values.timeout),
+    };
+}
+
+export type RestoreStatus = "restored" | "unchanged" | "refused" | "failed";
+
+export interface RestoreReport {
+    environment: string;
+    status: RestoreStatus;
+    /** --from as given. */
+    from: string;
+    snapshot:
+        | (SnapshotContent & { sha256: string; bytes: number; redis: SnapshotOrigin; manifest: boolean; createdAt: string | null })
+        | null;
+    /** What the vault and the operational held before. */
+    before: { vault: ServerState | null; operational: ServerState | null };
+    /** Why it went ahead, was refused, or did nothing; and what --force overrode. */
+    reasons: string[];
+    forced: string[];
+    verification: Verification | null;
+    /** Where the vault's previous files are: kept, never deleted by restore. */
+    aside: { data: string; folder: string; moved: string[] } | null;
+    error: string | null;
+    measurements: {
+        durationMs: number;
+        /** From the write pause until the vault answered again: what clients saw. */
+        writesRefusedMs: number | null;
+        stopMs: number | null;
+        swapMs: number | null;
+        startMs: number | null;
+        /** Writes paused again while the digests were taken. */
+        verifyPauseMs: number | null;
+        operationalSyncMs: number | null;
+    };
+}
+
+/** `nexus-redis restore ARGS`: the exit code. */
+export async function restoreCommand(argv: string[], io: CliIo): Promise<number> {
+    let options: RestoreOptions;
+    try {
+        const parsed = parseRestoreArgs(argv, io.env);
+        if (parsed === "help") {
+            io.stdout.write(`${RESTORE_HELP}\n`);
+            return 0;
+        }
+        options = parsed;
+    } catch (e) {
+        if (!(e instanceof RestoreUsageError)) throw e;
+        return usage(io, e.message);
+    }
+    const environments = await loadOutputs({ file: options.outputs, stack: options.stack }, io);
+    if (Object.values(environments).some((e) => e.platform === "swarm")) return usage(io, SWARM_REFUSAL);
+    const env = environments[options.environment];
+    if (!env) return usage(io, `unknown environment "${options.environment}"; the stack's are ${Object.keys(environments).join(", ")}`);
+    let docker: Docker;
+    try {
+        docker = await connectDocker();
+    } catch (e) {
+        return usage(
+            io,
+            `no Docker engine answers (${(e as Error).message}): restore works on the vault's container (DOCKER_HOST, else /var/run/docker.sock)`,
+        );
+    }
+    const log = (message: string) => {
+        if (!options.json) io.stderr.write(`${message}\n`);
+    };
+    let report: RestoreReport;
+    try {
+        report = await restore(env, options, { docker, run: io.run, env: io.env, log, now: () => new Date() });
+    } catch (e) {
+        if (e instanceof RestoreUsageError) return usage(io, e.message);
+        throw e;
+    }
+    io.stdout.write(options.json ? renderRestoreJson(report) : renderRestoreText(report));
+    return restoreExitCode(report);
+}
+
+function usage(io: CliIo, message: string): number {
+    io.stderr.write(`nexus-redis restore: ${message}\n\nRun \`nexus-redis restore --help\` for usage.\n`);
+    return EXIT_USAGE;
+}
+
+export function restoreExitCode(report: RestoreReport): number {
+    return report.status === "restored" || report.status === "unchanged" ? EXIT_HEALTHY : EXIT_PROBLEMS;
+}
+
+export interface RestoreDeps {
+    docker: Docker;
+    run: CommandRunner;
+    env: Readonly<Record<string, string | undefined>>;
+    log(message: string): void;
+    now(): Date;
+}
+
+/** Where the snapshot to restore is on this machine, and how to clean up after. */
+interface LocalSnapshot {
+    file: string;
+    manifest?: BackupManifest;
+    cleanup(): void;
+}
+
+class Refusal extends Error {}
+
+/** The whole restore of one environment. Throws RestoreUsageError for what is the caller's mistake; everything else ends in the report. */
+export async function restore(env: EnvironmentOutput, options: RestoreOptions, deps: RestoreDeps): Promise<RestoreReport> {
+    const started = performance.now();
+    const deadline = started + options.timeoutMs;
+    const remaining = () => {
+        const left = Math.round(deadline - performance.now());
+        if (left <= 0) throw new Error(`the restore did not finish within ${options.timeoutMs} ms (--timeout)`);
+        return left;
+    };
+    const report: RestoreReport = {
+        environment: options.environment,
+        status: "failed",
+        from: options.from,
+        snapshot: null,
+        before: { vault: null, operational: null },
+        reasons: [],
+        forced: [],
+        verification: null,
+        aside: null,
+        error: null,
+        measurements: {
+            durationMs: 0,
+            writesRefusedMs: null,
+            stopMs: null,
+            swapMs: null,
+            startMs: null,
+            verifyPauseMs: null,
+            operationalSyncMs: null,
+        },
+    };
+    let local: LocalSnapshot | undefined;
+    try {
+        local = await fetchSnapshot(options, deps, remaining);
+        // 1. The snapshot, verified before anything is touched.
+        const vault = await inspectVaultContainer(deps.docker, env.vault.container).catch((e) => {
+            if (e instanceof VaultContainerError)
+                throw new RestoreUsageError(`${e.message}; after a lost host, \`pulumi up\` first (an empty vault), then restore`);
+            throw e;
+        });
+        const content = await verifySnapshot(local, vault, options, deps, remaining, report);
+
+        // 2. What would be replaced.
+        const vaultBefore = await vaultState(deps.docker, vault, env, content, remaining());
+        let operationalBefore = env.kind === "standard" ? await operationalState(deps.docker, env, remaining()) : undefined;
+        // A cut-off operational is compared with the vault too: read the vault's digest if it was not needed so far.
+        if (
+            operationalBefore?.digest !== undefined &&
+            (operationalBefore.keys ?? 0) > 0 &&
+            operationalBefore.link !== "up" &&
+            vaultBefore.digest === undefined &&
+            vaultBefore.unavailable === undefined
+        ) {
+            Object.assign(vaultBefore, await serverState(deps.docker, vault, env.vault.password, undefined, remaining(), () => true));
+        }
+        if (operationalBefore?.link === "up") operationalBefore = { ...operationalBefore, digest: undefined };
+        report.before = { vault: publicState(vaultBefore), operational: operationalBefore ? publicState(operationalBefore) : null };
+        const decision = decideRestore(content, vaultBefore, operationalBefore, options.force);
+        report.reasons = decision.reasons;
+        if (decision.action === "refuse")
+            throw new Refusal(`refused, nothing was changed: ${decision.reasons.join("; ")} (--force overrides)`);
+        if (decision.action === "unchanged") {
+            report.status = "unchanged";
+            deps.log(`${options.environment}: ${decision.reasons.join("; ")}: nothing to do`);
+            return report;
+        }
+        report.forced = decision.forced;
+        for (const risk of decision.forced) deps.log(`${options.environment}: --force: restoring although ${risk}`);
+
+        // 3-6.
+        await replaceVaultData(env, vault, local.file, content, decision, options, deps, remaining, report);
+    } catch (e) {
+        if (e instanceof RestoreUsageError) throw e;
+        if (e instanceof Refusal) {
+            report.status = "refused";
+            report.error = e.message;
+        } else {
+            report.status = "failed";
+            report.error = report.error ?? (e instanceof Error ? e.message : String(e));
+        }
+        deps.log(`${options.environment}: ${report.status.toUpperCase()}: ${report.error}`);
+    } finally {
+        local?.cleanup();
+        report.measurements.durationMs = Math.round(performance.now() - started);
+    }
+    return report;
+}
+
+/** The snapshot as a file on this machine: --from FILE as it is, restic:... restored into a private temporary folder. */
+async function fetchSnapshot(options: RestoreOptions, deps: RestoreDeps, remaining: () => number): Promise<LocalSnapshot> {
+    const snapshot = resticSnapshotOf(options.from);
+    if (snapshot === undefined) {
+        try {
+            if (!fs.statSync(options.from).isFile()) throw new RestoreUsageError(`--from ${options.from} is not a file`);
+        } catch (e) {
+            if (e instanceof RestoreUsageError) throw e;
+            throw new RestoreUsageError(`cannot read --from ${options.from}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+        return { file: options.from, manifest: readManifest(manifestPathOf(options.from), options.environment), cleanup: () => undefined };
+    }
+    const repository = options.resticRepo!;
+    try {
+        const version = await deps.run(resticVersionCommand(), { capture: true, timeoutMs: 10_000 });
+        if (version.exitCode !== 0) throw new RestoreUsageError(`\`restic version\` failed: ${lastLine(version.stderr)}`);
+    } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT")
+            throw new RestoreUsageError("restic is not on PATH: install it (Debian: restic)");
+        throw e;
+    }
+    // Private: the snapshot is a secret. Removed afterwards whatever happens.
+    const target = fs.mkdtempSync(path.join(os.tmpdir(), "nexus-redis-restore-"));
+    const cleanup = () => fs.rmSync(target, { recursive: true, force: true });
+    try {
+        deps.log(`${options.environment}: fetching restic snapshot ${snapshot} from ${repository}`);
+        const result = await deps.run(resticRestoreCommand(repository, options.environment, snapshot, target), {
+            capture: true,
+            env: resticEnv(deps.env),
+            timeoutMs: remaining(),
+        });
+        if (result.exitCode !== 0)
+            throw new RestoreUsageError(`restic restore ${snapshot} from ${repository} failed: ${lastLine(result.stderr)}`);
+        const rdbs = findFiles(target, ".rdb");
+        if (rdbs.length !== 1)
+            throw new RestoreUsageError(
+                `restic snapshot ${snapshot} holds ${rdbs.length} .rdb files; a nexus-redis backup holds one snapshot and its manifest`,
+            );
+        const manifest = readManifest(manifestPathOf(rdbs[0]), options.environment);
+        if (!manifest)
+            throw new RestoreUsageError(
+                `restic snapshot ${snapshot} holds no manifest beside ${path.basename(rdbs[0])}: not a nexus-redis backup`,
+            );
+        return { file: rdbs[0], manifest, cleanup };
+    } catch (e) {
+        cleanup();
+        throw e;
+    }
+}
+
+function findFiles(folder: string, suffix: string): string[] {
+    return fs
+        .readdirSync(folder, { recursive: true, withFileTypes: true })
+        .filter((d) => d.isFile() && d.name.endsWith(suffix))
+        .map((d) => path.join(d.parentPath, d.name));
+}
+
+function readManifest(file: string, environment: string): BackupManifest | undefined {
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch {
+        return undefined;
+    }
+    let manifest: BackupManifest;
+    try {
+        manifest = parseManifest(text, file);
+    } catch (e) {
+        if (e instanceof ManifestError) throw new Refusal(`refused, nothing was changed: ${e.message}`);
+        throw e;
+    }
+    if (manifest.environment !== environment) {
+        throw new RestoreUsageError(
+            `the snapshot is a backup of ${manifest.environment} (${file} says so), not of ${environment}: restore it to ${manifest.environment}`,
+        );
+    }
+    return manifest;
+}
+
+async function verifySnapshot(
+    local: LocalSnapshot,
+    vault: VaultContainer,
+    options: RestoreOptions,
+    deps: RestoreDeps,
+    remaining: () => number,
+    report: RestoreReport,
+): Promise<SnapshotContent> {
+    const where = options.from;
+    const { sha256, bytes } = await sha256File(local.file);
+    if (local.manifest && local.manifest.sha256 !== sha256) {
+        throw new Refusal(
+            `refused, nothing was changed: ${where}'s sha256 is ${sha256.slice(0, 12)}, its manifest says ${local.manifest.sha256.slice(0, 12)}: the file is corrupt or was changed since the backup`,
+        );
+    }
+    if (!local.manifest) deps.log(`${options.environment}: ${where} has no manifest beside it: checked by loading it only`);
+    let origin: SnapshotOrigin;
+    let content: SnapshotContent;
+    try {
+        origin = snapshotOrigin(parseRdbHeader(readHead(local.file)));
+        deps.log(`${options.environment}: verifying ${where} (${formatBytes(bytes)}) in a scratch server of ${vault.name}'s image`);
+        content = await loadInScratch({ docker: deps.docker, vault, file: local.file, timeoutMs: remaining() });
+    } catch (e) {
+        if (e instanceof RdbFormatError || e instanceof SnapshotInvalidError)
+            throw new Refusal(`refused, nothing was changed: ${where} is not a snapshot that loads: ${e.message}`);
+        throw e;
+    }
+    if (local.manifest && (local.manifest.digest !== content.digest || local.manifest.keys !== content.keys)) {
+        throw new Refusal(
+            `refused, nothing was changed: ${where} loads with ${content.keys} keys and DEBUG DIGEST ${short(content.digest)}, its manifest says ${local.manifest.keys} and ${short(local.manifest.digest)}`,
+        );
+    }
+    report.snapshot = {
+        ...content,
+        sha256,
+        bytes,
+        redis: origin,
+        manifest: !!local.manifest,
+        createdAt: local.manifest?.createdAt ?? null,
+    };
+    deps.log(
+        `${options.environment}: the snapshot loads: ${content.keys} keys (${content.expiringKeys} with an expiry), DEBUG DIGEST ${short(content.digest)}`,
+    );
+    return { keys: content.keys, expiringKeys: content.expiringKeys, digest: content.digest };
+}
+
+/** A sh -c script that prints DBSIZE, then INFO keyspace, memory, replication and persistence, `@@` between them. */
+const STATE_SCRIPT = `n=$(redis-cli "$@" dbsize) || { echo "$n"; exit 1; }
+echo "$n" && echo @@ && redis-cli "$@" info keyspace && echo @@ && redis-cli "$@" info memory && echo @@ &&
+redis-cli "$@" info replication && echo @@ && redis-cli "$@" info persistence`;
+
+/** The empty dataset's DEBUG DIGEST. */
+const EMPTY_DIGEST = "0".repeat(40);
+
+/** What a server holds, and (when `digest` says so, given what it holds) its DEBUG DIGEST. */
+interface StateRead extends ServerState {
+    /** INFO replication's master_link_status (a replica's). */
+    link?: string;
+    /** Changes since the last save and the last save's time: equal twice means no write in between. */
+    writeMark?: string;
+    /** rdb_changes_since_last_save: writes since the server started (a restored vault starts at 0) or last saved. */
+    changes?: number;
+    /** rdb_last_save_time. */
+    lastSave?: string;
+}
+
+/**
+ * What a server holds, read inside its container with redis-cli (loopback: DEBUG is allowed
+ * there only; the password through REDISCLI_AUTH, never argv). DEBUG DIGEST blocks the server
+ * while it runs (seconds for a million keys), so it is asked only when `digest` needs it.
+ */
+async function serverState(
+    docker: Docker,
+    container: VaultContainer | string,
+    password: string,
+    user: string | undefined,
+    timeoutMs: number,
+    digest: (state: StateRead) => boolean,
+): Promise<StateRead> {
+    const name = typeof container === "string" ? container : container.name;
+    try {
+        const running = typeof container === "string" ? (await docker.getContainer(name).inspect()).State.Running : container.running;
+        if (!running) return { unavailable: `container ${name} is not running` };
+    } catch (e) {
+        if (isNotFound(e)) return { unavailable: `there is no container ${name}` };
+        throw e;
+    }
+    const cli = async (script: string) => {
+        const args = user ? ["--user", user] : [];
+        return exec(docker, name, ["sh", "-c", script, "state", ...args], { env: [`REDISCLI_AUTH=${password}`], timeoutMs });
+    };
+    const result = await cli(STATE_SCRIPT);
+    const [dbsize, keyspace, memory, replication, persistence] = result.stdout.split(/\r?\n@@\r?\n/).map((p) => p.trim());
+    if (result.exitCode !== 0 || !/^\d+$/.test(dbsize ?? "") || persistence === undefined) {
+        return { unavailable: `redis-cli in ${name} answered ${JSON.stringify(lastLine(result.output)).slice(0, 120)}` };
+    }
+    let expiringKeys = 0;
+    for (const match of keyspace.matchAll(/^db\d+:keys=\d+,expires=(\d+)/gm)) expiringKeys += Number(match[1]);
+    const dataset = parseInfo(memory).used_memory_dataset;
+    const saves = parseInfo(persistence);
+    const state: StateRead = {
+        keys: Number(dbsize),
+        expiringKeys,
+        datasetBytes: dataset === undefined ? undefined : Number(dataset),
+        link: parseInfo(replication).master_link_status,
+        writeMark: `${saves.rdb_changes_since_last_save}@${saves.rdb_last_save_time}`,
+        changes: Number(saves.rdb_changes_since_last_save),
+        lastSave: saves.rdb_last_save_time,
+    };
+    if (state.keys === 0) return { ...state, digest: EMPTY_DIGEST };
+    if (!digest(state)) return state;
+    const digested = await cli(`redis-cli "$@" debug digest`);
+    const value = digested.stdout.trim();
+    if (digested.exitCode !== 0 || !/^[0-9a-f]{40}$/.test(value)) {
+        return { unavailable: `DEBUG DIGEST in ${name} answered ${JSON.stringify(lastLine(digested.output)).slice(0, 120)}` };
+    }
+    return { ...state, digest: value };
+}
+
+/** What restore needs to know of a vault before it decides: its digest only when its key count could be the snapshot's. */
+function vaultState(docker: Docker, vault: VaultContainer, env: EnvironmentOutput, snapshot: SnapshotContent, timeoutMs: number) {
+    return serverState(docker, vault, env.vault.password, undefined, timeoutMs, (s) => s.keys === snapshot.keys);
+}
+
+/**
+ * What restore needs to know of an operational: a replica with its link up holds the vault's
+ * data (what the vault's answer covers); one that is cut off may hold something else, which
+ * only its digest tells.
+ */
+function operationalState(docker: Docker, env: EnvironmentOutput, timeoutMs: number): Promise<StateRead> {
+    if (env.kind !== "standard") throw new Error("a secure environment has no operational");
+    return serverState(
+        docker,
+        env.operational.container,
+        env.operational.adminPassword,
+        env.operational.adminUser,
+        timeoutMs,
+        (s) => s.link !== "up",
+    );
+}
+
+/** Bound of a write pause: if restore dies while writes are paused, they resume by themselves after this. */
+const PAUSE_MS = 120_000;
+
+async function replaceVaultData(
+    env: EnvironmentOutput,
+    vault: VaultContainer,
+    file: string,
+    snapshot: SnapshotContent,
+    decision: Extract<RestoreDecision, { action: "restore" }>,
+    options: RestoreOptions,
+    deps: RestoreDeps,
+    remaining: () => number,
+    report: RestoreReport,
+): Promise<void> {
+    const name = options.environment;
+    const container = deps.docker.getContainer(vault.id);
+    const aside = asideFolderName(deps.now());
+    const writesStopped = performance.now();
+
+    // 3. Pause writes, look again, stop the same container.
+    const undo = vault.running ? await pauseAndRecheck(env, vault, snapshot, decision, deps, remaining, report) : undefined;
+    deps.log(`${name}: writes paused; stopping ${vault.name} (the same container: Pulumi's state stays true)`);
+    const stopStarted = performance.now();
+    // The container's own stop timeout (the plan's stopTimeout), as `docker stop` would use it: time for Redis to fsync.
+    await container.stop().catch(async (e) => {
+        if ((e as { statusCode?: number }).statusCode === 304) return; // 304: already stopped
+        await undo?.();
+        throw e;
+    });
+    report.measurements.stopMs = Math.round(performance.now() - stopStarted);
+
+    // 4. The swap, in the vault's data, while it is stopped.
+    const swapStarted = performance.now();
+    let moved: string[];
+    try {
+        moved = movedFiles(await runHelper(deps.docker, vault, swapScript(aside, REDIS_UID), file, remaining()));
+    } catch (e) {
+        report.error =
+            `the vault's files could not be swapped (${(e as Error).message}); ${vault.name} is STOPPED, not started on what may be half of its files. ` +
+            `Its previous files are in ${dataName(vault)}: /data/${aside}, or still in /data. ${rollbackAdvice(vault, aside)}`;
+        throw e;
+    }
+    report.measurements.swapMs = Math.round(performance.now() - swapStarted);
+    report.aside = moved.length === 0 ? null : { data: dataName(vault), folder: `/data/${aside}`, moved };
+    deps.log(
+        `${name}: ${moved.length === 0 ? "no previous files to move aside" : `moved ${moved.join(", ")} aside into /data/${aside} (${dataName(vault)})`}; starting ${vault.name} on the snapshot`,
+    );
+
+    // 5. Start the same container; start-vault.sh converts dump.rdb before clients can write.
+    // Its log from a second before this start on: an older refusal in it is not this start's.
+    const logFrom = Math.floor(Date.now() / 1000) - 1;
+    const startStarted = performance.now();
+    await container.start();
+    let startedSave: string | undefined;
+    try {
+        startedSave = await waitForVault(env, vault, deps.docker, remaining, logFrom);
+    } catch (e) {
+        report.error = `${(e as Error).message}.${report.aside ? ` The vault's previous files are kept in ${dataName(vault)}, /data/${aside}. ${rollbackAdvice(vault, aside)}` : ""}`;
+        throw e;
+    }
+    const ready = performance.now();
+    report.measurements.startMs = Math.round(ready - startStarted);
+    report.measurements.writesRefusedMs = Math.round(ready - writesStopped);
+    deps.log(`${name}: the vault answers again: writes were refused for ${seconds(report.measurements.writesRefusedMs)}`);
+
+    // 6. Verify.
+    report.verification = await verifyRestore(env, vault, snapshot, startedSave, ready, deps, remaining, report);
+    report.status = report.verification.equal ? "restored" : "failed";
+    if (!report.verification.equal) report.error = `verification failed: ${report.verification.problems.join("; ")}`;
+}
+
+/**
+ * Pauses the vault's writes (clients wait; nothing they send now can be acknowledged and then
+ * lost with the old files), asks again whether the restore may go ahead, and has Redis skip
+ * its RDB save at shutdown (dump.rdb is moved aside anyway; the AOF is fsynced regardless).
+ * Undoes all of it when it refuses or fails.
+ */
+async function pauseAndRecheck(
+    env: EnvironmentOutput,
+    vault: VaultContainer,
+    snapshot: SnapshotContent,
+    decision: Extract<RestoreDecision, { action: "restore" }>,
+    deps: RestoreDeps,
+    remaining: () => number,
+    report: RestoreReport,
+): Promise<() => Promise<void>> {
+    return withSession(env.vault, remaining(), async (session) => {
+        let paused = false;
+        let savePoints: string | undefined;
+        try {
+            await session.call("AUTH", env.vault.password);
+            await session.call("CLIENT", "PAUSE", Math.min(PAUSE_MS, remaining()), "WRITE");
+            paused = true;
+            if (decision.forced.length === 0) {
+                // Writes may have landed between the first look and the pause: the same question again.
+                const now = await vaultState(deps.docker, vault, env, snapshot, remaining());
+                const again = decideRestore(snapshot, now, report.before.operational ?? undefined, false);
+                if (again.action !== "restore")
+                    throw new Refusal(
+                        `refused, nothing was changed: the vault changed while restore was deciding: ${again.reasons.join("; ")} (--force overrides)`,
+                    );
+            }
+            const reply = await session.call("CONFIG", "GET", "save");
+            savePoints = Array.isArray(reply) ? String(reply[1] ?? "") : "";
+            await session.call("CONFIG", "SET", "save", "");
+        } catch (e) {
+            if (savePoints !== undefined) await session.call("CONFIG", "SET", "save", savePoints).catch(() => undefined);
+            if (paused) await session.call("CLIENT", "UNPAUSE").catch(() => undefined);
+            throw e;
+        }
+        const restoredSavePoints = savePoints;
+        // Should the stop fail, the vault runs on as it was: its save points back, writes resumed.
+        return () =>
+            withVault(env, 10_000, async (again) => {
+                await again.call("CONFIG", "SET", "save", restoredSavePoints);
+                await again.call("CLIENT", "UNPAUSE");
+            }).catch(() => undefined);
+    });
+}
+
+function rollbackAdvice(vault: VaultContainer, aside: string): string {
+    return (
+        `To go back to them: docker stop ${vault.name}; docker run --rm --network none --volumes-from ${vault.name} --entrypoint sh ${vault.image} ` +
+        `-c 'cd /data && rm -rf appendonlydir appendonly.aof dump.rdb && mv ${aside}/* . && rmdir ${aside}'; docker start ${vault.name}`
+    );
+}
+
+/**
+ * Runs `script` as root in a helper container: the vault's image, the vault's volumes
+ * (--volumes-from: its /data, whether a volume or a host folder), no network, the snapshot
+ * staged in /data first (0600, the redis user's). Returns its output; throws when it fails.
+ */
+async function runHelper(docker: Docker, vault: VaultContainer, script: string, file: string, timeoutMs: number): Promise<string> {
+    const helper = await docker.createContainer({
+        name: temporaryName(vault, "restore"),
+        Image: vault.image,
+        Entrypoint: ["sh", "-c"],
+        Cmd: [script],
+        User: "0",
+        Labels: temporaryLabels(vault, "restore-helper"),
+        HostConfig: { NetworkMode: "none", VolumesFrom: [vault.id] },
+    });
+    try {
+        await helper.putArchive(
+            tarFileStream(file, { path: `/data/${STAGING_FILE}`, mode: 0o600, uid: Number(REDIS_UID), gid: Number(REDIS_UID) }),
+            { path: "/" },
+        );
+        await helper.start();
+        const waited = await Promise.race([
+            helper.wait() as Promise<{ StatusCode: number }>,
+            new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), timeoutMs).unref()),
+        ]);
+        const output = await containerLog(helper);
+        if (waited === undefined) throw new Error(`the helper did not finish within ${timeoutMs} ms`);
+        if (waited.StatusCode !== 0) throw new Error(`the helper exited ${waited.StatusCode}: ${lastLine(output)}`);
+        return output;
+    } finally {
+        await removeContainer(docker, helper.id);
+    }
+}
+
+/**
+ * Runs `body` with a session on `target` (commands bounded by 30 s, the whole by `timeoutMs`);
+ * the session and its deadline's timer end with it, so nothing keeps the process alive.
+ */
+async function withSession<T>(
+    target: { host: string; port: number },
+    timeoutMs: number,
+    body: (session: RedisSession) => Promise<T>,
+): Promise<T> {
+    const deadline = new Deadline(timeoutMs);
+    const session = new RedisSession(target, deadline, Math.min(timeoutMs, 30_000));
+    try {
+        return await body(session);
+    } finally {
+        session.close();
+        deadline.finish();
+    }
+}
+
+/**
+ * Waits until the vault answers its password and has loaded its data (the conversion runs
+ * with no client port first). Fails at once when the container stops or its start script
+ * refuses (start-vault.sh says why in its log).
+ */
+async function waitForVault(
+    env: EnvironmentOutput,
+    vault: VaultContainer,
+    docker: Docker,
+    remaining: () => number,
+    logFrom: number,
+): Promise<string | undefined> {
+    const container = docker.getContainer(vault.id);
+    for (;;) {
+        const left = remaining();
+        const state = (await container.inspect()).State;
+        const log = await containerLog(container, logFrom);
+        const refusal = log.split("\n").find((line) => line.includes("REFUSING TO START"));
+        if (refusal) throw new Error(`${vault.name} refused to start on the snapshot: ${refusal.replace(/^.*REFUSING TO START: /, "")}`);
+        if (!state.Running && !state.Restarting)
+            throw new Error(`${vault.name} stopped (exit ${state.ExitCode}) instead of starting on the snapshot`);
+        const persistence = await withSession(env.vault, Math.min(left, 2_000), async (session) => {
+            await session.call("AUTH", env.vault.password);
+            return parseInfo(String(await session.call("INFO", "persistence")));
+        }).catch(() => undefined); // Not answering yet (converting with no client port, or loading): ask again.
+        if (persistence?.loading === "0") return persistence.rdb_last_save_time;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+}
+
+/** What a server reports right now: DBSIZE, INFO keyspace's expires, DEBUG DIGEST (inside its container). */
+async function contentOf(
+    docker: Docker,
+    container: string,
+    password: string,
+    user: string | undefined,
+    timeoutMs: number,
+): Promise<SnapshotContent & Pick<StateRead, "writeMark" | "changes" | "lastSave">> {
+    const state = await serverState(docker, container, password, user, timeoutMs, () => true);
+    if (state.unavailable !== undefined) throw new Error(state.unavailable);
+    return {
+        keys: state.keys!,
+        expiringKeys: state.expiringKeys!,
+        digest: state.digest!,
+        writeMark: state.writeMark,
+        changes: state.changes,
+        lastSave: state.lastSave,
+    };
+}
+
+/** A state as reported: without the internals only restore uses. */
+function publicState(state: StateRead): ServerState {
+    const { link: _link, writeMark: _mark, changes: _changes, lastSave: _lastSave, ...rest } = state;
+    return rest;
+}
+
+/**
+ * The restored vault against the snapshot, then the operational against the vault, each
+ * under a short write pause, so that no client write lands between the two sides' digests.
+ */
+async function verifyRestore(
+    env: EnvironmentOutput,
+    vault: VaultContainer,
+    snapshot: SnapshotContent,
+    startedSave: string | undefined,
+    readyAt: number,
+    deps: RestoreDeps,
+    remaining: () => number,
+    report: RestoreReport,
+): Promise<Verification> {
+    let pausedMs = 0;
+    const paused = async <T>(body: (session: RedisSession) => Promise<T>): Promise<T> => {
+        const started = performance.now();
+        return withSession(env.vault, remaining(), async (session) => {
+            try {
+                await session.call("AUTH", env.vault.password);
+                await session.call("CLIENT", "PAUSE", Math.min(PAUSE_MS, remaining()), "WRITE");
+                return await body(session);
+            } finally {
+                await session.call("CLIENT", "UNPAUSE").catch(() => undefined);
+                pausedMs += performance.now() - started;
+                report.measurements.verifyPauseMs = Math.round(pausedMs);
+            }
+        });
+    };
+    const restored = await paused(() => contentOf(deps.docker, vault.name, env.vault.password, undefined, remaining()));
+    let verification: Verification;
+    // A restored vault starts with no change since its last save; a client that wrote the moment
+    // it answered, before the pause, makes its live digest differ from the snapshot's for a
+    // reason that is no fault of the restore. What the vault started from is then read from its
+    // AOF base file (the conversion's RDB of the snapshot), loaded into a scratch server.
+    const clientsWrote = restored.changes !== 0 || (startedSave !== undefined && restored.lastSave !== startedSave);
+    if (!clientsWrote) {
+        verification = { ...verifyVault(snapshot, restored), operational: null, aofBase: null };
+    } else {
+        const base = await aofBaseContent(deps.docker, vault, remaining());
+        const fromBase = verifyVault(snapshot, base);
+        verification = {
+            ...fromBase,
+            vault: restored.digest,
+            operational: null,
+            aofBase: base.digest,
+            compared:
+                `the vault's AOF base, which it started from (clients made ${restored.changes} change${restored.changes === 1 ? "" : "s"} before the verification paused writes: ` +
+                `the vault's own DEBUG DIGEST includes them): ${fromBase.compared}`,
+        };
+    }
+    deps.log(
+        `${report.environment}: the vault holds ${restored.keys} keys, DEBUG DIGEST ${short(restored.digest)}: ${verification.equal ? "as the snapshot" : "NOT as the snapshot"} (${verification.compared})`,
+    );
+    if (env.kind !== "standard") return verification;
+
+    // The operational re-syncs by itself: the restarted vault has a new replication id, so its
+    // PSYNC gets a full sync. Wait until it follows the vault's history with the link up. The
+    // vault's id is read each time: Redis gives a master a new one when its first replica
+    // attaches after a start (it creates its backlog then).
+    for (;;) {
+        const [master, replica] = await Promise.all([
+            withVault(env, Math.min(timeLeft(remaining), 2_000), (s) => s.call("INFO", "replication"))
+                .then((text) => parseInfo(String(text)))
+                .catch(() => undefined),
+            operationalReplication(env),
+        ]);
+        const synced =
+            replica?.master_link_status === "up" &&
+            replica.master_sync_in_progress === "0" &&
+            replica.master_replid === master?.master_replid;
+        if (synced) break;
+        if (timeLeft(remaining) < 500) {
+            throw new Error(
+                `the operational did not re-sync from the restored vault in time: ${replica ? `link ${replica.master_link_status}, following history ${short(replica.master_replid)}, the vault's is ${short(master?.master_replid)}` : "it does not answer"}`,
+            );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    report.measurements.operationalSyncMs = Math.round(performance.now() - readyAt);
+    // First without pausing the vault: when no write reaches the vault while the operational,
+    // caught up, takes its digest (Redis counts every change, an expiry's too, until a save),
+    // both hold what the vault's first digest covered.
+    const unpaused = await withVault(env, remaining(), async (session) => {
+        const mark = async () => {
+            const info = parseInfo(String(await session.call("INFO", "persistence", "replication")));
+            return { mark: `${info.rdb_changes_since_last_save}@${info.rdb_last_save_time}`, offset: Number(info.master_repl_offset) };
+        };
+        const before = await mark();
+        if (before.mark !== restored.writeMark) return undefined;
+        await operationalCaughtUp(env, before.offset, remaining);
+        const operational = await contentOf(
+            deps.docker,
+            env.operational.container,
+            env.operational.adminPassword,
+            env.operational.adminUser,
+            remaining(),
+        );
+        return (await mark()).mark === before.mark ? operational : undefined;
+    });
+    const [atVault, atOperational] = unpaused
+        ? [restored, unpaused]
+        : await paused(async (session) => {
+              const offset = Number(parseInfo(String(await session.call("INFO", "replication"))).master_repl_offset);
+              // Paused: the vault sends nothing more; the operational has everything once its offset is there.
+              await operationalCaughtUp(env, offset, remaining);
+              // No write since the first digest (Redis counts every change until a save): the vault's
+              // digest is still that one, and DEBUG DIGEST, which blocks the vault, need not run again.
+              const saves = parseInfo(String(await session.call("INFO", "persistence")));
+              const unchanged = `${saves.rdb_changes_since_last_save}@${saves.rdb_last_save_time}` === restored.writeMark;
+              return Promise.all([
+                  unchanged ? restored : contentOf(deps.docker, vault.name, env.vault.password, undefined, remaining()),
+                  contentOf(deps.docker, env.operational.container, env.operational.adminPassword, env.operational.adminUser, remaining()),
+              ]);
+          });
+    verification.operational = atOperational.digest;
+    if (atOperational.digest !== atVault.digest) {
+        verification.equal = false;
+        verification.problems.push(
+            `the operational holds ${atOperational.keys} keys with DEBUG DIGEST ${short(atOperational.digest)}, the vault ${atVault.keys} with ${short(atVault.digest)}`,
+        );
+    } else if (atVault.digest !== restored.digest) {
+        // Clients wrote between the two pauses: the operational matches the vault as it is now.
+        verification.compared += `; the operational against the vault as it is now (${atVault.keys} keys: clients wrote since the restore)`;
+    }
+    deps.log(
+        `${report.environment}: the operational re-synced ${seconds(report.measurements.operationalSyncMs)} after the vault answered: DEBUG DIGEST ${short(atOperational.digest)}, ${atOperational.digest === atVault.digest ? "as the vault" : "NOT as the vault"}`,
+    );
+    return verification;
+}
+
+/** Waits until the operational has received the vault's replication stream up to `offset`. */
+async function operationalCaughtUp(env: EnvironmentOutput, offset: number, remaining: () => number): Promise<void> {
+    for (;;) {
+        remaining();
+        const replica = await operationalReplication(env);
+        if (Number(replica?.slave_repl_offset ?? -1) >= offset) return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+}
+
+function withVault<T>(env: EnvironmentOutput, timeoutMs: number, body: (session: RedisSession) => Promise<T>): Promise<T> {
+    return withSession(env.vault, timeoutMs, async (session) => {
+        await session.call("AUTH", env.vault.password);
+        return body(session);
+    });
+}
+
+/** The operational's INFO replication, without a password as the protocol's check reads it; undefined while it does not answer. */
+async function operationalReplication(env: EnvironmentOutput): Promise<Record<string, string> | undefined> {
+    if (env.kind !== "standard") return undefined;
+    const operational = env.operational;
+    return withSession(operational, 2_000, async (session) => ({ ...parseInfo(String(await session.call("INFO", "replication"))) })).catch(
+        () => undefined,
+    );
+}
+
+/**
+ * What the vault's AOF base file holds (the RDB the vault's start wrote from the snapshot, the
+ * first part of its append-only file): copied out of the running container (the engine's
+ * archive API; base files are never rewritten in place) and loaded into a scratch server.
+ */
+async function aofBaseContent(docker: Docker, vault: VaultContainer, timeoutMs: number): Promise<SnapshotContent> {
+    const { aofDir, aofFile } = vaultDataFiles();
+    const manifest = await exec(docker, vault.name, ["cat", `/data/${aofDir}/${aofFile}.manifest`], { timeoutMs });
+    const base = /^file (\S+) seq \d+ type b$/m.exec(manifest.stdout)?.[1];
+    if (manifest.exitCode !== 0 || !base || !/^[A-Za-z0-9._-]+$/.test(base))
+        throw new Error(`cannot read the vault's AOF manifest: ${lastLine(manifest.output)}`);
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), "nexus-redis-aof-base-"));
+    try {
+        const file = path.join(folder, base);
+        await extractOne(await docker.getContainer(vault.id).getArchive({ path: `/data/${aofDir}/${base}` }), file);
+        return await loadInScratch({ docker, vault, file, timeoutMs });
+    } finally {
+        fs.rmSync(folder, { recursive: true, force: true });
+    }
+}
+
+/** Writes the one file of a tar stream to `file` (0600). */
+function extractOne(archive: NodeJS.ReadableStream, file: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+        const unpack = extract();
+        let written = false;
+        unpack.on("entry", (header, stream, next) => {
+            if (header.type !== "file" || written) {
+                stream.on("end", next);
+                stream.resume();
+                return;
+            }
+            written = true;
+            const out = fs.createWriteStream(file, { mode: 0o600 });
+            stream.pipe(out);
+            out.on("finish", next);
+            out.on("error", reject);
+        });
+        unpack.on("finish", () => (written ? resolve() : reject(new Error("the archive holds no file"))));
+        unpack.on("error", reject);
+        archive.on("error", reject);
+        archive.pipe(unpack as unknown as NodeJS.WritableStream);
+    });
+}
+
+/** What `remaining` says, 0 once it is over (it throws then). */
+function timeLeft(remaining: () => number): number {
+    try {
+        return remaining();
+    } catch {
+        return 0;
+    }
+}
+
+/** One JSON document, keys in a fixed order; times apart in `measurements`; never a password. */
+export function renderRestoreJson(report: RestoreReport): string {
+    const state = (s: ServerState | null) =>
+        s && {
+            unavailable: s.unavailable ?? null,
+            keys: s.keys ?? null,
+            expiringKeys: s.expiringKeys ?? null,
+            digest: s.digest ?? null,
+            datasetBytes: s.datasetBytes ?? null,
+        };
+    const document = {
+        environment: report.environment,
+        status: report.status,
+        from: report.from,
+        snapshot: report.snapshot && {
+            bytes: report.snapshot.bytes,
+            sha256: report.snapshot.sha256,
+            keys: report.snapshot.keys,
+            expiringKeys: report.snapshot.expiringKeys,
+            digest: report.snapshot.digest,
+            manifest: report.snapshot.manifest,
+            createdAt: report.snapshot.createdAt,
+            redis: {
+                redisVersion: report.snapshot.redis.redisVersion,
+                replicationId: report.snapshot.redis.replicationId,
+                replicationOffset: report.snapshot.redis.replicationOffset,
+            },
+        },
+        before: { vault: state(report.before.vault), operational: state(report.before.operational) },
+        reasons: report.reasons,
+        forced: report.forced,
+        verification: report.verification && {
+            equal: report.verification.equal,
+            snapshot: report.verification.snapshot,
+            vault: report.verification.vault,
+            operational: report.verification.operational,
+            aofBase: report.verification.aofBase,
+            compared: report.verification.compared,
+            problems: report.verification.problems,
+        },
+        aside: report.aside,
+        error: report.error,
+        measurements: report.measurements,
+    };
+    return `${JSON.stringify(document, null, 2)}\n`;
+}
+
+/** The end of a restore for people (its progress went to stderr as it happened). */
+export function renderRestoreText(report: RestoreReport): string {
+    const out: string[] = [];
+    const m = report.measurements;
+    const v = report.verification;
+    switch (report.status) {
+        case "restored":
+            out.push(`restored ${report.environment} from ${report.from}: ${report.snapshot?.keys} keys`);
+            break;
+        case "unchanged":
+            out.push(`${report.environment} unchanged: ${report.reasons.join("; ")}`);
+            break;
+        case "refused":
+            out.push(`${report.environment} NOT restored: ${report.error}`);
+            break;
+        case "failed":
+            out.push(`${report.environment} restore FAILED: ${report.error}`);
+    }
+    if (v) {
+        const digests = [
+            `snapshot ${short(v.snapshot)}`,
+            ...(v.aofBase ? [`vault's AOF base ${short(v.aofBase)}`] : []),
+            `vault ${short(v.vault ?? undefined)}`,
+            ...(v.operational ? [`operational ${short(v.operational)}`] : []),
+        ];
+        out.push(`  verified: ${v.equal ? "equal" : "NOT EQUAL"}: ${digests.join(", ")}; compared: ${v.compared}`);
+        for (const p of v.problems) out.push(`  - ${p}`);
+    }
+    for (const f of report.forced) out.push(`  --force: replaced although ${f}`);
+    if (m.writesRefusedMs !== null) {
+        out.push(
+            `  writes were refused for ${seconds(m.writesRefusedMs)} (stop ${seconds(m.stopMs)}, swap ${seconds(m.swapMs)}, start and load ${seconds(m.startMs)}), ` +
+                `then paused ${seconds(m.verifyPauseMs)} in all while digests were taken`,
+        );
+    }
+    if (m.operationalSyncMs !== null) out.push(`  the operational re-synced ${seconds(m.operationalSyncMs)} after the vault answered`);
+    if (report.aside) {
+        out.push(
+            `  the vault's previous files (${report.aside.moved.join(", ")}) are kept in ${report.aside.data}, ${report.aside.folder}: remove them when no longer needed`,
+        );
+    }
+    return `${out.join("\n")}\n`;
+}

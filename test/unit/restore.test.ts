@@ -1,0 +1,380 @@
+/**
+ * `nexus-redis restore`'s decisions: when it may replace data (never by accident), the swap
+ * of the vault's files (run here with sh on a folder), what counts as restored, the report.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import type { SnapshotContent } from "../../cli/backupManifest";
+import { type CliIo, main } from "../../cli/nexus-redis";
+import {
+    DEFAULT_RESTORE_TIMEOUT_MS,
+    RESTORE_HELP,
+    type RestoreReport,
+    parseRestoreArgs,
+    renderRestoreJson,
+    renderRestoreText,
+} from "../../cli/restore";
+import { STAGING_FILE, asideFolderName, decideRestore, movedFiles, swapScript, verifyVault } from "../../cli/restorePlan";
+import { SAMPLE_SECRETS, fleetOutputs } from "./cli-samples";
+
+const ROOT = path.resolve(__dirname, "../..");
+const SNAPSHOT: SnapshotContent = { keys: 1000, expiringKeys: 0, digest: "75dea420a05334c707d0f0fc560ce5e71cae1870" };
+const OTHER = "524a51f698518afb2f855a61e565a355e0e7e0fb";
+const EMPTY = "0000000000000000000000000000000000000000";
+
+describe("restore's arguments", () => {
+    const password = { RESTIC_PASSWORD_FILE: "/etc/nexus-redis/restic.pw" };
+
+    it("takes an environment and a file", () => {
+        expect(parseRestoreArgs(["contact", "--from", "backups/contact/x.rdb"], {})).toEqual({
+            environment: "contact",
+            from: "backups/contact/x.rdb",
+            force: false,
+            json: false,
+            resticRepo: undefined,
+            outputs: undefined,
+            stack: undefined,
+            timeoutMs: DEFAULT_RESTORE_TIMEOUT_MS,
+        });
+    });
+
+    it("takes a restic snapshot with its repository", () => {
+        expect(parseRestoreArgs(["locker", "--from", "restic:latest", "--restic-repo", "/srv/restic", "--force"], password)).toMatchObject({
+            from: "restic:latest",
+            resticRepo: "/srv/restic",
+            force: true,
+        });
+    });
+
+    it.each<[string, string[], Record<string, string>, RegExp]>([
+        ["no environment", ["--from", "x.rdb"], {}, /restore takes exactly one environment, got none/],
+        ["two environments", ["a", "b", "--from", "x.rdb"], {}, /restore takes exactly one environment, got "a b"/],
+        ["no snapshot", ["contact"], {}, /--from FILE or --from restic:SNAPSHOT is required/],
+        ["a restic snapshot without a repository", ["contact", "--from", "restic:latest"], password, /needs --restic-repo URL/],
+        [
+            "a restic snapshot without a password",
+            ["contact", "--from", "restic:latest", "--restic-repo", "/r"],
+            {},
+            /set RESTIC_PASSWORD_FILE/,
+        ],
+        ["a snapshot ID that is not one", ["contact", "--from", "restic:HEAD~1", "--restic-repo", "/r"], password, /give a snapshot ID/],
+        [
+            "a repository with a file",
+            ["contact", "--from", "x.rdb", "--restic-repo", "/r"],
+            {},
+            /--restic-repo only applies to --from restic/,
+        ],
+        ["an option of backup", ["contact", "--from", "x.rdb", "--to", "/b"], {}, /Unknown option '--to'/],
+    ])("refuses %s", (_what, argv, env, message) => {
+        expect(() => parseRestoreArgs(argv, env)).toThrow(message);
+    });
+});
+
+describe("whether restore may replace what the vault holds", () => {
+    it("restores onto an empty vault (a mistaken FLUSHALL, a lost volume) without --force", () => {
+        expect(decideRestore(SNAPSHOT, { keys: 0, digest: EMPTY, datasetBytes: 800_000 }, { keys: 0, digest: undefined }, false)).toEqual({
+            action: "restore",
+            reasons: ["the vault is empty: nothing is replaced"],
+            forced: [],
+        });
+    });
+
+    it("does nothing when the vault holds exactly the snapshot", () => {
+        expect(decideRestore(SNAPSHOT, { keys: 1000, digest: SNAPSHOT.digest }, undefined, true)).toMatchObject({ action: "unchanged" });
+    });
+
+    it("refuses a vault that holds other keys, saying how many and how much memory would be replaced", () => {
+        const decision = decideRestore(SNAPSHOT, { keys: 1001, datasetBytes: 4_300_000 }, undefined, false);
+        expect(decision.action).toBe("refuse");
+        expect(decision.reasons.join()).toMatch(
+            /the vault holds 1001 keys \(4\.1 MiB of data\), and they are not the snapshot's 1000 keys: restoring would replace every one of them/,
+        );
+    });
+
+    it("refuses a vault with as many keys as the snapshot but other content", () => {
+        expect(decideRestore(SNAPSHOT, { keys: 1000, digest: OTHER, datasetBytes: 1 }, undefined, false).action).toBe("refuse");
+    });
+
+    it("replaces them with --force, and records what it overrode", () => {
+        const decision = decideRestore(SNAPSHOT, { keys: 1001, datasetBytes: 4_300_000 }, undefined, true);
+        expect(decision.action).toBe("restore");
+        expect(decision.action === "restore" && decision.forced.join()).toMatch(/the vault holds 1001 keys/);
+    });
+
+    it("refuses a vault whose data cannot be read: nobody knows what would be replaced", () => {
+        const decision = decideRestore(SNAPSHOT, { unavailable: "container nexus3-contact-vault is not running" }, undefined, false);
+        expect(decision).toEqual({
+            action: "refuse",
+            reasons: [
+                "the vault's data cannot be examined (container nexus3-contact-vault is not running): nobody knows what the restore would replace",
+            ],
+        });
+    });
+
+    it("refuses when a cut-off operational holds data that is neither the vault's nor the snapshot's (it may be the newest copy)", () => {
+        const decision = decideRestore(SNAPSHOT, { keys: 0, digest: EMPTY }, { keys: 1, digest: OTHER }, false);
+        expect(decision.action).toBe("refuse");
+        expect(decision.reasons.join()).toMatch(/the operational holds 1 key that is neither the vault's nor the snapshot's/);
+    });
+
+    it.each<[string, { keys: number; digest?: string }]>([
+        ["follows the vault (link up: its data is the vault's, its digest not read)", { keys: 1000 }],
+        ["holds the snapshot's data", { keys: 1000, digest: SNAPSHOT.digest }],
+        ["holds the vault's data", { keys: 5, digest: OTHER }],
+        ["is empty", { keys: 0, digest: EMPTY }],
+    ])("does not refuse for an operational that %s", (_what, operational) => {
+        expect(
+            decideRestore(SNAPSHOT, { keys: 0, digest: operational.digest === OTHER ? OTHER : EMPTY }, operational, false).action,
+        ).not.toBe("refuse");
+    });
+
+    it("does not refuse for an operational that does not answer: it re-syncs when it comes back", () => {
+        expect(decideRestore(SNAPSHOT, { keys: 0, digest: EMPTY }, { unavailable: "container stopped" }, false).action).toBe("restore");
+    });
+});
+
+describe("the swap of the vault's files (run with sh on a folder)", () => {
+    function dataFolder(files: Record<string, string>): string {
+        const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-swap-"));
+        for (const [name, content] of Object.entries(files)) {
+            mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+            writeFileSync(path.join(dir, name), content);
+        }
+        return dir;
+    }
+    const uid = String(process.getuid?.() ?? 0);
+    const swap = (dir: string) =>
+        spawnSync("sh", ["-c", swapScript("nexus-redis-restore-20260126T030000Z", uid, dir)], { encoding: "utf8" });
+
+    it("moves the AOF folder, Redis 6's single AOF and dump.rdb aside (never deletes them), and puts the snapshot in as dump.rdb, 0600", () => {
+        const dir = dataFolder({
+            "appendonlydir/appendonly.aof.manifest": "m",
+            "appendonlydir/appendonly.aof.1.base.rdb": "base",
+            "appendonly.aof": "old",
+            "dump.rdb": "old-rdb",
+            "appendonlydir.incomplete-20260101T000000Z/x": "kept where it is",
+            [STAGING_FILE]: "REDIS0010snapshot",
+        });
+        const run = swap(dir);
+        expect(run.status).toBe(0);
+        expect(movedFiles(run.stdout)).toEqual(["appendonlydir", "appendonly.aof", "dump.rdb"]);
+        expect(readdirSync(dir).sort()).toEqual([
+            "appendonlydir.incomplete-20260101T000000Z",
+            "dump.rdb",
+            "nexus-redis-restore-20260126T030000Z",
+        ]);
+        expect(readFileSync(path.join(dir, "dump.rdb"), "utf8")).toBe("REDIS0010snapshot");
+        expect(statSync(path.join(dir, "dump.rdb")).mode & 0o777).toBe(0o600);
+        const aside = path.join(dir, "nexus-redis-restore-20260126T030000Z");
+        expect(readdirSync(aside).sort()).toEqual(["appendonly.aof", "appendonlydir", "dump.rdb"]);
+        expect(readFileSync(path.join(aside, "appendonlydir/appendonly.aof.1.base.rdb"), "utf8")).toBe("base");
+    });
+
+    it("leaves no empty folder behind when the vault had no files (a lost volume)", () => {
+        const dir = dataFolder({ [STAGING_FILE]: "REDIS0010snapshot" });
+        const run = swap(dir);
+        expect(run.status).toBe(0);
+        expect(movedFiles(run.stdout)).toEqual([]);
+        expect(readdirSync(dir)).toEqual(["dump.rdb"]);
+    });
+
+    it("moves nothing when the snapshot was not staged", () => {
+        const dir = dataFolder({ "dump.rdb": "old-rdb", "appendonlydir/appendonly.aof.manifest": "m" });
+        const run = swap(dir);
+        expect(run.status).not.toBe(0);
+        expect(run.stderr).toMatch(/the staged snapshot is missing/);
+        expect(readdirSync(dir).sort()).toEqual(["appendonlydir", "dump.rdb"]);
+    });
+
+    it("names the aside folder by the UTC second of the restore", () => {
+        expect(asideFolderName(new Date("2026-01-26T03:00:05.123Z"))).toBe("nexus-redis-restore-20260126T030005Z");
+    });
+});
+
+describe("what counts as restored", () => {
+    it("without expiring keys: the vault's DEBUG DIGEST equals the snapshot's", () => {
+        expect(verifyVault(SNAPSHOT, { ...SNAPSHOT })).toMatchObject({
+            equal: true,
+            compared: "DEBUG DIGEST of the whole dataset (no key has an expiry)",
+        });
+        const wrong = verifyVault(SNAPSHOT, { keys: 1000, expiringKeys: 0, digest: OTHER });
+        expect(wrong.equal).toBe(false);
+        expect(wrong.problems.join()).toMatch(
+            /the vault holds 1000 keys with DEBUG DIGEST 524a51f69851, the snapshot 1000 keys with 75dea420a053/,
+        );
+    });
+
+    const session: SnapshotContent = { keys: 1000, expiringKeys: 400, digest: SNAPSHOT.digest };
+
+    it("with expiring keys none of which expired: still the digest", () => {
+        const v = verifyVault(session, { ...session });
+        expect(v.equal).toBe(true);
+        expect(v.compared).toMatch(/DEBUG DIGEST of the whole dataset \(none of the snapshot's 400 keys with an expiry had expired/);
+    });
+
+    it("with expiring keys some of which expired: the keys without an expiry by count, and says digests cannot match", () => {
+        const v = verifyVault(session, { keys: 950, expiringKeys: 350, digest: OTHER });
+        expect(v.equal).toBe(true);
+        expect(v.compared).toMatch(
+            /50 of the snapshot's 400 keys with an expiry had expired when the vault loaded it .* the 600 keys without an expiry are compared by count, not content/,
+        );
+    });
+
+    it("fails when a key without an expiry is missing, which no expiry explains", () => {
+        const v = verifyVault(session, { keys: 949, expiringKeys: 350, digest: OTHER });
+        expect(v.equal).toBe(false);
+        expect(v.problems).toEqual(["the vault holds 599 keys without an expiry, the snapshot 600 keys"]);
+    });
+});
+
+function report(fields: Partial<RestoreReport>): RestoreReport {
+    return {
+        environment: "contact",
+        status: "restored",
+        from: "backups/contact/20260126T030000.123Z.rdb",
+        snapshot: {
+            ...SNAPSHOT,
+            sha256: "f".repeat(64),
+            bytes: 18958,
+            manifest: true,
+            createdAt: "2026-01-26T03:00:00.123Z",
+            redis: {
+                redisVersion: "7.0.15",
+                rdbVersion: 10,
+                replicationId: "1f85",
+                replicationOffset: 42,
+                writtenAt: null,
+                usedMemory: null,
+            },
+        },
+        before: {
+            vault: { keys: 0, expiringKeys: 0, digest: EMPTY, datasetBytes: 1 },
+            operational: { keys: 0, expiringKeys: 0, datasetBytes: 1 },
+        },
+        reasons: ["the vault is empty: nothing is replaced"],
+        forced: [],
+        verification: {
+            snapshot: SNAPSHOT.digest,
+            vault: SNAPSHOT.digest,
+            operational: SNAPSHOT.digest,
+            aofBase: null,
+            equal: true,
+            compared: "DEBUG DIGEST of the whole dataset (no key has an expiry)",
+            problems: [],
+        },
+        aside: {
+            data: "volume nexus3-contact-vault-data",
+            folder: "/data/nexus-redis-restore-20260126T030000Z",
+            moved: ["appendonlydir", "dump.rdb"],
+        },
+        error: null,
+        measurements: {
+            durationMs: 9000,
+            writesRefusedMs: 3200,
+            stopMs: 400,
+            swapMs: 300,
+            startMs: 2500,
+            verifyPauseMs: 200,
+            operationalSyncMs: 300,
+        },
+        ...fields,
+    };
+}
+
+describe("restore's report", () => {
+    it("says the three digests, how long writes were refused, and where the old files are", () => {
+        const text = renderRestoreText(report({}));
+        expect(text).toContain("restored contact from backups/contact/20260126T030000.123Z.rdb: 1000 keys");
+        expect(text).toContain("verified: equal: snapshot 75dea420a053, vault 75dea420a053, operational 75dea420a053");
+        expect(text).toContain("writes were refused for 3.2 s (stop 0.4 s, swap 0.3 s, start and load 2.5 s)");
+        expect(text).toContain("kept in volume nexus3-contact-vault-data, /data/nexus-redis-restore-20260126T030000Z");
+    });
+
+    it("says why it refused", () => {
+        const text = renderRestoreText(
+            report({
+                status: "refused",
+                verification: null,
+                aside: null,
+                error: "refused, nothing was changed: the vault holds 1001 keys",
+                measurements: {
+                    durationMs: 900,
+                    writesRefusedMs: null,
+                    stopMs: null,
+                    swapMs: null,
+                    startMs: null,
+                    verifyPauseMs: null,
+                    operationalSyncMs: null,
+                },
+            }),
+        );
+        expect(text).toBe("contact NOT restored: refused, nothing was changed: the vault holds 1001 keys\n");
+    });
+
+    it("prints one JSON document with every digest and the times apart", () => {
+        const document = JSON.parse(renderRestoreJson(report({})));
+        expect(Object.keys(document)).toEqual([
+            "environment",
+            "status",
+            "from",
+            "snapshot",
+            "before",
+            "reasons",
+            "forced",
+            "verification",
+            "aside",
+            "error",
+            "measurements",
+        ]);
+        expect(document.verification).toMatchObject({
+            equal: true,
+            snapshot: SNAPSHOT.digest,
+            vault: SNAPSHOT.digest,
+            operational: SNAPSHOT.digest,
+        });
+        expect(document.measurements.writesRefusedMs).toBe(3200);
+        expect(document.before.operational).toEqual({ unavailable: null, keys: 0, expiringKeys: 0, digest: null, datasetBytes: 1 });
+    });
+});
+
+describe("nexus-redis restore, before it connects anywhere", () => {
+    const outputs = (() => {
+        const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-restore-"));
+        const file = path.join(dir, "outputs.json");
+        writeFileSync(file, JSON.stringify({ environments: fleetOutputs }));
+        return file;
+    })();
+
+    async function restore(argv: string[]) {
+        let stdout = "";
+        let stderr = "";
+        const io: CliIo = {
+            stdout: { write: (t: string) => (stdout += t) },
+            stderr: { write: (t: string) => (stderr += t) },
+            readStdin: async () => "",
+            run: async (command) => {
+                throw new Error(`no command may run here, got ${command.join(" ")}`);
+            },
+            projectDir: ROOT,
+            env: {},
+        };
+        const code = await main(["restore", ...argv, "--outputs", outputs], io);
+        return { code, stdout, stderr };
+    }
+
+    it("prints its own help", async () => {
+        const run = await restore(["--help"]);
+        expect(run).toEqual({ code: 0, stdout: `${RESTORE_HELP}\n`, stderr: "" });
+        for (const section of ["Usage:", "Options:", "Examples:", "Exit codes:"]) expect(RESTORE_HELP).toContain(section);
+    });
+
+    it("exits 2 for an environment the stack does not have, naming the stack's", async () => {
+        const run = await restore(["contct", "--from", "x.rdb"]);
+        expect(run.code).toBe(2);
+        expect(run.stderr).toMatch(/unknown environment "contct"; the stack's are contact, kb, user/);
+        for (const secret of SAMPLE_SECRETS) expect(run.stderr).not.toContain(secret);
+    });
+});
