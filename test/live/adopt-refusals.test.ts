@@ -169,12 +169,14 @@ describe.skipIf(!live)("nexus-redis adopt refuses what it cannot take over safel
         await build({ name: "transcripts", data: { kind: "anonymous" }, noOperational: true, network: otherNetwork });
         await build({ name: "web", data: { kind: "anonymous" }, noOperational: true });
         await build({ name: "chrono", data: { kind: "anonymous" } });
-        // kb's "vault" is a web server on the vault's port.
+        // kb's "vault" is a web server on the vault's port. It answers every connection in HTTP and then reads on
+        // until the client closes: a server that closes first (busybox httpd) resets a connection whose request it
+        // did not read, and the reset can discard its answer before adopt reads it.
         const kb = await docker.createContainer({
             name: `${runId}-kb-vault`,
             Image: TEST_IMAGE,
-            Entrypoint: ["httpd"],
-            Cmd: ["-f", "-p", "6379"],
+            Entrypoint: ["nc"],
+            Cmd: ["-ll", "-p", "6379", "-e", "sh", "-c", 'printf "HTTP/1.1 400 Bad Request\r\n\r\n"; exec cat >/dev/null'],
             Labels: { [RUN_LABEL_KEY]: runId },
             ExposedPorts: { "6379/tcp": {} },
             HostConfig: {
