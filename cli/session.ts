@@ -4,7 +4,8 @@
  * outlives its deadline: a host that accepts the connection and never answers costs one
  * timeout, and the connection is always closed.
  */
-import Redis from "ioredis";
+import * as net from "node:net";
+import { RedisReplyError, type Reply, ReplyReader, encodeCommand } from "./resp";
 
 export type FailureKind =
     /** Nothing listens (container stopped): ECONNREFUSED. */
@@ -70,57 +71,45 @@ export class Deadline {
     }
 }
 
+/** How a connection failed or ended before a reply came: the socket's error, a timeout, or a close. */
+class ConnectionFailure extends Error {
+    constructor(
+        message: string,
+        readonly code?: string,
+    ) {
+        super(message);
+    }
+}
+const TIMED_OUT = "timed out";
+
+interface Waiting {
+    resolve(reply: Reply): void;
+    reject(error: Error): void;
+}
+
 export class RedisSession {
-    private readonly client: Redis;
-    private connected = false;
-    private closed = false;
-    /** The socket's own error (ECONNREFUSED...): connect() itself only says "Connection is closed". */
-    private socketError: Error | undefined;
+    private socket: net.Socket | undefined;
+    private connecting: Promise<void> | undefined;
+    private readonly reader = new ReplyReader();
+    /** Commands sent and not yet answered, oldest first: RESP answers in order. */
+    private readonly waiting: Waiting[] = [];
+    /** Why the connection ended, once it has: every later command fails with it. */
+    private ended: Error | undefined;
 
     constructor(
         readonly target: SessionTarget,
         private readonly deadline: Deadline,
-        /** Bound of the connection and of each command; the deadline's whole bound by default. */
+        /** Bound of the connection and of each batch of commands; the deadline's whole bound by default. */
         private readonly commandTimeoutMs = deadline.timeoutMs,
     ) {
-        const timeout = commandTimeoutMs;
-        this.client = new Redis({
-            host: target.host,
-            port: target.port,
-            lazyConnect: true,
-            connectTimeout: timeout,
-            commandTimeout: timeout,
-            // One attempt: a check reports what it finds, it does not wait for a server to come back.
-            retryStrategy: () => null,
-            maxRetriesPerRequest: 0,
-            enableOfflineQueue: false,
-            autoResendUnfulfilledCommands: false,
-            // The operational's default user may not run the ready check's INFO (or CLIENT SETINFO);
-            // RESP2 keeps replies in the shape the parsers expect and needs no HELLO.
-            enableReadyCheck: false,
-            disableClientInfo: true,
-            protocol: 2,
-        });
-        // Failures surface through the commands; without a listener ioredis prints them itself.
-        this.client.on("error", (e: Error) => (this.socketError ??= e));
         deadline.track(this);
     }
 
+    /** One command; its failure is thrown as a ProbeError. */
     async call(command: string, ...args: (string | number)[]): Promise<unknown> {
-        const name = commandName(command, args);
-        if (!this.connected) {
-            try {
-                await this.client.connect();
-                this.connected = true;
-            } catch (e) {
-                throw new ProbeError(this.classify(this.socketError ?? e, name, false));
-            }
-        }
-        try {
-            return await this.client.call(command, ...args);
-        } catch (e) {
-            throw new ProbeError(this.classify(e, name, true));
-        }
+        const [settled] = await this.callAll([[command, ...args]]);
+        if (settled.failure) throw new ProbeError(settled.failure);
+        return settled.value;
     }
 
     /**
@@ -129,33 +118,90 @@ export class RedisSession {
      */
     async callAll(commands: (string | number)[][]): Promise<Settled[]> {
         const names = commands.map(([command, ...args]) => commandName(String(command), args));
-        if (!this.connected) {
-            try {
-                await this.client.connect();
-                this.connected = true;
-            } catch (e) {
-                const failure = this.classify(this.socketError ?? e, names[0] ?? "?", false);
-                return names.map((command) => ({ failure: { ...failure, command } }));
-            }
+        try {
+            await this.connect();
+        } catch (e) {
+            const failure = this.classify(e, names[0] ?? "?", false);
+            return names.map((command) => ({ failure: { ...failure, command } }));
         }
-        const pending = commands.map(([command, ...args]) => this.client.call(String(command), ...args));
+        const pending = commands.map(() => new Promise<Reply>((resolve, reject) => this.waiting.push({ resolve, reject })));
+        if (this.ended) this.failWaiting(this.ended);
+        else {
+            this.socket!.write(commands.map(encodeCommand).join(""));
+            // A server that took the connection but does not answer: the batch is bounded, and the
+            // connection is dropped (a late reply would otherwise answer the next command).
+            const timer = setTimeout(() => this.end(new ConnectionFailure(TIMED_OUT)), this.commandTimeoutMs);
+            Promise.allSettled(pending).then(() => clearTimeout(timer));
+        }
         const settled = await Promise.allSettled(pending);
-        return settled.map((result, i) =>
-            result.status === "fulfilled" ? { value: result.value } : { failure: this.classify(result.reason, names[i], true) },
-        );
+        return settled.map((result, i) => {
+            if (result.status === "rejected") return { failure: this.classify(result.reason, names[i], true) };
+            return result.value instanceof RedisReplyError
+                ? { failure: this.classify(result.value, names[i], true) }
+                : { value: result.value };
+        });
     }
 
     close(): void {
-        if (this.closed) return;
-        this.closed = true;
-        this.client.disconnect();
+        this.end(new ConnectionFailure("closed by the client"));
+    }
+
+    private connect(): Promise<void> {
+        this.connecting ??= new Promise<void>((resolve, reject) => {
+            if (this.ended) return reject(this.ended);
+            const socket = net.connect({ host: this.target.host, port: this.target.port });
+            this.socket = socket;
+            socket.setNoDelay(true);
+            const timer = setTimeout(() => this.end(new ConnectionFailure(TIMED_OUT)), this.commandTimeoutMs);
+            socket.once("connect", () => {
+                clearTimeout(timer);
+                resolve();
+            });
+            socket.on("data", (chunk: Buffer) => this.received(chunk));
+            socket.on("error", (e: NodeJS.ErrnoException) => this.end(new ConnectionFailure(e.message, e.code)));
+            socket.on("close", () => {
+                clearTimeout(timer);
+                this.end(new ConnectionFailure("the connection was closed"));
+                reject(this.ended);
+            });
+        });
+        return this.connecting;
+    }
+
+    private received(chunk: Buffer): void {
+        let replies: Reply[];
+        try {
+            replies = this.reader.push(chunk);
+        } catch (e) {
+            this.end(new ConnectionFailure(`not a Redis reply: ${(e as Error).message}`, "EPROTO"));
+            return;
+        }
+        for (const reply of replies) {
+            const waiting = this.waiting.shift();
+            if (!waiting) {
+                this.end(new ConnectionFailure("a reply to no command", "EPROTO"));
+                return;
+            }
+            waiting.resolve(reply);
+        }
+    }
+
+    /** Ends the connection once, for `reason`: everything still waiting fails with it. */
+    private end(reason: Error): void {
+        this.ended ??= reason;
+        this.failWaiting(this.ended);
+        this.socket?.destroy();
+    }
+
+    private failWaiting(reason: Error): void {
+        for (const waiting of this.waiting.splice(0)) waiting.reject(reason);
     }
 
     private classify(error: unknown, command: string, connected: boolean): ProbeFailure {
         const message = error instanceof Error ? error.message : String(error);
-        const code = (error as NodeJS.ErrnoException).code;
+        const code = (error as ConnectionFailure).code;
         const ms = this.deadline.expired ? this.deadline.timeoutMs : this.commandTimeoutMs;
-        if (this.deadline.expired || message === "Command timed out") {
+        if (this.deadline.expired || message === TIMED_OUT) {
             return connected
                 ? { kind: "silent", command, message: `accepted the connection but did not answer ${command} within ${ms} ms` }
                 : { kind: "unreachable", command, message: `did not accept a connection within ${ms} ms` };
@@ -164,18 +210,17 @@ export class RedisSession {
             return { kind: "refused", command, message: "refused the connection (nothing listens: container stopped?)" };
         if (code === "ENOTFOUND" || code === "EAI_AGAIN")
             return { kind: "unreachable", command, message: `host ${this.target.host} not found` };
-        if (code === "ETIMEDOUT" || /connect ETIMEDOUT/.test(message)) {
-            return { kind: "unreachable", command, message: `did not accept a connection within ${ms} ms` };
-        }
+        if (code === "ETIMEDOUT") return { kind: "unreachable", command, message: `did not accept a connection within ${ms} ms` };
         if (code === "EHOSTUNREACH" || code === "ENETUNREACH") return { kind: "unreachable", command, message: `is unreachable (${code})` };
-        if (/^WRONGPASS|invalid password|invalid username-password/i.test(message)) {
-            return { kind: "auth", command, message: "rejected the password" };
+        if (error instanceof RedisReplyError) {
+            if (/^WRONGPASS|invalid password|invalid username-password/i.test(message)) {
+                return { kind: "auth", command, message: "rejected the password" };
+            }
+            if (/^NOPERM|^NOAUTH/.test(message)) return { kind: "denied", command, message: `refused ${command}: ${firstLine(message)}` };
+            return { kind: "error", command, message: `${command} failed: ${firstLine(message)}` };
         }
-        if (/^NOPERM|^NOAUTH/.test(message)) return { kind: "denied", command, message: `refused ${command}: ${firstLine(message)}` };
-        if (code === "ECONNRESET" || /Connection is closed|Stream isn't writeable|EPIPE/.test(message)) {
-            return { kind: "closed", command, message: `closed the connection during ${command}` };
-        }
-        return { kind: "error", command, message: `${command} failed: ${firstLine(message)}` };
+        if (code === "EPROTO") return { kind: "error", command, message: `${command} failed: ${message}` };
+        return { kind: "closed", command, message: `closed the connection during ${command}` };
     }
 }
 
