@@ -5,7 +5,8 @@
 import { performance } from "node:perf_hooks";
 import { type Diagnosis, type DiagnosisContext, type Problem, diagnose, diagnosisContext } from "./diagnose";
 import { observeEnvironment } from "./observe";
-import { DEFAULT_SYNC_TIMEOUT_MS, applyFix, planFix } from "./fix";
+import { DEFAULT_SYNC_TIMEOUT_MS } from "./defaults";
+import { applyFix, planFix } from "./fix";
 import type { EnvironmentOutput, EnvironmentsOutput } from "./outputs";
 import { type EnvironmentReport, type FleetReport, type Measurement, statusOf } from "./report";
 

@@ -2,16 +2,22 @@
  * nexus-redis: the operator CLI of the Redis Environment Protocol's fleet.
  *
  * `main(argv, io)` does everything and returns the exit code, so tests call it in-process
- * with their own stdout, stdin and command runner; `bin/nexus-redis.js` calls `runAsProcess`.
+ * with their own stdout, stdin and command runner; `bin/nexus-redis.js` calls `runAsProcess`
+ * on the JavaScript build of this folder (dist/, made by `npm run build:cli`).
+ *
+ * Each command is a module of cli/commands/, loaded only when it runs (COMMANDS below): a
+ * check loads neither recover's YAML parser nor what other commands need (Docker's client),
+ * and --help loads no command at all. That is most of the CLI's start-up.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULT_SYNC_TIMEOUT_MS } from "./fix";
-import { checkFleet } from "./fleet";
-import { type EnvironmentsOutput, OutputsError, loadOutputs } from "./outputs";
-import { RecoverError, recover, shellQuote } from "./recover";
-import { EXIT_INTERNAL, EXIT_USAGE, exitCode, renderJson, renderTable } from "./report";
+import { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS, DEFAULT_SYNC_TIMEOUT_MS } from "./defaults";
+import { CliError, UsageError } from "./errors";
+import { EXIT_INTERNAL } from "./report";
 import { type CommandRunner, spawnRunner } from "./runner";
+
+export { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS };
 
 export const HELP = `Usage:
   nexus-redis check [--fix [--force] [--sync-timeout MS]] [--json] [--env NAME]... [--outputs FILE|-] [--stack NAME] [--timeout MS] [--wait MS]
@@ -41,10 +47,10 @@ Options:
                     \`npm run --silent synth -- --show-secrets\`), - for stdin;
                     default: run \`pulumi stack output --json --show-secrets\`
   --stack NAME      the Pulumi stack (default: PULUMI_STACK, else the selected stack)
-  --timeout MS      check: bound of each environment's check and repair (default ${3000});
-                    recover: how long to wait for the sync (default ${120000})
+  --timeout MS      check: bound of each environment's check and repair (default ${DEFAULT_CHECK_TIMEOUT_MS});
+                    recover: how long to wait for the sync (default ${DEFAULT_RECOVER_WAIT_MS})
   --sync-timeout MS check --fix: how long to wait for the link to come up after a repair
-                    that re-syncs (a full sync of a real dataset takes a while; default ${60000})
+                    that re-syncs (a full sync of a real dataset takes a while; default ${DEFAULT_SYNC_TIMEOUT_MS})
   --wait MS         check: until every environment is healthy, check again (every second)
                     for up to MS, e.g. right after a deployment (default 0: check once)
   --dry-run         recover: print the Pulumi command instead of running it
@@ -63,9 +69,6 @@ Exit codes:
   2  usage or configuration error (bad option, unknown environment, unreadable outputs)
   3  internal error: a bug in nexus-redis (the stack trace is on stderr), nothing was judged`;
 
-export const DEFAULT_CHECK_TIMEOUT_MS = 3000;
-export const DEFAULT_RECOVER_WAIT_MS = 120_000;
-
 export interface CliIo {
     stdout: { write(text: string): unknown };
     stderr: { write(text: string): unknown };
@@ -75,8 +78,6 @@ export interface CliIo {
     projectDir: string;
     env: Readonly<Record<string, string | undefined>>;
 }
-
-class UsageError extends Error {}
 
 const OPTIONS = {
     fix: { type: "boolean" },
@@ -92,10 +93,38 @@ const OPTIONS = {
     help: { type: "boolean", short: "h" },
 } as const;
 
-/** Options each command takes; any other is a usage error naming it. */
-const COMMAND_OPTIONS: Record<string, (keyof typeof OPTIONS)[]> = {
-    check: ["fix", "force", "json", "env", "outputs", "stack", "timeout", "wait", "sync-timeout", "help"],
-    recover: ["force", "outputs", "stack", "timeout", "dry-run", "help"],
+function parse(argv: string[]) {
+    return parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
+}
+
+/** The parsed options, as every command receives them. */
+export type OptionValues = ReturnType<typeof parse>["values"];
+
+/** One run of a command: its options, and its arguments after the command's name. */
+export interface Invocation {
+    values: OptionValues;
+    args: string[];
+}
+
+/** What a command module exports. */
+export interface Command {
+    run(invocation: Invocation, io: CliIo): Promise<number>;
+}
+
+/**
+ * The commands: the options each takes (any other is a usage error naming it), and its
+ * module, imported only when it runs. To add one: a module in cli/commands/ exporting
+ * `run`, a row here, its options in OPTIONS if new, and its lines in HELP.
+ */
+const COMMANDS: Record<string, { options: (keyof typeof OPTIONS)[]; load: () => Promise<Command> }> = {
+    check: {
+        options: ["fix", "force", "json", "env", "outputs", "stack", "timeout", "wait", "sync-timeout", "help"],
+        load: () => import("./commands/check.js"),
+    },
+    recover: {
+        options: ["force", "outputs", "stack", "timeout", "dry-run", "help"],
+        load: () => import("./commands/recover.js"),
+    },
 };
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
@@ -103,15 +132,11 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         return await run(argv, io);
     } catch (e) {
         if (e instanceof UsageError) {
-            io.stderr.write(`nexus-redis: ${e.message}\n\nRun \`nexus-redis --help\` for usage.\n`);
-            return EXIT_USAGE;
+            io.stderr.write(`${e.prefix}: ${e.message}\n\nRun \`nexus-redis --help\` for usage.\n`);
+            return e.exitCode;
         }
-        if (e instanceof OutputsError) {
-            io.stderr.write(`nexus-redis: ${e.message}\n`);
-            return EXIT_USAGE;
-        }
-        if (e instanceof RecoverError) {
-            io.stderr.write(`nexus-redis recover: ${e.message}\n`);
+        if (e instanceof CliError) {
+            io.stderr.write(`${e.prefix}: ${e.message}\n`);
             return e.exitCode;
         }
         // Anything else is a bug, not a finding about the fleet: its own code, so a pipeline
@@ -124,106 +149,27 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
 async function run(argv: string[], io: CliIo): Promise<number> {
     let parsed;
     try {
-        parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
+        parsed = parse(argv);
     } catch (e) {
         throw new UsageError((e as Error).message);
     }
     const { values, positionals } = parsed;
-    const [command, ...rest] = positionals;
-    if (values.help || command === "help") {
+    const [name, ...args] = positionals;
+    if (values.help || name === "help") {
         io.stdout.write(`${HELP}\n`);
         return 0;
     }
-    if (command === undefined) throw new UsageError("a command is required: check or recover");
-    const allowed = COMMAND_OPTIONS[command];
-    if (!allowed) throw new UsageError(`unknown command "${command}"; the commands are check and recover`);
-    for (const [name, value] of Object.entries(values)) {
-        if (value !== undefined && !allowed.includes(name as keyof typeof OPTIONS)) {
-            throw new UsageError(`--${name} is not an option of ${command}`);
+    const names = Object.keys(COMMANDS);
+    const list = `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
+    if (name === undefined) throw new UsageError(`a command is required: ${names.join(" or ")}`);
+    const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    if (!command) throw new UsageError(`unknown command "${name}"; the commands are ${list}`);
+    for (const [option, value] of Object.entries(values)) {
+        if (value !== undefined && !command.options.includes(option as keyof typeof OPTIONS)) {
+            throw new UsageError(`--${option} is not an option of ${name}`);
         }
     }
-
-    if (command === "check") {
-        if (rest.length > 0)
-            throw new UsageError(`check takes no arguments, got "${rest.join(" ")}" (use --env NAME to choose environments)`);
-        if (values.force && !values.fix) throw new UsageError("--force only applies to --fix");
-        if (values["sync-timeout"] !== undefined && !values.fix) throw new UsageError("--sync-timeout only applies to --fix");
-        const timeoutMs = parseMs("--timeout", values.timeout, DEFAULT_CHECK_TIMEOUT_MS);
-        const syncTimeoutMs = parseMs("--sync-timeout", values["sync-timeout"], DEFAULT_SYNC_TIMEOUT_MS);
-        const waitMs = values.wait === undefined ? 0 : parseMs("--wait", values.wait, 0);
-        const environments = await loadOutputs({ file: values.outputs, stack: values.stack }, io);
-        const names = selectEnvironments(environments, values.env ?? []);
-        if (!values.json)
-            io.stderr.write(
-                `checking ${names.length} environment${names.length === 1 ? "" : "s"}${values.fix ? " (repairing what is safe)" : ""}...\n`,
-            );
-        const options = { timeoutMs, syncTimeoutMs, fix: values.fix ?? false, force: values.force ?? false };
-        const started = Date.now();
-        let report = await checkFleet(environments, names, options);
-        if (exitCode(report) !== 0 && waitMs > 0 && !values.json)
-            io.stderr.write(`not healthy yet: checking again every second for up to ${Math.round(waitMs / 1000)} s\n`);
-        while (exitCode(report) !== 0 && Date.now() - started < waitMs) {
-            await new Promise((resolve) => setTimeout(resolve, 1000));
-            report = await checkFleet(environments, names, options);
-        }
-        io.stdout.write(values.json ? renderJson(report) : renderTable(report));
-        return exitCode(report);
-    }
-
-    // recover
-    if (rest.length !== 1)
-        throw new UsageError(`recover takes exactly one environment, got ${rest.length === 0 ? "none" : `"${rest.join(" ")}"`}`);
-    const waitMs = parseMs("--timeout", values.timeout, DEFAULT_RECOVER_WAIT_MS);
-    const environments = await loadOutputs({ file: values.outputs, stack: values.stack }, io);
-    const result = await recover(
-        {
-            environment: rest[0],
-            stack: values.stack,
-            dryRun: values["dry-run"] ?? false,
-            force: values.force ?? false,
-            waitMs,
-            checkTimeoutMs: DEFAULT_CHECK_TIMEOUT_MS,
-        },
-        environments,
-        {
-            run: io.run,
-            projectDir: io.projectDir,
-            env: io.env,
-            log: (message) => io.stderr.write(`${message}\n`),
-            sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-            now: () => Date.now(),
-        },
-    );
-    if (values["dry-run"]) {
-        io.stdout.write(`${shellQuote(result.command)}\n`);
-        return result.exitCode;
-    }
-    // The row is for the operator; the verdict is recover's own. It waited for the
-    // operational to be synced and deliberately ignores problems of the vault alone
-    // (vault-drift, persistence-off), which the row still shows.
-    const report = await checkFleet(environments, [rest[0]], { timeoutMs: DEFAULT_CHECK_TIMEOUT_MS, fix: false, force: false });
-    io.stdout.write(renderTable(report));
-    return result.exitCode;
-}
-
-function parseMs(option: string, value: string | undefined, fallback: number): number {
-    if (value === undefined) return fallback;
-    if (!/^\d+$/.test(value) || Number(value) <= 0)
-        throw new UsageError(`${option} must be a whole number of milliseconds above 0, got "${value}"`);
-    return Number(value);
-}
-
-function selectEnvironments(environments: EnvironmentsOutput, wanted: string[]): string[] {
-    const all = Object.keys(environments);
-    if (wanted.length === 0) return all;
-    const unknown = wanted.filter((name) => !(name in environments));
-    if (unknown.length > 0) {
-        throw new UsageError(
-            `unknown environment${unknown.length === 1 ? "" : "s"} ${unknown.map((n) => `"${n}"`).join(", ")} in --env; the stack's are ${all.join(", ")}`,
-        );
-    }
-    // The stack's order, each once, whatever order --env came in.
-    return all.filter((name) => wanted.includes(name));
+    return (await command.load()).run({ values, args }, io);
 }
 
 function readStream(stream: NodeJS.ReadableStream): Promise<string> {
@@ -242,9 +188,20 @@ export function processIo(): CliIo {
         stderr: process.stderr,
         readStdin: () => readStream(process.stdin),
         run: spawnRunner,
-        projectDir: path.resolve(__dirname, ".."),
+        projectDir: projectDir(),
         env: process.env,
     };
+}
+
+/**
+ * The project's folder (the one with Pulumi.yaml, where the Pulumi CLI runs): this file's
+ * parent when run from the sources (cli/), further up from a build (dist/build-.../cli/).
+ */
+function projectDir(): string {
+    for (let dir = path.resolve(__dirname, ".."); ; dir = path.dirname(dir)) {
+        if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
+        if (dir === path.dirname(dir)) return path.resolve(__dirname, "..");
+    }
 }
 
 /** Runs the CLI as this process and exits with its code once stdout and stderr are flushed. */

@@ -5,6 +5,8 @@
  * is made, so a typo is a configuration error naming its key, never a half-run check.
  */
 import { readFileSync } from "node:fs";
+import { CliError } from "./errors";
+import { EXIT_USAGE } from "./report";
 import type { CommandRunner, RunResult } from "./runner";
 
 /** Where a client on the Docker host reaches one container. */
@@ -59,9 +61,9 @@ export const SECRET_PLACEHOLDER = "[secret]";
 export const UNKNOWN_PLACEHOLDER = "[unknown]";
 
 /** A problem with the outputs the CLI was given: exit code 2. */
-export class OutputsError extends Error {
+export class OutputsError extends CliError {
     constructor(message: string) {
-        super(message);
+        super(message, EXIT_USAGE);
         this.name = "OutputsError";
     }
 }
