@@ -9,6 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isIP } from "node:net";
 import { type EnvironmentDefinition, PROTOCOL_ENVIRONMENTS, findProtocolEnvironment } from "./components/protocol";
+import { PASSWORD_ROLES, type PasswordRole, isValidPassword } from "./components/redisServer";
 
 /** The configuration namespace: the project name. */
 export const CONFIG_NAMESPACE = "nexus-redis";
@@ -29,8 +30,6 @@ export const CONFIG_KEYS = [
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 export type RawConfig = Partial<Record<ConfigKey, string>>;
 
-export const PASSWORD_ROLES = ["vault", "replication", "operationalAdmin", "backup"] as const;
-export type PasswordRole = (typeof PASSWORD_ROLES)[number];
 /** Passwords supplied by the stack (to adopt ones that already exist); the rest are generated. */
 export type EnvironmentPasswords = Partial<Record<PasswordRole, string>>;
 
@@ -285,7 +284,7 @@ function parsePasswords(value: string, environments: ParsedEnvironment[], proble
                 problem(key, `unknown password role "${role}"; the roles are ${PASSWORD_ROLES.join(", ")}`);
             } else if (env.kind === "secure" && role !== "vault" && role !== "backup") {
                 problem(key, `"${name}" is a secure environment: it has only a vault and a backup password`);
-            } else if (typeof password !== "string" || password === "" || /[\s\p{Cc}]/u.test(password)) {
+            } else if (typeof password !== "string" || !isValidPassword(password)) {
                 problem(key, "must be a non-empty string without spaces or control characters");
             } else {
                 result[name][role as PasswordRole] = password;

@@ -47,10 +47,15 @@ export function aclDifferences(actual: AclUser | undefined, declared: string[]):
     if (nopass !== expected.nopass)
         differences.push(nopass ? "accepts any password (nopass), declared with a password" : "needs a password, declared nopass");
     if (!sameSet(actual.passwords, expected.passwordHashes)) {
+        const extra = actual.passwords.filter((p) => !expected.passwordHashes.includes(p)).length;
+        const kept = expected.passwordHashes.every((p) => actual.passwords.includes(p));
         differences.push(
             expected.passwordHashes.length === 0
                 ? `has ${actual.passwords.length} password${actual.passwords.length === 1 ? "" : "s"}, declared none`
-                : "its passwords differ from the stack's",
+                : kept
+                  ? // What `nexus-redis rotate` leaves until the next `pulumi up`: the stack's password and a new one.
+                    `accepts ${extra} password${extra === 1 ? "" : "s"} besides the stack's: a rotation is open (\`pulumi up\` finishes it)`
+                  : "its passwords differ from the stack's",
         );
     }
     const keys = words(actual.keys);

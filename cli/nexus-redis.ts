@@ -22,6 +22,7 @@ export { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS };
 export const HELP = `Usage:
   nexus-redis check [--fix [--force] [--sync-timeout MS]] [--json] [--env NAME]... [--outputs FILE|-] [--stack NAME] [--timeout MS] [--wait MS]
   nexus-redis recover ENV [--dry-run] [--force] [--outputs FILE|-] [--stack NAME] [--timeout MS]
+  nexus-redis rotate ENV ROLE (--from-file FILE | --generate FILE) [--dry-run] [--outputs FILE|-] [--stack NAME] [--timeout MS]
 
 Commands:
   check     Checks every environment of the stack at once: vault reachable, password
@@ -32,6 +33,10 @@ Commands:
   recover   The protocol's disaster recovery through Pulumi: replaces ENV's operational
             container and volume (pulumi up --target ... --replace ...), then waits until
             check reports ENV synced. Refused for a secure environment.
+  rotate    Starts changing one password of ENV (ROLE: vault, replication, operationalAdmin,
+            backup): the running server accepts the old and the new one (ACL SETUSER), and
+            the stack's secret passwords config gets the new one. Switch the clients, then
+            run \`pulumi up\`: one restart, after which only the new password works.
 
 Options:
   --fix             check: repair the operational as its admin user (REPLICAOF the vault,
@@ -53,7 +58,10 @@ Options:
                     that re-syncs (a full sync of a real dataset takes a while; default ${DEFAULT_SYNC_TIMEOUT_MS})
   --wait MS         check: until every environment is healthy, check again (every second)
                     for up to MS, e.g. right after a deployment (default 0: check once)
-  --dry-run         recover: print the Pulumi command instead of running it
+  --dry-run         recover: print the Pulumi command instead of running it;
+                    rotate: print what it would do
+  --from-file FILE  rotate: the new password, read from FILE (one line)
+  --generate FILE   rotate: make a new password (32 letters and digits) into FILE (created 0600)
   -h, --help        this text
 
 Examples:
@@ -62,10 +70,11 @@ Examples:
   pulumi stack output --json --show-secrets | npx nexus-redis check --outputs - --wait 60000
   npx nexus-redis check --fix
   npx nexus-redis recover contact --stack dev --dry-run
+  npx nexus-redis rotate contact vault --generate contact-vault.pw
 
 Exit codes:
-  0  every environment is healthy (check), or synced again (recover)
-  1  a problem remains (check), or recovery failed or was refused
+  0  every environment is healthy (check), synced again (recover), or the rotation's overlap is open (rotate)
+  1  a problem remains (check), recovery failed or was refused, or the server refused the new password (rotate)
   2  usage or configuration error (bad option, unknown environment, unreadable outputs)
   3  internal error: a bug in nexus-redis (the stack trace is on stderr), nothing was judged`;
 
@@ -90,6 +99,8 @@ const OPTIONS = {
     wait: { type: "string" },
     "sync-timeout": { type: "string" },
     "dry-run": { type: "boolean" },
+    "from-file": { type: "string" },
+    generate: { type: "string" },
     help: { type: "boolean", short: "h" },
 } as const;
 
@@ -125,6 +136,10 @@ const COMMANDS: Record<string, { options: (keyof typeof OPTIONS)[]; load: () => 
         options: ["force", "outputs", "stack", "timeout", "dry-run", "help"],
         load: () => import("./commands/recover.js"),
     },
+    rotate: {
+        options: ["from-file", "generate", "outputs", "stack", "timeout", "dry-run", "help"],
+        load: () => import("./commands/rotate.js"),
+    },
 };
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
@@ -159,11 +174,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         io.stdout.write(`${HELP}\n`);
         return 0;
     }
-    const names = Object.keys(COMMANDS);
-    const list = `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
-    if (name === undefined) throw new UsageError(`a command is required: ${names.join(" or ")}`);
+    const names = Object.keys(COMMANDS).join(", ");
+    if (name === undefined) throw new UsageError(`a command is required: ${names}`);
     const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-    if (!command) throw new UsageError(`unknown command "${name}"; the commands are ${list}`);
+    if (!command) throw new UsageError(`unknown command "${name}"; the commands are ${names}`);
     for (const [option, value] of Object.entries(values)) {
         if (value !== undefined && !command.options.includes(option as keyof typeof OPTIONS)) {
             throw new UsageError(`--${option} is not an option of ${name}`);

@@ -2,12 +2,14 @@
  * How the CLI runs other programs (the Pulumi CLI). Injected everywhere it is used, so the
  * tests check the exact command without Pulumi installed.
  */
-import { spawn } from "node:child_process";
+import { type StdioOptions, spawn } from "node:child_process";
 
 export interface RunOptions {
     cwd?: string;
     /** true: collect stdout and stderr; false: let the child print to ours (a long `pulumi up`). */
     capture: boolean;
+    /** Written to the child's stdin (a secret value: never on its command line, which `ps` shows). */
+    input?: string;
 }
 
 export interface RunResult {
@@ -21,11 +23,14 @@ export type CommandRunner = (command: string[], options: RunOptions) => Promise<
 
 export const spawnRunner: CommandRunner = (command, options) =>
     new Promise((resolve, reject) => {
-        const child = spawn(command[0], command.slice(1), {
-            cwd: options.cwd,
+        const stdio: StdioOptions = [
+            options.input === undefined ? "ignore" : "pipe",
             // Not captured: the child writes to our stderr, so our stdout keeps only the CLI's result.
-            stdio: options.capture ? ["ignore", "pipe", "pipe"] : ["ignore", process.stderr, process.stderr],
-        });
+            options.capture ? "pipe" : process.stderr,
+            options.capture ? "pipe" : process.stderr,
+        ];
+        const child = spawn(command[0], command.slice(1), { cwd: options.cwd, stdio });
+        if (options.input !== undefined) child.stdin?.end(options.input);
         let stdout = "";
         let stderr = "";
         child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));

@@ -17,9 +17,11 @@ export const DEFAULT_BIND_ADDRESS = "127.0.0.1";
 
 /**
  * Seconds Redis is given to shut down when its container is stopped, replaced or deleted,
- * before Docker kills it. On SIGTERM Redis fsyncs its append-only file before anything
- * else, then saves its RDB (on a vault with save points), which takes seconds per GiB;
- * a kill before the fsync would lose up to a second of acknowledged writes.
+ * before Docker kills it. On SIGTERM Redis fsyncs its append-only file, then saves its RDB
+ * (on a vault with save points), which takes seconds per GiB. Killed at once instead, it
+ * leaves its last second of writes in the kernel's page cache only (a crash of the host then
+ * would lose them; a killed process alone does not) and skips the save. The provider's
+ * default is to stop with a timeout of 0: a kill.
  */
 export const STOP_GRACE_SECONDS = 60;
 

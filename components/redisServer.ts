@@ -111,6 +111,15 @@ export function operationalSettings(opts: { vaultContainer: string }): Settings 
     };
 }
 
+/** The passwords of an environment, by role: the keys of the `passwords` config of each environment. */
+export const PASSWORD_ROLES = ["vault", "replication", "operationalAdmin", "backup"] as const;
+export type PasswordRole = (typeof PASSWORD_ROLES)[number];
+
+/** A password the program can deliver: not empty, no whitespace or control characters. */
+export function isValidPassword(password: string): boolean {
+    return password !== "" && !/[\s\p{Cc}]/u.test(password);
+}
+
 /** ACL user that takes backups (`redis-cli --rdb`) of a vault: it may only ask for a snapshot. */
 export const BACKUP_USER = "backup";
 

@@ -147,6 +147,14 @@ describe("ACL GETUSER against the declared rules", () => {
         expect(aclDifferences(undefined, rules)).toEqual(["does not exist"]);
     });
 
+    it("says a rotation is open when the user holds the stack's password and a new one", () => {
+        const rules = replicationUserRules(sha(contact.replication.password));
+        const rotating = { ...replicator(), passwords: [sha(contact.replication.password), sha("the-new-one")] };
+        expect(aclDifferences(rotating, rules)).toEqual([
+            "accepts 1 password besides the stack's: a rotation is open (`pulumi up` finishes it)",
+        ]);
+    });
+
     it("reports users nobody declared", () => {
         const problems = aclProblems("vault-acl-drift", "vault", { default: [] }, ["default", "backdoor"], { default: undefined });
         expect(problems.map((p) => [p.code, p.user])).toEqual([

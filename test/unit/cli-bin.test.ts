@@ -64,6 +64,9 @@ const NEVER = ["tsx", "esbuild", "typescript", "ioredis", "dockerode", "docker-m
 
 let closedPort = 0;
 beforeAll(async () => {
+    // A run first, untested: after an edit it rebuilds (tested below, on a copy), so the tests
+    // here see what every later run does.
+    spawnSync(BIN, ["--help"], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
     const probe = net.createServer();
     await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
     closedPort = (probe.address() as net.AddressInfo).port;

@@ -72,8 +72,8 @@ describe("help", () => {
 });
 
 describe.each<[string, string[], RegExp]>([
-    ["no command", [], /a command is required: check or recover/],
-    ["an unknown command", ["status"], /unknown command "status"; the commands are check and recover/],
+    ["no command", [], /a command is required: check, recover, rotate/],
+    ["an unknown command", ["status"], /unknown command "status"; the commands are check, recover, rotate/],
     ["an unknown option", ["check", "--verbose"], /Unknown option '--verbose'/],
     ["an option of the other command", ["recover", "contact", "--fix"], /--fix is not an option of recover/],
     ["--json on recover", ["recover", "contact", "--json"], /--json is not an option of recover/],

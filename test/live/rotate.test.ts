@@ -1,0 +1,209 @@
+/**
+ * Password rotation under a steady writer, as an operator does it: `nexus-redis rotate`
+ * (the overlap opened on the running server, the new value into the stack's config), the
+ * writer switches to the new password at once, then `pulumi up` (here: the plan with that
+ * config, applied by the harness as pulumi up would). No write the vault acknowledged is
+ * lost, the switched writer never sees an authentication error, the old password stops
+ * working, and the operational ends linked and equal to its vault.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import Redis from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { diagnose, diagnosisContext } from "../../cli/diagnose";
+import { type CliIo, main } from "../../cli/nexus-redis";
+import { observeEnvironment } from "../../cli/observe";
+import type { EnvironmentsOutput } from "../../cli/outputs";
+import type { RunOptions } from "../../cli/runner";
+import { type LiveFleet, dockerAvailable, startLiveFleet, waitFor } from "../../harness/fleet";
+
+const live = dockerAvailable();
+const ENV = "contact";
+let fleet: LiveFleet;
+const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-rotate-live-"));
+
+beforeAll(async () => {
+    if (live) fleet = await startLiveFleet({ environments: [ENV] });
+});
+afterAll(async () => {
+    await fleet?.destroy();
+});
+
+/** Runs `nexus-redis rotate` against the fleet; the Pulumi CLI is a stand-in that keeps the config it is given. */
+async function rotateCommand(role: string, newPassword: string): Promise<{ code: number; stderr: string; config: string }> {
+    const outputs = path.join(dir, `outputs-${role}.json`);
+    writeFileSync(outputs, JSON.stringify({ environments: fleet.outputs }));
+    const passwordFile = path.join(dir, `${role}.pw`);
+    writeFileSync(passwordFile, `${newPassword}\n`);
+    let config = "";
+    let stderr = "";
+    const io: CliIo = {
+        stdout: { write: () => true },
+        stderr: { write: (t: string) => (stderr += t) },
+        readStdin: async () => "",
+        run: async (command: string[], options: RunOptions) => {
+            if (command.join(" ") === "pulumi config get passwords") {
+                return { exitCode: 1, stdout: "", stderr: "error: configuration key 'nexus-redis:passwords' not found for stack 'dev'" };
+            }
+            if (command.join(" ") === "pulumi config set --secret passwords") {
+                config = options.input ?? "";
+                return { exitCode: 0, stdout: "", stderr: "" };
+            }
+            throw new Error(`unexpected command ${command.join(" ")}`);
+        },
+        projectDir: path.resolve(__dirname, "../.."),
+        env: {},
+    };
+    const code = await main(["rotate", ENV, role, "--from-file", passwordFile, "--outputs", outputs], io);
+    return { code, stderr, config };
+}
+
+/** Whether `user`/`password` logs in on a container of the fleet, on a fresh connection. */
+async function logsIn(role: "vault" | "operational", user: string, password: string): Promise<boolean> {
+    const endpoint = role === "vault" ? fleet.outputs[ENV].vault : fleet.outputs[ENV].operational!;
+    // RESP2, so no HELLO comes before AUTH (a vault refuses HELLO until then); AUTH is the one
+    // command every user may run (the replication and backup users may not even PING).
+    const client = new Redis({
+        host: endpoint.host,
+        port: endpoint.port,
+        protocol: 2,
+        lazyConnect: true,
+        enableReadyCheck: false,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+    });
+    client.on("error", () => undefined);
+    try {
+        await client.connect();
+        return (await client.call("AUTH", user, password)) === "OK";
+    } catch {
+        return false;
+    } finally {
+        client.disconnect();
+    }
+}
+
+/**
+ * A client writing to the vault every few milliseconds, each write on a fresh connection with
+ * the password of the moment. It records every acknowledged write, and every authentication
+ * error after `switchTo` (a client that switched at the documented moment must never see one).
+ */
+function steadyWriter(prefix: string) {
+    let password = fleet.outputs[ENV].vault.password;
+    let switched = false;
+    let running = true;
+    const acked: string[] = [];
+    const authErrorsAfterSwitch: string[] = [];
+    const { host, port } = fleet.outputs[ENV].vault;
+    const loop = (async () => {
+        for (let i = 0; running; i++) {
+            // Configured with the password of the moment, as a client is: it logs in as it connects.
+            const client = new Redis({
+                host,
+                port,
+                password,
+                lazyConnect: true,
+                enableReadyCheck: false,
+                maxRetriesPerRequest: 0,
+                retryStrategy: () => null,
+            });
+            client.on("error", () => undefined);
+            const key = `${prefix}:${i}`;
+            try {
+                await client.connect();
+                if ((await client.set(key, String(i))) === "OK") acked.push(key);
+            } catch (e) {
+                if (switched && /WRONGPASS|NOAUTH/.test((e as Error).message)) authErrorsAfterSwitch.push((e as Error).message);
+            } finally {
+                client.disconnect();
+            }
+            await new Promise((r) => setTimeout(r, 5));
+        }
+    })();
+    return {
+        acked,
+        authErrorsAfterSwitch,
+        switchTo(next: string) {
+            password = next;
+            switched = true;
+        },
+        async stop() {
+            running = false;
+            await loop;
+        },
+    };
+}
+
+async function healthy(outputs: EnvironmentsOutput): Promise<string[]> {
+    const observation = await observeEnvironment(outputs[ENV], 3000);
+    return diagnose(outputs[ENV], observation, diagnosisContext(outputs)).problems.map((p) => p.message);
+}
+
+describe.skipIf(!live)("rotating a password under a steady writer", () => {
+    it.each([
+        ["vault", "default", "vault", ["contact-vault"]],
+        ["replication", "replicator", "vault", ["contact-vault", "contact-operational"]],
+        ["backup", "backup", "vault", ["contact-vault"]],
+        ["operationalAdmin", "admin", "operational", ["contact-operational"]],
+    ] as const)(
+        "%s: both passwords work after rotate, only the new one after pulumi up, nothing lost",
+        async (role, user, server, replaced) => {
+            const writer = steadyWriter(`w-${role}`);
+            await waitFor("the writer's first writes", async () => (writer.acked.length >= 20 ? true : undefined));
+            const outputs = fleet.outputs[ENV] as unknown as EnvironmentsOutput[string];
+            const old =
+                role === "vault"
+                    ? fleet.outputs[ENV].vault.password
+                    : role === "backup"
+                      ? fleet.outputs[ENV].backup.password
+                      : role === "replication"
+                        ? fleet.outputs[ENV].replication!.password
+                        : fleet.outputs[ENV].operational!.adminPassword;
+            const fresh = `New-${role}-${Date.now().toString(36)}`;
+
+            const rotated = await rotateCommand(role, fresh);
+            expect(rotated.stderr).toContain("accepts the old and the new");
+            expect(rotated.code).toBe(0);
+            expect(JSON.parse(rotated.config)).toEqual({ [ENV]: { [role]: fresh } });
+            expect(await logsIn(server, user, old)).toBe(true);
+            expect(await logsIn(server, user, fresh)).toBe(true);
+            // check sees the open rotation for what it is.
+            expect((await healthy({ [ENV]: outputs })).join("; ")).toContain("a rotation is open (`pulumi up` finishes it)");
+
+            // The documented moment: clients switch now, before pulumi up.
+            if (role === "vault") writer.switchTo(fresh);
+            await new Promise((r) => setTimeout(r, 300));
+
+            // pulumi up with the stack's new config.
+            const result = await fleet.apply(await fleet.replan({ passwords: JSON.parse(rotated.config) }));
+            expect(result.replaced.sort()).toEqual([...replaced].sort());
+            expect(result.created).toEqual([]);
+            await waitFor(
+                "writes acknowledged after the restart",
+                async () => {
+                    const before = writer.acked.length;
+                    await new Promise((r) => setTimeout(r, 300));
+                    return writer.acked.length > before + 5 ? true : undefined;
+                },
+                60_000,
+            );
+            await writer.stop();
+
+            expect(await logsIn(server, user, fresh)).toBe(true);
+            expect(await logsIn(server, user, old)).toBe(false);
+            expect(writer.authErrorsAfterSwitch).toEqual([]);
+            // Every write the vault acknowledged is there, on the vault and on its operational.
+            const vault = fleet.client(ENV, "vault", "password");
+            expect((await vault.mget(...writer.acked)).filter((v) => v === null)).toHaveLength(0);
+            await waitFor(
+                "the operational healthy",
+                async () => ((await healthy(fleet.outputs as unknown as EnvironmentsOutput)).length === 0 ? true : undefined),
+                60_000,
+            );
+            await waitFor("the operational equal to its vault", async () =>
+                (await fleet.digest(ENV, "operational")) === (await fleet.digest(ENV, "vault")) ? true : undefined,
+            );
+        },
+    );
+});
