@@ -65,18 +65,17 @@ export function parseReply(buffer: Buffer, offset: number): { reply: Reply; next
     const end = buffer.indexOf("\r\n", offset);
     if (end < 0) return undefined;
     const type = buffer[offset];
-    const line = buffer.toString("utf8", offset + 1, end);
     const next = end + 2;
     switch (type) {
         case 0x2b: // +
-            return { reply: line, next };
+            return { reply: buffer.toString("utf8", offset + 1, end), next };
         case 0x2d: // -
-            return { reply: new RedisReplyError(line), next };
+            return { reply: new RedisReplyError(buffer.toString("utf8", offset + 1, end)), next };
         case 0x3a: // :
-            return { reply: integer(line), next };
+            return { reply: integer(buffer, offset + 1, end), next };
         case 0x24: {
             // $
-            const length = integer(line);
+            const length = integer(buffer, offset + 1, end);
             if (length < 0) return { reply: null, next };
             if (buffer.length < next + length + 2) return undefined;
             if (buffer[next + length] !== 0x0d || buffer[next + length + 1] !== 0x0a)
@@ -85,7 +84,7 @@ export function parseReply(buffer: Buffer, offset: number): { reply: Reply; next
         }
         case 0x2a: {
             // *
-            const count = integer(line);
+            const count = integer(buffer, offset + 1, end);
             if (count < 0) return { reply: null, next };
             const items: Reply[] = [];
             let at = next;
@@ -102,7 +101,22 @@ export function parseReply(buffer: Buffer, offset: number): { reply: Reply; next
     }
 }
 
-function integer(text: string): number {
-    if (!/^-?\d+$/.test(text)) throw new RespProtocolError(`expected an integer, got ${JSON.stringify(text.slice(0, 20))}`);
-    return Number(text);
+/** The integer written in buffer[start, end), read from its bytes: most replies are mostly lengths and counts. */
+function integer(buffer: Buffer, start: number, end: number): number {
+    const negative = buffer[start] === 0x2d;
+    let value = 0;
+    let at = negative ? start + 1 : start;
+    if (at === end)
+        throw new RespProtocolError(
+            `expected an integer, got ${JSON.stringify(buffer.toString("latin1", start, Math.min(end, start + 20)))}`,
+        );
+    for (; at < end; at++) {
+        const digit = buffer[at] - 0x30;
+        if (digit < 0 || digit > 9)
+            throw new RespProtocolError(
+                `expected an integer, got ${JSON.stringify(buffer.toString("latin1", start, Math.min(end, start + 20)))}`,
+            );
+        value = value * 10 + digit;
+    }
+    return negative ? -value : value;
 }

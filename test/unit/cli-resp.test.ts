@@ -52,6 +52,9 @@ describe("parseReply", () => {
     it.each([
         ["an unknown type byte", "!oops\r\n", /unexpected reply type byte 0x21/],
         ["a length that is not a number", "$x\r\nab\r\n", /expected an integer/],
+        ["an empty length", "$\r\n", /expected an integer, got ""/],
+        ["a lone minus", ":-\r\n", /expected an integer, got "-"/],
+        ["digits followed by a letter", "*12a\r\n", /expected an integer, got "12a"/],
         ["a bulk string longer than its length", "$2\r\nabc\r\n", /not followed by CRLF/],
     ])("refuses %s", (_, text, message) => {
         expect(() => parseReply(bytes(text), 0)).toThrow(RespProtocolError);
