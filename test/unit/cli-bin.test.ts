@@ -1,8 +1,8 @@
 /**
  * The `nexus-redis` bin as users run it: a process started through its shebang, running the
- * JavaScript build of cli/ (dist/). What each command loads (a check loads no YAML parser,
- * no Docker client, no compiler), what it prints and exits with, and that a build older than
- * its sources is never what runs.
+ * JavaScript build of cli/ (one file in dist/). What each command loads (a check loads no
+ * package at all: no YAML parser, no Docker client, no compiler), what it prints and exits
+ * with, and that a build older than its sources is never what runs.
  *
  * The other CLI tests call the TypeScript sources in-process; these run the build.
  */
@@ -93,23 +93,16 @@ function stoppedOutputs(): string {
 }
 
 describe("the nexus-redis bin", () => {
-    it("prints the help of the sources, loading no command and no package", () => {
+    it("prints the help of the sources, loading the one built file and no package", () => {
         const run = bin(["--help"]);
         expect(run.status, run.stderr).toBe(0);
         expect(run.stdout).toBe(`${HELP}\n`);
         expect(run.stderr).toBe("");
-        expect(run.loaded.filter((f) => f.startsWith("dist/"))).toEqual([
-            "dist/cli/defaults.js",
-            "dist/cli/errors.js",
-            "dist/cli/nexus-redis.js",
-            "dist/cli/report.js",
-            "dist/cli/runner.js",
-        ]);
-        expect(run.loaded.filter((f) => f.endsWith(".ts"))).toEqual([]);
+        expect(run.loaded).toEqual(["bin/nexus-redis.js", "dist/cli/nexus-redis.js", "scripts/build-cli.js"]);
         expect(run.packages).toEqual([]);
     });
 
-    it("checks from the build: a row per environment, exit 1, no recover, no YAML, no Docker client, no compiler", () => {
+    it("checks from the build: a row per environment, exit 1, and no package loaded", () => {
         const run = bin(["check", "--outputs", stoppedOutputs(), "--timeout", "1000"]);
         expect(run.status, run.stderr).toBe(1);
         expect(run.stderr).toBe("checking 2 environments...\n");
@@ -117,9 +110,8 @@ describe("the nexus-redis bin", () => {
             new RegExp(`^contact\\s+standard\\s+PROBLEM\\s+-\\s+vault 127\\.0\\.0\\.1:${closedPort} refused the connection`, "m"),
         );
         expect(run.stdout).toMatch(/^user\s+secure\s+PROBLEM\s/m);
-        expect(run.loaded).toContain("dist/cli/commands/check.js");
-        expect(run.loaded.filter((f) => f.includes("recover") || f.endsWith(".ts"))).toEqual([]);
-        // No package at all: no YAML parser, no Docker client, no Redis library, no compiler.
+        expect(run.loaded).toEqual(["bin/nexus-redis.js", "dist/cli/nexus-redis.js", "scripts/build-cli.js"]);
+        // No package at all: no YAML parser (recover's), no Docker client, no Redis library, no compiler.
         expect(run.packages).toEqual([]);
     });
 
@@ -134,8 +126,6 @@ describe("the nexus-redis bin", () => {
         const run = bin(["recover", "contact", "--dry-run", "--stack", "dev", "--outputs", stoppedOutputs()]);
         expect(run.status, run.stderr).toBe(0);
         expect(run.stdout).toMatch(/^pulumi up --yes --stack dev --target 'urn:pulumi:dev::nexus-redis::/);
-        expect(run.loaded).toContain("dist/cli/commands/recover.js");
-        expect(run.loaded).not.toContain("dist/cli/commands/check.js");
         expect(run.packages).toEqual(["yaml"]);
         for (const name of NEVER) expect(run.packages).not.toContain(name);
     });
