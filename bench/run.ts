@@ -5,7 +5,7 @@
  * checking the fleet, planning), each measured against a baseline in the same run on the
  * same Docker engine: these machines are noisy and absolute times drift, ratios much less.
  * Uses the live harness (the program's own plan, created on the local engine) and the
- * operator CLI's `check` in process.
+ * operator CLI's bin, run as users run it.
  */
 import { execFileSync } from "node:child_process";
 import * as os from "node:os";
@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import { DEFAULT_CHECK_TIMEOUT_MS } from "../cli/nexus-redis";
 import type { LiveFleet } from "../harness/fleet";
 import type { Plan } from "../plan/plan";
-import { benchCheck } from "./check";
+import { benchCheck, checkResultNames } from "./check";
 import { PROTOCOL_NAMES, expectHealthy, fleetFor, planFleet, waitHealthy } from "./fleet";
 import { benchFleetUp } from "./fleetUp";
 import { benchPartialResync } from "./partialResync";
@@ -29,20 +29,21 @@ Measures what users of nexus-redis wait for, each against a baseline measured in
 same run on the same Docker engine, and reports value, baseline and their ratio:
   fleet-up          the protocol's 12 environments from nothing to every link up,
                     vs. the engine starting 22 bare Redis containers
-  check             nexus-redis check over the fleet, healthy and with 3 environments
-                    dead, vs. the protocol's sequential redis-cli INFO replication
+  check             nexus-redis check as a whole process over the fleet, healthy and
+                    with hung hosts, vs. the protocol's sequential redis-cli script
   partial-resync    an operational's 10 s network cut under writes: partial resync?
-                    bytes sent vs. a full sync
+                    bytes the vault sent vs. a full sync's
   recovery          wipe an operational and its volume, re-create it from the plan,
                     until its DEBUG DIGEST equals the vault's, vs. Redis's default
                     replication settings and vs. a plain full sync (100k, 1M keys)
-  synth             the offline plan of 12, 120 and 1200 environments: time and memory
+  synth             the offline plan of 12, 120 and 1200 environments: time and memory,
+                    each vs. the size before (12 vs. its start-up alone)
 Every container, volume and network it creates is labelled and removed at the end,
 also on failure or Ctrl-C (a detached watchdog sweeps even after kill -9).
 
 Options:
-  --quick        smoke run for CI, under a minute: smaller datasets, one repetition,
-                 --timeout 1000 for check, no recovery-1m, no synth-1200
+  --quick        smoke run for CI, about a minute: smaller datasets, fewer repetitions,
+                 --timeout 1000 for check, no npx, no recovery-1m, no synth-1200
   --json         print exactly one JSON document on stdout:
                  {"results": [{"name", "value", "unit", "baseline", "ratio", "note"}]}
                  (progress goes to stderr either way)
@@ -51,8 +52,8 @@ Options:
   -h, --help     this text
 
 Prerequisites: a Docker engine and the test image (scripts/ensure-docker.sh,
-scripts/build-test-image.sh), redis-cli on PATH. GNU time (/usr/bin/time) is used for
-peak memory when installed.
+scripts/build-test-image.sh), redis-cli, bash and coreutils' timeout on PATH. GNU time
+(/usr/bin/time) is used for peak memory when installed.
 
 Exit codes: 0 every benchmark ran (whether it met its target is in its note),
 1 a benchmark could not run (its results say why), 2 usage error or no Docker.
@@ -72,10 +73,10 @@ export interface Settings {
     fleetUpRepetitions: number;
     checkTimeoutMs: number;
     checkHealthyRepetitions: number;
-    checkDeadRepetitions: number;
-    checkCompareOneDead: boolean;
-    /** check-3-dead: one environment refusing connections, two silent. */
-    checkDead: { refused: string[]; silent: string[] };
+    /** Operationals replaced by hung hosts: the last one alone, then all of them. */
+    checkHung: string[];
+    checkHungRepetitions: number;
+    checkNpxRepetitions: number;
     partialResyncKeys: number;
     partialResyncCutSeconds: number;
     recovery: { name: string; keys: number; repetitions: number }[];
@@ -97,9 +98,9 @@ export function settingsFor(quick: boolean): Settings {
               fleetUpRepetitions: 1,
               checkTimeoutMs: 1_000,
               checkHealthyRepetitions: 5,
-              checkDeadRepetitions: 1,
-              checkCompareOneDead: false,
-              checkDead: { refused: ["user"], silent: ["links", "track"] },
+              checkHung: ["links", "track"],
+              checkHungRepetitions: 1,
+              checkNpxRepetitions: 0,
               partialResyncKeys: 10_000,
               partialResyncCutSeconds: 10,
               recovery: [{ name: "recovery-100k", keys: 100_000, repetitions: 1 }],
@@ -114,9 +115,9 @@ export function settingsFor(quick: boolean): Settings {
               fleetUpRepetitions: 3,
               checkTimeoutMs: DEFAULT_CHECK_TIMEOUT_MS,
               checkHealthyRepetitions: 20,
-              checkDeadRepetitions: 3,
-              checkCompareOneDead: true,
-              checkDead: { refused: ["kb"], silent: ["web", "chrono"] },
+              checkHung: ["kb", "web", "chrono"],
+              checkHungRepetitions: 5,
+              checkNpxRepetitions: 5,
               partialResyncKeys: 100_000,
               partialResyncCutSeconds: 10,
               recovery: [
@@ -138,16 +139,24 @@ export function resultNames(group: Group, settings: Settings): { name: string; u
         case "fleet-up":
             return [{ name: "fleet-up", unit: "ms" }];
         case "check":
-            return ["check-healthy", "check-3-dead", "check-3-dead-vs-timeout"].map((name) => ({ name, unit: "ms" }));
+            return checkResultNames({ hung: settings.checkHung, npxRepetitions: settings.checkNpxRepetitions }).map((name) => ({
+                name,
+                unit: "ms",
+            }));
         case "partial-resync":
             return [{ name: "partial-resync", unit: "bytes" }];
         case "recovery":
             return settings.recovery.flatMap((d) => [d.name, `${d.name}-vs-full-sync`]).map((name) => ({ name, unit: "ms" }));
         case "synth":
-            return settings.synth.flatMap((s) => [
-                { name: `synth-${s.size}`, unit: "ms/env" },
-                { name: `synth-${s.size}-rss`, unit: "MiB" },
-            ]);
+            return [
+                ...settings.synth.flatMap((s) => [
+                    { name: `synth-${s.size}`, unit: "ms" },
+                    { name: `synth-${s.size}-rss`, unit: "MiB" },
+                ]),
+                ...(settings.synth.length >= 3
+                    ? [{ name: `synth-marginal-${settings.synth[settings.synth.length - 1].size}`, unit: "ms/env" }]
+                    : []),
+            ];
     }
 }
 
@@ -202,8 +211,17 @@ function firstLine(command: string, args: string[]): string {
 function describeMachine(run: BenchRun): void {
     run.log(
         `machine: ${os.cpus().length} CPUs, ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB, Linux ${os.release()}, ` +
-            `Docker engine ${firstLine("docker", ["version", "--format", "{{.Server.Version}}"])}, node ${process.version}`,
+            `Docker engine ${firstLine("docker", ["version", "--format", "{{.Server.Version}}"])}, node ${process.version}, ` +
+            `load average ${loadText()}`,
     );
+}
+
+/** The load averages over 1, 5 and 15 minutes: other work on the machine, which these figures share it with. */
+function loadText(): string {
+    return os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(", ");
 }
 
 async function runBenchmarks(
@@ -294,9 +312,9 @@ async function runBenchmarks(
                 benchCheck(run, f, {
                     timeoutMs: settings.checkTimeoutMs,
                     healthyRepetitions: settings.checkHealthyRepetitions,
-                    deadRepetitions: settings.checkDeadRepetitions,
-                    compareOneDead: settings.checkCompareOneDead,
-                    ...settings.checkDead,
+                    hung: settings.checkHung,
+                    hungRepetitions: settings.checkHungRepetitions,
+                    npxRepetitions: settings.checkNpxRepetitions,
                 }),
             ),
         );
@@ -371,16 +389,18 @@ async function main(argv: string[]): Promise<number> {
     } finally {
         if (needsDocker) await cleanUp();
     }
-    run.log(`done: ${outcome.results.length} results${outcome.ok ? "" : ", some benchmarks FAILED"}`);
+    run.log(`done: ${outcome.results.length} results${outcome.ok ? "" : ", some benchmarks FAILED"}; load average ${loadText()}`);
     process.stdout.write(options.json ? renderJson(outcome.results) : renderTable(outcome.results));
     return outcome.ok ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then(
-    // Exit once stdout is drained: a piped JSON document must never be cut short.
-    (code) => process.stdout.write("", () => process.exit(code)),
-    (e) => {
-        process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-        process.exit(1);
-    },
-);
+// Run as a script (npm run bench); imported, it only exports its pure parts (unit-tested).
+if (require.main === module)
+    main(process.argv.slice(2)).then(
+        // Exit once stdout is drained: a piped JSON document must never be cut short.
+        (code) => process.stdout.write("", () => process.exit(code)),
+        (e) => {
+            process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+            process.exit(1);
+        },
+    );
