@@ -21,11 +21,21 @@ const BIN = path.join(ROOT, "bin/nexus-redis.js");
 const temp = fs.mkdtempSync(path.join(tmpdir(), "nexus-redis-bin-"));
 afterAll(() => fs.rmSync(temp, { recursive: true, force: true }));
 
-/** Writes every module the process loaded (project files and packages) to `file` when it exits. */
+/** Writes every module the process loaded (project files, packages, Node's own modules) to `file` when it exits. */
 const PROBE = path.join(temp, "probe.cjs");
 fs.writeFileSync(
     PROBE,
-    `process.on("exit", () => require("node:fs").writeFileSync(process.env.NEXUS_REDIS_PROBE, JSON.stringify(Object.keys(require.cache))));\n`,
+    `const Module = require("node:module");
+const builtins = new Set();
+const load = Module._load;
+Module._load = function (request, ...rest) {
+    if (Module.isBuiltin(request)) builtins.add(request.replace(/^node:/, ""));
+    return load.call(this, request, ...rest);
+};
+process.on("exit", () =>
+    require("node:fs").writeFileSync(process.env.NEXUS_REDIS_PROBE, JSON.stringify({ files: Object.keys(require.cache), builtins: [...builtins] })),
+);
+`,
 );
 
 interface Run {
@@ -36,6 +46,8 @@ interface Run {
     loaded: string[];
     /** Packages loaded from node_modules. */
     packages: string[];
+    /** Node's own modules the CLI required (those Node loads for itself are not listed). */
+    builtins: string[];
 }
 
 function bin(args: string[], opts: { input?: string; bin?: string } = {}): Run {
@@ -47,7 +59,10 @@ function bin(args: string[], opts: { input?: string; bin?: string } = {}): Run {
         env: { ...process.env, NODE_OPTIONS: `--require ${PROBE}`, NEXUS_REDIS_PROBE: probeFile },
         timeout: 60_000,
     });
-    const files = fs.existsSync(probeFile) ? (JSON.parse(fs.readFileSync(probeFile, "utf8")) as string[]) : [];
+    const probed = fs.existsSync(probeFile)
+        ? (JSON.parse(fs.readFileSync(probeFile, "utf8")) as { files: string[]; builtins: string[] })
+        : { files: [], builtins: [] };
+    const files = probed.files;
     const root = path.dirname(path.dirname(opts.bin ?? BIN));
     const loaded = files
         .filter((f) => f.startsWith(root) && !f.includes("/node_modules/") && f !== PROBE)
@@ -56,7 +71,7 @@ function bin(args: string[], opts: { input?: string; bin?: string } = {}): Run {
     const packages = [
         ...new Set(files.map((f) => /\/node_modules\/((@[^/]+\/)?[^/]+)\//.exec(f)?.[1]).filter((p) => p !== undefined)),
     ].sort();
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr, loaded, packages };
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr, loaded, packages, builtins: probed.builtins.sort() };
 }
 
 /** Packages no command of the CLI may load at run time: the compilers, and what other commands need. */
@@ -113,6 +128,8 @@ describe("the nexus-redis bin", () => {
         expect(run.loaded).toEqual(["bin/nexus-redis.js", "dist/cli/nexus-redis.js", "scripts/build-cli.js"]);
         // No package at all: no YAML parser (recover's), no Docker client, no Redis library, no compiler.
         expect(run.packages).toEqual([]);
+        // Nor node:crypto (about 8 ms; SHA-256 is components/sha256.ts) or node:child_process (it starts no program).
+        expect(run.builtins).toEqual(["fs", "module", "net", "path", "perf_hooks", "util"]);
     });
 
     it("prints one JSON document with --json, nothing on stderr", () => {
