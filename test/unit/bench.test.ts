@@ -247,8 +247,11 @@ describe("synth", () => {
     });
 
     it("has no linearity result with two sizes (--quick)", () => {
-        const names = synthResults(startup, figures.slice(0, 2), new Map()).map((r) => r.name);
+        const quick = settingsFor(true).synth.map((p, i) => ({ size: p.size, ms: 4000 * (i + 1), rssMiB: 200 }));
+        expect(quick).toHaveLength(2);
+        const names = synthResults(startup, quick, new Map()).map((r) => r.name);
         expect(names).toEqual(resultNames("synth", settingsFor(true)).map((r) => r.name));
+        expect(names.some((n) => n.startsWith("synth-marginal"))).toBe(false);
     });
 });
 
