@@ -37,36 +37,33 @@ export const environments: Record<string, unknown> = {};
 
 for (const env of config.environments) {
     const passwords = config.passwords[env.name] ?? {};
+    // What both kinds of environment share: the vault, its passwords and its data.
+    const vaultArgs = {
+        ...common,
+        vaultPort: env.vaultPort,
+        vaultPassword: passwords.vault,
+        backupPassword: passwords.backup,
+        vaultData: config.vaultData[env.name],
+    };
+    const vaultOutputs = (e: StandardEnvironment | SecureEnvironment) => ({
+        vault: { ...e.vault, password: e.vaultPassword },
+        backup: { user: e.backupUser, password: e.backupPassword },
+    });
     if (env.kind === "standard") {
         const e = new StandardEnvironment(env.name, {
-            ...common,
-            vaultPort: env.vaultPort,
+            ...vaultArgs,
             operationalPort: env.operationalPort!,
-            vaultPassword: passwords.vault,
             replicationPassword: passwords.replication,
             operationalAdminPassword: passwords.operationalAdmin,
-            backupPassword: passwords.backup,
-            vaultData: config.vaultData[env.name],
         });
         environments[env.name] = {
             kind: "standard",
-            vault: { ...e.vault, password: e.vaultPassword },
+            ...vaultOutputs(e),
             replication: { user: e.replicationUser, password: e.replicationPassword },
             operational: { ...e.operational, adminUser: e.operationalAdminUser, adminPassword: e.operationalAdminPassword },
-            backup: { user: e.backupUser, password: e.backupPassword },
         };
     } else {
-        const e = new SecureEnvironment(env.name, {
-            ...common,
-            vaultPort: env.vaultPort,
-            vaultPassword: passwords.vault,
-            backupPassword: passwords.backup,
-            vaultData: config.vaultData[env.name],
-        });
-        environments[env.name] = {
-            kind: "secure",
-            vault: { ...e.vault, password: e.vaultPassword },
-            backup: { user: e.backupUser, password: e.backupPassword },
-        };
+        const e = new SecureEnvironment(env.name, vaultArgs);
+        environments[env.name] = { kind: "secure", ...vaultOutputs(e) };
     }
 }

@@ -343,6 +343,17 @@ export function diagnoseStandard(
             ...aclProblems("operational-acl-drift", "operational", declaredOperationalUsers(env), operational.users, operational.acl),
         );
     }
+    if (
+        operational.readerMayRun &&
+        operational.readerMayRun.length > 0 &&
+        !problems.some((p) => p.code === "operational-acl-drift" && p.user === "default")
+    ) {
+        problems.push({
+            code: "operational-acl-drift",
+            user: "default",
+            message: `operational ACL user default (${USER_ROLE.default}, who may only read) may run ${operational.readerMayRun.join(", ")} (ACL DRYRUN; ACL SETUSER by hand?)`,
+        });
+    }
 
     // The vault's side of the link: which user the replica's connection authenticated as.
     if (replication && replication.link === "up" && !wrongMaster && vault.replicas) {

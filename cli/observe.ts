@@ -4,6 +4,7 @@
  * half of `nexus-redis check`, `--fix` and `recover`.
  */
 import type { EnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
+import { READER_FORBIDDEN_COMMANDS } from "../components/redisServer";
 import { type AclUser, type ClientEntry, type Info, configPairs, parseAclUser, parseClientList, parseInfo } from "./redisReplies";
 import { declaredOperationalSettings, declaredOperationalUsers, declaredVaultSettings, declaredVaultUsers } from "./diagnose";
 import { Deadline, ProbeError, type ProbeFailure, RedisSession } from "./session";
@@ -43,6 +44,8 @@ export interface OperationalObservation {
     users?: string[];
     /** ACL GETUSER of default and the admin user, as the admin user. */
     acl?: Record<string, AclUser | undefined>;
+    /** Of READER_FORBIDDEN_COMMANDS, those `ACL DRYRUN default` says the passwordless user may run. */
+    readerMayRun?: string[];
 }
 
 export interface EnvironmentObservation {
@@ -108,6 +111,7 @@ export async function observeOperational(env: StandardEnvironmentOutput, deadlin
             ["CLIENT", "LIST", "TYPE", "master"],
             ["ACL", "USERS"],
             ...aclUsers.map((user) => ["ACL", "GETUSER", user]),
+            ...READER_FORBIDDEN_COMMANDS.map((command) => ["ACL", "DRYRUN", "default", ...command]),
         ]);
         const readFailure = info.failure ?? dbsize.failure;
         if (readFailure) {
@@ -124,11 +128,15 @@ export async function observeOperational(env: StandardEnvironmentOutput, deadlin
             observation.adminFailure = adminFailure;
             return observation;
         }
-        const [config, masterLink, users, ...acl] = admin;
+        const [config, masterLink, users, ...rest] = admin;
+        const acl = rest.slice(0, aclUsers.length);
+        const dryRuns = rest.slice(aclUsers.length);
         observation.config = configPairs(config.value);
         observation.masterLink = parseClientList(String(masterLink.value))[0];
         observation.users = (users.value as unknown[]).map(String);
         observation.acl = Object.fromEntries(aclUsers.map((user, i) => [user, parseAclUser(acl[i].value)]));
+        // DRYRUN answers OK when the user may run the command, or says why not.
+        observation.readerMayRun = READER_FORBIDDEN_COMMANDS.filter((_, i) => dryRuns[i].value === "OK").map((c) => commandLabel(c));
         if (!observation.info) {
             const [adminInfo, adminDbsize] = await session.callAll([["INFO", "replication"], ["DBSIZE"]]);
             if (adminInfo.failure ?? adminDbsize.failure) throw new ProbeError((adminInfo.failure ?? adminDbsize.failure)!);
@@ -155,6 +163,11 @@ export async function observeEnvironment(env: EnvironmentOutput, timeoutMs: numb
     } finally {
         deadline.finish();
     }
+}
+
+/** "CONFIG SET", "KEYS": a command as a person names it, without its arguments. */
+export function commandLabel(command: readonly string[]): string {
+    return ["CONFIG", "ACL"].includes(command[0]) ? `${command[0]} ${command[1]}` : command[0];
 }
 
 function failureOf(e: unknown): ProbeFailure {

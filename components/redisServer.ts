@@ -156,6 +156,29 @@ export function operationalDefaultUserRules(): string[] {
     return ["on", "nopass", "~*", "resetchannels", "-@all", "+@read", "+@connection", "-@dangerous", "+info"];
 }
 
+/**
+ * Commands the operational's passwordless default user must never run, with arguments of a
+ * valid arity (`ACL DRYRUN` checks them): writes, configuration, replication, shutdown,
+ * scans of every key, ACLs, scripts, MONITOR and DEBUG. `check` asks Redis about each with
+ * `ACL DRYRUN default ...`: a rule added by hand that widens the user shows there whatever
+ * form Redis writes the rules back in (a `+keys` only deletes `-keys` from ACL GETUSER's
+ * list, which reads the same as the declared rules).
+ */
+export const READER_FORBIDDEN_COMMANDS: readonly (readonly string[])[] = [
+    ["SET", "k", "v"],
+    ["DEL", "k"],
+    ["CONFIG", "SET", "masterauth", "x"],
+    ["CONFIG", "GET", "masterauth"],
+    ["REPLICAOF", "NO", "ONE"],
+    ["FLUSHALL"],
+    ["SHUTDOWN", "NOSAVE"],
+    ["KEYS", "*"],
+    ["ACL", "LIST"],
+    ["EVAL", "return 1", "0"],
+    ["MONITOR"],
+    ["DEBUG", "SLEEP", "0"],
+];
+
 /** ACL rules of the operational's admin user, used for repairs. */
 export function operationalAdminRules(passwordSha256: string): string[] {
     return ["on", `#${passwordSha256}`, "~*", "&*", "+@all"];

@@ -390,4 +390,25 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
             expect(await fleet.digest("track", "operational")).toBe(await fleet.digest("track", "vault"));
         });
     });
+
+    it("finds a passwordless user widened in a way its ACL rules do not show (ACL DRYRUN), and --fix narrows it again", async () => {
+        // On Redis 7.0 `+keys` after the declared rules only removes "-keys" from ACL GETUSER's list.
+        const admin = fleet.client("links", "operational", "admin");
+        await admin.call("ACL", "SETUSER", "default", "+keys");
+        expect(await fleet.client("links", "operational").call("KEYS", "links:*")).toHaveLength(3);
+        const { code, document } = await checkJson(["--env", "links"]);
+        expect(code).toBe(1);
+        expect(byName(document).links.problems).toEqual([
+            {
+                code: "operational-acl-drift",
+                user: "default",
+                message:
+                    "operational ACL user default (clients without a password, who may only read) may run KEYS (ACL DRYRUN; ACL SETUSER by hand?)",
+            },
+        ]);
+        const fixed = await cli(["check", "--fix", "--env", "links"]);
+        expect(fixed.code, fixed.stdout).toBe(0);
+        await expect(fleet.client("links", "operational").call("KEYS", "links:*")).rejects.toThrow(/NOPERM/);
+        expect((await checkJson(["--env", "links"])).code).toBe(0);
+    });
 });

@@ -194,3 +194,36 @@ describe("an operational whose default user was widened", () => {
         expect(plan.notFixed).toEqual(["--fix restores only the default user's ACL: admin stays for an operator"]);
     });
 });
+
+describe("an operational whose default user may run what it must not, though its rules read the same", () => {
+    const context = diagnosisContext(fleetOutputs);
+    // `ACL SETUSER default +keys` on Redis 7.0 only drops "-keys" from ACL GETUSER's list, which
+    // still matches the declared rules: ACL DRYRUN is what tells.
+    const observation = (mayRun: string[]): EnvironmentObservation => {
+        const o = healthyStandard();
+        o.operational!.users = Object.keys(declaredOperationalUsers(contact));
+        o.operational!.acl = { default: defaultUser(), admin: adminUser() };
+        o.operational!.readerMayRun = mayRun;
+        return o;
+    };
+
+    it("is healthy when ACL DRYRUN refuses every forbidden command", () => {
+        expect(diagnose(contact, observation([]), context).problems).toEqual([]);
+    });
+
+    it("is operational-acl-drift naming what ACL DRYRUN allowed, and --fix resets the user", () => {
+        const o = observation(["KEYS", "CONFIG SET"]);
+        const diagnosis = diagnose(contact, o, context);
+        expect(diagnosis.problems).toEqual([
+            {
+                code: "operational-acl-drift",
+                user: "default",
+                message:
+                    "operational ACL user default (clients without a password, who may only read) may run KEYS, CONFIG SET (ACL DRYRUN; ACL SETUSER by hand?)",
+            },
+        ]);
+        expect(planFix(contact, o, diagnosis, { force: false }).actions.map((a) => a.command)).toEqual([
+            ["ACL", "SETUSER", "default", "reset", ...operationalDefaultUserRules()],
+        ]);
+    });
+});

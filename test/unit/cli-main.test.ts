@@ -8,49 +8,15 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CliIo, HELP, main } from "../../cli/nexus-redis";
+import { HELP } from "../../cli/nexus-redis";
+import { cli } from "./cliRun";
 import type { EnvironmentsOutput } from "../../cli/outputs";
 import { isSynced, operationalUrns } from "../../cli/recover";
 import { diagnose, diagnosisContext } from "../../cli/diagnose";
 import type { EnvironmentObservation } from "../../cli/observe";
 import { parseInfo } from "../../cli/redisReplies";
-import type { CommandRunner, RunOptions } from "../../cli/runner";
+import type { CommandRunner } from "../../cli/runner";
 import { contact, fleetOutputs, healthyStandard, replicaInfoText, user } from "./cli-samples";
-
-const ROOT = path.resolve(__dirname, "../..");
-
-interface Run {
-    code: number;
-    stdout: string;
-    stderr: string;
-    commands: [string[], RunOptions][];
-}
-
-async function cli(
-    argv: string[],
-    options: { stdin?: string | Error; runner?: CommandRunner; env?: Record<string, string> } = {},
-): Promise<Run> {
-    let stdout = "";
-    let stderr = "";
-    const commands: [string[], RunOptions][] = [];
-    const io: CliIo = {
-        stdout: { write: (t: string) => (stdout += t) },
-        stderr: { write: (t: string) => (stderr += t) },
-        readStdin: async () => {
-            if (options.stdin instanceof Error) throw options.stdin;
-            return options.stdin ?? "";
-        },
-        run: async (command, runOptions) => {
-            commands.push([command, runOptions]);
-            if (!options.runner) throw Object.assign(new Error("spawn pulumi ENOENT"), { code: "ENOENT" });
-            return options.runner(command, runOptions);
-        },
-        projectDir: ROOT,
-        env: options.env ?? {},
-    };
-    const code = await main(argv, io);
-    return { code, stdout, stderr, commands };
-}
 
 function outputsFile(environments: EnvironmentsOutput): string {
     const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-cli-"));

@@ -7,12 +7,11 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { type CliIo, main } from "../../cli/nexus-redis";
 import { RotateError, generatePassword, getPasswordsCommand, rotationTarget, setPasswordsCommand, withPassword } from "../../cli/rotate";
-import { type RunOptions, spawnRunner } from "../../cli/runner";
+import { type CommandRunner, spawnRunner } from "../../cli/runner";
+import { cli } from "./cliRun";
 import { contact, fleetOutputs, user } from "./cli-samples";
 
-const ROOT = path.resolve(__dirname, "../..");
 const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-rotate-"));
 
 describe("where each password is rotated", () => {
@@ -73,29 +72,11 @@ describe("the command runner", () => {
     });
 });
 
-async function rotateCli(
-    argv: string[],
-    runner?: (command: string[], options: RunOptions) => { exitCode: number; stdout: string; stderr: string },
-) {
+/** `nexus-redis rotate ARGV` on the sample fleet, whose ports nothing listens on. */
+async function rotateCli(argv: string[], runner?: CommandRunner) {
     const outputs = path.join(dir, "outputs.json");
     writeFileSync(outputs, JSON.stringify({ environments: fleetOutputs }));
-    let stdout = "";
-    let stderr = "";
-    const commands: [string[], RunOptions][] = [];
-    const io: CliIo = {
-        stdout: { write: (t: string) => (stdout += t) },
-        stderr: { write: (t: string) => (stderr += t) },
-        readStdin: async () => "",
-        run: async (command, options) => {
-            commands.push([command, options]);
-            if (!runner) throw Object.assign(new Error("spawn pulumi ENOENT"), { code: "ENOENT" });
-            return runner(command, options);
-        },
-        projectDir: ROOT,
-        env: {},
-    };
-    const code = await main(["rotate", ...argv, "--outputs", outputs, "--timeout", "500"], io);
-    return { code, stdout, stderr, commands };
+    return cli(["rotate", ...argv, "--outputs", outputs, "--timeout", "500"], { runner });
 }
 
 describe("nexus-redis rotate", () => {
@@ -136,7 +117,7 @@ describe("nexus-redis rotate", () => {
     it("writes a generated password to a new file only readable by its owner, and never over an existing one", async () => {
         const file = path.join(dir, "new-2.pw");
         // The server (sample ports, nothing listening) refuses: the file is kept, the stack untouched.
-        const run = await rotateCli(["contact", "vault", "--generate", file, "--stack", "dev"], () => ({
+        const run = await rotateCli(["contact", "vault", "--generate", file, "--stack", "dev"], async () => ({
             exitCode: 0,
             stdout: "{}",
             stderr: "",

@@ -22,6 +22,7 @@ function server(role: "vault" | "operational"): FakeRedis {
         if (name === "DBSIZE") return 3;
         if (name === "CLIENT") return "";
         if (name === "ACL" && sub === "USERS") return role === "vault" ? ["default", "replicator"] : ["admin", "default"];
+        if (name === "ACL" && sub === "DRYRUN") return `This user has no permissions to run the '${command[3]}' command`;
         if (name === "ACL" && sub === "GETUSER")
             return ["flags", ["on"], "passwords", [], "commands", "+@all", "keys", "~*", "channels", "&*", "selectors", []];
         return { error: `ERR unknown command '${command[0]}'` };
@@ -67,6 +68,17 @@ describe("round trips of one environment's check", () => {
         // Replication and persistence in one INFO.
         expect(vault.commands.find((c) => c[0] === "INFO")).toEqual(["INFO", "replication", "persistence"]);
         expect(operational.batches).toHaveLength(1);
-        expect(operational.batches[0].map((c) => c[0])).toEqual(["INFO", "DBSIZE", "AUTH", "CONFIG", "CLIENT", "ACL", "ACL", "ACL"]);
+        expect(operational.batches[0].map((c) => c.slice(0, 2).join(" "))).toEqual([
+            "INFO replication",
+            "DBSIZE",
+            "AUTH admin",
+            "CONFIG GET",
+            "CLIENT LIST",
+            "ACL USERS",
+            "ACL GETUSER",
+            "ACL GETUSER",
+            ...Array(12).fill("ACL DRYRUN"),
+        ]);
+        expect(observation.operational?.readerMayRun).toEqual([]);
     });
 });

@@ -99,6 +99,17 @@ describe("npm run synth", () => {
         expect(byName("kb-vault").envs).toBeUndefined();
     });
 
+    it("limits every container's memory, gives the vault's Redis 75% as maxmemory, and the operational none", () => {
+        const { code, stdout } = synth("-c", "memoryLimitMb=512", "-c", 'environments=["contact"]', "--show-secrets");
+        expect(code).toBe(0);
+        const [vault, operational] = containers(JSON.parse(stdout));
+        const config = (c: any) => c.inputs.uploads.find((u: any) => u.file.endsWith(".conf")).content as string;
+        expect([vault.inputs.memory, operational.inputs.memory]).toEqual([512, 512]);
+        expect(config(vault)).toContain(`\nmaxmemory ${384 * 1024 * 1024}\nmaxmemory-policy noeviction\n`);
+        // A replica ignores maxmemory by default (replica-ignore-maxmemory yes): it holds what its vault holds.
+        expect(config(operational)).not.toContain("maxmemory");
+    });
+
     it("hides adopted passwords too unless --show-secrets is given", () => {
         const { code, stdout } = synth("--secret", 'passwords={"user":{"vault":"AdoptedUserPassword1"}}');
         expect(code).toBe(0);
