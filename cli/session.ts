@@ -92,7 +92,8 @@ interface Waiting {
 
 export class RedisSession {
     private socket: net.Socket | undefined;
-    private connecting: Promise<void> | undefined;
+    /** The TCP connection is up (the server accepted it). */
+    private connected = false;
     private readonly reader = new ReplyReader();
     /** Commands sent and not yet answered, oldest first: RESP answers in order. */
     private readonly waiting: Waiting[] = [];
@@ -102,7 +103,7 @@ export class RedisSession {
     constructor(
         readonly target: SessionTarget,
         private readonly deadline: Deadline,
-        /** Bound of the connection and of each batch of commands; the deadline's whole bound by default. */
+        /** Bound of each batch of commands, its connection included; the deadline's whole bound by default. */
         private readonly commandTimeoutMs = deadline.timeoutMs,
     ) {
         deadline.track(this);
@@ -121,24 +122,21 @@ export class RedisSession {
      */
     async callAll(commands: (string | number)[][]): Promise<Settled[]> {
         const names = commands.map(([command, ...args]) => commandName(String(command), args));
-        try {
-            await this.connect();
-        } catch (e) {
-            const failure = this.classify(e, names[0] ?? "?", false);
-            return names.map((command) => ({ failure: { ...failure, command } }));
-        }
+        this.open();
         const pending = commands.map(() => new Promise<Reply>((resolve, reject) => this.waiting.push({ resolve, reject })));
         if (this.ended) this.failWaiting(this.ended);
         else {
+            // Written at once, even while the connection is still being made (the socket sends it
+            // as soon as it is up): the server starts on it while this process opens the others.
             this.socket!.write(commands.map(encodeCommand).join(""));
-            // A server that took the connection but does not answer: the batch is bounded, and the
-            // connection is dropped (a late reply would otherwise answer the next command).
+            // A host that does not take the connection, or takes it and does not answer: the batch
+            // is bounded, and the connection dropped (a late reply would answer the next command).
             const timer = setTimeout(() => this.end(new ConnectionFailure(TIMED_OUT)), this.commandTimeoutMs);
             Promise.allSettled(pending).then(() => clearTimeout(timer));
         }
         const settled = await Promise.allSettled(pending);
         return settled.map((result, i) => {
-            if (result.status === "rejected") return { failure: this.classify(result.reason, names[i], true) };
+            if (result.status === "rejected") return { failure: this.classify(result.reason, names[i], this.connected) };
             return result.value instanceof RedisReplyError
                 ? { failure: this.classify(result.value, names[i], true) }
                 : { value: result.value };
@@ -149,26 +147,16 @@ export class RedisSession {
         this.end(CLOSED_BY_CLIENT);
     }
 
-    private connect(): Promise<void> {
-        this.connecting ??= new Promise<void>((resolve, reject) => {
-            if (this.ended) return reject(this.ended);
-            const socket = net.connect({ host: this.target.host, port: this.target.port });
-            this.socket = socket;
-            socket.setNoDelay(true);
-            const timer = setTimeout(() => this.end(new ConnectionFailure(TIMED_OUT)), this.commandTimeoutMs);
-            socket.once("connect", () => {
-                clearTimeout(timer);
-                resolve();
-            });
-            socket.on("data", (chunk: Buffer) => this.received(chunk));
-            socket.on("error", (e: NodeJS.ErrnoException) => this.end(new ConnectionFailure(e.message, e.code)));
-            socket.on("close", () => {
-                clearTimeout(timer);
-                this.end(new ConnectionFailure("the connection was closed"));
-                reject(this.ended);
-            });
-        });
-        return this.connecting;
+    /** Starts the connection, once; what fails it (refused, reset, closed) ends the session. */
+    private open(): void {
+        if (this.socket || this.ended) return;
+        const socket = net.connect({ host: this.target.host, port: this.target.port });
+        this.socket = socket;
+        socket.setNoDelay(true);
+        socket.once("connect", () => (this.connected = true));
+        socket.on("data", (chunk: Buffer) => this.received(chunk));
+        socket.on("error", (e: NodeJS.ErrnoException) => this.end(new ConnectionFailure(e.message, e.code)));
+        socket.on("close", () => this.end(new ConnectionFailure("the connection was closed")));
     }
 
     private received(chunk: Buffer): void {
