@@ -129,7 +129,7 @@ describe("the nexus-redis bin", () => {
         // No package at all: no YAML parser (recover's), no Docker client, no Redis library, no compiler.
         expect(run.packages).toEqual([]);
         // Nor node:crypto (about 8 ms; SHA-256 is components/sha256.ts) or node:child_process (it starts no program).
-        expect(run.builtins).toEqual(["fs", "module", "net", "path", "perf_hooks", "util"]);
+        expect(run.builtins).toEqual(["fs", "module", "net", "path", "util"]);
     });
 
     it("prints one JSON document with --json, nothing on stderr", () => {
