@@ -13,10 +13,10 @@
  * of its passwords (`#<hex>` ACL rules); the operational must hold its `masterauth` in
  * plain text, since it presents that to the vault.
  */
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { REDIS_INTERNAL_PORT } from "./protocol";
-import { sha256Hex } from "./sha256";
 
 /** ACL user the operational authenticates as to its vault: it may only replicate. */
 export const REPLICATION_USER = "replicator";
@@ -125,7 +125,7 @@ export const BACKUP_USER = "backup";
 
 /** The SHA-256 of a password, as Redis stores it and as `#<hex>` ACL rules give it. */
 export function passwordHash(password: string): string {
-    return sha256Hex(password);
+    return createHash("sha256").update(password).digest("hex");
 }
 
 /** ACL rules of a vault's default user: every command and key, for the holder of the vault's password. */
