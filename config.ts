@@ -26,6 +26,9 @@ export const CONFIG_KEYS = [
     "memoryLimitMb",
     "passwords",
     "vaultData",
+    "platform",
+    "swarmNodes",
+    "swarmPublish",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 export type RawConfig = Partial<Record<ConfigKey, string>>;
@@ -36,7 +39,26 @@ export type EnvironmentPasswords = Partial<Record<PasswordRole, string>>;
 /** An environment as this stack deploys it: host ports with the offset applied. */
 export type PlannedEnvironment = EnvironmentDefinition;
 
+/** Where the fleet runs: containers on one Docker engine, or services on a Docker Swarm. */
+export type Platform = "docker" | "swarm";
+export const PLATFORMS: readonly Platform[] = ["docker", "swarm"];
+
+/** Roles whose port a Swarm deployment may publish (host mode, every interface of the node). */
+export const SWARM_PUBLISH_ROLES = ["vault", "operational"] as const;
+export type SwarmPublishRole = (typeof SWARM_PUBLISH_ROLES)[number];
+
+/** How a Swarm deployment places and exposes each environment. */
+export interface SwarmConfig {
+    /** Environment → ID of the one node its vault runs on (its data volume lives there). */
+    vaultNodes: Record<string, string>;
+    /** Roles published in host mode on the node that runs them; none by default. */
+    publish: { vault: boolean; operational: boolean };
+}
+
 export interface FleetConfig {
+    platform: Platform;
+    /** Set when `platform` is `swarm`. */
+    swarm?: SwarmConfig;
     image: string;
     network: string;
     createNetwork: boolean;
@@ -126,8 +148,38 @@ export function parseFleetConfig(raw: RawConfig, secretKeys: ReadonlySet<ConfigK
 
     const vaultData = parseVaultData(raw.vaultData ?? "", environments, problem);
 
+    const platform = required("platform") as Platform;
+    if (raw.platform !== undefined && !PLATFORMS.includes(platform)) {
+        problem("platform", `"${platform}" is not a platform: ${PLATFORMS.join(" or ")}`);
+    }
+    const swarm = parseSwarm(raw, platform, environments, problem);
+    if (platform === "swarm") {
+        if (Object.keys(vaultData).length > 0) {
+            // A volume or folder that already exists is on one engine: the adoption path is Docker-only.
+            problem(
+                "vaultData",
+                "adopting existing data in place works on platform docker only; on swarm each vault's volume is created on its node",
+            );
+        }
+        // Service names are DNS labels (63 characters): operationals resolve their vault by it.
+        const tooLong = environments
+            .map(({ env }) => `${containerPrefix}-${env.name}-${env.kind === "standard" ? "operational" : "vault"}`)
+            .filter((name) => name.length > 63);
+        if (tooLong.length > 0) {
+            problem("containerPrefix", `service names longer than 63 characters on swarm (a DNS label): ${tooLong.join(", ")}`);
+        }
+        if (raw.bindAddress !== undefined && bindAddress !== DEFAULT_BIND_ADDRESS) {
+            problem(
+                "bindAddress",
+                `Swarm cannot publish a port on one address (${bindAddress}): on swarm nothing is published unless swarmPublish says so, and then on every interface of the node`,
+            );
+        }
+    }
+
     if (problems.length > 0) throw new ConfigError(problems);
     return {
+        platform,
+        ...(swarm ? { swarm } : {}),
         image,
         network,
         createNetwork,
@@ -334,6 +386,95 @@ function parseVaultData(value: string, environments: ParsedEnvironment[], proble
         }
     }
     return result;
+}
+
+// Swarm node IDs are 25 characters of lowercase letters and digits (swarmkit's identity.NewID).
+const NODE_ID = /^[a-z0-9]{25}$/;
+const DEFAULT_BIND_ADDRESS = "127.0.0.1";
+
+/**
+ * `swarmNodes` (`{"vault": "NODE_ID", "vaults": {"ENV": "NODE_ID"}}`: the node every vault is
+ * pinned to, and per environment overrides) and `swarmPublish` (`["vault", "operational"]`).
+ * Both apply to platform swarm only.
+ */
+function parseSwarm(raw: RawConfig, platform: Platform, environments: ParsedEnvironment[], problem: Report): SwarmConfig | undefined {
+    const nodesText = (raw.swarmNodes ?? "").trim();
+    const publishText = (raw.swarmPublish ?? "").trim();
+    let publishList: unknown = [];
+    try {
+        publishList = publishText === "" ? [] : JSON.parse(publishText);
+    } catch {
+        problem("swarmPublish", `is not a JSON array: ${publishText}`);
+    }
+    if (!Array.isArray(publishList) || publishList.some((r) => !(SWARM_PUBLISH_ROLES as readonly unknown[]).includes(r))) {
+        problem("swarmPublish", `must be an array of ${SWARM_PUBLISH_ROLES.map((r) => `"${r}"`).join(" and ")}, got ${publishText}`);
+        publishList = [];
+    }
+    const publish = {
+        vault: (publishList as unknown[]).includes("vault"),
+        operational: (publishList as unknown[]).includes("operational"),
+    };
+    if (platform !== "swarm") {
+        if (nodesText !== "") problem("swarmNodes", 'applies to platform swarm only (set platform to "swarm", or unset swarmNodes)');
+        if (publish.vault || publish.operational)
+            problem("swarmPublish", 'applies to platform swarm only (set platform to "swarm", or unset swarmPublish)');
+        return undefined;
+    }
+
+    const vaultNodes: Record<string, string> = {};
+    let parsed: unknown = {};
+    try {
+        parsed = nodesText === "" ? {} : JSON.parse(nodesText);
+    } catch {
+        problem("swarmNodes", `is not valid JSON; expected {"vault": "NODE_ID", "vaults": {"ENV": "NODE_ID"}}: ${nodesText}`);
+        return { vaultNodes, publish };
+    }
+    if (!isPlainObject(parsed)) {
+        problem("swarmNodes", 'must be a JSON object {"vault": "NODE_ID", "vaults": {"ENV": "NODE_ID"}}');
+        return { vaultNodes, publish };
+    }
+    const nodeId = (value: unknown, key: string): string | undefined => {
+        if (typeof value === "string" && NODE_ID.test(value)) return value;
+        problem(
+            key,
+            `${JSON.stringify(value)} is not a Swarm node ID (25 lowercase letters and digits, as \`docker node ls -q\` prints): a vault is pinned to exactly one node, by its ID`,
+        );
+        return undefined;
+    };
+    for (const key of Object.keys(parsed).filter((k) => k !== "vault" && k !== "vaults")) {
+        problem(`swarmNodes.${key}`, `unknown key "${key}"; the keys are "vault" (every vault's node) and "vaults" (per environment)`);
+    }
+    const fallback = parsed.vault === undefined ? undefined : nodeId(parsed.vault, "swarmNodes.vault");
+    const perEnvironment = parsed.vaults ?? {};
+    if (!isPlainObject(perEnvironment)) {
+        problem("swarmNodes.vaults", 'must be an object {"ENV": "NODE_ID"}');
+    } else {
+        for (const [name, value] of Object.entries(perEnvironment)) {
+            if (!environments.some((e) => e.env.name === name)) {
+                problem(`swarmNodes.vaults.${name}`, `"${name}" is not an environment this stack deploys`);
+                continue;
+            }
+            const id = nodeId(value, `swarmNodes.vaults.${name}`);
+            if (id) vaultNodes[name] = id;
+        }
+    }
+    const unplaced: string[] = [];
+    for (const { env } of environments) {
+        if (vaultNodes[env.name] !== undefined) continue;
+        if (fallback !== undefined) vaultNodes[env.name] = fallback;
+        else if (!isPlainObject(perEnvironment) || !(env.name in perEnvironment)) unplaced.push(env.name);
+    }
+    if (unplaced.length > 0 && parsed.vault === undefined) {
+        problem(
+            "swarmNodes",
+            `no node for the vault of ${unplaced.join(", ")}: set "vault" (the node every vault runs on) or "vaults"."ENV"; a vault's data lives on one node, so it is never left to the scheduler`,
+        );
+    }
+    // In the stack's order, whatever order the config listed them in.
+    const ordered = Object.fromEntries(
+        environments.filter(({ env }) => env.name in vaultNodes).map(({ env }) => [env.name, vaultNodes[env.name]]),
+    );
+    return { vaultNodes: ordered, publish };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,5 +1,6 @@
 /**
- * nexus-redis: every environment of the Redis Environment Protocol, on one Docker host.
+ * nexus-redis: every environment of the Redis Environment Protocol, on one Docker host or
+ * on a Docker Swarm (`platform`).
  *
  * Configuration is read here once (config.ts) and validated as a whole before any
  * resource is registered; everything below only turns it into resources.
@@ -10,27 +11,50 @@ import { readFleetConfig } from "./config";
 import { SecureEnvironment, StandardEnvironment } from "./components";
 
 const config = readFleetConfig();
+const swarm = config.platform === "swarm";
 
-// Pulled once and shared: containers take the image ID, so a new image digest replaces them.
-const image = new docker.RemoteImage("redis-image", { name: config.image, keepLocally: true });
+// On Docker, pulled once and shared: containers take the image ID, so a new image digest
+// replaces them. On Swarm every node pulls (or already has) the image itself: a RemoteImage
+// would land on the manager's engine alone. Changing `image` rolls through the services.
+const image: pulumi.Input<string> = swarm
+    ? config.image
+    : new docker.RemoteImage("redis-image", { name: config.image, keepLocally: true }).imageId;
 
 // The protocol's fleet shares one network; a stack may create it, or join one that exists
-// (the fleet the protocol's operators set up by hand).
+// (the fleet the protocol's operators set up by hand). On Swarm it is an attachable overlay,
+// so that clients (MCP servers, the operator tools) on any node can join it.
 const networkName: pulumi.Output<string> = config.createNetwork
     ? new docker.Network("storage-network", {
           name: config.network,
-          driver: "bridge",
+          ...(swarm ? { driver: "overlay", attachable: true } : { driver: "bridge" }),
           labels: [{ label: "nexus-redis.network", value: config.network }],
       }).name
     : docker.getNetworkOutput({ name: config.network }).name;
 
 const common = {
-    image: image.imageId,
+    image,
     network: networkName,
     bindAddress: config.bindAddress,
     containerPrefix: config.containerPrefix,
     memoryLimitMb: config.memoryLimitMb === 0 ? undefined : config.memoryLimitMb,
+    platform: config.platform,
 };
+
+/** Platform swarm: each environment's vault node and what is published; undefined on Docker. */
+function swarmPlacement(environment: string) {
+    if (!config.swarm) return undefined;
+    return {
+        vaultNode: config.swarm.vaultNodes[environment],
+        publishVault: config.swarm.publish.vault,
+        publishOperational: config.swarm.publish.operational,
+    };
+}
+
+/** What the operator CLI needs to reach a Swarm deployment: the overlay it joins and the image it runs there. */
+function swarmOutput(environment: string) {
+    if (!config.swarm) return {};
+    return { platform: "swarm", swarm: { network: networkName, image: config.image, vaultNode: config.swarm.vaultNodes[environment] } };
+}
 
 /** Per environment: how to reach it, with every password a secret. Read by `nexus-redis check`. */
 export const environments: Record<string, unknown> = {};
@@ -44,6 +68,7 @@ for (const env of config.environments) {
         vaultPassword: passwords.vault,
         backupPassword: passwords.backup,
         vaultData: config.vaultData[env.name],
+        swarm: swarmPlacement(env.name),
     };
     const vaultOutputs = (e: StandardEnvironment | SecureEnvironment) => ({
         vault: { ...e.vault, password: e.vaultPassword },
@@ -58,12 +83,13 @@ for (const env of config.environments) {
         });
         environments[env.name] = {
             kind: "standard",
+            ...swarmOutput(env.name),
             ...vaultOutputs(e),
             replication: { user: e.replicationUser, password: e.replicationPassword },
             operational: { ...e.operational, adminUser: e.operationalAdminUser, adminPassword: e.operationalAdminPassword },
         };
     } else {
         const e = new SecureEnvironment(env.name, vaultArgs);
-        environments[env.name] = { kind: "secure", ...vaultOutputs(e) };
+        environments[env.name] = { kind: "secure", ...swarmOutput(env.name), ...vaultOutputs(e) };
     }
 }

@@ -21,6 +21,19 @@ export default defineConfig({
                     fileParallelism: false,
                 },
             },
+            {
+                extends: true,
+                test: {
+                    // A real three-node Swarm per file (harness/swarm.ts), after the others: its
+                    // node losses and rolling updates are timed, and the machine has 2 cores.
+                    name: "swarm",
+                    include: ["test/swarm/**/*.test.ts"],
+                    testTimeout: 600_000,
+                    hookTimeout: 600_000,
+                    fileParallelism: false,
+                    sequence: { groupOrder: 1 },
+                },
+            },
         ],
     },
 });

@@ -21,6 +21,7 @@ import { benchRecovery } from "./recovery";
 import { info } from "../harness/resp";
 import { type BenchResult, failed, renderJson, renderTable } from "./results";
 import { BenchRun } from "./resources";
+import { benchSwarm } from "./swarm";
 import { benchSynth } from "./synth";
 
 export const BENCH_HELP = `Usage: npm run bench -- [--quick] [--json] [--only GROUP]...
@@ -38,6 +39,11 @@ same run on the same Docker engine, and reports value, baseline and their ratio:
                     replication settings and vs. a plain full sync (100k, 1M keys)
   synth             the offline plan of 12, 120 and 1200 environments: time and memory,
                     each vs. the size before (12 vs. its start-up alone)
+  swarm             on a three-node Docker Swarm built on this machine (not in --quick
+                    unless named with --only): swarm-fleet-up, the table from nothing
+                    to healthy vs. as many bare services; swarm-operational-failover,
+                    the loss of the node that runs operationals until each is healthy
+                    elsewhere vs. recover of the same environments on one host
 Every container, volume and network it creates is labelled and removed at the end,
 also on failure or Ctrl-C (a detached watchdog sweeps even after kill -9).
 
@@ -49,7 +55,7 @@ Options:
                  {"results": [{"name", "value", "unit", "baseline", "ratio", "note"}]}
                  (progress goes to stderr either way)
   --only GROUP   run only this group (repeatable): fleet-up, check, partial-resync,
-                 recovery, synth
+                 recovery, synth, swarm
   -h, --help     this text
 
 Prerequisites: a Docker engine and the test image (scripts/ensure-docker.sh,
@@ -64,7 +70,7 @@ Examples:
   npm run bench -- --only recovery
   npm run bench`;
 
-export const GROUPS = ["fleet-up", "check", "partial-resync", "recovery", "synth"] as const;
+export const GROUPS = ["fleet-up", "check", "partial-resync", "recovery", "synth", "swarm"] as const;
 export type Group = (typeof GROUPS)[number];
 
 /** Everything that differs between a full run and --quick. */
@@ -88,6 +94,8 @@ export interface Settings {
      * kind of resync, which a busy CPU does not change; the plans' times are smoke values then.
      */
     synthDuringPartialResync: boolean;
+    /** Repetitions of swarm-fleet-up (the failover runs once). */
+    swarmRepetitions: number;
 }
 
 export function settingsFor(quick: boolean): Settings {
@@ -112,6 +120,8 @@ export function settingsFor(quick: boolean): Settings {
                   { size: 24, repetitions: 1 },
               ],
               synthDuringPartialResync: true,
+              // Run only when named (--only swarm): building a Swarm and losing a node take minutes.
+              swarmRepetitions: 1,
           }
         : {
               fleetEnvironments: PROTOCOL_NAMES,
@@ -133,6 +143,7 @@ export function settingsFor(quick: boolean): Settings {
                   { size: 1200, repetitions: 1 },
               ],
               synthDuringPartialResync: false,
+              swarmRepetitions: 2,
           };
 }
 
@@ -150,6 +161,11 @@ export function resultNames(group: Group, settings: Settings): { name: string; u
             return [{ name: "partial-resync", unit: "bytes" }];
         case "recovery":
             return settings.recovery.flatMap((d) => [d.name, `${d.name}-vs-full-sync`]).map((name) => ({ name, unit: "ms" }));
+        case "swarm":
+            return [
+                { name: "swarm-fleet-up", unit: "ms" },
+                { name: "swarm-operational-failover", unit: "ms" },
+            ];
         case "synth":
             return [
                 ...settings.synth.flatMap((s) => [
@@ -193,10 +209,12 @@ export function parseBenchArgs(argv: string[]): Parsed | "help" {
     const unknown = only.filter((g) => !(GROUPS as readonly string[]).includes(g));
     if (unknown.length > 0)
         throw new UsageError(`unknown group ${unknown.map((g) => `"${g}"`).join(", ")} in --only; the groups are ${GROUPS.join(", ")}`);
+    const quick = parsed.values.quick ?? false;
     return {
-        quick: parsed.values.quick ?? false,
+        quick,
         json: parsed.values.json ?? false,
-        groups: only.length === 0 ? [...GROUPS] : GROUPS.filter((g) => only.includes(g)),
+        // The Swarm group takes minutes: a --quick run has it only when asked for by name.
+        groups: only.length === 0 ? GROUPS.filter((g) => !(quick && g === "swarm")) : GROUPS.filter((g) => only.includes(g)),
     };
 }
 
@@ -253,7 +271,7 @@ async function runBenchmarks(
     const synth = () => attempt("synth", () => benchSynth(run, { plans: settings.synth, earlier12: synth12 }));
     let synthDone: Promise<void> | undefined;
 
-    if (options.groups.some((g) => g !== "synth")) {
+    if (options.groups.some((g) => g !== "synth" && g !== "swarm")) {
         const name = run.fleetName("fleet");
         let fleet: LiveFleet | undefined;
         let plan: Plan | undefined;
@@ -343,6 +361,8 @@ async function runBenchmarks(
     }
     // Otherwise planning comes last, with no fleet running: the largest plan needs gigabytes.
     if (!synthDone) await synth();
+    // Last, alone on the machine: its nodes are namespaces of this one.
+    await attempt("swarm", () => benchSwarm(run, { repetitions: settings.swarmRepetitions }));
     return { results: GROUPS.flatMap((g) => results.get(g) ?? []), ok };
 }
 

@@ -38,6 +38,12 @@ Commands:
             the stack's secret passwords config gets the new one. Switch the clients, then
             run \`pulumi up\`: one restart, after which only the new password works.
 
+Docker Swarm (the stack's outputs say "platform": "swarm"): run on a manager, or with
+DOCKER_HOST naming one. check and recover reach each service through a short-lived probe
+container on its overlay network, and report a service that runs no task with the cause
+(its node down, nowhere to run); recover replaces the operational's service. rotate is
+Docker-only there.
+
 Options:
   --fix             check: repair the operational as its admin user (REPLICAOF the vault,
                     restore masteruser/masterauth and drifted settings), wait for the link,
@@ -111,10 +117,17 @@ function parse(argv: string[]) {
 /** The parsed options, as every command receives them. */
 export type OptionValues = ReturnType<typeof parse>["values"];
 
-/** One run of a command: its options, and its arguments after the command's name. */
+/** Something a command opened that must be closed when it ends (a Swarm route's probe container). */
+export interface Closeable {
+    close(): Promise<void>;
+}
+
+/** One run of a command: its options, its arguments after the command's name, and where to put what it opens. */
 export interface Invocation {
     values: OptionValues;
     args: string[];
+    /** Closed by the dispatcher when the command ends, however it ends. */
+    opened: Closeable[];
 }
 
 /** What a command module exports. */
@@ -183,7 +196,12 @@ async function run(argv: string[], io: CliIo): Promise<number> {
             throw new UsageError(`--${option} is not an option of ${name}`);
         }
     }
-    return (await command.load()).run({ values, args }, io);
+    const opened: Closeable[] = [];
+    try {
+        return await (await command.load()).run({ values, args, opened }, io);
+    } finally {
+        for (const resource of opened) await resource.close();
+    }
 }
 
 function readStream(stream: NodeJS.ReadableStream): Promise<string> {

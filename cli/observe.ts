@@ -48,10 +48,46 @@ export interface OperationalObservation {
     readerMayRun?: string[];
 }
 
+/** A Swarm node as the manager sees it. */
+export interface NodeFacts {
+    id: string;
+    hostname: string;
+    /** "ready", "down", "disconnected", "unknown". */
+    state: string;
+}
+
+/** Where a role's Swarm task runs, or why none does. */
+export interface TaskPlacement {
+    /** false: the manager has no such service. */
+    exists: boolean;
+    /** The node of the task that runs now. */
+    node?: NodeFacts;
+    /** No task runs: the newest task's state and the scheduler's or the container's message. */
+    waiting?: { state: string; message: string };
+}
+
+/** What the Swarm manager says about an environment's services: for the diagnosis. */
+export interface SwarmObservation {
+    vault: TaskPlacement;
+    /** Standard environments only. */
+    operational?: TaskPlacement;
+    /** The node the vault is pinned to; undefined when the Swarm has no node with that ID. */
+    vaultNode?: NodeFacts;
+    /** Ready nodes other than the vault's: where the operational may run. */
+    otherReadyNodes: number;
+}
+
+/** Asks the Swarm manager where an environment's tasks run (cli/swarm.ts). */
+export interface PlacementSource {
+    observe(env: EnvironmentOutput): Promise<SwarmObservation>;
+}
+
 export interface EnvironmentObservation {
     vault: VaultObservation;
     /** Standard environments only. */
     operational?: OperationalObservation;
+    /** Swarm deployments only, when the manager answered. */
+    swarm?: SwarmObservation;
 }
 
 /**
@@ -151,18 +187,30 @@ export async function observeOperational(env: StandardEnvironmentOutput, deadlin
     return observation;
 }
 
-/** Observes one environment, vault and operational at once, within `timeoutMs`. */
+/** Observes one environment, vault and operational at once (and on Swarm where their tasks run), within `timeoutMs`. */
 export async function observeEnvironment(env: EnvironmentOutput, timeoutMs: number): Promise<EnvironmentObservation> {
     const deadline = new Deadline(timeoutMs);
     try {
-        const [vault, operational] = await Promise.all([
+        const [vault, operational, swarm] = await Promise.all([
             observeVault(env, deadline),
             env.kind === "standard" ? observeOperational(env, deadline) : Promise.resolve(undefined),
+            // The manager's view is what explains a server that does not answer; without it the
+            // servers' own answers still stand.
+            env.placement ? within(env.placement.observe(env), timeoutMs).catch(() => undefined) : Promise.resolve(undefined),
         ]);
-        return operational ? { vault, operational } : { vault };
+        return { vault, ...(operational ? { operational } : {}), ...(swarm ? { swarm } : {}) };
     } finally {
         deadline.finish();
     }
+}
+
+/** `promise`, or a rejection after `ms`. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** "CONFIG SET", "KEYS": a command as a person names it, without its arguments. */

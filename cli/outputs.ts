@@ -6,17 +6,42 @@
  */
 import { readFileSync } from "node:fs";
 import { CliError } from "./errors";
+import type { PlacementSource } from "./observe";
 import { EXIT_USAGE } from "./report";
 import type { CommandRunner, RunResult } from "./runner";
+import type { Relay } from "./session";
 
-/** Where a client on the Docker host reaches one container. */
+/** Where a client on the Docker host reaches one container (on Swarm: one service, on its overlay). */
 export interface EndpointOutput {
-    /** Docker container name (operationals replicate from the vault's). */
+    /** Docker container name (operationals replicate from the vault's); on Swarm the service's name. */
     container: string;
-    /** Host address to connect to from here. */
+    /** Host address to connect to from here; on Swarm the service's name on the overlay. */
     host: string;
-    /** Host port. */
+    /** Host port; on Swarm Redis's port on the overlay (6379). */
     port: number;
+    /** Swarm only, when published: the host-mode port on the node that runs the task. */
+    publishedPort?: number;
+    /** Not in the outputs: set by the CLI when the server is reached through a relay (Swarm). */
+    via?: Relay;
+}
+
+/** A Swarm deployment's facts the CLI needs (the stack output's `platform: "swarm"` and `swarm`). */
+export interface SwarmOutput {
+    /** The attachable overlay network the services are on. */
+    network: string;
+    /** The Redis image they run: the CLI's probe runs it on the overlay too. */
+    image: string;
+    /** The node the vault is pinned to. */
+    vaultNode: string;
+}
+
+/** What every environment output has besides its servers: where it runs. */
+interface PlatformOutput {
+    /** Set on a Swarm deployment; absent on Docker. */
+    platform?: "swarm";
+    swarm?: SwarmOutput;
+    /** Not in the outputs: set by the CLI on Swarm, where each role's task runs (or why none does). */
+    placement?: PlacementSource;
 }
 
 export interface VaultOutput extends EndpointOutput {
@@ -34,7 +59,7 @@ export interface CredentialsOutput {
     password: string;
 }
 
-export interface StandardEnvironmentOutput {
+export interface StandardEnvironmentOutput extends PlatformOutput {
     kind: "standard";
     vault: VaultOutput;
     replication: CredentialsOutput;
@@ -43,7 +68,7 @@ export interface StandardEnvironmentOutput {
     backup: CredentialsOutput;
 }
 
-export interface SecureEnvironmentOutput {
+export interface SecureEnvironmentOutput extends PlatformOutput {
     kind: "secure";
     vault: VaultOutput;
     /** The vault's backup user (`redis-cli --rdb` only). */
@@ -128,8 +153,21 @@ export function validateEnvironments(value: unknown, key = "environments"): Envi
         }
         const vault = read.vault(env.vault, `${at}.vault`);
         const backup = read.credentials(env.backup, `${at}.backup`);
+        let platform: PlatformOutput = {};
+        if (env.platform !== undefined) {
+            if (env.platform !== "swarm") {
+                problems.push(`${at}.platform must be "swarm" or absent (docker), got ${describe(env.platform)}`);
+            } else {
+                const swarm = read.object(env.swarm, `${at}.swarm`, (o, k) => ({
+                    network: read.string(o.network, `${k}.network`),
+                    image: read.string(o.image, `${k}.image`),
+                    vaultNode: read.string(o.vaultNode, `${k}.vaultNode`),
+                }));
+                if (swarm) platform = { platform: "swarm", swarm };
+            }
+        }
         if (kind === "secure") {
-            if (vault && backup) result[name] = { kind, vault, backup };
+            if (vault && backup) result[name] = { kind, ...platform, vault, backup };
             continue;
         }
         const replication = read.credentials(env.replication, `${at}.replication`);
@@ -138,7 +176,7 @@ export function validateEnvironments(value: unknown, key = "environments"): Envi
             adminUser: read.string(o.adminUser, `${k}.adminUser`),
             adminPassword: read.secret(o.adminPassword, `${k}.adminPassword`),
         }));
-        if (vault && replication && operational && backup) result[name] = { kind, vault, replication, operational, backup };
+        if (vault && replication && operational && backup) result[name] = { kind, ...platform, vault, replication, operational, backup };
     }
     if (secretsHidden) problems.push(SHOW_SECRETS_HINT);
     if (problems.length > 0) {
@@ -194,6 +232,7 @@ class Reader {
             container: this.string(o.container, `${key}.container`),
             host: this.string(o.host, `${key}.host`),
             port: this.port(o.port, `${key}.port`),
+            ...(o.publishedPort === undefined ? {} : { publishedPort: this.port(o.publishedPort, `${key}.publishedPort`) }),
         };
     }
 

@@ -2,9 +2,9 @@
  * `nexus-redis recover ENV`: the protocol's disaster recovery ("stop the operational, delete
  * its volume, restart it, fix replication, data restores from the vault") as one Pulumi
  * update, so the stack's state stays true: the operational's container and volume are
- * replaced (`pulumi up --target ... --replace ...`), the new container starts as a replica
- * of its vault by name (its command says so), and the command waits until `check` reports
- * the environment synced.
+ * replaced (`pulumi up --target ... --replace ...`; on Swarm its service), the new one
+ * starts as a replica of its vault by name (its config says so), and the command waits
+ * until `check` reports the environment synced.
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -19,6 +19,7 @@ import type { CommandRunner } from "./runner";
 export const STANDARD_ENVIRONMENT_TYPE = "nexus-redis:redis:StandardEnvironment";
 export const CONTAINER_TYPE = "docker:index/container:Container";
 export const VOLUME_TYPE = "docker:index/volume:Volume";
+export const SERVICE_TYPE = "docker:index/service:Service";
 
 export interface OperationalUrns {
     container: string;
@@ -47,6 +48,16 @@ export function operationalUrns(project: string, stack: string, environment: str
     };
 }
 
+/**
+ * On Swarm, the URN of an environment's operational service: the one resource a recovery
+ * replaces there. Its data is a tmpfs of its task, so the new task starts empty and copies
+ * its vault, on whichever node the scheduler picks (never the vault's).
+ */
+export function swarmOperationalUrn(project: string, stack: string, environment: string): string {
+    const { container } = operationalUrns(project, stack, environment);
+    return container.replace(`$${CONTAINER_TYPE}::`, `$${SERVICE_TYPE}::`);
+}
+
 /** `org/project/dev` and `org/dev` are stack references; the URN holds only `dev`. */
 export function stackShortName(stack: string): string {
     return stack.split("/").pop() ?? stack;
@@ -56,20 +67,14 @@ export function stackShortName(stack: string): string {
  * The Pulumi command of a recovery. No `--skip-preview`: the preview prints exactly what
  * will be replaced before it is, and costs a second on two resources.
  */
-export function recoverCommand(urns: OperationalUrns, stack: string | undefined): string[] {
+export function recoverCommand(targets: string[], stack: string | undefined): string[] {
     return [
         "pulumi",
         "up",
         "--yes",
         ...(stack ? ["--stack", stack] : []),
-        "--target",
-        urns.container,
-        "--target",
-        urns.volume,
-        "--replace",
-        urns.container,
-        "--replace",
-        urns.volume,
+        ...targets.flatMap((urn) => ["--target", urn]),
+        ...targets.flatMap((urn) => ["--replace", urn]),
     ];
 }
 
@@ -151,7 +156,7 @@ export async function planRecovery(
     options: RecoverOptions,
     environments: EnvironmentsOutput,
     io: RecoverIo,
-): Promise<{ command: string[]; urns: OperationalUrns }> {
+): Promise<{ command: string[]; targets: string[] }> {
     const env = environments[options.environment];
     if (!env) {
         throw new RecoverError(`unknown environment "${options.environment}"; the stack's are ${Object.keys(environments).join(", ")}`, 2);
@@ -163,8 +168,13 @@ export async function planRecovery(
         );
     }
     const stack = await resolveStack(options, io);
-    const urns = operationalUrns(projectName(io.projectDir), stack, options.environment);
-    return { urns, command: recoverCommand(urns, options.stack) };
+    const project = projectName(io.projectDir);
+    // Docker: the container and its volume; Swarm: the service (its data is its task's tmpfs).
+    const targets =
+        env.platform === "swarm"
+            ? [swarmOperationalUrn(project, stack, options.environment)]
+            : Object.values(operationalUrns(project, stack, options.environment));
+    return { targets, command: recoverCommand(targets, options.stack) };
 }
 
 export interface RecoverResult {
@@ -198,7 +208,7 @@ export async function recover(options: RecoverOptions, environments: Environment
         io.log(`recover: ${name}'s vault is empty: the new operational will be empty too`);
     }
 
-    io.log(`recover: replacing ${name}'s operational container and volume through Pulumi`);
+    io.log(`recover: replacing ${name}'s operational ${env.platform === "swarm" ? "service" : "container and volume"} through Pulumi`);
     let result;
     try {
         result = await io.run(command, { cwd: io.projectDir, capture: false });

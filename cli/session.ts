@@ -43,6 +43,39 @@ export type Settled = { value: unknown; failure?: undefined } | { failure: Probe
 export interface SessionTarget {
     host: string;
     port: number;
+    /**
+     * A route to the server when this machine cannot connect to it directly (a Swarm
+     * service on its overlay network: cli/swarm.ts). Unset: connect to host:port.
+     */
+    via?: Relay;
+}
+
+/**
+ * Carries one conversation to a server this machine cannot reach itself. `open` returns a
+ * local address that leads there, or rejects with a RelayError when the server cannot be
+ * reached at all (no running task); `failure` says, once the conversation has ended, why the
+ * far end refused or dropped it (the relay sees that, the local connection does not).
+ */
+export interface Relay {
+    open(target: { host: string; port: number }): Promise<RelayedAddress>;
+}
+
+export interface RelayedAddress {
+    host: string;
+    port: number;
+    /** Why the relay could not carry the conversation, once it knows: refused, not found... */
+    failure(): { kind: FailureKind; message: string } | undefined;
+}
+
+/** The relay knows before connecting that the server cannot be reached. */
+export class RelayError extends Error {
+    constructor(
+        readonly kind: FailureKind,
+        message: string,
+    ) {
+        super(message);
+        this.name = "RelayError";
+    }
 }
 
 /** Cancels every session of one environment at once when its time is up. */
@@ -80,6 +113,8 @@ class ConnectionFailure {
     constructor(
         readonly message: string,
         readonly code?: string,
+        /** The relay said, before connecting, that the server cannot be reached. */
+        readonly relay?: RelayError,
     ) {}
 }
 const TIMED_OUT = "timed out";
@@ -92,8 +127,14 @@ interface Waiting {
 
 export class RedisSession {
     private socket: net.Socket | undefined;
-    /** The TCP connection is up (the server accepted it). */
+    /** The TCP connection is up (the server, or its relay, accepted it). */
     private connected = false;
+    /** Asked for the connection (it may wait for a relay's address). */
+    private opened = false;
+    /** The batches written before the socket exists (while a relay opens). */
+    private unsent = "";
+    /** The relay's side of the conversation, when the target has a route. */
+    private relayed: RelayedAddress | undefined;
     private readonly reader = new ReplyReader();
     /** Commands sent and not yet answered, oldest first: RESP answers in order. */
     private readonly waiting: Waiting[] = [];
@@ -128,7 +169,7 @@ export class RedisSession {
         else {
             // Written at once, even while the connection is still being made (the socket sends it
             // as soon as it is up): the server starts on it while this process opens the others.
-            this.socket!.write(commands.map(encodeCommand).join(""));
+            this.send(commands.map(encodeCommand).join(""));
             // A host that does not take the connection, or takes it and does not answer: the batch
             // is bounded, and the connection dropped (a late reply would answer the next command).
             const timer = setTimeout(() => this.end(new ConnectionFailure(TIMED_OUT)), this.commandTimeoutMs);
@@ -147,16 +188,44 @@ export class RedisSession {
         this.end(CLOSED_BY_CLIENT);
     }
 
-    /** Starts the connection, once; what fails it (refused, reset, closed) ends the session. */
+    /** Starts the connection, once (through the target's relay, when it has one); what fails it ends the session. */
     private open(): void {
-        if (this.socket || this.ended) return;
-        const socket = net.connect({ host: this.target.host, port: this.target.port });
+        if (this.opened || this.ended) return;
+        this.opened = true;
+        const via = this.target.via;
+        if (!via) {
+            this.connect(this.target);
+            return;
+        }
+        via.open({ host: this.target.host, port: this.target.port }).then(
+            (address) => {
+                this.relayed = address;
+                if (!this.ended) this.connect(address);
+            },
+            (e) =>
+                this.end(
+                    e instanceof RelayError
+                        ? new ConnectionFailure(e.message, undefined, e)
+                        : new ConnectionFailure(e instanceof Error ? e.message : String(e)),
+                ),
+        );
+    }
+
+    private send(payload: string): void {
+        if (this.socket) this.socket.write(payload);
+        else this.unsent += payload;
+    }
+
+    private connect(address: { host: string; port: number }): void {
+        const socket = net.connect({ host: address.host, port: address.port });
         this.socket = socket;
         socket.setNoDelay(true);
         socket.once("connect", () => (this.connected = true));
         socket.on("data", (chunk: Buffer) => this.received(chunk));
         socket.on("error", (e: NodeJS.ErrnoException) => this.end(new ConnectionFailure(e.message, e.code)));
         socket.on("close", () => this.end(new ConnectionFailure("the connection was closed")));
+        if (this.unsent !== "") socket.write(this.unsent);
+        this.unsent = "";
     }
 
     private received(chunk: Buffer): void {
@@ -189,6 +258,10 @@ export class RedisSession {
     }
 
     private classify(error: unknown, command: string, connected: boolean): ProbeFailure {
+        if (error instanceof ConnectionFailure && error.relay) return { kind: error.relay.kind, command, message: error.relay.message };
+        // Through a relay, the local connection only sees it close: the relay says why.
+        const relayed = this.relayed?.failure();
+        if (relayed && !this.deadline.expired) return { ...relayed, command };
         const message = error instanceof Error || error instanceof ConnectionFailure ? error.message : String(error);
         const code = error instanceof ConnectionFailure ? error.code : undefined;
         const ms = this.deadline.expired ? this.deadline.timeoutMs : this.commandTimeoutMs;

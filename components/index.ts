@@ -1,6 +1,7 @@
 export * from "./protocol";
 export * from "./redisServer";
 export * from "./containerSpec";
-export { Endpoint, EnvironmentBaseArgs } from "./vault";
+export * from "./swarmSpec";
+export { Endpoint, EnvironmentBaseArgs, Platform, SwarmPlacement } from "./vault";
 export * from "./standardEnvironment";
 export * from "./secureEnvironment";

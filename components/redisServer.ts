@@ -261,6 +261,22 @@ export interface ContainerFile {
     secret: boolean;
 }
 
+/** A file's place and permissions, known before its content (which may wait on passwords). */
+export type FileShape = Omit<ContainerFile, "content">;
+
+/** The vault's config: passwords as hashes, readable by the redis user alone. */
+export const VAULT_CONFIG: FileShape = { path: VAULT_CONFIG_FILE, mode: "0400", owner: REDIS_UID, group: REDIS_UID, secret: true };
+/** The vault's start script (start-vault.sh): no secret in it. */
+export const VAULT_START: FileShape = { path: VAULT_START_SCRIPT, mode: "0555", owner: "0", group: "0", secret: false };
+/** The operational's config: it holds masterauth in plain text, readable by the redis user alone. */
+export const OPERATIONAL_CONFIG: FileShape = {
+    path: OPERATIONAL_CONFIG_FILE,
+    mode: "0400",
+    owner: REDIS_UID,
+    group: REDIS_UID,
+    secret: true,
+};
+
 /** Inputs of a vault's files. */
 export interface VaultFilesInput extends VaultPasswords {
     memoryLimitMb?: number;
@@ -272,15 +288,8 @@ export interface VaultFilesInput extends VaultPasswords {
  */
 export function vaultFiles(input: VaultFilesInput): ContainerFile[] {
     return [
-        {
-            path: VAULT_CONFIG_FILE,
-            content: renderConfig(vaultSettings({ memoryLimitMb: input.memoryLimitMb }), vaultUsers(input)),
-            mode: "0400",
-            owner: REDIS_UID,
-            group: REDIS_UID,
-            secret: true,
-        },
-        { path: VAULT_START_SCRIPT, content: vaultStartScript(), mode: "0555", owner: "0", group: "0", secret: false },
+        { ...VAULT_CONFIG, content: renderConfig(vaultSettings({ memoryLimitMb: input.memoryLimitMb }), vaultUsers(input)) },
+        { ...VAULT_START, content: vaultStartScript() },
     ];
 }
 
@@ -288,8 +297,8 @@ export function vaultFiles(input: VaultFilesInput): ContainerFile[] {
  * The vault's command. The image's entrypoint runs it as root; the script then starts Redis
  * through that same entrypoint, which drops to the redis user.
  */
-export function vaultCommand(): string[] {
-    return ["sh", VAULT_START_SCRIPT, VAULT_CONFIG_FILE];
+export function vaultCommand(configFile: string = VAULT_CONFIG_FILE): string[] {
+    return ["sh", VAULT_START_SCRIPT, configFile];
 }
 
 /** Inputs of an operational's files. */
@@ -304,12 +313,12 @@ export function operationalFiles(input: OperationalFilesInput): ContainerFile[] 
     const content = renderConfig(operationalSettings({ vaultContainer: input.vaultContainer }), operationalUsers(input.adminPassword), {
         masterauth: input.replicationPassword,
     });
-    return [{ path: OPERATIONAL_CONFIG_FILE, content, mode: "0400", owner: REDIS_UID, group: REDIS_UID, secret: true }];
+    return [{ ...OPERATIONAL_CONFIG, content }];
 }
 
 /** The operational's command: the entrypoint drops to the redis user, then Redis reads the config. */
-export function operationalCommand(): string[] {
-    return ["redis-server", OPERATIONAL_CONFIG_FILE];
+export function operationalCommand(configFile: string = OPERATIONAL_CONFIG_FILE): string[] {
+    return ["redis-server", configFile];
 }
 
 let startScript: string | undefined;

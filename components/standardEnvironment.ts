@@ -1,5 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { BACKUP_USER, OPERATIONAL_ADMIN_USER, REPLICATION_USER, operationalCommand, operationalFiles } from "./redisServer";
+import {
+    BACKUP_USER,
+    OPERATIONAL_ADMIN_USER,
+    OPERATIONAL_CONFIG,
+    REPLICATION_USER,
+    operationalCommand,
+    operationalFiles,
+} from "./redisServer";
 import { type Endpoint, type EnvironmentBaseArgs, createRedisNode, createVault, passwordOrGenerated } from "./vault";
 
 /** Arguments of a standard environment: a vault and its operational replica. */
@@ -53,20 +60,22 @@ export class StandardEnvironment extends pulumi.ComponentResource {
         this.vault = vault.endpoint;
 
         const files = pulumi
-            .all([vault.container.name, this.replicationPassword, this.operationalAdminPassword])
+            .all([vault.endpoint.container, this.replicationPassword, this.operationalAdminPassword])
             .apply(([vaultContainer, replicationPassword, adminPassword]) =>
                 operationalFiles({ vaultContainer, replicationPassword, adminPassword }),
             );
         this.operational = createRedisNode(this, name, args, {
             role: "operational",
-            command: operationalCommand(),
+            command: operationalCommand,
+            configFile: OPERATIONAL_CONFIG,
+            fileShapes: [OPERATIONAL_CONFIG],
             files: pulumi.secret(files),
             hostPort: args.operationalPort,
             // Not retained, unlike the vault's: the operational is rebuilt from the vault,
             // and replacing this volume is exactly the protocol's disaster recovery.
             retainVolume: false,
             // The vault must exist (and have its name on the network) before its replica starts.
-            dependsOn: [vault.container],
+            dependsOn: [vault.resource],
         }).endpoint;
         this.registerOutputs({
             vault: this.vault,

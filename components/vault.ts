@@ -1,13 +1,38 @@
 /**
  * What a standard and a secure environment share: passwords (given or generated), each
- * container with its data and files, and the vault itself.
+ * role with its data and files (a container, or on Swarm a service), and the vault itself.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { Buffer } from "node:buffer";
 import { DEFAULT_BIND_ADDRESS, type DataMount, clientHost, containerArgs, labels } from "./containerSpec";
-import { PROTOCOL_CONTAINER_PREFIX } from "./protocol";
-import { type ContainerFile, type Role, containerName, vaultCommand, vaultFiles, volumeName } from "./redisServer";
+import { PROTOCOL_CONTAINER_PREFIX, REDIS_INTERNAL_PORT } from "./protocol";
+import {
+    type ContainerFile,
+    type FileShape,
+    type Role,
+    VAULT_CONFIG,
+    VAULT_START,
+    containerName,
+    vaultCommand,
+    vaultFiles,
+    volumeName,
+} from "./redisServer";
+import { type SwarmFile, contentName, offNode, onNode, serviceArgs, swarmFilePath } from "./swarmSpec";
+
+/** Where an environment runs: containers on one Docker engine, or single-replica services on a Swarm. */
+export type Platform = "docker" | "swarm";
+
+/** Platform swarm: where the vault runs and which roles publish a port. */
+export interface SwarmPlacement {
+    /** ID of the one node the vault runs on (its volume lives there); the operational runs on any other. */
+    vaultNode: string;
+    /** Publish the vault's port in host mode on its node (every interface). Default false. */
+    publishVault?: boolean;
+    /** Publish the operational's port in host mode on its node (every interface; reads need no password). Default false. */
+    publishOperational?: boolean;
+}
 
 /** Arguments every environment takes. */
 export interface EnvironmentBaseArgs {
@@ -37,16 +62,26 @@ export interface EnvironmentBaseArgs {
      * program runs.
      */
     vaultData?: string;
+    /**
+     * `docker` (default): a container per role on the engine Pulumi talks to. `swarm`: a
+     * single-replica Swarm service per role (Pulumi talks to a manager). A plain value, not
+     * an Input: it decides which resources exist.
+     */
+    platform?: Platform;
+    /** Platform swarm: the vault's node and the published roles. Required on swarm. */
+    swarm?: SwarmPlacement;
 }
 
-/** Where a client on the Docker host reaches one container. */
+/** Where a client reaches one role. */
 export interface Endpoint {
-    /** Docker container name. */
+    /** Docker container name; on Swarm the service's name (what the operational replicates from). */
     container: pulumi.Output<string>;
-    /** Host address to connect to. */
+    /** Host address to connect to; on Swarm the service's name on the overlay network. */
     host: pulumi.Output<string>;
-    /** Host port. */
+    /** Host port; on Swarm Redis's own port on the overlay (6379). */
     port: pulumi.Output<number>;
+    /** Swarm only, when published: the host-mode port on the node that runs the task. */
+    publishedPort?: pulumi.Output<number>;
 }
 
 /** A password input as given, or a generated one; a secret either way. */
@@ -64,12 +99,18 @@ export function passwordOrGenerated(
 
 export interface RedisNode {
     endpoint: Endpoint;
-    container: docker.Container;
+    /** The container or service: what depends on this role depends on it. */
+    resource: pulumi.Resource;
 }
 
 export interface RedisNodeArgs {
     role: Role;
-    command: string[];
+    /** The command, given where the role's config file is (Swarm mounts secrets under /run/secrets). */
+    command: (configFile: string) => string[];
+    /** The role's config file (the command's argument), one of `fileShapes`. */
+    configFile: FileShape;
+    /** What `files` holds, known before the contents are: a resource is never created inside an apply. */
+    fileShapes: FileShape[];
     /** Files put into the container before its first start (config, scripts); a secret as a whole. */
     files: pulumi.Output<ContainerFile[]>;
     hostPort: pulumi.Input<number>;
@@ -85,13 +126,19 @@ export function isHostFolder(data: string): boolean {
     return data.startsWith("/");
 }
 
-/** Creates one container of an environment and, unless its data exists already, its volume, as children of `parent`. */
+/** Creates one role of an environment as children of `parent`: a container (and volume) or, on Swarm, a service. */
 export function createRedisNode(
     parent: pulumi.ComponentResource,
     environment: string,
     args: EnvironmentBaseArgs,
     node: RedisNodeArgs,
 ): RedisNode {
+    return (args.platform ?? "docker") === "swarm"
+        ? createSwarmService(parent, environment, args, node)
+        : createContainer(parent, environment, args, node);
+}
+
+function createContainer(parent: pulumi.ComponentResource, environment: string, args: EnvironmentBaseArgs, node: RedisNodeArgs): RedisNode {
     const prefix = pulumi.output(args.containerPrefix ?? PROTOCOL_CONTAINER_PREFIX);
     const bindAddress = pulumi.output(args.bindAddress ?? DEFAULT_BIND_ADDRESS);
     let data: DataMount;
@@ -118,7 +165,7 @@ export function createRedisNode(
         containerArgs({
             containerName: prefix.apply((p) => containerName(p, environment, node.role)),
             image: args.image,
-            command: node.command,
+            command: node.command(node.configFile.path),
             files: node.files,
             network: args.network,
             data,
@@ -132,9 +179,84 @@ export function createRedisNode(
         { parent, deleteBeforeReplace: true, dependsOn: node.dependsOn },
     );
     return {
-        container,
+        resource: container,
         endpoint: { container: container.name, host: bindAddress.apply(clientHost), port: pulumi.output(node.hostPort) },
     };
+}
+
+/**
+ * A role as a single-replica Swarm service (swarmSpec.ts says why each setting): each file
+ * as a docker.Secret (a config with passwords) or a docker.ServiceConfig (the start script),
+ * named by a hash of its content; the vault pinned to its node, its named volume created
+ * there by the mount; the operational on any other node, on a tmpfs.
+ */
+function createSwarmService(
+    parent: pulumi.ComponentResource,
+    environment: string,
+    args: EnvironmentBaseArgs,
+    node: RedisNodeArgs,
+): RedisNode {
+    const placement = args.swarm;
+    if (!placement) throw new Error(`${environment}: platform swarm needs the vault's node (args.swarm.vaultNode)`);
+    const prefix = pulumi.output(args.containerPrefix ?? PROTOCOL_CONTAINER_PREFIX);
+    const serviceName = prefix.apply((p) => containerName(p, environment, node.role));
+    const labelList = labels(environment, node.role);
+    if (node.fileShapes.filter((f) => f.secret).length > 1 || node.fileShapes.filter((f) => !f.secret).length > 1) {
+        throw new Error(`${environment} ${node.role}: a role has at most one config file and one script`);
+    }
+    const files: SwarmFile[] = node.fileShapes.map((shape) => {
+        const content = node.files.apply((all) => all.find((f) => f.path === shape.path)!.content);
+        const kind = shape.secret ? "config" : "script";
+        const resourceName = `${environment}-${node.role}-${kind}`;
+        // Named by a hash of the whole file (which `docker secret ls` shows): secrets and configs
+        // are immutable, so new content (a new password) is a new object under a new name, and
+        // the service moves to it.
+        const name = pulumi.unsecret(pulumi.all([serviceName, content]).apply(([service, c]) => contentName(`${service}-${kind}`, c)));
+        if (shape.secret) {
+            const secret = new docker.Secret(
+                resourceName,
+                { name, data: pulumi.secret(content.apply(base64)), labels: labelList },
+                { parent },
+            );
+            return { file: shape, id: secret.id, name: secret.name };
+        }
+        // No password in it (the secrets test would say so): not a secret, readable in the plan.
+        const script = pulumi.unsecret(content);
+        const config = new docker.ServiceConfig(resourceName, { name, data: script.apply(base64), labels: labelList }, { parent });
+        return { file: shape, id: config.id, name: config.name };
+    });
+    const publish = (node.role === "vault" ? placement.publishVault : placement.publishOperational) ?? false;
+    const service = new docker.Service(
+        `${environment}-${node.role}`,
+        serviceArgs({
+            serviceName,
+            image: args.image,
+            args: node.command(swarmFilePath(node.configFile)),
+            files,
+            network: args.network,
+            data: node.role === "vault" ? { volume: prefix.apply((p) => volumeName(p, environment, node.role)) } : { tmpfs: true },
+            constraints: [node.role === "vault" ? onNode(placement.vaultNode) : offNode(placement.vaultNode)],
+            publishedPort: publish ? node.hostPort : undefined,
+            environment,
+            role: node.role,
+            memoryLimitMb: args.memoryLimitMb,
+        }),
+        // A fixed name: a replacement (`nexus-redis recover`) removes the old service first.
+        { parent, deleteBeforeReplace: true, dependsOn: node.dependsOn },
+    );
+    return {
+        resource: service,
+        endpoint: {
+            container: service.name,
+            host: service.name,
+            port: pulumi.output(REDIS_INTERNAL_PORT),
+            ...(publish ? { publishedPort: pulumi.output(node.hostPort) } : {}),
+        },
+    };
+}
+
+function base64(text: string): string {
+    return Buffer.from(text, "utf8").toString("base64");
 }
 
 /** The passwords a vault is created with. */
@@ -145,7 +267,7 @@ export interface VaultPasswordOutputs {
     backupPassword: pulumi.Output<string>;
 }
 
-/** Creates the vault's container (and its volume, unless its data exists already) as children of `parent`. */
+/** Creates the vault (a container and, unless its data exists already, a volume; or a Swarm service) as children of `parent`. */
 export function createVault(
     parent: pulumi.ComponentResource,
     environment: string,
@@ -159,7 +281,9 @@ export function createVault(
         );
     return createRedisNode(parent, environment, args, {
         role: "vault",
-        command: vaultCommand(),
+        command: vaultCommand,
+        configFile: VAULT_CONFIG,
+        fileShapes: [VAULT_CONFIG, VAULT_START],
         files: pulumi.secret(files),
         hostPort: args.vaultPort,
         // The vault's volume is the single source of truth: a `pulumi destroy` or a

@@ -68,7 +68,7 @@ export async function redisCommand(
 export async function info(
     port: number,
     section: string,
-    opts: { password?: string; timeoutMs?: number } = {},
+    opts: { host?: string; password?: string; timeoutMs?: number } = {},
 ): Promise<Record<string, string>> {
     return parseInfo(String(await redisCommand(port, ["INFO", section], opts)));
 }

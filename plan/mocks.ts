@@ -93,6 +93,13 @@ export class PlanMocks implements pulumi.runtime.Mocks {
                 return { ...inputs, driver: "local", mountpoint: `/var/lib/docker/volumes/${inputs.name}/_data` };
             case "docker:index/container:Container":
                 return { ...inputs, exitCode: null, hostname: String(inputs.name).slice(0, 12) };
+            // Swarm objects: the provider reads back what it sent. A secret's data is never
+            // returned by the Engine API; the provider keeps the input, marked secret.
+            case "docker:index/secret:Secret":
+            case "docker:index/serviceConfig:ServiceConfig":
+                return { ...inputs };
+            case "docker:index/service:Service":
+                return { ...inputs, endpointSpec: inputs.endpointSpec ?? { mode: "vip", ports: [] } };
             default:
                 throw new Error(`the mocks have no state for resource type ${type} (${name}); add it to plan/mocks.ts`);
         }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (`npm test`, which .ci/run calls): installs and starts what
 # the tests need on a fresh Debian machine, then runs the type check, the unit tests
-# (Pulumi mock runtime) and the live tests (the program's container specs on Docker).
+# (Pulumi mock runtime), the live tests (the program's container specs on Docker) and the
+# Swarm tests (its Swarm services on a three-node Swarm of namespaced engines, test/swarm/).
 # Extra arguments go to vitest, e.g. `npm test -- --project unit`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,5 +59,5 @@ bash scripts/build-test-image.sh
 say "type check, format and lint"
 npx tsc --noEmit -p .
 npx biome check .
-say "unit and live tests"
+say "unit, live and Swarm tests"
 npx vitest run "$@"

@@ -3,17 +3,20 @@ import { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_SYNC_TIMEOUT_MS } from "../defaults";
 import { UsageError, parseMs } from "../errors";
 import { checkFleet } from "../fleet";
 import type { CliIo, Invocation } from "../nexus-redis";
-import { type EnvironmentsOutput, loadOutputs } from "../outputs";
+import { loadFleet } from "../loadFleet";
+import type { EnvironmentsOutput } from "../outputs";
 import { exitCode, renderJson, renderTable } from "../report";
 
-export async function run({ values, args }: Invocation, io: CliIo): Promise<number> {
+export async function run({ values, args, opened }: Invocation, io: CliIo): Promise<number> {
     if (args.length > 0) throw new UsageError(`check takes no arguments, got "${args.join(" ")}" (use --env NAME to choose environments)`);
     if (values.force && !values.fix) throw new UsageError("--force only applies to --fix");
     if (values["sync-timeout"] !== undefined && !values.fix) throw new UsageError("--sync-timeout only applies to --fix");
     const timeoutMs = parseMs("--timeout", values.timeout, DEFAULT_CHECK_TIMEOUT_MS);
     const syncTimeoutMs = parseMs("--sync-timeout", values["sync-timeout"], DEFAULT_SYNC_TIMEOUT_MS);
     const waitMs = values.wait === undefined ? 0 : parseMs("--wait", values.wait, 0);
-    const environments = await loadOutputs({ file: values.outputs, stack: values.stack }, io);
+    // On Swarm, the probe must outlive every conversation, repair and wait of this run.
+    const lifetime = Math.ceil((waitMs + syncTimeoutMs + 10 * timeoutMs) / 1000) + 120;
+    const environments = await loadFleet("check", { file: values.outputs, stack: values.stack }, io, opened, lifetime);
     const names = selectEnvironments(environments, values.env ?? []);
     if (!values.json)
         io.stderr.write(

@@ -3,15 +3,21 @@ import { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS } from "../defaults";
 import { UsageError, parseMs } from "../errors";
 import { checkFleet } from "../fleet";
 import type { CliIo, Invocation } from "../nexus-redis";
+import { loadFleet } from "../loadFleet";
 import { loadOutputs } from "../outputs";
 import { recover, shellQuote } from "../recover";
 import { renderTable } from "../report";
 
-export async function run({ values, args }: Invocation, io: CliIo): Promise<number> {
+export async function run({ values, args, opened }: Invocation, io: CliIo): Promise<number> {
     if (args.length !== 1)
         throw new UsageError(`recover takes exactly one environment, got ${args.length === 0 ? "none" : `"${args.join(" ")}"`}`);
     const waitMs = parseMs("--timeout", values.timeout, DEFAULT_RECOVER_WAIT_MS);
-    const environments = await loadOutputs({ file: values.outputs, stack: values.stack }, io);
+    const source = { file: values.outputs, stack: values.stack };
+    // --dry-run talks to no server: it needs no route (nor, on Swarm, a manager). Otherwise
+    // `pulumi up` runs in between: the probe may have to outlive a long update.
+    const environments = values["dry-run"]
+        ? await loadOutputs(source, io)
+        : await loadFleet("recover", source, io, opened, Math.ceil(waitMs / 1000) + 3600);
     const result = await recover(
         {
             environment: args[0],

@@ -2,12 +2,12 @@
 import { DEFAULT_CHECK_TIMEOUT_MS } from "../defaults";
 import { UsageError, parseMs } from "../errors";
 import type { CliIo, Invocation } from "../nexus-redis";
-import { loadOutputs } from "../outputs";
+import { loadFleet } from "../loadFleet";
 import { rotate } from "../rotate";
 
-export async function run({ values, args }: Invocation, io: CliIo): Promise<number> {
+export async function run({ values, args, opened }: Invocation, io: CliIo): Promise<number> {
     if (args.length !== 2) throw new UsageError(`rotate takes an environment and a password role, got "${args.join(" ")}"`);
-    const environments = await loadOutputs({ file: values.outputs, stack: values.stack }, io);
+    const environments = await loadFleet("rotate", { file: values.outputs, stack: values.stack }, io, opened, 0);
     const result = await rotate(
         {
             environment: args[0],

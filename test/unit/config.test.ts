@@ -227,3 +227,101 @@ describe("invalid configuration", () => {
         expect(() => parseFleetConfig(raw)).toThrow(/nexus-redis:image: is not set/);
     });
 });
+
+describe("platform swarm", () => {
+    const N1 = "a1b2c3d4e5f6g7h8i9j0k1l2m";
+    const N2 = "zyxwvutsrq0987654321ponml";
+
+    it("defaults to docker, with no Swarm settings", () => {
+        const config = parseFleetConfig(devConfig());
+        expect(config.platform).toBe("docker");
+        expect(config.swarm).toBeUndefined();
+    });
+
+    it("pins every vault to the default node, and to its own where one is given; publishes nothing by default", () => {
+        const config = parseFleetConfig({
+            ...devConfig(),
+            platform: "swarm",
+            swarmNodes: JSON.stringify({ vault: N1, vaults: { kb: N2 } }),
+        });
+        expect(config.platform).toBe("swarm");
+        expect(config.swarm!.publish).toEqual({ vault: false, operational: false });
+        expect(Object.keys(config.swarm!.vaultNodes)).toEqual(PROTOCOL_ENVIRONMENTS.map((e) => e.name));
+        expect(config.swarm!.vaultNodes.kb).toBe(N2);
+        expect(config.swarm!.vaultNodes.contact).toBe(N1);
+    });
+
+    it("places vaults per environment alone when every deployed environment has its node", () => {
+        const config = parseFleetConfig({
+            ...devConfig(),
+            platform: "swarm",
+            environments: '["kb","user"]',
+            swarmNodes: JSON.stringify({ vaults: { kb: N1, user: N2 } }),
+            swarmPublish: '["operational","vault"]',
+        });
+        expect(config.swarm).toEqual({ vaultNodes: { kb: N1, user: N2 }, publish: { vault: true, operational: true } });
+    });
+
+    it.each<[string, RawConfig, string, RegExp]>([
+        ["an unknown platform", { platform: "kubernetes" }, "nexus-redis:platform", /"kubernetes" is not a platform: docker or swarm/],
+        [
+            "swarm without a node for the vaults",
+            { platform: "swarm" },
+            "nexus-redis:swarmNodes",
+            /no node for the vault of workflow, .*locker/,
+        ],
+        [
+            "a vault node that is not a node ID (a hostname)",
+            { platform: "swarm", swarmNodes: '{"vault":"node-1"}' },
+            "nexus-redis:swarmNodes.vault",
+            /"node-1" is not a Swarm node ID/,
+        ],
+        [
+            "an environment's node that is not a node ID",
+            { platform: "swarm", swarmNodes: `{"vault":"${N1}","vaults":{"kb":"${N1.toUpperCase()}"}}` },
+            "nexus-redis:swarmNodes.vaults.kb",
+            /is not a Swarm node ID/,
+        ],
+        [
+            "a node for an environment not deployed",
+            { platform: "swarm", swarmNodes: `{"vault":"${N1}","vaults":{"nope":"${N2}"}}` },
+            "nexus-redis:swarmNodes.vaults.nope",
+            /not an environment this stack deploys/,
+        ],
+        [
+            "an unknown swarmNodes key",
+            { platform: "swarm", swarmNodes: `{"vault":"${N1}","operational":"${N2}"}` },
+            "nexus-redis:swarmNodes.operational",
+            /unknown key "operational"/,
+        ],
+        ["swarmNodes that are not JSON", { platform: "swarm", swarmNodes: N1 }, "nexus-redis:swarmNodes", /not valid JSON/],
+        [
+            "an unknown role to publish",
+            { platform: "swarm", swarmNodes: `{"vault":"${N1}"}`, swarmPublish: '["vault","replica"]' },
+            "nexus-redis:swarmPublish",
+            /must be an array of "vault" and "operational"/,
+        ],
+        ["swarmNodes on docker", { swarmNodes: `{"vault":"${N1}"}` }, "nexus-redis:swarmNodes", /applies to platform swarm only/],
+        ["swarmPublish on docker", { swarmPublish: '["vault"]' }, "nexus-redis:swarmPublish", /applies to platform swarm only/],
+        [
+            "adopted vault data on swarm",
+            { platform: "swarm", swarmNodes: `{"vault":"${N1}"}`, vaultData: '{"kb":"/srv/kb"}' },
+            "nexus-redis:vaultData",
+            /platform docker only/,
+        ],
+        [
+            "a bind address on swarm",
+            { platform: "swarm", swarmNodes: `{"vault":"${N1}"}`, bindAddress: "0.0.0.0" },
+            "nexus-redis:bindAddress",
+            /Swarm cannot publish a port on one address \(0\.0\.0\.0\)/,
+        ],
+        [
+            "a service name longer than a DNS label",
+            { platform: "swarm", swarmNodes: `{"vault":"${N1}"}`, containerPrefix: "p".repeat(40) },
+            "nexus-redis:containerPrefix",
+            /longer than 63 characters/,
+        ],
+    ])("rejects %s, naming the key", (_what, overrides, key, message) => {
+        expect(problemsOf(overrides)).toContainEqual({ key, message: expect.stringMatching(message) });
+    });
+});

@@ -11,16 +11,27 @@
  * the test, whichever input it is in (a plain `envs` entry, a label, a command). The plan's
  * display redactor plays no part here.
  */
+import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { isSecretEnvelope } from "../../plan/mocks";
 import type { PlanRun } from "../../plan/plan";
 
 export const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
-/** Paths (`uploads[0].content`) of strings outside any secret envelope that contain one of `needles`. */
+const BASE64 = /^[A-Za-z0-9+/]{16,}={0,2}$/;
+
+/** A string as given and, when it is base64 (a Swarm secret's or config's data), decoded too. */
+function readings(value: string): string[] {
+    return BASE64.test(value) && value.length % 4 === 0 ? [value, Buffer.from(value, "base64").toString("utf8")] : [value];
+}
+
+/**
+ * Paths (`uploads[0].content`) of strings outside any secret envelope that contain one of
+ * `needles`, as given or base64-decoded (a password in a plain `data` would otherwise pass).
+ */
 export function plainOccurrences(value: unknown, needles: string[], at: string): string[] {
     if (isSecretEnvelope(value)) return [];
-    if (typeof value === "string") return needles.some((n) => value.includes(n)) ? [at] : [];
+    if (typeof value === "string") return readings(value).some((text) => needles.some((n) => text.includes(n))) ? [at] : [];
     if (Array.isArray(value)) return value.flatMap((v, i) => plainOccurrences(v, needles, `${at}[${i}]`));
     if (value !== null && typeof value === "object") {
         return Object.entries(value).flatMap(([k, v]) => plainOccurrences(v, needles, at === "" ? k : `${at}.${k}`));
