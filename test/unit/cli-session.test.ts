@@ -5,7 +5,7 @@
 import * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Deadline, ProbeError, RedisSession } from "../../cli/session";
+import { Deadline, ProbeError, type Relay, RedisSession, RelayError } from "../../cli/session";
 import { FakeRedis, type Reply } from "./cli-fake-redis";
 
 const fake = new FakeRedis((command): Reply => {
@@ -217,5 +217,71 @@ describe("RedisSession", () => {
         } finally {
             deadline.finish();
         }
+    });
+
+    describe("through a relay (a Swarm service this machine cannot reach itself)", () => {
+        const relayTo = (port: number, failure?: { kind: "refused"; message: string }): Relay & { opened: string[] } => {
+            const opened: string[] = [];
+            return {
+                opened,
+                open: async (target) => {
+                    opened.push(`${target.host}:${target.port}`);
+                    // The relay takes a moment to give its address: the batch waits for it.
+                    await new Promise((resolve) => setTimeout(resolve, 20));
+                    return { host: "127.0.0.1", port, failure: () => failure };
+                },
+            };
+        };
+
+        it("sends the batch to the address the relay gives, for the service's own name and port", async () => {
+            const relay = relayTo(fake.port);
+            const deadline = new Deadline(1000);
+            const s = new RedisSession({ host: "nexus3-contact-vault", port: 6379, via: relay }, deadline);
+            try {
+                expect(await s.callAll([["AUTH", "right"], ["DBSIZE"]])).toEqual([{ value: "OK" }, { value: 3 }]);
+                expect(relay.opened).toEqual(["nexus3-contact-vault:6379"]);
+            } finally {
+                deadline.finish();
+            }
+        });
+
+        it("reports what the relay knew before connecting (no running task) for every command", async () => {
+            const relay: Relay = {
+                open: async () => {
+                    throw new RelayError("unreachable", "runs no task: its node is down");
+                },
+            };
+            const deadline = new Deadline(1000);
+            const s = new RedisSession({ host: "nexus3-contact-vault", port: 6379, via: relay }, deadline);
+            try {
+                const settled = await s.callAll([["AUTH", "right"], ["DBSIZE"]]);
+                expect(settled.map((r) => r.failure)).toEqual([
+                    { kind: "unreachable", command: "AUTH", message: "runs no task: its node is down" },
+                    { kind: "unreachable", command: "DBSIZE", message: "runs no task: its node is down" },
+                ]);
+            } finally {
+                deadline.finish();
+            }
+        });
+
+        it("reports the relay's reason when the far end refused, not the local connection's close", async () => {
+            const port = await listen((socket) => {
+                keep(socket);
+                socket.destroy();
+            });
+            const relay = relayTo(port, { kind: "refused", message: "refused the connection (nothing listens: container stopped?)" });
+            const deadline = new Deadline(1000);
+            const s = new RedisSession({ host: "nexus3-contact-vault", port: 6379, via: relay }, deadline);
+            try {
+                const [settled] = await s.callAll([["AUTH", "right"]]);
+                expect(settled.failure).toEqual({
+                    kind: "refused",
+                    command: "AUTH",
+                    message: "refused the connection (nothing listens: container stopped?)",
+                });
+            } finally {
+                deadline.finish();
+            }
+        });
     });
 });
