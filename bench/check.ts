@@ -1,52 +1,89 @@
 /**
- * check-healthy and check-3-dead: `nexus-redis check` over the whole fleet, healthy and
- * with three environments unreachable, against the protocol's own approach: its script
- * runs `redis-cli -p {port} INFO replication` for one environment after another.
+ * check-cli, check-cli-N-hung, check-cli-N-vs-1-hung, check-in-process, cli-help,
+ * check-cli-npx: `nexus-redis check` as users run it, a whole process from start to exit,
+ * against the protocol's own check, the sequential script
  *
- * The dead environments are the stack output pointed elsewhere, so the fleet itself is
- * untouched: one at a closed loopback port (refuses connections, as a stopped container
- * does), two at servers that accept connections and never answer (a hung host). The
- * sequential baseline gets the same bound per host as check's --timeout: Debian's
- * redis-cli 7.0 has no timeout option (-t came in 7.2), so it is killed when the bound is up.
+ *     for p in PORT...; do redis-cli -p $p INFO replication; done
+ *
+ * over the fleet's operationals, also a whole process (bash), both spawned the same way by
+ * this benchmark and alternated. The CLI is the package's bin (bin/nexus-redis.js, through its
+ * shebang: node on PATH, the JavaScript build, Node's compile cache), with `--outputs FILE`.
+ * The check does more than the script (it authenticates to every vault and operational and
+ * reads their settings and ACLs), but the script is what operators had.
+ *
+ * A hung host is a TCP server that accepts connections and never answers, put in place of an
+ * operational's port (in the outputs the CLI reads, and in the script's port list). redis-cli
+ * has no timeout of its own there (it waits forever), so the script gets the CLI's bound per
+ * host, with coreutils' `timeout`: `timeout S redis-cli -p $p INFO replication`.
  */
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
 import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { EnvironmentOutput, LiveFleet } from "../harness/fleet";
-import { freePort } from "../harness/ports";
-import { type CheckRun, runCheck } from "./fleet";
-import { type BenchResult, type Target, median, result, round, samplesText } from "./results";
-import type { BenchRun } from "./resources";
+import { runCheck } from "./fleet";
+import { type BenchResult, type Target, median, result, samplesText } from "./results";
+import { type BenchRun, ROOT } from "./resources";
 
-export const CHECK_HEALTHY_TARGET: Target = { maxRatio: 0.2, text: "healthy check under 0.2 of the sequential baseline" };
-/** "Bounded by the timeout, not by their number": the dead hosts cost one timeout together, plus a little. */
-export const CHECK_DEAD_TARGET: Target = { maxRatio: 1.25, text: "check with dead hosts bounded by the timeout (at most 1.25x --timeout)" };
+export const BIN = path.join(ROOT, "bin/nexus-redis.js");
+
+/** Issue 11: the whole process within 1.5x of the protocol's sequential script. */
+export const CHECK_CLI_TARGET: Target = { maxRatio: 1.5, text: "the whole check process within 1.5x of the protocol's sequential script" };
+/** Issue 11: ahead of the script whenever a host hangs. */
+export const CHECK_HUNG_TARGET: Target = {
+    maxRatio: 1,
+    strict: true,
+    text: "ahead of the script (with the same per-host bound) when hosts hang",
+};
+/** Issue 5, as BENCHMARKS.md reads it: hung hosts cost one timeout together, not one each. */
+export const CHECK_HUNG_BOUND_TARGET: Target = {
+    maxRatio: 1.25,
+    text: "hung hosts cost one --timeout together, not one each (several hung at most 1.25x one hung)",
+};
 
 type Environments = Record<string, EnvironmentOutput>;
 
-/** The protocol's check: `redis-cli -p PORT INFO replication` per environment, one after another, each killed after `timeoutMs`. */
-export async function sequentialCheck(environments: Environments, timeoutMs: number): Promise<{ ms: number; answered: number }> {
-    let answered = 0;
-    const started = performance.now();
-    for (const env of Object.values(environments)) {
-        // A standard environment is checked on its operational (no password); a secure one has only its vault.
-        const target = env.kind === "standard" ? env.operational! : env.vault;
-        const auth = env.kind === "standard" ? {} : { REDISCLI_AUTH: env.vault.password };
-        const output = await new Promise<string>((resolve) => {
-            execFile(
-                "redis-cli",
-                ["-h", target.host, "-p", String(target.port), "INFO", "replication"],
-                { env: { ...process.env, ...auth }, timeout: timeoutMs, killSignal: "SIGKILL", encoding: "utf8" },
-                (_error, stdout) => resolve(stdout ?? ""),
-            );
-        });
-        if (/^role:/m.test(output)) answered++;
-    }
-    return { ms: performance.now() - started, answered };
+export interface ProcessRun {
+    ms: number;
+    code: number | null;
+    stdout: string;
+    stderr: string;
+}
+
+/** Spawns a command and times it from spawn to exit (its output collected, as a pipe would). */
+export function timedProcess(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ProcessRun> {
+    return new Promise((resolve, reject) => {
+        const started = performance.now();
+        const child = spawn(command, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
+        child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ ms: performance.now() - started, code, stdout, stderr }));
+    });
+}
+
+/**
+ * The protocol's check as a shell script over `ports`, one after another; with `boundSeconds`,
+ * each redis-cli is bounded by coreutils' timeout (as the CLI bounds each host).
+ */
+export function protocolScript(ports: number[], boundSeconds?: number): string {
+    const cli = boundSeconds === undefined ? "redis-cli" : `timeout ${boundSeconds} redis-cli`;
+    return `for p in ${ports.join(" ")}; do ${cli} -p $p INFO replication; done`;
+}
+
+/** The rows of the check's table: environment name and status (ok, FIXED, PROBLEM). Pure. */
+export function tableStatuses(table: string): Record<string, string> {
+    const rows: Record<string, string> = {};
+    for (const match of table.matchAll(/^(\S+)\s+(?:standard|secure)\s+(ok|FIXED|PROBLEM)\s/gm)) rows[match[1]] = match[2];
+    return rows;
 }
 
 /** Servers that accept connections and never answer; closed by `close()`. */
-class SilentServers {
+export class HungServers {
     private readonly servers: net.Server[] = [];
     private readonly sockets = new Set<net.Socket>();
 
@@ -70,132 +107,217 @@ class SilentServers {
     }
 }
 
-/** The stack output with `refused` environments at a closed port and `silent` ones at silent servers. */
-async function withDeadEnvironments(
-    environments: Environments,
-    refused: string[],
-    silent: string[],
-    servers: SilentServers,
-): Promise<Environments> {
-    const copy = JSON.parse(JSON.stringify(environments)) as Environments;
-    const point = (name: string, port: number) => {
-        copy[name].vault.port = port;
-        if (copy[name].operational) copy[name].operational!.port = port;
-    };
-    for (const name of refused) point(name, await freePort());
-    for (const name of silent) point(name, await servers.open());
-    return copy;
+export interface CheckBenchOptions {
+    /** The CLI's --timeout, and the script's per-host bound when hosts hang. */
+    timeoutMs: number;
+    healthyRepetitions: number;
+    /** Operationals replaced by hung hosts: the first alone, then all of them. */
+    hung: string[];
+    hungRepetitions: number;
+    /** Also time the check through npx (npm's own start-up added). */
+    npxRepetitions: number;
 }
 
-/** The check must have found exactly the dead environments, and nothing else, unreachable. */
-function expectDead(check: CheckRun, dead: string[]): void {
-    const wrong = check.report.environments.filter((e) => (e.status === "problem") !== dead.includes(e.name));
-    if (check.exitCode !== 1 || wrong.length > 0) {
-        throw new Error(
-            `nexus-redis check with ${dead.join(", ")} dead: exit ${check.exitCode}, unexpected status of ${wrong.map((e) => `${e.name} (${e.status}: ${e.problems[0]?.message ?? "no problem"})`).join(", ") || "none"}`,
+/** Names of the results of this group, in order, for a group that could not run. */
+export function checkResultNames(options: Pick<CheckBenchOptions, "hung" | "npxRepetitions">): string[] {
+    const n = options.hung.length;
+    return [
+        "cli-help",
+        "check-cli",
+        "check-cli-1-hung",
+        ...(n > 1 ? [`check-cli-${n}-hung`, `check-cli-${n}-vs-1-hung`] : []),
+        "check-in-process",
+        ...(options.npxRepetitions > 0 ? ["check-cli-npx"] : []),
+    ];
+}
+
+/** Samples of every timed run, in ms: what the results are computed from. */
+export interface CheckSamples {
+    help: number[];
+    bareNode: number[];
+    cli: number[];
+    script: number[];
+    /** By number of hung operationals: the CLI's runs and the script's. */
+    hung: Map<number, { cli: number[]; script: number[] }>;
+    inProcess: number[];
+    npx: number[];
+}
+
+/** The results from the samples. Pure: medians first, ratios and verdicts from them, rounding last. */
+export function checkResults(
+    samples: CheckSamples,
+    context: { environments: number; operationals: number; timeoutMs: number },
+): BenchResult[] {
+    const { environments, operationals, timeoutMs } = context;
+    const cliText = `nexus-redis check --outputs FILE --timeout ${timeoutMs} (bin/nexus-redis.js spawned through its shebang, stdout piped) over ${environments} environments`;
+    const scriptText = `the protocol's script, bash -c 'for p in PORTS; do redis-cli -p $p INFO replication; done' over the ${operationals} operationals`;
+    const results: BenchResult[] = [
+        result({
+            name: "cli-help",
+            value: median(samples.help),
+            unit: "ms",
+            baseline: median(samples.bareNode),
+            note: `nexus-redis --help as a whole process, ${samplesText(samples.help)} ms; baseline: node itself starting and exiting (node -e ''), ${samplesText(samples.bareNode)} ms`,
+        }),
+        result({
+            name: "check-cli",
+            value: median(samples.cli),
+            unit: "ms",
+            baseline: median(samples.script),
+            note: `${cliText}, healthy fleet, whole process, ${samplesText(samples.cli)} ms; baseline: ${scriptText}, ${samplesText(samples.script)} ms; alternated`,
+            target: CHECK_CLI_TARGET,
+        }),
+    ];
+    const counts = [...samples.hung.keys()].sort((a, b) => a - b);
+    for (const n of counts) {
+        const runs = samples.hung.get(n)!;
+        results.push(
+            result({
+                name: `check-cli-${n}-hung`,
+                value: median(runs.cli),
+                unit: "ms",
+                baseline: median(runs.script),
+                note:
+                    `${cliText}, ${n} operational${n === 1 ? "" : "s"} replaced by a host that accepts connections and never answers, ${samplesText(runs.cli)} ms; ` +
+                    `baseline: the same script over the same ports with each redis-cli bounded by timeout ${timeoutMs / 1000} (redis-cli alone would wait forever), ${samplesText(runs.script)} ms`,
+                target: CHECK_HUNG_TARGET,
+            }),
         );
     }
-}
-
-export interface CheckBenchOptions {
-    timeoutMs: number;
-    /** Environments pointed at a closed port (refusing connections). */
-    refused: string[];
-    /** Environments pointed at servers that accept connections and never answer. */
-    silent: string[];
-    healthyRepetitions: number;
-    deadRepetitions: number;
-    /** Also time a check with a single dead environment, to show the cost does not grow with their number. */
-    compareOneDead: boolean;
+    const most = counts[counts.length - 1];
+    if (counts.length > 1 && counts[0] === 1) {
+        results.push(
+            result({
+                name: `check-cli-${most}-vs-1-hung`,
+                value: median(samples.hung.get(most)!.cli),
+                unit: "ms",
+                baseline: median(samples.hung.get(1)!.cli),
+                note: `check-cli-${most}-hung's CLI runs against check-cli-1-hung's (--timeout ${timeoutMs})`,
+                target: CHECK_HUNG_BOUND_TARGET,
+            }),
+        );
+    }
+    results.push(
+        result({
+            name: "check-in-process",
+            value: median(samples.inProcess),
+            unit: "ms",
+            baseline: median(samples.cli),
+            note:
+                `the check alone: the CLI's main() called in this benchmark's process (no start-up; outputs on stdin, --json), healthy fleet, ${samplesText(samples.inProcess)} ms; ` +
+                "baseline: check-cli, the whole process; the ratio is the share of the whole process spent checking, the rest is start-up and exit",
+        }),
+    );
+    if (samples.npx.length > 0) {
+        results.push(
+            result({
+                name: "check-cli-npx",
+                value: median(samples.npx),
+                unit: "ms",
+                baseline: median(samples.cli),
+                note: `npx nexus-redis check --outputs FILE --timeout ${timeoutMs} (npm's own start-up added), healthy fleet, ${samplesText(samples.npx)} ms; baseline: check-cli, the bin run directly`,
+            }),
+        );
+    }
+    return results;
 }
 
 export async function benchCheck(run: BenchRun, fleet: LiveFleet, options: CheckBenchOptions): Promise<BenchResult[]> {
-    const environments = fleet.outputs;
-    const count = Object.keys(environments).length;
+    const environments = fleet.outputs as Environments;
+    const names = Object.keys(environments);
+    const operationals = names.filter((n) => environments[n].kind === "standard");
+    for (const name of options.hung) if (!operationals.includes(name)) throw new Error(`check: ${name} has no operational to hang`);
     const { timeoutMs } = options;
-
-    const checkMs: number[] = [];
-    const sequentialMs: number[] = [];
-    run.log(
-        `check-healthy: ${options.healthyRepetitions} x nexus-redis check and ${options.healthyRepetitions} x sequential redis-cli, alternating`,
-    );
-    for (let i = 0; i < options.healthyRepetitions; i++) {
-        const check = await runCheck(environments as Record<string, unknown>, timeoutMs);
-        if (check.exitCode !== 0)
+    // The bin through its shebang finds `node` on PATH: this one, so both runs use the same Node.
+    const env = { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ""}` };
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), `${run.id}-check-`));
+    const writeOutputs = (outputs: Environments) => {
+        const file = path.join(folder, `outputs-${Math.random().toString(36).slice(2)}.json`);
+        // The stack output holds every password: readable by this user only, removed at the end.
+        fs.writeFileSync(file, JSON.stringify({ environments: outputs }), { mode: 0o600 });
+        return file;
+    };
+    const cli = async (file: string) => timedProcess(BIN, ["check", "--outputs", file, "--timeout", String(timeoutMs)], env);
+    const script = async (ports: number[], bounded: boolean) =>
+        timedProcess("bash", ["-c", protocolScript(ports, bounded ? timeoutMs / 1000 : undefined)], env);
+    const portsOf = (outputs: Environments) => operationals.map((n) => outputs[n].operational!.port);
+    const expectRun = (what: string, r: ProcessRun, code: number, problems: string[]) => {
+        const statuses = tableStatuses(r.stdout);
+        const wrong = names.filter((n) => (statuses[n] === "PROBLEM") !== problems.includes(n));
+        if (r.code !== code || wrong.length > 0)
             throw new Error(
-                `nexus-redis check found the healthy fleet unhealthy: ${JSON.stringify(check.report.environments.filter((e) => e.status !== "ok"))}`,
+                `${what}: exit ${r.code}, unexpected rows ${wrong.join(", ") || "none"}: ${r.stderr.trim()} ${r.stdout.trim()}`,
             );
-        checkMs.push(check.ms);
-        const sequential = await sequentialCheck(environments, timeoutMs);
-        if (sequential.answered !== count)
-            throw new Error(`the sequential baseline got ${sequential.answered} answers from ${count} healthy environments`);
-        sequentialMs.push(sequential.ms);
-    }
+    };
+    const expectAnswers = (what: string, r: ProcessRun, answers: number) => {
+        const got = (r.stdout.match(/^role:slave/gm) ?? []).length;
+        if (got !== answers) throw new Error(`${what}: ${got} operationals answered, expected ${answers}`);
+    };
 
-    const { refused, silent } = options;
-    const dead = [...refused, ...silent];
-    if (refused.length !== 1 || silent.length !== 2) throw new Error("check-3-dead takes one refusing environment and two silent ones");
-    const servers = new SilentServers();
-    const deadMs: number[] = [];
-    const deadSequentialMs: number[] = [];
-    const oneDeadMs: number[] = [];
+    const samples: CheckSamples = { help: [], bareNode: [], cli: [], script: [], hung: new Map(), inProcess: [], npx: [] };
+    const servers = new HungServers();
     try {
-        const deadEnvironments = await withDeadEnvironments(environments, refused, silent, servers);
-        run.log(
-            `check-3-dead: ${refused.join(", ")} refusing, ${silent.join(", ")} silent, --timeout ${timeoutMs} ms (${options.deadRepetitions} x each)`,
-        );
-        for (let i = 0; i < options.deadRepetitions; i++) {
-            const check = await runCheck(deadEnvironments as Record<string, unknown>, timeoutMs);
-            expectDead(check, dead);
-            deadMs.push(check.ms);
-            const sequential = await sequentialCheck(deadEnvironments, timeoutMs);
-            if (sequential.answered !== count - dead.length)
-                throw new Error(`the sequential baseline got ${sequential.answered} answers, expected ${count - dead.length}`);
-            deadSequentialMs.push(sequential.ms);
+        const healthyFile = writeOutputs(environments);
+        const ports = portsOf(environments);
+        // Untimed first runs: a build made stale by an edit is rebuilt, and Node's compile cache filled.
+        expectRun("nexus-redis check", await cli(healthyFile), 0, []);
+        await script(ports, false);
+
+        run.log(`cli-help and check-cli: ${options.healthyRepetitions} x each, alternated with their baselines`);
+        for (let i = 0; i < options.healthyRepetitions; i++) {
+            samples.help.push((await timedProcess(BIN, ["--help"], env)).ms);
+            samples.bareNode.push((await timedProcess(process.execPath, ["-e", ""], env)).ms);
+            const check = await cli(healthyFile);
+            expectRun("nexus-redis check on the healthy fleet", check, 0, []);
+            samples.cli.push(check.ms);
+            const baseline = await script(ports, false);
+            expectAnswers("the protocol's script on the healthy fleet", baseline, operationals.length);
+            samples.script.push(baseline.ms);
         }
-        if (options.compareOneDead) {
-            const oneDead = await withDeadEnvironments(environments, [], [silent[0]], servers);
-            run.log(`check-3-dead: the same check with only ${silent[0]} silent, for comparison`);
-            for (let i = 0; i < options.deadRepetitions; i++) {
-                const check = await runCheck(oneDead as Record<string, unknown>, timeoutMs);
-                expectDead(check, [silent[0]]);
-                oneDeadMs.push(check.ms);
+
+        const hungPorts = new Map<string, number>();
+        for (const name of options.hung) hungPorts.set(name, await servers.open());
+        const counts = options.hung.length > 1 ? [1, options.hung.length] : [1];
+        for (const n of counts) {
+            const hung = options.hung.slice(-n);
+            const outputs = JSON.parse(JSON.stringify(environments)) as Environments;
+            for (const name of hung) outputs[name].operational!.port = hungPorts.get(name)!;
+            const file = writeOutputs(outputs);
+            const runs = { cli: [] as number[], script: [] as number[] };
+            samples.hung.set(n, runs);
+            run.log(`check-cli-${n}-hung: ${hung.join(", ")} hung, --timeout ${timeoutMs} ms, ${options.hungRepetitions} x each`);
+            for (let i = 0; i < options.hungRepetitions; i++) {
+                const check = await cli(file);
+                expectRun(`nexus-redis check with ${hung.join(", ")} hung`, check, 1, hung);
+                runs.cli.push(check.ms);
+                const baseline = await script(portsOf(outputs), true);
+                expectAnswers(`the protocol's script with ${hung.join(", ")} hung`, baseline, operationals.length - n);
+                runs.script.push(baseline.ms);
+            }
+        }
+
+        run.log(`check-in-process: ${options.healthyRepetitions} x`);
+        for (let i = 0; i < options.healthyRepetitions; i++) {
+            const check = await runCheck(environments as Record<string, unknown>, timeoutMs);
+            if (check.exitCode !== 0) throw new Error("nexus-redis check in process found the healthy fleet unhealthy");
+            samples.inProcess.push(check.ms);
+        }
+
+        if (options.npxRepetitions > 0) {
+            run.log(`check-cli-npx: ${options.npxRepetitions} x`);
+            for (let i = 0; i < options.npxRepetitions; i++) {
+                const check = await timedProcess(
+                    "npx",
+                    ["--no-install", "nexus-redis", "check", "--outputs", healthyFile, "--timeout", String(timeoutMs)],
+                    env,
+                );
+                expectRun("npx nexus-redis check", check, 0, []);
+                samples.npx.push(check.ms);
             }
         }
     } finally {
         await servers.close();
+        fs.rmSync(folder, { recursive: true, force: true });
     }
-
-    const dead3 = Math.round(median(deadMs));
-    const oneDeadText =
-        oneDeadMs.length > 0
-            ? `; with 1 silent environment instead of 3 dead: ${Math.round(median(oneDeadMs))} ms (3 dead / 1 dead = ${round(dead3 / median(oneDeadMs), 2)})`
-            : "";
-    const how = `nexus-redis check --json (the CLI's main() in process, outputs on stdin, --timeout ${timeoutMs} ms) over all ${count} environments`;
-    const baseline = `baseline: the protocol's approach, redis-cli -p PORT INFO replication per environment one after another (operational port; a secure environment's vault with REDISCLI_AUTH), each killed after ${timeoutMs} ms`;
-    return [
-        result({
-            name: "check-healthy",
-            value: Math.round(median(checkMs)),
-            unit: "ms",
-            baseline: Math.round(median(sequentialMs)),
-            note: `${how}, healthy fleet, ${samplesText(checkMs)} ms; ${baseline}, ${samplesText(sequentialMs)} ms`,
-            target: CHECK_HEALTHY_TARGET,
-        }),
-        result({
-            name: "check-3-dead",
-            value: dead3,
-            unit: "ms",
-            baseline: Math.round(median(deadSequentialMs)),
-            note: `${how}, with ${refused.join(", ")} refusing connections and ${silent.join(", ")} accepting and never answering, ${samplesText(deadMs)} ms; ${baseline} (the silent ones cost the whole bound each), ${samplesText(deadSequentialMs)} ms`,
-        }),
-        result({
-            name: "check-3-dead-vs-timeout",
-            value: dead3,
-            unit: "ms",
-            baseline: timeoutMs,
-            note: `check-3-dead against the per-environment --timeout (${timeoutMs} ms)${oneDeadText}`,
-            target: CHECK_DEAD_TARGET,
-        }),
-    ];
+    return checkResults(samples, { environments: names.length, operationals: operationals.length, timeoutMs });
 }

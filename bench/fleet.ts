@@ -1,7 +1,8 @@
 /**
  * The benchmarks' fleet: the program's own plan for a test stack, created on the engine by
  * the live harness (harness/fleet.ts), plus the two ways the benchmarks ask whether it
- * is healthy: a cheap poll while timing, and `nexus-redis check` itself, in process.
+ * is healthy: a cheap poll while timing, and `nexus-redis check` itself, in process
+ * (check-cli, in bench/check.ts, runs it as a whole process).
  */
 import { performance } from "node:perf_hooks";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
@@ -90,8 +91,19 @@ export async function runCheck(environments: Record<string, unknown>, timeoutMs:
         env: process.env,
     });
     const ms = performance.now() - started;
-    if (exitCode === 2) throw new Error(`nexus-redis check: usage error: ${stderr.trim()}`);
-    return { ms, exitCode, report: JSON.parse(stdout) as CheckRun["report"] };
+    return { ms, exitCode, report: checkReport(exitCode, stdout, stderr) };
+}
+
+/**
+ * The report of a `check --json` run: its document when it judged the fleet (exit 0 or 1);
+ * otherwise there is none (stdout is empty), and the error says why from stderr. Pure.
+ */
+export function checkReport(exitCode: number, stdout: string, stderr: string): CheckRun["report"] {
+    if (exitCode !== 0 && exitCode !== 1) {
+        const kind = exitCode === 2 ? "usage or configuration error" : exitCode === 3 ? "internal error" : `exit ${exitCode}`;
+        throw new Error(`nexus-redis check: ${kind}: ${stderr.trim() || "no message"}`);
+    }
+    return JSON.parse(stdout) as CheckRun["report"];
 }
 
 /** A check that must find the fleet healthy; throws with what it found otherwise. */

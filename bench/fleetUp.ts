@@ -108,9 +108,9 @@ export async function benchFleetUp(
         results: [
             result({
                 name: "fleet-up",
-                value: Math.round(median(fleetMs)),
+                value: median(fleetMs),
                 unit: "ms",
-                baseline: Math.round(median(bareMs)),
+                baseline: median(bareMs),
                 note:
                     `${environments === 12 ? "the protocol's 12" : `${environments} of the protocol's 12 (--quick)`} environments (network, ${count} volumes, ${count} containers, created one after another from the plan) until every vault answers and every link is up, ` +
                     `${samplesText(fleetMs)} ms; baseline: ${count} bare redis-server containers of the same image until each answers, ${samplesText(bareMs)} ms; no target in the issue`,

@@ -4,11 +4,13 @@
  * vault's backlog) or fall back to a full one (the whole dataset again), and how many bytes
  * did that take against a full sync of the same dataset?
  *
- * Bytes of the resync: the vault's replication offset when the link is back up, minus the
- * operational's offset just before the cut (what it had received); the writes made between
- * the reconnection and the link coming up are in it too. Bytes of a full sync: the RDB the
- * vault streams to a replica, fetched afterwards with `redis-cli --rdb` inside the vault's
- * container (it counts as one more full sync in the vault's stats, so stats are read first).
+ * Both figures are the same counter, measured the same way: the bytes the vault sent to
+ * replicas (`total_net_repl_output_bytes`, INFO stats), which counts a partial resync's
+ * backlog, the writes streamed after it and a full sync's RDB alike.
+ * - Value: from just before the cut until the operational has caught up (the steady writes
+ *   go on meanwhile, and are in it: they are what it had to catch up on).
+ * - Baseline: a full sync of the same dataset, right after: `redis-cli --rdb` inside the vault's
+ *   container is a replica asking for one (it counts in the vault's sync stats, so those are read first).
  */
 import { performance } from "node:perf_hooks";
 import { exec } from "../harness/docker";
@@ -43,9 +45,12 @@ async function inSync(fleet: LiveFleet, timeoutMs: number): Promise<void> {
     );
 }
 
-async function stats(fleet: LiveFleet): Promise<{ full: number; partialOk: number; partialErr: number }> {
+async function stats(fleet: LiveFleet): Promise<{ full: number; partialOk: number; partialErr: number; replBytes: number }> {
     const s = await info(fleet.outputs[ENV].vault.port, "stats", { password: fleet.outputs[ENV].vault.password });
-    return { full: Number(s.sync_full), partialOk: Number(s.sync_partial_ok), partialErr: Number(s.sync_partial_err) };
+    const replBytes = Number(s.total_net_repl_output_bytes);
+    if (!Number.isFinite(replBytes))
+        throw new Error("the vault's INFO stats has no total_net_repl_output_bytes (Redis 7.0 or later has it)");
+    return { full: Number(s.sync_full), partialOk: Number(s.sync_partial_ok), partialErr: Number(s.sync_partial_err), replBytes };
 }
 
 export interface PartialResyncOptions {
@@ -66,7 +71,6 @@ export async function benchPartialResync(run: BenchRun, fleet: LiveFleet, option
     const network = fleet.plan.resources.find((r) => r.type === "docker:index/network:Network")!.inputs.name as string;
     const operational = fleet.containerName(ENV, "operational");
     const before = await stats(fleet);
-    const atCut = await offsets(fleet);
 
     // The steady load: one small SET every 2 ms, for the whole cut and until the link is back.
     let writing = true;
@@ -80,7 +84,6 @@ export async function benchPartialResync(run: BenchRun, fleet: LiveFleet, option
     })();
 
     let resumedMs: number;
-    let bytesSent: number;
     try {
         await fleet.docker.getNetwork(network).disconnect({ Container: operational, Force: true });
         await sleep(options.cutSeconds * 1_000);
@@ -91,7 +94,6 @@ export async function benchPartialResync(run: BenchRun, fleet: LiveFleet, option
             intervalMs: 10,
         });
         resumedMs = performance.now() - reconnected;
-        bytesSent = (await offsets(fleet)).vault - atCut.operational;
     } finally {
         writing = false;
         await writer;
@@ -100,12 +102,14 @@ export async function benchPartialResync(run: BenchRun, fleet: LiveFleet, option
     const [vaultDigest, operationalDigest] = await Promise.all([fleet.digest(ENV, "vault"), fleet.digest(ENV, "operational")]);
     if (vaultDigest !== operationalDigest) throw new Error(`${ENV}: the operational's DEBUG DIGEST differs from the vault's after the cut`);
     const after = await stats(fleet);
+    const bytesSent = after.replBytes - before.replBytes;
 
     const rdb = await exec(fleet.docker, fleet.containerName(ENV, "vault"), ["redis-cli", "--rdb", "/tmp/bench-full-sync.rdb"], {
         env: [`REDISCLI_AUTH=${fleet.outputs[ENV].vault.password}`],
     });
     const rdbBytes = Number(/after (\d+) bytes/.exec(rdb.output)?.[1] ?? NaN);
     if (rdb.exitCode !== 0 || !Number.isFinite(rdbBytes)) throw new Error(`redis-cli --rdb in the vault: ${rdb.output.trim()}`);
+    const fullSyncBytes = (await stats(fleet)).replBytes - after.replBytes;
 
     const partial = after.partialOk - before.partialOk;
     const full = after.full - before.full;
@@ -119,13 +123,14 @@ export async function benchPartialResync(run: BenchRun, fleet: LiveFleet, option
     return [
         result({
             name: "partial-resync",
-            value: full > 0 ? rdbBytes : bytesSent,
+            value: bytesSent,
             unit: "bytes",
-            baseline: rdbBytes,
+            baseline: fullSyncBytes,
             note:
                 `${ENV}'s operational disconnected from the fleet's network for ${options.cutSeconds} s while ${writes} SETs went to its vault (${options.keys} keys before); ` +
                 `it resumed with a ${kind}, link up ${(resumedMs / 1000).toFixed(2)} s after the network came back, digests equal afterwards; ` +
-                `value: bytes the vault sent to catch it up (replication offsets); baseline: a full sync of the same dataset (RDB from the vault, redis-cli --rdb); ` +
+                `value: bytes the vault sent its replicas (total_net_repl_output_bytes) from the cut until caught up, the writes of the cut included; ` +
+                `baseline: the same counter over a full sync of the same dataset right after (redis-cli --rdb in the vault's container, an RDB of ${rdbBytes} bytes); ` +
                 `target: resumes with a partial resync: ${resumedPartially ? "met" : "MISSED"}`,
         }),
     ];

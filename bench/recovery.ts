@@ -10,7 +10,7 @@
  * - baseline, Redis's default replication settings (environment `links`): every `repl-*`
  *   setting the plan declares is put back to the default a bare redis-server of the same
  *   image reports (CONFIG GET). On the vault by CONFIG SET; the operational, which the
- *   drill re-creates, from a copy of its plan entry with those arguments changed and
+ *   drill re-creates, from a copy of its plan entry with those lines of its redis.conf changed and
  *   nothing else;
  * - the limit, a plain full sync: an empty, already running replica with the program's
  *   operational settings is told REPLICAOF the vault; the clock runs until its link is up.
@@ -40,33 +40,35 @@ export function configLines(output: string): Record<string, string> {
     return config;
 }
 
-/** Every `--repl-*` argument of a redis-server command, in order. */
-export function replicationArgs(command: string[]): Record<string, string> {
+/** Every `repl-*` setting of a redis.conf (as the plan renders it: `name value` per line), in order. */
+export function replicationSettings(config: string): Record<string, string> {
     const found: Record<string, string> = {};
-    command.forEach((arg, i) => {
-        if (arg.startsWith("--repl-") && i + 1 < command.length) found[arg.slice(2)] = command[i + 1];
-    });
+    for (const line of config.split("\n")) {
+        const match = /^(repl-[a-z-]+) (.*)$/.exec(line);
+        if (match) found[match[1]] = match[2];
+    }
     return found;
 }
 
-/** The command with each `--repl-*` value replaced by `values[name]`; every other argument unchanged. */
-export function withReplicationValues(command: string[], values: Record<string, string>): string[] {
-    return command.map((arg, i) => {
-        const previous = command[i - 1];
-        if (i > 0 && previous.startsWith("--repl-")) {
-            const name = previous.slice(2);
-            if (!(name in values)) throw new Error(`no default known for ${name}`);
-            return values[name];
-        }
-        return arg;
-    });
+/** The config with each `repl-*` value replaced by `values[name]`; every other line unchanged. */
+export function withReplicationValues(config: string, values: Record<string, string>): string {
+    return config
+        .split("\n")
+        .map((line) => {
+            const match = /^(repl-[a-z-]+) /.exec(line);
+            if (!match) return line;
+            if (!(match[1] in values)) throw new Error(`no default known for ${match[1]}`);
+            return `${match[1]} ${values[match[1]]}`;
+        })
+        .join("\n");
 }
 
-/** The command without its `--replicaof HOST PORT`: the same server, started as an empty master. */
-export function withoutReplicaof(command: string[]): string[] {
-    const i = command.indexOf("--replicaof");
-    if (i < 0) throw new Error("the operational's command has no --replicaof");
-    return [...command.slice(0, i), ...command.slice(i + 3)];
+/** The config without its `replicaof HOST PORT` line: the same server, started as an empty master. */
+export function withoutReplicaof(config: string): string {
+    const lines = config.split("\n");
+    const kept = lines.filter((line) => !line.startsWith("replicaof "));
+    if (kept.length !== lines.length - 1) throw new Error("the operational's config has no replicaof line");
+    return kept.join("\n");
 }
 
 /** Redis's own replication defaults: `CONFIG GET repl-*` of a bare redis-server (no arguments) of the test image, by container name. */
@@ -98,6 +100,25 @@ function containerResourceIndex(fleet: LiveFleet, env: string, role: "vault" | "
     return i;
 }
 
+interface Upload {
+    file: string;
+    content: string;
+    permissions?: string;
+    owner?: string;
+    group?: string;
+}
+
+function uploadsOf(fleet: LiveFleet, env: string, role: "vault" | "operational"): Upload[] {
+    return (fleet.plan.resources[containerResourceIndex(fleet, env, role)].inputs.uploads as Upload[] | undefined) ?? [];
+}
+
+/** The redis.conf the plan uploads into a container (the `.conf` upload). */
+function configUpload(fleet: LiveFleet, env: string, role: "vault" | "operational"): Upload {
+    const upload = uploadsOf(fleet, env, role).find((u) => u.file.endsWith(".conf"));
+    if (!upload) throw new Error(`the plan uploads no redis.conf into ${env}-${role}`);
+    return upload;
+}
+
 function commandOf(fleet: LiveFleet, env: string, role: "vault" | "operational"): string[] {
     return fleet.plan.resources[containerResourceIndex(fleet, env, role)].inputs.command as string[];
 }
@@ -112,16 +133,19 @@ function describeChanges(role: string, from: Record<string, string>, to: Record<
  * its operational at its next re-creation (the fleet's in-memory plan entry). Returns what changed.
  */
 async function applyDefaults(fleet: LiveFleet, defaults: Record<string, string>): Promise<string> {
-    const vaultDeclared = replicationArgs(commandOf(fleet, DEFAULTS_ENV, "vault"));
+    const vaultDeclared = replicationSettings(configUpload(fleet, DEFAULTS_ENV, "vault").content);
     for (const name of Object.keys(vaultDeclared)) {
         if (!(name in defaults)) throw new Error(`a bare redis-server reports no default for ${name}`);
         await fleet.cli(DEFAULTS_ENV, "vault", ["CONFIG", "SET", name, defaults[name]]);
     }
     const index = containerResourceIndex(fleet, DEFAULTS_ENV, "operational");
     const entry = fleet.plan.resources[index];
-    const command = entry.inputs.command as string[];
-    fleet.plan.resources[index] = { ...entry, inputs: { ...entry.inputs, command: withReplicationValues(command, defaults) } };
-    const operationalDeclared = replicationArgs(command);
+    const config = configUpload(fleet, DEFAULTS_ENV, "operational");
+    const uploads = uploadsOf(fleet, DEFAULTS_ENV, "operational").map((u) =>
+        u === config ? { ...u, content: withReplicationValues(u.content, defaults) } : u,
+    );
+    fleet.plan.resources[index] = { ...entry, inputs: { ...entry.inputs, uploads } };
+    const operationalDeclared = replicationSettings(config.content);
     return `${describeChanges("vault", vaultDeclared, defaults)}; ${describeChanges("operational", operationalDeclared, defaults)}`;
 }
 
@@ -163,8 +187,14 @@ async function recoveryDrill(fleet: LiveFleet, env: string, vaultDigest: string)
 async function fullSyncDrill(run: BenchRun, fleet: LiveFleet, network: string, vaultDigest: string): Promise<Drill> {
     const out = fleet.outputs[PROGRAM_ENV].operational!;
     const name = `${run.id}-fullsync`;
-    const command = withoutReplicaof(commandOf(fleet, PROGRAM_ENV, "operational"));
-    const replica = await run.runContainer({ name, cmd: command, network, publish: true });
+    const files = uploadsOf(fleet, PROGRAM_ENV, "operational").map((u) => ({
+        path: u.file,
+        content: u.file.endsWith(".conf") ? withoutReplicaof(u.content) : u.content,
+        mode: Number.parseInt(u.permissions ?? "0644", 8),
+        uid: Number(u.owner ?? 0),
+        gid: Number(u.group ?? 0),
+    }));
+    const replica = await run.runContainer({ name, cmd: commandOf(fleet, PROGRAM_ENV, "operational"), network, publish: true, files });
     try {
         const port = replica.port!;
         const admin = { timeoutMs: 1_000 };
@@ -241,7 +271,7 @@ export async function benchRecovery(run: BenchRun, fleet: LiveFleet, options: Re
             );
         }
         const ms = (drills: Drill[]) => drills.map((d) => d.ms);
-        const value = Math.round(median(ms(program)));
+        const value = median(ms(program));
         const syncPart = median(program.map((d) => d.ms - d.recreateMs));
         const dataText = `${dataset.keys} keys (DEBUG POPULATE, ${(Number(memory.used_memory_dataset) / 1024 / 1024).toFixed(1)} MiB dataset)`;
         results.push(
@@ -249,19 +279,19 @@ export async function benchRecovery(run: BenchRun, fleet: LiveFleet, options: Re
                 name: dataset.name,
                 value,
                 unit: "ms",
-                baseline: Math.round(median(ms(defaults))),
+                baseline: median(ms(defaults)),
                 note:
                     `${dataText}: operational removed with its volume, re-created from the plan, until link up with DEBUG DIGEST equal to the vault's, ` +
                     `${samplesText(ms(program))} ms (of which re-creating container and volume ${Math.round(median(program.map((d) => d.recreateMs)))} ms); ` +
                     `baseline: the same drill in a second environment of the same fleet with Redis's default replication settings ` +
-                    `(vault by CONFIG SET, operational re-created with its repl-* arguments at the defaults; ${changes}), ${samplesText(ms(defaults))} ms`,
+                    `(vault by CONFIG SET, operational re-created with the repl-* lines of its redis.conf at the defaults; ${changes}), ${samplesText(ms(defaults))} ms`,
                 target: RECOVERY_TARGET,
             }),
             result({
                 name: `${dataset.name}-vs-full-sync`,
                 value,
                 unit: "ms",
-                baseline: Math.round(median(ms(full))),
+                baseline: median(ms(full)),
                 note:
                     `${dataset.name} against the limit: a running empty replica with the program's operational settings, told REPLICAOF the vault, until link up with equal digest, ` +
                     `${samplesText(ms(full))} ms; the recovery's extra is removing and re-creating the container and volume and Redis starting: ` +

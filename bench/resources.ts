@@ -14,6 +14,7 @@ import { performance } from "node:perf_hooks";
 import { type Docker, connectDocker, imageExists, isNotFound } from "../harness/docker";
 import { RUN_LABEL_KEY, TEST_IMAGE, waitFor } from "../harness/fleet";
 import { type RemovedCounts, removeRun, sleep, startWatchdog } from "../harness/cleanup";
+import { type ArchiveEntry, tarArchive } from "../cli/archive";
 
 export { sleep };
 
@@ -63,7 +64,8 @@ export class BenchRun {
 
     /**
      * Creates and starts a container of the test image that is not part of any plan
-     * (bare baseline containers, a fresh replica), labelled as this run's.
+     * (bare baseline containers, a fresh replica), labelled as this run's; `files` are put
+     * in before it starts, as the plan's uploads are.
      */
     async runContainer(opts: {
         name: string;
@@ -71,6 +73,7 @@ export class BenchRun {
         network?: string;
         publish?: boolean;
         hostPort?: number;
+        files?: ArchiveEntry[];
     }): Promise<ExtraContainer> {
         const container = await this.docker.createContainer({
             name: opts.name,
@@ -86,6 +89,7 @@ export class BenchRun {
                 NetworkMode: opts.network,
             },
         });
+        if (opts.files && opts.files.length > 0) await container.putArchive(await tarArchive(opts.files), { path: "/" });
         await container.start();
         const id = container.id;
         if (!opts.publish) return { id, name: opts.name };

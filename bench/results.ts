@@ -11,7 +11,7 @@ export interface BenchResult {
     unit: string;
     /** The baseline in the same unit, measured in the same run on the same engine; null when there is none. */
     baseline: number | null;
-    /** value / baseline, rounded to 3 decimals; null when either is missing. */
+    /** value / baseline of the unrounded figures, rounded to 3 decimals; null when either is missing. */
     ratio: number | null;
     /** What was measured, how, against what, and the target with its verdict. */
     note: string;
@@ -19,15 +19,18 @@ export interface BenchResult {
 
 /** A target on a result's ratio, stated as in the issue. */
 export interface Target {
-    /** The ratio must be at most this. */
+    /** The ratio must be at most this (below it, when `strict`). */
     maxRatio: number;
+    /** The ratio must be below maxRatio, not equal: "ahead of", "faster than". */
+    strict?: boolean;
     /** How the issue words it, e.g. "at most 0.3 of the default-settings baseline". */
     text: string;
 }
 
+/** value / baseline, unrounded; null when either is missing (or the baseline is 0). */
 export function ratioOf(value: number | null, baseline: number | null): number | null {
     if (value === null || baseline === null || baseline === 0) return null;
-    return round(value / baseline, 3);
+    return value / baseline;
 }
 
 export function round(value: number, decimals: number): number {
@@ -35,28 +38,43 @@ export function round(value: number, decimals: number): number {
     return Math.round(value * f) / f;
 }
 
-/** "met" / "MISSED" for a ratio against a target; "not measured" when there is no ratio. */
+/** Whether an unrounded ratio meets a target. */
+export function meets(ratio: number, target: Target): boolean {
+    return target.strict ? ratio < target.maxRatio : ratio <= target.maxRatio;
+}
+
+/** "met" / "MISSED" for an unrounded ratio against a target; "not measured" when there is no ratio. */
 export function verdict(ratio: number | null, target: Target): string {
     if (ratio === null) return `target ${target.text}: not measured`;
-    return `target ${target.text} (ratio <= ${target.maxRatio}): ${ratio <= target.maxRatio ? "met" : "MISSED"}`;
+    return `target ${target.text} (ratio ${target.strict ? "<" : "<="} ${target.maxRatio}): ${meets(ratio, target) ? "met" : "MISSED"}`;
 }
 
-export function targetMet(ratio: number | null, target: Target): boolean | null {
-    return ratio === null ? null : ratio <= target.maxRatio;
-}
-
-/** Builds a result, computing the ratio and appending the target's verdict to the note. */
+/**
+ * Builds a result from unrounded figures: the ratio and the target's verdict are computed
+ * from them, and only then are value and baseline rounded to `decimals` and the ratio to 3
+ * decimals for display (a ratio of 1.5004 misses "at most 1.5" even though it shows as 1.5).
+ */
 export function result(fields: {
     name: string;
     value: number | null;
     unit: string;
     baseline: number | null;
+    /** Decimals value and baseline are shown with (default 0). */
+    decimals?: number;
     note: string;
     target?: Target;
 }): BenchResult {
     const ratio = ratioOf(fields.value, fields.baseline);
     const note = fields.target ? `${fields.note}; ${verdict(ratio, fields.target)}` : fields.note;
-    return { name: fields.name, value: fields.value, unit: fields.unit, baseline: fields.baseline, ratio, note };
+    const decimals = fields.decimals ?? 0;
+    return {
+        name: fields.name,
+        value: fields.value === null ? null : round(fields.value, decimals),
+        unit: fields.unit,
+        baseline: fields.baseline === null ? null : round(fields.baseline, decimals),
+        ratio: ratio === null ? null : round(ratio, 3),
+        note,
+    };
 }
 
 /** A benchmark that could not run: its results are still listed, with the reason. */

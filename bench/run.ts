@@ -5,7 +5,7 @@
  * checking the fleet, planning), each measured against a baseline in the same run on the
  * same Docker engine: these machines are noisy and absolute times drift, ratios much less.
  * Uses the live harness (the program's own plan, created on the local engine) and the
- * operator CLI's `check` in process.
+ * operator CLI's bin, run as users run it.
  */
 import { execFileSync } from "node:child_process";
 import * as os from "node:os";
@@ -15,7 +15,7 @@ import type { LiveFleet } from "../harness/fleet";
 import type { Plan } from "../plan/plan";
 import { type AdoptSettings, adoptResultNames, benchAdopt } from "./adopt";
 import { type SizeOptions, benchBackup, benchRestore } from "./backup";
-import { benchCheck } from "./check";
+import { benchCheck, checkResultNames } from "./check";
 import { PROTOCOL_NAMES, expectHealthy, fleetFor, planFleet, waitHealthy } from "./fleet";
 import { benchFleetUp } from "./fleetUp";
 import { benchPartialResync } from "./partialResync";
@@ -32,14 +32,15 @@ Measures what users of nexus-redis wait for, each against a baseline measured in
 same run on the same Docker engine, and reports value, baseline and their ratio:
   fleet-up          the protocol's 12 environments from nothing to every link up,
                     vs. the engine starting 22 bare Redis containers
-  check             nexus-redis check over the fleet, healthy and with 3 environments
-                    dead, vs. the protocol's sequential redis-cli INFO replication
+  check             nexus-redis check as a whole process over the fleet, healthy and
+                    with hung hosts, vs. the protocol's sequential redis-cli script
   partial-resync    an operational's 10 s network cut under writes: partial resync?
-                    bytes sent vs. a full sync
+                    bytes the vault sent vs. a full sync's
   recovery          wipe an operational and its volume, re-create it from the plan,
                     until its DEBUG DIGEST equals the vault's, vs. Redis's default
                     replication settings and vs. a plain full sync (100k, 1M keys)
-  synth             the offline plan of 12, 120 and 1200 environments: time and memory
+  synth             the offline plan of 12, 120 and 1200 environments: time and memory,
+                    each vs. the size before (12 vs. its start-up alone)
   adopt             nexus-redis adopt of a fleet built by the protocol's steps (the whole
                     table, 100k keys per vault): how long writes are refused per
                     environment and in total, vs. docker restart of the same vaults
@@ -56,10 +57,10 @@ Every container, volume and network it creates is labelled and removed at the en
 also on failure or Ctrl-C (a detached watchdog sweeps even after kill -9).
 
 Options:
-  --quick        smoke run for CI, under a minute: smaller datasets, one repetition,
-                 --timeout 1000 for check, no recovery-1m, no synth-1200, backup and
-                 restore of 20k keys, no adopt (--quick --only adopt: one environment
-                 with 10k keys)
+  --quick        smoke run for CI, one to two minutes: smaller datasets, fewer
+                 repetitions, --timeout 1000 for check, no npx, no recovery-1m,
+                 plans of 12 and 24 environments, backup and restore of 20k keys,
+                 no adopt (--quick --only adopt: one environment with 10k keys)
   --json         print exactly one JSON document on stdout:
                  {"results": [{"name", "value", "unit", "baseline", "ratio", "note"}]}
                  (progress goes to stderr either way)
@@ -68,8 +69,8 @@ Options:
   -h, --help     this text
 
 Prerequisites: a Docker engine and the test image (scripts/ensure-docker.sh,
-scripts/build-test-image.sh), redis-cli on PATH. GNU time (/usr/bin/time) is used for
-peak memory when installed.
+scripts/build-test-image.sh), redis-cli, bash and coreutils' timeout on PATH. GNU time
+(/usr/bin/time) is used for peak memory when installed.
 
 Exit codes: 0 every benchmark ran (whether it met its target is in its note),
 1 a benchmark could not run (its results say why), 2 usage error or no Docker.
@@ -91,10 +92,10 @@ export interface Settings {
     fleetUpRepetitions: number;
     checkTimeoutMs: number;
     checkHealthyRepetitions: number;
-    checkDeadRepetitions: number;
-    checkCompareOneDead: boolean;
-    /** check-3-dead: one environment refusing connections, two silent. */
-    checkDead: { refused: string[]; silent: string[] };
+    /** Operationals replaced by hung hosts: the last one alone, then all of them. */
+    checkHung: string[];
+    checkHungRepetitions: number;
+    checkNpxRepetitions: number;
     partialResyncKeys: number;
     partialResyncCutSeconds: number;
     recovery: { name: string; keys: number; repetitions: number }[];
@@ -104,7 +105,7 @@ export interface Settings {
     restore: SizeOptions;
     /**
      * Plan (synth) while partial-resync's operational is cut off, instead of after the live
-     * benchmarks: what makes --quick fit in a minute. partial-resync measures bytes and the
+     * benchmarks: what keeps --quick short. partial-resync measures bytes and the
      * kind of resync, which a busy CPU does not change; the plans' times are smoke values then.
      */
     synthDuringPartialResync: boolean;
@@ -123,15 +124,17 @@ export function settingsFor(quick: boolean): Settings {
               fleetUpRepetitions: 1,
               checkTimeoutMs: 1_000,
               checkHealthyRepetitions: 5,
-              checkDeadRepetitions: 1,
-              checkCompareOneDead: false,
-              checkDead: { refused: ["user"], silent: ["links", "track"] },
+              checkHung: ["links", "track"],
+              checkHungRepetitions: 1,
+              checkNpxRepetitions: 0,
               partialResyncKeys: 10_000,
               partialResyncCutSeconds: 10,
               recovery: [{ name: "recovery-100k", keys: 100_000, repetitions: 1 }],
+              // 24 generated environments take the path of the larger tables at a fraction of
+              // 120's cost (half a minute on a loaded machine).
               synth: [
                   { size: 12, repetitions: 1 },
-                  { size: 120, repetitions: 1 },
+                  { size: 24, repetitions: 1 },
               ],
               synthDuringPartialResync: true,
               adopt: { environments: ["contact"], keys: 10_000 },
@@ -145,9 +148,9 @@ export function settingsFor(quick: boolean): Settings {
               fleetUpRepetitions: 3,
               checkTimeoutMs: DEFAULT_CHECK_TIMEOUT_MS,
               checkHealthyRepetitions: 20,
-              checkDeadRepetitions: 3,
-              checkCompareOneDead: true,
-              checkDead: { refused: ["kb"], silent: ["web", "chrono"] },
+              checkHung: ["kb", "web", "chrono"],
+              checkHungRepetitions: 5,
+              checkNpxRepetitions: 5,
               partialResyncKeys: 100_000,
               partialResyncCutSeconds: 10,
               recovery: [
@@ -173,7 +176,10 @@ export function resultNames(group: Group, settings: Settings): { name: string; u
         case "fleet-up":
             return [{ name: "fleet-up", unit: "ms" }];
         case "check":
-            return ["check-healthy", "check-3-dead", "check-3-dead-vs-timeout"].map((name) => ({ name, unit: "ms" }));
+            return checkResultNames({ hung: settings.checkHung, npxRepetitions: settings.checkNpxRepetitions }).map((name) => ({
+                name,
+                unit: "ms",
+            }));
         case "partial-resync":
             return [{ name: "partial-resync", unit: "bytes" }];
         case "recovery":
@@ -192,10 +198,15 @@ export function resultNames(group: Group, settings: Settings): { name: string; u
                 { name: "swarm-operational-failover", unit: "ms" },
             ];
         case "synth":
-            return settings.synth.flatMap((s) => [
-                { name: `synth-${s.size}`, unit: "ms/env" },
-                { name: `synth-${s.size}-rss`, unit: "MiB" },
-            ]);
+            return [
+                ...settings.synth.flatMap((s) => [
+                    { name: `synth-${s.size}`, unit: "ms" },
+                    { name: `synth-${s.size}-rss`, unit: "MiB" },
+                ]),
+                ...(settings.synth.length >= 3
+                    ? [{ name: `synth-marginal-${settings.synth[settings.synth.length - 1].size}`, unit: "ms/env" }]
+                    : []),
+            ];
         case "adopt":
             return adoptResultNames(settings.adopt.environments).map((name) => ({ name, unit: "ms" }));
     }
@@ -255,8 +266,17 @@ function firstLine(command: string, args: string[]): string {
 function describeMachine(run: BenchRun): void {
     run.log(
         `machine: ${os.cpus().length} CPUs, ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB, Linux ${os.release()}, ` +
-            `Docker engine ${firstLine("docker", ["version", "--format", "{{.Server.Version}}"])}, node ${process.version}`,
+            `Docker engine ${firstLine("docker", ["version", "--format", "{{.Server.Version}}"])}, node ${process.version}, ` +
+            `load average ${loadText()}`,
     );
+}
+
+/** The load averages over 1, 5 and 15 minutes: other work on the machine, which these figures share it with. */
+function loadText(): string {
+    return os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(", ");
 }
 
 async function runBenchmarks(
@@ -347,9 +367,9 @@ async function runBenchmarks(
                 benchCheck(run, f, {
                     timeoutMs: settings.checkTimeoutMs,
                     healthyRepetitions: settings.checkHealthyRepetitions,
-                    deadRepetitions: settings.checkDeadRepetitions,
-                    compareOneDead: settings.checkCompareOneDead,
-                    ...settings.checkDead,
+                    hung: settings.checkHung,
+                    hungRepetitions: settings.checkHungRepetitions,
+                    npxRepetitions: settings.checkNpxRepetitions,
                 }),
             ),
         );
@@ -437,16 +457,18 @@ async function main(argv: string[]): Promise<number> {
     } finally {
         if (needsDocker) await cleanUp();
     }
-    run.log(`done: ${outcome.results.length} results${outcome.ok ? "" : ", some benchmarks FAILED"}`);
+    run.log(`done: ${outcome.results.length} results${outcome.ok ? "" : ", some benchmarks FAILED"}; load average ${loadText()}`);
     process.stdout.write(options.json ? renderJson(outcome.results) : renderTable(outcome.results));
     return outcome.ok ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then(
-    // Exit once stdout is drained: a piped JSON document must never be cut short.
-    (code) => process.stdout.write("", () => process.exit(code)),
-    (e) => {
-        process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-        process.exit(1);
-    },
-);
+// Run as a script (npm run bench); imported, it only exports its pure parts (unit-tested).
+if (require.main === module)
+    main(process.argv.slice(2)).then(
+        // Exit once stdout is drained: a piped JSON document must never be cut short.
+        (code) => process.stdout.write("", () => process.exit(code)),
+        (e) => {
+            process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+            process.exit(1);
+        },
+    );

@@ -14,7 +14,7 @@ import { performance } from "node:perf_hooks";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
 import { TEST_IMAGE } from "../harness/fleet";
 import type { Plan } from "../plan/plan";
-import { type BenchResult, failed, median, result, round, samplesText } from "./results";
+import { type BenchResult, type Target, failed, median, result, samplesText } from "./results";
 import { type BenchRun, ROOT } from "./resources";
 
 const TSX_CLI = path.join(ROOT, "node_modules/tsx/dist/cli.mjs");
@@ -59,9 +59,8 @@ export function synthArgs(config: Record<string, string>, showSecrets: boolean):
     return [TSX_CLI, SYNTH, ...(showSecrets ? ["--show-secrets"] : []), ...Object.entries(config).flatMap(([k, v]) => ["-c", `${k}=${v}`])];
 }
 
-/** Runs the offline plan as `npm run synth` does and measures it. */
-export async function runSynth(config: Record<string, string>, opts: { showSecrets: boolean }): Promise<SynthRun> {
-    const args = synthArgs(config, opts.showSecrets);
+/** Runs `tsx plan/synth.ts ARGS` as `npm run synth` does and measures it: wall time and peak memory. */
+async function runSynthProcess(args: string[]): Promise<{ ms: number; maxRssBytes: number | null; stdout: Buffer }> {
     const method = memoryMethod();
     const [command, commandArgs, env] =
         method === "gnu-time"
@@ -94,9 +93,22 @@ export async function runSynth(config: Record<string, string>, opts: { showSecre
                 .slice(-3)
                 .join(" | ")}`,
         );
-    const plan = JSON.parse(Buffer.concat(out).toString("utf8")) as Plan;
     const kb = parseMaxRssKb(stderr);
-    return { ms, maxRssBytes: kb === null ? null : kb * 1024, plan };
+    return { ms, maxRssBytes: kb === null ? null : kb * 1024, stdout: Buffer.concat(out) };
+}
+
+/** Runs the offline plan as `npm run synth` does and measures it. */
+export async function runSynth(config: Record<string, string>, opts: { showSecrets: boolean }): Promise<SynthRun> {
+    const measured = await runSynthProcess(synthArgs(config, opts.showSecrets));
+    return { ms: measured.ms, maxRssBytes: measured.maxRssBytes, plan: JSON.parse(measured.stdout.toString("utf8")) as Plan };
+}
+
+/**
+ * `npm run synth -- --help`, measured the same way: the same process up to where planning
+ * starts (node, tsx, the Pulumi SDK and the program's config modules loaded), then exits.
+ */
+export function runSynthStartup(): Promise<{ ms: number; maxRssBytes: number | null }> {
+    return runSynthProcess([TSX_CLI, SYNTH, "--help"]);
 }
 
 /**
@@ -132,6 +144,86 @@ export interface SynthScaleOptions {
 
 const MIB = 1024 * 1024;
 
+/** "Planning cost grows linearly": the marginal cost per environment at most this much higher from one step of table size to the next. */
+export const LINEAR_TARGET: Target = {
+    maxRatio: 1.25,
+    text: "planning cost grows linearly (marginal cost per environment at most 1.25x that of the step before)",
+};
+
+/** Medians of one size's samples: time of a whole plan (ms) and peak memory (MiB), null when none was measured. */
+export interface SynthFigures {
+    size: number;
+    ms: number;
+    rssMiB: number | null;
+}
+
+/**
+ * The marginal cost per environment from one table size to the next: (time of the larger
+ * plan - time of the smaller) / (difference in environments). Pure.
+ */
+export function marginalMsPerEnvironment(from: SynthFigures, to: SynthFigures): number {
+    if (to.size <= from.size) throw new Error(`marginal cost from ${from.size} to ${to.size} environments: sizes must grow`);
+    return (to.ms - from.ms) / (to.size - from.size);
+}
+
+/**
+ * The synth results from medians: each plan against the plan one size smaller (synth-12
+ * against its own start-up, `synth --help`), both measured in this run; and, with three sizes
+ * or more, the last step's marginal cost per environment against the step before's. Pure.
+ */
+export function synthResults(
+    startup: { ms: number; rssMiB: number | null },
+    figures: SynthFigures[],
+    notes: Map<number, string>,
+): BenchResult[] {
+    const results: BenchResult[] = [];
+    const describe = (size: number) => (size === 12 ? "the protocol's 12 environments" : `${size} generated environments (1 in 6 secure)`);
+    figures.forEach((f, i) => {
+        const previous = i === 0 ? undefined : figures[i - 1];
+        const baselineText = previous
+            ? `baseline: the plan of ${previous.size} environments, ${(previous.ms / 1000).toFixed(1)} s`
+            : `baseline: its start-up alone (npm run synth -- --help: node, tsx, the Pulumi SDK and the config modules loaded), ${(startup.ms / 1000).toFixed(1)} s`;
+        const marginal = previous
+            ? `; marginal cost ${marginalMsPerEnvironment(previous, f).toFixed(1)} ms per environment from ${previous.size} to ${f.size}`
+            : "";
+        results.push(
+            result({
+                name: `synth-${f.size}`,
+                value: f.ms,
+                unit: "ms",
+                baseline: previous ? previous.ms : startup.ms,
+                note: `offline plan of ${describe(f.size)}, ${(f.ms / f.size).toFixed(1)} ms per environment (${notes.get(f.size) ?? ""}); ${baselineText}${marginal}`,
+            }),
+            result({
+                name: `synth-${f.size}-rss`,
+                value: f.rssMiB,
+                unit: "MiB",
+                baseline: previous ? previous.rssMiB : startup.rssMiB,
+                note:
+                    `peak memory of the plan of ${f.size} environments (${memoryMethodText()}); baseline: ${previous ? `the plan of ${previous.size}` : "its start-up alone (synth --help)"}` +
+                    (f.rssMiB === null ? "" : `; ${((f.rssMiB * 1024) / f.size).toFixed(0)} KiB per environment`),
+            }),
+        );
+    });
+    if (figures.length >= 3) {
+        const [a, b, c] = figures.slice(-3);
+        const before = marginalMsPerEnvironment(a, b);
+        const last = marginalMsPerEnvironment(b, c);
+        results.push(
+            result({
+                name: `synth-marginal-${c.size}`,
+                value: last,
+                unit: "ms/env",
+                baseline: before,
+                decimals: 1,
+                note: `marginal cost per environment from ${b.size} to ${c.size} environments; baseline: from ${a.size} to ${b.size} (both from this run's plans)`,
+                target: LINEAR_TARGET,
+            }),
+        );
+    }
+    return results;
+}
+
 export async function benchSynth(run: BenchRun, options: SynthScaleOptions): Promise<BenchResult[]> {
     const samples = new Map<number, { ms: number; rss: number | null }[]>();
     samples.set(
@@ -141,6 +233,7 @@ export async function benchSynth(run: BenchRun, options: SynthScaleOptions): Pro
     const protocolNames = PROTOCOL_ENVIRONMENTS.map((e) => e.name);
     const sizes = options.plans.map((p) => p.size);
     if (sizes[0] !== 12) throw new Error("synth: the protocol's 12 environments are the reference and come first");
+    const startupSamples: { ms: number; rss: number | null }[] = [];
     const failures = new Map<number, unknown>();
     for (const { size, repetitions: wanted } of options.plans) {
         const list = samples.get(size) ?? [];
@@ -165,70 +258,34 @@ export async function benchSynth(run: BenchRun, options: SynthScaleOptions): Pro
                 failures.set(size, e);
             }
         }
+        // The start-up, as many times as the protocol's plan, alternated with nothing else running.
+        while (size === 12 && startupSamples.length < Math.max(1, Math.min(wanted, 3))) {
+            const startup = await runSynthStartup();
+            startupSamples.push({ ms: startup.ms, rss: startup.maxRssBytes });
+            run.log(`synth start-up (synth --help): ${(startup.ms / 1000).toFixed(1)} s`);
+        }
     }
 
-    const perEnv = (size: number) => {
+    const figures: SynthFigures[] = [];
+    const notes = new Map<number, string>();
+    const failed_: BenchResult[] = [];
+    for (const size of sizes) {
         const list = samples.get(size) ?? [];
-        return list.length === 0 ? null : median(list.map((s) => s.ms)) / size;
-    };
-    const totalMs = (size: number) => {
-        const list = samples.get(size) ?? [];
-        return list.length === 0 ? null : median(list.map((s) => s.ms));
-    };
-    const rss = (size: number) => {
-        const values = (samples.get(size) ?? []).map((s) => s.rss).filter((v): v is number => v !== null);
-        return values.length === 0 ? null : Math.max(...values) / MIB;
-    };
-    const base = perEnv(12);
-    const results: BenchResult[] = [];
-    for (const [i, size] of sizes.entries()) {
-        const name = `synth-${size}`;
-        if (failures.has(size) && (samples.get(size) ?? []).length === 0) {
-            results.push(failed(name, "ms/env", failures.get(size)));
+        if (list.length === 0) {
+            failed_.push(failed(`synth-${size}`, "ms", failures.get(size)), failed(`synth-${size}-rss`, "MiB", failures.get(size)));
             continue;
         }
-        const total = totalMs(size)!;
-        const previous = i > 0 ? sizes[i - 1] : undefined;
-        // The start-up (node, tsx, the Pulumi SDK) is paid once per plan, so time per environment
-        // falls as tables grow; whether the cost itself is linear shows in the marginal cost.
-        let marginal = "";
-        if (previous !== undefined && totalMs(previous) !== null) {
-            const step = (total - totalMs(previous)!) / (size - previous);
-            marginal = `; marginal cost ${step.toFixed(1)} ms per environment from ${previous} to ${size}`;
-            if (i > 1 && totalMs(sizes[i - 2]) !== null) {
-                const before = (totalMs(previous)! - totalMs(sizes[i - 2])!) / (previous - sizes[i - 2]);
-                marginal += ` (${round(step / before, 2)}x the marginal cost from ${sizes[i - 2]} to ${previous}: ${step / before <= 1.25 ? "linear" : "SUPERLINEAR"})`;
-            }
-        }
-        const memory = rss(size);
-        results.push(
-            result({
-                name,
-                value: round(perEnv(size)!, 1),
-                unit: "ms/env",
-                baseline: base === null ? null : round(base, 1),
-                note:
-                    `offline plan of ${size === 12 ? "the protocol's 12 environments" : `${size} generated environments (1 in 6 secure)`}, ` +
-                    `${(total / 1000).toFixed(1)} s in all (${samplesText(
-                        (samples.get(size) ?? []).map((s) => s.ms / 1000),
-                        1,
-                    )} s), ` +
-                    `peak ${memory === null ? "?" : `${memory.toFixed(0)} MiB`}; baseline: time per environment of synth-12` +
-                    (size === 12 ? " (this is the reference)" : "") +
-                    marginal,
-            }),
-        );
-        results.push(
-            result({
-                name: `${name}-rss`,
-                value: memory === null ? null : round(memory, 0),
-                unit: "MiB",
-                baseline: rss(12) === null ? null : round(rss(12)!, 0),
-                note:
-                    `peak memory of the plan of ${size} environments (${memoryMethodText()}); baseline: synth-12's` +
-                    (memory === null ? "" : `; ${((memory * 1024) / size).toFixed(0)} KiB per environment`),
-            }),
+        const rss = list.map((s) => s.rss).filter((v): v is number => v !== null);
+        figures.push({ size, ms: median(list.map((s) => s.ms)), rssMiB: rss.length === 0 ? null : Math.max(...rss) / MIB });
+        notes.set(
+            size,
+            `${samplesText(
+                list.map((s) => s.ms / 1000),
+                1,
+            )} s`,
         );
     }
-    return results;
+    const startupRss = startupSamples.map((s) => s.rss).filter((v): v is number => v !== null);
+    const startup = { ms: median(startupSamples.map((s) => s.ms)), rssMiB: startupRss.length === 0 ? null : Math.max(...startupRss) / MIB };
+    return [...synthResults(startup, figures, notes), ...failed_];
 }

@@ -26,16 +26,35 @@ export function declaredOperationalSettings(vaultContainer: string): Settings {
 
 /** The vault's ACL users and their declared rules (password hashes), from the program's own function. */
 export function declaredVaultUsers(env: EnvironmentOutput): Record<string, string[]> {
-    return vaultUsers({
+    const passwords = {
         password: env.vault.password,
         replicationPassword: env.kind === "standard" ? env.replication.password : undefined,
         backupPassword: env.backup.password,
-    });
+    };
+    return remembered(vaultUsersOf, env, JSON.stringify(passwords), () => vaultUsers(passwords));
 }
 
 /** The operational's ACL users and their declared rules: the passwordless default user and the admin user. */
 export function declaredOperationalUsers(env: StandardEnvironmentOutput): Record<string, string[]> {
-    return operationalUsers(env.operational.adminPassword);
+    return remembered(operationalUsersOf, env, env.operational.adminPassword, () => operationalUsers(env.operational.adminPassword));
+}
+
+// Each check asks for an environment's declared users several times (observing, diagnosing),
+// and each answer hashes its passwords: kept per environment, for the passwords it was made from.
+const vaultUsersOf = new WeakMap<object, { key: string; users: Record<string, string[]> }>();
+const operationalUsersOf = new WeakMap<object, { key: string; users: Record<string, string[]> }>();
+
+function remembered(
+    memory: WeakMap<object, { key: string; users: Record<string, string[]> }>,
+    env: object,
+    key: string,
+    make: () => Record<string, string[]>,
+): Record<string, string[]> {
+    const known = memory.get(env);
+    if (known?.key === key) return structuredClone(known.users);
+    const users = make();
+    memory.set(env, { key, users });
+    return structuredClone(users);
 }
 
 export type ProblemCode =

@@ -151,8 +151,7 @@ export interface FixResult {
     failures: Problem[];
 }
 
-/** Default of `--sync-timeout`: how long --fix waits for a re-synced link (recover waits 120 s). */
-export const DEFAULT_SYNC_TIMEOUT_MS = 60_000;
+export { DEFAULT_SYNC_TIMEOUT_MS } from "./defaults";
 
 export interface ApplyTimeouts {
     /** Bound of the repair's own conversation (and of each INFO while waiting). */

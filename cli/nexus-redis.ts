@@ -2,18 +2,22 @@
  * nexus-redis: the operator CLI of the Redis Environment Protocol's fleet.
  *
  * `main(argv, io)` does everything and returns the exit code, so tests call it in-process
- * with their own stdout, stdin and command runner; `bin/nexus-redis.js` calls `runAsProcess`.
+ * with their own stdout, stdin and command runner; `bin/nexus-redis.js` calls `runAsProcess`
+ * on the JavaScript build of this folder (dist/, made by `npm run build:cli`).
+ *
+ * Each command is a module of cli/commands/, loaded only when it runs (COMMANDS below): a
+ * check loads neither recover's YAML parser nor what other commands need (Docker's client),
+ * and --help loads no command at all. That is most of the CLI's start-up.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULT_SYNC_TIMEOUT_MS } from "./fix";
-import { checkFleet } from "./fleet";
-import { type EnvironmentsOutput, OutputsError, type OutputsSource, loadOutputs } from "./outputs";
-import { RecoverError, recover, shellQuote } from "./recover";
-import { EXIT_INTERNAL, EXIT_USAGE, exitCode, renderJson, renderTable } from "./report";
-import { RotateError, rotate } from "./rotate";
-import { attachSwarmRoute } from "./swarm";
+import { DEFAULT_ADOPT_TIMEOUT_MS, DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS, DEFAULT_SYNC_TIMEOUT_MS } from "./defaults";
+import { CliError, UsageError } from "./errors";
+import { EXIT_INTERNAL } from "./report";
 import { type CommandRunner, spawnRunner } from "./runner";
+
+export { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS };
 
 export const HELP = `Usage:
   nexus-redis check [--fix [--force] [--sync-timeout MS]] [--json] [--env NAME]... [--outputs FILE|-] [--stack NAME] [--timeout MS] [--wait MS]
@@ -53,7 +57,7 @@ Commands:
 Docker Swarm (the stack's outputs say "platform": "swarm"): run on a manager, or with
 DOCKER_HOST naming one. check and recover reach each service through a short-lived probe
 container on its overlay network, and report a service that runs no task with the cause
-(its node down, nowhere to run); recover replaces the operational's service. rotate,
+(its node down, nowhere to run); recover replaces the operational's service. adopt, rotate,
 backup and restore are Docker-only there.
 
 Options:
@@ -71,13 +75,13 @@ Options:
                     \`npm run --silent synth -- --show-secrets\`), - for stdin;
                     default: run \`pulumi stack output --json --show-secrets\`
   --stack NAME      the Pulumi stack (default: PULUMI_STACK, else the selected stack)
-  --timeout MS      check: bound of each environment's check and repair (default ${3000});
-                    recover: how long to wait for the sync (default ${120000});
-                    adopt: bound of each wait (AOF rewrite, new vault, healthy; default ${300000})
+  --timeout MS      check: bound of each environment's check and repair (default ${DEFAULT_CHECK_TIMEOUT_MS});
+                    recover: how long to wait for the sync (default ${DEFAULT_RECOVER_WAIT_MS});
+                    adopt: bound of each wait (AOF rewrite, new vault, healthy; default ${DEFAULT_ADOPT_TIMEOUT_MS})
   --passwords FILE  adopt: JSON {"ENV": {"vault": "..."}} for vaults started without
                     --requirepass on their command line (checked with AUTH first)
   --sync-timeout MS check --fix: how long to wait for the link to come up after a repair
-                    that re-syncs (a full sync of a real dataset takes a while; default ${60000})
+                    that re-syncs (a full sync of a real dataset takes a while; default ${DEFAULT_SYNC_TIMEOUT_MS})
   --wait MS         check: until every environment is healthy, check again (every second)
                     for up to MS, e.g. right after a deployment (default 0: check once)
   --dry-run         recover: print the Pulumi command instead of running it;
@@ -95,6 +99,7 @@ Examples:
   npx nexus-redis recover contact --stack dev --dry-run
   npx nexus-redis adopt --dry-run
   npx nexus-redis rotate contact vault --generate contact-vault.pw
+  npx nexus-redis backup --to /var/backups/nexus-redis
 
 Exit codes:
   0  every environment is healthy (check), synced again (recover), the rotation's overlap is open (rotate),
@@ -102,12 +107,8 @@ Exit codes:
   1  a problem remains (check), recovery or adoption failed or was refused, or the server refused the new
      password (rotate)
   2  usage or configuration error (bad option, unknown environment, unreadable outputs)
-  3  internal error: a bug in nexus-redis (the stack trace is on stderr), nothing was judged`;
-
-export const DEFAULT_CHECK_TIMEOUT_MS = 3000;
-export const DEFAULT_RECOVER_WAIT_MS = 120_000;
-/** adopt's bound of each wait: the AOF rewrite, the new vault answering, the environment healthy. */
-export const DEFAULT_ADOPT_TIMEOUT_MS = 300_000;
+  3  internal error: a bug in nexus-redis (the stack trace is on stderr), nothing was judged
+backup and restore: see their own --help.`;
 
 export interface CliIo {
     stdout: { write(text: string): unknown };
@@ -117,30 +118,6 @@ export interface CliIo {
     /** Folder with Pulumi.yaml, where the Pulumi CLI runs. */
     projectDir: string;
     env: Readonly<Record<string, string | undefined>>;
-}
-
-class UsageError extends Error {}
-
-/**
- * Commands that parse their own options and load what they need (Docker's client) only when
- * they run, so that `check` starts without it: `nexus-redis backup ...`, `nexus-redis restore ...`.
- */
-const OWN_COMMANDS: Record<string, () => Promise<(argv: string[], io: CliIo) => Promise<number>>> = {
-    backup: async () => (await loadModule<typeof import("./backup")>("./backup")).backupCommand,
-    restore: async () => (await loadModule<typeof import("./restore")>("./restore")).restoreCommand,
-};
-
-/**
- * A module of the CLI, loaded when first needed: with `require` where the CLI runs (the bin's
- * tsx hook, or compiled JavaScript); vitest's runner resolves TypeScript only through `import()`.
- */
-async function loadModule<T>(name: string): Promise<T> {
-    try {
-        return require(name) as T;
-    } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw e;
-        return (await import(name)) as T;
-    }
 }
 
 const OPTIONS = {
@@ -160,12 +137,68 @@ const OPTIONS = {
     help: { type: "boolean", short: "h" },
 } as const;
 
-/** Options each command takes; any other is a usage error naming it. */
-const COMMAND_OPTIONS: Record<string, (keyof typeof OPTIONS)[]> = {
-    check: ["fix", "force", "json", "env", "outputs", "stack", "timeout", "wait", "sync-timeout", "help"],
-    recover: ["force", "outputs", "stack", "timeout", "dry-run", "help"],
-    adopt: ["dry-run", "json", "env", "stack", "passwords", "timeout", "help"],
-    rotate: ["from-file", "generate", "outputs", "stack", "timeout", "dry-run", "help"],
+function parse(argv: string[]) {
+    return parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
+}
+
+/** The parsed options, as every command receives them. */
+export type OptionValues = ReturnType<typeof parse>["values"];
+
+/** Something a command opened that must be closed when it ends (a Swarm route's probe container). */
+export interface Closeable {
+    close(): Promise<void>;
+}
+
+/** One run of a command: its options, its arguments after the command's name, and where to put what it opens. */
+export interface Invocation {
+    values: OptionValues;
+    args: string[];
+    /** Closed by the dispatcher when the command ends, however it ends. */
+    opened: Closeable[];
+}
+
+/** What a command module exports. */
+export interface Command {
+    run(invocation: Invocation, io: CliIo): Promise<number>;
+}
+
+/**
+ * The commands: the options each takes (any other is a usage error naming it), and its
+ * module, imported only when it runs. To add one: a module in cli/commands/ exporting
+ * `run`, a row here, its options in OPTIONS if new, and its lines in HELP.
+ */
+const COMMANDS: Record<string, { options: (keyof typeof OPTIONS)[]; load: () => Promise<Command> }> = {
+    check: {
+        options: ["fix", "force", "json", "env", "outputs", "stack", "timeout", "wait", "sync-timeout", "help"],
+        load: () => import("./commands/check.js"),
+    },
+    recover: {
+        options: ["force", "outputs", "stack", "timeout", "dry-run", "help"],
+        load: () => import("./commands/recover.js"),
+    },
+    adopt: {
+        options: ["dry-run", "json", "env", "stack", "passwords", "timeout", "help"],
+        load: () => import("./commands/adopt.js"),
+    },
+    rotate: {
+        options: ["from-file", "generate", "outputs", "stack", "timeout", "dry-run", "help"],
+        load: () => import("./commands/rotate.js"),
+    },
+};
+
+/** What a command module that parses its own options exports. */
+export interface OwnCommand {
+    runArgv(argv: string[], io: CliIo): Promise<number>;
+}
+
+/**
+ * Commands with options of their own (backup's --to, --restic-repo, --keep-*; restore's
+ * --from), parsed by their module from everything after the command's name, which must
+ * therefore come first. Loaded only when they run, like the others.
+ */
+const OWN_COMMANDS: Record<string, () => Promise<OwnCommand>> = {
+    backup: () => import("./commands/backup.js"),
+    restore: () => import("./commands/restore.js"),
 };
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
@@ -173,19 +206,11 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         return await run(argv, io);
     } catch (e) {
         if (e instanceof UsageError) {
-            io.stderr.write(`nexus-redis: ${e.message}\n\nRun \`nexus-redis --help\` for usage.\n`);
-            return EXIT_USAGE;
-        }
-        if (e instanceof OutputsError) {
-            io.stderr.write(`nexus-redis: ${e.message}\n`);
-            return EXIT_USAGE;
-        }
-        if (e instanceof RecoverError) {
-            io.stderr.write(`nexus-redis recover: ${e.message}\n`);
+            io.stderr.write(`${e.prefix}: ${e.message}\n\nRun \`nexus-redis --help\` for usage.\n`);
             return e.exitCode;
         }
-        if (e instanceof RotateError) {
-            io.stderr.write(`nexus-redis rotate: ${e.message}\n`);
+        if (e instanceof CliError) {
+            io.stderr.write(`${e.prefix}: ${e.message}\n`);
             return e.exitCode;
         }
         // Anything else is a bug, not a finding about the fleet: its own code, so a pipeline
@@ -195,204 +220,37 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     }
 }
 
-/** Something a command opened that must be closed when it ends (a Swarm route's probe container). */
-interface Closeable {
-    close(): Promise<void>;
-}
-
 async function run(argv: string[], io: CliIo): Promise<number> {
-    const own = OWN_COMMANDS[argv[0]];
-    if (own) return (await own())(argv.slice(1), io);
-    const opened: Closeable[] = [];
-    try {
-        return await runCommand(argv, io, opened);
-    } finally {
-        for (const resource of opened) await resource.close();
-    }
-}
-
-/**
- * The stack's environments. On a Swarm deployment (cli/swarm.ts; dockerode is loaded only then) each
- * server is reached through a probe on the overlay and each task's placement is read from
- * the manager; `check` and `recover` work there, other commands are Docker-only.
- */
-async function loadFleet(
-    command: string,
-    source: OutputsSource,
-    io: CliIo,
-    opened: Closeable[],
-    lifetimeSeconds: number,
-): Promise<EnvironmentsOutput> {
-    const environments = await loadOutputs(source, io);
-    if (!Object.values(environments).some((e) => e.platform === "swarm")) return environments;
-    if (command !== "check" && command !== "recover") {
-        throw new UsageError(`${command} works on platform docker only; on a Swarm deployment use check, check --fix and recover`);
-    }
-    const route = await attachSwarmRoute(environments, io.env, lifetimeSeconds);
-    if (route) opened.push(route);
-    return environments;
-}
-
-async function runCommand(argv: string[], io: CliIo, opened: Closeable[]): Promise<number> {
+    const own = Object.hasOwn(OWN_COMMANDS, argv[0] ?? "") ? OWN_COMMANDS[argv[0]] : undefined;
+    if (own) return (await own()).runArgv(argv.slice(1), io);
     let parsed;
     try {
-        parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
+        parsed = parse(argv);
     } catch (e) {
         throw new UsageError((e as Error).message);
     }
     const { values, positionals } = parsed;
-    const [command, ...rest] = positionals;
-    if (values.help || command === "help") {
+    const [name, ...args] = positionals;
+    if (values.help || name === "help") {
         io.stdout.write(`${HELP}\n`);
         return 0;
     }
-    const commands = [...Object.keys(COMMAND_OPTIONS), ...Object.keys(OWN_COMMANDS)].join(", ");
-    if (command === undefined) throw new UsageError(`a command is required: ${commands}`);
-    if (command in OWN_COMMANDS) throw new UsageError(`${command} must come first: nexus-redis ${command} [options]`);
-    const allowed = COMMAND_OPTIONS[command];
-    if (!allowed) throw new UsageError(`unknown command "${command}"; the commands are ${commands}`);
-    for (const [name, value] of Object.entries(values)) {
-        if (value !== undefined && !allowed.includes(name as keyof typeof OPTIONS)) {
-            throw new UsageError(`--${name} is not an option of ${command}`);
+    const names = [...Object.keys(COMMANDS), ...Object.keys(OWN_COMMANDS)].join(", ");
+    if (name === undefined) throw new UsageError(`a command is required: ${names}`);
+    if (Object.hasOwn(OWN_COMMANDS, name)) throw new UsageError(`${name} must come first: nexus-redis ${name} [options]`);
+    const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    if (!command) throw new UsageError(`unknown command "${name}"; the commands are ${names}`);
+    for (const [option, value] of Object.entries(values)) {
+        if (value !== undefined && !command.options.includes(option as keyof typeof OPTIONS)) {
+            throw new UsageError(`--${option} is not an option of ${name}`);
         }
     }
-
-    if (command === "check") {
-        if (rest.length > 0)
-            throw new UsageError(`check takes no arguments, got "${rest.join(" ")}" (use --env NAME to choose environments)`);
-        if (values.force && !values.fix) throw new UsageError("--force only applies to --fix");
-        if (values["sync-timeout"] !== undefined && !values.fix) throw new UsageError("--sync-timeout only applies to --fix");
-        const timeoutMs = parseMs("--timeout", values.timeout, DEFAULT_CHECK_TIMEOUT_MS);
-        const syncTimeoutMs = parseMs("--sync-timeout", values["sync-timeout"], DEFAULT_SYNC_TIMEOUT_MS);
-        const waitMs = values.wait === undefined ? 0 : parseMs("--wait", values.wait, 0);
-        const lifetime = Math.ceil((waitMs + syncTimeoutMs + 10 * timeoutMs) / 1000) + 120;
-        const environments = await loadFleet(command, { file: values.outputs, stack: values.stack }, io, opened, lifetime);
-        const names = selectEnvironments(environments, values.env ?? []);
-        if (!values.json)
-            io.stderr.write(
-                `checking ${names.length} environment${names.length === 1 ? "" : "s"}${values.fix ? " (repairing what is safe)" : ""}...\n`,
-            );
-        const options = { timeoutMs, syncTimeoutMs, fix: values.fix ?? false, force: values.force ?? false };
-        const started = Date.now();
-        let report = await checkFleet(environments, names, options);
-        if (exitCode(report) !== 0 && waitMs > 0 && !values.json)
-            io.stderr.write(`not healthy yet: checking again every second for up to ${Math.round(waitMs / 1000)} s\n`);
-        while (exitCode(report) !== 0 && Date.now() - started < waitMs) {
-            await new Promise((resolve) => setTimeout(resolve, 1000));
-            report = await checkFleet(environments, names, options);
-        }
-        io.stdout.write(values.json ? renderJson(report) : renderTable(report));
-        return exitCode(report);
+    const opened: Closeable[] = [];
+    try {
+        return await (await command.load()).run({ values, args, opened }, io);
+    } finally {
+        for (const resource of opened) await resource.close();
     }
-
-    if (command === "adopt") {
-        if (rest.length > 0)
-            throw new UsageError(`adopt takes no arguments, got "${rest.join(" ")}" (use --env NAME to choose environments)`);
-        const timeoutMs = parseMs("--timeout", values.timeout, DEFAULT_ADOPT_TIMEOUT_MS);
-        // Loaded here only: adopt brings dockerode, which check never needs. The bin loads
-        // TypeScript through tsx's require hook; vitest loads modules through import().
-        const { runAdopt } =
-            typeof require !== "undefined" && require.extensions?.[".ts"]
-                ? (require("./adopt") as typeof import("./adopt"))
-                : await import("./adopt.js");
-        return runAdopt(
-            {
-                environments: values.env ?? [],
-                dryRun: values["dry-run"] ?? false,
-                json: values.json ?? false,
-                stack: values.stack,
-                passwordsFile: values.passwords,
-                timeoutMs,
-            },
-            io,
-        );
-    }
-
-    if (command === "rotate") {
-        if (rest.length !== 2) throw new UsageError(`rotate takes an environment and a password role, got "${rest.join(" ")}"`);
-        const environments = await loadFleet(command, { file: values.outputs, stack: values.stack }, io, opened, 0);
-        const result = await rotate(
-            {
-                environment: rest[0],
-                role: rest[1],
-                fromFile: values["from-file"],
-                generate: values.generate,
-                stack: values.stack,
-                dryRun: values["dry-run"] ?? false,
-                timeoutMs: parseMs("--timeout", values.timeout, DEFAULT_CHECK_TIMEOUT_MS),
-            },
-            environments,
-            { run: io.run, projectDir: io.projectDir, log: (message) => io.stderr.write(`${message}\n`) },
-        );
-        const lines = [
-            values["dry-run"] ? "Would do:" : "Done:",
-            ...result.steps.map((step) => `  - ${step}`),
-            values["dry-run"] ? "Then:" : "Next:",
-            ...result.next.map((step, i) => `  ${i + 1}. ${step}`),
-        ];
-        io.stdout.write(`${lines.join("\n")}\n`);
-        return 0;
-    }
-
-    // recover
-    if (rest.length !== 1)
-        throw new UsageError(`recover takes exactly one environment, got ${rest.length === 0 ? "none" : `"${rest.join(" ")}"`}`);
-    const waitMs = parseMs("--timeout", values.timeout, DEFAULT_RECOVER_WAIT_MS);
-    // `pulumi up` runs in between: the probe may have to outlive a long update.
-    const source = { file: values.outputs, stack: values.stack };
-    // --dry-run talks to no server: it needs no route (nor, on Swarm, a manager).
-    const environments = values["dry-run"]
-        ? await loadOutputs(source, io)
-        : await loadFleet(command, source, io, opened, Math.ceil(waitMs / 1000) + 3600);
-    const result = await recover(
-        {
-            environment: rest[0],
-            stack: values.stack,
-            dryRun: values["dry-run"] ?? false,
-            force: values.force ?? false,
-            waitMs,
-            checkTimeoutMs: DEFAULT_CHECK_TIMEOUT_MS,
-        },
-        environments,
-        {
-            run: io.run,
-            projectDir: io.projectDir,
-            env: io.env,
-            log: (message) => io.stderr.write(`${message}\n`),
-            sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-            now: () => Date.now(),
-        },
-    );
-    if (values["dry-run"]) {
-        io.stdout.write(`${shellQuote(result.command)}\n`);
-        return result.exitCode;
-    }
-    // The row is for the operator; the verdict is recover's own. It waited for the
-    // operational to be synced and deliberately ignores problems of the vault alone
-    // (vault-drift, persistence-off), which the row still shows.
-    const report = await checkFleet(environments, [rest[0]], { timeoutMs: DEFAULT_CHECK_TIMEOUT_MS, fix: false, force: false });
-    io.stdout.write(renderTable(report));
-    return result.exitCode;
-}
-
-function parseMs(option: string, value: string | undefined, fallback: number): number {
-    if (value === undefined) return fallback;
-    if (!/^\d+$/.test(value) || Number(value) <= 0)
-        throw new UsageError(`${option} must be a whole number of milliseconds above 0, got "${value}"`);
-    return Number(value);
-}
-
-function selectEnvironments(environments: EnvironmentsOutput, wanted: string[]): string[] {
-    const all = Object.keys(environments);
-    if (wanted.length === 0) return all;
-    const unknown = wanted.filter((name) => !(name in environments));
-    if (unknown.length > 0) {
-        throw new UsageError(
-            `unknown environment${unknown.length === 1 ? "" : "s"} ${unknown.map((n) => `"${n}"`).join(", ")} in --env; the stack's are ${all.join(", ")}`,
-        );
-    }
-    // The stack's order, each once, whatever order --env came in.
-    return all.filter((name) => wanted.includes(name));
 }
 
 function readStream(stream: NodeJS.ReadableStream): Promise<string> {
@@ -411,9 +269,20 @@ export function processIo(): CliIo {
         stderr: process.stderr,
         readStdin: () => readStream(process.stdin),
         run: spawnRunner,
-        projectDir: path.resolve(__dirname, ".."),
+        projectDir: projectDir(),
         env: process.env,
     };
+}
+
+/**
+ * The project's folder (the one with Pulumi.yaml, where the Pulumi CLI runs): this file's
+ * parent when run from the sources (cli/), further up from a build (dist/build-.../cli/).
+ */
+function projectDir(): string {
+    for (let dir = path.resolve(__dirname, ".."); ; dir = path.dirname(dir)) {
+        if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
+        if (dir === path.dirname(dir)) return path.resolve(__dirname, "..");
+    }
 }
 
 /** Runs the CLI as this process and exits with its code once stdout and stderr are flushed. */

@@ -5,7 +5,9 @@
  * is made, so a typo is a configuration error naming its key, never a half-run check.
  */
 import { readFileSync } from "node:fs";
+import { CliError } from "./errors";
 import type { PlacementSource } from "./observe";
+import { EXIT_USAGE } from "./report";
 import type { CommandRunner, RunResult } from "./runner";
 import type { Relay } from "./session";
 
@@ -84,9 +86,9 @@ export const SECRET_PLACEHOLDER = "[secret]";
 export const UNKNOWN_PLACEHOLDER = "[unknown]";
 
 /** A problem with the outputs the CLI was given: exit code 2. */
-export class OutputsError extends Error {
+export class OutputsError extends CliError {
     constructor(message: string) {
-        super(message);
+        super(message, EXIT_USAGE);
         this.name = "OutputsError";
     }
 }

@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { type Diagnosis, VAULT_PROBLEMS, diagnose, diagnosisContext, resyncRisk } from "./diagnose";
 import { observeEnvironment } from "./observe";
+import { CliError } from "./errors";
 import { type EnvironmentsOutput, OutputsError } from "./outputs";
 import type { CommandRunner } from "./runner";
 
@@ -97,12 +98,9 @@ export function shellQuote(command: string[]): string {
 }
 
 /** An error that ends `recover` with exit code 2 (usage or configuration) or 1 (the fleet). */
-export class RecoverError extends Error {
-    constructor(
-        message: string,
-        readonly exitCode: 1 | 2,
-    ) {
-        super(message);
+export class RecoverError extends CliError {
+    constructor(message: string, exitCode: 1 | 2) {
+        super(message, exitCode, "nexus-redis recover");
         this.name = "RecoverError";
     }
 }

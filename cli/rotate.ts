@@ -20,17 +20,15 @@
 import { randomInt } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { PASSWORD_ROLES, type PasswordRole, isValidPassword } from "../components/redisServer";
+import { CliError } from "./errors";
 import type { EnvironmentOutput, EnvironmentsOutput } from "./outputs";
 import type { CommandRunner } from "./runner";
 import { Deadline, ProbeError, RedisSession } from "./session";
 
 /** An error that ends `rotate` with exit code 2 (usage or configuration) or 1 (the fleet). */
-export class RotateError extends Error {
-    constructor(
-        message: string,
-        readonly exitCode: 1 | 2,
-    ) {
-        super(message);
+export class RotateError extends CliError {
+    constructor(message: string, exitCode: 1 | 2) {
+        super(message, exitCode, "nexus-redis rotate");
         this.name = "RotateError";
     }
 }

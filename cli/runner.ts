@@ -2,7 +2,7 @@
  * How the CLI runs other programs (the Pulumi CLI, redis-cli, restic). Injected everywhere
  * it is used, so the tests check the exact command without those programs installed.
  */
-import { type StdioOptions, spawn } from "node:child_process";
+import type { StdioOptions } from "node:child_process";
 
 export interface RunOptions {
     cwd?: string;
@@ -31,8 +31,10 @@ export interface RunResult {
 /** Runs `command[0]` with the rest as arguments; rejects with the spawn error (`code: "ENOENT"` when it is not installed). */
 export type CommandRunner = (command: string[], options: RunOptions) => Promise<RunResult>;
 
-export const spawnRunner: CommandRunner = (command, options) =>
-    new Promise((resolve, reject) => {
+export const spawnRunner: CommandRunner = async (command, options) => {
+    // Loaded here, not with the CLI: most runs (a check given --outputs) start no program.
+    const { spawn } = await import("node:child_process");
+    return new Promise((resolve, reject) => {
         const stdio: StdioOptions = [
             options.input === undefined ? "ignore" : "pipe",
             // Not captured: the child writes to our stderr, so our stdout keeps only the CLI's result.
@@ -70,3 +72,4 @@ export const spawnRunner: CommandRunner = (command, options) =>
             resolve({ exitCode: code ?? (signal ? 128 : 1), stdout, stderr, ...(timedOut ? { timedOut } : {}) });
         });
     });
+};

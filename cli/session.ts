@@ -4,7 +4,8 @@
  * outlives its deadline: a host that accepts the connection and never answers costs one
  * timeout, and the connection is always closed.
  */
-import Redis from "ioredis";
+import * as net from "node:net";
+import { RedisReplyError, type Reply, ReplyReader, encodeCommand } from "./resp";
 
 export type FailureKind =
     /** Nothing listens (container stopped): ECONNREFUSED. */
@@ -103,70 +104,57 @@ export class Deadline {
     }
 }
 
+/**
+ * How a connection failed or ended before a reply came: the socket's error, a timeout, or a
+ * close. Not an Error: one is made for every connection that closes, and a stack trace
+ * (which nothing reads) was a measurable part of the check's CPU time.
+ */
+class ConnectionFailure {
+    constructor(
+        readonly message: string,
+        readonly code?: string,
+        /** The relay said, before connecting, that the server cannot be reached. */
+        readonly relay?: RelayError,
+    ) {}
+}
+const TIMED_OUT = "timed out";
+const CLOSED_BY_CLIENT = new ConnectionFailure("closed by the client");
+
+interface Waiting {
+    resolve(reply: Reply): void;
+    reject(reason: ConnectionFailure): void;
+}
+
 export class RedisSession {
-    private client: Redis | undefined;
+    private socket: net.Socket | undefined;
+    /** The TCP connection is up (the server, or its relay, accepted it). */
     private connected = false;
-    private closed = false;
-    /** The socket's own error (ECONNREFUSED...): connect() itself only says "Connection is closed". */
-    private socketError: Error | undefined;
+    /** Asked for the connection (it may wait for a relay's address). */
+    private opened = false;
+    /** The batches written before the socket exists (while a relay opens). */
+    private unsent = "";
     /** The relay's side of the conversation, when the target has a route. */
     private relayed: RelayedAddress | undefined;
+    private readonly reader = new ReplyReader();
+    /** Commands sent and not yet answered, oldest first: RESP answers in order. */
+    private readonly waiting: Waiting[] = [];
+    /** Why the connection ended, once it has: every later command fails with it. */
+    private ended: ConnectionFailure | undefined;
 
     constructor(
         readonly target: SessionTarget,
         private readonly deadline: Deadline,
-        /** Bound of the connection and of each command; the deadline's whole bound by default. */
+        /** Bound of each batch of commands, its connection included; the deadline's whole bound by default. */
         private readonly commandTimeoutMs = deadline.timeoutMs,
     ) {
         deadline.track(this);
     }
 
-    /** Connects (through the target's relay, when it has one); throws what connect() throws. */
-    private async connect(): Promise<void> {
-        let address: { host: string; port: number } = this.target;
-        if (this.target.via) {
-            this.relayed = await this.target.via.open({ host: this.target.host, port: this.target.port });
-            address = this.relayed;
-        }
-        if (this.closed) throw new Error("Connection is closed.");
-        const timeout = this.commandTimeoutMs;
-        this.client = new Redis({
-            host: address.host,
-            port: address.port,
-            lazyConnect: true,
-            connectTimeout: timeout,
-            commandTimeout: timeout,
-            // One attempt: a check reports what it finds, it does not wait for a server to come back.
-            retryStrategy: () => null,
-            maxRetriesPerRequest: 0,
-            enableOfflineQueue: false,
-            autoResendUnfulfilledCommands: false,
-            // The operational's default user may not run the ready check's INFO (or CLIENT SETINFO);
-            // RESP2 keeps replies in the shape the parsers expect and needs no HELLO.
-            enableReadyCheck: false,
-            disableClientInfo: true,
-            protocol: 2,
-        });
-        // Failures surface through the commands; without a listener ioredis prints them itself.
-        this.client.on("error", (e: Error) => (this.socketError ??= e));
-        await this.client.connect();
-    }
-
+    /** One command; its failure is thrown as a ProbeError. */
     async call(command: string, ...args: (string | number)[]): Promise<unknown> {
-        const name = commandName(command, args);
-        if (!this.connected) {
-            try {
-                await this.connect();
-                this.connected = true;
-            } catch (e) {
-                throw new ProbeError(this.classify(this.socketError ?? e, name, false));
-            }
-        }
-        try {
-            return await this.client!.call(command, ...args);
-        } catch (e) {
-            throw new ProbeError(this.classify(e, name, true));
-        }
+        const [settled] = await this.callAll([[command, ...args]]);
+        if (settled.failure) throw new ProbeError(settled.failure);
+        return settled.value;
     }
 
     /**
@@ -175,38 +163,109 @@ export class RedisSession {
      */
     async callAll(commands: (string | number)[][]): Promise<Settled[]> {
         const names = commands.map(([command, ...args]) => commandName(String(command), args));
-        if (!this.connected) {
-            try {
-                await this.connect();
-                this.connected = true;
-            } catch (e) {
-                const failure = this.classify(this.socketError ?? e, names[0] ?? "?", false);
-                return names.map((command) => ({ failure: { ...failure, command } }));
-            }
+        this.open();
+        const pending = commands.map(() => new Promise<Reply>((resolve, reject) => this.waiting.push({ resolve, reject })));
+        if (this.ended) this.failWaiting(this.ended);
+        else {
+            // Written at once, even while the connection is still being made (the socket sends it
+            // as soon as it is up): the server starts on it while this process opens the others.
+            this.send(commands.map(encodeCommand).join(""));
+            // A host that does not take the connection, or takes it and does not answer: the batch
+            // is bounded, and the connection dropped (a late reply would answer the next command).
+            const timer = setTimeout(() => this.end(new ConnectionFailure(TIMED_OUT)), this.commandTimeoutMs);
+            Promise.allSettled(pending).then(() => clearTimeout(timer));
         }
-        const client = this.client!;
-        const pending = commands.map(([command, ...args]) => client.call(String(command), ...args));
         const settled = await Promise.allSettled(pending);
-        return settled.map((result, i) =>
-            result.status === "fulfilled" ? { value: result.value } : { failure: this.classify(result.reason, names[i], true) },
-        );
+        return settled.map((result, i) => {
+            if (result.status === "rejected") return { failure: this.classify(result.reason, names[i], this.connected) };
+            return result.value instanceof RedisReplyError
+                ? { failure: this.classify(result.value, names[i], true) }
+                : { value: result.value };
+        });
     }
 
     close(): void {
-        if (this.closed) return;
-        this.closed = true;
-        this.client?.disconnect();
+        this.end(CLOSED_BY_CLIENT);
+    }
+
+    /** Starts the connection, once (through the target's relay, when it has one); what fails it ends the session. */
+    private open(): void {
+        if (this.opened || this.ended) return;
+        this.opened = true;
+        const via = this.target.via;
+        if (!via) {
+            this.connect(this.target);
+            return;
+        }
+        via.open({ host: this.target.host, port: this.target.port }).then(
+            (address) => {
+                this.relayed = address;
+                if (!this.ended) this.connect(address);
+            },
+            (e) =>
+                this.end(
+                    e instanceof RelayError
+                        ? new ConnectionFailure(e.message, undefined, e)
+                        : new ConnectionFailure(e instanceof Error ? e.message : String(e)),
+                ),
+        );
+    }
+
+    private send(payload: string): void {
+        if (this.socket) this.socket.write(payload);
+        else this.unsent += payload;
+    }
+
+    private connect(address: { host: string; port: number }): void {
+        const socket = net.connect({ host: address.host, port: address.port });
+        this.socket = socket;
+        socket.setNoDelay(true);
+        socket.once("connect", () => (this.connected = true));
+        socket.on("data", (chunk: Buffer) => this.received(chunk));
+        socket.on("error", (e: NodeJS.ErrnoException) => this.end(new ConnectionFailure(e.message, e.code)));
+        socket.on("close", () => this.end(new ConnectionFailure("the connection was closed")));
+        if (this.unsent !== "") socket.write(this.unsent);
+        this.unsent = "";
+    }
+
+    private received(chunk: Buffer): void {
+        let replies: Reply[];
+        try {
+            replies = this.reader.push(chunk);
+        } catch (e) {
+            this.end(new ConnectionFailure(`not a Redis reply: ${(e as Error).message}`, "EPROTO"));
+            return;
+        }
+        for (const reply of replies) {
+            const waiting = this.waiting.shift();
+            if (!waiting) {
+                this.end(new ConnectionFailure("a reply to no command", "EPROTO"));
+                return;
+            }
+            waiting.resolve(reply);
+        }
+    }
+
+    /** Ends the connection once, for `reason`: everything still waiting fails with it. */
+    private end(reason: ConnectionFailure): void {
+        this.ended ??= reason;
+        this.failWaiting(this.ended);
+        this.socket?.destroy();
+    }
+
+    private failWaiting(reason: ConnectionFailure): void {
+        for (const waiting of this.waiting.splice(0)) waiting.reject(reason);
     }
 
     private classify(error: unknown, command: string, connected: boolean): ProbeFailure {
-        if (error instanceof RelayError) return { kind: error.kind, command, message: error.message };
+        if (error instanceof ConnectionFailure && error.relay) return { kind: error.relay.kind, command, message: error.relay.message };
         // Through a relay, the local connection only sees it close: the relay says why.
         const relayed = this.relayed?.failure();
         if (relayed && !this.deadline.expired) return { ...relayed, command };
-        const message = error instanceof Error ? error.message : String(error);
-        const code = (error as NodeJS.ErrnoException).code;
+        const message = error instanceof Error || error instanceof ConnectionFailure ? error.message : String(error);
+        const code = error instanceof ConnectionFailure ? error.code : undefined;
         const ms = this.deadline.expired ? this.deadline.timeoutMs : this.commandTimeoutMs;
-        if (this.deadline.expired || message === "Command timed out") {
+        if (this.deadline.expired || message === TIMED_OUT) {
             return connected
                 ? { kind: "silent", command, message: `accepted the connection but did not answer ${command} within ${ms} ms` }
                 : { kind: "unreachable", command, message: `did not accept a connection within ${ms} ms` };
@@ -215,18 +274,17 @@ export class RedisSession {
             return { kind: "refused", command, message: "refused the connection (nothing listens: container stopped?)" };
         if (code === "ENOTFOUND" || code === "EAI_AGAIN")
             return { kind: "unreachable", command, message: `host ${this.target.host} not found` };
-        if (code === "ETIMEDOUT" || /connect ETIMEDOUT/.test(message)) {
-            return { kind: "unreachable", command, message: `did not accept a connection within ${ms} ms` };
-        }
+        if (code === "ETIMEDOUT") return { kind: "unreachable", command, message: `did not accept a connection within ${ms} ms` };
         if (code === "EHOSTUNREACH" || code === "ENETUNREACH") return { kind: "unreachable", command, message: `is unreachable (${code})` };
-        if (/^WRONGPASS|invalid password|invalid username-password/i.test(message)) {
-            return { kind: "auth", command, message: "rejected the password" };
+        if (error instanceof RedisReplyError) {
+            if (/^WRONGPASS|invalid password|invalid username-password/i.test(message)) {
+                return { kind: "auth", command, message: "rejected the password" };
+            }
+            if (/^NOPERM|^NOAUTH/.test(message)) return { kind: "denied", command, message: `refused ${command}: ${firstLine(message)}` };
+            return { kind: "error", command, message: `${command} failed: ${firstLine(message)}` };
         }
-        if (/^NOPERM|^NOAUTH/.test(message)) return { kind: "denied", command, message: `refused ${command}: ${firstLine(message)}` };
-        if (code === "ECONNRESET" || /Connection is closed|Stream isn't writeable|EPIPE/.test(message)) {
-            return { kind: "closed", command, message: `closed the connection during ${command}` };
-        }
-        return { kind: "error", command, message: `${command} failed: ${firstLine(message)}` };
+        if (code === "EPROTO") return { kind: "error", command, message: `${command} failed: ${message}` };
+        return { kind: "closed", command, message: `closed the connection during ${command}` };
     }
 }
 

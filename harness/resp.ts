@@ -1,6 +1,6 @@
 /**
  * A minimal RESP2 client for the live tests' and benchmarks' polling: one fresh TCP connection per call,
- * every command pipelined, closed after the last reply.
+ * every command pipelined, closed after the last reply. The protocol itself is the CLI's (cli/resp.ts).
  *
  * Why not ioredis: a drill polls a container that is being removed and re-created every
  * few milliseconds, and what matters is when the server itself first says "link up". A
@@ -9,14 +9,15 @@
  */
 import * as net from "node:net";
 import { parseInfo } from "../cli/redisReplies";
+import { type Reply, encodeCommand, parseReply } from "../cli/resp";
 
-export type Reply = string | number | null | Error | Reply[];
+export type { Reply };
 
 /** Sends `commands` on a new connection to host:port and resolves with one reply per command (server errors as Error values). */
 export function redisCommands(port: number, commands: string[][], opts: { host?: string; timeoutMs?: number } = {}): Promise<Reply[]> {
     const host = opts.host ?? "127.0.0.1";
     const timeoutMs = opts.timeoutMs ?? 2_000;
-    const payload = commands.map(encode).join("");
+    const payload = commands.map(encodeCommand).join("");
     return new Promise((resolve, reject) => {
         let buffer = Buffer.alloc(0);
         const socket = net.connect(port, host, () => socket.write(payload));
@@ -36,7 +37,7 @@ export function redisCommands(port: number, commands: string[][], opts: { host?:
             let offset = 0;
             try {
                 while (replies.length < commands.length) {
-                    const parsed = parse(buffer, offset);
+                    const parsed = parseReply(buffer, offset);
                     if (!parsed) return; // Incomplete: wait for more data.
                     replies.push(parsed.reply);
                     offset = parsed.next;
@@ -70,45 +71,4 @@ export async function info(
     opts: { host?: string; password?: string; timeoutMs?: number } = {},
 ): Promise<Record<string, string>> {
     return parseInfo(String(await redisCommand(port, ["INFO", section], opts)));
-}
-
-function encode(args: string[]): string {
-    return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("")}`;
-}
-
-function parse(buffer: Buffer, offset: number): { reply: Reply; next: number } | undefined {
-    const end = buffer.indexOf("\r\n", offset);
-    if (end < 0) return undefined;
-    const type = String.fromCharCode(buffer[offset]);
-    const line = buffer.toString("utf8", offset + 1, end);
-    const next = end + 2;
-    switch (type) {
-        case "+":
-            return { reply: line, next };
-        case "-":
-            return { reply: new Error(line), next };
-        case ":":
-            return { reply: Number(line), next };
-        case "$": {
-            const length = Number(line);
-            if (length < 0) return { reply: null, next };
-            if (buffer.length < next + length + 2) return undefined;
-            return { reply: buffer.toString("utf8", next, next + length), next: next + length + 2 };
-        }
-        case "*": {
-            const count = Number(line);
-            if (count < 0) return { reply: null, next };
-            const items: Reply[] = [];
-            let at = next;
-            for (let i = 0; i < count; i++) {
-                const item = parse(buffer, at);
-                if (!item) return undefined;
-                items.push(item.reply);
-                at = item.next;
-            }
-            return { reply: items, next: at };
-        }
-        default:
-            throw new Error(`unexpected RESP type byte ${JSON.stringify(type)}`);
-    }
 }

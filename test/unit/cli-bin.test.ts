@@ -1,0 +1,241 @@
+/**
+ * The `nexus-redis` bin as users run it: a process started through its shebang, running the
+ * JavaScript build of cli/ (one file in dist/). What each command loads (a check loads no
+ * package at all: no YAML parser, no Docker client, no compiler), what it prints and exits
+ * with, and that a build older than its sources is never what runs.
+ *
+ * The other CLI tests call the TypeScript sources in-process; these run the build.
+ */
+import { type SpawnSyncReturns, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HELP } from "../../cli/nexus-redis";
+import { contact, user } from "./cli-samples";
+
+const ROOT = path.resolve(__dirname, "../..");
+const BIN = path.join(ROOT, "bin/nexus-redis.js");
+
+const temp = fs.mkdtempSync(path.join(tmpdir(), "nexus-redis-bin-"));
+afterAll(() => fs.rmSync(temp, { recursive: true, force: true }));
+
+/** Writes every module the process loaded (project files, packages, Node's own modules) to `file` when it exits. */
+const PROBE = path.join(temp, "probe.cjs");
+fs.writeFileSync(
+    PROBE,
+    `const Module = require("node:module");
+const builtins = new Set();
+const load = Module._load;
+Module._load = function (request, ...rest) {
+    if (Module.isBuiltin(request)) builtins.add(request.replace(/^node:/, ""));
+    return load.call(this, request, ...rest);
+};
+process.on("exit", () =>
+    require("node:fs").writeFileSync(process.env.NEXUS_REDIS_PROBE, JSON.stringify({ files: Object.keys(require.cache), builtins: [...builtins] })),
+);
+`,
+);
+
+interface Run {
+    status: number | null;
+    stdout: string;
+    stderr: string;
+    /** Files loaded, relative to the project (dist/build-.../ shortened to dist/). */
+    loaded: string[];
+    /** Packages loaded from node_modules. */
+    packages: string[];
+    /** Node's own modules the CLI required (those Node loads for itself are not listed). */
+    builtins: string[];
+}
+
+function bin(args: string[], opts: { input?: string; bin?: string; path?: string } = {}): Run {
+    const probeFile = path.join(temp, `loaded-${Math.random().toString(36).slice(2)}.json`);
+    const result: SpawnSyncReturns<string> = spawnSync(opts.bin ?? BIN, args, {
+        cwd: ROOT,
+        input: opts.input ?? "",
+        encoding: "utf8",
+        env: {
+            ...process.env,
+            NODE_OPTIONS: `--require ${PROBE}`,
+            NEXUS_REDIS_PROBE: probeFile,
+            // The bin's shebang finds node on PATH: the one running the tests comes first.
+            ...(opts.path ? { PATH: `${path.dirname(process.execPath)}:${opts.path}` } : {}),
+        },
+        timeout: 60_000,
+    });
+    const probed = fs.existsSync(probeFile)
+        ? (JSON.parse(fs.readFileSync(probeFile, "utf8")) as { files: string[]; builtins: string[] })
+        : { files: [], builtins: [] };
+    const files = probed.files;
+    const root = path.dirname(path.dirname(opts.bin ?? BIN));
+    const loaded = files
+        .filter((f) => f.startsWith(root) && !f.includes("/node_modules/") && f !== PROBE)
+        .map((f) => path.relative(root, f).replace(/^dist\/build-[^/]+\//, "dist/"))
+        .sort();
+    const packages = [
+        ...new Set(files.map((f) => /\/node_modules\/((@[^/]+\/)?[^/]+)\//.exec(f)?.[1]).filter((p) => p !== undefined)),
+    ].sort();
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr, loaded, packages, builtins: probed.builtins.sort() };
+}
+
+/** Packages check, recover and rotate never load: the compilers, and what other commands need (adopt, backup and restore: Docker's client). */
+const NEVER = ["tsx", "esbuild", "typescript", "ioredis", "dockerode", "docker-modem", "@pulumi/pulumi", "@pulumi/docker"];
+
+let closedPort = 0;
+beforeAll(async () => {
+    // A run first, untested: after an edit it rebuilds (tested below, on a copy), so the tests
+    // here see what every later run does.
+    spawnSync(BIN, ["--help"], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    closedPort = (probe.address() as net.AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+});
+
+/** A stack output whose every server is a closed port: the check fails fast, in words. */
+function stoppedOutputs(): string {
+    const file = path.join(temp, "outputs.json");
+    fs.writeFileSync(
+        file,
+        JSON.stringify({
+            environments: {
+                contact: {
+                    ...contact,
+                    vault: { ...contact.vault, port: closedPort },
+                    operational: { ...contact.operational, port: closedPort },
+                },
+                user: { ...user, vault: { ...user.vault, port: closedPort } },
+            },
+        }),
+    );
+    return file;
+}
+
+describe("the nexus-redis bin", () => {
+    it("prints the help of the sources, loading the one built file and no package", () => {
+        const run = bin(["--help"]);
+        expect(run.status, run.stderr).toBe(0);
+        expect(run.stdout).toBe(`${HELP}\n`);
+        expect(run.stderr).toBe("");
+        expect(run.loaded).toEqual(["bin/nexus-redis.js", "dist/cli/nexus-redis.js", "scripts/build-cli.js"]);
+        expect(run.packages).toEqual([]);
+    });
+
+    it("checks from the build: a row per environment, exit 1, and no package loaded", () => {
+        const run = bin(["check", "--outputs", stoppedOutputs(), "--timeout", "1000"]);
+        expect(run.status, run.stderr).toBe(1);
+        expect(run.stderr).toBe("checking 2 environments...\n");
+        expect(run.stdout).toMatch(
+            new RegExp(`^contact\\s+standard\\s+PROBLEM\\s+-\\s+vault 127\\.0\\.0\\.1:${closedPort} refused the connection`, "m"),
+        );
+        expect(run.stdout).toMatch(/^user\s+secure\s+PROBLEM\s/m);
+        expect(run.loaded).toEqual(["bin/nexus-redis.js", "dist/cli/nexus-redis.js", "scripts/build-cli.js"]);
+        // No package at all: no YAML parser (recover's), no Docker client, no Redis library, no compiler.
+        expect(run.packages).toEqual([]);
+        // Nor node:child_process (it starts no program) or node:perf_hooks.
+        expect(run.builtins).toEqual(["crypto", "fs", "module", "net", "path", "util"]);
+    });
+
+    it("prints one JSON document with --json, nothing on stderr", () => {
+        const run = bin(["check", "--json", "--outputs", "-", "--timeout", "1000"], { input: fs.readFileSync(stoppedOutputs(), "utf8") });
+        expect(run.status, run.stderr).toBe(1);
+        expect(run.stderr).toBe("");
+        expect(JSON.parse(run.stdout).summary).toEqual({ ok: 0, fixed: 0, problem: 2 });
+    });
+
+    it("loads recover's YAML parser only for recover", () => {
+        const run = bin(["recover", "contact", "--dry-run", "--stack", "dev", "--outputs", stoppedOutputs()]);
+        expect(run.status, run.stderr).toBe(0);
+        expect(run.stdout).toMatch(/^pulumi up --yes --stack dev --target 'urn:pulumi:dev::nexus-redis::/);
+        expect(run.packages).toEqual(["yaml"]);
+        for (const name of NEVER) expect(run.packages).not.toContain(name);
+    });
+
+    it("loads Docker's client only for the commands that talk to Docker, and never the Pulumi SDK for backup and restore", () => {
+        for (const command of ["backup", "restore"]) {
+            const run = bin([command, "--help"]);
+            expect(run.status, run.stderr).toBe(0);
+            expect(run.stdout).toMatch(new RegExp(`^  nexus-redis ${command} `, "m"));
+            expect(run.packages).toContain("dockerode");
+            // Seconds of start-up for commands that never use it.
+            expect(run.packages).not.toContain("@pulumi/pulumi");
+        }
+        // adopt's module is loaded (and refuses on a machine without the Pulumi CLI, or goes on with it).
+        const adopt = bin(["adopt", "--dry-run", "--stack", "nexus-redis-bin-test"], { path: "/usr/bin:/bin" });
+        expect(adopt.stderr).toMatch(/^nexus-redis adopt: the Pulumi CLI \(pulumi\) is not on PATH/);
+        expect(adopt.packages).toContain("dockerode");
+    });
+
+    it("exits 2 on a usage error, with the message on stderr", () => {
+        const run = bin(["check", "--dry-run"]);
+        expect(run.status).toBe(2);
+        expect(run.stdout).toBe("");
+        expect(run.stderr).toBe("nexus-redis: --dry-run is not an option of check\n\nRun `nexus-redis --help` for usage.\n");
+    });
+
+    it("runs through npx, as the README says", () => {
+        const result = spawnSync("npx", ["--no-install", "nexus-redis", "--help"], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+        expect(result.status, result.stderr).toBe(0);
+        expect(result.stdout).toBe(`${HELP}\n`);
+    });
+});
+
+describe("a build older than its sources", () => {
+    // A copy of what the bin needs, so the build it makes and the sources it edits are its own.
+    const project = path.join(temp, "project");
+    beforeAll(() => {
+        for (const part of ["bin", "cli", "components", "config.ts", "scripts/build-cli.js", "Pulumi.yaml", "package.json"])
+            fs.cpSync(path.join(ROOT, part), path.join(project, part), { recursive: true });
+        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(project, "node_modules"));
+    });
+    const projectBin = () => path.join(project, "bin/nexus-redis.js");
+    const editHelp = (words: string) => {
+        const file = path.join(project, "cli/nexus-redis.ts");
+        fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/HELP = `Usage[^:]*:/, `HELP = \`Usage ${words}:`));
+    };
+    const builds = () => fs.readdirSync(path.join(project, "dist")).filter((f) => f.startsWith("build-"));
+
+    it("is built on the first run when there is none", () => {
+        const run = bin(["--help"], { bin: projectBin() });
+        expect(run.status, run.stderr).toBe(0);
+        expect(run.stdout).toBe(`${HELP}\n`);
+        expect(run.stderr).toBe("");
+        expect(builds()).toHaveLength(1);
+        expect(run.packages).toContain("esbuild");
+    });
+
+    it("is rebuilt after a source changes, and the change is what runs", () => {
+        editHelp("(edited)");
+        const run = bin(["--help"], { bin: projectBin() });
+        expect(run.status, run.stderr).toBe(0);
+        expect(run.stdout).toMatch(/^Usage \(edited\):$/m);
+        expect(builds()).toHaveLength(2);
+        // Current again: the next run builds nothing.
+        const next = bin(["--help"], { bin: projectBin() });
+        expect(next.stdout).toBe(run.stdout);
+        expect(next.packages).toEqual([]);
+        expect(builds()).toHaveLength(2);
+    });
+
+    it("runs the sources through tsx when it cannot be rebuilt, and says so", () => {
+        editHelp("(edited again)");
+        // dist/ unwritable in effect: a file where the new build's folder would go cannot be made a folder.
+        const dist = path.join(project, "dist");
+        fs.renameSync(dist, `${dist}.moved`);
+        fs.writeFileSync(dist, "not a folder");
+        try {
+            const run = bin(["--help"], { bin: projectBin() });
+            expect(run.status, run.stderr).toBe(0);
+            expect(run.stdout).toMatch(/^Usage \(edited again\):$/m);
+            expect(run.stderr).toMatch(
+                /^nexus-redis: the CLI is not built, and it could not be built \(.*\): running the TypeScript sources instead \(slower\)/,
+            );
+            expect(run.packages).toContain("tsx");
+        } finally {
+            fs.rmSync(dist);
+            fs.renameSync(`${dist}.moved`, dist);
+        }
+    });
+});
