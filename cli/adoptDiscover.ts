@@ -84,8 +84,8 @@ export async function managedEnvironments(docker: Docker, prefix: string): Promi
     return [...names].sort();
 }
 
-/** What ioredis says when the bytes that came back are not Redis's protocol (an HTTP server's "HTTP/1.1 400"). */
-export const NOT_RESP = /Protocol error|Unknown RESP type/i;
+/** What the session says when the bytes that came back are not Redis's protocol (an HTTP server's "HTTP/1.1 400"). */
+export const NOT_RESP = /not a Redis reply/;
 
 function failureKind(f: ProbeFailure): NonNullable<VaultRedisFacts["failure"]>["kind"] {
     if (NOT_RESP.test(f.message)) return "not-redis";
@@ -123,14 +123,8 @@ export async function askVault(target: { host: string; port: number }, password:
                     },
                 };
             const kind = failureKind(auth.failure);
-            // Say what came back, not ioredis's own words ("Please report this").
             if (kind === "not-redis")
-                return {
-                    failure: {
-                        kind,
-                        message: `it answered AUTH in another protocol (${auth.failure.message.replace(/\. Please report this\.?$/, "")})`,
-                    },
-                };
+                return { failure: { kind, message: `it answered AUTH in another protocol (${auth.failure.message})` } };
             return { failure: { kind, message: auth.failure.message } };
         }
         const text = (s: Settled) => (s.failure ? "" : String(s.value));

@@ -97,7 +97,10 @@ export function parseReply(buffer: Buffer, offset: number): { reply: Reply; next
             return { reply: items, next: at };
         }
         default:
-            throw new RespProtocolError(`unexpected reply type byte 0x${type.toString(16).padStart(2, "0")}`);
+            // The byte as a character too when it is printable: an HTTP server's answer reads as "H".
+            throw new RespProtocolError(
+                `unexpected reply type byte 0x${type.toString(16).padStart(2, "0")}${type >= 0x20 && type < 0x7f ? ` ("${String.fromCharCode(type)}")` : ""}`,
+            );
     }
 }
 

@@ -281,7 +281,7 @@ describe.skipIf(!live)("nexus-redis adopt refuses what it cannot take over safel
     it("refuses a container that is not Redis", async () => {
         await expectRefusal(
             ["--env", "kb", "--passwords", passwordsFile("kb.json", { kb: { vault: "anything" } })],
-            /nrt[0-9a-f]+-kb-vault is not Redis: it answered AUTH in another protocol \(AUTH failed: Unknown RESP type 72 "H"\)/,
+            /nrt[0-9a-f]+-kb-vault is not Redis: it answered AUTH in another protocol \(AUTH failed: not a Redis reply: unexpected reply type byte 0x48 \("H"\)\)/,
         );
     });
 

@@ -3,6 +3,7 @@
  * refusal, the exact Pulumi commands (config get/set, preview, up) and how to undo them. The
  * live suite (test/live/adopt.test.ts) takes a real hand-built fleet over.
  */
+import * as net from "node:net";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { projectDefaults, readPasswordsFile } from "../../cli/adopt";
@@ -33,7 +34,7 @@ import {
 } from "../../cli/adoptPlan";
 import { type AdoptReport, renderJson, renderTable } from "../../cli/adoptReport";
 import { aofSettled } from "../../cli/adopt";
-import { NOT_RESP, containerFacts } from "../../cli/adoptDiscover";
+import { NOT_RESP, askVault, containerFacts } from "../../cli/adoptDiscover";
 import { type CliIo, HELP, main } from "../../cli/nexus-redis";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -275,10 +276,23 @@ describe("what adopt reads from Docker and Redis", () => {
         });
     });
 
-    it("tells a server that answers in another protocol (not Redis) from one that fails", () => {
-        // ioredis 6's words for an HTTP server's "HTTP/1.1 400 Bad Request", and older ioredis's.
-        expect(NOT_RESP.test('AUTH failed: Unknown RESP type 72 "H". Please report this.')).toBe(true);
-        expect(NOT_RESP.test('Protocol error, got "H" as reply type byte')).toBe(true);
+    it("tells a server that answers in another protocol (not Redis) from one that fails", async () => {
+        // A web server on the vault's port: it answers in HTTP and reads on until the client closes.
+        const server = net.createServer((socket) => {
+            socket.on("error", () => undefined);
+            socket.write("HTTP/1.1 400 Bad Request\r\n\r\n");
+            socket.resume();
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        try {
+            const { port } = server.address() as net.AddressInfo;
+            expect((await askVault({ host: "127.0.0.1", port }, "anything", 2000)).failure).toEqual({
+                kind: "not-redis",
+                message: 'it answered AUTH in another protocol (AUTH failed: not a Redis reply: unexpected reply type byte 0x48 ("H"))',
+            });
+        } finally {
+            await new Promise((resolve) => server.close(resolve));
+        }
         expect(NOT_RESP.test("WRONGPASS invalid username-password pair or user is disabled.")).toBe(false);
     });
 
@@ -444,7 +458,12 @@ const REFUSALS: [string, (f: Findings) => Findings, RegExp][] = [
     ],
     [
         "a container that is not Redis",
-        (f) => ({ ...f, vaultRedis: { failure: { kind: "not-redis", message: 'Protocol error, got "H" as reply type byte' } } }),
+        (f) => ({
+            ...f,
+            vaultRedis: {
+                failure: { kind: "not-redis", message: 'AUTH failed: not a Redis reply: unexpected reply type byte 0x48 ("H")' },
+            },
+        }),
         /nexus3-contact-vault is not Redis/,
     ],
     [

@@ -50,7 +50,7 @@ describe("parseReply", () => {
     });
 
     it.each([
-        ["an unknown type byte", "!oops\r\n", /unexpected reply type byte 0x21/],
+        ["an unknown type byte", "!oops\r\n", /unexpected reply type byte 0x21 \("!"\)/],
         ["a length that is not a number", "$x\r\nab\r\n", /expected an integer/],
         ["an empty length", "$\r\n", /expected an integer, got ""/],
         ["a lone minus", ":-\r\n", /expected an integer, got "-"/],
