@@ -21,9 +21,9 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { LiveFleet } from "../harness/fleet";
-import { redisCommands } from "../harness/resp";
 import { type BenchResult, median, result, round, samplesText } from "./results";
 import { type BenchRun, ROOT, sleep } from "./resources";
+import { type VaultEndpoint, probingWriter, writable } from "./writer";
 
 export const BACKUP_BENCH_ENV = "user";
 
@@ -228,82 +228,9 @@ export async function benchBackup(run: BenchRun, fleet: LiveFleet, size: SizeOpt
     }
 }
 
-/** What a probing writer saw: writes failing in all, and the longest stretch without a write. */
-export interface WriteOutage {
-    totalMs: number;
-    longestMs: number;
-}
-
-/**
- * The outage in a writer's successful write times: every stretch between two successes longer
- * than `slackMs` (the writer's own period and a connection's cost) counts in full. A restore
- * that lets one write through between two refusals is two outages, not the longer one alone.
- */
-export function writeOutage(successes: number[], slackMs = 100): WriteOutage {
-    let totalMs = 0;
-    let longestMs = 0;
-    for (let i = 1; i < successes.length; i++) {
-        const gap = successes[i] - successes[i - 1];
-        if (gap > slackMs) totalMs += gap;
-        longestMs = Math.max(longestMs, gap);
-    }
-    return { totalMs, longestMs };
-}
-
-/** A writer trying a SET every 10 ms on a fresh connection (500 ms bound), until stopped. */
-function probingWriter(fleet: LiveFleet): { stop(): Promise<WriteOutage> } {
-    const out = fleet.outputs[BACKUP_BENCH_ENV];
-    const successes: number[] = [];
-    let running = true;
-    const loop = (async () => {
-        for (let i = 0; running; i++) {
-            const started = performance.now();
-            try {
-                const replies = await redisCommands(
-                    out.vault.port,
-                    [
-                        ["AUTH", out.vault.password],
-                        ["SET", "probe", String(i)],
-                    ],
-                    { timeoutMs: 500 },
-                );
-                if (replies[1] === "OK") successes.push(performance.now());
-            } catch {
-                // Refused, closed or timed out: not written.
-            }
-            await sleep(Math.max(0, 10 - (performance.now() - started)));
-        }
-    })();
-    return {
-        async stop() {
-            running = false;
-            await loop;
-            return writeOutage(successes);
-        },
-    };
-}
-
-/** Waits until a SET succeeds again. */
-async function writable(fleet: LiveFleet, timeoutMs = 300_000): Promise<void> {
-    const out = fleet.outputs[BACKUP_BENCH_ENV];
-    const until = performance.now() + timeoutMs;
-    for (;;) {
-        try {
-            const replies = await redisCommands(
-                out.vault.port,
-                [
-                    ["AUTH", out.vault.password],
-                    ["SET", "probe", "x"],
-                ],
-                { timeoutMs: 500 },
-            );
-            if (replies[1] === "OK") return;
-        } catch {
-            // Not yet.
-        }
-        if (performance.now() > until) throw new Error(`${BACKUP_BENCH_ENV}'s vault took no write within ${timeoutMs} ms`);
-        await sleep(10);
-    }
+/** The `user` vault as the benchmark's writers reach it. */
+function userVault(fleet: LiveFleet): VaultEndpoint {
+    return { port: fleet.outputs[BACKUP_BENCH_ENV].vault.port, password: () => fleet.outputs[BACKUP_BENCH_ENV].vault.password };
 }
 
 export async function benchRestore(run: BenchRun, fleet: LiveFleet, size: SizeOptions): Promise<BenchResult[]> {
@@ -338,10 +265,10 @@ export async function benchRestore(run: BenchRun, fleet: LiveFleet, size: SizeOp
             // The restore's case: the vault flushed by mistake, the snapshot put back. --force: the probing
             // writer's key makes the flushed vault hold data the snapshot lacks, which restore rightly refuses.
             await fleet.cli(BACKUP_BENCH_ENV, "vault", ["FLUSHALL"]);
-            let writer = probingWriter(fleet);
+            let writer = probingWriter(userVault(fleet));
             await sleep(100);
             const restored = await runCli(["restore", BACKUP_BENCH_ENV, "--from", file, "--force", "--json", "--outputs", work.outputs]);
-            await writable(fleet);
+            await writable(userVault(fleet), `${BACKUP_BENCH_ENV}'s vault`);
             await sleep(100);
             const outage = await writer.stop();
             gaps.push(outage.totalMs);
@@ -351,10 +278,10 @@ export async function benchRestore(run: BenchRun, fleet: LiveFleet, size: SizeOp
             verifyPause.push(restored.document.measurements.verifyPauseMs);
 
             // The baseline: the same container restarted, on the same data.
-            writer = probingWriter(fleet);
+            writer = probingWriter(userVault(fleet));
             await sleep(100);
             await fleet.container(BACKUP_BENCH_ENV, "vault").restart({ t: 60 });
-            await writable(fleet);
+            await writable(userVault(fleet), `${BACKUP_BENCH_ENV}'s vault`);
             await sleep(100);
             restarts.push((await writer.stop()).totalMs);
             run.log(

@@ -19,6 +19,7 @@ import { benchCheck, checkResultNames } from "./check";
 import { PROTOCOL_NAMES, expectHealthy, fleetFor, planFleet, waitHealthy } from "./fleet";
 import { benchFleetUp } from "./fleetUp";
 import { benchPartialResync } from "./partialResync";
+import { type RotateSettings, benchRotateVault } from "./rotate";
 import { benchRecovery } from "./recovery";
 import { info } from "../harness/resp";
 import { type BenchResult, failed, renderJson, renderTable } from "./results";
@@ -48,6 +49,9 @@ same run on the same Docker engine, and reports value, baseline and their ratio:
                     and a steady writer's p99 latency during the backup vs. without
   restore           how long writes fail while nexus-redis restore brings a flushed 1M-key
                     vault back, vs. docker restart of the vault on the same data
+  rotate            rotate-vault: how long writes are refused while a vault password is
+                    rotated as the README says (nexus-redis rotate, clients switch, pulumi
+                    up), under a writer, every acknowledged write checked, vs. docker restart
   swarm             on a three-node Docker Swarm built on this machine (not in --quick
                     unless named with --only): swarm-fleet-up, the table from nothing
                     to healthy vs. as many bare services; swarm-operational-failover,
@@ -60,12 +64,13 @@ Options:
   --quick        smoke run for CI, one to two minutes: smaller datasets, fewer
                  repetitions, --timeout 1000 for check, no npx, no recovery-1m,
                  plans of 12 and 24 environments, backup and restore of 20k keys,
-                 no adopt (--quick --only adopt: one environment with 10k keys)
+                 rotate-vault on 10k keys, no adopt (--quick --only adopt: one
+                 environment with 10k keys)
   --json         print exactly one JSON document on stdout:
                  {"results": [{"name", "value", "unit", "baseline", "ratio", "note"}]}
                  (progress goes to stderr either way)
   --only GROUP   run only this group (repeatable): fleet-up, check, partial-resync,
-                 recovery, synth, adopt, backup, restore, swarm
+                 recovery, synth, adopt, backup, restore, rotate, swarm
   -h, --help     this text
 
 Prerequisites: a Docker engine and the test image (scripts/ensure-docker.sh,
@@ -80,10 +85,21 @@ Examples:
   npm run bench -- --only recovery
   npm run bench`;
 
-export const GROUPS = ["fleet-up", "check", "partial-resync", "recovery", "synth", "adopt", "backup", "restore", "swarm"] as const;
+export const GROUPS = [
+    "fleet-up",
+    "check",
+    "partial-resync",
+    "recovery",
+    "synth",
+    "adopt",
+    "backup",
+    "restore",
+    "rotate",
+    "swarm",
+] as const;
 export type Group = (typeof GROUPS)[number];
 /** The groups that run on the benchmark fleet (the program's plan, created by the harness). */
-const FLEET_GROUPS: readonly Group[] = ["fleet-up", "check", "partial-resync", "backup", "restore", "recovery"];
+const FLEET_GROUPS: readonly Group[] = ["fleet-up", "check", "partial-resync", "backup", "restore", "rotate", "recovery"];
 
 /** Everything that differs between a full run and --quick. */
 export interface Settings {
@@ -103,6 +119,8 @@ export interface Settings {
     /** backup-N and restore-N: keys in the vault, repetitions. */
     backup: SizeOptions;
     restore: SizeOptions;
+    /** rotate-vault: keys in the vault, repetitions. */
+    rotate: RotateSettings;
     /**
      * Plan (synth) while partial-resync's operational is cut off, instead of after the live
      * benchmarks: what keeps --quick short. partial-resync measures bytes and the
@@ -140,6 +158,7 @@ export function settingsFor(quick: boolean): Settings {
               adopt: { environments: ["contact"], keys: 10_000 },
               backup: { name: "backup-20k", keys: 20_000, repetitions: 1 },
               restore: { name: "restore-20k", keys: 20_000, repetitions: 1 },
+              rotate: { keys: 10_000, repetitions: 1 },
               // Run only when named (--only swarm): building a Swarm and losing a node take minutes.
               swarmRepetitions: 1,
           }
@@ -166,6 +185,7 @@ export function settingsFor(quick: boolean): Settings {
               adopt: { environments: PROTOCOL_NAMES, keys: 100_000 },
               backup: { name: "backup-1m", keys: 1_000_000, repetitions: 3 },
               restore: { name: "restore-1m", keys: 1_000_000, repetitions: 3 },
+              rotate: { keys: 100_000, repetitions: 3 },
               swarmRepetitions: 2,
           };
 }
@@ -192,6 +212,8 @@ export function resultNames(group: Group, settings: Settings): { name: string; u
             ];
         case "restore":
             return [{ name: settings.restore.name, unit: "ms" }];
+        case "rotate":
+            return [{ name: "rotate-vault", unit: "ms" }];
         case "swarm":
             return [
                 { name: "swarm-fleet-up", unit: "ms" },
@@ -390,6 +412,10 @@ async function runBenchmarks(
         await attempt(
             "restore",
             withFleet((f) => benchRestore(run, f, settings.restore)),
+        );
+        await attempt(
+            "rotate",
+            withFleet((f) => benchRotateVault(run, f, settings.rotate)),
         );
         // Last on the fleet: it changes one environment's replication settings.
         await attempt(

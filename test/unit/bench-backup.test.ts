@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { writeOutage } from "../../bench/backup";
+import { writeOutage } from "../../bench/writer";
 
 describe("restore-N's measure of a writer's outage", () => {
     it("counts every stretch without a successful write, not only the longest: a write let through between two refusals is two outages", () => {
