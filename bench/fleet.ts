@@ -27,19 +27,22 @@ export function planPorts(plan: Plan): number[] {
  * Plans a test stack of `environments` (the same config keys `startLiveFleet` sets), timing
  * the plan: with the protocol's 12 environments it is also a sample of synth-12.
  */
-export async function planFleet(name: string, environments: string[]): Promise<{ plan: Plan; synth: SynthRun }> {
-    const synth = await runSynth(testStackConfig(name, environments, await freePortOffset(environments, BENCH_PORTS)), {
-        showSecrets: true,
-    });
-    return { plan: synth.plan, synth };
+export async function planFleet(
+    name: string,
+    environments: string[],
+): Promise<{ plan: Plan; synth: SynthRun; config: Record<string, string> }> {
+    const config = testStackConfig(name, environments, await freePortOffset(environments, BENCH_PORTS));
+    const synth = await runSynth(config, { showSecrets: true });
+    return { plan: synth.plan, synth, config };
 }
 
 /**
- * A LiveFleet over an existing plan. The harness's own `startLiveFleet` plans and creates
- * in one call; the benchmarks need the two apart, to time creation alone.
+ * A LiveFleet over an existing plan, made with `config` (so that `replan` plans the next state
+ * of the same stack). The harness's own `startLiveFleet` plans and creates in one call; the
+ * benchmarks need the two apart, to time creation alone.
  */
-export function fleetFor(run: BenchRun, name: string, plan: Plan): LiveFleet {
-    return new LiveFleet(name, plan, name, run.docker);
+export function fleetFor(run: BenchRun, name: string, plan: Plan, config: Record<string, string>): LiveFleet {
+    return new LiveFleet(name, plan, name, run.docker, config);
 }
 
 /** Whether one environment is healthy: its vault answers with its password, its operational reports the link up. */

@@ -74,6 +74,7 @@ export async function benchFleetUp(
     run: BenchRun,
     name: string,
     plan: Plan,
+    config: Record<string, string>,
     repetitions: number,
 ): Promise<{ results: BenchResult[]; fleet: LiveFleet; defaults: Record<string, string> }> {
     const count = containerCount(plan);
@@ -88,7 +89,7 @@ export async function benchFleetUp(
         defaults = bare.defaults;
         run.log(`fleet-up: baseline ${(bareMs[bareMs.length - 1] / 1000).toFixed(2)} s; now the fleet from its plan (${i}/${repetitions})`);
         if (fleet) await fleet.destroy();
-        fleet = fleetFor(run, name, plan);
+        fleet = fleetFor(run, name, plan, config);
         try {
             fleetMs.push(await fleetUp(fleet));
         } catch (e) {

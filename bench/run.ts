@@ -331,6 +331,7 @@ async function runBenchmarks(
         const name = run.fleetName("fleet");
         let fleet: LiveFleet | undefined;
         let plan: Plan | undefined;
+        let config: Record<string, string> = {};
         let defaults: Record<string, string> | undefined;
         let fleetError: unknown;
         try {
@@ -340,6 +341,7 @@ async function runBenchmarks(
             );
             const planned = await planFleet(name, environments);
             plan = planned.plan;
+            config = planned.config;
             if (environments.length === 12) synth12.push({ ms: planned.synth.ms, maxRssBytes: planned.synth.maxRssBytes });
         } catch (e) {
             fleetError = e;
@@ -347,7 +349,7 @@ async function runBenchmarks(
         await attempt("fleet-up", async () => {
             if (!plan) throw fleetError;
             // A failure here is also why the benchmarks that need the fleet cannot run.
-            const up = await benchFleetUp(run, name, plan, settings.fleetUpRepetitions).catch((e) => {
+            const up = await benchFleetUp(run, name, plan, config, settings.fleetUpRepetitions).catch((e) => {
                 fleetError = e;
                 throw e;
             });
@@ -358,7 +360,7 @@ async function runBenchmarks(
         });
         if (!fleet && plan && !options.groups.includes("fleet-up")) {
             try {
-                fleet = fleetFor(run, name, plan);
+                fleet = fleetFor(run, name, plan, config);
                 setFleet(fleet);
                 run.log("creating the benchmark fleet (untimed: fleet-up was not selected)");
                 await fleet.createAll();

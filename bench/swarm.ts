@@ -206,7 +206,8 @@ export async function benchSwarm(run: BenchRun, options: SwarmBenchOptions): Pro
 
         // Baseline: the same environments on one host, each operational replaced as `recover` does.
         const name = run.fleetName("swarm-baseline");
-        const oneHost = fleetFor(run, name, (await planFleet(name, moved)).plan);
+        const planned = await planFleet(name, moved);
+        const oneHost = fleetFor(run, name, planned.plan, planned.config);
         let recoverMs: number;
         try {
             await oneHost.createAll();
