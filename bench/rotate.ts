@@ -70,7 +70,7 @@ export async function benchRotateVault(run: BenchRun, fleet: LiveFleet, settings
             // 2. The client switches.
             clientPassword = fresh;
             await sleep(200);
-            // 3. pulumi up with the new config.
+            // 3. pulumi up with the new config (planned, then applied; writes stop only when the old vault does).
             const applyStarted = performance.now();
             const applied = await fleet.apply(await fleet.replan({ passwords: JSON.parse(rotated.config) }));
             if (JSON.stringify(applied.replaced) !== JSON.stringify([`${env}-vault`]) || applied.created.length > 0)
@@ -94,7 +94,7 @@ export async function benchRotateVault(run: BenchRun, fleet: LiveFleet, settings
             restarts.push(restarted.totalMs);
             run.log(
                 `rotate-vault (${i}/${settings.repetitions}): writes refused for ${Math.round(outages[i - 1])} ms in all during the rotation ` +
-                    `(pulumi up's stand-in took ${Math.round(applies[i - 1])} ms), ${Math.round(restarts[i - 1])} ms during docker restart; ` +
+                    `(the stand-in for pulumi up, planning included, took ${Math.round(applies[i - 1])} ms), ${Math.round(restarts[i - 1])} ms during docker restart; ` +
                     `${seen.acked.length + restarted.acked.length} acknowledged writes all there`,
             );
         }
