@@ -71,7 +71,8 @@ export function vaultSettings(opts: { memoryLimitMb?: number } = {}): Settings {
         appenddirname: "appendonlydir",
         appendfilename: "appendonly.aof",
         // Stream the snapshot straight to the replica's socket and start at once: Redis's
-        // default waits 5 s for more replicas to join, which made a recovery ~15x slower.
+        // default waits 5 s for more replicas to join: with the default settings a recovery took
+        // 3.8x (1M keys) to 6.7x (100k keys) as long (BENCHMARKS.md, recovery-1m and recovery-100k).
         "repl-diskless-sync": "yes",
         "repl-diskless-sync-delay": "0",
         "repl-backlog-size": String(REPLICATION_BACKLOG_BYTES),
