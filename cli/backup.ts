@@ -46,10 +46,11 @@ import {
     retentionProblems,
 } from "./backupRestic";
 import { SnapshotInvalidError, VaultContainerError, inspectVaultContainer, loadInScratch } from "./backupVerify";
-import { type Docker, connectDocker } from "./docker";
+import { type Docker, connectDockerFor } from "./docker";
+import { UsageError, parseMs } from "./errors";
 import type { CliIo } from "./nexus-redis";
 import { type EnvironmentOutput, type EnvironmentsOutput, loadOutputs } from "./outputs";
-import { EXIT_USAGE, formatBytes } from "./report";
+import { formatBytes } from "./report";
 import type { CommandRunner } from "./runner";
 
 export const DEFAULT_BACKUP_TIMEOUT_MS = 300_000;
@@ -110,9 +111,6 @@ Exit codes:
 export const SWARM_REFUSAL =
     "works on platform docker only: on a Swarm deployment the vaults publish no port by default and run as services; use check, check --fix and recover there";
 
-/** A usage or configuration error of backup: exit code 2. */
-export class BackupUsageError extends Error {}
-
 export interface BackupOptions {
     environments: string[];
     to: string;
@@ -136,46 +134,47 @@ const OPTIONS = {
     ...Object.fromEntries(KEEP_OPTIONS.map((o) => [o, { type: "string" }])),
 } as const;
 
-/** Parses and checks backup's arguments; "help" for --help. Throws BackupUsageError. */
+/** Parses and checks backup's arguments; "help" for --help. Throws UsageError. */
 export function parseBackupArgs(argv: string[], env: Readonly<Record<string, string | undefined>>): BackupOptions | "help" {
     let parsed;
     try {
         parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
     } catch (e) {
-        throw new BackupUsageError((e as Error).message);
+        throw new UsageError((e as Error).message, "backup");
     }
     const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
     if (values.help) return "help";
     if (parsed.positionals.length > 0)
-        throw new BackupUsageError(
+        throw new UsageError(
             `backup takes no arguments, got "${parsed.positionals.join(" ")}" (use --env NAME to choose environments)`,
+            "backup",
         );
     const retention: RetentionPolicy = {};
     for (const option of KEEP_OPTIONS) if (typeof values[option] === "string") retention[option] = values[option] as string;
     const problems = retentionProblems(retention);
-    if (problems.length > 0) throw new BackupUsageError(problems.join("; "));
+    if (problems.length > 0) throw new UsageError(problems.join("; "), "backup");
     const resticRepo = values["restic-repo"] as string | undefined;
-    if (resticRepo === "") throw new BackupUsageError("--restic-repo needs a repository (a folder, sftp:..., s3:...)");
+    if (resticRepo === "") throw new UsageError("--restic-repo needs a repository (a folder, sftp:..., s3:...)", "backup");
     if (hasRetention(retention) && resticRepo === undefined) {
-        throw new BackupUsageError(
+        throw new UsageError(
             "--keep-* applies retention to a restic repository: give --restic-repo (the local folder keeps every snapshot; see the README for pruning it)",
+            "backup",
         );
     }
     if (resticRepo !== undefined && !resticPasswordGiven(env)) {
-        throw new BackupUsageError(
+        throw new UsageError(
             "--restic-repo needs the repository's password: set RESTIC_PASSWORD_FILE to a file that holds it (mode 0600)",
+            "backup",
         );
     }
     const to = values.to as string | undefined;
-    if (to === "") throw new BackupUsageError("--to needs a folder");
-    const timeout = values.timeout as string | undefined;
-    if (timeout !== undefined && (!/^\d+$/.test(timeout) || Number(timeout) <= 0))
-        throw new BackupUsageError(`--timeout must be a whole number of milliseconds above 0, got "${timeout}"`);
+    if (to === "") throw new UsageError("--to needs a folder", "backup");
+    const timeoutMs = parseMs("--timeout", values.timeout as string | undefined, DEFAULT_BACKUP_TIMEOUT_MS, "backup");
     return {
         environments: (values.env as string[] | undefined) ?? [],
         to: to ?? DEFAULT_BACKUP_DIR,
         json: values.json === true,
-        timeoutMs: timeout === undefined ? DEFAULT_BACKUP_TIMEOUT_MS : Number(timeout),
+        timeoutMs,
         resticRepo,
         retention,
         outputs: values.outputs as string | undefined,
@@ -185,39 +184,27 @@ export function parseBackupArgs(argv: string[], env: Readonly<Record<string, str
 
 /** `nexus-redis backup ARGS`: the exit code. Configuration errors of the outputs are thrown (OutputsError) for main to report. */
 export async function backupCommand(argv: string[], io: CliIo): Promise<number> {
-    let options: BackupOptions;
-    try {
-        const parsed = parseBackupArgs(argv, io.env);
-        if (parsed === "help") {
-            io.stdout.write(`${BACKUP_HELP}\n`);
-            return 0;
-        }
-        options = parsed;
-    } catch (e) {
-        if (!(e instanceof BackupUsageError)) throw e;
-        return usage(io, e.message);
+    const options = parseBackupArgs(argv, io.env);
+    if (options === "help") {
+        io.stdout.write(`${BACKUP_HELP}\n`);
+        return 0;
     }
     const environments = await loadOutputs({ file: options.outputs, stack: options.stack }, io);
-    if (Object.values(environments).some((e) => e.platform === "swarm")) return usage(io, SWARM_REFUSAL);
+    if (Object.values(environments).some((e) => e.platform === "swarm")) throw new UsageError(SWARM_REFUSAL, "backup");
     const unknown = options.environments.filter((n) => !(n in environments));
     if (unknown.length > 0)
-        return usage(
-            io,
+        throw new UsageError(
             `unknown environment${unknown.length === 1 ? "" : "s"} ${unknown.map((n) => `"${n}"`).join(", ")} in --env; the stack's are ${Object.keys(environments).join(", ")}`,
+            "backup",
         );
     const names = Object.keys(environments).filter((n) => options.environments.length === 0 || options.environments.includes(n));
 
     const missing = await missingTools(io.run, options);
-    if (missing) return usage(io, missing);
-    let docker: Docker;
-    try {
-        docker = await connectDocker();
-    } catch (e) {
-        return usage(
-            io,
-            `no Docker engine answers (${(e as Error).message}): backup verifies each snapshot in a scratch container of the vault's image, on the fleet's engine (DOCKER_HOST, else /var/run/docker.sock)`,
-        );
-    }
+    if (missing) throw new UsageError(missing, "backup");
+    const docker = await connectDockerFor(
+        "backup",
+        "backup verifies each snapshot in a scratch container of the vault's image, on the fleet's engine (DOCKER_HOST, else /var/run/docker.sock)",
+    );
     const log = (message: string) => {
         if (!options.json) io.stderr.write(`${message}\n`);
     };
@@ -227,11 +214,6 @@ export async function backupCommand(argv: string[], io: CliIo): Promise<number> 
     const report = await backupFleet(environments, names, options, { run: io.run, docker, env: io.env, log, now: () => new Date() });
     io.stdout.write(options.json ? renderBackupJson(report) : renderBackupTable(report));
     return backupExitCode(report);
-}
-
-function usage(io: CliIo, message: string): number {
-    io.stderr.write(`nexus-redis backup: ${message}\n\nRun \`nexus-redis backup --help\` for usage.\n`);
-    return EXIT_USAGE;
 }
 
 /** What this machine lacks to run the backup, in words; undefined when nothing. */

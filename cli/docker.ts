@@ -12,6 +12,7 @@
  */
 import { Writable } from "node:stream";
 import Docker from "dockerode";
+import { UsageError } from "./errors";
 
 export type { Docker };
 
@@ -124,5 +125,17 @@ export async function imageExists(docker: Docker, ref: string): Promise<boolean>
     } catch (err) {
         if (isNotFound(err)) return false;
         throw err;
+    }
+}
+
+/**
+ * The engine for `command`, or a usage error (exit 2) that says none answers and `why` the
+ * command needs one.
+ */
+export async function connectDockerFor(command: string, why: string): Promise<Docker> {
+    try {
+        return await connectDocker();
+    } catch (e) {
+        throw new UsageError(`no Docker engine answers (${(e as Error).message}): ${why}`, command);
     }
 }

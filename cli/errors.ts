@@ -17,18 +17,30 @@ export class CliError extends Error {
     }
 }
 
-/** A bad command line: the message is followed by a pointer to --help. Exit 2. */
+/**
+ * A bad command line or configuration: the message is followed by a pointer to --help. Exit 2.
+ * `command` names a command with a help of its own (backup, restore): the message is then
+ * prefixed with it, and points to its help.
+ */
 export class UsageError extends CliError {
-    constructor(message: string) {
-        super(message, EXIT_USAGE);
+    constructor(
+        message: string,
+        readonly command?: string,
+    ) {
+        super(message, EXIT_USAGE, command ? `nexus-redis ${command}` : "nexus-redis");
         this.name = "UsageError";
+    }
+
+    /** The command line whose output explains the usage. */
+    get help(): string {
+        return `${this.prefix} --help`;
     }
 }
 
 /** A duration option: a whole number of milliseconds above 0, else `fallback` when absent. */
-export function parseMs(option: string, value: string | undefined, fallback: number): number {
+export function parseMs(option: string, value: string | undefined, fallback: number, command?: string): number {
     if (value === undefined) return fallback;
     if (!/^\d+$/.test(value) || Number(value) <= 0)
-        throw new UsageError(`${option} must be a whole number of milliseconds above 0, got "${value}"`);
+        throw new UsageError(`${option} must be a whole number of milliseconds above 0, got "${value}"`, command);
     return Number(value);
 }

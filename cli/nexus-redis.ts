@@ -206,7 +206,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         return await run(argv, io);
     } catch (e) {
         if (e instanceof UsageError) {
-            io.stderr.write(`${e.prefix}: ${e.message}\n\nRun \`nexus-redis --help\` for usage.\n`);
+            io.stderr.write(`${e.prefix}: ${e.message}\n\nRun \`${e.help}\` for usage.\n`);
             return e.exitCode;
         }
         if (e instanceof CliError) {

@@ -53,11 +53,12 @@ import {
     temporaryLabels,
     temporaryName,
 } from "./backupVerify";
-import { type Docker, connectDocker, exec, isNotFound } from "./docker";
+import { type Docker, connectDockerFor, exec, isNotFound } from "./docker";
+import { UsageError, parseMs } from "./errors";
 import type { CliIo } from "./nexus-redis";
 import { type EnvironmentOutput, loadOutputs } from "./outputs";
 import { parseInfo } from "./redisReplies";
-import { EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_USAGE, formatBytes } from "./report";
+import { EXIT_HEALTHY, EXIT_PROBLEMS, formatBytes } from "./report";
 import {
     type RestoreDecision,
     STAGING_FILE,
@@ -118,8 +119,6 @@ Exit codes:
      snapshot of another environment, no Docker engine or restic)
   3  internal error: a bug in nexus-redis (the stack trace is on stderr)`;
 
-export class RestoreUsageError extends Error {}
-
 export interface RestoreOptions {
     environment: string;
     from: string;
@@ -147,29 +146,30 @@ export function parseRestoreArgs(argv: string[], env: Readonly<Record<string, st
     try {
         parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
     } catch (e) {
-        throw new RestoreUsageError((e as Error).message);
+        throw new UsageError((e as Error).message, "restore");
     }
     const { values, positionals } = parsed;
     if (values.help) return "help";
     if (positionals.length !== 1)
-        throw new RestoreUsageError(
+        throw new UsageError(
             `restore takes exactly one environment, got ${positionals.length === 0 ? "none" : `"${positionals.join(" ")}"`}`,
+            "restore",
         );
-    if (!values.from) throw new RestoreUsageError("--from FILE or --from restic:SNAPSHOT is required: which snapshot to restore");
+    if (!values.from) throw new UsageError("--from FILE or --from restic:SNAPSHOT is required: which snapshot to restore", "restore");
     const snapshot = resticSnapshotOf(values.from);
     if (snapshot !== undefined) {
         if (!validSnapshotId(snapshot))
-            throw new RestoreUsageError(
+            throw new UsageError(
                 `--from restic:${snapshot}: give a snapshot ID (8 to 64 hex digits, from \`restic snapshots\`) or restic:latest`,
+                "restore",
             );
-        if (!values["restic-repo"]) throw new RestoreUsageError("--from restic:... needs --restic-repo URL");
+        if (!values["restic-repo"]) throw new UsageError("--from restic:... needs --restic-repo URL", "restore");
         if (!resticPasswordGiven(env))
-            throw new RestoreUsageError("--from restic:... needs the repository's password: set RESTIC_PASSWORD_FILE");
+            throw new UsageError("--from restic:... needs the repository's password: set RESTIC_PASSWORD_FILE", "restore");
     } else if (values["restic-repo"] !== undefined) {
-        throw new RestoreUsageError("--restic-repo only applies to --from restic:SNAPSHOT");
+        throw new UsageError("--restic-repo only applies to --from restic:SNAPSHOT", "restore");
     }
-    if (values.timeout !== undefined && (!/^\d+$/.test(values.timeout) || Number(values.timeout) <= 0))
-        throw new RestoreUsageError(`--timeout must be a whole number of milliseconds above 0, got "${values.timeout}"`);
+    const timeoutMs = parseMs("--timeout", values.timeout, DEFAULT_RESTORE_TIMEOUT_MS, "restore");
     return {
         environment: positionals[0],
         from: values.from,
@@ -178,7 +178,7 @@ export function parseRestoreArgs(argv: string[], env: Readonly<Record<string, st
         resticRepo: values["restic-repo"],
         outputs: values.outputs,
         stack: values.stack,
-        timeoutMs: values.timeout === undefined ? DEFAULT_RESTORE_TIMEOUT_MS : Number(values.timeout),
+        timeoutMs,
     };
 }
 
@@ -216,48 +216,26 @@ export interface RestoreReport {
 
 /** `nexus-redis restore ARGS`: the exit code. */
 export async function restoreCommand(argv: string[], io: CliIo): Promise<number> {
-    let options: RestoreOptions;
-    try {
-        const parsed = parseRestoreArgs(argv, io.env);
-        if (parsed === "help") {
-            io.stdout.write(`${RESTORE_HELP}\n`);
-            return 0;
-        }
-        options = parsed;
-    } catch (e) {
-        if (!(e instanceof RestoreUsageError)) throw e;
-        return usage(io, e.message);
+    const options = parseRestoreArgs(argv, io.env);
+    if (options === "help") {
+        io.stdout.write(`${RESTORE_HELP}\n`);
+        return 0;
     }
     const environments = await loadOutputs({ file: options.outputs, stack: options.stack }, io);
-    if (Object.values(environments).some((e) => e.platform === "swarm")) return usage(io, SWARM_REFUSAL);
+    if (Object.values(environments).some((e) => e.platform === "swarm")) throw new UsageError(SWARM_REFUSAL, "restore");
     const env = environments[options.environment];
-    if (!env) return usage(io, `unknown environment "${options.environment}"; the stack's are ${Object.keys(environments).join(", ")}`);
-    let docker: Docker;
-    try {
-        docker = await connectDocker();
-    } catch (e) {
-        return usage(
-            io,
-            `no Docker engine answers (${(e as Error).message}): restore works on the vault's container (DOCKER_HOST, else /var/run/docker.sock)`,
+    if (!env)
+        throw new UsageError(
+            `unknown environment "${options.environment}"; the stack's are ${Object.keys(environments).join(", ")}`,
+            "restore",
         );
-    }
+    const docker = await connectDockerFor("restore", "restore works on the vault's container (DOCKER_HOST, else /var/run/docker.sock)");
     const log = (message: string) => {
         if (!options.json) io.stderr.write(`${message}\n`);
     };
-    let report: RestoreReport;
-    try {
-        report = await restore(env, options, { docker, run: io.run, env: io.env, log, now: () => new Date() });
-    } catch (e) {
-        if (e instanceof RestoreUsageError) return usage(io, e.message);
-        throw e;
-    }
+    const report = await restore(env, options, { docker, run: io.run, env: io.env, log, now: () => new Date() });
     io.stdout.write(options.json ? renderRestoreJson(report) : renderRestoreText(report));
     return restoreExitCode(report);
-}
-
-function usage(io: CliIo, message: string): number {
-    io.stderr.write(`nexus-redis restore: ${message}\n\nRun \`nexus-redis restore --help\` for usage.\n`);
-    return EXIT_USAGE;
 }
 
 export function restoreExitCode(report: RestoreReport): number {
@@ -281,7 +259,7 @@ interface LocalSnapshot {
 
 class Refusal extends Error {}
 
-/** The whole restore of one environment. Throws RestoreUsageError for what is the caller's mistake; everything else ends in the report. */
+/** The whole restore of one environment. Throws UsageError for what is the caller's mistake; everything else ends in the report. */
 export async function restore(env: EnvironmentOutput, options: RestoreOptions, deps: RestoreDeps): Promise<RestoreReport> {
     const started = performance.now();
     const deadline = started + options.timeoutMs;
@@ -317,7 +295,7 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
         // 1. The snapshot, verified before anything is touched.
         const vault = await inspectVaultContainer(deps.docker, env.vault.container).catch((e) => {
             if (e instanceof VaultContainerError)
-                throw new RestoreUsageError(`${e.message}; after a lost host, \`pulumi up\` first (an empty vault), then restore`);
+                throw new UsageError(`${e.message}; after a lost host, \`pulumi up\` first (an empty vault), then restore`, "restore");
             throw e;
         });
         const content = await verifySnapshot(local, vault, options, deps, remaining, report);
@@ -352,7 +330,7 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
         // 3-6.
         await replaceVaultData(env, vault, local.file, content, decision, options, deps, remaining, report);
     } catch (e) {
-        if (e instanceof RestoreUsageError) throw e;
+        if (e instanceof UsageError) throw e;
         if (e instanceof Refusal) {
             report.status = "refused";
             report.error = e.message;
@@ -373,20 +351,23 @@ async function fetchSnapshot(options: RestoreOptions, deps: RestoreDeps, remaini
     const snapshot = resticSnapshotOf(options.from);
     if (snapshot === undefined) {
         try {
-            if (!fs.statSync(options.from).isFile()) throw new RestoreUsageError(`--from ${options.from} is not a file`);
+            if (!fs.statSync(options.from).isFile()) throw new UsageError(`--from ${options.from} is not a file`, "restore");
         } catch (e) {
-            if (e instanceof RestoreUsageError) throw e;
-            throw new RestoreUsageError(`cannot read --from ${options.from}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+            if (e instanceof UsageError) throw e;
+            throw new UsageError(
+                `cannot read --from ${options.from}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+                "restore",
+            );
         }
         return { file: options.from, manifest: readManifest(manifestPathOf(options.from), options.environment), cleanup: () => undefined };
     }
     const repository = options.resticRepo!;
     try {
         const version = await deps.run(resticVersionCommand(), { capture: true, timeoutMs: 10_000 });
-        if (version.exitCode !== 0) throw new RestoreUsageError(`\`restic version\` failed: ${lastLine(version.stderr)}`);
+        if (version.exitCode !== 0) throw new UsageError(`\`restic version\` failed: ${lastLine(version.stderr)}`, "restore");
     } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "ENOENT")
-            throw new RestoreUsageError("restic is not on PATH: install it (Debian: restic)");
+            throw new UsageError("restic is not on PATH: install it (Debian: restic)", "restore");
         throw e;
     }
     // Private: the snapshot is a secret. Removed afterwards whatever happens.
@@ -400,16 +381,18 @@ async function fetchSnapshot(options: RestoreOptions, deps: RestoreDeps, remaini
             timeoutMs: remaining(),
         });
         if (result.exitCode !== 0)
-            throw new RestoreUsageError(`restic restore ${snapshot} from ${repository} failed: ${lastLine(result.stderr)}`);
+            throw new UsageError(`restic restore ${snapshot} from ${repository} failed: ${lastLine(result.stderr)}`, "restore");
         const rdbs = findFiles(target, ".rdb");
         if (rdbs.length !== 1)
-            throw new RestoreUsageError(
+            throw new UsageError(
                 `restic snapshot ${snapshot} holds ${rdbs.length} .rdb files; a nexus-redis backup holds one snapshot and its manifest`,
+                "restore",
             );
         const manifest = readManifest(manifestPathOf(rdbs[0]), options.environment);
         if (!manifest)
-            throw new RestoreUsageError(
+            throw new UsageError(
                 `restic snapshot ${snapshot} holds no manifest beside ${path.basename(rdbs[0])}: not a nexus-redis backup`,
+                "restore",
             );
         return { file: rdbs[0], manifest, cleanup };
     } catch (e) {
@@ -440,8 +423,9 @@ function readManifest(file: string, environment: string): BackupManifest | undef
         throw e;
     }
     if (manifest.environment !== environment) {
-        throw new RestoreUsageError(
+        throw new UsageError(
             `the snapshot is a backup of ${manifest.environment} (${file} says so), not of ${environment}: restore it to ${manifest.environment}`,
+            "restore",
         );
     }
     return manifest;

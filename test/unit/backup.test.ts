@@ -5,7 +5,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { BACKUP_HELP, DEFAULT_BACKUP_TIMEOUT_MS, parseBackupArgs, retentionBlocked } from "../../cli/backup";
 import {
     type BackupManifest,
@@ -526,8 +526,23 @@ describe("nexus-redis backup, before it connects anywhere", () => {
     it("exits 2 for an environment the stack does not have, before running anything", async () => {
         const run = await backup(["--env", "contct"], () => ({ exitCode: 0, stdout: "", stderr: "" }));
         expect(run.code).toBe(2);
-        expect(run.stderr).toMatch(/unknown environment "contct" in --env; the stack's are contact, kb, user/);
+        expect(run.stderr).toBe(
+            'nexus-redis backup: unknown environment "contct" in --env; the stack\'s are contact, kb, user\n\nRun `nexus-redis backup --help` for usage.\n',
+        );
         expect(run.commands).toEqual([]);
+    });
+
+    it("exits 2 when no Docker engine answers, saying why backup needs one", async () => {
+        vi.stubEnv("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+        try {
+            const run = await backup([], () => ({ exitCode: 0, stdout: "redis-cli 7.0.15", stderr: "" }));
+            expect(run.code).toBe(2);
+            expect(run.stderr).toMatch(
+                /^nexus-redis backup: no Docker engine answers \(.*\/nonexistent\/docker\.sock.*\): backup verifies each snapshot in a scratch container of the vault's image/,
+            );
+        } finally {
+            vi.unstubAllEnvs();
+        }
     });
 
     it("never prints a password while refusing", async () => {

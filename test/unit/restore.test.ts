@@ -374,7 +374,9 @@ describe("nexus-redis restore, before it connects anywhere", () => {
     it("exits 2 for an environment the stack does not have, naming the stack's", async () => {
         const run = await restore(["contct", "--from", "x.rdb"]);
         expect(run.code).toBe(2);
-        expect(run.stderr).toMatch(/unknown environment "contct"; the stack's are contact, kb, user/);
+        expect(run.stderr).toBe(
+            'nexus-redis restore: unknown environment "contct"; the stack\'s are contact, kb, user\n\nRun `nexus-redis restore --help` for usage.\n',
+        );
         for (const secret of SAMPLE_SECRETS) expect(run.stderr).not.toContain(secret);
     });
 });
