@@ -190,24 +190,12 @@ export class LiveFleet {
     }
 
     private resource(type: string, name: string): PlannedResource {
-        const found = this.plan.resources.find((r) => r.type === type && r.name === name);
-        if (!found) throw new Error(`the plan has no ${type} ${name}`);
-        return found;
+        return plannedResource(this.plan, type, name);
     }
 
-    /**
-     * Creates every resource of the plan in the order the program registered them, which
-     * puts each resource after the ones its inputs come from; explicit `dependsOn` is
-     * checked, so a plan that needed another order would fail here rather than race.
-     */
+    /** Creates every resource of the plan (see createInOrder). */
     async createAll(): Promise<void> {
-        const created = new Set<string>();
-        for (const resource of this.plan.resources) {
-            const missing = resource.dependsOn.filter((urn) => !created.has(urn));
-            if (missing.length > 0) throw new UnsupportedPlanError(`${resource.name} depends on ${missing.join(", ")}, not yet created`);
-            await this.create(resource);
-            created.add(resource.urn);
-        }
+        await createInOrder(this.plan, (r) => this.create(r));
     }
 
     private async create(r: PlannedResource): Promise<void> {
@@ -345,15 +333,7 @@ export class LiveFleet {
             passwords?: Record<string, Record<string, string>>;
         } = {},
     ): Promise<Plan> {
-        const passwords: Record<string, Record<string, string>> = {};
-        for (const [env, out] of Object.entries(this.outputs)) {
-            passwords[env] = {
-                vault: out.vault.password,
-                backup: out.backup.password,
-                ...(out.replication ? { replication: out.replication.password } : {}),
-                ...(out.operational ? { operationalAdmin: out.operational.adminPassword } : {}),
-            };
-        }
+        const passwords = deployedPasswords(this.outputs);
         for (const [env, roles] of Object.entries(changes.passwords ?? {})) passwords[env] = { ...passwords[env], ...roles };
         const secrets = { ...this.secrets, ...changes.secrets };
         if (Object.keys(passwords).length > 0) secrets.passwords = JSON.stringify(passwords);
@@ -444,6 +424,56 @@ export class LiveFleet {
         for (const c of this.clients.splice(0)) c.disconnect();
         await removeRun(this.docker, RUN_LABEL_KEY, this.runId);
     }
+}
+
+/** The resource of `plan` of this type and name; throws when the plan has none. */
+export function plannedResource(plan: Plan, type: string, name: string): PlannedResource {
+    const found = plan.resources.find((r) => r.type === type && r.name === name);
+    if (!found) throw new Error(`the plan has no ${type} ${name}`);
+    return found;
+}
+
+/**
+ * Creates every resource of `plan` in the order the program registered them, which puts each
+ * resource after the ones its inputs come from; explicit `dependsOn` is checked, so a plan that
+ * needed another order would fail here rather than race.
+ */
+export async function createInOrder(plan: Plan, create: (resource: PlannedResource) => Promise<void>): Promise<void> {
+    const created = new Set<string>();
+    for (const resource of plan.resources) {
+        const missing = resource.dependsOn.filter((urn) => !created.has(urn));
+        if (missing.length > 0) throw new UnsupportedPlanError(`${resource.name} depends on ${missing.join(", ")}, not yet created`);
+        await create(resource);
+        created.add(resource.urn);
+    }
+}
+
+/**
+ * Every password of the environments deployed so far, in the shape of the `passwords` config:
+ * Pulumi keeps generated passwords in its state, so the next plan must keep them too (a fresh
+ * offline plan would generate new ones).
+ */
+export function deployedPasswords(
+    outputs: Record<
+        string,
+        {
+            vault: { password: string };
+            backup: { password: string };
+            replication?: { password: string };
+            operational?: { adminPassword: string };
+        }
+    >,
+): Record<string, Record<string, string>> {
+    const passwords: Record<string, Record<string, string>> = {};
+    for (const [env, out] of Object.entries(outputs)) {
+        passwords[env] = {
+            vault: out.vault.password,
+            backup: out.backup.password,
+            ...(out.replication ? { replication: out.replication.password } : {}),
+            ...(out.operational ? { operationalAdmin: out.operational.adminPassword } : {}),
+        };
+    }
+    return passwords;
 }
 
 /** INFO parsing is the CLI's; the tests use the same. */

@@ -12,7 +12,16 @@ import type { Plan, PlannedResource } from "../plan/plan";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
 import { type Role, containerName } from "../components/redisServer";
 import { exec } from "./docker";
-import { type EnvironmentOutput, RUN_LABEL_KEY, TEST_IMAGE, UnsupportedPlanError, synthPlan } from "./fleet";
+import {
+    type EnvironmentOutput,
+    RUN_LABEL_KEY,
+    TEST_IMAGE,
+    UnsupportedPlanError,
+    createInOrder,
+    deployedPasswords,
+    plannedResource,
+    synthPlan,
+} from "./fleet";
 import type { SwarmCluster, SwarmNode } from "./swarm";
 
 /** The image the Swarm tests run: the Docker tests' own (scripts/build-test-image.sh), loaded into every node. */
@@ -115,20 +124,12 @@ export class SwarmFleet {
     }
 
     private resource(type: string, name: string): PlannedResource {
-        const found = this.plan.resources.find((r) => r.type === type && r.name === name);
-        if (!found) throw new Error(`the plan has no ${type} ${name}`);
-        return found;
+        return plannedResource(this.plan, type, name);
     }
 
-    /** Creates every resource of the plan in the order the program registered them (dependencies first). */
+    /** Creates every resource of the plan in the order the program registered them (createInOrder). */
     async createAll(): Promise<void> {
-        const created = new Set<string>();
-        for (const r of this.plan.resources) {
-            const missing = r.dependsOn.filter((urn) => !created.has(urn));
-            if (missing.length > 0) throw new UnsupportedPlanError(`${r.name} depends on ${missing.join(", ")}, not yet created`);
-            await this.create(r);
-            created.add(r.urn);
-        }
+        await createInOrder(this.plan, (r) => this.create(r));
     }
 
     private get runLabel(): Labels {
@@ -374,16 +375,7 @@ export class SwarmFleet {
      * generate new ones and replace every secret).
      */
     async replanSwarm(config: Record<string, string> = {}): Promise<Plan> {
-        const passwords: Record<string, Record<string, string>> = {};
-        for (const [env, out] of Object.entries(this.outputs)) {
-            passwords[env] = {
-                vault: out.vault.password,
-                backup: out.backup.password,
-                ...(out.replication ? { replication: out.replication.password } : {}),
-                ...(out.operational ? { operationalAdmin: out.operational.adminPassword } : {}),
-            };
-        }
-        return synthPlan({ ...this.config, ...config }, { ...this.secrets, passwords: JSON.stringify(passwords) });
+        return synthPlan({ ...this.config, ...config }, { ...this.secrets, passwords: JSON.stringify(deployedPasswords(this.outputs)) });
     }
 
     /** The image the running task of a role was started from (its task's spec), or undefined. */
