@@ -74,6 +74,16 @@ process.once("exit", () => {
     if (lastBackup) rmSync(lastBackup.folder, { recursive: true, force: true });
 });
 
+/** `nexus-redis backup` of the `user` vault into the workspace's backups/, as its own process. */
+function backupUserVault(work: { dir: string; outputs: string }): Promise<ChildRun> {
+    return runCli(["backup", "--env", BACKUP_BENCH_ENV, "--to", path.join(work.dir, "backups"), "--json", "--outputs", work.outputs]);
+}
+
+/** Throws with backup's own error unless the run succeeded. */
+function expectBackedUp(backup: ChildRun): void {
+    if (backup.code !== 0) throw new Error(`nexus-redis backup exited ${backup.code}: ${JSON.stringify(backup.document.backups[0].error)}`);
+}
+
 /** A private folder with the fleet's outputs (passwords: 0600), for the CLI's --outputs; removed by `done`. */
 function workspace(fleet: LiveFleet): { dir: string; outputs: string; done(): void } {
     const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-bench-backup-"));
@@ -160,19 +170,9 @@ export async function benchBackup(run: BenchRun, fleet: LiveFleet, size: SizeOpt
             rmSync(path.join(work.dir, `bare-${i}.rdb`), { force: true });
 
             const writer = steadyWriter(fleet);
-            const backup = await runCli([
-                "backup",
-                "--env",
-                BACKUP_BENCH_ENV,
-                "--to",
-                path.join(work.dir, "backups"),
-                "--json",
-                "--outputs",
-                work.outputs,
-            ]);
+            const backup = await backupUserVault(work);
             const during = await writer.stop();
-            if (backup.code !== 0)
-                throw new Error(`nexus-redis backup exited ${backup.code}: ${JSON.stringify(backup.document.backups[0].error)}`);
+            expectBackedUp(backup);
             const measured = backup.document.measurements[BACKUP_BENCH_ENV];
             snapshot.push(measured.snapshotMs);
             whole.push(measured.durationMs);
@@ -242,18 +242,8 @@ export async function benchRestore(run: BenchRun, fleet: LiveFleet, size: SizeOp
             file = lastBackup.file;
         } else {
             await populate(run, fleet, size.keys);
-            const backup = await runCli([
-                "backup",
-                "--env",
-                BACKUP_BENCH_ENV,
-                "--to",
-                path.join(work.dir, "backups"),
-                "--json",
-                "--outputs",
-                work.outputs,
-            ]);
-            if (backup.code !== 0)
-                throw new Error(`nexus-redis backup exited ${backup.code}: ${JSON.stringify(backup.document.backups[0].error)}`);
+            const backup = await backupUserVault(work);
+            expectBackedUp(backup);
             file = backup.document.backups[0].snapshot.file as string;
         }
         const gaps: number[] = [];
