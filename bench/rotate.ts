@@ -6,8 +6,7 @@
  * rewrite so a restart loads them), and a writer tries a SET every 10 ms on a fresh connection
  * with the password of the moment. Then, as the README says:
  * 1. `nexus-redis rotate contact vault --from-file F` opens the overlap on the running vault
- *    (in this process; the Pulumi CLI, which cannot run here, is a stand-in that keeps the
- *    config it is given);
+ *    (in this process, the Pulumi CLI a stand-in: harness/rotation.ts);
  * 2. the writer switches to the new password (the documented moment: before pulumi up);
  * 3. `pulumi up`: the harness applies the plan with the new config as pulumi up would, which
  *    must replace the vault's container and nothing else (one restart of the vault).
@@ -17,13 +16,9 @@
  * restart` restarts the same vault on the same data.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import { type CliIo, main as nexusRedis } from "../cli/nexus-redis";
-import type { RunOptions } from "../cli/runner";
 import { type LiveFleet, parseInfo } from "../harness/fleet";
+import { rotateWithStandIn } from "../harness/rotation";
 import { type BenchResult, median, result, samplesText } from "./results";
 import { type BenchRun, sleep, until } from "./resources";
 import { type VaultEndpoint, probingWriter, writable } from "./writer";
@@ -38,7 +33,6 @@ export interface RotateSettings {
 
 export async function benchRotateVault(run: BenchRun, fleet: LiveFleet, settings: RotateSettings): Promise<BenchResult[]> {
     const env = ROTATE_BENCH_ENV;
-    const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-bench-rotate-"));
     // What the writer logs in with: the old password until it switches.
     let clientPassword = fleet.outputs[env].vault.password;
     const vault: VaultEndpoint = { port: fleet.outputs[env].vault.port, password: () => clientPassword };
@@ -65,7 +59,7 @@ export async function benchRotateVault(run: BenchRun, fleet: LiveFleet, settings
             await sleep(200);
 
             // 1. The overlap: old and new password both accepted.
-            const rotated = await rotateCommand(fleet, dir, fresh);
+            const rotated = await rotateWithStandIn(fleet, env, "vault", fresh);
             if (rotated.code !== 0) throw new Error(`nexus-redis rotate exited ${rotated.code}: ${rotated.stderr.trim()}`);
             // 2. The client switches.
             clientPassword = fresh;
@@ -112,39 +106,9 @@ export async function benchRotateVault(run: BenchRun, fleet: LiveFleet, settings
             }),
         ];
     } finally {
-        rmSync(dir, { recursive: true, force: true });
         // recovery, next, compares this environment with another on equal datasets of its own.
         await fleet.cli(env, "vault", ["FLUSHALL"]).catch((e) => run.log(`rotate-vault: could not empty ${env}'s vault: ${e}`));
     }
-}
-
-/** `nexus-redis rotate ENV vault --from-file`, in this process; the Pulumi CLI is a stand-in that keeps the config it is given. */
-async function rotateCommand(fleet: LiveFleet, dir: string, password: string): Promise<{ code: number; stderr: string; config: string }> {
-    const outputs = path.join(dir, "outputs.json");
-    writeFileSync(outputs, JSON.stringify({ environments: fleet.outputs }), { mode: 0o600 });
-    const passwordFile = path.join(dir, "vault.pw");
-    writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
-    let config = "";
-    let stderr = "";
-    const io: CliIo = {
-        stdout: { write: () => true },
-        stderr: { write: (t: string) => (stderr += t) },
-        readStdin: async () => "",
-        run: async (command: string[], options: RunOptions) => {
-            const line = command.join(" ");
-            if (line === "pulumi config get passwords")
-                return { exitCode: 1, stdout: "", stderr: "error: configuration key 'nexus-redis:passwords' not found" };
-            if (line === "pulumi config set --secret passwords") {
-                config = options.input ?? "";
-                return { exitCode: 0, stdout: "", stderr: "" };
-            }
-            throw new Error(`unexpected command ${line}`);
-        },
-        projectDir: path.resolve(__dirname, ".."),
-        env: {},
-    };
-    const code = await nexusRedis(["rotate", ROTATE_BENCH_ENV, "vault", "--from-file", passwordFile, "--outputs", outputs], io);
-    return { code, stderr, config };
 }
 
 /** Throws unless every key in `keys` is on the vault: an acknowledged write lost fails the benchmark. */

@@ -6,22 +6,17 @@
  * lost, the switched writer never sees an authentication error, the old password stops
  * working, and the operational ends linked and equal to its vault.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { diagnose, diagnosisContext } from "../../cli/diagnose";
-import { type CliIo, main } from "../../cli/nexus-redis";
 import { observeEnvironment } from "../../cli/observe";
 import type { EnvironmentsOutput } from "../../cli/outputs";
-import type { RunOptions } from "../../cli/runner";
 import { type LiveFleet, dockerAvailable, startLiveFleet, waitFor } from "../../harness/fleet";
+import { rotateWithStandIn } from "../../harness/rotation";
 
 const live = dockerAvailable();
 const ENV = "contact";
 let fleet: LiveFleet;
-const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-rotate-live-"));
 
 beforeAll(async () => {
     if (live) fleet = await startLiveFleet({ environments: [ENV] });
@@ -29,35 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
     await fleet?.destroy();
 });
-
-/** Runs `nexus-redis rotate` against the fleet; the Pulumi CLI is a stand-in that keeps the config it is given. */
-async function rotateCommand(role: string, newPassword: string): Promise<{ code: number; stderr: string; config: string }> {
-    const outputs = path.join(dir, `outputs-${role}.json`);
-    writeFileSync(outputs, JSON.stringify({ environments: fleet.outputs }));
-    const passwordFile = path.join(dir, `${role}.pw`);
-    writeFileSync(passwordFile, `${newPassword}\n`);
-    let config = "";
-    let stderr = "";
-    const io: CliIo = {
-        stdout: { write: () => true },
-        stderr: { write: (t: string) => (stderr += t) },
-        readStdin: async () => "",
-        run: async (command: string[], options: RunOptions) => {
-            if (command.join(" ") === "pulumi config get passwords") {
-                return { exitCode: 1, stdout: "", stderr: "error: configuration key 'nexus-redis:passwords' not found for stack 'dev'" };
-            }
-            if (command.join(" ") === "pulumi config set --secret passwords") {
-                config = options.input ?? "";
-                return { exitCode: 0, stdout: "", stderr: "" };
-            }
-            throw new Error(`unexpected command ${command.join(" ")}`);
-        },
-        projectDir: path.resolve(__dirname, "../.."),
-        env: {},
-    };
-    const code = await main(["rotate", ENV, role, "--from-file", passwordFile, "--outputs", outputs], io);
-    return { code, stderr, config };
-}
 
 /** Whether `user`/`password` logs in on a container of the fleet, on a fresh connection. */
 async function logsIn(role: "vault" | "operational", user: string, password: string): Promise<boolean> {
@@ -162,7 +128,7 @@ describe.skipIf(!live)("rotating a password under a steady writer", () => {
                         : fleet.outputs[ENV].operational!.adminPassword;
             const fresh = `New-${role}-${Date.now().toString(36)}`;
 
-            const rotated = await rotateCommand(role, fresh);
+            const rotated = await rotateWithStandIn(fleet, ENV, role, fresh);
             expect(rotated.stderr).toContain("accepts the old and the new");
             expect(rotated.code).toBe(0);
             expect(JSON.parse(rotated.config)).toEqual({ [ENV]: { [role]: fresh } });
