@@ -3,6 +3,7 @@
  * for people or one JSON document. Pure; never holds a password.
  */
 import { type DataSource, type EnvironmentPlan, describeData } from "./adoptPlan";
+import { tableLines } from "./report";
 
 /** Status in the report: the plan's, or after a takeover, what happened. */
 export type ReportStatus = "adopt" | "adopted" | "refused" | "skipped" | "failed" | "not reached";
@@ -50,13 +51,7 @@ export function renderTable(report: AdoptReport): string {
         p.vault?.version ?? "-",
         ...(report.dryRun ? [] : [seconds(report.outcomes[p.name]?.writesRefusedMs)]),
     ]);
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) =>
-        cells
-            .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
-            .join("  ")
-            .trimEnd();
-    const out = [line(header), ...rows.map(line)];
+    const out = tableLines(header, rows);
     for (const p of report.plans) {
         const outcome = report.outcomes[p.name];
         const reasons = p.status === "skipped" ? [] : p.reasons;

@@ -5,7 +5,7 @@
 import type { EnvironmentKind } from "../components/protocol";
 import type { SnapshotOrigin } from "./backupRdb";
 import type { RetentionPolicy } from "./backupRestic";
-import { EXIT_HEALTHY, EXIT_PROBLEMS, formatBytes } from "./report";
+import { EXIT_HEALTHY, EXIT_PROBLEMS, formatBytes, tableLines } from "./report";
 
 export interface SnapshotRecord {
     /** The snapshot and its manifest, as paths the operator gave (relative to where the CLI ran, unless --to was absolute). */
@@ -102,13 +102,7 @@ export function renderBackupTable(report: BackupReport): string {
         b.snapshot ? formatBytes(b.snapshot.bytes) : "-",
         b.error ?? `${b.snapshot?.file}${b.restic ? ` (restic ${b.restic.snapshot})` : ""}`,
     ]);
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) =>
-        cells
-            .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
-            .join("  ")
-            .trimEnd();
-    const out = [line(header), ...rows.map(line)];
+    const out = tableLines(header, rows);
     const failedWithSnapshot = report.backups.filter((b) => b.status === "failed" && b.snapshot);
     for (const b of failedWithSnapshot) out.push("", `${b.environment}: the verified snapshot is kept at ${b.snapshot!.file}`);
     const r = report.retention;

@@ -9,6 +9,20 @@
 import type { Problem, ReplicationState } from "./diagnose";
 import type { EnvironmentKind } from "../components/protocol";
 
+/**
+ * The lines of a table for people: a header and rows of cells, each column as wide as its
+ * widest cell, two spaces apart; the last column is left as long as it is.
+ */
+export function tableLines(header: string[], rows: string[][]): string[] {
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (cells: string[]) =>
+        cells
+            .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+            .join("  ")
+            .trimEnd();
+    return [line(header), ...rows.map(line)];
+}
+
 export type Status = "ok" | "problem" | "fixed";
 
 export interface EnvironmentReport {
@@ -122,13 +136,7 @@ export function renderTable(report: FleetReport): string {
         const more = e.problems.length > 1 ? ` (+${e.problems.length - 1} more)` : "";
         return [e.name, e.kind, STATUS_TEXT[e.status], lagText(report.measurements[e.name]), first + more];
     });
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) =>
-        cells
-            .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
-            .join("  ")
-            .trimEnd();
-    const out = [line(header), ...rows.map(line)];
+    const out = tableLines(header, rows);
 
     const detailed = report.environments.filter((e) => e.problems.length > 1 || e.changes.length > 0);
     for (const e of detailed) {
