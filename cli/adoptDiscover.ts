@@ -6,7 +6,7 @@
  * at once with its anonymous volume.
  */
 import { statSync } from "node:fs";
-import { type Docker, imageExists, isNotFound } from "./docker";
+import { type Docker, containerLog, imageExists, isNotFound } from "./docker";
 import { LABEL_ENVIRONMENT } from "../components/containerSpec";
 import { containerName } from "../components/redisServer";
 import {
@@ -205,17 +205,6 @@ export async function discoverEnvironment(
     return findings;
 }
 
-/** A container's log (stdout and stderr), from the engine's multiplexed frames. */
-function demux(buffer: Buffer): string {
-    const parts: Buffer[] = [];
-    for (let pos = 0; pos + 8 <= buffer.length; ) {
-        const size = buffer.readUInt32BE(pos + 4);
-        parts.push(buffer.subarray(pos + 8, pos + 8 + size));
-        pos += 8 + size;
-    }
-    return Buffer.concat(parts).toString("utf8");
-}
-
 /**
  * The Redis version of an image: `redis-server --version` in a container of it (no network,
  * removed with its anonymous volume right after). The image must be on the engine already.
@@ -236,7 +225,7 @@ export async function imageRedisVersion(docker: Docker, image: string): Promise<
     try {
         await container.start();
         const { StatusCode } = await container.wait();
-        const log = demux((await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer);
+        const log = await containerLog(container);
         const version = parseRedisServerVersion(log);
         if (StatusCode !== 0 || version === undefined)
             throw new AdoptError(

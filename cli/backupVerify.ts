@@ -9,7 +9,7 @@ import { performance } from "node:perf_hooks";
 import { DATA_DIR, REDIS_UID } from "../components/redisServer";
 import { tarFileStream } from "./archive";
 import type { SnapshotContent } from "./backupManifest";
-import { type Docker, exec, isNotFound } from "./docker";
+import { type Docker, containerLog, exec, isNotFound } from "./docker";
 
 /** Label of the containers backup and restore create for a moment (scratch servers, file helpers). */
 export const LABEL_TEMPORARY = "nexus-redis.temporary";
@@ -221,22 +221,4 @@ export function redisLogReason(log: string): string {
     );
     const picked = reasons.length > 0 ? reasons.slice(0, 2) : lines.slice(-2);
     return picked.length > 0 ? picked.join("; ") : "it exited without a log";
-}
-
-/** A container's log, stdout and stderr together; from `since` (Unix seconds) on when given. */
-export async function containerLog(container: Docker.Container, since?: number): Promise<string> {
-    const buffer = (await container.logs({
-        stdout: true,
-        stderr: true,
-        follow: false,
-        ...(since === undefined ? {} : { since }),
-    })) as unknown as Buffer;
-    // Without a TTY the log comes in the engine's 8-byte-header frames: keep the payloads.
-    const parts: Buffer[] = [];
-    for (let pos = 0; pos + 8 <= buffer.length; ) {
-        const size = buffer.readUInt32BE(pos + 4);
-        parts.push(buffer.subarray(pos + 8, pos + 8 + size));
-        pos += 8 + size;
-    }
-    return Buffer.concat(parts).toString("utf8");
 }

@@ -139,3 +139,21 @@ export async function connectDockerFor(command: string, why: string): Promise<Do
         throw new UsageError(`no Docker engine answers (${(e as Error).message}): ${why}`, command);
     }
 }
+
+/** A container's log, stdout and stderr together; from `since` (Unix seconds) on when given. */
+export async function containerLog(container: Docker.Container, since?: number): Promise<string> {
+    const buffer = (await container.logs({
+        stdout: true,
+        stderr: true,
+        follow: false,
+        ...(since === undefined ? {} : { since }),
+    })) as unknown as Buffer;
+    // Without a TTY the log comes in the engine's 8-byte-header frames: keep the payloads.
+    const parts: Buffer[] = [];
+    for (let pos = 0; pos + 8 <= buffer.length; ) {
+        const size = buffer.readUInt32BE(pos + 4);
+        parts.push(buffer.subarray(pos + 8, pos + 8 + size));
+        pos += 8 + size;
+    }
+    return Buffer.concat(parts).toString("utf8");
+}

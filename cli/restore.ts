@@ -45,7 +45,6 @@ import {
     SnapshotInvalidError,
     type VaultContainer,
     VaultContainerError,
-    containerLog,
     dataName,
     inspectVaultContainer,
     loadInScratch,
@@ -53,7 +52,7 @@ import {
     temporaryLabels,
     temporaryName,
 } from "./backupVerify";
-import { type Docker, connectDockerFor, exec, isNotFound } from "./docker";
+import { type Docker, connectDockerFor, containerLog, exec, isNotFound } from "./docker";
 import { UsageError, parseMs } from "./errors";
 import type { CliIo } from "./nexus-redis";
 import { type EnvironmentOutput, loadOutputs } from "./outputs";

@@ -9,6 +9,7 @@ export {
     MAX_API_VERSION,
     apiVersion,
     connectDocker,
+    containerLog,
     exec,
     imageExists,
     isNotFound,

@@ -7,7 +7,7 @@
  */
 import Redis from "ioredis";
 import { RUN_LABEL_KEY, TEST_IMAGE, waitFor } from "./fleet";
-import { type Docker, exec } from "./docker";
+import { type Docker, containerLog, exec } from "./docker";
 import { TEST_PORTS, freePorts } from "./ports";
 
 /** Where a hand-built container keeps /data. */
@@ -143,14 +143,6 @@ export async function cliIn(docker: Docker, container: string, args: string[], p
 }
 
 /** The container's log, stdout and stderr together. */
-export async function logsOf(docker: Docker, name: string): Promise<string> {
-    const buffer = (await docker.getContainer(name).logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
-    // Without a TTY the log comes in the engine's 8-byte-header frames: keep the payloads.
-    const parts: Buffer[] = [];
-    for (let pos = 0; pos + 8 <= buffer.length; ) {
-        const size = buffer.readUInt32BE(pos + 4);
-        parts.push(buffer.subarray(pos + 8, pos + 8 + size));
-        pos += 8 + size;
-    }
-    return Buffer.concat(parts).toString("utf8");
+export function logsOf(docker: Docker, name: string): Promise<string> {
+    return containerLog(docker.getContainer(name));
 }
