@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CliIo, main } from "../../cli/nexus-redis";
 import { tarArchive } from "../../cli/archive";
 import { removeRun, startWatchdog } from "../../harness/cleanup";
 import { type Docker, connectDocker, isNotFound } from "../../harness/docker";
@@ -27,8 +26,8 @@ import { ADOPT_PORTS } from "../../harness/adoption";
 import { freePortOffset } from "../../harness/ports";
 import { FakePulumiStack } from "../../harness/pulumiStack";
 import { PROTOCOL_ENVIRONMENTS, findProtocolEnvironment } from "../../components/protocol";
+import { cli } from "../unit/cliRun";
 
-const ROOT = path.resolve(__dirname, "../..");
 const live = dockerAvailable();
 let docker: Docker;
 let runId: string;
@@ -64,18 +63,8 @@ function stackWith(initial: Record<string, string> = {}, onUp?: () => Promise<vo
 }
 
 async function adopt(argv: string[], initial: Record<string, string> = {}, pulumi = stackWith(initial)): Promise<Run> {
-    let stdout = "";
-    let stderr = "";
-    const io: CliIo = {
-        stdout: { write: (t: string) => (stdout += t) },
-        stderr: { write: (t: string) => (stderr += t) },
-        readStdin: async () => "",
-        run: pulumi.runner,
-        projectDir: ROOT,
-        env: {},
-    };
-    const code = await main(["adopt", ...argv], io);
-    return { code, stdout, stderr, commands: pulumi.commands };
+    const run = await cli(["adopt", ...argv], { runner: pulumi.runner });
+    return { ...run, commands: pulumi.commands };
 }
 
 /** `docker inspect` of every container of the run. */

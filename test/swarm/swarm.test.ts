@@ -15,7 +15,7 @@ import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CliIo, main } from "../../cli/nexus-redis";
+import type { CommandRunner } from "../../cli/runner";
 import { swarmOperationalUrn } from "../../cli/recover";
 import { PROBE_LABEL } from "../../cli/swarm";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
@@ -23,6 +23,7 @@ import { exec } from "../../harness/docker";
 import { parseInfo } from "../../harness/fleet";
 import { SwarmCluster, type SwarmNode, leftovers, swarmAvailable } from "../../harness/swarm";
 import { SWARM_TEST_IMAGE, type SwarmFleet, startSwarmFleet, waitUntil } from "../../harness/swarmFleet";
+import { cli as inProcess } from "../unit/cliRun";
 
 const STANDARD = PROTOCOL_ENVIRONMENTS.filter((e) => e.kind === "standard").map((e) => e.name);
 const ALL = PROTOCOL_ENVIRONMENTS.map((e) => e.name);
@@ -39,23 +40,15 @@ const log = (message: string) => process.stderr.write(`swarm test: ${message}\n`
 const node = (name: string): SwarmNode => cluster.nodes.find((n) => n.name === name)!;
 
 /** The CLI in this process, run as on the manager (DOCKER_HOST names its socket). */
-async function cli(argv: string[], run?: CliIo["run"]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = "";
-    let stderr = "";
-    const io: CliIo = {
-        stdout: { write: (t: string) => (stdout += t) },
-        stderr: { write: (t: string) => (stderr += t) },
-        readStdin: async () => "",
-        run:
+async function cli(argv: string[], run?: CommandRunner): Promise<{ code: number; stdout: string; stderr: string }> {
+    return inProcess([...argv, "--outputs", outputsFile], {
+        runner:
             run ??
             (async (command) => {
                 throw new Error(`no command may run here, got ${command.join(" ")}`);
             }),
-        projectDir: path.resolve(__dirname, "../.."),
         env: { DOCKER_HOST: `unix://${cluster.manager.socket}` },
-    };
-    const code = await main([...argv, "--outputs", outputsFile], io);
-    return { code, stdout, stderr };
+    });
 }
 
 async function check(extra: string[] = []): Promise<{ code: number; report: any; stderr: string }> {

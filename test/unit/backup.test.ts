@@ -30,11 +30,9 @@ import {
 } from "../../cli/backupRestic";
 import { LABEL_ROLE, parseScratchOutput, redisLogReason, temporaryLabels } from "../../cli/backupVerify";
 import { LABEL_ROLE as PROGRAM_ROLE_LABEL } from "../../components/containerSpec";
-import { type CliIo, main } from "../../cli/nexus-redis";
-import type { RunOptions, RunResult } from "../../cli/runner";
+import type { RunResult } from "../../cli/runner";
 import { SAMPLE_SECRETS, fleetOutputs } from "./cli-samples";
-
-const ROOT = path.resolve(__dirname, "../..");
+import { cli } from "./cliRun";
 
 const manifest: BackupManifest = {
     format: MANIFEST_FORMAT,
@@ -475,25 +473,15 @@ describe("nexus-redis backup, before it connects anywhere", () => {
         return file;
     })();
 
-    async function backup(argv: string[], runner: (command: string[]) => RunResult | Error, env: Record<string, string> = {}) {
-        let stdout = "";
-        let stderr = "";
-        const commands: [string[], RunOptions][] = [];
-        const io: CliIo = {
-            stdout: { write: (t: string) => (stdout += t) },
-            stderr: { write: (t: string) => (stderr += t) },
-            readStdin: async () => "",
-            run: async (command, options) => {
-                commands.push([command, options]);
+    function backup(argv: string[], runner: (command: string[]) => RunResult | Error, env: Record<string, string> = {}) {
+        return cli(["backup", ...argv, "--outputs", outputs], {
+            runner: async (command) => {
                 const answer = runner(command);
                 if (answer instanceof Error) throw answer;
                 return answer;
             },
-            projectDir: ROOT,
             env,
-        };
-        const code = await main(["backup", ...argv, "--outputs", outputs], io);
-        return { code, stdout, stderr, commands };
+        });
     }
     const enoent = () => Object.assign(new Error("spawn ENOENT"), { code: "ENOENT" });
 

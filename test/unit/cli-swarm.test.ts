@@ -10,12 +10,12 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { type Diagnosis, diagnose, diagnosisContext, withPlacement } from "../../cli/diagnose";
-import { type CliIo, main } from "../../cli/nexus-redis";
 import type { NodeFacts, SwarmObservation } from "../../cli/observe";
 import { type EnvironmentsOutput, type StandardEnvironmentOutput, parseOutputs } from "../../cli/outputs";
 import { recoverCommand, swarmOperationalUrn } from "../../cli/recover";
 import { RELAY_SCRIPT, engineAddress, relayFailure } from "../../cli/swarm";
 import { healthyStandard } from "./cli-samples";
+import { cli } from "./cliRun";
 
 const VAULT_NODE = "v0v0v0v0v0v0v0v0v0v0v0v0v";
 const OTHER_NODE = "o0o0o0o0o0o0o0o0o0o0o0o0o";
@@ -201,22 +201,6 @@ describe("recover on Swarm", () => {
     });
 });
 
-async function cli(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = "";
-    let stderr = "";
-    const io: CliIo = {
-        stdout: { write: (t: string) => (stdout += t) },
-        stderr: { write: (t: string) => (stderr += t) },
-        readStdin: async () => "",
-        run: async () => {
-            throw Object.assign(new Error("spawn pulumi ENOENT"), { code: "ENOENT" });
-        },
-        projectDir: path.resolve(__dirname, "../.."),
-        env,
-    };
-    return { code: await main(argv, io), stdout, stderr };
-}
-
 function outputsFile(environments: EnvironmentsOutput): string {
     const file = path.join(mkdtempSync(path.join(tmpdir(), "nexus-redis-swarm-")), "outputs.json");
     writeFileSync(file, JSON.stringify({ environments }));
@@ -227,7 +211,7 @@ describe("the CLI on a Swarm deployment's outputs", () => {
     const file = outputsFile({ contact });
 
     it("needs a manager to talk to, and says so (exit 2)", async () => {
-        const run = await cli(["check", "--outputs", file], { DOCKER_HOST: "unix:///nonexistent/docker.sock" });
+        const run = await cli(["check", "--outputs", file], { env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" } });
         expect(run.code).toBe(2);
         expect(run.stderr).toMatch(
             /runs on Docker Swarm and no Docker engine answers at \/nonexistent\/docker\.sock.*run nexus-redis on a Swarm manager/,
@@ -236,7 +220,7 @@ describe("the CLI on a Swarm deployment's outputs", () => {
 
     it("prints recover's Pulumi command for the service with --dry-run, without a manager", async () => {
         const run = await cli(["recover", "contact", "--stack", "dev", "--dry-run", "--outputs", file], {
-            DOCKER_HOST: "unix:///nonexistent",
+            env: { DOCKER_HOST: "unix:///nonexistent" },
         });
         const urn = swarmOperationalUrn("nexus-redis", "dev", "contact");
         expect(run.stderr).toBe("");

@@ -8,7 +8,6 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { SnapshotContent } from "../../cli/backupManifest";
-import { type CliIo, main } from "../../cli/nexus-redis";
 import {
     DEFAULT_RESTORE_TIMEOUT_MS,
     RESTORE_HELP,
@@ -19,8 +18,8 @@ import {
 } from "../../cli/restore";
 import { STAGING_FILE, asideFolderName, decideRestore, movedFiles, swapScript, verifyVault } from "../../cli/restorePlan";
 import { SAMPLE_SECRETS, fleetOutputs } from "./cli-samples";
+import { cli } from "./cliRun";
 
-const ROOT = path.resolve(__dirname, "../..");
 const SNAPSHOT: SnapshotContent = { keys: 1000, expiringKeys: 0, digest: "75dea420a05334c707d0f0fc560ce5e71cae1870" };
 const OTHER = "524a51f698518afb2f855a61e565a355e0e7e0fb";
 const EMPTY = "0000000000000000000000000000000000000000";
@@ -349,19 +348,11 @@ describe("nexus-redis restore, before it connects anywhere", () => {
     })();
 
     async function restore(argv: string[]) {
-        let stdout = "";
-        let stderr = "";
-        const io: CliIo = {
-            stdout: { write: (t: string) => (stdout += t) },
-            stderr: { write: (t: string) => (stderr += t) },
-            readStdin: async () => "",
-            run: async (command) => {
+        const { code, stdout, stderr } = await cli(["restore", ...argv, "--outputs", outputs], {
+            runner: async (command) => {
                 throw new Error(`no command may run here, got ${command.join(" ")}`);
             },
-            projectDir: ROOT,
-            env: {},
-        };
-        const code = await main(["restore", ...argv, "--outputs", outputs], io);
+        });
         return { code, stdout, stderr };
     }
 
