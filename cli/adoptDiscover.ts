@@ -84,11 +84,8 @@ export async function managedEnvironments(docker: Docker, prefix: string): Promi
     return [...names].sort();
 }
 
-/** What the session says when the bytes that came back are not Redis's protocol (an HTTP server's "HTTP/1.1 400"). */
-export const NOT_RESP = /not a Redis reply/;
-
 function failureKind(f: ProbeFailure): NonNullable<VaultRedisFacts["failure"]>["kind"] {
-    if (NOT_RESP.test(f.message)) return "not-redis";
+    if (f.kind === "not-redis") return "not-redis";
     if (f.kind === "auth") return "auth";
     if (f.kind === "refused" || f.kind === "unreachable" || f.kind === "silent" || f.kind === "closed") return "unreachable";
     return "error";

@@ -251,7 +251,8 @@ function vaultProblems(env: EnvironmentOutput, vault: VaultObservation): Problem
     if (vault.failure) {
         const f = vault.failure;
         if (f.kind === "auth") problems.push({ code: "vault-auth", message: `${where} rejected the stack's vault password` });
-        else if (f.kind === "denied" || f.kind === "error") problems.push({ code: "vault-error", message: `${where} ${f.message}` });
+        else if (f.kind === "denied" || f.kind === "error" || f.kind === "not-redis")
+            problems.push({ code: "vault-error", message: `${where} ${f.message}` });
         else problems.push({ code: "vault-unreachable", message: `${where} ${f.message}` });
     }
     const info = vault.info;
@@ -332,7 +333,10 @@ export function diagnoseStandard(
 
     if (operational.failure) {
         const f = operational.failure;
-        const code = f.kind === "denied" || f.kind === "error" || f.kind === "auth" ? "operational-error" : "operational-unreachable";
+        const code =
+            f.kind === "denied" || f.kind === "error" || f.kind === "not-redis" || f.kind === "auth"
+                ? "operational-error"
+                : "operational-unreachable";
         problems.push({ code, message: `${where} ${f.message}` });
     }
     if (operational.readFailure) {

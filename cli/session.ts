@@ -20,6 +20,8 @@ export type FailureKind =
     | "denied"
     /** The server closed the connection. */
     | "closed"
+    /** What came back is not Redis's protocol: another kind of server listens there. */
+    | "not-redis"
     | "error";
 
 export interface ProbeFailure {
@@ -239,7 +241,7 @@ export class RedisSession {
         for (const reply of replies) {
             const waiting = this.waiting.shift();
             if (!waiting) {
-                this.end(new ConnectionFailure("a reply to no command", "EPROTO"));
+                this.end(new ConnectionFailure("a reply to no command", "EREPLY"));
                 return;
             }
             waiting.resolve(reply);
@@ -283,7 +285,8 @@ export class RedisSession {
             if (/^NOPERM|^NOAUTH/.test(message)) return { kind: "denied", command, message: `refused ${command}: ${firstLine(message)}` };
             return { kind: "error", command, message: `${command} failed: ${firstLine(message)}` };
         }
-        if (code === "EPROTO") return { kind: "error", command, message: `${command} failed: ${message}` };
+        if (code === "EPROTO") return { kind: "not-redis", command, message: `${command} failed: ${message}` };
+        if (code === "EREPLY") return { kind: "error", command, message: `${command} failed: ${message}` };
         return { kind: "closed", command, message: `closed the connection during ${command}` };
     }
 }

@@ -34,8 +34,9 @@ import {
 } from "../../cli/adoptPlan";
 import { type AdoptReport, renderJson, renderTable } from "../../cli/adoptReport";
 import { aofSettled } from "../../cli/adopt";
-import { NOT_RESP, askVault, containerFacts } from "../../cli/adoptDiscover";
+import { askVault, containerFacts } from "../../cli/adoptDiscover";
 import { type CliIo, HELP, main } from "../../cli/nexus-redis";
+import { FakeRedis } from "./cli-fake-redis";
 
 const ROOT = path.resolve(__dirname, "../..");
 const PASSWORD = "contact-Secret-42";
@@ -293,7 +294,13 @@ describe("what adopt reads from Docker and Redis", () => {
         } finally {
             await new Promise((resolve) => server.close(resolve));
         }
-        expect(NOT_RESP.test("WRONGPASS invalid username-password pair or user is disabled.")).toBe(false);
+        // A Redis that rejects the password is Redis: the failure is the password's.
+        const redis = await new FakeRedis(() => ({ error: "WRONGPASS invalid username-password pair or user is disabled." })).start();
+        try {
+            expect((await askVault({ host: "127.0.0.1", port: redis.port }, "wrong", 2000)).failure?.kind).toBe("auth");
+        } finally {
+            await redis.stop();
+        }
     });
 
     it("compares Redis versions as numbers, and reads redis-server --version", () => {

@@ -199,6 +199,32 @@ describe.each<[string, (o: EnvironmentObservation) => void, ProblemCode[], RegEx
         /vault 127\.0\.0\.1:6630 rejected the stack's vault password/,
     ],
     [
+        "another kind of server on the vault's port",
+        (o) =>
+            (o.vault = {
+                failure: {
+                    kind: "not-redis",
+                    command: "AUTH",
+                    message: 'AUTH failed: not a Redis reply: unexpected reply type byte 0x48 ("H")',
+                },
+            }),
+        ["vault-error"],
+        /vault 127\.0\.0\.1:6630 AUTH failed: not a Redis reply/,
+    ],
+    [
+        "another kind of server on the operational's port",
+        (o) =>
+            (o.operational = {
+                failure: {
+                    kind: "not-redis",
+                    command: "INFO replication",
+                    message: 'INFO replication failed: not a Redis reply: unexpected reply type byte 0x48 ("H")',
+                },
+            }),
+        ["operational-error"],
+        /operational 127\.0\.0\.1:6631 INFO replication failed: not a Redis reply/,
+    ],
+    [
         "a stopped operational",
         (o) =>
             (o.operational = {

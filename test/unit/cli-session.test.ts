@@ -212,7 +212,7 @@ describe("RedisSession", () => {
         const { session: s, deadline } = session(port);
         try {
             const [settled] = await s.callAll([["INFO", "replication"]]);
-            expect(settled.failure?.kind).toBe("error");
+            expect(settled.failure?.kind).toBe("not-redis");
             expect(settled.failure?.message).toMatch(/^INFO replication failed: not a Redis reply: unexpected reply type byte 0x48/);
         } finally {
             deadline.finish();
