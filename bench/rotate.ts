@@ -17,6 +17,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
+import { aofSettled } from "../cli/redisReplies";
 import { type LiveFleet, parseInfo } from "../harness/fleet";
 import { rotateWithStandIn } from "../harness/rotation";
 import { type BenchResult, median, result, samplesText } from "./results";
@@ -39,15 +40,12 @@ export async function benchRotateVault(run: BenchRun, fleet: LiveFleet, settings
     try {
         run.log(`rotate-vault: DEBUG POPULATE ${settings.keys} in ${env}'s vault, then an AOF rewrite so a restart loads them`);
         await fleet.cli(env, "vault", ["DEBUG", "POPULATE", String(settings.keys), "rotate-seed", "40"]);
+        const persistence = async () => parseInfo(await fleet.cli(env, "vault", ["INFO", "persistence"]));
+        const rewritesBefore = Number((await persistence()).aof_rewrites);
         await fleet.cli(env, "vault", ["BGREWRITEAOF"]);
-        await until(
-            "the AOF rewrite",
-            async () => {
-                const info = parseInfo(await fleet.cli(env, "vault", ["INFO", "persistence"]));
-                return info.aof_rewrite_in_progress === "0" && info.aof_rewrite_scheduled === "0" ? true : undefined;
-            },
-            { timeoutMs: 120_000 },
-        );
+        await until("the AOF rewrite", async () => (aofSettled(await persistence(), rewritesBefore) ? true : undefined), {
+            timeoutMs: 120_000,
+        });
 
         const outages: number[] = [];
         const longest: number[] = [];

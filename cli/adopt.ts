@@ -50,7 +50,7 @@ import { type AdoptReport, renderJson, renderTable } from "./adoptReport";
 import { diagnose, diagnosisContext } from "./diagnose";
 import { observeEnvironment } from "./observe";
 import { type EnvironmentsOutput, loadOutputs } from "./outputs";
-import { parseInfo } from "./redisReplies";
+import { aofSettled, parseInfo } from "./redisReplies";
 import type { CommandRunner, RunResult } from "./runner";
 import { Deadline, RedisSession } from "./session";
 
@@ -299,20 +299,6 @@ async function persistence(target: { host: string; port: number }, password: str
     } finally {
         deadline.finish();
     }
-}
-
-/** The AOF holds the whole dataset: no rewrite running or pending, the last one (and the last write) fine. */
-export function aofSettled(info: Record<string, string>, rewritesBefore: number | undefined): boolean {
-    const rewrites = info.aof_rewrites === undefined ? undefined : Number(info.aof_rewrites);
-    return (
-        info.aof_enabled === "1" &&
-        info.aof_rewrite_in_progress === "0" &&
-        info.aof_rewrite_scheduled === "0" &&
-        info.aof_last_bgrewrite_status === "ok" &&
-        info.aof_last_write_status === "ok" &&
-        // Redis 7 counts rewrites: one must have finished since AOF was turned on.
-        (rewritesBefore === undefined || rewrites === undefined || rewrites > rewritesBefore)
-    );
 }
 
 async function takeOver(

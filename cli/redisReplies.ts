@@ -1,6 +1,7 @@
 /**
  * Parsers for the Redis replies the checks read: INFO sections, CLIENT LIST lines and
- * CONFIG GET's flat name/value list. Pure, so the diagnosis is tested on samples.
+ * CONFIG GET's flat name/value list, and what INFO persistence says of the AOF. Pure, so the
+ * diagnosis is tested on samples.
  */
 
 /** `INFO` text as `field → value` (section headers and blank lines dropped). */
@@ -95,4 +96,18 @@ export function parseAclUser(reply: unknown): AclUser | undefined {
         channels: text(fields.channels),
         selectors: Array.isArray(fields.selectors) ? fields.selectors : [],
     };
+}
+
+/** The AOF holds the whole dataset: no rewrite running or pending, the last one (and the last write) fine. */
+export function aofSettled(info: Record<string, string>, rewritesBefore: number | undefined): boolean {
+    const rewrites = info.aof_rewrites === undefined ? undefined : Number(info.aof_rewrites);
+    return (
+        info.aof_enabled === "1" &&
+        info.aof_rewrite_in_progress === "0" &&
+        info.aof_rewrite_scheduled === "0" &&
+        info.aof_last_bgrewrite_status === "ok" &&
+        info.aof_last_write_status === "ok" &&
+        // Redis 7 counts rewrites: one must have finished since AOF was turned on.
+        (rewritesBefore === undefined || rewrites === undefined || rewrites > rewritesBefore)
+    );
 }

@@ -33,7 +33,7 @@ import {
     upCommand,
 } from "../../cli/adoptPlan";
 import { type AdoptReport, renderJson, renderTable } from "../../cli/adoptReport";
-import { aofSettled } from "../../cli/adopt";
+import { aofSettled } from "../../cli/redisReplies";
 import { askVault, containerFacts } from "../../cli/adoptDiscover";
 import { type CliIo, HELP, main } from "../../cli/nexus-redis";
 import { FakeRedis } from "./cli-fake-redis";
