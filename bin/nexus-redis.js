@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 // The `nexus-redis` bin: runs the JavaScript build of cli/ (scripts/build-cli.js, which
-// npm ci and npm install run as `prepare`) with Node's compile cache, so a run pays node's
-// own start-up and the code its command needs, and no TypeScript compiler.
+// npm ci and npm install run as `prepare`) with a code cache per command (build-cli.js's
+// `load`), so a run pays node's own start-up and the code its command needs, and no
+// TypeScript compiler.
 //
 // A build older than its sources (after a git pull or an edit) is rebuilt first. If that
 // fails, the sources themselves run through tsx (slower, but never stale code), and stderr
 // says why.
 require("node:module").enableCompileCache?.();
-const { build, current, ROOT } = require("../scripts/build-cli.js");
+const { build, current, load, ROOT } = require("../scripts/build-cli.js");
 
 const found = current();
-if (found.folder) require(`${found.folder}/cli/nexus-redis.js`).runAsProcess();
+if (found.folder) load(found.folder, process.argv.slice(2)).runAsProcess();
 else rebuildAndRun(found.stale);
 
 async function rebuildAndRun(stale) {
@@ -19,7 +20,7 @@ async function rebuildAndRun(stale) {
         await build();
         const built = current();
         if (!built.folder) throw new Error(built.stale);
-        cli = require(`${built.folder}/cli/nexus-redis.js`);
+        cli = load(built.folder, process.argv.slice(2));
     } catch (e) {
         process.stderr.write(
             `nexus-redis: ${stale}, and it could not be built (${e instanceof Error ? e.message.split("\n")[0] : String(e)}): ` +

@@ -26,14 +26,26 @@ const PROBE = path.join(temp, "probe.cjs");
 fs.writeFileSync(
     PROBE,
     `const Module = require("node:module");
+const vm = require("node:vm");
 const builtins = new Set();
 const load = Module._load;
 Module._load = function (request, ...rest) {
     if (Module.isBuiltin(request)) builtins.add(request.replace(/^node:/, ""));
     return load.call(this, request, ...rest);
 };
+// The bin compiles the build itself (with its code cache), not through require().
+const compiled = [];
+vm.Script = class extends vm.Script {
+    constructor(code, options) {
+        super(code, options);
+        compiled.push(options.filename);
+    }
+};
 process.on("exit", () =>
-    require("node:fs").writeFileSync(process.env.NEXUS_REDIS_PROBE, JSON.stringify({ files: Object.keys(require.cache), builtins: [...builtins] })),
+    require("node:fs").writeFileSync(
+        process.env.NEXUS_REDIS_PROBE,
+        JSON.stringify({ files: [...Object.keys(require.cache), ...compiled], builtins: [...builtins] }),
+    ),
 );
 `,
 );
@@ -135,7 +147,7 @@ describe("the nexus-redis bin", () => {
         // No package at all: no YAML parser (recover's), no Docker client, no Redis library, no compiler.
         expect(run.packages).toEqual([]);
         // Nor node:child_process (it starts no program) or node:perf_hooks.
-        expect(run.builtins).toEqual(["crypto", "fs", "module", "net", "path", "util"]);
+        expect(run.builtins).toEqual(["crypto", "fs", "module", "net", "path", "util", "vm"]);
     });
 
     it("prints one JSON document with --json, nothing on stderr", () => {
@@ -182,15 +194,16 @@ describe("the nexus-redis bin", () => {
     });
 });
 
+// A copy of what the bin needs, so the builds it makes and the sources these tests edit are its own.
+const project = path.join(temp, "project");
+const projectBin = () => path.join(project, "bin/nexus-redis.js");
+
 describe("a build older than its sources", () => {
-    // A copy of what the bin needs, so the build it makes and the sources it edits are its own.
-    const project = path.join(temp, "project");
     beforeAll(() => {
         for (const part of ["bin", "cli", "components", "config.ts", "scripts/build-cli.js", "Pulumi.yaml", "package.json"])
             fs.cpSync(path.join(ROOT, part), path.join(project, part), { recursive: true });
         fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(project, "node_modules"));
     });
-    const projectBin = () => path.join(project, "bin/nexus-redis.js");
     const editHelp = (words: string) => {
         const file = path.join(project, "cli/nexus-redis.ts");
         fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/HELP = `Usage[^:]*:/, `HELP = \`Usage ${words}:`));
@@ -237,5 +250,47 @@ describe("a build older than its sources", () => {
             fs.rmSync(dist);
             fs.renameSync(`${dist}.moved`, dist);
         }
+    });
+});
+
+describe("the code cache of each command (in the copy above)", () => {
+    /** The cache file of the current build for `word`, the first word of the command line ("other" for --help). */
+    const cacheOf = (word: string) => {
+        const { build } = JSON.parse(fs.readFileSync(path.join(project, "dist/current.json"), "utf8")) as { build: string };
+        return path.join(project, "dist", build, `cli/nexus-redis.js.${word}.v8cache`);
+    };
+
+    it("is written by a command's first run and used as it is by the next", () => {
+        const first = bin(["--help"], { bin: projectBin() });
+        expect(first.status, first.stderr).toBe(0);
+        const written = fs.statSync(cacheOf("other"));
+        const next = bin(["--help"], { bin: projectBin() });
+        expect(next.status, next.stderr).toBe(0);
+        expect(next.stdout).toBe(first.stdout);
+        // Accepted by V8: not written again.
+        const after = fs.statSync(cacheOf("other"));
+        expect([after.ino, after.mtimeMs]).toEqual([written.ino, written.mtimeMs]);
+    });
+
+    it("holds what the run compiled, not only what loading the file compiled", () => {
+        const run = bin(["check", "--outputs", stoppedOutputs(), "--timeout", "1000"], { bin: projectBin() });
+        expect(run.status, run.stderr).toBe(1);
+        // --help runs a few functions of the file, a check a great many more.
+        expect(fs.statSync(cacheOf("check")).size).toBeGreaterThan(1.5 * fs.statSync(cacheOf("other")).size);
+    });
+
+    it("is not written by a usage error", () => {
+        const run = bin(["chek"], { bin: projectBin() });
+        expect(run.status).toBe(2);
+        expect(fs.existsSync(cacheOf("chek"))).toBe(false);
+    });
+
+    it("is replaced when V8 rejects it, and the run goes on", () => {
+        fs.writeFileSync(cacheOf("other"), "not a code cache");
+        const run = bin(["--help"], { bin: projectBin() });
+        expect(run.status, run.stderr).toBe(0);
+        expect(run.stdout).toMatch(/^ {2}nexus-redis check /m);
+        expect(fs.readFileSync(cacheOf("other"), "utf8")).not.toBe("not a code cache");
+        expect(fs.statSync(cacheOf("other")).size).toBeGreaterThan(10_000);
     });
 });
