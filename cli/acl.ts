@@ -32,7 +32,7 @@
  * `-@dangerous`. Either gives KEYS back to clients without a password, and the tokens still
  * compare equal: seeing it needs the categories' contents (ACL CAT) or the rules' order.
  */
-import { createHash } from "node:crypto";
+import { passwordHash } from "../components/redisServer";
 import type { AclUser } from "./redisReplies";
 
 /** Differences between a user as Redis reports it and its declared rules, in words; [] when none. Never a password. */
@@ -121,7 +121,7 @@ export function expectedUser(rules: string[]): ExpectedUser {
             user.passwordHashes = [];
         } else if (rule.startsWith(">")) {
             user.nopass = false;
-            user.passwordHashes.push(sha256(rule.slice(1)));
+            user.passwordHashes.push(passwordHash(rule.slice(1)));
         } else if (rule.startsWith("#")) user.passwordHashes.push(rule.slice(1).toLowerCase());
         else if (lower === "allkeys") user.keys = ["~*"];
         else if (lower === "resetkeys") user.keys = [];
@@ -136,10 +136,6 @@ export function expectedUser(rules: string[]): ExpectedUser {
     }
     user.base = user.commands[0];
     return user;
-}
-
-function sha256(text: string): string {
-    return createHash("sha256").update(text).digest("hex");
 }
 
 function words(text: string): string[] {

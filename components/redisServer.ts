@@ -13,7 +13,8 @@
  * of its passwords (`#<hex>` ACL rules); the operational must hold its `masterauth` in
  * plain text, since it presents that to the vault.
  */
-import { createHash } from "node:crypto";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { REDIS_INTERNAL_PORT } from "./protocol";
@@ -126,7 +127,7 @@ export const BACKUP_USER = "backup";
 
 /** The SHA-256 of a password, as Redis stores it and as `#<hex>` ACL rules give it. */
 export function passwordHash(password: string): string {
-    return createHash("sha256").update(password).digest("hex");
+    return bytesToHex(sha256(utf8ToBytes(password)));
 }
 
 /** ACL rules of a vault's default user: every command and key, for the holder of the vault's password. */

@@ -30,6 +30,18 @@ const ENTRY = "cli/nexus-redis.ts";
 /** Builds replaced longer ago than this are removed by the next build (a CLI run is far shorter). */
 const KEEP_OLD_MS = 3_600_000;
 
+/**
+ * Packages bundled into the CLI instead of required from node_modules: @noble/hashes is an
+ * ES module, and require()ing one starts Node's ESM loader (what the bundle avoids).
+ */
+const BUNDLED = ["@noble/hashes"];
+
+/** Every other package the project depends on: left to require() at run time. */
+function externalPackages() {
+    const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+    return Object.keys({ ...manifest.dependencies, ...manifest.devDependencies }).filter((name) => !BUNDLED.includes(name));
+}
+
 /** Size and modification time of a project file: what decides whether a build is current. */
 function stamp(file) {
     const stat = fs.statSync(path.join(ROOT, file));
@@ -65,7 +77,8 @@ function build() {
             entryPoints: [ENTRY],
             outfile,
             bundle: true,
-            packages: "external",
+            // Packages stay in node_modules, except those the bundle must hold (BUNDLED).
+            external: externalPackages(),
             platform: "node",
             format: "cjs",
             target: "node22",

@@ -12,6 +12,7 @@ import {
     maxmemoryBytes,
     operationalCommand,
     operationalFiles,
+    passwordHash,
     renderConfig,
     vaultCommand,
     vaultFiles,
@@ -19,6 +20,15 @@ import {
 } from "../../components/redisServer";
 
 const sha = (text: string) => createHash("sha256").update(text).digest("hex");
+
+describe("passwordHash", () => {
+    it("is the SHA-256 Redis compares a password with, for any length and any character", () => {
+        // One 64-byte block and the lengths where the padding spills into a second (55, 56, 64),
+        // several blocks, and characters of two, three and four bytes in UTF-8.
+        const inputs = ["", "a", "x".repeat(55), "x".repeat(56), "x".repeat(64), "y".repeat(1000), "pässwörd-密码-🔑"];
+        for (const input of inputs) expect(passwordHash(input), JSON.stringify(input)).toBe(sha(input));
+    });
+});
 
 /** A config file's lines as word lists, comments left out. */
 function lines(config: string): string[][] {
