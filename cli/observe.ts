@@ -90,6 +90,48 @@ export interface EnvironmentObservation {
     swarm?: SwarmObservation;
 }
 
+/** What the check sends one server, in order, and the ACL users whose GETUSER replies it holds. */
+export interface Batch {
+    commands: string[][];
+    aclUsers: string[];
+}
+
+/** The vault's batch: AUTH first, then every read observeVault makes. Pure. */
+export function vaultBatch(env: EnvironmentOutput): Batch {
+    const aclUsers = Object.keys(declaredVaultUsers(env));
+    const commands = [
+        ["AUTH", env.vault.password],
+        ["INFO", "replication", "persistence"],
+        ["CONFIG", "GET", ...Object.keys(declaredVaultSettings())],
+        ["DBSIZE"],
+        ["CLIENT", "LIST", "TYPE", "replica"],
+        ["ACL", "USERS"],
+        ...aclUsers.map((user) => ["ACL", "GETUSER", user]),
+    ];
+    return { commands, aclUsers };
+}
+
+/**
+ * The operational's batch: the reads without a password (as the protocol's check makes them),
+ * then AUTH as its admin user and the rest; the last READER_FORBIDDEN_COMMANDS.length replies
+ * are ACL DRYRUN's. Pure.
+ */
+export function operationalBatch(env: StandardEnvironmentOutput): Batch {
+    const aclUsers = Object.keys(declaredOperationalUsers(env));
+    const names = [...Object.keys(declaredOperationalSettings(env.vault.container)), "masterauth"];
+    const commands = [
+        ["INFO", "replication"],
+        ["DBSIZE"],
+        ["AUTH", env.operational.adminUser, env.operational.adminPassword],
+        ["CONFIG", "GET", ...names],
+        ["CLIENT", "LIST", "TYPE", "master"],
+        ["ACL", "USERS"],
+        ...aclUsers.map((user) => ["ACL", "GETUSER", user]),
+        ...READER_FORBIDDEN_COMMANDS.map((command) => ["ACL", "DRYRUN", "default", ...command]),
+    ];
+    return { commands, aclUsers };
+}
+
 /**
  * Talks to a vault in one round trip (every command sent at once, after AUTH in the same
  * batch); never throws, never waits past the deadline.
@@ -97,17 +139,9 @@ export interface EnvironmentObservation {
 export async function observeVault(env: EnvironmentOutput, deadline: Deadline): Promise<VaultObservation> {
     const observation: VaultObservation = {};
     const session = new RedisSession(env.vault, deadline);
-    const aclUsers = Object.keys(declaredVaultUsers(env));
+    const { commands, aclUsers } = vaultBatch(env);
     try {
-        const [auth, ...replies] = await session.callAll([
-            ["AUTH", env.vault.password],
-            ["INFO", "replication", "persistence"],
-            ["CONFIG", "GET", ...Object.keys(declaredVaultSettings())],
-            ["DBSIZE"],
-            ["CLIENT", "LIST", "TYPE", "replica"],
-            ["ACL", "USERS"],
-            ...aclUsers.map((user) => ["ACL", "GETUSER", user]),
-        ]);
+        const [auth, ...replies] = await session.callAll(commands);
         // Refused AUTH: what follows ran unauthenticated and says nothing more.
         if (auth.failure) throw new ProbeError(auth.failure);
         const [info, config, dbsize, replicas, users, ...acl] = replies;
@@ -136,19 +170,9 @@ export async function observeVault(env: EnvironmentOutput, deadline: Deadline): 
 export async function observeOperational(env: StandardEnvironmentOutput, deadline: Deadline): Promise<OperationalObservation> {
     const observation: OperationalObservation = {};
     const session = new RedisSession(env.operational, deadline);
-    const aclUsers = Object.keys(declaredOperationalUsers(env));
-    const names = [...Object.keys(declaredOperationalSettings(env.vault.container)), "masterauth"];
+    const { commands, aclUsers } = operationalBatch(env);
     try {
-        const [info, dbsize, auth, ...admin] = await session.callAll([
-            ["INFO", "replication"],
-            ["DBSIZE"],
-            ["AUTH", env.operational.adminUser, env.operational.adminPassword],
-            ["CONFIG", "GET", ...names],
-            ["CLIENT", "LIST", "TYPE", "master"],
-            ["ACL", "USERS"],
-            ...aclUsers.map((user) => ["ACL", "GETUSER", user]),
-            ...READER_FORBIDDEN_COMMANDS.map((command) => ["ACL", "DRYRUN", "default", ...command]),
-        ]);
+        const [info, dbsize, auth, ...admin] = await session.callAll(commands);
         const readFailure = info.failure ?? dbsize.failure;
         if (readFailure) {
             // Refused reads are a finding, not the end: the admin user can still look.
