@@ -1,6 +1,6 @@
 /**
- * check-cli, check-cli-N-hung, check-cli-N-vs-1-hung, check-in-process, cli-help,
- * check-cli-npx: `nexus-redis check` as users run it, a whole process from start to exit,
+ * check-cli, check-floor, check-cli-vs-floor, check-cli-N-hung, check-cli-N-vs-1-hung,
+ * check-in-process, cli-help, check-cli-npx: `nexus-redis check` as users run it, a whole process from start to exit,
  * against the protocol's own check, the sequential script
  *
  *     for p in PORT...; do redis-cli -p $p INFO replication; done
@@ -10,6 +10,10 @@
  * shebang: node on PATH, the JavaScript build, Node's compile cache), with `--outputs FILE`.
  * The check does more than the script (it authenticates to every vault and operational and
  * reads their settings and ACLs), but the script is what operators had.
+ *
+ * check-floor is bench/checkFloor.ts as a whole process: Node, the check's 22 connections and
+ * batches, every reply read, and nothing else. It says how much of check-cli no check written
+ * in Node could save, and check-cli-vs-floor how much is the CLI's own work.
  *
  * A hung host is a TCP server that accepts connections and never answers, put in place of an
  * operational's port (in the outputs the CLI reads, and in the script's port list). redis-cli
@@ -124,6 +128,8 @@ export function checkResultNames(options: Pick<CheckBenchOptions, "hung" | "npxR
     return [
         "cli-help",
         "check-cli",
+        "check-floor",
+        "check-cli-vs-floor",
         "check-cli-1-hung",
         ...(n > 1 ? [`check-cli-${n}-hung`, `check-cli-${n}-vs-1-hung`] : []),
         "check-in-process",
@@ -137,6 +143,8 @@ export interface CheckSamples {
     bareNode: number[];
     cli: number[];
     script: number[];
+    /** bench/checkFloor.ts as a process: the conversations alone. */
+    floor: number[];
     /** By number of hung operationals: the CLI's runs and the script's. */
     hung: Map<number, { cli: number[]; script: number[] }>;
     inProcess: number[];
@@ -166,6 +174,22 @@ export function checkResults(
             baseline: median(samples.script),
             note: `${cliText}, healthy fleet, whole process, ${samplesText(samples.cli)} ms; baseline: ${scriptText}, ${samplesText(samples.script)} ms; alternated`,
             target: CHECK_CLI_TARGET,
+        }),
+        result({
+            name: "check-floor",
+            value: median(samples.floor),
+            unit: "ms",
+            baseline: median(samples.script),
+            note:
+                `bench/checkFloor.ts as a whole process (node, one JavaScript file): a connection to each of the ${environments} environments' servers at once, the check's own batch to each, every reply read, nothing else, ${samplesText(samples.floor)} ms; ` +
+                `baseline: the protocol's script, as for check-cli; alternated with both`,
+        }),
+        result({
+            name: "check-cli-vs-floor",
+            value: median(samples.cli),
+            unit: "ms",
+            baseline: median(samples.floor),
+            note: "check-cli's runs against check-floor's: the ratio is the whole check over the conversations it cannot skip, the rest being the CLI's own work (loading, options, outputs, parsing the replies, diagnosis, the table)",
         }),
     ];
     const counts = [...samples.hung.keys()].sort((a, b) => a - b);
@@ -254,16 +278,28 @@ export async function benchCheck(run: BenchRun, fleet: LiveFleet, options: Check
         if (got !== answers) throw new Error(`${what}: ${got} operationals answered, expected ${answers}`);
     };
 
-    const samples: CheckSamples = { help: [], bareNode: [], cli: [], script: [], hung: new Map(), inProcess: [], npx: [] };
+    const samples: CheckSamples = { help: [], bareNode: [], cli: [], script: [], floor: [], hung: new Map(), inProcess: [], npx: [] };
     const servers = new HungServers();
     try {
         const healthyFile = writeOutputs(environments);
         const ports = portsOf(environments);
+        const floorFile = path.join(folder, "check-floor.js");
+        await buildFloor(floorFile);
+        const floor = async () => {
+            const r = await timedProcess(process.execPath, [floorFile, healthyFile], env);
+            const servers = names.length + operationals.length;
+            if (r.code !== 0 || r.stdout !== `${servers} servers answered\n`)
+                throw new Error(
+                    `check-floor: exit ${r.code}, expected ${servers} servers to answer: ${r.stderr.trim()} ${r.stdout.trim()}`,
+                );
+            return r.ms;
+        };
+        await floor();
         // Untimed first runs: a build made stale by an edit is rebuilt, and Node's compile cache filled.
         expectRun("nexus-redis check", await cli(healthyFile), 0, []);
         await script(ports, false);
 
-        run.log(`cli-help and check-cli: ${options.healthyRepetitions} x each, alternated with their baselines`);
+        run.log(`cli-help, check-cli and check-floor: ${options.healthyRepetitions} x each, alternated with their baselines`);
         for (let i = 0; i < options.healthyRepetitions; i++) {
             samples.help.push((await timedProcess(BIN, ["--help"], env)).ms);
             samples.bareNode.push((await timedProcess(process.execPath, ["-e", ""], env)).ms);
@@ -273,6 +309,7 @@ export async function benchCheck(run: BenchRun, fleet: LiveFleet, options: Check
             const baseline = await script(ports, false);
             expectAnswers("the protocol's script on the healthy fleet", baseline, operationals.length);
             samples.script.push(baseline.ms);
+            samples.floor.push(await floor());
         }
 
         const hungPorts = new Map<string, number>();
@@ -320,4 +357,18 @@ export async function benchCheck(run: BenchRun, fleet: LiveFleet, options: Check
         fs.rmSync(folder, { recursive: true, force: true });
     }
     return checkResults(samples, { environments: names.length, operationals: operationals.length, timeoutMs });
+}
+
+/** Bundles bench/checkFloor.ts into one JavaScript file, as the CLI's build is (no compiler when it runs). */
+async function buildFloor(outfile: string): Promise<void> {
+    const esbuild = await import("esbuild");
+    await esbuild.build({
+        entryPoints: [path.join(ROOT, "bench/checkFloor.ts")],
+        outfile,
+        bundle: true,
+        platform: "node",
+        format: "cjs",
+        target: "node22",
+        logLevel: "error",
+    });
 }

@@ -1,0 +1,51 @@
+/**
+ * The floor under `nexus-redis check`, as a program of its own:
+ *
+ *     node check-floor.js OUTPUTS_FILE
+ *
+ * It does only what no check of the fleet can skip: Node's start-up, a connection to every
+ * vault and operational at once, each server's batch (the check's own, from vaultBatch and
+ * operationalBatch) written to it, and every reply read to its end. Nothing else: no options,
+ * no parsing of what came back, no diagnosis, no table. It exits 0 once every server has
+ * answered every command, 1 if a connection fails.
+ *
+ * bench/check.ts bundles it into one JavaScript file with esbuild (as the CLI's build is),
+ * and times it as a whole process beside check-cli: the difference is the CLI's own work.
+ */
+import * as fs from "node:fs";
+import * as net from "node:net";
+import { type Batch, operationalBatch, vaultBatch } from "../cli/observe";
+import type { EnvironmentsOutput } from "../cli/outputs";
+import { ReplyReader, encodeCommand } from "../cli/resp";
+
+function converse(target: { host: string; port: number }, batch: Batch): Promise<void> {
+    return new Promise((resolve, reject) => {
+        const socket = net.connect({ host: target.host, port: target.port });
+        const reader = new ReplyReader();
+        let replies = 0;
+        socket.setNoDelay(true);
+        socket.write(batch.commands.map(encodeCommand).join(""));
+        socket.on("data", (chunk: Buffer) => {
+            replies += reader.push(chunk).length;
+            if (replies < batch.commands.length) return;
+            socket.destroy();
+            resolve();
+        });
+        socket.on("error", reject);
+        socket.on("close", () => reject(new Error(`${target.host}:${target.port} closed after ${replies} replies`)));
+    });
+}
+
+const { environments } = JSON.parse(fs.readFileSync(process.argv[2], "utf8")) as { environments: EnvironmentsOutput };
+const conversations: Promise<void>[] = [];
+for (const env of Object.values(environments)) {
+    conversations.push(converse(env.vault, vaultBatch(env)));
+    if (env.kind === "standard") conversations.push(converse(env.operational, operationalBatch(env)));
+}
+Promise.all(conversations).then(
+    () => process.stdout.write(`${conversations.length} servers answered\n`),
+    (e: Error) => {
+        process.stderr.write(`check-floor: ${e.message}\n`);
+        process.exitCode = 1;
+    },
+);
