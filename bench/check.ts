@@ -7,7 +7,7 @@
  *
  * over the fleet's operationals, also a whole process (bash), both spawned the same way by
  * this benchmark and alternated. The CLI is the package's bin (bin/nexus-redis.js, through its
- * shebang: node on PATH, the JavaScript build, Node's compile cache), with `--outputs FILE`.
+ * shebang: node on PATH, the JavaScript build and its code cache), with `--outputs FILE`.
  * The check does more than the script (it authenticates to every vault and operational and
  * reads their settings and ACLs), but the script is what operators had.
  *
@@ -295,7 +295,7 @@ export async function benchCheck(run: BenchRun, fleet: LiveFleet, options: Check
             return r.ms;
         };
         await floor();
-        // Untimed first runs: a build made stale by an edit is rebuilt, and Node's compile cache filled.
+        // Untimed first runs: a build made stale by an edit is rebuilt, and the check's code cache written.
         expectRun("nexus-redis check", await cli(healthyFile), 0, []);
         await script(ports, false);
 

@@ -7,6 +7,7 @@
 // A build older than its sources (after a git pull or an edit) is rebuilt first. If that
 // fails, the sources themselves run through tsx (slower, but never stale code), and stderr
 // says why.
+// Node's compile cache, for build-cli.js and the packages a command requires (adopt's Docker client).
 require("node:module").enableCompileCache?.();
 const { build, current, load, ROOT } = require("../scripts/build-cli.js");
 
