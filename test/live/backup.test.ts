@@ -15,10 +15,13 @@ import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABEL_TEMPORARY } from "../../cli/backupVerify";
 import { type CliIo, main } from "../../cli/nexus-redis";
+import { validateEnvironments } from "../../cli/outputs";
+import { type RestoreOptions, parseRestoreArgs, restore } from "../../cli/restore";
 import { spawnRunner } from "../../cli/runner";
+import { type Docker, connectDocker } from "../../harness/docker";
 import { type LiveFleet, RUN_LABEL_KEY, dockerAvailable, startLiveFleet, waitFor } from "../../harness/fleet";
 import { fillDataset } from "../../harness/handBuilt";
-import { redisCommands } from "../../harness/resp";
+import { redisCommand, redisCommands } from "../../harness/resp";
 
 const ROOT = path.resolve(__dirname, "../..");
 const live = dockerAvailable();
@@ -193,6 +196,56 @@ describe.skipIf(!live)("backup and restore", () => {
         expect(await synced("contact")).toBe(digests.contact);
         const check = await cli(["check", "--json", "--wait", "30000"]);
         expect(JSON.parse(check.stdout).healthy).toBe(true);
+    });
+
+    it("leaves the vault running on its own data, writes resumed and save points back, when its container cannot be stopped", async () => {
+        const contact = vault("contact");
+        await fillDataset(contact, 2_000, "stop-fails");
+        const { document } = await backupJson(["--to", path.join(work, "stop-fails"), "--env", "contact"]);
+        const file = document.backups[0].snapshot.file;
+        // Data the snapshot lacks: restore goes ahead only with --force, and must keep it when it stops short.
+        await contact.set("written-after-the-backup", "kept");
+        const savePoints = await fleet.cli("contact", "vault", ["CONFIG", "GET", "save"]);
+        const digest = await fleet.digest("contact", "vault");
+        const started = await startedAt("contact");
+        // The engine refuses to stop the vault's container (what the restore then does is under test).
+        const engine = await connectDocker();
+        const refusingStop = new Proxy(engine, {
+            get(target, property) {
+                if (property === "getContainer")
+                    return (id: string) => {
+                        const container = target.getContainer(id);
+                        container.stop = async () => {
+                            throw Object.assign(new Error("the test's engine refuses to stop it"), { statusCode: 500 });
+                        };
+                        return container;
+                    };
+                const value = Reflect.get(target, property);
+                return typeof value === "function" ? value.bind(target) : value;
+            },
+        }) as Docker;
+        const options = parseRestoreArgs(["contact", "--from", file, "--force"], process.env) as RestoreOptions;
+        const report = await restore(validateEnvironments(fleet.outputs).contact, options, {
+            docker: refusingStop,
+            run: spawnRunner,
+            env: process.env,
+            log: () => undefined,
+            now: () => new Date(),
+        });
+        expect(report.status).toBe("failed");
+        expect(report.error).toBe("the test's engine refuses to stop it");
+        expect(report.aside).toBeNull();
+        expect(await startedAt("contact")).toBe(started);
+        expect(await fleet.digest("contact", "vault")).toBe(digest);
+        expect(await fleet.cli("contact", "vault", ["CONFIG", "GET", "save"])).toBe(savePoints);
+        // Writes resumed: a vault still paused would hold this write for two minutes, past the bound.
+        const password = fleet.outputs.contact.vault.password;
+        expect(
+            await redisCommand(fleet.outputs.contact.vault.port, ["SET", "written-after-the-attempt", "1"], {
+                password,
+                timeoutMs: 10_000,
+            }),
+        ).toBe("OK");
     });
 
     it("refuses a corrupt or truncated snapshot, and a vault holding newer data without --force, changing nothing", async () => {
