@@ -5,7 +5,8 @@
 // One file, dist/<build>/cli/nexus-redis.js: every TypeScript file the CLI can reach from
 // cli/nexus-redis.ts, its commands included, bundled by esbuild (which tsx, a dependency,
 // brings) in well under a second; `tsc --noEmit` (npm run build, the tests) checks the types.
-// - Packages are not bundled: each is require()d from node_modules where its importer runs.
+// - Packages are not bundled: each is require()d from node_modules where its importer runs,
+//   except those in BUNDLED (ES modules: require()ing one would start Node's ESM loader).
 // - A command's module is the body of a function the dispatcher calls when the command runs
 //   (esbuild's lazy init for import()), so a check runs none of recover's code and loads
 //   none of its packages (yaml). One file instead of twenty: measured, about 15 ms less
@@ -32,15 +33,10 @@ const KEEP_OLD_MS = 3_600_000;
 
 /**
  * Packages bundled into the CLI instead of required from node_modules: @noble/hashes is an
- * ES module, and require()ing one starts Node's ESM loader (what the bundle avoids).
+ * ES module, and require()ing one starts Node's ESM loader (what the bundle avoids). Their
+ * package.json is stamped like a source, so updating one makes the build stale.
  */
 const BUNDLED = ["@noble/hashes"];
-
-/** Every other package the project depends on: left to require() at run time. */
-function externalPackages() {
-    const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
-    return Object.keys({ ...manifest.dependencies, ...manifest.devDependencies }).filter((name) => !BUNDLED.includes(name));
-}
 
 /** Size and modification time of a project file: what decides whether a build is current. */
 function stamp(file) {
@@ -70,6 +66,24 @@ function build() {
             });
         },
     };
+    // Resolved here, these are bundled; every other package stays external (packages: "external").
+    const bundled = {
+        name: "bundled-packages",
+        setup(b) {
+            const names = BUNDLED.map((n) => n.replace(/[/]/g, "\\/")).join("|");
+            b.onResolve({ filter: new RegExp(`^(${names})(/|$)`) }, (args) => {
+                const name = BUNDLED.find((n) => args.path === n || args.path.startsWith(`${n}/`));
+                const resolved = require.resolve(args.path, { paths: [args.resolveDir] });
+                const folder = `node_modules/${name}`;
+                const manifest = path.relative(
+                    ROOT,
+                    path.join(resolved.slice(0, resolved.lastIndexOf(folder) + folder.length), "package.json"),
+                );
+                stamps[manifest] = stamp(manifest);
+                return { path: resolved };
+            });
+        },
+    };
     fs.mkdirSync(DIST, { recursive: true });
     // esbuild runs plugins only in its asynchronous API.
     return esbuild
@@ -77,15 +91,14 @@ function build() {
             entryPoints: [ENTRY],
             outfile,
             bundle: true,
-            // Packages stay in node_modules, except those the bundle must hold (BUNDLED).
-            external: externalPackages(),
+            packages: "external",
             platform: "node",
             format: "cjs",
             target: "node22",
             // import() becomes a call in a promise: a real import() would start Node's ESM loader.
             supported: { "dynamic-import": false },
             banner: { js: `const __nexusRedisRoot = require("node:path").join(__dirname, ${JSON.stringify(depth)});` },
-            plugins: [sourceDirname],
+            plugins: [bundled, sourceDirname],
             logLevel: "error",
             absWorkingDir: ROOT,
         })
@@ -138,17 +151,18 @@ function current() {
  * Node's compile cache (module.enableCompileCache) keeps only what V8 compiles when a file
  * loads, not the functions compiled while it runs; esbuild's functions are all compiled
  * lazily, so every run compiled check's code again (about 8 ms of a check's 110 here). This
- * cache is taken when a run ends, so it holds every function that run compiled: one per
- * command (the first word of `argv`), made by its first run and used by every later one.
- * It is written only when missing or rejected (V8 rejects a cache made by another Node, or
- * with other V8 flags), only after a command ran (exit 0 or 1, not a usage error), and in
- * the build's own folder: it is as trusted as the code beside it, and goes with it.
+ * cache is taken when a run ends, so it holds the functions that run compiled: one per
+ * command (the first word of `argv`) and Node version, written by the first run of that
+ * command that succeeds (exit 0, not --help: a run that stops early compiles little), and used
+ * as it is by every later one. It is written again only when V8 rejects it (other V8 flags),
+ * through a file of its own renamed into place, and only in a folder this user may write: the
+ * build's own, so it is as trusted as the code beside it and goes with it.
  */
 function load(folder, argv) {
     const vm = require("node:vm");
     const file = path.join(folder, ENTRY.replace(/\.ts$/, ".js"));
     const word = /^[a-z]{1,20}$/.test(argv[0] ?? "") ? argv[0] : "other";
-    const cacheFile = `${file}.${word}.v8cache`;
+    const cacheFile = `${file}.${word}.node-${process.version}.v8cache`;
     let cachedData;
     try {
         cachedData = fs.readFileSync(cacheFile);
@@ -158,20 +172,32 @@ function load(folder, argv) {
     const script = new vm.Script(source, { filename: file, cachedData });
     const module = { exports: {} };
     script.runInThisContext()(module.exports, require("node:module").createRequire(file), module, file, path.dirname(file));
-    if (cachedData === undefined || script.cachedDataRejected) {
+    const help = argv[0] === "help" || argv.includes("--help") || argv.includes("-h");
+    if ((cachedData === undefined || script.cachedDataRejected) && !help && writable(path.dirname(file))) {
         process.once("exit", (code) => {
-            if (code !== 0 && code !== 1) return;
-            const next = `${cacheFile}.${process.pid}`;
+            if (code !== 0) return;
+            const next = `${cacheFile}.${process.pid}-${Math.random().toString(36).slice(2)}`;
             try {
-                fs.writeFileSync(next, script.createCachedData());
+                fs.writeFileSync(next, script.createCachedData(), { flag: "wx" });
                 fs.renameSync(next, cacheFile);
             } catch {
-                // A folder this user may not write: every run compiles, as without the cache.
-                fs.rmSync(next, { force: true });
+                // A full disk, say: the next run compiles, as without the cache.
+                try {
+                    fs.rmSync(next, { force: true });
+                } catch {}
             }
         });
     }
     return module.exports;
+}
+
+function writable(folder) {
+    try {
+        fs.accessSync(folder, fs.constants.W_OK);
+        return true;
+    } catch {
+        return false;
+    }
 }
 
 module.exports = { build, current, load, ROOT };
