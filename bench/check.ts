@@ -12,8 +12,9 @@
  * reads their settings and ACLs), but the script is what operators had.
  *
  * check-floor is bench/checkFloor.ts as a whole process: Node, the check's 22 connections and
- * batches, every reply read, and nothing else. It says how much of check-cli no check written
- * in Node could save, and check-cli-vs-floor how much is the CLI's own work.
+ * batches, every reply read, and nothing else. It says how much of check-cli its conversations
+ * take (these batches, on this engine and Redis), and check-cli-vs-floor how much is the CLI's
+ * own work.
  *
  * A hung host is a TCP server that accepts connections and never answers, put in place of an
  * operational's port (in the outputs the CLI reads, and in the script's port list). redis-cli
@@ -181,7 +182,7 @@ export function checkResults(
             unit: "ms",
             baseline: median(samples.script),
             note:
-                `bench/checkFloor.ts as a whole process (node, one JavaScript file): a connection to each of the ${environments} environments' servers at once, the check's own batch to each, every reply read, nothing else, ${samplesText(samples.floor)} ms; ` +
+                `bench/checkFloor.ts as a whole process (node, one JavaScript file): a connection to each of the ${environments} environments' servers at once, the check's own batch to each, every reply read (RESP framing only), nothing else, ${samplesText(samples.floor)} ms; ` +
                 `baseline: the protocol's script, as for check-cli; alternated with both`,
         }),
         result({
@@ -189,7 +190,7 @@ export function checkResults(
             value: median(samples.cli),
             unit: "ms",
             baseline: median(samples.floor),
-            note: "check-cli's runs against check-floor's: the ratio is the whole check over the conversations it cannot skip, the rest being the CLI's own work (loading, options, outputs, parsing the replies, diagnosis, the table)",
+            note: "check-cli's runs against check-floor's: the ratio is the whole check over its conversations alone, the rest being the CLI's own work (loading, options, outputs, reading what the replies say, diagnosis, the table)",
         }),
     ];
     const counts = [...samples.hung.keys()].sort((a, b) => a - b);

@@ -1,13 +1,14 @@
 /**
- * The floor under `nexus-redis check`, as a program of its own:
+ * The floor under this `nexus-redis check`, as a program of its own:
  *
  *     node check-floor.js OUTPUTS_FILE
  *
- * It does only what no check of the fleet can skip: Node's start-up, a connection to every
+ * It does only what the check's conversations take: Node's start-up, a connection to every
  * vault and operational at once, each server's batch (the check's own, from vaultBatch and
- * operationalBatch) written to it, and every reply read to its end. Nothing else: no options,
- * no parsing of what came back, no diagnosis, no table. It exits 0 once every server has
- * answered every command, 1 if a connection fails.
+ * operationalBatch) written to it, and every reply read to its end (RESP framing decoded,
+ * nothing in it interpreted). Nothing else: no options, no diagnosis, no table. It exits 0
+ * once every server has answered every command, 1 if a connection fails. A check that sent
+ * less (no ACL GETUSER, say) would have a lower floor: this one measures these batches.
  *
  * bench/check.ts bundles it into one JavaScript file with esbuild (as the CLI's build is),
  * and times it as a whole process beside check-cli: the difference is the CLI's own work.

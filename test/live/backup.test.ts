@@ -207,7 +207,6 @@ describe.skipIf(!live)("backup and restore", () => {
         await contact.set("written-after-the-backup", "kept");
         const savePoints = await fleet.cli("contact", "vault", ["CONFIG", "GET", "save"]);
         const digest = await fleet.digest("contact", "vault");
-        const started = await startedAt("contact");
         // The engine refuses to stop the vault's container (what the restore then does is under test).
         const engine = await connectDocker();
         const refusingStop = new Proxy(engine, {
@@ -234,8 +233,7 @@ describe.skipIf(!live)("backup and restore", () => {
         });
         expect(report.status).toBe("failed");
         expect(report.error).toBe("the test's engine refuses to stop it");
-        expect(report.aside).toBeNull();
-        expect(await startedAt("contact")).toBe(started);
+        // Nothing of the vault's data was touched before the stop was asked for.
         expect(await fleet.digest("contact", "vault")).toBe(digest);
         expect(await fleet.cli("contact", "vault", ["CONFIG", "GET", "save"])).toBe(savePoints);
         // Writes resumed: a vault still paused would hold this write for two minutes, past the bound.
