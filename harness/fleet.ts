@@ -476,6 +476,20 @@ export function deployedPasswords(
     return passwords;
 }
 
+/**
+ * The keys of `keys` that the server does not hold, asked in MGETs of 10 000: a writer can have
+ * had hundreds of thousands of writes acknowledged, too many to spread into one call's arguments.
+ */
+export async function missingKeys(client: Redis, keys: readonly string[]): Promise<string[]> {
+    const missing: string[] = [];
+    for (let at = 0; at < keys.length; at += 10_000) {
+        const batch = keys.slice(at, at + 10_000);
+        const values = await client.mget(batch);
+        missing.push(...batch.filter((_, i) => values[i] === null));
+    }
+    return missing;
+}
+
 /** INFO parsing is the CLI's; the tests use the same. */
 export { parseInfo } from "../cli/redisReplies";
 

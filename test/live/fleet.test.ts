@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
 import { READER_FORBIDDEN_COMMANDS } from "../../components/redisServer";
 import { exec } from "../../harness/docker";
-import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../../harness/fleet";
+import { type LiveFleet, dockerAvailable, missingKeys, parseInfo, startLiveFleet, waitFor } from "../../harness/fleet";
 import { logsOf } from "../../harness/handBuilt";
 import { redisCommands } from "../../harness/resp";
 
@@ -109,6 +109,16 @@ describe.skipIf(!live)("the protocol's fleet on Docker", () => {
         expect(await vault.get("secret-data")).toBe("1");
         expect(parseInfo(await vault.info("replication")).connected_slaves).toBe("0");
         expect(parseInfo(await vault.info("persistence")).aof_enabled).toBe("1");
+    });
+
+    it("the harness's missingKeys finds exactly the absent keys, across its batches of 10 000", async () => {
+        const vault = fleet.client("chrono", "vault", "password");
+        const keys = Array.from({ length: 25_000 }, (_, i) => `harness-missing:${i}`);
+        await vault.mset(keys.flatMap((k) => [k, "1"]));
+        const absent = [keys[0], keys[9_999], keys[10_000], keys[24_999]];
+        await vault.del(...absent);
+        expect(await missingKeys(vault, keys)).toEqual(absent);
+        await vault.del(...keys);
     });
 
     it("publishes every port on loopback only", async () => {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { diagnose, diagnosisContext } from "../../cli/diagnose";
 import { observeEnvironment } from "../../cli/observe";
 import type { EnvironmentsOutput } from "../../cli/outputs";
-import { type LiveFleet, dockerAvailable, startLiveFleet, waitFor } from "../../harness/fleet";
+import { type LiveFleet, dockerAvailable, missingKeys, startLiveFleet, waitFor } from "../../harness/fleet";
 import { rotateWithStandIn } from "../../harness/rotation";
 
 const live = dockerAvailable();
@@ -161,7 +161,7 @@ describe.skipIf(!live)("rotating a password under a steady writer", () => {
             expect(writer.authErrorsAfterSwitch).toEqual([]);
             // Every write the vault acknowledged is there, on the vault and on its operational.
             const vault = fleet.client(ENV, "vault", "password");
-            expect((await vault.mget(...writer.acked)).filter((v) => v === null)).toHaveLength(0);
+            expect(await missingKeys(vault, writer.acked)).toEqual([]);
             await waitFor(
                 "the operational healthy",
                 async () => ((await healthy(fleet.outputs as unknown as EnvironmentsOutput)).length === 0 ? true : undefined),

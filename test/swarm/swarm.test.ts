@@ -20,7 +20,7 @@ import { swarmOperationalUrn } from "../../cli/recover";
 import { PROBE_LABEL } from "../../cli/swarm";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
 import { exec } from "../../harness/docker";
-import { parseInfo } from "../../harness/fleet";
+import { missingKeys, parseInfo } from "../../harness/fleet";
 import { SwarmCluster, type SwarmNode, leftovers, swarmAvailable } from "../../harness/swarm";
 import { SWARM_TEST_IMAGE, type SwarmFleet, startSwarmFleet, waitUntil } from "../../harness/swarmFleet";
 import { cli as inProcess } from "../unit/cliRun";
@@ -343,11 +343,7 @@ describe.skipIf(!available)("the protocol's table on a three-node Swarm", () => 
         for (const env of writers) {
             expect(acknowledged[env].length, `${env}: no write was acknowledged`).toBeGreaterThan(0);
             const vault = await fleet.client(env, "vault", "password");
-            const values = await vault.mget(...acknowledged[env]);
-            expect(
-                acknowledged[env].filter((_, i) => values[i] === null),
-                `${env}: acknowledged writes lost`,
-            ).toEqual([]);
+            expect(await missingKeys(vault, acknowledged[env]), `${env}: acknowledged writes lost`).toEqual([]);
         }
         for (const env of STANDARD) await linkUp(env);
         const { code, report } = await check(["--wait", "60000"]);
