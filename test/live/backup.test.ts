@@ -441,9 +441,11 @@ describe.skipIf(!live)("check while a backup streams", () => {
     });
 
     it("does not report a secure vault as having replicas because its backup user is taking a snapshot, and still reports a real replica", async () => {
-        // Large enough (about 7 MB) that the snapshot cannot sit whole in socket buffers: Redis lets go of an
-        // RDB-only replica once it has sent everything, and the FIFO below holds the rest back.
-        await fleet.cli("user", "vault", ["DEBUG", "POPULATE", "300000"]);
+        // Redis lets go of an RDB-only replica once it has sent everything. Socket buffers here grow to
+        // tens of MB and once took a whole 7 MB snapshot before the second check (CI), so the snapshot
+        // is made slow instead: 100 000 keys at 100 µs each keep it attached for about 10 s.
+        await fleet.cli("user", "vault", ["DEBUG", "POPULATE", "100000"]);
+        await fleet.cli("user", "vault", ["CONFIG", "SET", "rdb-key-save-delay", "100"]);
         // redis-cli --rdb into a FIFO nobody reads yet: the snapshot stays attached as a replica.
         const fifo = path.join(work, "held.rdb");
         execFileSync("mkfifo", [fifo]);
@@ -479,7 +481,8 @@ describe.skipIf(!live)("check while a backup streams", () => {
             /has 1 replica attached \(connected_slaves:2, 1 of them a backup by user backup; .* as default\)/,
         );
 
-        // Let both snapshots finish.
+        // Let both snapshots finish (the second one, still waiting for its own, at full speed).
+        await fleet.cli("user", "vault", ["CONFIG", "SET", "rdb-key-save-delay", "0"]);
         for (const [program, file] of [
             [held, fifo],
             [rogue, rogueFifo],
