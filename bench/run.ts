@@ -34,7 +34,8 @@ same run on the same Docker engine, and reports value, baseline and their ratio:
   fleet-up          the protocol's 12 environments from nothing to every link up,
                     vs. the engine starting 22 bare Redis containers
   check             nexus-redis check as a whole process over the fleet, healthy and
-                    with hung hosts, vs. the protocol's sequential redis-cli script
+                    with hung hosts, vs. the protocol's sequential redis-cli script; and
+                    check-floor, a bare Node process holding the check's conversations
   partial-resync    an operational's 10 s network cut under writes: partial resync?
                     bytes the vault sent vs. a full sync's
   recovery          wipe an operational and its volume, re-create it from the plan,
