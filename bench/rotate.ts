@@ -18,7 +18,7 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { aofSettled } from "../cli/redisReplies";
-import { type LiveFleet, parseInfo } from "../harness/fleet";
+import { type LiveFleet, missingKeys, parseInfo } from "../harness/fleet";
 import { rotateWithStandIn } from "../harness/rotation";
 import { type BenchResult, median, result, samplesText } from "./results";
 import { type BenchRun, sleep, until } from "./resources";
@@ -113,10 +113,8 @@ export async function benchRotateVault(run: BenchRun, fleet: LiveFleet, settings
 async function expectAllThere(fleet: LiveFleet, env: string, keys: string[]): Promise<void> {
     const client = fleet.client(env, "vault", "password");
     try {
-        let present = 0;
-        for (let i = 0; i < keys.length; i += 1000) present += await client.exists(...keys.slice(i, i + 1000));
-        if (present !== keys.length)
-            throw new Error(`${keys.length - present} of ${keys.length} acknowledged writes are missing from ${env}'s vault`);
+        const missing = await missingKeys(client, keys);
+        if (missing.length > 0) throw new Error(`${missing.length} of ${keys.length} acknowledged writes are missing from ${env}'s vault`);
     } finally {
         client.disconnect();
     }
