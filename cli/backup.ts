@@ -324,30 +324,8 @@ export async function backupEnvironment(
 
         fs.renameSync(paths.rdbTemp, paths.rdb);
         kept = true;
-        const file = path.basename(paths.rdb);
-        writeFileAtomically(
-            paths.manifestTemp,
-            paths.manifest,
-            renderManifest({
-                format: MANIFEST_FORMAT,
-                environment: name,
-                kind: env.kind,
-                createdAt: createdAt.toISOString(),
-                file,
-                bytes,
-                sha256,
-                keys: content.keys,
-                expiringKeys: content.expiringKeys,
-                digest: content.digest,
-                redis: origin,
-                source: { container: env.vault.container, endpoint, user: env.backup.user },
-                verification: { method: content.method, image: vault.image, durationMs: content.durationMs },
-            }),
-        );
-        fsyncPath(paths.folder);
-        result.snapshot = {
-            file: paths.rdb,
-            manifest: paths.manifest,
+        // What the manifest and this run's result both say of the snapshot.
+        const facts = {
             createdAt: createdAt.toISOString(),
             bytes,
             sha256,
@@ -356,6 +334,21 @@ export async function backupEnvironment(
             digest: content.digest,
             redis: origin,
         };
+        writeFileAtomically(
+            paths.manifestTemp,
+            paths.manifest,
+            renderManifest({
+                format: MANIFEST_FORMAT,
+                environment: name,
+                kind: env.kind,
+                file: path.basename(paths.rdb),
+                ...facts,
+                source: { container: env.vault.container, endpoint, user: env.backup.user },
+                verification: { method: content.method, image: vault.image, durationMs: content.durationMs },
+            }),
+        );
+        fsyncPath(paths.folder);
+        result.snapshot = { file: paths.rdb, manifest: paths.manifest, ...facts };
         deps.log(`${name}: verified, ${content.keys} keys (digest ${content.digest.slice(0, 12)}), written to ${paths.rdb}`);
 
         if (options.resticRepo) {
