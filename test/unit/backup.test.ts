@@ -520,6 +520,13 @@ describe("nexus-redis backup, before it connects anywhere", () => {
         expect(run.commands).toEqual([]);
     });
 
+    it("exits 2 on an option it does not take, pointing to its own help", async () => {
+        const run = await backup(["--force"], () => ({ exitCode: 0, stdout: "", stderr: "" }));
+        expect(run.code).toBe(2);
+        expect(run.stderr).toMatch(/^nexus-redis backup: Unknown option '--force'\..*\n\nRun `nexus-redis backup --help` for usage\.\n$/s);
+        expect(run.commands).toEqual([]);
+    });
+
     it("exits 2 when no Docker engine answers, saying why backup needs one", async () => {
         vi.stubEnv("DOCKER_HOST", "unix:///nonexistent/docker.sock");
         try {

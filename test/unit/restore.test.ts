@@ -362,6 +362,12 @@ describe("nexus-redis restore, before it connects anywhere", () => {
         for (const section of ["Usage:", "Options:", "Examples:", "Exit codes:"]) expect(RESTORE_HELP).toContain(section);
     });
 
+    it("exits 2 on an option it does not take, pointing to its own help", async () => {
+        const run = await restore(["contact", "--from", "x.rdb", "--to", "/b"]);
+        expect(run.code).toBe(2);
+        expect(run.stderr).toMatch(/^nexus-redis restore: Unknown option '--to'\..*\n\nRun `nexus-redis restore --help` for usage\.\n$/s);
+    });
+
     it("exits 2 for an environment the stack does not have, naming the stack's", async () => {
         const run = await restore(["contct", "--from", "x.rdb"]);
         expect(run.code).toBe(2);
