@@ -19,7 +19,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import { parseArgs } from "node:util";
 import type { EnvironmentKind } from "../components/protocol";
 import { createPrivateFolder, fsyncPath, readHead, removeQuietly, sha256File, writeFileAtomically } from "./backupFiles";
 import { MANIFEST_FORMAT, renderManifest, snapshotPaths, snapshotStamp } from "./backupManifest";
@@ -47,7 +46,7 @@ import {
 } from "./backupRestic";
 import { SnapshotInvalidError, VaultContainerError, inspectVaultContainer, loadInScratch } from "./backupVerify";
 import { type Docker, connectDockerFor } from "./docker";
-import { UsageError, parseMs } from "./errors";
+import { UsageError, parseCommandLine, parseMs } from "./errors";
 import type { CliIo } from "./nexus-redis";
 import { type EnvironmentOutput, type EnvironmentsOutput, loadOutputs } from "./outputs";
 import { formatBytes } from "./report";
@@ -136,12 +135,7 @@ const OPTIONS = {
 
 /** Parses and checks backup's arguments; "help" for --help. Throws UsageError. */
 export function parseBackupArgs(argv: string[], env: Readonly<Record<string, string | undefined>>): BackupOptions | "help" {
-    let parsed;
-    try {
-        parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
-    } catch (e) {
-        throw new UsageError((e as Error).message, "backup");
-    }
+    const parsed = parseCommandLine(argv, OPTIONS, "backup");
     const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
     if (values.help) return "help";
     if (parsed.positionals.length > 0)

@@ -3,6 +3,7 @@
  * the fleet, never a bug in nexus-redis (anything else is an internal error, exit 3).
  * Kept apart from every command so the dispatcher knows them without loading any command.
  */
+import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 import { EXIT_USAGE } from "./report";
 
 export class CliError extends Error {
@@ -34,6 +35,18 @@ export class UsageError extends CliError {
     /** The command line whose output explains the usage. */
     get help(): string {
         return `${this.prefix} --help`;
+    }
+}
+
+/**
+ * A command line parsed strictly: options, then arguments. An unknown option, or a value
+ * missing or given to a flag, is a UsageError (of `command`, for a command with its own help).
+ */
+export function parseCommandLine<T extends ParseArgsOptionsConfig>(argv: string[], options: T, command?: string) {
+    try {
+        return parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+    } catch (e) {
+        throw new UsageError((e as Error).message, command);
     }
 }
 

@@ -11,9 +11,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { DEFAULT_ADOPT_TIMEOUT_MS, DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS, DEFAULT_SYNC_TIMEOUT_MS } from "./defaults";
-import { CliError, UsageError } from "./errors";
+import { CliError, UsageError, parseCommandLine } from "./errors";
 import { EXIT_INTERNAL } from "./report";
 import { type CommandRunner, spawnRunner } from "./runner";
 
@@ -138,7 +137,7 @@ const OPTIONS = {
 } as const;
 
 function parse(argv: string[]) {
-    return parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
+    return parseCommandLine(argv, OPTIONS);
 }
 
 /** The parsed options, as every command receives them. */
@@ -223,13 +222,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
 async function run(argv: string[], io: CliIo): Promise<number> {
     const own = Object.hasOwn(OWN_COMMANDS, argv[0] ?? "") ? OWN_COMMANDS[argv[0]] : undefined;
     if (own) return (await own()).runArgv(argv.slice(1), io);
-    let parsed;
-    try {
-        parsed = parse(argv);
-    } catch (e) {
-        throw new UsageError((e as Error).message);
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parse(argv);
     const [name, ...args] = positionals;
     if (values.help || name === "help") {
         io.stdout.write(`${HELP}\n`);

@@ -24,7 +24,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import { parseArgs } from "node:util";
 import { REDIS_UID } from "../components/redisServer";
 import { extract } from "tar-stream";
 import { tarFileStream } from "./archive";
@@ -53,7 +52,7 @@ import {
     temporaryName,
 } from "./backupVerify";
 import { type Docker, connectDockerFor, containerLog, exec, isNotFound } from "./docker";
-import { UsageError, parseMs } from "./errors";
+import { UsageError, parseCommandLine, parseMs } from "./errors";
 import type { CliIo } from "./nexus-redis";
 import { type EnvironmentOutput, loadOutputs } from "./outputs";
 import { parseInfo } from "./redisReplies";
@@ -141,12 +140,7 @@ const OPTIONS = {
 } as const;
 
 export function parseRestoreArgs(argv: string[], env: Readonly<Record<string, string | undefined>>): RestoreOptions | "help" {
-    let parsed;
-    try {
-        parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
-    } catch (e) {
-        throw new UsageError((e as Error).message, "restore");
-    }
+    const parsed = parseCommandLine(argv, OPTIONS, "restore");
     const { values, positionals } = parsed;
     if (values.help) return "help";
     if (positionals.length !== 1)
