@@ -28,6 +28,8 @@ const ROOT = path.resolve(__dirname, "..");
 const DIST = path.join(ROOT, "dist");
 const CURRENT = path.join(DIST, "current.json");
 const ENTRY = "cli/nexus-redis.ts";
+/** The bundle, in a build's folder. */
+const BUILT_ENTRY = ENTRY.replace(/\.ts$/, ".js");
 /** Builds replaced longer ago than this are removed by the next build (a CLI run is far shorter). */
 const KEEP_OLD_MS = 3_600_000;
 
@@ -48,7 +50,7 @@ function stamp(file) {
 function build() {
     const esbuild = require("esbuild");
     const name = `build-${Date.now()}-${process.pid}`;
-    const outfile = path.join(DIST, name, ENTRY.replace(/\.ts$/, ".js"));
+    const outfile = path.join(DIST, name, BUILT_ENTRY);
     const depth = path.relative(path.dirname(outfile), ROOT);
     // Each source's stamp is taken before it is read: one edited meanwhile leaves the build stale, never current.
     const stamps = {};
@@ -160,16 +162,14 @@ function current() {
  */
 function load(folder, argv) {
     const vm = require("node:vm");
-    const file = path.join(folder, ENTRY.replace(/\.ts$/, ".js"));
+    const file = path.join(folder, BUILT_ENTRY);
     const word = /^[a-z]{1,20}$/.test(argv[0] ?? "") ? argv[0] : "other";
     const cacheFile = `${file}.${word}.node-${process.version}.v8cache`;
     let cachedData;
     try {
         cachedData = fs.readFileSync(cacheFile);
     } catch {}
-    // Node's CommonJS wrapper, on the first line so that line numbers stay the file's.
-    const source = `(function (exports, require, module, __filename, __dirname) { ${fs.readFileSync(file, "utf8")}\n})`;
-    const script = new vm.Script(source, { filename: file, cachedData });
+    const script = new vm.Script(commonJsWrapper(fs.readFileSync(file, "utf8")), { filename: file, cachedData });
     const module = { exports: {} };
     script.runInThisContext()(module.exports, require("node:module").createRequire(file), module, file, path.dirname(file));
     const help = argv[0] === "help" || argv.includes("--help") || argv.includes("-h");
@@ -191,6 +191,11 @@ function load(folder, argv) {
     return module.exports;
 }
 
+/** `source` inside Node's CommonJS function, opened on its first line so that line numbers stay the file's. */
+function commonJsWrapper(source) {
+    return `(function (exports, require, module, __filename, __dirname) { ${source}\n})`;
+}
+
 function writable(folder) {
     try {
         fs.accessSync(folder, fs.constants.W_OK);
@@ -200,7 +205,7 @@ function writable(folder) {
     }
 }
 
-module.exports = { build, current, load, ROOT };
+module.exports = { build, commonJsWrapper, current, load, ROOT };
 
 if (require.main === module) {
     const started = Date.now();

@@ -8,6 +8,7 @@
  */
 import { type SpawnSyncReturns, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import { createRequire } from "node:module";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -17,6 +18,8 @@ import { HELP } from "../../cli/nexus-redis";
 import { contact, user } from "./cli-samples";
 
 const ROOT = path.resolve(__dirname, "../..");
+/** How the bin wraps the build before compiling it (scripts/build-cli.js, plain JavaScript). */
+const { commonJsWrapper } = createRequire(__filename)("../../scripts/build-cli.js") as { commonJsWrapper: (source: string) => string };
 const BIN = path.join(ROOT, "bin/nexus-redis.js");
 
 const temp = fs.mkdtempSync(path.join(tmpdir(), "nexus-redis-bin-"));
@@ -297,8 +300,7 @@ describe("the code cache of each command (in the copy above)", () => {
     it("holds what the run compiled, not only what loading the file compiles", () => {
         // What a cache taken right after loading the file holds, with this Node.
         const file = path.join(currentBuild(), "nexus-redis.js");
-        const wrapped = `(function (exports, require, module, __filename, __dirname) { ${fs.readFileSync(file, "utf8")}\n})`;
-        const loadOnly = new vm.Script(wrapped, { filename: file }).createCachedData().length;
+        const loadOnly = new vm.Script(commonJsWrapper(fs.readFileSync(file, "utf8")), { filename: file }).createCachedData().length;
         expect(fs.statSync(cacheOf("recover")!).size).toBeGreaterThan(1.3 * loadOnly);
     });
 
