@@ -651,11 +651,10 @@ async function pauseAndRecheck(
     remaining: () => number,
     report: RestoreReport,
 ): Promise<() => Promise<void>> {
-    return withSession(env.vault, remaining(), async (session) => {
+    return withVault(env, remaining(), async (session) => {
         let paused = false;
         let savePoints: string | undefined;
         try {
-            await session.call("AUTH", env.vault.password);
             await session.call("CLIENT", "PAUSE", Math.min(PAUSE_MS, remaining()), "WRITE");
             paused = true;
             if (decision.forced.length === 0) {
@@ -766,10 +765,9 @@ async function waitForVault(
         if (refusal) throw new Error(`${vault.name} refused to start on the snapshot: ${refusal.replace(/^.*REFUSING TO START: /, "")}`);
         if (!state.Running && !state.Restarting)
             throw new Error(`${vault.name} stopped (exit ${state.ExitCode}) instead of starting on the snapshot`);
-        const persistence = await withSession(env.vault, Math.min(left, 2_000), async (session) => {
-            await session.call("AUTH", env.vault.password);
-            return parseInfo(String(await session.call("INFO", "persistence")));
-        }).catch(() => undefined); // Not answering yet (converting with no client port, or loading): ask again.
+        const persistence = await withVault(env, Math.min(left, 2_000), async (session) =>
+            parseInfo(String(await session.call("INFO", "persistence"))),
+        ).catch(() => undefined); // Not answering yet (converting with no client port, or loading): ask again.
         if (persistence?.loading === "0") return persistence.rdb_last_save_time;
         await new Promise((resolve) => setTimeout(resolve, 100));
     }
