@@ -3,7 +3,7 @@
  * for people or one JSON document. Pure; never holds a password.
  */
 import { type DataSource, type EnvironmentPlan, describeData } from "./adoptPlan";
-import { tableLines } from "./report";
+import { seconds, tableLines } from "./report";
 
 /** Status in the report: the plan's, or after a takeover, what happened. */
 export type ReportStatus = "adopt" | "adopted" | "refused" | "skipped" | "failed" | "not reached";
@@ -23,10 +23,6 @@ function statusOf(report: AdoptReport, plan: EnvironmentPlan): ReportStatus {
 
 function keysText(plan: EnvironmentPlan): string {
     return plan.vault?.keys === undefined ? "-" : String(plan.vault.keys);
-}
-
-function seconds(ms: number | undefined): string {
-    return ms === undefined ? "-" : `${(ms / 1000).toFixed(1)} s`;
 }
 
 const STATUS_TEXT: Record<ReportStatus, string> = {

@@ -49,7 +49,7 @@ import { type Docker, connectDockerFor } from "./docker";
 import { UsageError, parseCommandLine, parseMs } from "./errors";
 import type { CliIo } from "./nexus-redis";
 import { type EnvironmentOutput, type EnvironmentsOutput, loadOutputs } from "./outputs";
-import { formatBytes } from "./report";
+import { formatBytes, seconds } from "./report";
 import type { CommandRunner } from "./runner";
 
 export const DEFAULT_BACKUP_TIMEOUT_MS = 300_000;
@@ -421,8 +421,4 @@ async function applyRetention(
     } catch (e) {
         return { ...result, status: "failed", error: (e as Error).message };
     }
-}
-
-function seconds(ms: number): string {
-    return `${(ms / 1000).toFixed(1)} s`;
 }

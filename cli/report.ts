@@ -117,6 +117,11 @@ function lagText(m: Measurement | undefined): string {
     return `${bytes}, ${seconds}`;
 }
 
+/** A duration for people: "1.2 s"; "-" when there is none. */
+export function seconds(ms: number | null | undefined): string {
+    return ms === null || ms === undefined ? "-" : `${(ms / 1000).toFixed(1)} s`;
+}
+
 export function formatBytes(bytes: number): string {
     if (bytes < 1024) return `${bytes} B`;
     if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;

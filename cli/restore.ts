@@ -56,7 +56,7 @@ import { UsageError, parseCommandLine, parseMs } from "./errors";
 import type { CliIo } from "./nexus-redis";
 import { type EnvironmentOutput, loadOutputs } from "./outputs";
 import { parseInfo } from "./redisReplies";
-import { EXIT_HEALTHY, EXIT_PROBLEMS, formatBytes } from "./report";
+import { EXIT_HEALTHY, EXIT_PROBLEMS, formatBytes, seconds } from "./report";
 import {
     type RestoreDecision,
     STAGING_FILE,
@@ -65,7 +65,6 @@ import {
     asideFolderName,
     decideRestore,
     movedFiles,
-    seconds,
     short,
     swapScript,
     vaultDataFiles,

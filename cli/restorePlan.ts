@@ -191,7 +191,3 @@ export function verifyVault(snapshot: SnapshotContent, vault: SnapshotContent): 
 export function short(digest: string | undefined): string {
     return digest ? digest.slice(0, 12) : "?";
 }
-
-export function seconds(ms: number | null | undefined): string {
-    return ms === null || ms === undefined ? "-" : `${(ms / 1000).toFixed(1)} s`;
-}
