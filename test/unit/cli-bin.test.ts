@@ -320,4 +320,31 @@ describe("the code cache of each command (in the copy above)", () => {
         expect(fs.readFileSync(cache, "utf8")).not.toBe("not a code cache");
         expect(fs.statSync(cache).size).toBeGreaterThan(10_000);
     });
+
+    // A build installed by one user and run by another (a shared checkout, a global install):
+    // the runner may read the build's folder and not write it. Needs root, to run as nobody.
+    it.skipIf(process.getuid?.() !== 0)("is neither written nor in the way where the user may not write the build's folder", () => {
+        const byRoot = recover();
+        for (const f of fs.readdirSync(currentBuild())) if (f.endsWith(".v8cache")) fs.rmSync(path.join(currentBuild(), f));
+        const before = fs.readdirSync(currentBuild()).sort();
+        // The copy lives in a folder only its owner may enter.
+        fs.chmodSync(temp, 0o755);
+        try {
+            const nobody = spawnSync(projectBin(), ["recover", "contact", "--dry-run", "--stack", "dev", "--outputs", stoppedOutputs()], {
+                cwd: project,
+                encoding: "utf8",
+                uid: 65534,
+                gid: 65534,
+                env: { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: "/nonexistent" },
+                timeout: 60_000,
+            });
+            expect(fs.statSync(currentBuild()).uid).toBe(0);
+            expect(nobody.status, nobody.stderr).toBe(0);
+            expect(nobody.stderr).toBe("");
+            expect(nobody.stdout).toBe(byRoot.stdout);
+            expect(fs.readdirSync(currentBuild()).sort()).toEqual(before);
+        } finally {
+            fs.chmodSync(temp, 0o700);
+        }
+    });
 });
