@@ -1,5 +1,5 @@
 /**
- * check-cli, check-floor, check-cli-vs-floor, check-cli-N-hung, check-cli-N-vs-1-hung,
+ * check-cli, check-floor, check-cli-vs-floor, check-connections-floor, check-cli-N-hung, check-cli-N-vs-1-hung,
  * check-in-process, cli-help, check-cli-npx: `nexus-redis check` as users run it, a whole process from start to exit,
  * against the protocol's own check, the sequential script
  *
@@ -14,7 +14,8 @@
  * check-floor is bench/checkFloor.ts as a whole process: Node, the check's 22 connections and
  * batches, every reply read, and nothing else. It says how much of check-cli its conversations
  * take (these batches, on this engine and Redis), and check-cli-vs-floor how much is the CLI's
- * own work.
+ * own work. check-connections-floor is the same program sending each server only its first
+ * command (the vault's AUTH, the operational's INFO replication): Node and the 22 connections.
  *
  * A hung host is a TCP server that accepts connections and never answers, put in place of an
  * operational's port (in the outputs the CLI reads, and in the script's port list). redis-cli
@@ -131,6 +132,7 @@ export function checkResultNames(options: Pick<CheckBenchOptions, "hung" | "npxR
         "check-cli",
         "check-floor",
         "check-cli-vs-floor",
+        "check-connections-floor",
         "check-cli-1-hung",
         ...(n > 1 ? [`check-cli-${n}-hung`, `check-cli-${n}-vs-1-hung`] : []),
         "check-in-process",
@@ -146,6 +148,8 @@ export interface CheckSamples {
     script: number[];
     /** bench/checkFloor.ts as a process: the conversations alone. */
     floor: number[];
+    /** bench/checkFloor.ts --first-command-only: Node and the connections. */
+    connections: number[];
     /** By number of hung operationals: the CLI's runs and the script's. */
     hung: Map<number, { cli: number[]; script: number[] }>;
     inProcess: number[];
@@ -191,6 +195,15 @@ export function checkResults(
             unit: "ms",
             baseline: median(samples.floor),
             note: "check-cli's runs against check-floor's: the ratio is the whole check over its conversations alone, the rest being the CLI's own work (loading, options, outputs, reading what the replies say, diagnosis, the table)",
+        }),
+        result({
+            name: "check-connections-floor",
+            value: median(samples.connections),
+            unit: "ms",
+            baseline: median(samples.script),
+            note:
+                `bench/checkFloor.ts --first-command-only as a whole process: the same ${environments} environments' servers at once, each sent only its batch's first command (the vault's AUTH, the operational's INFO replication), ${samplesText(samples.connections)} ms; ` +
+                "baseline: the protocol's script, as for check-cli; alternated with both. Node's start-up and the connections: what any check of these servers from Node pays",
         }),
     ];
     const counts = [...samples.hung.keys()].sort((a, b) => a - b);
@@ -279,15 +292,25 @@ export async function benchCheck(run: BenchRun, fleet: LiveFleet, options: Check
         if (got !== answers) throw new Error(`${what}: ${got} operationals answered, expected ${answers}`);
     };
 
-    const samples: CheckSamples = { help: [], bareNode: [], cli: [], script: [], floor: [], hung: new Map(), inProcess: [], npx: [] };
+    const samples: CheckSamples = {
+        help: [],
+        bareNode: [],
+        cli: [],
+        script: [],
+        floor: [],
+        connections: [],
+        hung: new Map(),
+        inProcess: [],
+        npx: [],
+    };
     const servers = new HungServers();
     try {
         const healthyFile = writeOutputs(environments);
         const ports = portsOf(environments);
         const floorFile = path.join(folder, "check-floor.js");
         await buildFloor(floorFile);
-        const floor = async () => {
-            const r = await timedProcess(process.execPath, [floorFile, healthyFile], env);
+        const floor = async (...flags: string[]) => {
+            const r = await timedProcess(process.execPath, [floorFile, healthyFile, ...flags], env);
             const servers = names.length + operationals.length;
             if (r.code !== 0 || r.stdout !== `${servers} servers answered\n`)
                 throw new Error(
@@ -296,11 +319,14 @@ export async function benchCheck(run: BenchRun, fleet: LiveFleet, options: Check
             return r.ms;
         };
         await floor();
+        await floor("--first-command-only");
         // Untimed first runs: a build made stale by an edit is rebuilt, and the check's code cache written.
         expectRun("nexus-redis check", await cli(healthyFile), 0, []);
         await script(ports, false);
 
-        run.log(`cli-help, check-cli and check-floor: ${options.healthyRepetitions} x each, alternated with their baselines`);
+        run.log(
+            `cli-help, check-cli, check-floor and check-connections-floor: ${options.healthyRepetitions} x each, alternated with their baselines`,
+        );
         for (let i = 0; i < options.healthyRepetitions; i++) {
             samples.help.push((await timedProcess(BIN, ["--help"], env)).ms);
             samples.bareNode.push((await timedProcess(process.execPath, ["-e", ""], env)).ms);
@@ -311,6 +337,7 @@ export async function benchCheck(run: BenchRun, fleet: LiveFleet, options: Check
             expectAnswers("the protocol's script on the healthy fleet", baseline, operationals.length);
             samples.script.push(baseline.ms);
             samples.floor.push(await floor());
+            samples.connections.push(await floor("--first-command-only"));
         }
 
         const hungPorts = new Map<string, number>();

@@ -1,7 +1,7 @@
 /**
  * The floor under this `nexus-redis check`, as a program of its own:
  *
- *     node check-floor.js OUTPUTS_FILE
+ *     node check-floor.js OUTPUTS_FILE [--first-command-only]
  *
  * It does only what the check's conversations take: Node's start-up, a connection to every
  * vault and operational at once, each server's batch (the check's own, from vaultBatch and
@@ -9,6 +9,11 @@
  * nothing in it interpreted). Nothing else: no options, no diagnosis, no table. It exits 0
  * once every server has answered every command, 1 if a connection fails. A check that sent
  * less (no ACL GETUSER, say) would have a lower floor: this one measures these batches.
+ *
+ * With --first-command-only each server gets only its batch's first command: the vault its
+ * AUTH, the operational INFO replication (the protocol script's own question); the batches
+ * are still built (their password hashes too). That is about the floor of any check of these
+ * 22 servers from Node: its start-up and the connections.
  *
  * bench/check.ts bundles it into one JavaScript file with esbuild (as the CLI's build is),
  * and times it as a whole process beside check-cli: the difference is the CLI's own work.
@@ -37,11 +42,14 @@ function converse(target: { host: string; port: number }, batch: Batch): Promise
     });
 }
 
-const { environments } = JSON.parse(fs.readFileSync(process.argv[2], "utf8")) as { environments: EnvironmentsOutput };
+const [file, ...flags] = process.argv.slice(2);
+const firstOnly = flags.includes("--first-command-only");
+const sent = (batch: Batch): Batch => (firstOnly ? { ...batch, commands: batch.commands.slice(0, 1) } : batch);
+const { environments } = JSON.parse(fs.readFileSync(file, "utf8")) as { environments: EnvironmentsOutput };
 const conversations: Promise<void>[] = [];
 for (const env of Object.values(environments)) {
-    conversations.push(converse(env.vault, vaultBatch(env)));
-    if (env.kind === "standard") conversations.push(converse(env.operational, operationalBatch(env)));
+    conversations.push(converse(env.vault, sent(vaultBatch(env))));
+    if (env.kind === "standard") conversations.push(converse(env.operational, sent(operationalBatch(env))));
 }
 Promise.all(conversations).then(
     () => process.stdout.write(`${conversations.length} servers answered\n`),

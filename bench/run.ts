@@ -36,6 +36,7 @@ same run on the same Docker engine, and reports value, baseline and their ratio:
   check             nexus-redis check as a whole process over the fleet, healthy and
                     with hung hosts, vs. the protocol's sequential redis-cli script; and
                     check-floor, a bare Node process holding the check's conversations
+                    (check-connections-floor: the same, one command per server)
   partial-resync    an operational's 10 s network cut under writes: partial resync?
                     bytes the vault sent vs. a full sync's
   recovery          wipe an operational and its volume, re-create it from the plan,
