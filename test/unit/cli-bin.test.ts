@@ -276,13 +276,17 @@ describe("the code cache of each command (in the copy above)", () => {
         const name = fs.readdirSync(currentBuild()).find((f) => f.startsWith(`nexus-redis.js.${word}.node-v`) && f.endsWith(".v8cache"));
         return name === undefined ? undefined : path.join(currentBuild(), name);
     };
-    const recover = () => bin(["recover", "contact", "--dry-run", "--stack", "dev", "--outputs", stoppedOutputs()], { bin: projectBin() });
+    const recoverArgs = () => ["recover", "contact", "--dry-run", "--stack", "dev", "--outputs", stoppedOutputs()];
+    const recover = () => bin(recoverArgs(), { bin: projectBin() });
+    const removeCaches = () => {
+        for (const f of fs.readdirSync(currentBuild())) if (f.endsWith(".v8cache")) fs.rmSync(path.join(currentBuild(), f));
+    };
 
     beforeAll(() => {
         copyProject();
         // The copy's build made current (--help never writes a cache), then no cache in it.
         expect(bin(["--help"], { bin: projectBin() }).status).toBe(0);
-        for (const f of fs.readdirSync(currentBuild())) if (f.endsWith(".v8cache")) fs.rmSync(path.join(currentBuild(), f));
+        removeCaches();
     });
 
     it("is written by a command's first run that succeeds, and used as it is by the next", () => {
@@ -324,25 +328,38 @@ describe("the code cache of each command (in the copy above)", () => {
     // A build installed by one user and run by another (a shared checkout, a global install):
     // the runner may read the build's folder and not write it. Needs root, to run as nobody.
     it.skipIf(process.getuid?.() !== 0)("is neither written nor in the way where the user may not write the build's folder", () => {
-        const byRoot = recover();
-        for (const f of fs.readdirSync(currentBuild())) if (f.endsWith(".v8cache")) fs.rmSync(path.join(currentBuild(), f));
-        const before = fs.readdirSync(currentBuild()).sort();
-        // The copy lives in a folder only its owner may enter.
-        fs.chmodSync(temp, 0o755);
-        try {
-            const nobody = spawnSync(projectBin(), ["recover", "contact", "--dry-run", "--stack", "dev", "--outputs", stoppedOutputs()], {
+        const asNobody = () =>
+            spawnSync(projectBin(), recoverArgs(), {
                 cwd: project,
                 encoding: "utf8",
                 uid: 65534,
                 gid: 65534,
-                env: { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: "/nonexistent" },
+                // TMPDIR: Node's own compile cache goes there, and nobody may not write it either.
+                env: { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: "/nonexistent", TMPDIR: temp },
                 timeout: 60_000,
             });
-            expect(fs.statSync(currentBuild()).uid).toBe(0);
-            expect(nobody.status, nobody.stderr).toBe(0);
-            expect(nobody.stderr).toBe("");
-            expect(nobody.stdout).toBe(byRoot.stdout);
+        const byRoot = recover();
+        expect(byRoot.status, byRoot.stderr).toBe(0);
+        // The copy lives in a folder only its owner may enter.
+        fs.chmodSync(temp, 0o755);
+        try {
+            // No cache yet: none is written, and the run is as root's.
+            removeCaches();
+            const before = fs.readdirSync(currentBuild()).sort();
+            const first = asNobody();
+            expect(first.status, first.stderr).toBe(0);
+            expect(first.stderr).toBe("");
+            expect(first.stdout).toBe(byRoot.stdout);
             expect(fs.readdirSync(currentBuild()).sort()).toEqual(before);
+            // Root's cache there (the usual shared install): read, and left as it is.
+            expect(recover().status).toBe(0);
+            const rootsCache = fs.statSync(cacheOf("recover")!);
+            const next = asNobody();
+            expect(next.status, next.stderr).toBe(0);
+            expect(next.stderr).toBe("");
+            expect(next.stdout).toBe(byRoot.stdout);
+            const after = fs.statSync(cacheOf("recover")!);
+            expect([after.ino, after.mtimeMs, after.uid]).toEqual([rootsCache.ino, rootsCache.mtimeMs, 0]);
         } finally {
             fs.chmodSync(temp, 0o700);
         }
