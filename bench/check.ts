@@ -1,7 +1,8 @@
 /**
- * check-cli, check-floor, check-cli-vs-floor, check-connections-floor, check-cli-N-hung, check-cli-N-vs-1-hung,
- * check-in-process, cli-help, check-cli-npx: `nexus-redis check` as users run it, a whole process from start to exit,
- * against the protocol's own check, the sequential script
+ * check-cli, check-floor, check-cli-vs-floor, check-connections-floor, check-cli-N-hung,
+ * check-cli-N-vs-1-hung, check-in-process, cli-help, check-cli-npx: `nexus-redis check` as
+ * users run it, a whole process from start to exit, against the protocol's own check, the
+ * sequential script
  *
  *     for p in PORT...; do redis-cli -p $p INFO replication; done
  *
@@ -15,7 +16,8 @@
  * batches, every reply read, and nothing else. It says how much of check-cli its conversations
  * take (these batches, on this engine and Redis), and check-cli-vs-floor how much is the CLI's
  * own work. check-connections-floor is the same program sending each server only its first
- * command (the vault's AUTH, the operational's INFO replication): Node and the 22 connections.
+ * command (the vault's AUTH, the operational's INFO replication): Node, the batches built (their
+ * password hashes too) and the 22 connections.
  *
  * A hung host is a TCP server that accepts connections and never answers, put in place of an
  * operational's port (in the outputs the CLI reads, and in the script's port list). redis-cli
@@ -148,7 +150,7 @@ export interface CheckSamples {
     script: number[];
     /** bench/checkFloor.ts as a process: the conversations alone. */
     floor: number[];
-    /** bench/checkFloor.ts --first-command-only: Node and the connections. */
+    /** bench/checkFloor.ts --first-command-only: Node, the batches built and the connections. */
     connections: number[];
     /** By number of hung operationals: the CLI's runs and the script's. */
     hung: Map<number, { cli: number[]; script: number[] }>;
@@ -203,7 +205,7 @@ export function checkResults(
             baseline: median(samples.script),
             note:
                 `bench/checkFloor.ts --first-command-only as a whole process: the same ${environments} environments' servers at once, each sent only its batch's first command (the vault's AUTH, the operational's INFO replication), ${samplesText(samples.connections)} ms; ` +
-                "baseline: the protocol's script, as for check-cli; alternated with both. Node's start-up and the connections: what any check of these servers from Node pays",
+                "baseline: the protocol's script, as for check-cli; alternated with both. Node's start-up, the check's batches built (password hashes too) and the connections",
         }),
     ];
     const counts = [...samples.hung.keys()].sort((a, b) => a - b);

@@ -12,8 +12,8 @@
  *
  * With --first-command-only each server gets only its batch's first command: the vault its
  * AUTH, the operational INFO replication (the protocol script's own question); the batches
- * are still built (their password hashes too). That is about the floor of any check of these
- * 22 servers from Node: its start-up and the connections.
+ * are still built (their password hashes too). What is left is Node's start-up, that, and the
+ * 22 connections.
  *
  * bench/check.ts bundles it into one JavaScript file with esbuild (as the CLI's build is),
  * and times it as a whole process beside check-cli: the difference is the CLI's own work.
