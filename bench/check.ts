@@ -313,10 +313,10 @@ export async function benchCheck(run: BenchRun, fleet: LiveFleet, options: Check
         await buildFloor(floorFile);
         const floor = async (...flags: string[]) => {
             const r = await timedProcess(process.execPath, [floorFile, healthyFile, ...flags], env);
-            const servers = names.length + operationals.length;
-            if (r.code !== 0 || r.stdout !== `${servers} servers answered\n`)
+            const expected = names.length + operationals.length;
+            if (r.code !== 0 || r.stdout !== `${expected} servers answered\n`)
                 throw new Error(
-                    `check-floor: exit ${r.code}, expected ${servers} servers to answer: ${r.stderr.trim()} ${r.stdout.trim()}`,
+                    `check-floor: exit ${r.code}, expected ${expected} servers to answer: ${r.stderr.trim()} ${r.stdout.trim()}`,
                 );
             return r.ms;
         };
