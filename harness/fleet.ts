@@ -453,17 +453,7 @@ export async function createInOrder(plan: Plan, create: (resource: PlannedResour
  * Pulumi keeps generated passwords in its state, so the next plan must keep them too (a fresh
  * offline plan would generate new ones).
  */
-export function deployedPasswords(
-    outputs: Record<
-        string,
-        {
-            vault: { password: string };
-            backup: { password: string };
-            replication?: { password: string };
-            operational?: { adminPassword: string };
-        }
-    >,
-): Record<string, Record<string, string>> {
+export function deployedPasswords(outputs: Record<string, EnvironmentOutput>): Record<string, Record<string, string>> {
     const passwords: Record<string, Record<string, string>> = {};
     for (const [env, out] of Object.entries(outputs)) {
         passwords[env] = {
