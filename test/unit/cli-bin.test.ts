@@ -351,7 +351,7 @@ describe("the code cache of each command (in the copy above)", () => {
             expect(first.stderr).toBe("");
             expect(first.stdout).toBe(byRoot.stdout);
             expect(fs.readdirSync(currentBuild()).sort()).toEqual(before);
-            // Root's cache there (the usual shared install): read, and left as it is.
+            // Root's cache there (the usual shared install): the run unchanged, the cache left as it is.
             expect(recover().status).toBe(0);
             const rootsCache = fs.statSync(cacheOf("recover")!);
             const next = asNobody();
