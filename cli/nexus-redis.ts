@@ -66,7 +66,7 @@ Options:
                     could lose data (vault empty while the operational holds keys, or the
                     vault's replication id is not one the operational followed).
   --force           with --fix or recover: re-sync even when that could lose data
-  --json            check: print one JSON document on stdout instead of the table
+  --json            check, adopt: print one JSON document on stdout instead of the table
   --env NAME        check, adopt: only this environment (repeatable; default: all of the
                     stack's; adopt: every environment it finds)
   --outputs FILE    the stack's outputs: a file with the JSON of
