@@ -52,8 +52,12 @@ describe.skipIf(!live)("the protocol's fleet on Docker", () => {
         // One fresh connection per attempt, no client library retrying: what the server says.
         const auth = async (...args: string[]) => (await redisCommands(port, [["AUTH", ...args]], { host }))[0];
         expect(String(await auth("not-the-password"))).toMatch(/WRONGPASS/);
-        // The vault's password belongs to the default user only.
-        if (env !== "user" && env !== "locker") expect(String(await auth("replicator", password))).toMatch(/WRONGPASS/);
+        // The vault's password belongs to the default user only: every other user the vault has
+        // (replicator on a standard vault, backup on every vault) refuses it.
+        const users = (await fleet.client(env, "vault", "password").call("ACL", "USERS")) as string[];
+        const others = users.filter((user) => user !== "default").sort();
+        expect(others).toEqual(STANDARD.includes(env) ? ["backup", "replicator"] : ["backup"]);
+        for (const user of others) expect([user, String(await auth(user, password))]).toEqual([user, expect.stringMatching(/WRONGPASS/)]);
         expect(await auth(password)).toBe("OK");
     });
 
