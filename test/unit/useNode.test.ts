@@ -33,7 +33,7 @@ function fakeNode(version: string): string {
  * `run` sources `source` (by default use-node-24.sh) and the registry's package is `packaged`.
  */
 function setUp(machineNode: string, { packFails = false, source = "scripts/use-node-24.sh", packaged = "24.99.0" } = {}) {
-    const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-node24-"));
+    const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-node-"));
     made.push(dir);
     const project = path.join(dir, "project");
     const bin = path.join(dir, "bin");
