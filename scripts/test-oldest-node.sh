@@ -8,9 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-oldest=$(sed -n 's/^ *"node": ">=\([0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*\)",\{0,1\}$/\1/p' package.json)
+# Read with sed, not node: the node on PATH may be any version, or a stand-in in the tests.
+oldest=$(sed -n '/^ *"engines": *{/,/}/ s/^ *"node": *">=\([0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*\)",\{0,1\}$/\1/p' package.json)
 if [ -z "$oldest" ]; then
-  echo "test-oldest-node: package.json's engines.node is not of the form \">=X.Y.Z\"; say here which Node to test on" >&2
+  echo "test-oldest-node: package.json's engines.node is not of the form \">=X.Y.Z\", from which this script reads the oldest Node to test on" >&2
   exit 2
 fi
 if [ ! -d node_modules ]; then
