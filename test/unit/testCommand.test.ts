@@ -3,43 +3,21 @@
  * here from a copy in a temp project, next to stand-ins for what it calls: the Docker and image
  * scripts, `npm` and `npx` record their calls instead of doing anything.
  */
-import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-
-const ROOT = path.resolve(__dirname, "../..");
-/** Every temp folder the tests made, removed at the end. */
-const made: string[] = [];
-afterAll(() => {
-    for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
+import { describe, expect, it } from "vitest";
+import { bash, executable, scriptProject } from "./scriptProject";
 
 function testCommand(args: string[]) {
-    const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-test-sh-"));
-    made.push(dir);
-    const project = path.join(dir, "project");
-    const bin = path.join(dir, "bin");
+    const { dir, project, bin } = scriptProject("test-sh", ["scripts/test.sh"]);
     const calls = path.join(dir, "calls");
-    mkdirSync(path.join(project, "scripts"), { recursive: true });
-    mkdirSync(bin);
-    copyFileSync(path.join(ROOT, "scripts/test.sh"), path.join(project, "scripts/test.sh"));
     writeFileSync(path.join(project, "package-lock.json"), "{}\n");
     writeFileSync(path.join(project, "scripts/use-node-24.sh"), ":\n");
     const recorder = (name: string) => `#!/bin/sh\nprintf '%s\\n' "${name} $*" >> "${calls}"\n`;
     for (const script of ["ensure-docker.sh", "build-test-image.sh", "ensure-restic.sh"])
         writeFileSync(path.join(project, "scripts", script), recorder(script));
-    for (const command of ["npm", "npx"]) {
-        writeFileSync(path.join(bin, command), `${recorder(command)}mkdir -p node_modules\n`);
-        chmodSync(path.join(bin, command), 0o755);
-    }
-    const result = spawnSync("bash", [path.join(project, "scripts/test.sh"), ...args], {
-        env: { PATH: `${bin}:/usr/bin:/bin` },
-        // Debian's bash reads ~/.bashrc when its stdin is a socket, as Node's pipes are.
-        stdio: ["ignore", "pipe", "pipe"],
-        encoding: "utf8",
-    });
+    for (const command of ["npm", "npx"]) executable(path.join(bin, command), `${recorder(command)}mkdir -p node_modules\n`);
+    const result = bash([path.join(project, "scripts/test.sh"), ...args], { bin });
     expect(result.stderr).not.toMatch(/command not found|No such file/);
     expect(result.status).toBe(0);
     return readFileSync(calls, "utf8").trimEnd().split("\n");

@@ -4,28 +4,12 @@
  * in a temp project, so the state folder and passphrase it creates never land in this tree.
  */
 import { spawnSync } from "node:child_process";
-import {
-    chmodSync,
-    copyFileSync,
-    existsSync,
-    mkdirSync,
-    mkdtempSync,
-    readdirSync,
-    readFileSync,
-    rmSync,
-    statSync,
-    writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { bash, executable, scriptProject } from "./scriptProject";
 
 const ROOT = path.resolve(__dirname, "../..");
-/** Every temp folder the tests made, removed at the end. */
-const made: string[] = [];
-afterAll(() => {
-    for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
 const UNSET = "<unset>";
 
 interface Call {
@@ -38,17 +22,11 @@ interface Call {
 
 /** A project with scripts/up.sh, and a bin folder whose `pulumi` records its calls and fails when told. */
 function setUp({ withPulumi = true, failOn = "" } = {}) {
-    const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-up-"));
-    made.push(dir);
-    const project = path.join(dir, "project");
-    const bin = path.join(dir, "bin");
-    mkdirSync(path.join(project, "scripts"), { recursive: true });
-    mkdirSync(bin);
-    copyFileSync(path.join(ROOT, "scripts/up.sh"), path.join(project, "scripts/up.sh"));
+    const { dir, project, bin } = scriptProject("up", ["scripts/up.sh"]);
     const calls = path.join(dir, "calls");
     if (withPulumi) {
         const field = (name: string) => `\${${name}-${UNSET}}`;
-        writeFileSync(
+        executable(
             path.join(bin, "pulumi"),
             [
                 "#!/bin/sh",
@@ -58,16 +36,9 @@ function setUp({ withPulumi = true, failOn = "" } = {}) {
                 "",
             ].join("\n"),
         );
-        chmodSync(path.join(bin, "pulumi"), 0o755);
     }
     const run = (args: string[] = [], env: Record<string, string> = {}) => {
-        const result = spawnSync("bash", [path.join(project, "scripts/up.sh"), ...args], {
-            cwd: dir,
-            env: { PATH: `${bin}:/usr/bin:/bin`, ...env },
-            // Debian's bash reads ~/.bashrc when its stdin is a socket, as Node's pipes are.
-            stdio: ["ignore", "pipe", "pipe"],
-            encoding: "utf8",
-        });
+        const result = bash([path.join(project, "scripts/up.sh"), ...args], { cwd: dir, bin, env });
         const recorded: Call[] = existsSync(calls)
             ? readFileSync(calls, "utf8")
                   .trimEnd()

