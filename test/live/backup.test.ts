@@ -18,7 +18,6 @@ import { type CliIo, main } from "../../cli/nexus-redis";
 import { validateEnvironments } from "../../cli/outputs";
 import { type RestoreOptions, parseRestoreArgs, restore } from "../../cli/restore";
 import { spawnRunner } from "../../cli/runner";
-import { type Docker, connectDocker } from "../../harness/docker";
 import { type LiveFleet, RUN_LABEL_KEY, dockerAvailable, missingKeys, startLiveFleet, waitFor } from "../../harness/fleet";
 import { fillDataset } from "../../harness/handBuilt";
 import { redisCommand, redisCommands } from "../../harness/resp";
@@ -208,8 +207,7 @@ describe.skipIf(!live)("backup and restore", () => {
         const savePoints = await fleet.cli("contact", "vault", ["CONFIG", "GET", "save"]);
         const digest = await fleet.digest("contact", "vault");
         // The engine refuses to stop the vault's container (what the restore then does is under test).
-        const engine = await connectDocker();
-        const refusingStop = new Proxy(engine, {
+        const refusingStop = new Proxy(fleet.docker, {
             get(target, property) {
                 if (property === "getContainer")
                     return (id: string) => {
@@ -222,7 +220,7 @@ describe.skipIf(!live)("backup and restore", () => {
                 const value = Reflect.get(target, property);
                 return typeof value === "function" ? value.bind(target) : value;
             },
-        }) as Docker;
+        });
         const options = parseRestoreArgs(["contact", "--from", file, "--force"], process.env) as RestoreOptions;
         const report = await restore(validateEnvironments(fleet.outputs).contact, options, {
             docker: refusingStop,
