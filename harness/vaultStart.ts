@@ -9,7 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { startWatchdog } from "./cleanup";
 import { type Docker, exec } from "./docker";
-import { type LiveFleet, RUN_LABEL_KEY, TEST_IMAGE, startLiveFleet, waitFor } from "./fleet";
+import { type LiveFleet, RUN_LABEL_KEY, TEST_IMAGE, parseInfo, startLiveFleet, waitFor } from "./fleet";
 import { cliIn, createRunVolume, logsOf, startHandBuilt, stopGracefully, waitForRedis } from "./handBuilt";
 
 /** The password of the hand-built fixtures' Redis (the plan's vault has its own). */
@@ -114,7 +114,8 @@ export async function vaultKeys(fleet: LiveFleet, environment = "user", timeoutM
         `${environment}'s vault`,
         async () => {
             const info = await fleet.cli(environment, "vault", ["INFO", "persistence"]);
-            if (!info.includes("loading:0")) return undefined;
+            // Exactly `loading`: Redis 7 also reports `async_loading:0` while it loads.
+            if (parseInfo(info).loading !== "0") return undefined;
             // A container killed or restarting under the exec can answer with nothing: ask again.
             const keyspace = await fleet.cli(environment, "vault", ["INFO", "keyspace"]);
             return keyspace.startsWith("# Keyspace") ? keyspaceKeys(keyspace) : undefined;
