@@ -66,7 +66,7 @@ export function vaultSettings(opts: { memoryLimitMb?: number } = {}): Settings {
         // would replicate its emptiness and wipe every operational.
         appendonly: "yes",
         appendfsync: "everysec",
-        // Redis's own defaults, written down because the start script (start-vault.sh) reads
+        // Redis's own defaults, written down because the start script (start-redis.sh) reads
         // them from the config to know what the data folder holds before Redis starts.
         dbfilename: "dump.rdb",
         appenddirname: "appendonlydir",
