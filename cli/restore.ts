@@ -14,7 +14,7 @@
  *   4. A helper container (the vault's image, its /data, no network) moves the vault's AOF
  *      folder and dump.rdb aside into /data/nexus-redis-restore-STAMP (never deleted) and puts
  *      the snapshot in as dump.rdb (uid 999, 0600).
- *   5. The vault's container is started again: start-vault.sh finds dump.rdb and no AOF and
+ *   5. The vault's container is started again: start-redis.sh finds dump.rdb and no AOF and
  *      converts (loads it with AOF off, turns AOF on, waits for the rewrite, restarts on the
  *      AOF) before any client can write. Never the "AOF on, RDB only" empty start.
  *   6. Verified under a short write pause: the vault's DEBUG DIGEST against the snapshot's;
@@ -612,7 +612,7 @@ async function replaceVaultData(
         `${name}: ${moved.length === 0 ? "no previous files to move aside" : `moved ${moved.join(", ")} aside into /data/${aside} (${dataName(vault)})`}; starting ${vault.name} on the snapshot`,
     );
 
-    // 5. Start the same container; start-vault.sh converts dump.rdb before clients can write.
+    // 5. Start the same container; start-redis.sh converts dump.rdb before clients can write.
     // Its log from a second before this start on: an older refusal in it is not this start's.
     const logFrom = Math.floor(Date.now() / 1000) - 1;
     const startStarted = performance.now();
@@ -746,7 +746,7 @@ async function withSession<T>(
 /**
  * Waits until the vault answers its password and has loaded its data (the conversion runs
  * with no client port first). Fails at once when the container stops or its start script
- * refuses (start-vault.sh says why in its log).
+ * refuses (start-redis.sh says why in its log).
  */
 async function waitForVault(
     env: EnvironmentOutput,

@@ -93,7 +93,7 @@ export function asideFolderName(date: Date): string {
 /** Where the snapshot is put before the swap, in /data, beside the vault's files. */
 export const STAGING_FILE = ".nexus-redis-restore.rdb";
 
-/** The vault's persistence files, by the names the program declares (start-vault.sh reads the same). */
+/** The vault's persistence files, by the names the program declares (start-redis.sh reads the same). */
 export function vaultDataFiles(): { rdb: string; aofDir: string; aofFile: string } {
     const s = vaultSettings();
     return { rdb: s.dbfilename, aofDir: s.appenddirname, aofFile: s.appendfilename };
@@ -104,7 +104,7 @@ export function vaultDataFiles(): { rdb: string; aofDir: string; aofFile: string
  * network) runs while the vault is stopped: every file the vault would start from (its
  * append-only folder, Redis 6's single-file AOF, dump.rdb) is moved, not copied, into
  * `aside` (a rename: instant, whatever the size), then the staged snapshot becomes dump.rdb,
- * owned by the redis user and readable by it alone. On the next start, start-vault.sh finds
+ * owned by the redis user and readable by it alone. On the next start, start-redis.sh finds
  * dump.rdb and no AOF and converts: loads it with AOF off, turns AOF on, waits for the
  * rewrite, restarts on the AOF. Prints one `moved NAME` line per file moved.
  */

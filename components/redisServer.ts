@@ -66,7 +66,7 @@ export function vaultSettings(opts: { memoryLimitMb?: number } = {}): Settings {
         // would replicate its emptiness and wipe every operational.
         appendonly: "yes",
         appendfsync: "everysec",
-        // Redis's own defaults, written down because the start script (start-vault.sh) reads
+        // Redis's own defaults, written down because the start script (start-redis.sh) reads
         // them from the config to know what the data folder holds before Redis starts.
         dbfilename: "dump.rdb",
         appenddirname: "appendonlydir",
@@ -242,11 +242,12 @@ export function renderConfig(settings: Settings, users: Record<string, string[]>
 export const CONFIG_DIR = "/etc/nexus-redis";
 export const VAULT_CONFIG_FILE = `${CONFIG_DIR}/vault.conf`;
 export const OPERATIONAL_CONFIG_FILE = `${CONFIG_DIR}/operational.conf`;
-export const VAULT_START_SCRIPT = `${CONFIG_DIR}/start-vault.sh`;
+/** How both roles start (components/start-redis.sh): who Redis runs as, and for the vault its data folder. */
+export const START_SCRIPT_FILE = `${CONFIG_DIR}/start-redis.sh`;
 
 /**
- * The redis user of the official image (and of the test image built like it): the
- * entrypoint drops to it before Redis starts. Numbers, not names: the Docker provider
+ * The redis user of the official image (and of the test images built like it): the start
+ * script runs Redis as it. Numbers, not names: the Docker provider
  * resolves upload owner names on the machine that runs Pulumi, not in the container.
  */
 export const REDIS_UID = "999";
@@ -268,8 +269,8 @@ export type FileShape = Omit<ContainerFile, "content">;
 
 /** The vault's config: passwords as hashes, readable by the redis user alone. */
 export const VAULT_CONFIG: FileShape = { path: VAULT_CONFIG_FILE, mode: "0400", owner: REDIS_UID, group: REDIS_UID, secret: true };
-/** The vault's start script (start-vault.sh): no secret in it. */
-export const VAULT_START: FileShape = { path: VAULT_START_SCRIPT, mode: "0555", owner: "0", group: "0", secret: false };
+/** The start script of both roles (start-redis.sh): no secret in it. */
+export const START_SCRIPT: FileShape = { path: START_SCRIPT_FILE, mode: "0555", owner: "0", group: "0", secret: false };
 /** The operational's config: it holds masterauth in plain text, readable by the redis user alone. */
 export const OPERATIONAL_CONFIG: FileShape = {
     path: OPERATIONAL_CONFIG_FILE,
@@ -278,6 +279,11 @@ export const OPERATIONAL_CONFIG: FileShape = {
     group: REDIS_UID,
     secret: true,
 };
+
+/** What a vault's files are (`vaultFiles`), known before their contents. */
+export const VAULT_FILE_SHAPES: readonly FileShape[] = [VAULT_CONFIG, START_SCRIPT];
+/** What an operational's files are (`operationalFiles`), known before their contents. */
+export const OPERATIONAL_FILE_SHAPES: readonly FileShape[] = [OPERATIONAL_CONFIG, START_SCRIPT];
 
 /** Inputs of a vault's files. */
 export interface VaultFilesInput extends VaultPasswords {
@@ -291,16 +297,16 @@ export interface VaultFilesInput extends VaultPasswords {
 export function vaultFiles(input: VaultFilesInput): ContainerFile[] {
     return [
         { ...VAULT_CONFIG, content: renderConfig(vaultSettings({ memoryLimitMb: input.memoryLimitMb }), vaultUsers(input)) },
-        { ...VAULT_START, content: vaultStartScript() },
+        { ...START_SCRIPT, content: startScript() },
     ];
 }
 
 /**
- * The vault's command. The image's entrypoint runs it as root; the script then starts Redis
- * through that same entrypoint, which drops to the redis user.
+ * The vault's command: the start script, which the image's entrypoint (if any) runs as root;
+ * the script locks the data folder, loads what it holds, and runs Redis as the redis user.
  */
 export function vaultCommand(configFile: string = VAULT_CONFIG_FILE): string[] {
-    return ["sh", VAULT_START_SCRIPT, configFile];
+    return ["sh", START_SCRIPT_FILE, "vault", configFile];
 }
 
 /** Inputs of an operational's files. */
@@ -310,25 +316,31 @@ export interface OperationalFilesInput {
     adminPassword: string;
 }
 
-/** An operational's config: replication baked in, so it is right from its first start. */
+/** An operational's config (replication baked in, so it is right from its first start) and the start script. */
 export function operationalFiles(input: OperationalFilesInput): ContainerFile[] {
     const content = renderConfig(operationalSettings({ vaultContainer: input.vaultContainer }), operationalUsers(input.adminPassword), {
         masterauth: input.replicationPassword,
     });
-    return [{ ...OPERATIONAL_CONFIG, content }];
+    return [
+        { ...OPERATIONAL_CONFIG, content },
+        { ...START_SCRIPT, content: startScript() },
+    ];
 }
 
-/** The operational's command: the entrypoint drops to the redis user, then Redis reads the config. */
+/**
+ * The operational's command: the start script too, so that Redis reads its config as the
+ * redis user whatever owner the provider gave the file, on any image layout.
+ */
 export function operationalCommand(configFile: string = OPERATIONAL_CONFIG_FILE): string[] {
-    return ["redis-server", configFile];
+    return ["sh", START_SCRIPT_FILE, "operational", configFile];
 }
 
-let startScript: string | undefined;
+let startScriptText: string | undefined;
 
-/** The vault's start script (components/start-vault.sh), which guards against starting empty on data. */
-export function vaultStartScript(): string {
-    startScript ??= readFileSync(path.join(__dirname, "start-vault.sh"), "utf8");
-    return startScript;
+/** The start script of both roles (components/start-redis.sh). */
+export function startScript(): string {
+    startScriptText ??= readFileSync(path.join(__dirname, "start-redis.sh"), "utf8");
+    return startScriptText;
 }
 
 /** `maxmemory` for a container memory limit, or undefined when there is none. */

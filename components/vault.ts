@@ -13,7 +13,7 @@ import {
     type FileShape,
     type Role,
     VAULT_CONFIG,
-    VAULT_START,
+    VAULT_FILE_SHAPES,
     containerName,
     vaultCommand,
     vaultFiles,
@@ -110,7 +110,7 @@ export interface RedisNodeArgs {
     /** The role's config file (the command's argument), one of `fileShapes`. */
     configFile: FileShape;
     /** What `files` holds, known before the contents are: a resource is never created inside an apply. */
-    fileShapes: FileShape[];
+    fileShapes: readonly FileShape[];
     /** Files put into the container before its first start (config, scripts); a secret as a whole. */
     files: pulumi.Output<ContainerFile[]>;
     hostPort: pulumi.Input<number>;
@@ -283,7 +283,7 @@ export function createVault(
         role: "vault",
         command: vaultCommand,
         configFile: VAULT_CONFIG,
-        fileShapes: [VAULT_CONFIG, VAULT_START],
+        fileShapes: VAULT_FILE_SHAPES,
         files: pulumi.secret(files),
         hostPort: args.vaultPort,
         // The vault's volume is the single source of truth: a `pulumi destroy` or a

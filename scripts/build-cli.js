@@ -11,7 +11,7 @@
 //   (esbuild's lazy init for import()), so a check runs none of recover's code and loads
 //   none of its packages (yaml). One file instead of twenty: measured, about 15 ms less
 //   CPU per check than one file per module (module resolution, one code cache entry).
-// - `__dirname` in a source means its source folder (components/start-vault.sh is read
+// - `__dirname` in a source means its source folder (components/start-redis.sh is read
 //   that way), not the bundle's.
 //
 // Each build gets a folder of its own, and dist/current.json names the current one with

@@ -64,6 +64,12 @@ describe.skipIf(!dockerAvailable())("the test image behaves like the official re
         expect(docker(["exec", c, "stat", "-c", "%u", "/data/from-root"])).toBe("999");
     });
 
+    it("has util-linux's flock and setpriv, as the official Debian-based image does (busybox's setpriv cannot change the user)", () => {
+        const tools = docker(["run", "--rm", "--entrypoint", "sh", TEST_IMAGE, "-c", "flock --version && /usr/bin/setpriv --help"]);
+        expect(tools).toMatch(/^flock from util-linux/);
+        expect(tools).toContain("--reuid");
+    });
+
     it("runs redis-server on a command whose first argument is a .conf file", () => {
         // No such file: the message proves redis-server was given it (a bare exec of the path
         // would fail with "not found" instead).
@@ -71,5 +77,42 @@ describe.skipIf(!dockerAvailable())("the test image behaves like the official re
         docker(["wait", c]);
         const logs = spawnSync("docker", ["logs", c], { encoding: "utf8" });
         expect(`${logs.stdout}${logs.stderr}`).toMatch(/Fatal error, can't open config file '\/etc\/nexus-redis-test-missing.conf'/);
+    });
+});
+
+/** What each variant (scripts/build-test-image.sh) lacks, and what it still has: a shell command that must succeed in it. */
+const VARIANTS = [
+    {
+        variant: "noentrypoint",
+        lacks: "an entrypoint and gosu",
+        check: "[ ! -e /usr/local/bin/docker-entrypoint.sh ] && ! command -v gosu && grep -q '^redis:x:999:' /etc/passwd && /usr/bin/setpriv --help | grep -q -- --reuid",
+        entrypoint: null,
+    },
+    {
+        variant: "notmp",
+        lacks: "/tmp",
+        check: "[ ! -e /tmp ] && grep -q '^redis:x:999:' /etc/passwd && command -v flock",
+        entrypoint: ["docker-entrypoint.sh"],
+    },
+    {
+        variant: "nouser",
+        lacks: "a redis user and an entrypoint",
+        check: "! grep -q '^redis:' /etc/passwd /etc/group && [ ! -e /usr/local/bin/docker-entrypoint.sh ] && command -v gosu",
+        entrypoint: null,
+    },
+    {
+        variant: "noflock",
+        lacks: "flock",
+        check: "! command -v flock && grep -q '^redis:x:999:' /etc/passwd",
+        entrypoint: ["docker-entrypoint.sh"],
+    },
+];
+
+describe.skipIf(!dockerAvailable())("the test image's variants lack one thing each", () => {
+    it.each(VARIANTS)("$variant lacks $lacks and keeps the rest", ({ variant, check, entrypoint }) => {
+        const image = `${TEST_IMAGE}-${variant}`;
+        docker(["run", "--rm", "--entrypoint", "sh", image, "-c", `set -e; ${check}`]);
+        expect(JSON.parse(docker(["image", "inspect", "-f", "{{json .Config.Entrypoint}}", image]))).toEqual(entrypoint);
+        expect(docker(["run", "--rm", "--entrypoint", "redis-server", image, "--version"])).toMatch(/^Redis server v=/);
     });
 });

@@ -1,5 +1,5 @@
 /**
- * A vault never starts empty on data it could load (components/start-vault.sh), proven on
+ * A vault never starts empty on data it could load (components/start-redis.sh), proven on
  * the program's own vault container against volumes prepared the ways data reaches a vault:
  * a hand-built vault's RDB, an AOF with an older RDB beside it, Redis 6's single-file AOF,
  * nothing at all, an RDB from a newer Redis, and a kill -9 in the middle of a conversion.
@@ -8,100 +8,34 @@
  * must follow) on the prepared volume through the `vaultData` config, so the container under
  * test is exactly the plan's.
  */
-import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWatchdog } from "../../harness/cleanup";
 import { type Docker, connectDocker, exec } from "../../harness/docker";
-import { type LiveFleet, RUN_LABEL_KEY, TEST_IMAGE, dockerAvailable, missingKeys, startLiveFleet, waitFor } from "../../harness/fleet";
+import { type LiveFleet, dockerAvailable, missingKeys, startLiveFleet, waitFor } from "../../harness/fleet";
+import { cliIn, createRunVolume, fillDataset, handBuiltClient, logsOf } from "../../harness/handBuilt";
 import {
-    cliIn,
-    createRunVolume,
-    fillDataset,
-    handBuiltClient,
-    logsOf,
-    startHandBuilt,
-    stopGracefully,
-    waitForRedis,
-} from "../../harness/handBuilt";
+    FIXTURE_PASSWORD,
+    inVolume as inVolumeOf,
+    newRun,
+    plannedFleet,
+    preparedVolume as preparedVolumeOf,
+    vaultKeys,
+} from "../../harness/vaultStart";
 
-const FIXTURE_PASSWORD = "fixture-password";
 const fleets: LiveFleet[] = [];
 let docker: Docker;
 
-/** A run id, watched so its fixtures are removed even if this process dies. */
-async function newRun(): Promise<string> {
-    const runId = `nrt${randomBytes(4).toString("hex")}`;
-    await startWatchdog(RUN_LABEL_KEY, runId);
-    return runId;
-}
-
-/**
- * A hand-built Redis on a fresh volume of the run, its keys written by `fill`, stopped the
- * way `docker stop` stops it. DEBUG is enabled on fixtures only, to take their digest.
- * Returns the volume and the dataset's DEBUG DIGEST.
- */
-async function preparedVolume(runId: string, args: string[], fill: (name: string, port: number) => Promise<void>) {
-    const volume = await createRunVolume(docker, runId, `${runId}-fixture-data`);
-    const { name, port } = await startHandBuilt(docker, {
-        runId,
-        name: `${runId}-fixture`,
-        args: ["--requirepass", FIXTURE_PASSWORD, "--enable-debug-command", "local", ...args],
-        data: { kind: "volume", name: volume },
-    });
-    await waitForRedis(port, FIXTURE_PASSWORD);
-    await fill(name, port);
-    const digest = await cliIn(docker, name, ["DEBUG", "DIGEST"], FIXTURE_PASSWORD);
-    const keys = Number(await cliIn(docker, name, ["DBSIZE"], FIXTURE_PASSWORD));
-    await stopGracefully(docker, name);
-    await docker.getContainer(name).remove();
-    return { volume, digest, keys };
-}
-
-/** Runs `script` in a throwaway container of the test image with `volume` at /data (as root). */
-async function inVolume(runId: string, volume: string, script: string): Promise<string> {
-    const container = await docker.createContainer({
-        Image: TEST_IMAGE,
-        Entrypoint: ["sh", "-c"],
-        Cmd: [script],
-        Labels: { [RUN_LABEL_KEY]: runId },
-        HostConfig: { Mounts: [{ Type: "volume", Source: volume, Target: "/data" }] },
-    });
-    await container.start();
-    const { StatusCode } = await container.wait();
-    const out = await logsOf(docker, container.id);
-    await container.remove();
-    if (StatusCode !== 0) throw new Error(`script in ${volume} exited ${StatusCode}: ${out}`);
-    return out.trim();
-}
+const preparedVolume = (runId: string, args: string[], fill: (name: string, port: number) => Promise<void>) =>
+    preparedVolumeOf(docker, runId, args, fill);
+const inVolume = (runId: string, volume: string, script: string) => inVolumeOf(docker, runId, volume, script);
 
 /** The plan's vault (and, for contact, operational) on `volume`, created by the harness. */
 async function vaultOn(runId: string, volume: string, environment = "user"): Promise<LiveFleet> {
-    const fleet = await startLiveFleet({
-        name: runId,
-        environments: [environment],
-        config: { vaultData: JSON.stringify({ [environment]: volume }) },
-    });
+    const fleet = await plannedFleet(runId, { environment, volume });
     fleets.push(fleet);
     return fleet;
 }
 
-/** Waits until the plan's vault answers with its password and has loaded its data; returns DBSIZE. */
-async function vaultKeys(fleet: LiveFleet, environment = "user", timeoutMs = 60_000): Promise<number> {
-    return waitFor(
-        `${environment}'s vault`,
-        async () => {
-            const info = await fleet.cli(environment, "vault", ["INFO", "persistence"]);
-            if (!info.includes("loading:0")) return undefined;
-            // A container killed or restarting under the exec can answer with nothing: ask again.
-            const keys = await fleet.cli(environment, "vault", ["DBSIZE"]);
-            return /^\d+$/.test(keys) ? Number(keys) : undefined;
-        },
-        timeoutMs,
-        200,
-    );
-}
-
-describe.skipIf(!dockerAvailable())("a vault's start (start-vault.sh) on the data it finds", () => {
+describe.skipIf(!dockerAvailable())("a vault's start (start-redis.sh) on the data it finds", () => {
     beforeAll(async () => {
         docker = await connectDocker();
     });
@@ -109,37 +43,43 @@ describe.skipIf(!dockerAvailable())("a vault's start (start-vault.sh) on the dat
         for (const fleet of fleets) await fleet.destroy();
     });
 
-    it("comes up with every key of an RDB-only volume, turns AOF on, keeps them across a restart, and its operational follows", async () => {
+    it("comes up with every key of an RDB-only volume, in every database, turns AOF on, keeps them across a restart, and its operational follows", async () => {
         const runId = await newRun();
         // Redis's default persistence, as the protocol's hand-built vaults have it.
         const before = await preparedVolume(runId, [], async (_name, port) => {
             const client = handBuiltClient(port, FIXTURE_PASSWORD);
             await fillDataset(client, 60_000);
+            await client.select(3);
+            await fillDataset(client, 5_000, "db3");
             client.disconnect();
         });
-        expect(before.keys).toBe(60_000);
-        expect(await inVolume(runId, before.volume, "ls /data")).toBe("dump.rdb");
+        expect(before.keys).toBe(65_000);
+        expect(await inVolume(runId, before.volume, "ls -A /data")).toBe("dump.rdb");
 
         const fleet = await vaultOn(runId, before.volume, "contact");
-        expect(await vaultKeys(fleet, "contact")).toBe(60_000);
+        expect(await vaultKeys(fleet, "contact")).toBe(65_000);
         expect(await fleet.digest("contact", "vault")).toBe(before.digest);
         expect(await fleet.cli("contact", "vault", ["CONFIG", "GET", "appendonly"])).toBe("appendonly\nyes");
         const log = await logsOf(docker, fleet.containerName("contact", "vault"));
         expect(log).toContain("dump.rdb (written by Redis 7.0.15) and no append-only file: converting with no client port");
-        expect(log).toContain("converted: 60000 keys are in the append-only file; starting");
+        expect(log).toContain("converted: 65000 keys are in the append-only file; starting");
+        // The conversion's private folder (its socket) is gone once it is done.
+        expect(await exec(docker, fleet.containerName("contact", "vault"), ["ls", "-A", "/data"])).toMatchObject({
+            stdout: "appendonlydir\ndump.rdb\n",
+        });
         await waitFor("the operational's copy", async () =>
             (await fleet.digest("contact", "operational")) === before.digest ? true : undefined,
         );
 
         await fleet.container("contact", "vault").restart({ t: 60 });
-        expect(await vaultKeys(fleet, "contact")).toBe(60_000);
+        expect(await vaultKeys(fleet, "contact")).toBe(65_000);
         expect(await fleet.digest("contact", "vault")).toBe(before.digest);
         expect(await logsOf(docker, fleet.containerName("contact", "vault"))).toContain(
             "starting on the append-only file in /data/appendonlydir",
         );
     });
 
-    it("loads the append-only file, not an older dump.rdb beside it", async () => {
+    it("loads the append-only file, not an older dump.rdb beside it, and does not point to dump.rdb because it is newer", async () => {
         const runId = await newRun();
         const before = await preparedVolume(runId, ["--appendonly", "yes", "--save", ""], async (name, port) => {
             const client = handBuiltClient(port, FIXTURE_PASSWORD);
@@ -149,10 +89,20 @@ describe.skipIf(!dockerAvailable())("a vault's start (start-vault.sh) on the dat
             client.disconnect();
             expect(await cliIn(docker, name, ["DBSIZE"], FIXTURE_PASSWORD)).toBe("10000");
         });
+        // A dump.rdb newer than the append-only file, as a graceful stop with save points leaves
+        // it: that says nothing about which holds more, and the AOF does here.
+        await inVolume(
+            runId,
+            before.volume,
+            "sleep 1 && touch /data/dump.rdb && [ /data/dump.rdb -nt /data/appendonlydir/appendonly.aof.manifest ]",
+        );
         const fleet = await vaultOn(runId, before.volume);
         expect(await vaultKeys(fleet)).toBe(10_000);
         expect(await fleet.digest("user", "vault")).toBe(before.digest);
-        expect(await logsOf(docker, fleet.containerName("user", "vault"))).not.toContain("converting");
+        const log = await logsOf(docker, fleet.containerName("user", "vault"));
+        expect(log).not.toContain("converting");
+        expect(log).not.toMatch(/newer than the append-only file|move appendonlydir aside/);
+        expect(log).toContain("starting on the append-only file in /data/appendonlydir");
     });
 
     it("treats Redis 6's single-file appendonly.aof as the append-only file, not the older dump.rdb", async () => {
@@ -180,6 +130,33 @@ describe.skipIf(!dockerAvailable())("a vault's start (start-vault.sh) on the dat
         expect(await fleet.cli("user", "vault", ["GET", "aof:99"])).toBe("v");
         expect(await logsOf(docker, fleet.containerName("user", "vault"))).toContain("single-file append-only file (Redis 6 and older)");
         expect(await inVolume(runId, before.volume, "ls /data/appendonlydir")).toContain("appendonly.aof.manifest");
+    });
+
+    it("moves an append-only folder without its manifest aside, readable by redis alone, and converts from dump.rdb", async () => {
+        const runId = await newRun();
+        const before = await preparedVolume(runId, [], async (_name, port) => {
+            const client = handBuiltClient(port, FIXTURE_PASSWORD);
+            await fillDataset(client, 1_000);
+            client.disconnect();
+        });
+        // What a rewrite cut short leaves, made by a process with umask 0022.
+        await inVolume(
+            runId,
+            before.volume,
+            "mkdir -m 0755 /data/appendonlydir && echo partial > /data/appendonlydir/appendonly.aof.1.base.rdb",
+        );
+        const fleet = await vaultOn(runId, before.volume);
+        expect(await vaultKeys(fleet)).toBe(1_000);
+        const name = fleet.containerName("user", "vault");
+        expect(await logsOf(docker, name)).toMatch(
+            /appendonlydir has no manifest .*: moving it aside to appendonlydir\.incomplete-\d{8}T\d{6}Z, not deleting it/,
+        );
+        const aside = await exec(docker, name, [
+            "sh",
+            "-c",
+            "stat -c '%a %u' /data/appendonlydir.incomplete-*; cat /data/appendonlydir.incomplete-*/appendonly.aof.1.base.rdb",
+        ]);
+        expect(aside.stdout).toBe("700 999\npartial\n");
     });
 
     it("starts empty on an empty volume, and keeps what is written from then on", async () => {
@@ -262,20 +239,22 @@ describe.skipIf(!dockerAvailable())("a vault's start (start-vault.sh) on the dat
         })();
 
         // Kill the container's processes from the host, as a crash would, while the AOF is being
-        // written: its folder exists, its manifest does not yet.
-        await waitFor(
+        // written: its folder exists, its manifest does not yet. The conversion's socket is then
+        // in its private folder under /data, the redis user's alone.
+        const during = await waitFor(
             "the conversion's rewrite",
             async () => {
                 const probe = await exec(docker, name, [
                     "sh",
                     "-c",
-                    "[ -d /data/appendonlydir ] && [ ! -f /data/appendonlydir/appendonly.aof.manifest ]",
+                    "[ -d /data/appendonlydir ] && [ ! -f /data/appendonlydir/appendonly.aof.manifest ] && stat -c '%a %u %F' /data/.nexus-redis-convert /data/.nexus-redis-convert/redis.sock",
                 ]);
-                return probe.exitCode === 0 ? true : undefined;
+                return probe.exitCode === 0 ? probe.stdout : undefined;
             },
             60_000,
             10,
         );
+        expect(during).toBe("700 999 directory\n700 999 socket\n");
         const ackedDuringConversion = acked.length;
         const { State } = await fleet.container("user", "vault").inspect();
         process.kill(State.Pid, "SIGKILL");
@@ -297,6 +276,8 @@ describe.skipIf(!dockerAvailable())("a vault's start (start-vault.sh) on the dat
             /appendonlydir has no manifest \(a conversion or rewrite cut short\): moving it aside to appendonlydir\.incomplete-/,
         );
         expect(log.match(/converting with no client port/g)).toHaveLength(2);
+        // The socket's folder, which the kill left, is gone.
+        expect((await exec(docker, name, ["ls", "-A", "/data"])).stdout).not.toContain(".nexus-redis-convert");
 
         // A graceful restart, then every original key and every acknowledged write is there.
         await fleet.container("user", "vault").restart({ t: 60 });

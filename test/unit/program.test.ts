@@ -153,14 +153,22 @@ describe.each(STANDARD)("standard environment $name", (env) => {
         expect(masterauth).not.toBe(outputs()[env.name].vault.password);
     });
 
-    it("starts the vault through its start script and the operational on its config, no password on either command line", () => {
+    it("starts both roles through the start script with their config, no password on either command line", () => {
         expect(container(`${env.name}-vault`).inputs.command).toEqual([
             "sh",
-            "/etc/nexus-redis/start-vault.sh",
+            "/etc/nexus-redis/start-redis.sh",
+            "vault",
             "/etc/nexus-redis/vault.conf",
         ]);
-        expect(container(`${env.name}-operational`).inputs.command).toEqual(["redis-server", "/etc/nexus-redis/operational.conf"]);
-        expect(upload(`${env.name}-vault`, "/etc/nexus-redis/start-vault.sh")).toMatchObject({ permissions: "0555", owner: "0" });
+        expect(container(`${env.name}-operational`).inputs.command).toEqual([
+            "sh",
+            "/etc/nexus-redis/start-redis.sh",
+            "operational",
+            "/etc/nexus-redis/operational.conf",
+        ]);
+        for (const role of ["vault", "operational"]) {
+            expect(upload(`${env.name}-${role}`, "/etc/nexus-redis/start-redis.sh")).toMatchObject({ permissions: "0555", owner: "0" });
+        }
         for (const [name, path] of [
             [`${env.name}-vault`, "/etc/nexus-redis/vault.conf"],
             [`${env.name}-operational`, "/etc/nexus-redis/operational.conf"],

@@ -6,7 +6,7 @@ import {
     OPERATIONAL_CONFIG_FILE,
     REPLICATION_USER,
     VAULT_CONFIG_FILE,
-    VAULT_START_SCRIPT,
+    START_SCRIPT_FILE,
     configWord,
     containerName,
     maxmemoryBytes,
@@ -122,13 +122,13 @@ describe("vault files and command", () => {
 
     it("makes the config readable by the image's redis user alone, and the start script by everyone", () => {
         expect(fileAt(standard, VAULT_CONFIG_FILE)).toMatchObject({ mode: "0400", owner: "999", group: "999", secret: true });
-        expect(fileAt(standard, VAULT_START_SCRIPT)).toMatchObject({ mode: "0555", owner: "0", group: "0", secret: false });
+        expect(fileAt(standard, START_SCRIPT_FILE)).toMatchObject({ mode: "0555", owner: "0", group: "0", secret: false });
         expect(standard).toHaveLength(2);
     });
 
     it("starts through the start script with the config, no password on the command line", () => {
-        expect(vaultCommand()).toEqual(["sh", VAULT_START_SCRIPT, VAULT_CONFIG_FILE]);
-        expect(fileAt(standard, VAULT_START_SCRIPT).content).toMatch(/^#!\/bin\/sh\n/);
+        expect(vaultCommand()).toEqual(["sh", START_SCRIPT_FILE, "vault", VAULT_CONFIG_FILE]);
+        expect(fileAt(standard, START_SCRIPT_FILE).content).toMatch(/^#!\/bin\/sh\n/);
     });
 });
 
@@ -171,11 +171,15 @@ describe("operational files and command", () => {
         expect(config).not.toContain("admin-pw");
     });
 
-    it("is one config file, readable by the redis user alone, started by redis-server", () => {
+    it("is one config file, readable by the redis user alone, and the vault's start script, which starts it in its operational role", () => {
         expect(files).toEqual([
             expect.objectContaining({ path: OPERATIONAL_CONFIG_FILE, mode: "0400", owner: "999", group: "999", secret: true }),
+            expect.objectContaining({ path: START_SCRIPT_FILE, mode: "0555", owner: "0", group: "0", secret: false }),
         ]);
-        expect(operationalCommand()).toEqual(["redis-server", OPERATIONAL_CONFIG_FILE]);
+        expect(fileAt(files, START_SCRIPT_FILE).content).toBe(
+            fileAt(vaultFiles({ password: "p", backupPassword: "b" }), START_SCRIPT_FILE).content,
+        );
+        expect(operationalCommand()).toEqual(["sh", START_SCRIPT_FILE, "operational", OPERATIONAL_CONFIG_FILE]);
     });
 });
 

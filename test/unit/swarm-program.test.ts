@@ -18,7 +18,7 @@ const N1 = "n1n1n1n1n1n1n1n1n1n1n1n1n";
 const N2 = "n2n2n2n2n2n2n2n2n2n2n2n2n";
 /** kb's and user's vaults on N2, every other vault on N1. */
 const nodeOf = (env: string) => (env === "kb" || env === "user" ? N2 : N1);
-const START_SCRIPT = readFileSync(path.resolve(__dirname, "../../components/start-vault.sh"), "utf8");
+const START_SCRIPT = readFileSync(path.resolve(__dirname, "../../components/start-redis.sh"), "utf8");
 
 let plan: Plan;
 let options: Map<string, LifecycleOptions>;
@@ -60,7 +60,7 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 const outputs = () => plan.outputs.environments as Record<string, any>;
 
 describe("the swarm stack's resources", () => {
-    it("are one service per role with its secret (and the vault's start script as a config), and no container, volume or image pull", () => {
+    it("are one service per role with its secret and the start script as a config, and no container, volume or image pull", () => {
         const expected = [
             "docker:index/network:Network::storage-network",
             ...STANDARD.flatMap((e) => [
@@ -72,6 +72,7 @@ describe("the swarm stack's resources", () => {
                 `docker:index/serviceConfig:ServiceConfig::${e.name}-vault-script`,
                 `docker:index/service:Service::${e.name}-vault`,
                 `docker:index/secret:Secret::${e.name}-operational-config`,
+                `docker:index/serviceConfig:ServiceConfig::${e.name}-operational-script`,
                 `docker:index/service:Service::${e.name}-operational`,
             ]),
             ...SECURE.flatMap((e) => [
@@ -144,7 +145,7 @@ describe.each(PROTOCOL_ENVIRONMENTS)("$name's vault", (env) => {
 
     it("starts through the image's entrypoint (args, not commands) with its start script and its config from a secret", () => {
         const spec = containerSpec(name);
-        expect(spec.args).toEqual(["sh", "/etc/nexus-redis/start-vault.sh", "/run/secrets/vault.conf"]);
+        expect(spec.args).toEqual(["sh", "/etc/nexus-redis/start-redis.sh", "vault", "/run/secrets/vault.conf"]);
         expect(spec.commands).toBeUndefined();
         expect(spec.env).toBeUndefined();
         expect(spec.image).toBe("redis:7.2");
@@ -166,7 +167,7 @@ describe.each(PROTOCOL_ENVIRONMENTS)("$name's vault", (env) => {
             {
                 configId: `${env.name}-vault-script-id`,
                 configName: script(`${env.name}-vault-script`).inputs.name,
-                fileName: "/etc/nexus-redis/start-vault.sh",
+                fileName: "/etc/nexus-redis/start-redis.sh",
                 fileUid: "0",
                 fileGid: "0",
                 fileMode: 0o555,
@@ -217,11 +218,14 @@ describe.each(STANDARD)("$name's operational", (env) => {
         expect(setting(`${env.name}-operational-config`, "replicaof")).toEqual([`nexus3-${env.name}-vault`, "6379"]);
         expect(setting(`${env.name}-operational-config`, "masteruser")).toEqual(["replicator"]);
         expect(setting(`${env.name}-operational-config`, "masterauth")).toEqual([outputs()[env.name].replication.password]);
-        expect(containerSpec(name).args).toEqual(["redis-server", "/run/secrets/operational.conf"]);
+        expect(containerSpec(name).args).toEqual(["sh", "/etc/nexus-redis/start-redis.sh", "operational", "/run/secrets/operational.conf"]);
         expect(containerSpec(name).secrets).toEqual([
             expect.objectContaining({ fileName: "/run/secrets/operational.conf", fileUid: "999", fileGid: "999", fileMode: 0o400 }),
         ]);
-        expect(containerSpec(name).configs).toEqual([]);
+        expect(containerSpec(name).configs).toEqual([
+            expect.objectContaining({ fileName: "/etc/nexus-redis/start-redis.sh", fileUid: "0", fileGid: "0", fileMode: 0o555 }),
+        ]);
+        expect(decode(script(`${env.name}-operational-script`).inputs.data)).toBe(START_SCRIPT);
     });
 
     it("is not published (swarmPublish does not name it): reads without a password stay on the overlay", () => {
