@@ -92,14 +92,14 @@ Options:
   -h, --help        this text
 
 Examples:
-  npx nexus-redis check
-  npx nexus-redis check --env contact --env kb --json | jq '.environments[].status'
-  pulumi stack output --json --show-secrets | npx nexus-redis check --outputs - --wait 60000
-  npx nexus-redis check --fix
-  npx nexus-redis recover contact --stack dev --dry-run
-  npx nexus-redis adopt --dry-run
-  npx nexus-redis rotate contact vault --generate contact-vault.pw
-  npx nexus-redis backup --to /var/backups/nexus-redis
+  ./bin/nexus-redis.js check
+  ./bin/nexus-redis.js check --env contact --env kb --json | jq '.environments[].status'
+  pulumi stack output --json --show-secrets | ./bin/nexus-redis.js check --outputs - --wait 60000
+  ./bin/nexus-redis.js check --fix
+  ./bin/nexus-redis.js recover contact --stack dev --dry-run
+  ./bin/nexus-redis.js adopt --dry-run
+  ./bin/nexus-redis.js rotate contact vault --generate contact-vault.pw
+  ./bin/nexus-redis.js backup --to /var/backups/nexus-redis
 
 Exit codes:
   0  every environment is healthy (check), synced again (recover), the rotation's overlap is open (rotate),

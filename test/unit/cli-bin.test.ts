@@ -234,10 +234,33 @@ describe("the nexus-redis bin", () => {
         expect(run.stderr).toBe("nexus-redis: --dry-run is not an option of check\n\nRun `nexus-redis --help` for usage.\n");
     });
 
-    it("runs through npx, as the README says", () => {
-        const result = spawnSync("npx", ["--no-install", "nexus-redis", "--help"], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
-        expect(result.status, result.stderr).toBe(0);
-        expect(result.stdout).toBe(`${HELP}\n`);
+    it("runs as the README writes it, ./bin/nexus-redis.js, from a fresh clone once npm ci has run its prepare", () => {
+        // The committed tree, with its file modes (the bin's executable bit) and without dist/.
+        const clone = path.join(temp, "clone");
+        const git = spawnSync("git", ["clone", "--quiet", "--no-hardlinks", ROOT, clone], { encoding: "utf8" });
+        expect(git.status, git.stderr).toBe(0);
+        expect(fs.existsSync(path.join(clone, "dist"))).toBe(false);
+        // What npm ci installs, exactly as locked (it would fetch it again), then the script it runs last.
+        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(clone, "node_modules"));
+        const prepare = spawnSync("npm", ["run", "--silent", "prepare"], { cwd: clone, encoding: "utf8", timeout: 60_000 });
+        expect(prepare.status, prepare.stderr).toBe(0);
+        // Typed at a shell prompt: the executable bit and the shebang, not node given the file.
+        const run = spawnSync("sh", ["-c", "./bin/nexus-redis.js --help"], { cwd: clone, encoding: "utf8", timeout: 60_000 });
+        expect(run.stderr).toBe("");
+        expect(run.status).toBe(0);
+        expect(run.stdout).toMatch(/^Usage:\n {2}nexus-redis check /);
+    });
+
+    it("is what the README, the help and the deployment workflow run: the bin itself, never through npx", () => {
+        const texts = {
+            "README.md": fs.readFileSync(path.join(ROOT, "README.md"), "utf8"),
+            ".github/workflows/deploy.yml": fs.readFileSync(path.join(ROOT, ".github/workflows/deploy.yml"), "utf8"),
+            "--help": HELP,
+        };
+        for (const [where, text] of Object.entries(texts)) {
+            expect(text.match(/npx nexus-redis[^\n]*/g), where).toBeNull();
+            expect(text, where).toContain("./bin/nexus-redis.js ");
+        }
     });
 });
 
