@@ -13,6 +13,7 @@ import { type CliIo, main } from "../../cli/nexus-redis";
 import { operationalUrns } from "../../cli/recover";
 import type { CommandRunner, RunOptions } from "../../cli/runner";
 import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../../harness/fleet";
+import { connectOutcome } from "../../harness/ports";
 
 const ROOT = path.resolve(__dirname, "../..");
 const ENVIRONMENTS = ["workflow", "context", "kb", "contact", "links", "track", "session", "transcripts", "user"];
@@ -409,17 +410,8 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
             await fleet.docker.getNetwork(network()).disconnect({ Container: fleet.containerName("kb", "operational") });
             // Its published port goes with the network: refused, as for a stopped container.
             const { host, port } = fleet.outputs.kb.operational!;
-            await waitFor(
-                "the operational's port to refuse",
-                () =>
-                    new Promise<true | undefined>((resolve) => {
-                        const socket = net.connect({ host, port });
-                        socket.once("connect", () => {
-                            socket.destroy();
-                            resolve(undefined);
-                        });
-                        socket.once("error", (e: NodeJS.ErrnoException) => resolve(e.code === "ECONNREFUSED" ? true : undefined));
-                    }),
+            await waitFor("the operational's port to refuse", async () =>
+                (await connectOutcome(host, port)) === "ECONNREFUSED" ? true : undefined,
             );
         });
 
