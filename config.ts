@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { isIP } from "node:net";
 import { type EnvironmentDefinition, PROTOCOL_ENVIRONMENTS, findProtocolEnvironment } from "./components/protocol";
 import { PASSWORD_ROLES, type PasswordRole, isValidPassword } from "./components/redisServer";
+import { describeValue, kindOf } from "./components/values";
 
 /** The configuration namespace: the project name. */
 export const CONFIG_NAMESPACE = "nexus-redis";
@@ -222,7 +223,10 @@ function parseEnvironments(value: string, portOffset: number, raw: RawConfig, pr
         return [];
     }
     if (!Array.isArray(items)) {
-        problem("environments", "must be an array of environment names (NAME or NAME=VAULT_PORT[/OPERATIONAL_PORT])");
+        problem(
+            "environments",
+            `must be an array of environment names (NAME or NAME=VAULT_PORT[/OPERATIONAL_PORT]), got ${describeValue(items)}`,
+        );
         return [];
     }
     // Empty means the whole protocol table, so a new environment in the table is deployed without a config change.
@@ -315,7 +319,8 @@ function parsePasswords(value: string, environments: ParsedEnvironment[], proble
         return {};
     }
     if (!isPlainObject(parsed)) {
-        problem("passwords", 'must be a JSON object {"ENV": {"vault": "...", ...}}');
+        // Its kind only, never the value: it holds passwords.
+        problem("passwords", `must be a JSON object {"ENV": {"vault": "...", ...}}, got ${kindOf(parsed)}`);
         return {};
     }
     const result: Record<string, EnvironmentPasswords> = {};
@@ -326,7 +331,7 @@ function parsePasswords(value: string, environments: ParsedEnvironment[], proble
             continue;
         }
         if (!isPlainObject(roles)) {
-            problem(`passwords.${name}`, `must be an object with any of ${PASSWORD_ROLES.join(", ")}`);
+            problem(`passwords.${name}`, `must be an object with any of ${PASSWORD_ROLES.join(", ")}, got ${kindOf(roles)}`);
             continue;
         }
         result[name] = {};
@@ -337,7 +342,9 @@ function parsePasswords(value: string, environments: ParsedEnvironment[], proble
             } else if (env.kind === "secure" && role !== "vault" && role !== "backup") {
                 problem(key, `"${name}" is a secure environment: it has only a vault and a backup password`);
             } else if (typeof password !== "string" || !isValidPassword(password)) {
-                problem(key, "must be a non-empty string without spaces or control characters");
+                const got =
+                    typeof password === "string" && password !== "" ? "a string with a space or control character" : kindOf(password);
+                problem(key, `must be a non-empty string without spaces or control characters, got ${got}`);
             } else {
                 result[name][role as PasswordRole] = password;
             }
@@ -359,7 +366,7 @@ function parseVaultData(value: string, environments: ParsedEnvironment[], proble
         return {};
     }
     if (!isPlainObject(parsed)) {
-        problem("vaultData", 'must be a JSON object {"ENV": "VOLUME_NAME or /host/folder"}');
+        problem("vaultData", `must be a JSON object {"ENV": "VOLUME_NAME or /host/folder"}, got ${describeValue(parsed)}`);
         return {};
     }
     const result: Record<string, string> = {};
@@ -369,7 +376,7 @@ function parseVaultData(value: string, environments: ParsedEnvironment[], proble
         if (!environments.some((e) => e.env.name === name)) {
             problem(key, `"${name}" is not an environment this stack deploys`);
         } else if (typeof data !== "string" || data === "") {
-            problem(key, "must be a Docker volume name or an absolute host folder");
+            problem(key, `must be a Docker volume name or an absolute host folder, got ${kindOf(data)}`);
         } else if (data.startsWith("/") ? !HOST_FOLDER.test(data) || data.split("/").includes("..") : !DOCKER_NAME.test(data)) {
             problem(
                 key,
@@ -430,7 +437,7 @@ function parseSwarm(raw: RawConfig, platform: Platform, environments: ParsedEnvi
         return { vaultNodes, publish };
     }
     if (!isPlainObject(parsed)) {
-        problem("swarmNodes", 'must be a JSON object {"vault": "NODE_ID", "vaults": {"ENV": "NODE_ID"}}');
+        problem("swarmNodes", `must be a JSON object {"vault": "NODE_ID", "vaults": {"ENV": "NODE_ID"}}, got ${describeValue(parsed)}`);
         return { vaultNodes, publish };
     }
     const nodeId = (value: unknown, key: string): string | undefined => {
@@ -447,7 +454,7 @@ function parseSwarm(raw: RawConfig, platform: Platform, environments: ParsedEnvi
     const fallback = parsed.vault === undefined ? undefined : nodeId(parsed.vault, "swarmNodes.vault");
     const perEnvironment = parsed.vaults ?? {};
     if (!isPlainObject(perEnvironment)) {
-        problem("swarmNodes.vaults", 'must be an object {"ENV": "NODE_ID"}');
+        problem("swarmNodes.vaults", `must be an object {"ENV": "NODE_ID"}, got ${describeValue(perEnvironment)}`);
     } else {
         for (const [name, value] of Object.entries(perEnvironment)) {
             if (!environments.some((e) => e.env.name === name)) {

@@ -7,9 +7,10 @@
 import { REDIS_INTERNAL_PORT } from "../components/protocol";
 import { type Settings, operationalSettings, operationalUsers, vaultSettings, vaultUsers } from "../components/redisServer";
 import { aclDifferences } from "./acl";
-import type { EnvironmentObservation, OperationalObservation, SwarmObservation, VaultObservation } from "./observe";
+import type { ContainerFacts, EnvironmentObservation, OperationalObservation, SwarmObservation, VaultObservation } from "./observe";
 import type { EnvironmentOutput, EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
 import { type AclUser, type ClientEntry, type Info, NO_REPLID, infoInt } from "./redisReplies";
+import { NOTHING_LISTENS, type ProbeFailure } from "./session";
 
 /**
  * Vault settings `check` compares with `CONFIG GET`. Declared without a memory limit: the
@@ -64,6 +65,9 @@ export type ProblemCode =
     | "vault-not-master"
     | "persistence-off"
     | "persistence-failing"
+    | "snapshot-failing"
+    | "vault-loading"
+    | "vault-memory-full"
     | "vault-drift"
     | "vault-acl-drift"
     | "secure-has-replicas"
@@ -96,6 +100,9 @@ export const VAULT_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
     "vault-not-master",
     "persistence-off",
     "persistence-failing",
+    "snapshot-failing",
+    "vault-loading",
+    "vault-memory-full",
     "vault-drift",
     "vault-acl-drift",
     "secure-has-replicas",
@@ -152,8 +159,8 @@ const IP_ADDRESS = /^(\d{1,3}\.){3}\d{1,3}$|:/;
 export function diagnose(env: EnvironmentOutput, observation: EnvironmentObservation, context: DiagnosisContext): Diagnosis {
     const diagnosis =
         env.kind === "standard"
-            ? diagnoseStandard(env, observation.vault, observation.operational ?? {}, context)
-            : diagnoseSecure(env, observation.vault);
+            ? diagnoseStandard(env, observation.vault, observation.operational ?? {}, context, observation.containers)
+            : diagnoseSecure(env, observation.vault, observation.containers);
     return observation.swarm ? withPlacement(env, observation.swarm, diagnosis) : diagnosis;
 }
 
@@ -220,8 +227,8 @@ export function withPlacement(env: EnvironmentOutput, swarm: SwarmObservation, d
     return { ...diagnosis, problems: [...notRunning, ...problems] };
 }
 
-export function diagnoseSecure(env: SecureEnvironmentOutput, vault: VaultObservation): Diagnosis {
-    const problems = vaultProblems(env, vault);
+export function diagnoseSecure(env: SecureEnvironmentOutput, vault: VaultObservation, containers?: Containers): Diagnosis {
+    const problems = vaultProblems(env, vault, containers);
     const reported = infoInt(vault.info, "connected_slaves");
     // While `nexus-redis backup` (redis-cli --rdb) streams a snapshot, the vault counts that
     // connection as a replica. CLIENT LIST says which user each one authenticated as: the
@@ -245,29 +252,26 @@ export function withoutBackups(env: EnvironmentOutput, replicas: ClientEntry[]):
     return replicas.filter((c) => c.user !== env.backup.user);
 }
 
-function vaultProblems(env: EnvironmentOutput, vault: VaultObservation): Problem[] {
+function vaultProblems(env: EnvironmentOutput, vault: VaultObservation, containers: Containers | undefined): Problem[] {
     const problems: Problem[] = [];
     const where = `vault ${env.vault.host}:${env.vault.port}`;
-    if (vault.failure) {
+    const info = vault.info;
+    const loading = info?.loading === "1";
+    // While it loads, the vault refuses DBSIZE (LOADING): that is the loading, reported below.
+    if (vault.failure && !(loading && vault.failure.kind === "error" && /LOADING/.test(vault.failure.message))) {
         const f = vault.failure;
         if (f.kind === "auth") problems.push({ code: "vault-auth", message: `${where} rejected the stack's vault password` });
         else if (f.kind === "denied" || f.kind === "error" || f.kind === "not-redis")
             problems.push({ code: "vault-error", message: `${where} ${f.message}` });
-        else problems.push({ code: "vault-unreachable", message: `${where} ${f.message}` });
+        else problems.push({ code: "vault-unreachable", message: unansweredMessage(env, "vault", where, f, containers) });
     }
-    const info = vault.info;
     if (info?.role !== undefined && info.role !== "master") {
         problems.push({
             code: "vault-not-master",
             message: `the vault is itself a replica of ${info.master_host}:${info.master_port} (REPLICAOF run on the vault?): it must be the source of truth`,
         });
     }
-    if (info?.aof_last_write_status !== undefined && info.aof_last_write_status !== "ok") {
-        problems.push({
-            code: "persistence-failing",
-            message: `the vault cannot write its append-only file (aof_last_write_status:${info.aof_last_write_status})`,
-        });
-    }
+    problems.push(...writeRefusals(info, vault.config));
     if (vault.config) {
         for (const [setting, declared] of Object.entries(declaredVaultSettings())) {
             const actual = vault.config[setting];
@@ -291,6 +295,118 @@ function vaultProblems(env: EnvironmentOutput, vault: VaultObservation): Problem
         problems.push(...aclProblems("vault-acl-drift", "vault", declaredVaultUsers(env), vault.users, vault.acl));
     }
     return problems;
+}
+
+/**
+ * Every state in which the vault refuses writes or cannot save, from `INFO persistence` and
+ * `INFO memory` and its settings alone: the check never writes to a vault to find out. Redis
+ * refuses every write with MISCONF when its AOF cannot be written, and when an RDB snapshot
+ * failed while save points are set and stop-writes-on-bgsave-error is yes
+ * (writeCommandsDeniedByDiskError, server.c); with OOM when maxmemory is reached under
+ * noeviction (performEvictions, evict.c); with LOADING while it loads its data. Pure.
+ */
+export function writeRefusals(info: Info | undefined, config: Record<string, string> | undefined): Problem[] {
+    if (!info) return [];
+    const problems: Problem[] = [];
+    if (info.loading === "1") {
+        problems.push({
+            code: "vault-loading",
+            message: "the vault is loading its data into memory (loading:1): until it is done it refuses every write and read (LOADING)",
+        });
+    }
+    if (info.aof_last_write_status !== undefined && info.aof_last_write_status !== "ok") {
+        problems.push({
+            code: "persistence-failing",
+            message: `the vault cannot write its append-only file (aof_last_write_status:${info.aof_last_write_status}; a full or failing disk?): it refuses every write (MISCONF) until a write succeeds again (Redis retries every second)`,
+        });
+    }
+    // Snapshots matter only while save points are set: without any, Redis neither refuses writes
+    // for a failed one nor needs one to stop. The vault declares none (`save ""`).
+    const save = config?.save;
+    if (info.rdb_last_bgsave_status === "err" && save !== "") {
+        const stops = config?.["stop-writes-on-bgsave-error"];
+        const points = save === undefined ? "save points" : `save points (save ${show(save)})`;
+        const writes =
+            stops === "no"
+                ? "its writes go on (stop-writes-on-bgsave-error no)"
+                : `it refuses every write (MISCONF, stop-writes-on-bgsave-error ${stops ?? "yes, Redis's default"}) until a snapshot succeeds`;
+        problems.push({
+            code: "snapshot-failing",
+            message: `the vault's last RDB snapshot failed (rdb_last_bgsave_status:err; a full or failing disk?) while it has ${points}: ${writes}, and a graceful stop cannot finish while they fail (Redis saves one more before it exits)`,
+        });
+    }
+    const maxmemory = infoInt(info, "maxmemory") ?? 0;
+    const used = (infoInt(info, "used_memory") ?? 0) - (infoInt(info, "mem_not_counted_for_evict") ?? 0);
+    if (maxmemory > 0 && info.maxmemory_policy === "noeviction" && used > maxmemory) {
+        problems.push({
+            code: "vault-memory-full",
+            message: `the vault holds as much as its maxmemory allows (maxmemory ${maxmemory} bytes, noeviction): it refuses every write that needs memory (OOM) until keys are deleted or the limit is raised`,
+        });
+    }
+    return problems;
+}
+
+type Containers = EnvironmentObservation["containers"];
+
+/**
+ * What a server that did not answer is, in words: what its port did and, when the engine said,
+ * what its container is doing, which the port alone cannot tell (a stopped container and a
+ * running one cut off its network both refuse).
+ */
+function unansweredMessage(
+    env: EnvironmentOutput,
+    role: "vault" | "operational",
+    where: string,
+    failure: ProbeFailure,
+    containers: Containers,
+): string {
+    const name = role === "vault" ? env.vault.container : (env as StandardEnvironmentOutput).operational.container;
+    const other = role === "vault" ? containers?.operational : containers?.vault;
+    const explanation = containerExplanation(name, containers?.[role], failure, other?.networks[0]);
+    if (!explanation) return `${where} ${failure.message}`;
+    // The engine's answer replaces the port's guess at the cause.
+    const port = failure.message.endsWith(` ${NOTHING_LISTENS}`) ? failure.message.slice(0, -NOTHING_LISTENS.length - 1) : failure.message;
+    return `${where} ${port}: ${explanation}`;
+}
+
+/**
+ * Why a container's server does not answer, from the engine's facts; undefined when they
+ * explain nothing the port did not say already. `network`: the one its partner is on, to name
+ * in the repair. Pure.
+ */
+export function containerExplanation(
+    name: string,
+    facts: ContainerFacts | undefined,
+    failure: ProbeFailure,
+    network: string | undefined,
+): string | undefined {
+    if (!facts) return undefined;
+    if (!facts.exists) return `container ${name} does not exist (removed by hand? \`pulumi up\` creates it again)`;
+    const exit = `exit code ${facts.exitCode ?? "?"}${facts.oomKilled ? ", killed by the kernel for lack of memory" : ""}`;
+    switch (facts.status) {
+        case "exited":
+        case "dead":
+            return `container ${name} is stopped (${exit}; \`docker logs ${name}\` says why): \`docker start ${name}\``;
+        case "created":
+            return `container ${name} was created and never started: \`docker start ${name}\``;
+        case "restarting":
+            return `container ${name} is restarting: it keeps exiting as it starts (last ${exit}; \`docker logs ${name}\` says why)`;
+        case "paused":
+            return `container ${name} is paused: \`docker unpause ${name}\``;
+        case "removing":
+            return `container ${name} is being removed`;
+        case "running":
+            if (facts.networks.length === 0)
+                return (
+                    `container ${name} runs, but is attached to no network (docker network disconnect?), so its published port is closed ` +
+                    `and it cannot reach the other server: \`docker network connect ${network ?? "NETWORK"} ${name}\``
+                );
+            if (failure.kind === "refused")
+                return `container ${name} runs, but nothing listens in it yet (Redis starting, or a vault converting its data with no port open: \`docker logs ${name}\`)`;
+            return undefined;
+        default:
+            return undefined;
+    }
 }
 
 const USER_ROLE: Record<string, string> = { default: "clients without a password" };
@@ -325,8 +441,9 @@ export function diagnoseStandard(
     vault: VaultObservation,
     operational: OperationalObservation,
     context: DiagnosisContext,
+    containers?: Containers,
 ): Diagnosis {
-    const problems = vaultProblems(env, vault);
+    const problems = vaultProblems(env, vault, containers);
     const where = `operational ${env.operational.host}:${env.operational.port}`;
     const expected = `${env.vault.container}:${REDIS_INTERNAL_PORT}`;
     const info = operational.info;
@@ -337,7 +454,11 @@ export function diagnoseStandard(
             f.kind === "denied" || f.kind === "error" || f.kind === "not-redis" || f.kind === "auth"
                 ? "operational-error"
                 : "operational-unreachable";
-        problems.push({ code, message: `${where} ${f.message}` });
+        problems.push({
+            code,
+            message:
+                code === "operational-unreachable" ? unansweredMessage(env, "operational", where, f, containers) : `${where} ${f.message}`,
+        });
     }
     if (operational.readFailure) {
         problems.push({
@@ -482,6 +603,7 @@ function wrongMasterMessage(env: StandardEnvironmentOutput, host: string, port: 
 }
 
 function linkDownCause(vault: VaultObservation, operational: OperationalObservation, env: StandardEnvironmentOutput): string {
+    if (vault.info?.loading === "1") return ": the vault is loading its data";
     if (vault.failure && vault.failure.kind !== "auth") return ": the vault is not answering";
     if (operational.config && operational.config.masterauth !== env.replication.password) return ": masterauth is wrong";
     if (operational.config && operational.config.masteruser !== env.replication.user) return ": masteruser is wrong";

@@ -2,7 +2,8 @@
  * The stack's environments, as a command that talks to the servers needs them. On a Swarm
  * deployment (cli/swarm.ts; dockerode is loaded only then) each server is reached through a
  * probe on the overlay and each task's placement is read from the manager; `check` and
- * `recover` work there, other commands are Docker-only.
+ * `recover` work there, other commands are Docker-only. On Docker, `check` and `recover` ask
+ * the engine why a server does not answer (cli/engine.ts).
  */
 import { UsageError } from "./errors";
 import type { CliIo, Closeable } from "./nexus-redis";
@@ -16,7 +17,13 @@ export async function loadFleet(
     lifetimeSeconds: number,
 ): Promise<EnvironmentsOutput> {
     const environments = await loadOutputs(source, io);
-    if (!Object.values(environments).some((e) => e.platform === "swarm")) return environments;
+    if (!Object.values(environments).some((e) => e.platform === "swarm")) {
+        // Asked only about a container whose server does not answer (cli/engine.ts).
+        if (io.engine && (command === "check" || command === "recover")) {
+            for (const env of Object.values(environments)) env.engine = io.engine;
+        }
+        return environments;
+    }
     if (command !== "check" && command !== "recover") {
         throw new UsageError(`${command} works on platform docker only; on a Swarm deployment use check, check --fix and recover`);
     }

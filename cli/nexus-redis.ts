@@ -13,6 +13,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { DEFAULT_ADOPT_TIMEOUT_MS, DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS, DEFAULT_SYNC_TIMEOUT_MS } from "./defaults";
 import { CliError, UsageError, parseCommandLine } from "./errors";
+import type { ContainerSource } from "./observe";
 import { EXIT_INTERNAL } from "./report";
 import { type CommandRunner, spawnRunner } from "./runner";
 
@@ -91,14 +92,14 @@ Options:
   -h, --help        this text
 
 Examples:
-  npx nexus-redis check
-  npx nexus-redis check --env contact --env kb --json | jq '.environments[].status'
-  pulumi stack output --json --show-secrets | npx nexus-redis check --outputs - --wait 60000
-  npx nexus-redis check --fix
-  npx nexus-redis recover contact --stack dev --dry-run
-  npx nexus-redis adopt --dry-run
-  npx nexus-redis rotate contact vault --generate contact-vault.pw
-  npx nexus-redis backup --to /var/backups/nexus-redis
+  ./bin/nexus-redis.js check
+  ./bin/nexus-redis.js check --env contact --env kb --json | jq '.environments[].status'
+  pulumi stack output --json --show-secrets | ./bin/nexus-redis.js check --outputs - --wait 60000
+  ./bin/nexus-redis.js check --fix
+  ./bin/nexus-redis.js recover contact --stack dev --dry-run
+  ./bin/nexus-redis.js adopt --dry-run
+  ./bin/nexus-redis.js rotate contact vault --generate contact-vault.pw
+  ./bin/nexus-redis.js backup --to /var/backups/nexus-redis
 
 Exit codes:
   0  every environment is healthy (check), synced again (recover), the rotation's overlap is open (rotate),
@@ -117,6 +118,11 @@ export interface CliIo {
     /** Folder with Pulumi.yaml, where the Pulumi CLI runs. */
     projectDir: string;
     env: Readonly<Record<string, string | undefined>>;
+    /**
+     * The Docker engine `check` and `recover` ask why a container's server does not answer
+     * (Docker deployments); unset: none is asked, and the report says only what the port did.
+     */
+    engine?: ContainerSource;
 }
 
 const OPTIONS = {
@@ -264,6 +270,14 @@ export function processIo(): CliIo {
         run: spawnRunner,
         projectDir: projectDir(),
         env: process.env,
+        engine: dockerEngine(process.env.DOCKER_HOST),
+    };
+}
+
+/** The engine DOCKER_HOST names (else the local socket); its module is loaded only when a server does not answer. */
+function dockerEngine(dockerHost: string | undefined): ContainerSource {
+    return {
+        inspect: async (name, timeoutMs) => new (await import("./engine.js")).EngineContainers(dockerHost).inspect(name, timeoutMs),
     };
 }
 

@@ -12,7 +12,7 @@ import { Deadline, ProbeError, type ProbeFailure, RedisSession } from "./session
 export interface VaultObservation {
     /** Where the conversation stopped, if it did. Everything before it is filled in. */
     failure?: ProbeFailure;
-    /** INFO replication and INFO persistence, merged. */
+    /** INFO replication, persistence and memory, merged. */
     info?: Info;
     /** CONFIG GET of the declared settings. */
     config?: Record<string, string>;
@@ -82,12 +82,36 @@ export interface PlacementSource {
     observe(env: EnvironmentOutput): Promise<SwarmObservation>;
 }
 
+/** What the Docker engine says about a container (cli/engine.ts): asked only when its server did not answer. */
+export interface ContainerFacts {
+    /** false: the engine has no container of that name. */
+    exists: boolean;
+    /** State.Status: "running", "exited", "restarting", "paused", "created", "dead", "removing". */
+    status?: string;
+    /** State.ExitCode of its last run. */
+    exitCode?: number;
+    /** State.OOMKilled: the kernel killed it for lack of memory. */
+    oomKilled?: boolean;
+    /** The networks it is attached to, by name. */
+    networks: string[];
+}
+
+/** Asks the Docker engine about a container by name (cli/engine.ts); rejects when the engine cannot say. */
+export interface ContainerSource {
+    inspect(name: string, timeoutMs: number): Promise<ContainerFacts>;
+}
+
 export interface EnvironmentObservation {
     vault: VaultObservation;
     /** Standard environments only. */
     operational?: OperationalObservation;
     /** Swarm deployments only, when the manager answered. */
     swarm?: SwarmObservation;
+    /**
+     * Docker deployments only, when a server did not answer and the engine did: both
+     * containers of the environment, as the engine sees them.
+     */
+    containers?: { vault?: ContainerFacts; operational?: ContainerFacts };
 }
 
 /** What the check sends one server, in order, and the ACL users whose GETUSER replies it holds. */
@@ -101,7 +125,7 @@ export function vaultBatch(env: EnvironmentOutput): Batch {
     const aclUsers = Object.keys(declaredVaultUsers(env));
     const commands = [
         ["AUTH", env.vault.password],
-        ["INFO", "replication", "persistence"],
+        ["INFO", "replication", "persistence", "memory"],
         ["CONFIG", "GET", ...Object.keys(declaredVaultSettings())],
         ["DBSIZE"],
         ["CLIENT", "LIST", "TYPE", "replica"],
@@ -211,9 +235,14 @@ export async function observeOperational(env: StandardEnvironmentOutput, deadlin
     return observation;
 }
 
-/** Observes one environment, vault and operational at once (and on Swarm where their tasks run), within `timeoutMs`. */
+/**
+ * Observes one environment, vault and operational at once (and on Swarm where their tasks
+ * run), within `timeoutMs`; on Docker, asks the engine about its containers when a server did
+ * not answer (within `timeoutMs` too).
+ */
 export async function observeEnvironment(env: EnvironmentOutput, timeoutMs: number): Promise<EnvironmentObservation> {
     const deadline = new Deadline(timeoutMs);
+    let observation: EnvironmentObservation;
     try {
         const [vault, operational, swarm] = await Promise.all([
             observeVault(env, deadline),
@@ -222,10 +251,35 @@ export async function observeEnvironment(env: EnvironmentOutput, timeoutMs: numb
             // servers' own answers still stand.
             env.placement ? within(env.placement.observe(env), timeoutMs).catch(() => undefined) : Promise.resolve(undefined),
         ]);
-        return { vault, ...(operational ? { operational } : {}), ...(swarm ? { swarm } : {}) };
+        observation = { vault, ...(operational ? { operational } : {}), ...(swarm ? { swarm } : {}) };
     } finally {
         deadline.finish();
     }
+    if (env.engine && (unanswered(observation.vault.failure) || unanswered(observation.operational?.failure))) {
+        const containers = await askEngine(env, env.engine, timeoutMs);
+        if (containers) observation.containers = containers;
+    }
+    return observation;
+}
+
+/** A server that did not answer at all (as opposed to one that answered with an error). */
+export function unanswered(failure: ProbeFailure | undefined): boolean {
+    return failure !== undefined && ["refused", "unreachable", "silent", "closed"].includes(failure.kind);
+}
+
+/** Both containers of an environment as the engine sees them, or undefined when it cannot say. */
+async function askEngine(
+    env: EnvironmentOutput,
+    engine: ContainerSource,
+    timeoutMs: number,
+): Promise<EnvironmentObservation["containers"] | undefined> {
+    const ask = (name: string) => within(engine.inspect(name, timeoutMs), timeoutMs).catch(() => undefined);
+    const [vault, operational] = await Promise.all([
+        ask(env.vault.container),
+        env.kind === "standard" ? ask(env.operational.container) : Promise.resolve(undefined),
+    ]);
+    if (!vault && !operational) return undefined;
+    return { ...(vault ? { vault } : {}), ...(operational ? { operational } : {}) };
 }
 
 /** `promise`, or a rejection after `ms`. */

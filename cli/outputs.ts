@@ -6,7 +6,8 @@
  */
 import { readFileSync } from "node:fs";
 import { CliError } from "./errors";
-import type { PlacementSource } from "./observe";
+import type { ContainerSource, PlacementSource } from "./observe";
+import { describeValue, kindOf } from "../components/values";
 import { EXIT_USAGE } from "./report";
 import type { CommandRunner, RunResult } from "./runner";
 import type { Relay } from "./session";
@@ -42,6 +43,8 @@ interface PlatformOutput {
     swarm?: SwarmOutput;
     /** Not in the outputs: set by the CLI on Swarm, where each role's task runs (or why none does). */
     placement?: PlacementSource;
+    /** Not in the outputs: set by the CLI on Docker, the engine it asks about a container whose server does not answer. */
+    engine?: ContainerSource;
 }
 
 export interface VaultOutput extends EndpointOutput {
@@ -135,7 +138,7 @@ export function parseOutputs(text: string, source: string): EnvironmentsOutput {
 
 /** Validates the `environments` value; every problem is named by its key (`environments.contact.vault.port`). */
 export function validateEnvironments(value: unknown, key = "environments"): EnvironmentsOutput {
-    if (!isObject(value)) throw new OutputsError(`${key} must be an object of environments by name, got ${describe(value)}`);
+    if (!isObject(value)) throw new OutputsError(`${key} must be an object of environments by name, got ${describeValue(value)}`);
     const problems: string[] = [];
     let secretsHidden = false;
     const result: EnvironmentsOutput = {};
@@ -143,12 +146,12 @@ export function validateEnvironments(value: unknown, key = "environments"): Envi
     for (const [name, env] of Object.entries(value)) {
         const at = `${key}.${name}`;
         if (!isObject(env)) {
-            problems.push(`${at} must be an object, got ${describe(env)}`);
+            problems.push(`${at} must be an object, got ${describeValue(env)}`);
             continue;
         }
         const kind = env.kind;
         if (kind !== "standard" && kind !== "secure") {
-            problems.push(`${at}.kind must be "standard" or "secure", got ${describe(kind)}`);
+            problems.push(`${at}.kind must be "standard" or "secure", got ${describeValue(kind)}`);
             continue;
         }
         const vault = read.vault(env.vault, `${at}.vault`);
@@ -156,7 +159,7 @@ export function validateEnvironments(value: unknown, key = "environments"): Envi
         let platform: PlatformOutput = {};
         if (env.platform !== undefined) {
             if (env.platform !== "swarm") {
-                problems.push(`${at}.platform must be "swarm" or absent (docker), got ${describe(env.platform)}`);
+                problems.push(`${at}.platform must be "swarm" or absent (docker), got ${describeValue(env.platform)}`);
             } else {
                 const swarm = read.object(env.swarm, `${at}.swarm`, (o, k) => ({
                     network: read.string(o.network, `${k}.network`),
@@ -198,7 +201,7 @@ class Reader {
         if (value === UNKNOWN_PLACEHOLDER) {
             this.problems.push(`${key} is "${UNKNOWN_PLACEHOLDER}": the stack is not deployed yet (a preview's outputs)`);
         } else if (typeof value !== "string" || value === "") {
-            this.problems.push(`${key} must be a non-empty string, got ${describe(value)}`);
+            this.problems.push(`${key} must be a non-empty string, got ${describeValue(value)}`);
         } else {
             return value;
         }
@@ -213,9 +216,7 @@ class Reader {
         }
         // Never echo a password, even a malformed one.
         if (typeof value !== "string" || value === "") {
-            this.problems.push(
-                `${key} must be a non-empty string, got ${typeof value === "string" ? "an empty string" : describeType(value)}`,
-            );
+            this.problems.push(`${key} must be a non-empty string, got ${kindOf(value)}`);
             return "";
         }
         return value;
@@ -223,7 +224,7 @@ class Reader {
 
     port(value: unknown, key: string): number {
         if (typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= 65535) return value;
-        this.problems.push(`${key} must be a port number (1-65535), got ${describe(value)}`);
+        this.problems.push(`${key} must be a port number (1-65535), got ${describeValue(value)}`);
         return 0;
     }
 
@@ -254,7 +255,8 @@ class Reader {
             return undefined;
         }
         if (!isObject(value)) {
-            this.problems.push(`${key} must be an object, got ${describe(value)}`);
+            // Its kind only: a string here could be a password put one level too high.
+            this.problems.push(`${key} must be an object, got ${kindOf(value)}`);
             return undefined;
         }
         return build(value, key);
@@ -313,16 +315,4 @@ export async function loadOutputs(source: OutputsSource, io: OutputsIo): Promise
 
 function isObject(value: unknown): value is Record<string, unknown> {
     return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function describeType(value: unknown): string {
-    if (value === null) return "null";
-    if (Array.isArray(value)) return "an array";
-    return typeof value === "object" ? "an object" : `a ${typeof value}`;
-}
-
-function describe(value: unknown): string {
-    if (value === undefined) return "nothing (the key is missing)";
-    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return JSON.stringify(value);
-    return describeType(value);
 }

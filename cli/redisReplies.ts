@@ -3,6 +3,7 @@
  * CONFIG GET's flat name/value list, and what INFO persistence says of the AOF. Pure, so the
  * diagnosis is tested on samples.
  */
+import { kindOf } from "../components/values";
 
 /** `INFO` text as `field → value` (section headers and blank lines dropped). */
 export type Info = Readonly<Record<string, string>>;
@@ -43,7 +44,7 @@ export function configPairs(reply: unknown): Record<string, string> {
 export function replyShape(reply: unknown): string {
     if (Array.isArray(reply)) return `an array of ${reply.length} element${reply.length === 1 ? "" : "s"}`;
     if (reply === null || reply === undefined) return "nil";
-    return `a ${typeof reply}`;
+    return kindOf(reply);
 }
 
 /** Integer field of an INFO reply, or undefined when absent or not a number. */

@@ -24,6 +24,9 @@ export type FailureKind =
     | "not-redis"
     | "error";
 
+/** What a refused connection says of its cause when nothing else is known (the engine, asked, says more). */
+export const NOTHING_LISTENS = "(nothing listens: container stopped?)";
+
 export interface ProbeFailure {
     kind: FailureKind;
     /** The command that failed, without its arguments (never a password): "AUTH", "CONFIG GET". */
@@ -272,8 +275,7 @@ export class RedisSession {
                 ? { kind: "silent", command, message: `accepted the connection but did not answer ${command} within ${ms} ms` }
                 : { kind: "unreachable", command, message: `did not accept a connection within ${ms} ms` };
         }
-        if (code === "ECONNREFUSED")
-            return { kind: "refused", command, message: "refused the connection (nothing listens: container stopped?)" };
+        if (code === "ECONNREFUSED") return { kind: "refused", command, message: `refused the connection ${NOTHING_LISTENS}` };
         if (code === "ENOTFOUND" || code === "EAI_AGAIN")
             return { kind: "unreachable", command, message: `host ${this.target.host} not found` };
         if (code === "ETIMEDOUT") return { kind: "unreachable", command, message: `did not accept a connection within ${ms} ms` };

@@ -25,6 +25,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { Writable } from "node:stream";
 import type Dockerode from "dockerode";
+import { engineAddress } from "./engine";
 import type { NodeFacts, PlacementSource, SwarmObservation, TaskPlacement } from "./observe";
 import { type EnvironmentOutput, type EnvironmentsOutput, OutputsError } from "./outputs";
 import { type FailureKind, type Relay, type RelayedAddress, RelayError } from "./session";
@@ -54,15 +55,6 @@ export function relayFailure(stderr: string, host: string): { kind: FailureKind;
     if (/timed out|timeout/i.test(text)) return { kind: "unreachable", message: "did not accept a connection (timed out)" };
     if (/no route|unreachable/i.test(text)) return { kind: "unreachable", message: `is unreachable (${text.split("\n")[0]})` };
     return { kind: "error", message: `could not be reached through the overlay: ${text.split("\n")[0]}` };
-}
-
-/** The engine Docker's CLI would talk to: DOCKER_HOST (unix:// or tcp://), else the local socket. */
-export function engineAddress(dockerHost: string | undefined): Dockerode.DockerOptions {
-    if (!dockerHost) return { socketPath: "/var/run/docker.sock" };
-    if (dockerHost.startsWith("unix://")) return { socketPath: dockerHost.slice("unix://".length) };
-    const tcp = /^tcp:\/\/([^:/]+)(?::(\d+))?\/?$/.exec(dockerHost);
-    if (tcp) return { host: tcp[1], port: Number(tcp[2] ?? 2375), protocol: "http" };
-    throw new OutputsError(`DOCKER_HOST ${dockerHost} is neither unix:///PATH nor tcp://HOST:PORT`);
 }
 
 interface TaskInfo {

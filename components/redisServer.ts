@@ -66,6 +66,24 @@ export function vaultSettings(opts: { memoryLimitMb?: number } = {}): Settings {
         // would replicate its emptiness and wipe every operational.
         appendonly: "yes",
         appendfsync: "everysec",
+        // Keep fsyncing while a rewrite runs (Redis's default): "yes" would widen the window of
+        // acknowledged writes a crash can lose from about a second to the whole rewrite.
+        "no-appendfsync-on-rewrite": "no",
+        // The AOF's base file is an RDB snapshot (Redis's default since 4.0): a restart loads
+        // a snapshot plus the commands since, as fast as an RDB alone would be.
+        "aof-use-rdb-preamble": "yes",
+        // A last command cut short (a crash or a full disk during its write) is dropped, and the
+        // vault starts on everything before it (Redis's default); "no" would refuse to start.
+        "aof-load-truncated": "yes",
+        // No RDB snapshots of its own (the README's "Persistence of a vault" says why): the AOF
+        // is the vault's durability, and `nexus-redis backup` takes the snapshots, verified and
+        // off the volume. With Redis's default save points, a snapshot that fails on a nearly
+        // full volume makes every write fail (MISCONF) while the AOF is fine, and a graceful stop
+        // never ends: prepareForShutdown (server.c) must save first while any save point is set.
+        save: "",
+        // Were save points set by hand (check reports that as drift), a failed snapshot still
+        // must not refuse writes: writeCommandsDeniedByDiskError (server.c) checks this first.
+        "stop-writes-on-bgsave-error": "no",
         // Redis's own defaults, written down because the start script (start-redis.sh) reads
         // them from the config to know what the data folder holds before Redis starts.
         dbfilename: "dump.rdb",

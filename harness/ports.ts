@@ -79,3 +79,15 @@ export function freePort(): Promise<number> {
         });
     });
 }
+
+/** What a connection to `host:port` comes to now: "open", or the connect error's code ("ECONNREFUSED"...). */
+export function connectOutcome(host: string, port: number): Promise<string> {
+    return new Promise((resolve) => {
+        const socket = net.connect({ host, port });
+        socket.once("connect", () => {
+            socket.destroy();
+            resolve("open");
+        });
+        socket.once("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    });
+}

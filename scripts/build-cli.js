@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the operator CLI to JavaScript: `npm run build:cli`, and npm's `prepare` (which
-// `npm ci` and `npm install` run), so `npx nexus-redis` works right after either.
+// `npm ci` and `npm install` run), so `./bin/nexus-redis.js` works right after either.
 //
 // One file, dist/<build>/cli/nexus-redis.js: every TypeScript file the CLI can reach from
 // cli/nexus-redis.ts, its commands included, bundled by esbuild (which tsx, a dependency,

@@ -8,10 +8,12 @@ import * as net from "node:net";
 import * as path from "node:path";
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EngineContainers } from "../../cli/engine";
 import { type CliIo, main } from "../../cli/nexus-redis";
 import { operationalUrns } from "../../cli/recover";
 import type { CommandRunner, RunOptions } from "../../cli/runner";
 import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../../harness/fleet";
+import { connectOutcome } from "../../harness/ports";
 
 const ROOT = path.resolve(__dirname, "../..");
 const ENVIRONMENTS = ["workflow", "context", "kb", "contact", "links", "track", "session", "transcripts", "user"];
@@ -55,6 +57,8 @@ async function cli(argv: string[], options: { stdin?: string; run?: CommandRunne
         },
         projectDir: ROOT,
         env: {},
+        // The engine the fleet runs on, asked as the bin asks it when a server does not answer.
+        engine: new EngineContainers(undefined),
     };
     // For check, --timeout bounds each environment; recover keeps its own default wait.
     const code = await main([...argv, "--outputs", "-", ...(argv[0] === "check" ? ["--timeout", TIMEOUT] : [])], io);
@@ -241,15 +245,22 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
             );
 
             expect(codes(e.session)).toEqual(["operational-unreachable"]);
+            const session = fleet.containerName("session", "operational");
             expect(e.session.problems[0].message).toMatch(
-                /^operational 127\.0\.0\.1:\d+ refused the connection \(nothing listens: container stopped\?\)$/,
+                new RegExp(
+                    `^operational 127\\.0\\.0\\.1:\\d+ refused the connection: container ${session} is stopped \\(exit code 0; \`docker logs ${session}\` says why\\): \`docker start ${session}\`$`,
+                ),
             );
 
             expect(codes(e.transcripts)).toEqual(["vault-unreachable", "link-down"]);
+            expect(e.transcripts.problems[0].message).toMatch(
+                new RegExp(`refused the connection: container ${fleet.containerName("transcripts", "vault")} is stopped \\(exit code 0;`),
+            );
             expect(e.transcripts.problems[1].message).toBe(
                 `the replication link to ${vault("transcripts")} is down: the vault is not answering`,
             );
 
+            // Its container runs, on its network: the engine adds nothing to what the port did.
             expect(codes(e.workflow)).toEqual(["vault-unreachable"]);
             expect(e.workflow.problems[0].message).toBe(
                 `vault 127.0.0.1:${silentPort} accepted the connection but did not answer AUTH within ${TIMEOUT} ms`,
@@ -388,6 +399,47 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
             expect(after.Id).not.toBe(before.Id);
             expect(await fleet.client("track", "operational").get("track:after-recovery")).toBe("restored");
             expect(await fleet.digest("track", "operational")).toBe(await fleet.digest("track", "vault"));
+        });
+    });
+
+    describe("a running operational cut off its network", () => {
+        const network = () => fleet.config.network;
+
+        beforeAll(async () => {
+            if (!live) return;
+            await fleet.docker.getNetwork(network()).disconnect({ Container: fleet.containerName("kb", "operational") });
+            // Its published port goes with the network: refused, as for a stopped container.
+            const { host, port } = fleet.outputs.kb.operational!;
+            await waitFor("the operational's port to refuse", async () =>
+                (await connectOutcome(host, port)) === "ECONNREFUSED" ? true : undefined,
+            );
+        });
+
+        afterAll(async () => {
+            if (!live) return;
+            await fleet.docker
+                .getNetwork(network())
+                .connect({ Container: fleet.containerName("kb", "operational") })
+                .catch(() => undefined);
+        });
+
+        it("is told apart from a stopped one through the engine, with the command that reconnects it", async () => {
+            const { code, document } = await checkJson(["--env", "kb"]);
+            expect(code).toBe(1);
+            const operational = fleet.containerName("kb", "operational");
+            expect(byName(document).kb.problems).toEqual([
+                {
+                    code: "operational-unreachable",
+                    message: `operational 127.0.0.1:${fleet.outputs.kb.operational!.port} refused the connection: container ${operational} runs, but is attached to no network (docker network disconnect?), so its published port is closed and it cannot reach the other server: \`docker network connect ${network()} ${operational}\``,
+                },
+            ]);
+            expect((await fleet.container("kb", "operational").inspect()).State.Status).toBe("running");
+        });
+
+        it("is healthy again once reconnected as the message says", async () => {
+            await fleet.docker.getNetwork(network()).connect({ Container: fleet.containerName("kb", "operational") });
+            const run = await cli(["check", "--env", "kb", "--wait", "60000"]);
+            expect(run.code, run.stdout).toBe(0);
         });
     });
 

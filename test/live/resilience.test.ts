@@ -106,6 +106,23 @@ describe.skipIf(!live)("disaster recovery and faults", () => {
         await expectInSync("links");
     });
 
+    it("stays stopped after `docker kill`, which the engine counts as a stop, until `docker start` brings it back with its data", async () => {
+        const vault = fleet.container("links", "vault");
+        const before = await vault.inspect();
+        await vault.kill({ signal: "SIGKILL" });
+        // The restart policy would act within a second or so; give it several.
+        await new Promise((r) => setTimeout(r, 5_000));
+        const killed = await vault.inspect();
+        expect(killed.State.Running).toBe(false);
+        expect(killed.RestartCount).toBe(before.RestartCount);
+        await vault.start();
+        const client = fleet.client("links", "vault", "password");
+        await waitFor("vault back after docker start", async () =>
+            (await client.exists("before-kill:0", "before-kill:1999")) === 2 ? true : undefined,
+        );
+        await expectInSync("links");
+    });
+
     it("keeps the vault's data when the plan re-creates its container, as pulumi up --replace does", async () => {
         await fill("kb", 3_000);
         const digest = await fleet.digest("kb", "vault");

@@ -27,11 +27,11 @@ function block(language: string): string {
     return blocks[0];
 }
 
-/** The arguments after `npx nexus-redis backup` in a command line (no quoting in them). */
+/** The arguments after the bin's `backup` in a command line (no quoting in them). */
 function backupArgs(command: string): string[] {
-    const start = command.indexOf("npx nexus-redis backup ");
+    const start = command.indexOf("bin/nexus-redis.js backup ");
     expect(start).toBeGreaterThanOrEqual(0);
-    const rest = command.slice(start + "npx nexus-redis backup ".length).split(" >>")[0];
+    const rest = command.slice(start + "bin/nexus-redis.js backup ".length).split(" >>")[0];
     return rest.trim().split(/\s+/);
 }
 
@@ -107,7 +107,8 @@ describe("the README's cron lines", () => {
     it("back up every hour, from the project's folder, with options backup has, into a folder of their own", () => {
         const command = jobs[0].slice(6).join(" ");
         expect(jobs[0].slice(0, 5)).toEqual(["17", "*", "*", "*", "*"]);
-        expect(command).toMatch(/^cd \/opt\/nexus-redis && npx nexus-redis backup /);
+        // The bin itself, as the README shows it: no npx, whose start-up would come on top.
+        expect(command).toMatch(/^cd \/opt\/nexus-redis && \.\/bin\/nexus-redis\.js backup /);
         expectValidBackup(backupArgs(command), variables);
     });
 
@@ -134,7 +135,12 @@ describe("the README's systemd units", () => {
     it.skipIf(!analyze)("pass systemd-analyze verify without a word", () => {
         const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-units-"));
         made.push(dir);
-        for (const [name, content] of Object.entries(units)) writeFileSync(path.join(dir, name), `${content}\n`);
+        // The project's bin where the unit says it is (verify checks it is executable): a stand-in.
+        const project = path.join(dir, "opt-nexus-redis");
+        mkdirSync(path.join(project, "bin"), { recursive: true });
+        writeFileSync(path.join(project, "bin/nexus-redis.js"), "#!/bin/sh\n", { mode: 0o755 });
+        for (const [name, content] of Object.entries(units))
+            writeFileSync(path.join(dir, name), `${content.replaceAll("/opt/nexus-redis", project)}\n`);
         const run = spawnSync("systemd-analyze", ["verify", "--man=no", ...Object.keys(units).map((n) => path.join(dir, n))], {
             encoding: "utf8",
         });
@@ -146,13 +152,14 @@ describe("the README's systemd units", () => {
     const setting = (name: string) =>
         [...units["nexus-redis-backup.service"].matchAll(new RegExp(`^${name}=(.*)$`, "gm"))].map((m) => m[1]);
 
-    it("run the backup through env with the PATH and secrets files given, as backup takes its options", () => {
+    it("run the project's bin by its full path, with the PATH (for its shebang's node) and secrets files given, as backup takes its options", () => {
         const environment = Object.fromEntries(
             setting("Environment").map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
         );
         expect(environment.PATH.split(":")).toContain("/root/.pulumi/bin");
         const [exec] = setting("ExecStart");
-        expect(exec).toMatch(/^\/usr\/bin\/env npx nexus-redis backup /);
+        expect(exec).toMatch(/^\/opt\/nexus-redis\/bin\/nexus-redis\.js backup /);
+        expect(setting("WorkingDirectory")).toEqual(["/opt/nexus-redis"]);
         expectValidBackup(backupArgs(exec), environment);
         expect(setting("Type")).toEqual(["oneshot"]);
     });

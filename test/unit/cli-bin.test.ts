@@ -6,8 +6,9 @@
  *
  * The other CLI tests call the TypeScript sources in-process; these run the build.
  */
-import { type SpawnSyncReturns, spawnSync } from "node:child_process";
+import { type SpawnSyncReturns, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import { createRequire } from "node:module";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
@@ -66,7 +67,7 @@ interface Run {
     builtins: string[];
 }
 
-function bin(args: string[], opts: { input?: string; bin?: string; path?: string } = {}): Run {
+function bin(args: string[], opts: { input?: string; bin?: string; path?: string; dockerHost?: string } = {}): Run {
     const probeFile = path.join(temp, `loaded-${Math.random().toString(36).slice(2)}.json`);
     const result: SpawnSyncReturns<string> = spawnSync(opts.bin ?? BIN, args, {
         cwd: ROOT,
@@ -76,6 +77,9 @@ function bin(args: string[], opts: { input?: string; bin?: string; path?: string
             ...process.env,
             NODE_OPTIONS: `--require ${PROBE}`,
             NEXUS_REDIS_PROBE: probeFile,
+            // No engine answers there: what the check says of a server that does not answer
+            // never depends on this machine's Docker engine (the test below gives it one).
+            DOCKER_HOST: opts.dockerHost ?? `unix://${path.join(temp, "no-engine.sock")}`,
             // The bin's shebang finds node on PATH: the one running the tests comes first.
             ...(opts.path ? { PATH: `${path.dirname(process.execPath)}:${opts.path}` } : {}),
         },
@@ -151,8 +155,46 @@ describe("the nexus-redis bin", () => {
         // No package at all: no YAML parser (recover's), no Docker client, no Redis library, no compiler.
         expect(run.packages).toEqual([]);
         // Nor node:child_process (it starts no program), node:perf_hooks, or node:crypto (7 ms:
-        // the password hashes are @noble/hashes's, bundled).
-        expect(run.builtins).toEqual(["fs", "module", "net", "path", "util", "vm"]);
+        // the password hashes are @noble/hashes's, bundled). node:http only because a server did
+        // not answer, to ask the Docker engine why.
+        expect(run.builtins).toEqual(["fs", "http", "module", "net", "path", "util", "vm"]);
+    });
+
+    it("asks the Docker engine DOCKER_HOST names why a server does not answer, and says it", async () => {
+        const socket = path.join(temp, "engine.sock");
+        const asked: string[] = [];
+        const engine = http.createServer((request, response) => {
+            asked.push(request.url ?? "");
+            const state = {
+                "/containers/nexus3-contact-vault/json": { State: { Status: "exited", ExitCode: 0 }, NetworkSettings: { Networks: {} } },
+                "/containers/nexus3-contact-operational/json": {
+                    State: { Status: "running", ExitCode: 0 },
+                    NetworkSettings: { Networks: {} },
+                },
+            }[request.url ?? ""];
+            response.writeHead(state ? 200 : 404);
+            response.end(JSON.stringify(state ?? { message: "No such container" }));
+        });
+        await new Promise<void>((resolve) => engine.listen(socket, resolve));
+        try {
+            const child = spawn(BIN, ["check", "--outputs", stoppedOutputs(), "--timeout", "1000", "--env", "contact"], {
+                cwd: ROOT,
+                env: { ...process.env, DOCKER_HOST: `unix://${socket}` },
+            });
+            let stdout = "";
+            child.stdout.on("data", (b) => (stdout += b));
+            const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+            expect(code, stdout).toBe(1);
+            expect(stdout).toContain(
+                `  - vault 127.0.0.1:${closedPort} refused the connection: container nexus3-contact-vault is stopped (exit code 0; \`docker logs nexus3-contact-vault\` says why): \`docker start nexus3-contact-vault\`\n`,
+            );
+            expect(stdout).toContain(
+                `  - operational 127.0.0.1:${closedPort} refused the connection: container nexus3-contact-operational runs, but is attached to no network (docker network disconnect?)`,
+            );
+            expect(asked.sort()).toEqual(["/containers/nexus3-contact-operational/json", "/containers/nexus3-contact-vault/json"]);
+        } finally {
+            await new Promise((resolve) => engine.close(resolve));
+        }
     });
 
     it("prints one JSON document with --json, nothing on stderr", () => {
@@ -192,10 +234,33 @@ describe("the nexus-redis bin", () => {
         expect(run.stderr).toBe("nexus-redis: --dry-run is not an option of check\n\nRun `nexus-redis --help` for usage.\n");
     });
 
-    it("runs through npx, as the README says", () => {
-        const result = spawnSync("npx", ["--no-install", "nexus-redis", "--help"], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
-        expect(result.status, result.stderr).toBe(0);
-        expect(result.stdout).toBe(`${HELP}\n`);
+    it("runs as the README writes it, ./bin/nexus-redis.js, from a fresh clone once npm ci has run its prepare", () => {
+        // The committed tree, with its file modes (the bin's executable bit) and without dist/.
+        const clone = path.join(temp, "clone");
+        const git = spawnSync("git", ["clone", "--quiet", "--no-hardlinks", ROOT, clone], { encoding: "utf8" });
+        expect(git.status, git.stderr).toBe(0);
+        expect(fs.existsSync(path.join(clone, "dist"))).toBe(false);
+        // What npm ci installs, exactly as locked (it would fetch it again), then the script it runs last.
+        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(clone, "node_modules"));
+        const prepare = spawnSync("npm", ["run", "--silent", "prepare"], { cwd: clone, encoding: "utf8", timeout: 60_000 });
+        expect(prepare.status, prepare.stderr).toBe(0);
+        // Typed at a shell prompt: the executable bit and the shebang, not node given the file.
+        const run = spawnSync("sh", ["-c", "./bin/nexus-redis.js --help"], { cwd: clone, encoding: "utf8", timeout: 60_000 });
+        expect(run.stderr).toBe("");
+        expect(run.status).toBe(0);
+        expect(run.stdout).toMatch(/^Usage:\n {2}nexus-redis check /);
+    });
+
+    it("is what the README, the help and the deployment workflow run: the bin itself, never through npx", () => {
+        const texts = {
+            "README.md": fs.readFileSync(path.join(ROOT, "README.md"), "utf8"),
+            ".github/workflows/deploy.yml": fs.readFileSync(path.join(ROOT, ".github/workflows/deploy.yml"), "utf8"),
+            "--help": HELP,
+        };
+        for (const [where, text] of Object.entries(texts)) {
+            expect(text.match(/npx nexus-redis[^\n]*/g), where).toBeNull();
+            expect(text, where).toContain("./bin/nexus-redis.js ");
+        }
     });
 });
 

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { type ProblemCode, diagnose, diagnosisContext, replicaConnection, replicationLag } from "../../cli/diagnose";
-import type { EnvironmentObservation } from "../../cli/observe";
+import {
+    type ProblemCode,
+    containerExplanation,
+    diagnose,
+    diagnosisContext,
+    replicaConnection,
+    replicationLag,
+    writeRefusals,
+} from "../../cli/diagnose";
+import type { ContainerFacts, EnvironmentObservation } from "../../cli/observe";
 import { configPairs, parseInfo } from "../../cli/redisReplies";
 import {
     OTHER_REPLID,
@@ -145,10 +153,55 @@ describe.each<[string, (o: EnvironmentObservation) => void, ProblemCode[], RegEx
         /persistence is off on the vault \(appendonly "no"\)/,
     ],
     [
-        "the vault failing to write its AOF",
+        "a vault whose AOF write failed on a full disk",
         (o) => (o.vault.info = { ...o.vault.info!, aof_last_write_status: "err" }),
         ["persistence-failing"],
-        /cannot write its append-only file/,
+        /aof_last_write_status:err; a full or failing disk\?\): it refuses every write \(MISCONF\)/,
+    ],
+    [
+        "a vault loading its data (after a restart), which refuses DBSIZE meanwhile",
+        (o) => {
+            o.vault.info = { ...o.vault.info!, loading: "1" };
+            delete o.vault.dbsize;
+            o.vault.failure = {
+                kind: "error",
+                command: "DBSIZE",
+                message: "DBSIZE failed: LOADING Redis is loading the dataset in memory",
+            };
+        },
+        ["vault-loading"],
+        /the vault is loading its data into memory \(loading:1\): until it is done it refuses every write and read \(LOADING\)/,
+    ],
+    [
+        "a vault whose snapshot failed after save points and stop-writes-on-bgsave-error were set by hand",
+        (o) => {
+            o.vault.info = { ...o.vault.info!, rdb_last_bgsave_status: "err" };
+            o.vault.config = { ...o.vault.config!, save: "60 1", "stop-writes-on-bgsave-error": "yes" };
+        },
+        ["snapshot-failing", "vault-drift", "vault-drift"],
+        /while it has save points \(save "60 1"\): it refuses every write \(MISCONF, stop-writes-on-bgsave-error yes\) until a snapshot succeeds, and a graceful stop cannot finish/,
+    ],
+    [
+        "a vault whose snapshot failed after save points were set by hand, writes going on",
+        (o) => {
+            o.vault.info = { ...o.vault.info!, rdb_last_bgsave_status: "err" };
+            o.vault.config = { ...o.vault.config!, save: "3600 1" };
+        },
+        ["snapshot-failing", "vault-drift"],
+        /save points \(save "3600 1"\): its writes go on \(stop-writes-on-bgsave-error no\), and a graceful stop cannot finish/,
+    ],
+    [
+        "a vault at its maxmemory under noeviction",
+        (o) =>
+            (o.vault.info = {
+                ...o.vault.info!,
+                used_memory: "2200000",
+                mem_not_counted_for_evict: "100000",
+                maxmemory: "2097152",
+                maxmemory_policy: "noeviction",
+            }),
+        ["vault-memory-full"],
+        /maxmemory 2097152 bytes, noeviction\): it refuses every write that needs memory \(OOM\)/,
     ],
     [
         "a vault setting changed by hand",
@@ -272,6 +325,110 @@ describe.each<[string, (o: EnvironmentObservation) => void, ProblemCode[], RegEx
         for (const secret of [contact.vault.password, contact.replication.password, contact.operational.adminPassword]) {
             expect(text).not.toContain(secret);
         }
+    });
+});
+
+describe.each<[string, Record<string, string>, Record<string, string> | undefined]>([
+    ["a healthy vault", {}, undefined],
+    ["a failed snapshot of a vault without save points (a BGSAVE by hand)", { rdb_last_bgsave_status: "err" }, undefined],
+    ["a failed AOF rewrite, while the AOF itself is written", { aof_last_bgrewrite_status: "err" }, undefined],
+    ["a vault below its maxmemory", { used_memory: "1000000", maxmemory: "2097152", maxmemory_policy: "noeviction" }, undefined],
+    ["a vault over a maxmemory that evicts", { used_memory: "3000000", maxmemory: "2097152", maxmemory_policy: "allkeys-lru" }, undefined],
+    ["a vault without maxmemory", { used_memory: "3000000", maxmemory: "0", maxmemory_policy: "noeviction" }, undefined],
+])("%s", (_what, fields, config) => {
+    it("takes writes and can save: no refusal is reported", () => {
+        const o = broken((o) => (o.vault.info = { ...o.vault.info!, ...fields }));
+        if (config) o.vault.config = { ...o.vault.config!, ...config };
+        expect(writeRefusals(o.vault.info, o.vault.config)).toEqual([]);
+        expect(codes(o)).toEqual([]);
+    });
+});
+
+describe("a vault whose settings could not be read", () => {
+    it("is taken to refuse writes after a failed snapshot, as Redis's defaults would", () => {
+        const [problem] = writeRefusals({ rdb_last_bgsave_status: "err" }, undefined);
+        expect(problem.code).toBe("snapshot-failing");
+        expect(problem.message).toMatch(
+            /while it has save points: it refuses every write \(MISCONF, stop-writes-on-bgsave-error yes, Redis's default\)/,
+        );
+    });
+});
+
+describe("what the engine says about a container whose server does not answer", () => {
+    const refused = {
+        kind: "refused" as const,
+        command: "INFO replication",
+        message: "refused the connection (nothing listens: container stopped?)",
+    };
+    const silent = { kind: "silent" as const, command: "AUTH", message: "accepted the connection but did not answer AUTH within 3000 ms" };
+    const running = { exists: true, status: "running", exitCode: 0, oomKilled: false, networks: ["nexus-storage-network"] };
+
+    describe.each<[string, ContainerFacts, typeof refused | typeof silent, RegExp | undefined]>([
+        [
+            "does not exist",
+            { exists: false, networks: [] },
+            refused,
+            /^container C does not exist \(removed by hand\? `pulumi up` creates it again\)$/,
+        ],
+        [
+            "is stopped",
+            { ...running, status: "exited", exitCode: 137, networks: [] },
+            refused,
+            /^container C is stopped \(exit code 137; `docker logs C` says why\): `docker start C`$/,
+        ],
+        [
+            "was killed for lack of memory",
+            { ...running, status: "exited", exitCode: 137, oomKilled: true },
+            refused,
+            /exit code 137, killed by the kernel for lack of memory/,
+        ],
+        ["was never started", { ...running, status: "created" }, refused, /^container C was created and never started/],
+        [
+            "keeps restarting",
+            { ...running, status: "restarting", exitCode: 1 },
+            refused,
+            /^container C is restarting: it keeps exiting as it starts \(last exit code 1/,
+        ],
+        ["is paused", { ...running, status: "paused" }, silent, /^container C is paused: `docker unpause C`$/],
+        [
+            "runs, cut off its network",
+            { ...running, networks: [] },
+            refused,
+            /^container C runs, but is attached to no network \(docker network disconnect\?\), so its published port is closed and it cannot reach the other server: `docker network connect nexus-storage-network C`$/,
+        ],
+        ["runs, on its network, nothing listening yet", running, refused, /^container C runs, but nothing listens in it yet/],
+        ["runs, on its network, silent (busy)", running, silent, undefined],
+    ])("a container that %s", (_what, facts, failure, expected) => {
+        it(expected ? "is explained in words, with the repair" : "adds nothing to what the port said", () => {
+            const explanation = containerExplanation("C", facts, failure, "nexus-storage-network");
+            if (expected) expect(explanation).toMatch(expected);
+            else expect(explanation).toBeUndefined();
+        });
+    });
+
+    it("replaces the port's guess in the operational's problem, naming the vault's network for the repair", () => {
+        const o = broken((o) => {
+            o.operational = { failure: refused };
+            o.containers = { vault: running, operational: { ...running, networks: [] } };
+        });
+        expect(codes(o)).toEqual(["operational-unreachable"]);
+        expect(messages(o)).toBe(
+            "operational 127.0.0.1:6631 refused the connection: container nexus3-contact-operational runs, but is attached to no network (docker network disconnect?), so its published port is closed and it cannot reach the other server: `docker network connect nexus-storage-network nexus3-contact-operational`",
+        );
+    });
+
+    it("explains a secure vault that is stopped", () => {
+        const o = healthySecure();
+        o.vault = { failure: { ...refused, command: "AUTH" } };
+        o.containers = { vault: { ...running, status: "exited", exitCode: 0 } };
+        expect(diagnose(user, o, context).problems.map((p) => p.message)).toEqual([
+            "vault 127.0.0.1:6610 refused the connection: container nexus3-user-vault is stopped (exit code 0; `docker logs nexus3-user-vault` says why): `docker start nexus3-user-vault`",
+        ]);
+    });
+
+    it("keeps the port's words when the engine could not be asked", () => {
+        const o = broken((o) => (o.operational = { failure: refused }));
+        expect(messages(o)).toBe("operational 127.0.0.1:6631 refused the connection (nothing listens: container stopped?)");
     });
 });
 

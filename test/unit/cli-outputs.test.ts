@@ -85,6 +85,31 @@ describe.each<[string, string, RegExp]>([
         /environments\.user\.vault\.password must be a non-empty string, got a number/,
     ],
     [
+        "a missing password: its kind, never 'a undefined'",
+        withValue("environments.user.vault.password", undefined),
+        /environments\.user\.vault\.password must be a non-empty string, got nothing \(the key is missing\)/,
+    ],
+    [
+        "an empty password",
+        withValue("environments.contact.operational.adminPassword", ""),
+        /environments\.contact\.operational\.adminPassword must be a non-empty string, got an empty string/,
+    ],
+    [
+        "a password that is null",
+        withValue("environments.contact.backup.password", null),
+        /environments\.contact\.backup\.password must be a non-empty string, got null$/m,
+    ],
+    [
+        "a password that is a boolean",
+        withValue("environments.contact.backup.password", true),
+        /environments\.contact\.backup\.password must be a non-empty string, got a boolean$/m,
+    ],
+    [
+        "a block that is a string (a password one level too high): its kind, not its value",
+        withValue("environments.kb.replication", "hunter2"),
+        /environments\.kb\.replication must be an object, got a string$/m,
+    ],
+    [
         "a value still unknown (a preview's outputs)",
         withValue("environments.contact.operational.host", "[unknown]"),
         /environments\.contact\.operational\.host is "\[unknown\]": the stack is not deployed yet/,

@@ -5,7 +5,7 @@
  * `pulumi` on PATH that records its arguments.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -97,7 +97,7 @@ describe("the deployment workflow", () => {
         const up = indexOfRun(deploy, /^pulumi up --yes --stack "\$PULUMI_STACK"$/);
         const check = indexOfRun(
             deploy,
-            /^pulumi stack output --json --show-secrets --stack "\$PULUMI_STACK" \| npx nexus-redis check --outputs - /,
+            /^pulumi stack output --json --show-secrets --stack "\$PULUMI_STACK" \| \.\/bin\/nexus-redis\.js check --outputs - /,
         );
         expect([install, cli, up, check].every((i) => i >= 0)).toBe(true);
         expect(install).toBeLessThan(up);
@@ -117,10 +117,10 @@ describe("the deployment workflow", () => {
     });
 
     it("calls nexus-redis only with options it has", () => {
-        const calls = Object.values(workflow.jobs).flatMap((job) => runs(job).filter((r) => r.includes("nexus-redis check")));
+        const calls = Object.values(workflow.jobs).flatMap((job) => runs(job).filter((r) => r.includes("nexus-redis.js check")));
         expect(calls.length).toBeGreaterThanOrEqual(2);
         for (const call of calls) {
-            for (const option of call.slice(call.indexOf("nexus-redis check")).match(/--[a-z-]+/g) ?? [])
+            for (const option of call.slice(call.indexOf("nexus-redis.js check")).match(/--[a-z-]+/g) ?? [])
                 expect(HELP).toContain(`${option} `);
         }
     });
@@ -136,21 +136,27 @@ describe("the nightly backup job", () => {
 
     /**
      * Runs one step's script as GitHub's `shell: bash` does (`bash --noprofile --norc -eo
-     * pipefail`), with stand-in `pulumi` and `npx` on PATH that record their arguments.
+     * pipefail`) in a checkout of its own, with a stand-in `pulumi` on PATH and a stand-in bin in
+     * the checkout (`./bin/nexus-redis.js`), which record their arguments.
      */
     function runStep(name: string, env: Record<string, string>, pulumiExit = 0) {
         const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-backup-job-"));
         const record = path.join(dir, "calls");
-        for (const program of ["pulumi", "npx"]) {
-            writeFileSync(
-                path.join(dir, program),
-                `#!/bin/sh\nprintf '%s\\n' "${program} $*" >> "${record}"\n${program === "pulumi" ? `echo '{}'; exit ${pulumiExit}` : "cat >/dev/null"}\n`,
-            );
-            chmodSync(path.join(dir, program), 0o755);
+        const checkout = path.join(dir, "checkout");
+        mkdirSync(path.join(checkout, "bin"), { recursive: true });
+        const standIns: [string, string][] = [
+            [path.join(dir, "pulumi"), `pulumi $*" >> "${record}"\necho '{}'; exit ${pulumiExit}`],
+            [path.join(checkout, "bin/nexus-redis.js"), `./bin/nexus-redis.js $*" >> "${record}"\ncat >/dev/null`],
+        ];
+        for (const [file, body] of standIns) {
+            writeFileSync(file, `#!/bin/sh\nprintf '%s\\n' "${body}\n`);
+            chmodSync(file, 0o755);
         }
         const script = path.join(dir, "step.sh");
         writeFileSync(script, step(name));
         const result = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", script], {
+            // GitHub runs each step in the checkout.
+            cwd: checkout,
             env: {
                 PATH: `${dir}:/usr/bin:/bin`,
                 GITHUB_WORKSPACE: "/home/runner/work/nexus-redis/nexus-redis",
@@ -198,13 +204,13 @@ describe("the nightly backup job", () => {
         expect(run.status).toBe(0);
         // The two sides of the pipe run at once: either may record first.
         expect([...run.calls].sort()).toEqual([
-            "npx nexus-redis backup --outputs - --to /var/backups/nexus-redis",
+            "./bin/nexus-redis.js backup --outputs - --to /var/backups/nexus-redis",
             "pulumi stack output --json --show-secrets --stack prod",
         ]);
         const args = run.calls
-            .find((c) => c.startsWith("npx"))!
+            .find((c) => c.startsWith("./bin/nexus-redis.js"))!
             .split(" ")
-            .slice(3);
+            .slice(2);
         expect(parseBackupArgs(args, {})).toMatchObject({ to: "/var/backups/nexus-redis", outputs: "-" });
     });
 
@@ -215,11 +221,11 @@ describe("the nightly backup job", () => {
             RESTIC_PASSWORD_FILE: "/etc/nexus-redis/restic.pw",
         });
         expect(run.status).toBe(0);
-        const call = run.calls.find((c) => c.startsWith("npx"))!;
+        const call = run.calls.find((c) => c.startsWith("./bin/nexus-redis.js"))!;
         expect(call).toBe(
-            "npx nexus-redis backup --outputs - --to /var/backups/nexus-redis --restic-repo sftp:backup@store:/srv/restic --keep-daily 14 --keep-weekly 8 --keep-monthly 12",
+            "./bin/nexus-redis.js backup --outputs - --to /var/backups/nexus-redis --restic-repo sftp:backup@store:/srv/restic --keep-daily 14 --keep-weekly 8 --keep-monthly 12",
         );
-        const args = call.split(" ").slice(3);
+        const args = call.split(" ").slice(2);
         expect(parseBackupArgs(args, { RESTIC_PASSWORD_FILE: "/etc/nexus-redis/restic.pw" })).toMatchObject({
             resticRepo: "sftp:backup@store:/srv/restic",
             retention: { "keep-daily": "14", "keep-weekly": "8", "keep-monthly": "12" },

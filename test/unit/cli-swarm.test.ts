@@ -13,7 +13,8 @@ import { type Diagnosis, diagnose, diagnosisContext, withPlacement } from "../..
 import type { NodeFacts, SwarmObservation } from "../../cli/observe";
 import { type EnvironmentsOutput, type StandardEnvironmentOutput, parseOutputs } from "../../cli/outputs";
 import { recoverCommand, swarmOperationalUrn } from "../../cli/recover";
-import { RELAY_SCRIPT, engineAddress, relayFailure } from "../../cli/swarm";
+import { engineAddress } from "../../cli/engine";
+import { RELAY_SCRIPT, relayFailure } from "../../cli/swarm";
 import { healthyStandard } from "./cli-samples";
 import { cli } from "./cliRun";
 

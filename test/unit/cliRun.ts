@@ -5,6 +5,7 @@
  */
 import * as path from "node:path";
 import { type CliIo, main } from "../../cli/nexus-redis";
+import type { ContainerSource } from "../../cli/observe";
 import type { CommandRunner, RunOptions } from "../../cli/runner";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -18,7 +19,7 @@ export interface Run {
 
 export async function cli(
     argv: string[],
-    options: { stdin?: string | Error; runner?: CommandRunner; env?: Record<string, string> } = {},
+    options: { stdin?: string | Error; runner?: CommandRunner; env?: Record<string, string>; engine?: ContainerSource } = {},
 ): Promise<Run> {
     let stdout = "";
     let stderr = "";
@@ -37,6 +38,7 @@ export async function cli(
         },
         projectDir: ROOT,
         env: options.env ?? {},
+        ...(options.engine ? { engine: options.engine } : {}),
     };
     const code = await main(argv, io);
     return { code, stdout, stderr, commands };

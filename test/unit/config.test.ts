@@ -174,6 +174,86 @@ describe("invalid configuration", () => {
         expect(problems).toContainEqual({ key, message: expect.stringMatching(message) });
     });
 
+    it.each<[string, RawConfig, string, string]>([
+        [
+            "environments that are a string",
+            { environments: '"contact"' },
+            "nexus-redis:environments",
+            'must be an array of environment names (NAME or NAME=VAULT_PORT[/OPERATIONAL_PORT]), got "contact"',
+        ],
+        [
+            "passwords that are a list",
+            { passwords: '["contact"]' },
+            "nexus-redis:passwords",
+            'must be a JSON object {"ENV": {"vault": "...", ...}}, got an array',
+        ],
+        [
+            "an environment's passwords that are a string",
+            { passwords: '{"contact":"hunter2"}' },
+            "nexus-redis:passwords.contact",
+            "must be an object with any of vault, replication, operationalAdmin, backup, got a string",
+        ],
+        [
+            "a password that is a number",
+            { passwords: '{"contact":{"vault":1234}}' },
+            "nexus-redis:passwords.contact.vault",
+            "must be a non-empty string without spaces or control characters, got a number",
+        ],
+        [
+            "a password that is null",
+            { passwords: '{"contact":{"vault":null}}' },
+            "nexus-redis:passwords.contact.vault",
+            "must be a non-empty string without spaces or control characters, got null",
+        ],
+        [
+            "an empty password",
+            { passwords: '{"contact":{"vault":""}}' },
+            "nexus-redis:passwords.contact.vault",
+            "must be a non-empty string without spaces or control characters, got an empty string",
+        ],
+        [
+            "a password with a space",
+            { passwords: '{"contact":{"vault":"hunter 2"}}' },
+            "nexus-redis:passwords.contact.vault",
+            "must be a non-empty string without spaces or control characters, got a string with a space or control character",
+        ],
+        [
+            "vault data that is a list",
+            { vaultData: '["/srv/redis"]' },
+            "nexus-redis:vaultData",
+            'must be a JSON object {"ENV": "VOLUME_NAME or /host/folder"}, got an array',
+        ],
+        [
+            "a vault's data that is a number",
+            { vaultData: '{"kb":7}' },
+            "nexus-redis:vaultData.kb",
+            "must be a Docker volume name or an absolute host folder, got a number",
+        ],
+        [
+            "a vault's data that is empty",
+            { vaultData: '{"kb":""}' },
+            "nexus-redis:vaultData.kb",
+            "must be a Docker volume name or an absolute host folder, got an empty string",
+        ],
+        [
+            "swarm nodes that are a string",
+            { platform: "swarm", swarmNodes: '"n1"' },
+            "nexus-redis:swarmNodes",
+            'must be a JSON object {"vault": "NODE_ID", "vaults": {"ENV": "NODE_ID"}}, got "n1"',
+        ],
+        [
+            "per-environment swarm nodes that are a list",
+            { platform: "swarm", swarmNodes: '{"vault":"abcdefghijklmnopqrstuvwxy","vaults":["x"]}' },
+            "nexus-redis:swarmNodes.vaults",
+            'must be an object {"ENV": "NODE_ID"}, got an array',
+        ],
+    ])("says what %s held, by its kind, naming the key", (_what, overrides, key, message) => {
+        const problems = problemsOf(overrides);
+        expect(problems).toContainEqual({ key, message });
+        // Never a password: only its kind.
+        expect(JSON.stringify(problems)).not.toMatch(/hunter|1234/);
+    });
+
     it("refuses passwords that are not a secret, without echoing them", () => {
         try {
             parseFleetConfig({ ...devConfig(), passwords: '{"contact":{"vault":"PlainPassword1"}}' });

@@ -94,6 +94,18 @@ describe("vault files and command", () => {
         expect(lines(secureConfig).filter((l) => l[0] === "user")).toHaveLength(2);
     });
 
+    it.each([
+        ["standard", config],
+        ["secure", secureConfig],
+    ])("a %s vault takes no RDB snapshot of its own, and a snapshot that fails never refuses its writes", (_kind, text) => {
+        expect(setting(text, "save")).toEqual(['""']);
+        expect(setting(text, "stop-writes-on-bgsave-error")).toEqual(["no"]);
+        expect(setting(text, "appendfsync")).toEqual(["everysec"]);
+        expect(setting(text, "no-appendfsync-on-rewrite")).toEqual(["no"]);
+        expect(setting(text, "aof-use-rdb-preamble")).toEqual(["yes"]);
+        expect(setting(text, "aof-load-truncated")).toEqual(["yes"]);
+    });
+
     it("names the files its start script reads: Redis's own defaults", () => {
         expect(setting(config, "dbfilename")).toEqual(["dump.rdb"]);
         expect(setting(config, "appenddirname")).toEqual(["appendonlydir"]);

@@ -3,7 +3,7 @@
  * here from a copy in a temp project, next to stand-ins for what it calls: the Docker and image
  * scripts, `npm` and `npx` record their calls instead of doing anything.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { bash, executable, scriptProject } from "./scriptProject";
@@ -14,7 +14,7 @@ function testCommand(args: string[]) {
     writeFileSync(path.join(project, "package-lock.json"), "{}\n");
     writeFileSync(path.join(project, "scripts/use-node-24.sh"), ":\n");
     const recorder = (name: string) => `#!/bin/sh\nprintf '%s\\n' "${name} $*" >> "${calls}"\n`;
-    for (const script of ["ensure-docker.sh", "build-test-image.sh", "ensure-restic.sh"])
+    for (const script of ["ensure-docker.sh", "build-test-image.sh", "ensure-restic.sh", "ensure-disk-tools.sh"])
         writeFileSync(path.join(project, "scripts", script), recorder(script));
     for (const command of ["npm", "npx"]) executable(path.join(bin, command), `${recorder(command)}mkdir -p node_modules\n`);
     const result = bash([path.join(project, "scripts/test.sh"), ...args], { bin });
@@ -49,15 +49,64 @@ describe("npm test", () => {
         ]);
     });
 
-    it.each(WITH_LIVE)("starts Docker, builds the test image and installs restic before the live tests: $shown", ({ args }) => {
-        expect(testCommand(args)).toEqual([
-            "npm ci --no-audit --no-fund",
-            "ensure-docker.sh ",
-            "build-test-image.sh ",
-            "ensure-restic.sh ",
-            "npx tsc --noEmit -p .",
-            "npx biome check .",
-            `npx vitest run ${args.join(" ")}`.trimEnd(),
-        ]);
+    it.each(WITH_LIVE)(
+        "starts Docker, builds the test image, installs restic and the disk tools before the live tests: $shown",
+        ({ args }) => {
+            expect(testCommand(args)).toEqual([
+                "npm ci --no-audit --no-fund",
+                "ensure-docker.sh ",
+                "build-test-image.sh ",
+                "ensure-restic.sh ",
+                "ensure-disk-tools.sh ",
+                "npx tsc --noEmit -p .",
+                "npx biome check .",
+                `npx vitest run ${args.join(" ")}`.trimEnd(),
+            ]);
+        },
+    );
+});
+
+describe("scripts/ensure-disk-tools.sh", () => {
+    const TOOLS = ["truncate", "mkfs.ext4", "losetup", "mount", "umount", "findmnt"];
+    /** What is missing on the stand-ins' PATH (they come first, then /usr/bin and /bin, where Debian has some of the real ones). */
+    const missingWith = (present: string[]) =>
+        TOOLS.filter((t) => !present.includes(t) && !existsSync(`/usr/bin/${t}`) && !existsSync(`/bin/${t}`));
+
+    /** Runs it with stand-ins for `present` tools and for apt-install.sh, as root or not; returns its calls and status. */
+    function ensure(present: string[], uid: number) {
+        const { dir, project, bin } = scriptProject("disk-tools", ["scripts/ensure-disk-tools.sh"]);
+        const calls = path.join(dir, "calls");
+        writeFileSync(calls, "");
+        // apt "installs" every tool: stand-ins appear in bin.
+        writeFileSync(
+            path.join(project, "scripts/apt-install.sh"),
+            `printf '%s\\n' "apt-install.sh $*" >> "${calls}"\nfor t in ${TOOLS.join(" ")}; do printf '#!/bin/sh\\n' > "${bin}/$t"; chmod +x "${bin}/$t"; done\n`,
+        );
+        for (const tool of present) executable(path.join(bin, tool), "#!/bin/sh\n");
+        executable(path.join(bin, "id"), `#!/bin/sh\necho ${uid}\n`);
+        const result = bash([path.join(project, "scripts/ensure-disk-tools.sh")], { bin });
+        return { status: result.status, stderr: result.stderr, calls: readFileSync(calls, "utf8").trimEnd() };
+    }
+
+    it("changes nothing when every tool is there", () => {
+        expect(ensure(TOOLS, 0)).toEqual({ status: 0, stderr: "", calls: "" });
+    });
+
+    it("installs Debian's packages with apt, as root, when a tool is missing", () => {
+        const missing = missingWith(["truncate"]);
+        expect(missing).toContain("mkfs.ext4");
+        const run = ensure(["truncate"], 0);
+        expect(run.calls).toBe("apt-install.sh e2fsprogs mount util-linux");
+        expect(run.stderr).toBe(`ensure-disk-tools: ${missing.join(" ")} missing: installing e2fsprogs, mount and util-linux with apt\n`);
+        expect(run.status).toBe(0);
+    });
+
+    it("refuses, naming the packages, when a tool is missing and this is not root", () => {
+        const run = ensure(["truncate"], 1000);
+        expect(run.calls).toBe("");
+        expect(run.status).toBe(1);
+        expect(run.stderr).toBe(
+            `ensure-disk-tools: ${missingWith(["truncate"]).join(" ")} missing and this is not root: install Debian's e2fsprogs, mount and util-linux first\n`,
+        );
     });
 });
