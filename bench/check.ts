@@ -17,7 +17,7 @@
  * batches, every reply read, and nothing else. It says how much of check-cli its conversations
  * take (these batches, on this engine and Redis), and check-cli-vs-floor how much is the CLI's
  * own work. check-connections-floor is the same program sending each server only its first
- * command (the vault's AUTH, the operational's INFO replication): Node, the batches built (their
+ * command (the vault's AUTH, the operational's INFO): Node, the batches built (their
  * password hashes too) and the 22 connections.
  *
  * check-cli-prometheus is the same check with `--prometheus FILE` (prom-client loaded, the metrics
@@ -212,7 +212,7 @@ export function checkResults(
             unit: "ms",
             baseline: median(samples.script),
             note:
-                `bench/checkFloor.ts --first-command-only as a whole process: the same ${environments} environments' servers at once, each sent only its batch's first command (the vault's AUTH, the operational's INFO replication), ${samplesText(samples.connections)} ms; ` +
+                `bench/checkFloor.ts --first-command-only as a whole process: the same ${environments} environments' servers at once, each sent only its batch's first command (the vault's AUTH, the operational's INFO), ${samplesText(samples.connections)} ms; ` +
                 "baseline: the protocol's script, as for check-cli; alternated with both. Node's start-up, the check's batches built (password hashes too) and the connections",
         }),
         result({
