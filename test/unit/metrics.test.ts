@@ -6,7 +6,6 @@
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -36,6 +35,7 @@ import type { EnvironmentOutput } from "../../cli/outputs";
 import { parseInfo } from "../../cli/redisReplies";
 import { prometheusAvailable, promtool } from "../../harness/prometheus";
 import { cli } from "./cliRun";
+import { stoppedStack } from "./stoppedStack";
 import { SAMPLE_SECRETS, contact, fleetOutputs, healthySecure, healthyStandard, kb, user } from "./cli-samples";
 
 const FIXTURES = path.join(__dirname, "fixtures/info");
@@ -635,19 +635,6 @@ describe("writing the file", () => {
 });
 
 describe("--prometheus on the command line", () => {
-    /** The sample stack with every server on a port nothing listens on: the check fails fast. */
-    async function stopped(): Promise<string> {
-        const server = net.createServer();
-        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-        const port = (server.address() as net.AddressInfo).port;
-        await new Promise((resolve) => server.close(resolve));
-        const environments = {
-            contact: { ...contact, vault: { ...contact.vault, port }, operational: { ...contact.operational, port } },
-            user: { ...user, vault: { ...user.vault, port } },
-        };
-        return JSON.stringify({ environments });
-    }
-
     it.each<[string[], RegExp]>([
         [
             ["check", "--prometheus", "metrics.txt"],
@@ -665,7 +652,7 @@ describe("--prometheus on the command line", () => {
 
     it("writes the file beside the table, with check's own exit code", async () => {
         const file = path.join(tempDir(), "nexus-redis-check.prom");
-        const run = await cli(["check", "--outputs", "-", "--timeout", "1000", "--prometheus", file], { stdin: await stopped() });
+        const run = await cli(["check", "--outputs", "-", "--timeout", "1000", "--prometheus", file], { stdin: await stoppedStack() });
         expect(run.code).toBe(1);
         expect(run.stdout).toMatch(/^contact\s+standard\s+PROBLEM\s/m);
         const samples = parseSamples(fs.readFileSync(file, "utf8"));
@@ -679,7 +666,9 @@ describe("--prometheus on the command line", () => {
 
     it("with --json, still one JSON document on stdout", async () => {
         const file = path.join(tempDir(), "nexus-redis-check.prom");
-        const run = await cli(["check", "--json", "--outputs", "-", "--timeout", "1000", "--prometheus", file], { stdin: await stopped() });
+        const run = await cli(["check", "--json", "--outputs", "-", "--timeout", "1000", "--prometheus", file], {
+            stdin: await stoppedStack(),
+        });
         expect(run.code).toBe(1);
         expect(JSON.parse(run.stdout).summary).toEqual({ ok: 0, fixed: 0, problem: 2 });
         expect(run.stderr).toBe("");
@@ -688,7 +677,7 @@ describe("--prometheus on the command line", () => {
 
     it("never hides check's verdict when the file cannot be written: the table, exit 1, and why on stderr", async () => {
         const file = path.join(tempDir(), "no-such-folder", "nexus-redis-check.prom");
-        const run = await cli(["check", "--outputs", "-", "--timeout", "1000", "--prometheus", file], { stdin: await stopped() });
+        const run = await cli(["check", "--outputs", "-", "--timeout", "1000", "--prometheus", file], { stdin: await stoppedStack() });
         expect(run.code).toBe(1);
         expect(run.stdout).toMatch(/^user\s+secure\s+PROBLEM\s/m);
         expect(run.stderr).toMatch(new RegExp(`nexus-redis: --prometheus ${file.replace(/[.]/g, "\\.")}: ENOENT`));

@@ -7,7 +7,6 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -15,7 +14,7 @@ import { parse } from "yaml";
 import { BACKUP_METRICS, CHECK_METRICS, parseSamples } from "../../cli/metrics";
 import { prometheusAvailable, promtool } from "../../harness/prometheus";
 import { cli } from "./cliRun";
-import { contact, user } from "./cli-samples";
+import { stoppedStack } from "./stoppedStack";
 
 const ROOT = path.resolve(__dirname, "../..");
 const README = readFileSync(path.join(ROOT, "README.md"), "utf8");
@@ -59,15 +58,7 @@ async function runsAsWritten(command: string): Promise<void> {
     const prometheus = args.indexOf("--prometheus");
     expect(args[prometheus + 1]).toBe(`${FOLDER}/nexus-redis-check.prom`);
     args[prometheus + 1] = file;
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-    const port = (probe.address() as net.AddressInfo).port;
-    await new Promise((resolve) => probe.close(resolve));
-    const environments = {
-        contact: { ...contact, vault: { ...contact.vault, port }, operational: { ...contact.operational, port } },
-        user: { ...user, vault: { ...user.vault, port } },
-    };
-    const run = await cli(args, { stdin: JSON.stringify({ environments }) });
+    const run = await cli(args, { stdin: await stoppedStack() });
     expect(run.stderr).toBe("");
     expect(run.code).toBe(1);
     expect(parseSamples(readFileSync(file, "utf8")).filter((s) => s.name === "nexus_redis_server_up")).toHaveLength(3);
