@@ -404,7 +404,7 @@ export function writeAtomically(file: string, content: string): void {
     try {
         try {
             fs.fchmodSync(fd, 0o644); // whatever the umask
-            fs.writeSync(fd, content);
+            fs.writeFileSync(fd, content); // every byte, however many writes it takes
             fs.fsyncSync(fd);
         } finally {
             fs.closeSync(fd);
