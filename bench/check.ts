@@ -1,6 +1,7 @@
 /**
- * check-cli, check-floor, check-cli-vs-floor, check-connections-floor, check-cli-N-hung,
- * check-cli-N-vs-1-hung, check-in-process, cli-help, check-cli-npx: `nexus-redis check` as
+ * check-cli, check-floor, check-cli-vs-floor, check-connections-floor, check-cli-prometheus,
+ * check-cli-prometheus-vs-cli, check-cli-N-hung, check-cli-N-vs-1-hung, check-in-process, cli-help,
+ * check-cli-npx: `nexus-redis check` as
  * users run it, a whole process from start to exit, against the protocol's own check, the
  * sequential script
  *
@@ -18,8 +19,11 @@
  * batches, every reply read, and nothing else. It says how much of check-cli its conversations
  * take (these batches, on this engine and Redis), and check-cli-vs-floor how much is the CLI's
  * own work. check-connections-floor is the same program sending each server only its first
- * command (the vault's AUTH, the operational's INFO replication): Node, the batches built (their
+ * command (the vault's AUTH, the operational's INFO): Node, the batches built (their
  * password hashes too) and the 22 connections.
+ *
+ * check-cli-prometheus is the same check with `--prometheus FILE` (prom-client loaded, the metrics
+ * rendered and written atomically), against the script and against check-cli.
  *
  * A hung host is a TCP server that accepts connections and never answers, put in place of an
  * operational's port (in the outputs the CLI reads, and in the script's port list). redis-cli
@@ -138,6 +142,8 @@ export function checkResultNames(options: Pick<CheckBenchOptions, "hung" | "npxR
         "check-floor",
         "check-cli-vs-floor",
         "check-connections-floor",
+        "check-cli-prometheus",
+        "check-cli-prometheus-vs-cli",
         "check-cli-1-hung",
         ...(n > 1 ? [`check-cli-${n}-hung`, `check-cli-${n}-vs-1-hung`] : []),
         "check-in-process",
@@ -155,6 +161,8 @@ export interface CheckSamples {
     floor: number[];
     /** bench/checkFloor.ts --first-command-only: Node, the batches built and the connections. */
     connections: number[];
+    /** The CLI with --prometheus FILE. */
+    prometheus: number[];
     /** By number of hung operationals: the CLI's runs and the script's. */
     hung: Map<number, { cli: number[]; script: number[] }>;
     inProcess: number[];
@@ -207,8 +215,22 @@ export function checkResults(
             unit: "ms",
             baseline: median(samples.script),
             note:
-                `bench/checkFloor.ts --first-command-only as a whole process: the same ${environments} environments' servers at once, each sent only its batch's first command (the vault's AUTH, the operational's INFO replication), ${samplesText(samples.connections)} ms; ` +
+                `bench/checkFloor.ts --first-command-only as a whole process: the same ${environments} environments' servers at once, each sent only its batch's first command (the vault's AUTH, the operational's INFO), ${samplesText(samples.connections)} ms; ` +
                 "baseline: the protocol's script, as for check-cli; alternated with both. Node's start-up, the check's batches built (password hashes too) and the connections",
+        }),
+        result({
+            name: "check-cli-prometheus",
+            value: median(samples.prometheus),
+            unit: "ms",
+            baseline: median(samples.script),
+            note: `${cliText} --prometheus FILE (prom-client loaded, the metrics rendered and the file replaced atomically), healthy fleet, ${samplesText(samples.prometheus)} ms; baseline: the protocol's script, as for check-cli; alternated with both`,
+        }),
+        result({
+            name: "check-cli-prometheus-vs-cli",
+            value: median(samples.prometheus),
+            unit: "ms",
+            baseline: median(samples.cli),
+            note: "check-cli-prometheus's runs against check-cli's: what --prometheus adds to a check",
         }),
     ];
     const counts = [...samples.hung.keys()].sort((a, b) => a - b);
@@ -280,7 +302,9 @@ export async function benchCheck(run: BenchRun, fleet: LiveFleet, options: Check
         fs.writeFileSync(file, JSON.stringify({ environments: outputs }), { mode: 0o600 });
         return file;
     };
-    const cli = async (file: string) => timedProcess(BIN, ["check", "--outputs", file, "--timeout", String(timeoutMs)], env);
+    const cli = async (file: string, ...more: string[]) =>
+        timedProcess(BIN, ["check", "--outputs", file, "--timeout", String(timeoutMs), ...more], env);
+    const metricsFile = path.join(folder, "nexus-redis-check.prom");
     const script = async (ports: number[], bounded: boolean) =>
         timedProcess("bash", ["-c", protocolScript(ports, bounded ? timeoutMs / 1000 : undefined)], env);
     const portsOf = (outputs: Environments) => operationals.map((n) => outputs[n].operational!.port);
@@ -304,6 +328,7 @@ export async function benchCheck(run: BenchRun, fleet: LiveFleet, options: Check
         script: [],
         floor: [],
         connections: [],
+        prometheus: [],
         hung: new Map(),
         inProcess: [],
         npx: [],
@@ -327,10 +352,11 @@ export async function benchCheck(run: BenchRun, fleet: LiveFleet, options: Check
         await floor("--first-command-only");
         // Untimed first runs: a build made stale by an edit is rebuilt, and the check's code cache written.
         expectRun("nexus-redis check", await cli(healthyFile), 0, []);
+        expectRun("nexus-redis check --prometheus", await cli(healthyFile, "--prometheus", metricsFile), 0, []);
         await script(ports, false);
 
         run.log(
-            `cli-help, check-cli, check-floor and check-connections-floor: ${options.healthyRepetitions} x each, alternated with their baselines`,
+            `cli-help, check-cli, check-floor, check-connections-floor and check-cli-prometheus: ${options.healthyRepetitions} x each, alternated with their baselines`,
         );
         for (let i = 0; i < options.healthyRepetitions; i++) {
             samples.help.push((await timedProcess(BIN, ["--help"], env)).ms);
@@ -343,6 +369,12 @@ export async function benchCheck(run: BenchRun, fleet: LiveFleet, options: Check
             samples.script.push(baseline.ms);
             samples.floor.push(await floor());
             samples.connections.push(await floor("--first-command-only"));
+            const withMetrics = await cli(healthyFile, "--prometheus", metricsFile);
+            expectRun("nexus-redis check --prometheus on the healthy fleet", withMetrics, 0, []);
+            const links = fs.readFileSync(metricsFile, "utf8").match(/^nexus_redis_replication_link_up\{.*\} 1$/gm) ?? [];
+            if (links.length !== operationals.length)
+                throw new Error(`check --prometheus: ${links.length} links up in its file, expected ${operationals.length}`);
+            samples.prometheus.push(withMetrics.ms);
         }
 
         const hungPorts = new Map<string, number>();

@@ -11,7 +11,8 @@
  * less (no ACL GETUSER, say) would have a lower floor: this one measures these batches.
  *
  * With --first-command-only each server gets only its batch's first command: the vault its
- * AUTH, the operational INFO replication (the protocol script's own question); the batches
+ * AUTH, the operational its INFO (replication, the protocol script's own question, with the
+ * persistence, keyspace and memory sections the check also asks for); the batches
  * are still built (their password hashes too). What is left is Node's start-up, that, and the
  * 22 connections.
  *

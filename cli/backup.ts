@@ -47,6 +47,7 @@ import {
 import { SnapshotInvalidError, VaultContainerError, inspectVaultContainer, loadInScratch } from "./backupVerify";
 import { type Docker, connectDockerFor } from "./docker";
 import { UsageError, parseCommandLine, parseMs } from "./errors";
+import { parsePrometheusFile, publishBackupMetrics } from "./metrics";
 import type { CliIo } from "./nexus-redis";
 import { type EnvironmentOutput, type EnvironmentsOutput, loadOutputs } from "./outputs";
 import { formatBytes, seconds } from "./report";
@@ -56,7 +57,7 @@ export const DEFAULT_BACKUP_TIMEOUT_MS = 300_000;
 export const DEFAULT_BACKUP_DIR = "backups";
 
 export const BACKUP_HELP = `Usage:
-  nexus-redis backup [--env NAME]... [--to DIR] [--json] [--timeout MS]
+  nexus-redis backup [--env NAME]... [--to DIR] [--json] [--prometheus FILE] [--timeout MS]
                      [--restic-repo URL [--keep-last N] [--keep-hourly N] [--keep-daily N]
                       [--keep-weekly N] [--keep-monthly N] [--keep-yearly N] [--keep-within DURATION]]
                      [--outputs FILE|-] [--stack NAME]
@@ -73,6 +74,10 @@ Options:
   --to DIR             where to write (default ./${DEFAULT_BACKUP_DIR}); scheduled backups should name
                        a folder of their own, outside any checkout
   --json               print one JSON document on stdout (for monitoring), nothing on stderr
+  --prometheus FILE    also write each vault's last run and last success as Prometheus metrics
+                       into FILE (*.prom, for node_exporter's textfile collector), replaced
+                       atomically; a failed run keeps the last success FILE had (2 when every
+                       backup succeeded but FILE cannot be written)
   --timeout MS         bound of each environment's backup, verification and restic upload
                        included (default ${DEFAULT_BACKUP_TIMEOUT_MS})
   --restic-repo URL    also store each snapshot and manifest in this restic repository
@@ -117,6 +122,8 @@ export interface BackupOptions {
     timeoutMs: number;
     resticRepo?: string;
     retention: RetentionPolicy;
+    /** --prometheus: the metrics file. */
+    prometheus?: string;
     outputs?: string;
     stack?: string;
 }
@@ -125,6 +132,7 @@ const OPTIONS = {
     env: { type: "string", multiple: true },
     to: { type: "string" },
     json: { type: "boolean" },
+    prometheus: { type: "string" },
     timeout: { type: "string" },
     "restic-repo": { type: "string" },
     outputs: { type: "string" },
@@ -171,6 +179,7 @@ export function parseBackupArgs(argv: string[], env: Readonly<Record<string, str
         timeoutMs,
         resticRepo,
         retention,
+        prometheus: parsePrometheusFile(values.prometheus as string | undefined, "backup"),
         outputs: values.outputs as string | undefined,
         stack: values.stack as string | undefined,
     };
@@ -207,7 +216,8 @@ export async function backupCommand(argv: string[], io: CliIo): Promise<number> 
     );
     const report = await backupFleet(environments, names, options, { run: io.run, docker, env: io.env, log, now: () => new Date() });
     io.stdout.write(options.json ? renderBackupJson(report) : renderBackupTable(report));
-    return backupExitCode(report);
+    if (options.prometheus === undefined) return backupExitCode(report);
+    return publishBackupMetrics(options.prometheus, report, Object.keys(environments), io, backupExitCode(report));
 }
 
 /** What this machine lacks to run the backup, in words; undefined when nothing. */

@@ -3,7 +3,7 @@
  * its own deadline, so a dead or silent host costs its own row one timeout and nothing else.
  */
 import { type Diagnosis, type DiagnosisContext, type Problem, diagnose, diagnosisContext } from "./diagnose";
-import { observeEnvironment } from "./observe";
+import { type EnvironmentObservation, observeEnvironment } from "./observe";
 import { DEFAULT_SYNC_TIMEOUT_MS } from "./defaults";
 import { applyFix, planFix } from "./fix";
 import type { EnvironmentOutput, EnvironmentsOutput } from "./outputs";
@@ -19,8 +19,17 @@ export interface CheckOptions {
 }
 
 export async function checkFleet(environments: EnvironmentsOutput, names: string[], options: CheckOptions): Promise<FleetReport> {
+    return buildReport(await checkEnvironments(environments, names, options));
+}
+
+/** Each environment's result, in the order given: the report's source, and what --prometheus reads besides. */
+export async function checkEnvironments(
+    environments: EnvironmentsOutput,
+    names: string[],
+    options: CheckOptions,
+): Promise<EnvironmentResult[]> {
     const context = diagnosisContext(environments);
-    return buildReport(await Promise.all(names.map((name) => checkEnvironment(name, environments[name], context, options))));
+    return Promise.all(names.map((name) => checkEnvironment(name, environments[name], context, options)));
 }
 
 /** What checking one environment came to: the last diagnosis, plus what --fix did and could not do. */
@@ -28,6 +37,8 @@ export interface EnvironmentResult {
     name: string;
     env: EnvironmentOutput;
     diagnosis: Diagnosis;
+    /** What the servers answered, the diagnosis's source (after --fix's repairs: the last look). */
+    observation: EnvironmentObservation;
     /** Problems beyond the diagnosis: repairs that failed, and why problems stay. */
     extra: Problem[];
     /** What --fix changed, in words. */
@@ -86,5 +97,5 @@ export async function checkEnvironment(
         }
         if (diagnosis.problems.length > 0) extra.push(...plan.notFixed.map((message): Problem => ({ code: "not-fixed", message })));
     }
-    return { name, env, diagnosis, extra, changes, durationMs: Date.now() - started };
+    return { name, env, diagnosis, observation, extra, changes, durationMs: Date.now() - started };
 }

@@ -20,11 +20,11 @@ import { type CommandRunner, spawnRunner } from "./runner";
 export { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS };
 
 export const HELP = `Usage:
-  nexus-redis check [--fix [--force] [--sync-timeout MS]] [--json] [--env NAME]... [--outputs FILE|-] [--stack NAME] [--timeout MS] [--wait MS]
+  nexus-redis check [--fix [--force] [--sync-timeout MS]] [--json] [--prometheus FILE] [--env NAME]... [--outputs FILE|-] [--stack NAME] [--timeout MS] [--wait MS]
   nexus-redis recover ENV [--dry-run] [--force] [--outputs FILE|-] [--stack NAME] [--timeout MS]
   nexus-redis adopt [--dry-run] [--json] [--env NAME]... [--stack NAME] [--passwords FILE] [--timeout MS]
   nexus-redis rotate ENV ROLE (--from-file FILE | --generate FILE) [--dry-run] [--outputs FILE|-] [--stack NAME] [--timeout MS]
-  nexus-redis backup [--env NAME]... [--to DIR] [--json] [--restic-repo URL [--keep-last N ...]] [--outputs FILE|-] [--stack NAME] [--timeout MS]
+  nexus-redis backup [--env NAME]... [--to DIR] [--json] [--prometheus FILE] [--restic-repo URL [--keep-last N ...]] [--outputs FILE|-] [--stack NAME] [--timeout MS]
   nexus-redis restore ENV --from FILE|restic:SNAPSHOT [--force] [--json] [--restic-repo URL] [--outputs FILE|-] [--stack NAME] [--timeout MS]
 
 Commands:
@@ -68,6 +68,9 @@ Options:
                     vault's replication id is not one the operational followed).
   --force           with --fix or recover: re-sync even when that could lose data
   --json            check, adopt: print one JSON document on stdout instead of the table
+  --prometheus FILE check: also write what it found as Prometheus metrics into FILE (*.prom,
+                    for node_exporter's textfile collector), replaced atomically; the table or
+                    JSON and the exit code as usual (2 when healthy but FILE cannot be written)
   --env NAME        check, adopt: only this environment (repeatable; default: all of the
                     stack's; adopt: every environment it finds)
   --outputs FILE    the stack's outputs: a file with the JSON of
@@ -96,6 +99,7 @@ Examples:
   ./bin/nexus-redis.js check --env contact --env kb --json | jq '.environments[].status'
   pulumi stack output --json --show-secrets | ./bin/nexus-redis.js check --outputs - --wait 60000
   ./bin/nexus-redis.js check --fix
+  ./bin/nexus-redis.js check --prometheus /var/lib/prometheus/node-exporter/nexus-redis-check.prom
   ./bin/nexus-redis.js recover contact --stack dev --dry-run
   ./bin/nexus-redis.js adopt --dry-run
   ./bin/nexus-redis.js rotate contact vault --generate contact-vault.pw
@@ -129,6 +133,7 @@ const OPTIONS = {
     fix: { type: "boolean" },
     force: { type: "boolean" },
     json: { type: "boolean" },
+    prometheus: { type: "string" },
     env: { type: "string", multiple: true },
     outputs: { type: "string" },
     stack: { type: "string" },
@@ -174,7 +179,7 @@ export interface Command {
  */
 const COMMANDS: Record<string, { options: (keyof typeof OPTIONS)[]; load: () => Promise<Command> }> = {
     check: {
-        options: ["fix", "force", "json", "env", "outputs", "stack", "timeout", "wait", "sync-timeout", "help"],
+        options: ["fix", "force", "json", "prometheus", "env", "outputs", "stack", "timeout", "wait", "sync-timeout", "help"],
         load: () => import("./commands/check.js"),
     },
     recover: {

@@ -12,7 +12,7 @@ import { Deadline, ProbeError, type ProbeFailure, RedisSession } from "./session
 export interface VaultObservation {
     /** Where the conversation stopped, if it did. Everything before it is filled in. */
     failure?: ProbeFailure;
-    /** INFO replication, persistence and memory, merged. */
+    /** INFO replication, persistence, keyspace and memory, merged (persistence for the diagnosis; keyspace and memory for --prometheus). */
     info?: Info;
     /** CONFIG GET of the declared settings. */
     config?: Record<string, string>;
@@ -31,7 +31,7 @@ export interface OperationalObservation {
     failure?: ProbeFailure;
     /** Unauthenticated reads refused: the protocol says reads need no password. */
     readFailure?: ProbeFailure;
-    /** INFO replication. */
+    /** INFO replication, persistence, keyspace and memory, merged (all but replication for --prometheus). */
     info?: Info;
     dbsize?: number;
     /** The admin user's login or commands failed; what follows is unknown. */
@@ -120,12 +120,20 @@ export interface Batch {
     aclUsers: string[];
 }
 
+/**
+ * The INFO sections each server is asked for, in the batch's one INFO: what the diagnosis reads
+ * (replication; the vault's persistence), and what `--prometheus` reports besides (keys of every
+ * database from keyspace, memory against its limit, each server's AOF and RDB status), asked
+ * for in the same command rather than in a round trip of their own.
+ */
+export const INFO_SECTIONS = ["replication", "persistence", "keyspace", "memory"];
+
 /** The vault's batch: AUTH first, then every read observeVault makes. Pure. */
 export function vaultBatch(env: EnvironmentOutput): Batch {
     const aclUsers = Object.keys(declaredVaultUsers(env));
     const commands = [
         ["AUTH", env.vault.password],
-        ["INFO", "replication", "persistence", "memory"],
+        ["INFO", ...INFO_SECTIONS],
         ["CONFIG", "GET", ...Object.keys(declaredVaultSettings())],
         ["DBSIZE"],
         ["CLIENT", "LIST", "TYPE", "replica"],
@@ -144,7 +152,7 @@ export function operationalBatch(env: StandardEnvironmentOutput): Batch {
     const aclUsers = Object.keys(declaredOperationalUsers(env));
     const names = [...Object.keys(declaredOperationalSettings(env.vault.container)), "masterauth"];
     const commands = [
-        ["INFO", "replication"],
+        ["INFO", ...INFO_SECTIONS],
         ["DBSIZE"],
         ["AUTH", env.operational.adminUser, env.operational.adminPassword],
         ["CONFIG", "GET", ...names],
@@ -222,7 +230,7 @@ export async function observeOperational(env: StandardEnvironmentOutput, deadlin
         // DRYRUN answers OK when the user may run the command, or says why not.
         observation.readerMayRun = READER_FORBIDDEN_COMMANDS.filter((_, i) => dryRuns[i].value === "OK").map((c) => commandLabel(c));
         if (!observation.info) {
-            const [adminInfo, adminDbsize] = await session.callAll([["INFO", "replication"], ["DBSIZE"]]);
+            const [adminInfo, adminDbsize] = await session.callAll([["INFO", ...INFO_SECTIONS], ["DBSIZE"]]);
             if (adminInfo.failure ?? adminDbsize.failure) throw new ProbeError((adminInfo.failure ?? adminDbsize.failure)!);
             observation.info = parseInfo(String(adminInfo.value));
             observation.dbsize = Number(adminDbsize.value);

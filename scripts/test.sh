@@ -41,6 +41,12 @@ unit_only() {
   done
   [ "$unit" = 1 ] && [ "$other" = 0 ]
 }
+# Prometheus's promtool, for the alert rules' tests and `promtool check metrics` (unit tests),
+# and Prometheus and node_exporter for the live test of --prometheus: Debian's packages, none
+# of them left running. Tests that need them fail instead of skipping when this says they are here.
+bash scripts/ensure-prometheus.sh
+export NEXUS_REDIS_REQUIRE_PROMETHEUS=1
+
 if unit_only "$@"; then
   say "type check, format and lint"
   npx tsc --noEmit -p .

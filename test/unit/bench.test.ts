@@ -158,6 +158,7 @@ describe("check-cli", () => {
         script: [60, 70, 50],
         floor: [72, 75, 70],
         connections: [55, 48, 66],
+        prometheus: [200, 190, 210],
         hung: new Map([
             [1, { cli: [3100, 3090], script: [3060, 3080] }],
             [3, { cli: [3110, 3100], script: [9080, 9100] }],
@@ -176,6 +177,8 @@ describe("check-cli", () => {
         expect(byName["check-floor"]).toMatchObject({ value: 72, baseline: 60, ratio: 1.2 });
         expect(byName["check-cli-vs-floor"]).toMatchObject({ value: 90, baseline: 72, ratio: 1.25 });
         expect(byName["check-connections-floor"]).toMatchObject({ value: 55, baseline: 60, ratio: round(55 / 60, 3) });
+        expect(byName["check-cli-prometheus"]).toMatchObject({ value: 200, baseline: 60, ratio: round(200 / 60, 3) });
+        expect(byName["check-cli-prometheus-vs-cli"]).toMatchObject({ value: 200, baseline: 90, ratio: round(200 / 90, 3) });
         expect(byName["check-cli-1-hung"]).toMatchObject({ value: 3095, baseline: 3070 });
         expect(byName["check-cli-1-hung"].note).toMatch(/timeout 3 \(redis-cli alone would wait forever\)/);
         expect(byName["check-cli-1-hung"].note).toMatch(/MISSED$/);

@@ -204,6 +204,16 @@ describe("the nexus-redis bin", () => {
         expect(JSON.parse(run.stdout).summary).toEqual({ ok: 0, fixed: 0, problem: 2 });
     });
 
+    it("loads prom-client only with --prometheus, and writes the metrics beside the table", () => {
+        const file = path.join(temp, "nexus-redis-check.prom");
+        const run = bin(["check", "--prometheus", file, "--outputs", stoppedOutputs(), "--timeout", "1000"]);
+        expect(run.status, run.stderr).toBe(1);
+        expect(run.stdout).toMatch(/^user\s+secure\s+PROBLEM\s/m);
+        // prom-client and what it requires, nothing else.
+        expect(run.packages).toEqual(["@opentelemetry/api", "bintrees", "prom-client", "tdigest"]);
+        expect(fs.readFileSync(file, "utf8")).toContain('nexus_redis_server_up{environment="user",role="vault"} 0\n');
+    });
+
     it("loads recover's YAML parser only for recover", () => {
         const run = bin(["recover", "contact", "--dry-run", "--stack", "dev", "--outputs", stoppedOutputs()]);
         expect(run.status, run.stderr).toBe(0);

@@ -67,8 +67,9 @@ describe("round trips of one environment's check", () => {
                 "ACL GETUSER",
             ],
         ]);
-        // Replication and persistence in one INFO.
-        expect(vault.commands.find((c) => c[0] === "INFO")).toEqual(["INFO", "replication", "persistence", "memory"]);
+        // Replication, persistence, and what --prometheus reports (keys of every database, memory) in one INFO, on both servers.
+        expect(vault.commands.find((c) => c[0] === "INFO")).toEqual(["INFO", "replication", "persistence", "keyspace", "memory"]);
+        expect(operational.commands.find((c) => c[0] === "INFO")).toEqual(["INFO", "replication", "persistence", "keyspace", "memory"]);
         expect(operational.batches).toHaveLength(1);
         expect(operational.batches[0].map((c) => c.slice(0, 2).join(" "))).toEqual([
             "INFO replication",

@@ -14,7 +14,7 @@ function testCommand(args: string[]) {
     writeFileSync(path.join(project, "package-lock.json"), "{}\n");
     writeFileSync(path.join(project, "scripts/use-node-24.sh"), ":\n");
     const recorder = (name: string) => `#!/bin/sh\nprintf '%s\\n' "${name} $*" >> "${calls}"\n`;
-    for (const script of ["ensure-docker.sh", "build-test-image.sh", "ensure-restic.sh", "ensure-disk-tools.sh"])
+    for (const script of ["ensure-prometheus.sh", "ensure-docker.sh", "build-test-image.sh", "ensure-restic.sh", "ensure-disk-tools.sh"])
         writeFileSync(path.join(project, "scripts", script), recorder(script));
     for (const command of ["npm", "npx"]) executable(path.join(bin, command), `${recorder(command)}mkdir -p node_modules\n`);
     const result = bash([path.join(project, "scripts/test.sh"), ...args], { bin });
@@ -40,20 +40,25 @@ const WITH_LIVE = cases([
 ]);
 
 describe("npm test", () => {
-    it.each(UNIT_ONLY)("runs only the type check, lint and unit tests, never starting Docker: $shown", ({ args }) => {
-        expect(testCommand(args)).toEqual([
-            "npm ci --no-audit --no-fund",
-            "npx tsc --noEmit -p .",
-            "npx biome check .",
-            `npx vitest run ${args.join(" ")}`,
-        ]);
-    });
-
-    it.each(WITH_LIVE)(
-        "starts Docker, builds the test image, installs restic and the disk tools before the live tests: $shown",
+    it.each(UNIT_ONLY)(
+        "installs promtool, then runs only the type check, lint and unit tests, never starting Docker: $shown",
         ({ args }) => {
             expect(testCommand(args)).toEqual([
                 "npm ci --no-audit --no-fund",
+                "ensure-prometheus.sh ",
+                "npx tsc --noEmit -p .",
+                "npx biome check .",
+                `npx vitest run ${args.join(" ")}`,
+            ]);
+        },
+    );
+
+    it.each(WITH_LIVE)(
+        "installs Prometheus, starts Docker, builds the test image, installs restic and the disk tools before the live tests: $shown",
+        ({ args }) => {
+            expect(testCommand(args)).toEqual([
+                "npm ci --no-audit --no-fund",
+                "ensure-prometheus.sh ",
                 "ensure-docker.sh ",
                 "build-test-image.sh ",
                 "ensure-restic.sh ",

@@ -1,0 +1,146 @@
+/**
+ * The README's Monitoring section must work as pasted: the cron line and the systemd units run
+ * a check the CLI accepts and that writes the file, the units pass `systemd-analyze verify`,
+ * the Prometheus snippet passes `promtool check config` with the shipped rules, the folder is
+ * the one Debian's node_exporter reads, and the tables name exactly the metrics and alerts
+ * there are. Cron and systemd themselves cannot fire here.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { BACKUP_METRICS, CHECK_METRICS, parseSamples } from "../../cli/metrics";
+import { prometheusAvailable, promtool } from "../../harness/prometheus";
+import { cli } from "./cliRun";
+import { stoppedStack } from "./stoppedStack";
+
+const ROOT = path.resolve(__dirname, "../..");
+const README = readFileSync(path.join(ROOT, "README.md"), "utf8");
+const SECTION = README.slice(README.indexOf("## Monitoring\n"), README.indexOf("## Backups\n"));
+const FOLDER = "/var/lib/prometheus/node-exporter";
+const made: string[] = [];
+afterAll(() => {
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+function tempDir(): string {
+    const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-monitoring-"));
+    made.push(dir);
+    return dir;
+}
+
+/** The one fenced block of `language` in the Monitoring section. */
+function block(language: string): string {
+    const fence = "```";
+    const blocks = [...SECTION.matchAll(new RegExp(`${fence}${language}\\n([\\s\\S]*?)\\n${fence}`, "g"))].map((m) => m[1]);
+    expect(blocks).toHaveLength(1);
+    return blocks[0];
+}
+
+/**
+ * The check of a command line as the README gives it, run in-process: its options as written,
+ * except the stack (outputs whose servers refuse connections, on stdin) and the metrics file (a
+ * temp file). Exit 1 (problems found) and the file written show the options work together.
+ */
+async function runsAsWritten(command: string): Promise<void> {
+    // The bin as the README runs it: relative in the project's folder (cron), by its full path (systemd).
+    const bin = /(?:\.|\/opt\/nexus-redis)\/bin\/nexus-redis\.js (?=check )/.exec(command);
+    expect(bin).not.toBeNull();
+    const args = command
+        .slice(bin!.index + bin![0].length)
+        .split(" >")[0]
+        .trim()
+        .split(/\s+/);
+    const file = path.join(tempDir(), "nexus-redis-check.prom");
+    const stack = args.indexOf("--stack");
+    expect(stack).toBeGreaterThan(0);
+    args.splice(stack, 2, "--outputs", "-", "--timeout", "1000");
+    const prometheus = args.indexOf("--prometheus");
+    expect(args[prometheus + 1]).toBe(`${FOLDER}/nexus-redis-check.prom`);
+    args[prometheus + 1] = file;
+    const run = await cli(args, { stdin: await stoppedStack() });
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(1);
+    expect(parseSamples(readFileSync(file, "utf8")).filter((s) => s.name === "nexus_redis_server_up")).toHaveLength(3);
+}
+
+describe("the README's Monitoring section", () => {
+    it("runs check every minute from cron, as root, in the same form as the backups' lines", async () => {
+        const lines = block("cron")
+            .split("\n")
+            .filter((l) => l.trim() !== "" && !l.startsWith("#"));
+        const jobs = lines.filter((l) => !/^[A-Z_]+=/.test(l)).map((l) => l.split(" "));
+        expect(jobs).toHaveLength(1);
+        expect(jobs[0].slice(0, 6)).toEqual(["*", "*", "*", "*", "*", "root"]);
+        const command = jobs[0].slice(6).join(" ");
+        expect(command).toMatch(/^cd \/opt\/nexus-redis && \.\/bin\/nexus-redis\.js check /);
+        for (const line of lines) expect(line).not.toContain("%"); // cron would cut the command there
+        expect(lines).toContain("PULUMI_CONFIG_PASSPHRASE_FILE=/opt/nexus-redis/.pulumi-passphrase");
+        await runsAsWritten(command);
+    });
+
+    const units = Object.fromEntries(
+        block("ini")
+            .split(/^(?=# \/etc\/systemd\/system\/)/m)
+            .map((unit) => [/^# \/etc\/systemd\/system\/(\S+)/.exec(unit)![1], unit.trim()]),
+    );
+    const setting = (unit: string, name: string) => [...units[unit].matchAll(new RegExp(`^${name}=(.*)$`, "gm"))].map((m) => m[1]);
+
+    it("gives a systemd service and its timer, every minute, that count a check finding problems as a success", async () => {
+        expect(Object.keys(units).sort()).toEqual(["nexus-redis-check.service", "nexus-redis-check.timer"]);
+        expect(setting("nexus-redis-check.service", "Type")).toEqual(["oneshot"]);
+        expect(setting("nexus-redis-check.service", "SuccessExitStatus")).toEqual(["1"]);
+        expect(setting("nexus-redis-check.timer", "OnCalendar")).toEqual(["minutely"]);
+        const [exec] = setting("nexus-redis-check.service", "ExecStart");
+        expect(exec).toMatch(/^\/opt\/nexus-redis\/bin\/nexus-redis\.js check /);
+        await runsAsWritten(exec);
+    });
+
+    it.skipIf(spawnSync("systemd-analyze", ["--version"]).status !== 0)(
+        "gives units that pass systemd-analyze verify without a word",
+        () => {
+            const dir = tempDir();
+            // The project's bin where the unit says it is (verify checks it is executable): a stand-in.
+            const project = path.join(dir, "opt-nexus-redis");
+            mkdirSync(path.join(project, "bin"), { recursive: true });
+            writeFileSync(path.join(project, "bin/nexus-redis.js"), "#!/bin/sh\n", { mode: 0o755 });
+            for (const [name, content] of Object.entries(units))
+                writeFileSync(path.join(dir, name), `${content.replaceAll("/opt/nexus-redis", project)}\n`);
+            const run = spawnSync("systemd-analyze", ["verify", "--man=no", ...Object.keys(units).map((n) => path.join(dir, n))], {
+                encoding: "utf8",
+            });
+            expect(run.stdout + run.stderr).toBe("");
+            expect(run.status).toBe(0);
+        },
+    );
+
+    it.skipIf(!prometheusAvailable())(
+        "names the folder Debian's node_exporter reads, and a Prometheus config promtool accepts with the shipped rules",
+        async () => {
+            const help = spawnSync("prometheus-node-exporter", ["--help"], { encoding: "utf8" });
+            expect(help.stdout + help.stderr).toContain(`--collector.textfile.directory="${FOLDER}"`);
+            const config = parse(block("yaml")) as { rule_files: string[] };
+            expect(config.rule_files).toEqual(["/etc/prometheus/nexus-redis.rules.yml"]);
+            const file = path.join(tempDir(), "prometheus.yml");
+            writeFileSync(file, block("yaml").replace(config.rule_files[0], path.join(ROOT, "docs/alerts/nexus-redis.rules.yml")));
+            const run = await promtool(["check", "config", file]);
+            expect(run.output).toContain("SUCCESS: 6 rules found");
+            expect(run.status).toBe(0);
+        },
+    );
+
+    it("has a row for every metric check and backup write, and no other", () => {
+        const table = SECTION.slice(SECTION.indexOf("| Metric"));
+        const named = new Set([...table.slice(0, table.indexOf("\n\n")).matchAll(/`(nexus_redis_[a-z_]+)`/g)].map((m) => m[1]));
+        expect([...named].sort()).toEqual(Object.keys({ ...CHECK_METRICS, ...BACKUP_METRICS }).sort());
+    });
+
+    it("names every alert of the rules file, and no other", () => {
+        const rules = parse(readFileSync(path.join(ROOT, "docs/alerts/nexus-redis.rules.yml"), "utf8")) as {
+            groups: { rules: { alert: string }[] }[];
+        };
+        const named = new Set([...SECTION.matchAll(/`(NexusRedis[A-Za-z]+)`/g)].map((m) => m[1]));
+        expect([...named].sort()).toEqual(rules.groups.flatMap((g) => g.rules.map((r) => r.alert)).sort());
+    });
+});
