@@ -650,12 +650,13 @@ export function replicaConnection(replicas: ClientEntry[], masterLink: ClientEnt
  *   was broken is refused once; the key counts in the message say whether --force is safe.
  */
 export function resyncRisk(vault: VaultObservation, operational: OperationalObservation): string | undefined {
-    const operationalKeys = operational.dbsize;
+    // Keys of every database: an operational whose data is all in database 3 holds data too.
+    const operationalKeys = operational.keys;
     if (operationalKeys === undefined) return "the operational's keys could not be counted";
     if (operationalKeys === 0) return undefined;
-    if (vault.dbsize === undefined || !vault.info) return "the vault's data could not be examined";
+    if (vault.keys === undefined || !vault.info) return "the vault's data could not be examined";
     const keys = (n: number) => `${n} key${n === 1 ? "" : "s"}`;
-    if (vault.dbsize === 0) {
+    if (vault.keys === 0) {
         return `the vault is empty while the operational holds ${keys(operationalKeys)}: syncing would wipe what may be the only copy`;
     }
     const ids = (info: Info | undefined) =>
@@ -665,7 +666,7 @@ export function resyncRisk(vault: VaultObservation, operational: OperationalObse
     if (!operationalIds.some((id) => vaultIds.includes(id))) {
         return (
             `the vault's replication id (${short(vaultIds[0])}) is not one the operational followed (${operationalIds.map(short).join(", ") || "none"}): ` +
-            `the vault was restarted, rebuilt or replaced since; syncing would replace the operational's ${keys(operationalKeys)} with the vault's ${keys(vault.dbsize)}`
+            `the vault was restarted, rebuilt or replaced since; syncing would replace the operational's ${keys(operationalKeys)} with the vault's ${keys(vault.keys)}`
         );
     }
     return undefined;

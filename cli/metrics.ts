@@ -23,6 +23,7 @@ import { UsageError } from "./errors";
 import type { EnvironmentResult } from "./fleet";
 import type { CliIo } from "./nexus-redis";
 import type { EnvironmentObservation, VaultObservation } from "./observe";
+import { keyCount } from "./redisReplies";
 import { EXIT_HEALTHY, EXIT_USAGE, type FleetReport } from "./report";
 import { type Info, infoInt } from "./redisReplies";
 import type { FailureKind } from "./session";
@@ -200,17 +201,6 @@ export function writeRefusals(vault: VaultObservation): string[] {
     const notCounted = infoInt(info, "mem_not_counted_for_evict") ?? 0;
     if (max > 0 && used !== undefined && info.maxmemory_policy === "noeviction" && used - notCounted > max) reasons.push("out-of-memory");
     return reasons;
-}
-
-/** Keys in every database (`db0:keys=3,expires=0,avg_ttl=0`, one field per database that holds any). Pure. */
-export function keyCount(info: Info): number {
-    let keys = 0;
-    for (const [field, value] of Object.entries(info)) {
-        if (!/^db\d+$/.test(field)) continue;
-        const match = /(?:^|,)keys=(\d+)/.exec(value);
-        if (match) keys += Number(match[1]);
-    }
-    return keys;
 }
 
 /** The samples every server's INFO gives, whatever its role: loading, persistence, keys, memory. */

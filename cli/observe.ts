@@ -5,7 +5,7 @@
  */
 import type { EnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
 import { READER_FORBIDDEN_COMMANDS } from "../components/redisServer";
-import { type AclUser, type ClientEntry, type Info, configPairs, parseAclUser, parseClientList, parseInfo } from "./redisReplies";
+import { type AclUser, type ClientEntry, type Info, configPairs, keyCount, parseAclUser, parseClientList, parseInfo } from "./redisReplies";
 import { declaredOperationalSettings, declaredOperationalUsers, declaredVaultSettings, declaredVaultUsers } from "./diagnose";
 import { Deadline, ProbeError, type ProbeFailure, RedisSession } from "./session";
 
@@ -16,8 +16,8 @@ export interface VaultObservation {
     info?: Info;
     /** CONFIG GET of the declared settings. */
     config?: Record<string, string>;
-    /** Number of keys. */
-    dbsize?: number;
+    /** Keys in every database (INFO keyspace; DBSIZE, which the batch also sends, counts database 0 alone). */
+    keys?: number;
     /** CLIENT LIST TYPE replica: the replicas' connections, with the ACL user each authenticated as. */
     replicas?: ClientEntry[];
     /** ACL USERS. */
@@ -33,7 +33,8 @@ export interface OperationalObservation {
     readFailure?: ProbeFailure;
     /** INFO replication, persistence, keyspace and memory, merged (all but replication for --prometheus). */
     info?: Info;
-    dbsize?: number;
+    /** Keys in every database (INFO keyspace), as the vault's. */
+    keys?: number;
     /** The admin user's login or commands failed; what follows is unknown. */
     adminFailure?: ProbeFailure;
     /** CONFIG GET of the declared settings and masterauth, as the admin user. */
@@ -179,7 +180,7 @@ export async function observeVault(env: EnvironmentOutput, deadline: Deadline): 
         const [info, config, dbsize, replicas, users, ...acl] = replies;
         if (info.failure === undefined) observation.info = parseInfo(String(info.value));
         if (config.failure === undefined) observation.config = configPairs(config.value);
-        if (dbsize.failure === undefined) observation.dbsize = Number(dbsize.value);
+        if (dbsize.failure === undefined && observation.info) observation.keys = keyCount(observation.info);
         if (replicas.failure === undefined) observation.replicas = parseClientList(String(replicas.value));
         if (users.failure === undefined && acl.every((r) => r.failure === undefined)) {
             observation.users = (users.value as unknown[]).map(String);
@@ -212,7 +213,7 @@ export async function observeOperational(env: StandardEnvironmentOutput, deadlin
             observation.readFailure = readFailure;
         } else {
             observation.info = parseInfo(String(info.value));
-            observation.dbsize = Number(dbsize.value);
+            observation.keys = keyCount(observation.info);
         }
         const adminFailure = auth.failure ?? admin.find((r) => r.failure)?.failure;
         if (adminFailure && adminFailure.kind !== "auth" && adminFailure.kind !== "denied") throw new ProbeError(adminFailure);
@@ -233,7 +234,7 @@ export async function observeOperational(env: StandardEnvironmentOutput, deadlin
             const [adminInfo, adminDbsize] = await session.callAll([["INFO", ...INFO_SECTIONS], ["DBSIZE"]]);
             if (adminInfo.failure ?? adminDbsize.failure) throw new ProbeError((adminInfo.failure ?? adminDbsize.failure)!);
             observation.info = parseInfo(String(adminInfo.value));
-            observation.dbsize = Number(adminDbsize.value);
+            observation.keys = keyCount(observation.info);
         }
     } catch (e) {
         observation.failure = failureOf(e);

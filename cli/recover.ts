@@ -204,7 +204,7 @@ export async function recover(options: RecoverOptions, environments: Environment
         const risk = resyncRisk(before.vault, operational);
         if (risk && !options.force) throw new RecoverError(`refused: ${risk} (--force overrides)`, 1);
         if (risk) io.log(`recover: --force: proceeding although ${risk}`);
-    } else if (before.vault.dbsize === 0) {
+    } else if (before.vault.keys === 0) {
         io.log(`recover: ${name}'s vault is empty: the new operational will be empty too`);
     }
 

@@ -162,7 +162,7 @@ describe.each<[string, (o: EnvironmentObservation) => void, ProblemCode[], RegEx
         "a vault loading its data (after a restart), which refuses DBSIZE meanwhile",
         (o) => {
             o.vault.info = { ...o.vault.info!, loading: "1" };
-            delete o.vault.dbsize;
+            delete o.vault.keys;
             o.vault.failure = {
                 kind: "error",
                 command: "DBSIZE",

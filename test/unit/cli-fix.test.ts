@@ -188,7 +188,7 @@ describe("what --fix leaves alone, and says why", () => {
 describe("refusing a re-sync that could lose data", () => {
     const emptyVault = (o: EnvironmentObservation) => {
         promoted(o);
-        o.vault.dbsize = 0;
+        o.vault.keys = 0;
     };
 
     it("refuses when the vault is empty while the operational holds keys", () => {
@@ -208,7 +208,7 @@ describe("refusing a re-sync that could lose data", () => {
     it("refuses the restored credentials too: they would start the same sync", () => {
         const p = plan(
             broken((o) => {
-                o.vault.dbsize = 0;
+                o.vault.keys = 0;
                 o.operational!.config!.masterauth = "typo";
                 o.operational!.info = parseInfo(replicaInfoText({ master_link_status: "down" }));
             }),
@@ -257,8 +257,8 @@ describe("refusing a re-sync that could lose data", () => {
     ])("with %s, judges re-syncing safe or names the risk", (_what, operationalIds, vaultIds, operationalKeys, vaultKeys, expected) => {
         const ids = (fields: Record<string, string>) => ({ master_replid2: "0000000000000000000000000000000000000000", ...fields });
         const risk = resyncRisk(
-            { info: { ...parseInfo(vaultInfoText(1)), ...ids(vaultIds) }, dbsize: vaultKeys },
-            { info: { ...parseInfo(replicaInfoText()), ...ids(operationalIds) }, dbsize: operationalKeys },
+            { info: { ...parseInfo(vaultInfoText(1)), ...ids(vaultIds) }, keys: vaultKeys },
+            { info: { ...parseInfo(replicaInfoText()), ...ids(operationalIds) }, keys: operationalKeys },
         );
         if (expected === undefined) expect(risk).toBeUndefined();
         else expect(risk).toMatch(expected);

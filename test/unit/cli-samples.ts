@@ -144,12 +144,12 @@ export function healthyStandard(env: StandardEnvironmentOutput = contact): Envir
         vault: {
             info: parseInfo(vaultInfoText(1)),
             config: { ...declaredVaultSettings() },
-            dbsize: 12,
+            keys: 12,
             replicas: vaultReplicaClients(),
         },
         operational: {
             info: parseInfo(replicaInfoText({ master_host: env.vault.container })),
-            dbsize: 12,
+            keys: 12,
             config: { ...declaredOperationalSettings(env.vault.container), masterauth: env.replication.password },
             masterLink: operationalMasterLink(),
         },
@@ -157,5 +157,5 @@ export function healthyStandard(env: StandardEnvironmentOutput = contact): Envir
 }
 
 export function healthySecure(): EnvironmentObservation {
-    return { vault: { info: parseInfo(vaultInfoText(0)), config: { ...declaredVaultSettings() }, dbsize: 3, replicas: [] } };
+    return { vault: { info: parseInfo(vaultInfoText(0)), config: { ...declaredVaultSettings() }, keys: 3, replicas: [] } };
 }

@@ -19,7 +19,6 @@ import {
     backupSamples,
     checkSamples,
     exitCodeWithMetrics,
-    keyCount,
     parsePrometheusFile,
     parseSamples,
     problemRole,
@@ -32,7 +31,7 @@ import {
 import type { CliIo } from "../../cli/nexus-redis";
 import type { EnvironmentObservation, VaultObservation } from "../../cli/observe";
 import type { EnvironmentOutput } from "../../cli/outputs";
-import { parseInfo } from "../../cli/redisReplies";
+import { keyCount, parseInfo } from "../../cli/redisReplies";
 import { prometheusAvailable, promtool } from "../../harness/prometheus";
 import { cli } from "./cliRun";
 import { stoppedStack } from "./stoppedStack";
