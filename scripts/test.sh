@@ -55,6 +55,8 @@ bash scripts/ensure-docker.sh
 bash scripts/build-test-image.sh
 # restic (Debian's package), for the backup tests' local restic repository.
 bash scripts/ensure-restic.sh
+# losetup, mount, mkfs.ext4 (Debian's mount and e2fsprogs), for the backup tests on a full disk.
+bash scripts/ensure-loop-tools.sh
 # (build-test-image.sh also installs redis-cli, which the live tests use for the protocol's own
 # check, `redis-cli -p PORT INFO replication`, from the host.)
 

@@ -14,7 +14,7 @@ function testCommand(args: string[]) {
     writeFileSync(path.join(project, "package-lock.json"), "{}\n");
     writeFileSync(path.join(project, "scripts/use-node-24.sh"), ":\n");
     const recorder = (name: string) => `#!/bin/sh\nprintf '%s\\n' "${name} $*" >> "${calls}"\n`;
-    for (const script of ["ensure-docker.sh", "build-test-image.sh", "ensure-restic.sh"])
+    for (const script of ["ensure-docker.sh", "build-test-image.sh", "ensure-restic.sh", "ensure-loop-tools.sh"])
         writeFileSync(path.join(project, "scripts", script), recorder(script));
     for (const command of ["npm", "npx"]) executable(path.join(bin, command), `${recorder(command)}mkdir -p node_modules\n`);
     const result = bash([path.join(project, "scripts/test.sh"), ...args], { bin });
@@ -49,15 +49,19 @@ describe("npm test", () => {
         ]);
     });
 
-    it.each(WITH_LIVE)("starts Docker, builds the test image and installs restic before the live tests: $shown", ({ args }) => {
-        expect(testCommand(args)).toEqual([
-            "npm ci --no-audit --no-fund",
-            "ensure-docker.sh ",
-            "build-test-image.sh ",
-            "ensure-restic.sh ",
-            "npx tsc --noEmit -p .",
-            "npx biome check .",
-            `npx vitest run ${args.join(" ")}`.trimEnd(),
-        ]);
-    });
+    it.each(WITH_LIVE)(
+        "starts Docker, builds the test image and installs restic and the loop-device tools before the live tests: $shown",
+        ({ args }) => {
+            expect(testCommand(args)).toEqual([
+                "npm ci --no-audit --no-fund",
+                "ensure-docker.sh ",
+                "build-test-image.sh ",
+                "ensure-restic.sh ",
+                "ensure-loop-tools.sh ",
+                "npx tsc --noEmit -p .",
+                "npx biome check .",
+                `npx vitest run ${args.join(" ")}`.trimEnd(),
+            ]);
+        },
+    );
 });
