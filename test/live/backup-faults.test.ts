@@ -68,9 +68,9 @@ async function restoreJson(argv: string[]) {
 /**
  * `nexus-redis restore ARGS` as a process of its own, stopped at `point` (it says so on stderr
  * and waits there), then killed with SIGKILL: no handler, no finally, nothing of its own
- * cleanup runs. Returns its stderr up to then.
+ * cleanup runs (`beforeKill` runs first, while it waits there). Returns its stderr up to then.
  */
-async function restoreKilledAt(point: string, args: string[]): Promise<string> {
+async function restoreKilledAt(point: string, args: string[], beforeKill?: (stderr: string) => Promise<void>): Promise<string> {
     // tsx's loader for both require() and import(): the CLI imports its commands' modules.
     const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "cli/nexus-redis.ts"), "restore", ...args], {
         cwd: ROOT,
@@ -91,7 +91,11 @@ async function restoreKilledAt(point: string, args: string[]): Promise<string> {
         50,
     );
     if (reached === "exited") throw new Error(`restore exited ${child.exitCode} before ${point}: ${stderr}`);
-    child.kill("SIGKILL");
+    try {
+        await beforeKill?.(stderr);
+    } finally {
+        child.kill("SIGKILL");
+    }
     await exited;
     return stderr;
 }
@@ -284,15 +288,23 @@ describe.skipIf(!live)("backup and restore when things go wrong", () => {
             snapshot = (await backup(path.join(work, "killed"))).backup.snapshot;
         });
 
-        it("during its verification's write pause: writes resume by themselves within the pause's bound, and a second run finds the snapshot in place", async () => {
+        it("during its verification's write pause: the pause holds while restore runs, writes resume by themselves within its bound once it is killed, and a second run finds the snapshot in place", async () => {
             await flush();
-            const stderr = await restoreKilledAt("verify-pause", [ENV, "--from", snapshot.file, "--outputs", outputsFile]);
-            const lease = Number(/CLIENT PAUSE WRITE for (\d+\.\d) s at a time/.exec(stderr)?.[1]) * 1000;
+            const leaseOf = (stderr: string) => Number(/CLIENT PAUSE WRITE for (\d+\.\d) s at a time/.exec(stderr)?.[1]) * 1000;
+            const stderr = await restoreKilledAt(
+                "verify-pause",
+                [ENV, "--from", snapshot.file, "--outputs", outputsFile],
+                async (sofar) => {
+                    // Still blocked after more than one lease: restore renews the pause while it runs.
+                    await expect(timedWrite("while-held", leaseOf(sofar) + 2_000)).rejects.toThrow(/no reply .* within/);
+                },
+            );
+            const lease = leaseOf(stderr);
             expect(lease).toBeGreaterThan(0);
             const { reply, ms } = await timedWrite("after-the-kill", lease + 15_000);
             expect(reply).toBe("OK");
             expect(ms).toBeLessThanOrEqual(lease + 2_000);
-            await redisCommand(port(), ["DEL", "after-the-kill"], { password: password() });
+            await redisCommand(port(), ["DEL", "after-the-kill", "while-held"], { password: password() });
 
             const again = await restoreJson([ENV, "--from", snapshot.file]);
             expect(again.code).toBe(0);
