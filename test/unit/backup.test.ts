@@ -466,7 +466,9 @@ describe("a snapshot of a vault with more than 16 databases", () => {
         expect(highestSelectedDatabase(output)).toBe(20);
         expect(highestSelectedDatabase("[offset 0] Checking RDB file dump.rdb\n[info] 0 keys read")).toBeUndefined();
     });
+});
 
+describe("a snapshot that does not load", () => {
     it("says why Redis 7.0 refused a truncated file, from its log, without the noise", () => {
         const log = [
             "1:C 26 Nov 2026 15:57:03.689 # oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo",
