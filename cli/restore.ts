@@ -326,6 +326,10 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
     };
     let local: LocalSnapshot | undefined;
     try {
+        for (const folder of removeAbandonedTempFolders()) {
+            report.leftovers.push(`removed ${folder}, a snapshot a killed restore had copied out`);
+            deps.log(`${options.environment}: ${report.leftovers.at(-1)}`);
+        }
         local = await fetchSnapshot(options, deps, remaining);
         if (!local.manifest && !options.withoutManifest) throw new Refusal(noManifestRefusal(options.from));
         const inspect = () =>
@@ -417,7 +421,6 @@ async function fetchSnapshot(options: RestoreOptions, deps: RestoreDeps, remaini
     }
     // Private: the snapshot is a secret. Removed afterwards whatever happens, or by the next
     // restore if this one is killed (the folder names its process).
-    removeAbandonedTempFolders(deps.log);
     const target = fs.mkdtempSync(tempFolderPrefix("restore"));
     const cleanup = () => fs.rmSync(target, { recursive: true, force: true });
     try {
@@ -492,13 +495,14 @@ function tempFolderPrefix(what: "restore" | "aof-base"): string {
     return path.join(os.tmpdir(), `nexus-redis-${what}-pid${process.pid}-`);
 }
 
-/** Removes the temporary folders (snapshots: secrets) of restores that were killed: their process is gone. */
-function removeAbandonedTempFolders(log: (message: string) => void): void {
+/** Removes the temporary folders (snapshots: secrets) of restores that were killed (their process is gone); returns them. */
+function removeAbandonedTempFolders(): string[] {
+    const removed: string[] = [];
     let names: string[];
     try {
         names = fs.readdirSync(os.tmpdir());
     } catch {
-        return;
+        return removed;
     }
     for (const name of names) {
         const pid = /^nexus-redis-(?:restore|aof-base)-pid(\d+)-[A-Za-z0-9]{6}$/.exec(name)?.[1];
@@ -507,11 +511,12 @@ function removeAbandonedTempFolders(log: (message: string) => void): void {
         try {
             if (fs.statSync(folder).uid !== process.getuid?.()) continue;
             fs.rmSync(folder, { recursive: true, force: true });
-            log(`removed ${folder}, left by a restore that was killed`);
+            removed.push(folder);
         } catch {
             // Gone already, or not ours to remove.
         }
     }
+    return removed;
 }
 
 /**

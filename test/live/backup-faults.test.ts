@@ -8,8 +8,8 @@
  * kills it there. Its helper and scratch containers carry the vault's labels, the run's
  * among them, so the fleet's destroy (or its watchdog) removes whatever a test leaves.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -327,10 +327,18 @@ describe.skipIf(!live)("backup and restore when things go wrong", () => {
             expect(staged.exitCode).toBe(0);
             expect(Number(staged.stdout.trim())).toBeLessThan(snapshot.bytes);
 
+            // And what a killed restore from restic leaves on this machine: the snapshot, in a folder naming its process.
+            const gone = spawnSync(process.execPath, ["-e", ""]).pid;
+            const copied = path.join(tmpdir(), `nexus-redis-restore-pid${gone}-AbC123`);
+            mkdirSync(copied, { mode: 0o700 });
+            writeFileSync(path.join(copied, "snapshot.rdb"), "a secret");
+
             const again = await restoreJson([ENV, "--from", snapshot.file]);
             expect(again.code).toBe(0);
             expect(again.report.status).toBe("restored");
             expect(again.report.leftovers.join("\n")).toMatch(/was killed before its swap .* its helper and staged snapshot are removed/);
+            expect(again.report.leftovers).toContain(`removed ${copied}, a snapshot a killed restore had copied out`);
+            expect(existsSync(copied)).toBe(false);
             expect(await temporaries()).toEqual([]);
             expect((await inVault(`test -e /data/${STAGING_FILE}`)).exitCode).not.toBe(0);
             expect(await fleet.digest(ENV, "vault")).toBe(snapshot.digest);
