@@ -16,6 +16,7 @@ import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABEL_TEMPORARY } from "../../cli/backupVerify";
 import { type CliIo, main } from "../../cli/nexus-redis";
+import { ownerTag } from "../../cli/owner";
 import { STAGING_FILE, wayBackCommands } from "../../cli/restorePlan";
 import { spawnRunner } from "../../cli/runner";
 import { exec } from "../../harness/docker";
@@ -277,6 +278,36 @@ describe.skipIf(!live)("backup and restore when things go wrong", () => {
         const forced = await restoreJson([ENV, "--from", alone, "--without-manifest"]);
         expect(forced.code).toBe(0);
         expect(forced.report.verification.vault).toBe(sized.backup.snapshot.digest);
+    });
+
+    it("removes what a killed backup left (its temporary files, its scratch container), and nothing a running one is using", async () => {
+        const folder = path.join(work, "after-a-killed-backup", ENV);
+        mkdirSync(folder, { recursive: true, mode: 0o700 });
+        const gone = spawnSync(process.execPath, ["-e", ""]).pid;
+        const host = ownerTag().split(":")[0];
+        const left = [`.20261126T170000.000Z.pid${gone}@${host}.rdb.partial`, `.20261126T170000.000Z.pid${gone}@${host}.json.partial`];
+        const running = `.20261126T170001.000Z.pid${process.pid}@${host}.rdb.partial`;
+        for (const name of [...left, running]) writeFileSync(path.join(folder, name), "half", { mode: 0o600 });
+        // A scratch container as a killed backup leaves it: the vault's labels, its role, a dead owner.
+        const vault = await fleet.container(ENV, "vault").inspect();
+        const scratch = await fleet.docker.createContainer({
+            name: `${vaultName()}-verify-0d0d0d`,
+            Image: vault.Image,
+            Labels: {
+                ...vault.Config.Labels,
+                "nexus-redis.role": "backup-verify",
+                [LABEL_TEMPORARY]: "true",
+                "nexus-redis.owner": `${host}:${gone}`,
+            },
+            HostConfig: { NetworkMode: "none" },
+        });
+
+        const { code } = await backup(path.dirname(folder));
+        expect(code).toBe(0);
+        const names = readdirSync(folder);
+        expect(names.filter((n) => n.endsWith(".partial"))).toEqual([running]);
+        expect(names.filter((n) => !n.startsWith("."))).toHaveLength(2); // this backup's snapshot and manifest
+        await expect(fleet.docker.getContainer(scratch.id).inspect()).rejects.toMatchObject({ statusCode: 404 });
     });
 
     describe("a restore killed with SIGKILL", () => {
