@@ -758,7 +758,7 @@ class WritePause {
  * Only for the live tests of a killed restore: with NEXUS_REDIS_TEST_HANG_AT set to this
  * point, restore says so on stderr and waits there until it is killed.
  */
-export type TestHangPoint = "staging" | "verify-pause" | "stopped";
+export type TestHangPoint = "staging" | "save-off" | "verify-pause" | "stopped";
 
 function hangsAt(deps: RestoreDeps, point: TestHangPoint): boolean {
     return deps.env.NEXUS_REDIS_TEST_HANG_AT === point;
@@ -926,6 +926,7 @@ async function pauseAndRecheck(
             savePoints = Array.isArray(reply) ? String(reply[1] ?? "") : "";
             await session.call("CONFIG", "SET", "save", "");
         });
+        if (hangsAt(deps, "save-off")) await hangForTest("save-off");
     } catch (e) {
         if (savePoints !== undefined) await setSavePoints(env, savePoints);
         await pause.end();

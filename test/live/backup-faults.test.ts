@@ -375,6 +375,28 @@ describe.skipIf(!live)("backup and restore when things go wrong", () => {
             expect(await fleet.digest(ENV, "vault")).toBe(snapshot.digest);
         });
 
+        it("between turning the vault's save points off and stopping it: the next run puts them back, even one that refuses", async () => {
+            await flush();
+            const savePoints = await fleet.cli(ENV, "vault", ["CONFIG", "GET", "save"]);
+            expect(savePoints).not.toBe("save"); // fleet.cli trims: "save" alone is an empty value
+            await restoreKilledAt("save-off", [ENV, "--from", snapshot.file, "--outputs", outputsFile]);
+            expect(await fleet.cli(ENV, "vault", ["CONFIG", "GET", "save"])).toBe("save");
+            const started = (await fleet.container(ENV, "vault").inspect()).State.StartedAt;
+            // A key the snapshot lacks (written once the pause has run out): the next run refuses to replace it.
+            expect((await timedWrite("newer-than-the-snapshot", 30_000)).reply).toBe("OK");
+
+            const again = await restoreJson([ENV, "--from", snapshot.file]);
+            expect(again.code).toBe(1);
+            expect(again.report.status).toBe("refused");
+            expect(again.report.leftovers.join("\n")).toMatch(
+                /the vault's RDB save points, which that restore had turned off for its stop, are back/,
+            );
+            // Back on the running vault, never restarted.
+            expect(await fleet.cli(ENV, "vault", ["CONFIG", "GET", "save"])).toBe(savePoints);
+            expect((await fleet.container(ENV, "vault").inspect()).State.StartedAt).toBe(started);
+            expect(await temporaries()).toEqual([]);
+        });
+
         it("once it had stopped the vault: a second run starts it again on its own files, then restores", async () => {
             await flush();
             await restoreKilledAt("stopped", [ENV, "--from", snapshot.file, "--outputs", outputsFile]);
