@@ -2,10 +2,10 @@
  * `nexus-redis backup`'s pure parts: names and manifests, restic's commands and outputs,
  * arguments, the report; and the command's refusals that need neither Docker nor Redis.
  */
-import { mkdtempSync, readdirSync, statfsSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { BACKUP_HELP, DEFAULT_BACKUP_TIMEOUT_MS, parseBackupArgs, redisCliRanOutOfSpace, retentionBlocked } from "../../cli/backup";
 import { diskFullMessage, isDiskFull, removeAbandonedFiles, spaceOf, writeFileDurably } from "../../cli/backupFiles";
 import {
@@ -49,6 +49,9 @@ import type { RunResult } from "../../cli/runner";
 import { SAMPLE_SECRETS, fleetOutputs } from "./cli-samples";
 import { cli } from "./cliRun";
 
+/** Every temporary folder of these tests, removed after them. */
+const TEMP = mkdtempSync(path.join(tmpdir(), "nexus-redis-backup-unit-"));
+afterAll(() => rmSync(TEMP, { recursive: true, force: true }));
 const manifest: BackupManifest = {
     format: MANIFEST_FORMAT,
     environment: "contact",
@@ -353,7 +356,7 @@ describe("what a killed run left, and what a running one is using", () => {
     });
 
     it("removes the temporary files of backups whose process is gone, and nothing else", () => {
-        const folder = mkdtempSync(path.join(tmpdir(), "nexus-redis-abandoned-"));
+        const folder = mkdtempSync(path.join(TEMP, "nexus-redis-abandoned-"));
         const names = [
             ".20260126T030000.000Z.pid200@ops.rdb.partial", // killed
             ".20260126T030000.000Z.pid200@ops.json.partial", // killed
@@ -397,7 +400,7 @@ describe("a full disk", () => {
     });
 
     it("leaves a file written durably whole, 0600, and never overwrites one", () => {
-        const file = path.join(mkdtempSync(path.join(tmpdir(), "nexus-redis-durable-")), "m.json");
+        const file = path.join(mkdtempSync(path.join(TEMP, "nexus-redis-durable-")), "m.json");
         writeFileDurably(file, "{}\n");
         expect(require("node:fs").statSync(file).mode & 0o777).toBe(0o600);
         expect(() => writeFileDurably(file, "again")).toThrow(/EEXIST/);
@@ -634,7 +637,7 @@ describe("backup's report", () => {
 
 describe("nexus-redis backup, before it connects anywhere", () => {
     const outputs = (() => {
-        const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-backup-"));
+        const dir = mkdtempSync(path.join(TEMP, "nexus-redis-backup-"));
         const file = path.join(dir, "outputs.json");
         writeFileSync(file, JSON.stringify({ environments: fleetOutputs }));
         return file;

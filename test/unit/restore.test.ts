@@ -3,10 +3,10 @@
  * of the vault's files (run here with sh on a folder), what counts as restored, the report.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { SnapshotContent } from "../../cli/backupManifest";
 import {
     DEFAULT_RESTORE_TIMEOUT_MS,
@@ -39,6 +39,9 @@ import {
 import { SAMPLE_SECRETS, fleetOutputs } from "./cli-samples";
 import { cli } from "./cliRun";
 
+/** Every temporary folder of these tests, removed after them. */
+const TEMP = mkdtempSync(path.join(tmpdir(), "nexus-redis-restore-unit-"));
+afterAll(() => rmSync(TEMP, { recursive: true, force: true }));
 const SNAPSHOT: SnapshotContent = { keys: 1000, expiringKeys: 0, digest: "75dea420a05334c707d0f0fc560ce5e71cae1870" };
 const OTHER = "524a51f698518afb2f855a61e565a355e0e7e0fb";
 const EMPTY = "0000000000000000000000000000000000000000";
@@ -187,7 +190,7 @@ describe("whether restore may replace what the vault holds", () => {
 
 describe("the swap of the vault's files (run with sh on a folder)", () => {
     function dataFolder(files: Record<string, string>): string {
-        const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-swap-"));
+        const dir = mkdtempSync(path.join(TEMP, "nexus-redis-swap-"));
         for (const [name, content] of Object.entries(files)) {
             mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
             writeFileSync(path.join(dir, name), content);
@@ -265,7 +268,7 @@ describe("the way back after a restore (run with sh on a folder)", () => {
     const aside = "nexus-redis-restore-20261126T170256Z";
 
     it("puts the previous files back and keeps what the restored vault holds, writes since the restore included, aside too", () => {
-        const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-wayback-"));
+        const dir = mkdtempSync(path.join(TEMP, "nexus-redis-wayback-"));
         const files: Record<string, string> = {
             "appendonlydir/appendonly.aof.2.base.rdb": "the restored snapshot",
             "appendonlydir/appendonly.aof.2.incr.aof": "SET written-after-the-restore",
@@ -544,7 +547,7 @@ describe("restore's report", () => {
 
 describe("nexus-redis restore, before it connects anywhere", () => {
     const outputs = (() => {
-        const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-restore-"));
+        const dir = mkdtempSync(path.join(TEMP, "nexus-redis-restore-"));
         const file = path.join(dir, "outputs.json");
         writeFileSync(file, JSON.stringify({ environments: fleetOutputs }));
         return file;
