@@ -209,8 +209,8 @@ export async function benchBackup(run: BenchRun, fleet: LiveFleet, size: SizeOpt
                 unit: "ms",
                 baseline: Math.round(median(bare)),
                 note:
-                    `${data}: the whole backup of the environment (snapshot, then loaded into a scratch redis-server of the vault's image for DBSIZE and DEBUG DIGEST, ` +
-                    `renamed, manifest written), ${samplesText(whole)} ms; baseline: the bare redis-cli --rdb above`,
+                    `${data}: the whole backup of the environment (snapshot, then loaded into a scratch redis-server of the vault's image for its keys in every database and DEBUG DIGEST, ` +
+                    `manifest written, both renamed into place), ${samplesText(whole)} ms; baseline: the bare redis-cli --rdb above`,
             }),
             result({
                 name: `${size.name}-p99`,

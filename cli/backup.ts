@@ -20,7 +20,18 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { EnvironmentKind } from "../components/protocol";
-import { createPrivateFolder, fsyncPath, readHead, removeQuietly, sha256File, writeFileAtomically } from "./backupFiles";
+import {
+    createPrivateFolder,
+    diskFullMessage,
+    fsyncPath,
+    isDiskFull,
+    readHead,
+    removeAbandonedFiles,
+    removeQuietly,
+    sha256File,
+    spaceOf,
+    writeFileDurably,
+} from "./backupFiles";
 import { MANIFEST_FORMAT, renderManifest, snapshotPaths, snapshotStamp } from "./backupManifest";
 import { RdbFormatError, parseRdbHeader, snapshotOrigin } from "./backupRdb";
 import {
@@ -44,11 +55,19 @@ import {
     resticPasswordGiven,
     retentionProblems,
 } from "./backupRestic";
-import { SnapshotInvalidError, VaultContainerError, inspectVaultContainer, loadInScratch } from "./backupVerify";
+import {
+    SnapshotInvalidError,
+    VaultContainerError,
+    inspectVaultContainer,
+    loadWithItsDatabases,
+    removeAbandonedScratch,
+} from "./backupVerify";
 import { type Docker, connectDockerFor } from "./docker";
 import { UsageError, parseCommandLine, parseMs } from "./errors";
 import { parsePrometheusFile, publishBackupMetrics } from "./metrics";
+import { describeDatabases } from "./keyspace";
 import type { CliIo } from "./nexus-redis";
+import { ownerTag } from "./owner";
 import { type EnvironmentOutput, type EnvironmentsOutput, loadOutputs } from "./outputs";
 import { formatBytes, seconds } from "./report";
 import type { CommandRunner } from "./runner";
@@ -96,9 +115,9 @@ Needs on this machine: redis-cli (Redis 6 or newer), access to the fleet's Docke
 (DOCKER_HOST or /var/run/docker.sock), and restic for --restic-repo.
 
 Examples:
-  npx nexus-redis backup --to /var/backups/nexus-redis
-  npx nexus-redis backup --env locker --json | jq '.backups[] | {environment, status, error}'
-  RESTIC_PASSWORD_FILE=/etc/nexus-redis/restic.pw npx nexus-redis backup --to /var/backups/nexus-redis \\
+  ./bin/nexus-redis.js backup --to /var/backups/nexus-redis
+  ./bin/nexus-redis.js backup --env locker --json | jq '.backups[] | {environment, status, error}'
+  RESTIC_PASSWORD_FILE=/etc/nexus-redis/restic.pw ./bin/nexus-redis.js backup --to /var/backups/nexus-redis \\
       --restic-repo sftp:backup@vault-store:/srv/restic/nexus-redis --keep-hourly 24 --keep-daily 14
 
 Exit codes:
@@ -278,7 +297,7 @@ export async function backupEnvironment(
         return left;
     };
     const createdAt = deps.now();
-    const paths = snapshotPaths(options.to, name, snapshotStamp(createdAt));
+    const paths = snapshotPaths(options.to, name, snapshotStamp(createdAt), ownerTag());
     const result: BackupResult = {
         environment: name,
         kind: env.kind as EnvironmentKind,
@@ -288,9 +307,15 @@ export async function backupEnvironment(
         error: null,
         measurements: { durationMs: 0, snapshotMs: null, verifyMs: null, resticMs: null },
     };
+    // What is being written, for the message of a full disk; and the final names this run made.
+    let writing = "the snapshot";
+    let snapshotBytes: number | undefined;
+    const placed: string[] = [];
     let kept = false;
     try {
         createPrivateFolder(options.to, paths.folder);
+        for (const file of removeAbandonedFiles(paths.folder))
+            deps.log(`${name}: removed ${path.join(paths.folder, file)}, left by a backup that was killed before it finished`);
         // Created empty and private before redis-cli opens it: the snapshot is never readable by others, even half written.
         fs.closeSync(fs.openSync(paths.rdbTemp, "wx", 0o600));
 
@@ -311,23 +336,30 @@ export async function backupEnvironment(
         if (taken.timedOut)
             throw new Timeout(`the snapshot from vault ${endpoint} did not finish within ${options.timeoutMs} ms (--timeout)`);
         if (taken.exitCode !== 0) {
-            throw new Error(
-                `redis-cli --rdb from vault ${endpoint} as user ${env.backup.user} failed: ${lastLine(taken.stderr || taken.stdout)}`,
-            );
+            const message = lastLine(taken.stderr || taken.stdout);
+            const space = spaceOf(paths.folder);
+            if (redisCliRanOutOfSpace(message, space)) {
+                throw new DiskFull(
+                    diskFullMessage({ folder: paths.folder, writing, space, snapshotBytes: sizeOf(paths.rdbTemp) }) +
+                        ` (redis-cli: ${message})`,
+                );
+            }
+            throw new Error(`redis-cli --rdb from vault ${endpoint} as user ${env.backup.user} failed: ${message}`);
         }
         fsyncPath(paths.rdbTemp);
         const { bytes, sha256 } = await sha256File(paths.rdbTemp);
+        snapshotBytes = bytes;
         result.measurements.snapshotMs = Math.round(performance.now() - snapshotStarted);
         if (bytes === 0) throw new SnapshotInvalidError("redis-cli wrote an empty file");
         const origin = snapshotOrigin(parseRdbHeader(readHead(paths.rdbTemp)));
         deps.log(`${name}: snapshot of ${formatBytes(bytes)} in ${seconds(result.measurements.snapshotMs)}; verifying`);
 
         const vault = await inspectVaultContainer(deps.docker, env.vault.container);
-        const content = await loadInScratch({ docker: deps.docker, vault, file: paths.rdbTemp, timeoutMs: remaining() });
+        for (const scratch of await removeAbandonedScratch(deps.docker, vault))
+            deps.log(`${name}: removed scratch container ${scratch}, left by a backup or restore that was killed`);
+        const content = await loadWithItsDatabases({ docker: deps.docker, vault, file: paths.rdbTemp, timeoutMs: remaining() });
         result.measurements.verifyMs = content.durationMs;
 
-        fs.renameSync(paths.rdbTemp, paths.rdb);
-        kept = true;
         // What the manifest and this run's result both say of the snapshot.
         const facts = {
             createdAt: createdAt.toISOString(),
@@ -335,12 +367,15 @@ export async function backupEnvironment(
             sha256,
             keys: content.keys,
             expiringKeys: content.expiringKeys,
+            databases: content.databases ?? {},
             digest: content.digest,
             redis: origin,
         };
-        writeFileAtomically(
+        // Whole and durable under temporary names first; renamed into place only then, the
+        // manifest last: a snapshot under its final name always has its manifest.
+        writing = "the manifest";
+        writeFileDurably(
             paths.manifestTemp,
-            paths.manifest,
             renderManifest({
                 format: MANIFEST_FORMAT,
                 environment: name,
@@ -351,9 +386,17 @@ export async function backupEnvironment(
                 verification: { method: content.method, image: vault.image, durationMs: content.durationMs },
             }),
         );
+        writing = "renaming the snapshot and its manifest into place";
+        fs.renameSync(paths.rdbTemp, paths.rdb);
+        placed.push(paths.rdb);
+        fs.renameSync(paths.manifestTemp, paths.manifest);
+        placed.push(paths.manifest);
         fsyncPath(paths.folder);
+        kept = true;
         result.snapshot = { file: paths.rdb, manifest: paths.manifest, ...facts };
-        deps.log(`${name}: verified, ${content.keys} keys (digest ${content.digest.slice(0, 12)}), written to ${paths.rdb}`);
+        deps.log(
+            `${name}: verified, ${content.keys} keys (${describeDatabases(facts.databases)}; digest ${content.digest.slice(0, 12)}), written to ${paths.rdb}`,
+        );
 
         if (options.resticRepo) {
             const resticStarted = performance.now();
@@ -373,20 +416,56 @@ export async function backupEnvironment(
         }
         result.status = "ok";
     } catch (e) {
-        result.error = describeFailure(e);
+        result.error = isDiskFull(e)
+            ? `${diskFullMessage({ folder: paths.folder, writing, space: spaceOf(paths.folder), snapshotBytes })} (${(e as Error).message})`
+            : describeFailure(e);
         deps.log(`${name}: FAILED: ${result.error}`);
     } finally {
-        if (!kept) removeQuietly(paths.rdbTemp);
-        removeQuietly(paths.manifestTemp);
+        if (!kept) {
+            // Nothing under a final name unless the whole backup is there; no temporary left.
+            for (const file of [...placed, paths.rdbTemp, paths.manifestTemp]) removeQuietly(file);
+            if (placed.length > 0) fsyncQuietly(paths.folder);
+        }
         result.measurements.durationMs = Math.round(performance.now() - started);
     }
     return result;
 }
 
+/** A backup that ran out of disk space: its message says so, with the folder and the sizes. */
+class DiskFull extends Error {}
+
+/**
+ * Whether redis-cli --rdb failed because its file system is full. redis-cli reports a write
+ * that wrote less than it was given as "short write" (redis-cli.c, getRDB: "Error writing data
+ * to file: %s", strerror(errno) or "short write"): that is a full disk (or quota) when the
+ * file system has next to nothing left.
+ */
+export function redisCliRanOutOfSpace(message: string, space: { free: number } | undefined): boolean {
+    if (!/Error writing data to file/i.test(message)) return false;
+    if (/No space left on device|Disk quota exceeded/i.test(message)) return true;
+    return /short write/i.test(message) && space !== undefined && space.free < 1024 * 1024;
+}
+
+function sizeOf(file: string): number | undefined {
+    try {
+        return fs.statSync(file).size;
+    } catch {
+        return undefined;
+    }
+}
+
+function fsyncQuietly(folder: string): void {
+    try {
+        fsyncPath(folder);
+    } catch {
+        // The removals stand; only their durability is left to the file system.
+    }
+}
+
 function describeFailure(e: unknown): string {
     if (e instanceof SnapshotInvalidError || e instanceof RdbFormatError)
         return `the snapshot failed verification and was deleted: ${e.message}`;
-    if (e instanceof Timeout || e instanceof VaultContainerError) return e.message;
+    if (e instanceof Timeout || e instanceof VaultContainerError || e instanceof DiskFull) return e.message;
     if ((e as NodeJS.ErrnoException).code === "EEXIST")
         return `a backup with the same time stamp is being written (${(e as Error).message})`;
     if ((e as NodeJS.ErrnoException).code && (e as NodeJS.ErrnoException).syscall)

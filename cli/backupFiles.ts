@@ -5,6 +5,10 @@
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as path from "node:path";
+import { temporaryFileOwner } from "./backupManifest";
+import { ownerState } from "./owner";
+import { formatBytes } from "./report";
 
 /** `root` and `folder` (inside it) exist, the owner's alone when this creates them; `folder` always is. */
 export function createPrivateFolder(root: string, folder: string): void {
@@ -47,16 +51,66 @@ export function readHead(file: string, bytes = 64 * 1024): Buffer {
     }
 }
 
-/** Writes `content` to `temp` (new, 0600), fsyncs it and renames it to `target`. */
-export function writeFileAtomically(temp: string, target: string, content: string): void {
-    const fd = fs.openSync(temp, "wx", 0o600);
+/** Writes `content` to `file` (new, 0600) and fsyncs it: whole on disk when this returns, or an error. */
+export function writeFileDurably(file: string, content: string): void {
+    const fd = fs.openSync(file, "wx", 0o600);
     try {
-        fs.writeSync(fd, content);
+        const bytes = Buffer.from(content);
+        // writeSync may write less than asked (a full disk writes what fits, then fails): loop.
+        for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done);
         fs.fsyncSync(fd);
     } finally {
         fs.closeSync(fd);
     }
-    fs.renameSync(temp, target);
+}
+
+/**
+ * Removes the temporary files of `folder` that a backup left when it was killed (they name
+ * their process, and it is gone from this host); never one a running backup is writing, nor
+ * any other file. Returns the names removed.
+ */
+export function removeAbandonedFiles(folder: string, state: (owner: string) => string = (o) => ownerState(o)): string[] {
+    const removed: string[] = [];
+    for (const name of fs.readdirSync(folder)) {
+        const owner = temporaryFileOwner(name);
+        if (owner === undefined || state(owner) !== "dead") continue;
+        removeQuietly(path.join(folder, name));
+        removed.push(name);
+    }
+    return removed;
+}
+
+/** Whether an error is the file system's "no space left" (or the user's quota). */
+export function isDiskFull(e: unknown): boolean {
+    const code = (e as NodeJS.ErrnoException | undefined)?.code;
+    return code === "ENOSPC" || code === "EDQUOT";
+}
+
+/**
+ * The free space and size of the file system `folder` is on. Free is what statfs calls
+ * available: ext4 keeps some blocks that no file may take (ext4_statfs subtracts its reserved
+ * clusters from f_bavail, not from f_bfree), so f_bfree would name room that is not there.
+ */
+export function spaceOf(folder: string): { free: number; size: number } | undefined {
+    try {
+        const s = fs.statfsSync(folder);
+        return { free: s.bavail * s.bsize, size: s.blocks * s.bsize };
+    } catch {
+        return undefined;
+    }
+}
+
+/** "disk full": what could not be written where, with the sizes that tell why. */
+export function diskFullMessage(o: {
+    folder: string;
+    writing: string;
+    space: { free: number; size: number } | undefined;
+    /** The snapshot's size, or as far as it got. */
+    snapshotBytes?: number;
+}): string {
+    const space = o.space ? `: ${formatBytes(o.space.free)} free of ${formatBytes(o.space.size)}` : "";
+    const snapshot = o.snapshotBytes === undefined ? "" : ` (the snapshot: ${formatBytes(o.snapshotBytes)})`;
+    return `disk full: no room for ${o.writing} in ${o.folder}${space}${snapshot}; nothing of this backup was kept. Free space there, or back up to a larger folder (--to)`;
 }
 
 export function removeQuietly(file: string): void {

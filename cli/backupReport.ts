@@ -5,6 +5,7 @@
 import type { EnvironmentKind } from "../components/protocol";
 import type { SnapshotOrigin } from "./backupRdb";
 import type { RetentionPolicy } from "./backupRestic";
+import type { DatabaseCount } from "./keyspace";
 import { EXIT_HEALTHY, EXIT_PROBLEMS, formatBytes, tableLines } from "./report";
 
 export interface SnapshotRecord {
@@ -14,8 +15,11 @@ export interface SnapshotRecord {
     createdAt: string;
     bytes: number;
     sha256: string;
+    /** Keys in every database. */
     keys: number;
     expiringKeys: number;
+    /** The databases that hold keys, with their counts. */
+    databases: Record<string, DatabaseCount>;
     digest: string;
     redis: SnapshotOrigin;
 }
@@ -71,6 +75,7 @@ export function renderBackupJson(report: BackupReport): string {
                 sha256: b.snapshot.sha256,
                 keys: b.snapshot.keys,
                 expiringKeys: b.snapshot.expiringKeys,
+                databases: b.snapshot.databases,
                 digest: b.snapshot.digest,
                 redis: {
                     redisVersion: b.snapshot.redis.redisVersion,

@@ -10,9 +10,17 @@ import { DATA_DIR, REDIS_UID } from "../components/redisServer";
 import { tarFileStream } from "./archive";
 import type { SnapshotContent } from "./backupManifest";
 import { type Docker, containerLog, exec, isNotFound } from "./docker";
+import { parseKeyspace } from "./keyspace";
+import { ownerState, ownerTag } from "./owner";
 
 /** Label of the containers backup and restore create for a moment (scratch servers, file helpers). */
 export const LABEL_TEMPORARY = "nexus-redis.temporary";
+
+/**
+ * Label of those containers naming the process that made them, `host:pid`: a later run
+ * removes what a killed one left (its process is gone), never what a running one is using.
+ */
+export const LABEL_OWNER = "nexus-redis.owner";
 
 /**
  * The program's role label (components/containerSpec.ts's LABEL_ROLE, which a unit test holds
@@ -74,8 +82,54 @@ export function dataName(vault: VaultContainer): string {
  * Labels of a temporary container: the vault's own (so whatever finds the vault's containers
  * by label finds these too), its role replaced by what it does, and LABEL_TEMPORARY.
  */
-export function temporaryLabels(vault: VaultContainer, role: string): Record<string, string> {
-    return { ...vault.labels, [LABEL_ROLE]: role, [LABEL_TEMPORARY]: "true" };
+export function temporaryLabels(vault: VaultContainer, role: string, owner = ownerTag()): Record<string, string> {
+    return { ...vault.labels, [LABEL_ROLE]: role, [LABEL_TEMPORARY]: "true", [LABEL_OWNER]: owner };
+}
+
+/** A temporary container of a vault, as the engine lists it. */
+export interface TemporaryContainer {
+    id: string;
+    name: string;
+    role: string;
+    owner: string | undefined;
+    /** created (never started), running, exited... */
+    state: string;
+    /** The container's creation, in seconds since the epoch. */
+    created: number;
+}
+
+/** The temporary containers backup and restore made for this vault (by its name and their label), whoever made them. */
+export async function temporaryContainersOf(docker: Docker, vault: VaultContainer): Promise<TemporaryContainer[]> {
+    const listed = await docker.listContainers({ all: true, filters: { label: [`${LABEL_TEMPORARY}=true`] } });
+    return listed
+        .map((c) => ({
+            id: c.Id,
+            name: (c.Names[0] ?? "").replace(/^\//, ""),
+            role: c.Labels[LABEL_ROLE] ?? "",
+            owner: c.Labels[LABEL_OWNER],
+            state: c.State,
+            created: c.Created,
+        }))
+        .filter((c) => isTemporaryNameOf(vault.name, c.name));
+}
+
+/** `{vault}-verify-{6 hex digits}` or `{vault}-restore-...`, as temporaryName makes them for this vault. */
+export function isTemporaryNameOf(vaultName: string, name: string): boolean {
+    return name.startsWith(`${vaultName}-`) && /^(verify|restore)-[0-9a-f]{6}$/.test(name.slice(vaultName.length + 1));
+}
+
+/**
+ * Removes the scratch servers a killed backup or restore left for this vault (their process
+ * is gone), never one a running process uses. Returns the names removed.
+ */
+export async function removeAbandonedScratch(docker: Docker, vault: VaultContainer): Promise<string[]> {
+    const removed: string[] = [];
+    for (const c of await temporaryContainersOf(docker, vault)) {
+        if (c.role !== SCRATCH_ROLE || ownerState(c.owner) !== "dead") continue;
+        await removeContainer(docker, c.id);
+        removed.push(c.name);
+    }
+    return removed;
 }
 
 export function temporaryName(vault: VaultContainer, role: string): string {
@@ -99,16 +153,41 @@ export class SnapshotInvalidError extends Error {
     }
 }
 
+/**
+ * The snapshot holds a database numbered at or above the server's `databases`: Redis refuses
+ * to load it (rdb.c, rdbLoadRioWithLoadingCtx: "FATAL: Data file was created with a Redis
+ * server configured to handle more than %d databases. Exiting").
+ */
+export class TooManyDatabasesError extends SnapshotInvalidError {
+    constructor(
+        readonly configured: number,
+        message: string,
+    ) {
+        super(message);
+        this.name = "TooManyDatabasesError";
+    }
+}
+
+/** The `databases` a Redis server has unless told otherwise (Redis's default; the program declares none). */
+export const DEFAULT_DATABASES = 16;
+
+/** The role label of scratch servers. */
+export const SCRATCH_ROLE = "backup-verify";
+
 export interface ScratchOptions {
     docker: Docker;
     vault: VaultContainer;
     /** The snapshot on this machine. */
     file: string;
     timeoutMs: number;
+    /** The scratch server's `databases` (default 16): it must be above every database number the file holds. */
+    databases?: number;
 }
 
 export interface ScratchResult extends SnapshotContent {
     durationMs: number;
+    /** How long DEBUG DIGEST took on the scratch server (through docker exec): what it costs the vault too. */
+    digestMs: number;
     /** How it was verified, for the manifest. */
     method: string;
 }
@@ -139,18 +218,28 @@ export const SCRATCH_COMMAND = [
     "1",
 ];
 
-/** Waits for the server to answer (it refuses with LOADING until the dataset is in), then reads what it holds. */
+/** The scratch server's command with `databases` databases. */
+export function scratchCommand(databases = DEFAULT_DATABASES): string[] {
+    if (!Number.isInteger(databases) || databases < 1) throw new Error(`scratchCommand: databases must be a count, got ${databases}`);
+    return [...SCRATCH_COMMAND, "--databases", String(databases)];
+}
+
+/**
+ * Waits for the server to answer (it refuses with LOADING until the dataset is in), then reads
+ * how many keys it holds: INFO keyspace, every database (DBSIZE would count database 0 only).
+ */
 const SCRATCH_SCRIPT = `until [ "$(redis-cli ping 2>/dev/null)" = PONG ]; do sleep 0.05; done
-redis-cli info keyspace && echo @@ && redis-cli dbsize && echo @@ && redis-cli debug digest`;
+redis-cli info keyspace`;
 
 /** Loads `file` into a scratch server of the vault's image and reports what it holds; the container is always removed. */
 export async function loadInScratch(o: ScratchOptions): Promise<ScratchResult> {
     const started = performance.now();
+    const databases = o.databases ?? DEFAULT_DATABASES;
     const container = await o.docker.createContainer({
         name: temporaryName(o.vault, "verify"),
         Image: o.vault.image,
-        Cmd: SCRATCH_COMMAND,
-        Labels: temporaryLabels(o.vault, "backup-verify"),
+        Cmd: scratchCommand(databases),
+        Labels: temporaryLabels(o.vault, SCRATCH_ROLE),
         HostConfig: { NetworkMode: "none" },
     });
     try {
@@ -173,7 +262,14 @@ export async function loadInScratch(o: ScratchOptions): Promise<ScratchResult> {
         // Redis exiting ends the exec too, sometimes before the engine reports the container stopped.
         const stopped = await stoppedWithin(container, result?.exitCode === 0 ? 0 : 5_000);
         if (stopped) {
-            throw new SnapshotInvalidError(`a scratch Redis server could not load it: ${redisLogReason(await containerLog(container))}`);
+            const log = await containerLog(container);
+            const refused = databasesRefused(log);
+            if (refused !== undefined)
+                throw new TooManyDatabasesError(
+                    refused,
+                    `it holds a database numbered ${refused} or above, and a Redis server with databases ${refused} (the number it was started with) refuses to load it`,
+                );
+            throw new SnapshotInvalidError(`a scratch Redis server could not load it: ${redisLogReason(log)}`);
         }
         if (failure) {
             if (/no end of output after/.test((failure as Error).message))
@@ -181,10 +277,86 @@ export async function loadInScratch(o: ScratchOptions): Promise<ScratchResult> {
             throw failure;
         }
         if (result?.exitCode !== 0) throw new Error(`reading the scratch server failed: ${result?.output.trim()}`);
-        return { ...parseScratchOutput(result.stdout), durationMs: Math.round(performance.now() - started), method: SCRATCH_METHOD };
+        const keyspace = parseScratchKeyspace(result.stdout);
+        // Timed on its own: DEBUG DIGEST blocks a server while it runs, and restore bounds its
+        // write pauses by what it costs on the same data.
+        const digestStarted = performance.now();
+        const digested = await exec(o.docker, container.id, ["redis-cli", "debug", "digest"], {
+            timeoutMs: Math.max(1, o.timeoutMs - (performance.now() - started)),
+        });
+        const digestMs = Math.round(performance.now() - digestStarted);
+        const digest = digested.stdout.trim();
+        if (digested.exitCode !== 0 || !/^[0-9a-f]{40}$/.test(digest))
+            throw new Error(`unexpected answer from the scratch server to DEBUG DIGEST: ${JSON.stringify(digested.output.slice(0, 200))}`);
+        return { ...keyspace, digest, digestMs, durationMs: Math.round(performance.now() - started), method: SCRATCH_METHOD };
     } finally {
         await removeContainer(o.docker, container.id);
     }
+}
+
+/**
+ * Loads `file` into a scratch server with enough databases for it: 16 first (Redis's default),
+ * and when Redis refuses for a database numbered above that (a vault started with
+ * `--databases 32`), again with as many as the file holds (databasesNeeded).
+ */
+export async function loadWithItsDatabases(o: Omit<ScratchOptions, "databases">): Promise<ScratchResult> {
+    const started = performance.now();
+    try {
+        return await loadInScratch(o);
+    } catch (e) {
+        if (!(e instanceof TooManyDatabasesError)) throw e;
+        const left = () => Math.max(1, Math.round(o.timeoutMs - (performance.now() - started)));
+        const databases = await databasesNeeded({ ...o, timeoutMs: left() });
+        const loaded = await loadInScratch({ ...o, databases, timeoutMs: left() });
+        return { ...loaded, durationMs: Math.round(performance.now() - started) };
+    }
+}
+
+/**
+ * The `databases` a server needs to load `file`: one above the highest database number in it
+ * (at least 16), as Redis's own redis-check-rdb reads the file (its "Selecting DB ID N" lines),
+ * in a container of the vault's image with no network. One more pass over the file: asked only
+ * when a load with 16 was refused.
+ */
+export async function databasesNeeded(o: Omit<ScratchOptions, "databases">): Promise<number> {
+    const container = await o.docker.createContainer({
+        name: temporaryName(o.vault, "verify"),
+        Image: o.vault.image,
+        Cmd: ["redis-check-rdb", `${DATA_DIR}/dump.rdb`],
+        Labels: temporaryLabels(o.vault, SCRATCH_ROLE),
+        HostConfig: { NetworkMode: "none" },
+    });
+    try {
+        await container.putArchive(
+            tarFileStream(o.file, { path: `${DATA_DIR}/dump.rdb`, mode: 0o600, uid: Number(REDIS_UID), gid: Number(REDIS_UID) }),
+            { path: "/" },
+        );
+        await container.start();
+        const waited = await Promise.race([
+            container.wait() as Promise<{ StatusCode: number }>,
+            new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), o.timeoutMs).unref()),
+        ]);
+        const log = await containerLog(container);
+        if (waited === undefined) throw new SnapshotInvalidError(`redis-check-rdb did not finish reading it within ${o.timeoutMs} ms`);
+        const highest = highestSelectedDatabase(log);
+        if (waited.StatusCode !== 0 || highest === undefined)
+            throw new SnapshotInvalidError(`redis-check-rdb of the vault's image could not read it: ${redisLogReason(log)}`);
+        return Math.max(DEFAULT_DATABASES, highest + 1);
+    } finally {
+        await removeContainer(o.docker, container.id);
+    }
+}
+
+/** The `databases` number a server that refused a file for holding more databases was started with. */
+export function databasesRefused(log: string): number | undefined {
+    const match = /configured to handle more than (\d+) databases/.exec(log);
+    return match ? Number(match[1]) : undefined;
+}
+
+/** The highest database number of redis-check-rdb's "Selecting DB ID N" lines (undefined: it printed none). */
+export function highestSelectedDatabase(output: string): number | undefined {
+    const ids = [...output.matchAll(/Selecting DB ID (\d+)/g)].map((m) => Number(m[1]));
+    return ids.length === 0 ? undefined : Math.max(...ids);
 }
 
 /** Whether the container stops within `ms` (0: whether it has stopped). */
@@ -200,14 +372,14 @@ async function stoppedWithin(container: Docker.Container, ms: number): Promise<b
 export const SCRATCH_METHOD =
     "loaded into a scratch redis-server of the vault's image (no network, as a replica: keys past their expiry kept)";
 
-/** The script's output: INFO keyspace, DBSIZE, DEBUG DIGEST, separated by `@@` lines. */
-export function parseScratchOutput(stdout: string): SnapshotContent {
-    const [keyspace, dbsize, digest] = stdout.split(/\r?\n@@\r?\n/).map((part) => part.trim());
-    let expiringKeys = 0;
-    for (const match of (keyspace ?? "").matchAll(/^db\d+:keys=\d+,expires=(\d+)/gm)) expiringKeys += Number(match[1]);
-    if (!/^\d+$/.test(dbsize ?? "") || !/^[0-9a-f]{40}$/.test(digest ?? ""))
-        throw new Error(`unexpected answer from the scratch server: ${JSON.stringify(stdout.slice(0, 200))}`);
-    return { keys: Number(dbsize), expiringKeys, digest };
+/** The scratch script's output, INFO keyspace: keys and keys with an expiry in every database. */
+export function parseScratchKeyspace(stdout: string): Omit<SnapshotContent, "digest"> {
+    try {
+        const { keys, expiringKeys, databases } = parseKeyspace(stdout);
+        return { keys, expiringKeys, databases };
+    } catch (e) {
+        throw new Error(`unexpected answer from the scratch server: ${(e as Error).message}`);
+    }
 }
 
 /** Why Redis could not load a file, from its log (without pids and timestamps): its first error lines. */

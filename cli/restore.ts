@@ -24,12 +24,21 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import { REDIS_UID } from "../components/redisServer";
+import { Transform } from "node:stream";
+import { REDIS_UID, vaultSettings } from "../components/redisServer";
 import { extract } from "tar-stream";
 import { tarFileStream } from "./archive";
 import { SWARM_REFUSAL } from "./backup";
 import { readHead, sha256File } from "./backupFiles";
-import { type BackupManifest, ManifestError, type SnapshotContent, manifestPathOf, parseManifest } from "./backupManifest";
+import {
+    type BackupManifest,
+    MANIFEST_FORMAT_1,
+    ManifestError,
+    type SnapshotContent,
+    manifestKeysOf,
+    manifestPathOf,
+    parseManifest,
+} from "./backupManifest";
 import { RdbFormatError, type SnapshotOrigin, parseRdbHeader, snapshotOrigin } from "./backupRdb";
 import {
     lastLine,
@@ -41,34 +50,50 @@ import {
     validSnapshotId,
 } from "./backupRestic";
 import {
+    DEFAULT_DATABASES,
+    type ScratchResult,
     SnapshotInvalidError,
+    TooManyDatabasesError,
     type VaultContainer,
     VaultContainerError,
     dataName,
+    databasesNeeded,
     inspectVaultContainer,
     loadInScratch,
+    removeAbandonedScratch,
     removeContainer,
+    temporaryContainersOf,
     temporaryLabels,
     temporaryName,
 } from "./backupVerify";
 import { type Docker, connectDockerFor, containerLog, exec, isNotFound } from "./docker";
 import { UsageError, parseCommandLine, parseMs } from "./errors";
+import { type Keyspace, KeyspaceError, describeDatabases, parseKeyspace } from "./keyspace";
 import type { CliIo } from "./nexus-redis";
 import { type EnvironmentOutput, loadOutputs } from "./outputs";
+import { ownerState, processAlive } from "./owner";
 import { parseInfo } from "./redisReplies";
 import { EXIT_HEALTHY, EXIT_PROBLEMS, formatBytes, seconds } from "./report";
 import {
+    type LeftoverHelper,
     type RestoreDecision,
     STAGING_FILE,
     type ServerState,
     type Verification,
     asideFolderName,
+    asideFolderOfScript,
     decideRestore,
+    describePause,
+    judgeLeftover,
     movedFiles,
+    pauseLeaseMs,
+    pauseRenewalMs,
+    restoredFolderName,
     short,
     swapScript,
     vaultDataFiles,
     verifyVault,
+    wayBackCommands,
 } from "./restorePlan";
 import type { CommandRunner } from "./runner";
 import { Deadline, RedisSession } from "./session";
@@ -76,25 +101,33 @@ import { Deadline, RedisSession } from "./session";
 export const DEFAULT_RESTORE_TIMEOUT_MS = 600_000;
 
 export const RESTORE_HELP = `Usage:
-  nexus-redis restore ENV --from FILE|restic:SNAPSHOT [--force] [--json] [--restic-repo URL]
-                      [--outputs FILE|-] [--stack NAME] [--timeout MS]
+  nexus-redis restore ENV --from FILE|restic:SNAPSHOT [--force] [--without-manifest] [--json]
+                      [--restic-repo URL] [--outputs FILE|-] [--stack NAME] [--timeout MS]
 
 Brings ENV's vault up on exactly the snapshot, with AOF on, and waits until its operational
 has re-synced from it. Before anything stops, the snapshot is verified (sha256 against its
 manifest, and loaded into a scratch Redis server of the vault's image), and restore refuses
-to replace data that differs from it. Writes are paused, the vault's container stopped (the
-same container: Pulumi's state stays true), its files moved aside into
-/data/nexus-redis-restore-STAMP (kept), the snapshot put in as dump.rdb, the container
-started again; then the snapshot's, the vault's and the operational's DEBUG DIGEST are
-compared.
+to replace data that differs from it (every database counts). The snapshot is staged in the
+vault's volume, writes are paused, the vault's container stopped (the same container:
+Pulumi's state stays true), its files moved aside into /data/nexus-redis-restore-STAMP
+(kept, 0700), the snapshot put in as dump.rdb, the container started again; then the
+snapshot's, the vault's and the operational's DEBUG DIGEST are compared.
+
+A write pause lasts a few seconds at a time and is renewed while restore runs: if restore is
+killed, writes resume by themselves. The next restore of the environment removes what a
+killed one left (its helper container, a staged snapshot) and, if that one had stopped the
+vault, starts it again; it says what it found.
 
 Options:
-  --from FILE          a snapshot written by \`nexus-redis backup\` (its manifest, FILE with
-                       .json for .rdb, is read when it is there), or any RDB file
+  --from FILE          a snapshot written by \`nexus-redis backup\`, with its manifest beside it
+                       (FILE with .json for .rdb): a snapshot without one is refused, since a
+                       backup writes its manifest last (see --without-manifest)
   --from restic:ID     restic snapshot ID from \`restic snapshots\`, or restic:latest for ENV's
                        latest; needs --restic-repo and RESTIC_PASSWORD_FILE
   --force              replace what the vault holds even when it differs from the snapshot
                        (or cannot be read); its files are kept aside all the same
+  --without-manifest   restore an RDB file that has no manifest (a dump.rdb copied by hand):
+                       it is then checked by loading it only
   --json               print one JSON document on stdout, nothing on stderr
   --restic-repo URL    the restic repository of --from restic:...
   --timeout MS         bound of the whole restore, the vault's start and the operational's
@@ -104,14 +137,15 @@ Options:
   -h, --help           this text
 
 Examples:
-  npx nexus-redis restore contact --from /var/backups/nexus-redis/contact/20260126T030000.000Z.rdb
-  RESTIC_PASSWORD_FILE=/etc/nexus-redis/restic.pw npx nexus-redis restore locker \\
+  ./bin/nexus-redis.js restore contact --from /var/backups/nexus-redis/contact/20260126T030000.000Z.rdb
+  RESTIC_PASSWORD_FILE=/etc/nexus-redis/restic.pw ./bin/nexus-redis.js restore locker \\
       --from restic:latest --restic-repo sftp:backup@vault-store:/srv/restic/nexus-redis
 
 Exit codes:
   0  the vault holds the snapshot and every digest agrees (or it held it already)
-  1  refused (the snapshot is corrupt, or the vault holds other data and no --force; nothing
-     was changed), or the restore or its verification failed (the report says where things are)
+  1  refused (the snapshot is corrupt or has no manifest, or the vault holds other data and no
+     --force; nothing was changed), or the restore or its verification failed (the report says
+     where things are)
   2  usage or configuration error (bad option, unknown environment, unreadable file, a
      snapshot of another environment, no Docker engine or restic)
   3  internal error: a bug in nexus-redis (the stack trace is on stderr)`;
@@ -120,6 +154,7 @@ export interface RestoreOptions {
     environment: string;
     from: string;
     force: boolean;
+    withoutManifest: boolean;
     json: boolean;
     resticRepo?: string;
     outputs?: string;
@@ -130,6 +165,7 @@ export interface RestoreOptions {
 const OPTIONS = {
     from: { type: "string" },
     force: { type: "boolean" },
+    "without-manifest": { type: "boolean" },
     json: { type: "boolean" },
     "restic-repo": { type: "string" },
     outputs: { type: "string" },
@@ -166,6 +202,7 @@ export function parseRestoreArgs(argv: string[], env: Readonly<Record<string, st
         environment: positionals[0],
         from: values.from,
         force: values.force ?? false,
+        withoutManifest: values["without-manifest"] ?? false,
         json: values.json ?? false,
         resticRepo: values["restic-repo"],
         outputs: values.outputs,
@@ -192,6 +229,8 @@ export interface RestoreReport {
     verification: Verification | null;
     /** Where the vault's previous files are: kept, never deleted by restore. */
     aside: { data: string; folder: string; moved: string[] } | null;
+    /** What a restore that was killed before it finished had left, and what this one did about it. */
+    leftovers: string[];
     error: string | null;
     measurements: {
         durationMs: number;
@@ -202,6 +241,8 @@ export interface RestoreReport {
         startMs: number | null;
         /** Writes paused again while the digests were taken. */
         verifyPauseMs: number | null;
+        /** How long each write pause lasts unless renewed: the bound on writes blocked should restore be killed. */
+        pauseLeaseMs: number | null;
         operationalSyncMs: number | null;
     };
 }
@@ -270,6 +311,7 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
         forced: [],
         verification: null,
         aside: null,
+        leftovers: [],
         error: null,
         measurements: {
             durationMs: 0,
@@ -278,19 +320,30 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
             swapMs: null,
             startMs: null,
             verifyPauseMs: null,
+            pauseLeaseMs: null,
             operationalSyncMs: null,
         },
     };
     let local: LocalSnapshot | undefined;
     try {
+        for (const folder of removeAbandonedTempFolders()) {
+            report.leftovers.push(`removed ${folder}, a snapshot a killed restore had copied out`);
+            deps.log(`${options.environment}: ${report.leftovers.at(-1)}`);
+        }
         local = await fetchSnapshot(options, deps, remaining);
-        // 1. The snapshot, verified before anything is touched.
-        const vault = await inspectVaultContainer(deps.docker, env.vault.container).catch((e) => {
-            if (e instanceof VaultContainerError)
-                throw new UsageError(`${e.message}; after a lost host, \`pulumi up\` first (an empty vault), then restore`, "restore");
-            throw e;
-        });
-        const content = await verifySnapshot(local, vault, options, deps, remaining, report);
+        if (!local.manifest && !options.withoutManifest) throw new Refusal(noManifestRefusal(options.from));
+        const inspect = () =>
+            inspectVaultContainer(deps.docker, env.vault.container).catch((e) => {
+                if (e instanceof VaultContainerError)
+                    throw new UsageError(`${e.message}; after a lost host, \`pulumi up\` first (an empty vault), then restore`, "restore");
+                throw e;
+            });
+        // 0. What a restore that was killed left (its helper, a staged file; a vault it stopped).
+        let vault = await inspect();
+        if (await cleanUpAfterKilledRestore(env, vault, deps, remaining, report)) vault = await inspect();
+        // 1. The snapshot, verified before anything is touched, in a scratch server with the vault's databases.
+        const databases = await vaultDatabases(deps.docker, vault, env.vault.password, remaining());
+        const content = await verifySnapshot(local, vault, databases, options, deps, remaining, report);
 
         // 2. What would be replaced.
         const vaultBefore = await vaultState(deps.docker, vault, env, content, remaining());
@@ -309,8 +362,12 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
         report.before = { vault: publicState(vaultBefore), operational: operationalBefore ? publicState(operationalBefore) : null };
         const decision = decideRestore(content, vaultBefore, operationalBefore, options.force);
         report.reasons = decision.reasons;
-        if (decision.action === "refuse")
-            throw new Refusal(`refused, nothing was changed: ${decision.reasons.join("; ")} (--force overrides)`);
+        if (decision.action === "refuse") {
+            const stopped = !vault.running
+                ? `. Should ${vault.name} have been stopped by a restore that was killed, start it (docker start ${vault.name}) and run restore again (the README, "After a killed restore")`
+                : "";
+            throw new Refusal(`refused, nothing was changed: ${decision.reasons.join("; ")} (--force overrides)${stopped}`);
+        }
         if (decision.action === "unchanged") {
             report.status = "unchanged";
             deps.log(`${options.environment}: ${decision.reasons.join("; ")}: nothing to do`);
@@ -362,8 +419,9 @@ async function fetchSnapshot(options: RestoreOptions, deps: RestoreDeps, remaini
             throw new UsageError("restic is not on PATH: install it (Debian: restic)", "restore");
         throw e;
     }
-    // Private: the snapshot is a secret. Removed afterwards whatever happens.
-    const target = fs.mkdtempSync(path.join(os.tmpdir(), "nexus-redis-restore-"));
+    // Private: the snapshot is a secret. Removed afterwards whatever happens, or by the next
+    // restore if this one is killed (the folder names its process).
+    const target = fs.mkdtempSync(tempFolderPrefix("restore"));
     const cleanup = () => fs.rmSync(target, { recursive: true, force: true });
     try {
         deps.log(`${options.environment}: fetching restic snapshot ${snapshot} from ${repository}`);
@@ -423,14 +481,68 @@ function readManifest(file: string, environment: string): BackupManifest | undef
     return manifest;
 }
 
+/** Why an RDB file without its manifest is refused, and how to go on. */
+export function noManifestRefusal(from: string): string {
+    return (
+        `refused, nothing was changed: ${from} has no manifest beside it (${manifestPathOf(from)}). ` +
+        "nexus-redis backup writes the manifest last, so this is a backup that did not finish, or a file from elsewhere. " +
+        "Restore a backup that has its manifest; or, for an RDB file you know (a dump.rdb copied by hand), give --without-manifest: it is then checked by loading it only"
+    );
+}
+
+/** Temporary folders restore makes on this machine: `{tmp}/nexus-redis-{what}-pid{pid}-XXXXXX` (mkdtemp: 0700). */
+function tempFolderPrefix(what: "restore" | "aof-base"): string {
+    return path.join(os.tmpdir(), `nexus-redis-${what}-pid${process.pid}-`);
+}
+
+/** Removes the temporary folders (snapshots: secrets) of restores that were killed (their process is gone); returns them. */
+function removeAbandonedTempFolders(): string[] {
+    const removed: string[] = [];
+    let names: string[];
+    try {
+        names = fs.readdirSync(os.tmpdir());
+    } catch {
+        return removed;
+    }
+    for (const name of names) {
+        const pid = /^nexus-redis-(?:restore|aof-base)-pid(\d+)-[A-Za-z0-9]{6}$/.exec(name)?.[1];
+        if (pid === undefined || processAlive(Number(pid))) continue;
+        const folder = path.join(os.tmpdir(), name);
+        try {
+            if (fs.statSync(folder).uid !== process.getuid?.()) continue;
+            fs.rmSync(folder, { recursive: true, force: true });
+            removed.push(folder);
+        } catch {
+            // Gone already, or not ours to remove.
+        }
+    }
+    return removed;
+}
+
+/**
+ * The vault's `databases`: a snapshot must load on it. Read from the running vault; a stopped
+ * one has what the program declares (it declares none: Redis's default, 16).
+ */
+async function vaultDatabases(docker: Docker, vault: VaultContainer, password: string, timeoutMs: number): Promise<number> {
+    const declared = Number(vaultSettings().databases ?? DEFAULT_DATABASES);
+    if (!vault.running) return declared;
+    const result = await exec(docker, vault.name, ["redis-cli", "config", "get", "databases"], {
+        env: [`REDISCLI_AUTH=${password}`],
+        timeoutMs: Math.min(timeoutMs, 10_000),
+    }).catch(() => undefined);
+    const value = Number(result?.stdout.trim().split(/\r?\n/)[1]);
+    return result?.exitCode === 0 && Number.isInteger(value) && value > 0 ? value : declared;
+}
+
 async function verifySnapshot(
     local: LocalSnapshot,
     vault: VaultContainer,
+    databases: number,
     options: RestoreOptions,
     deps: RestoreDeps,
     remaining: () => number,
     report: RestoreReport,
-): Promise<SnapshotContent> {
+): Promise<ScratchResult> {
     const where = options.from;
     const { sha256, bytes } = await sha256File(local.file);
     if (local.manifest && local.manifest.sha256 !== sha256) {
@@ -440,19 +552,34 @@ async function verifySnapshot(
     }
     if (!local.manifest) deps.log(`${options.environment}: ${where} has no manifest beside it: checked by loading it only`);
     let origin: SnapshotOrigin;
-    let content: SnapshotContent;
+    let content: ScratchResult;
     try {
         origin = snapshotOrigin(parseRdbHeader(readHead(local.file)));
         deps.log(`${options.environment}: verifying ${where} (${formatBytes(bytes)}) in a scratch server of ${vault.name}'s image`);
-        content = await loadInScratch({ docker: deps.docker, vault, file: local.file, timeoutMs: remaining() });
+        content = await loadInScratch({ docker: deps.docker, vault, file: local.file, timeoutMs: remaining(), databases });
     } catch (e) {
+        if (e instanceof TooManyDatabasesError) {
+            const needed = await databasesNeeded({ docker: deps.docker, vault, file: local.file, timeoutMs: remaining() }).catch(
+                () => undefined,
+            );
+            throw new Refusal(
+                `refused, nothing was changed: ${where} holds keys in database ${needed === undefined ? `${databases} or above` : needed - 1}, ` +
+                    `and ${vault.name} has ${databases} databases (databases ${databases}): Redis refuses to load such a file, so the vault would not start on it. ` +
+                    `Restore it onto a vault with at least ${needed ?? databases + 1} databases, or load it into a Redis server of your own (redis-server --databases ${needed ?? "N"}) and move its keys into databases 0 to ${databases - 1}`,
+            );
+        }
         if (e instanceof RdbFormatError || e instanceof SnapshotInvalidError)
             throw new Refusal(`refused, nothing was changed: ${where} is not a snapshot that loads: ${e.message}`);
         throw e;
     }
-    if (local.manifest && (local.manifest.digest !== content.digest || local.manifest.keys !== content.keys)) {
+    const manifestKeys = local.manifest ? manifestKeysOf(local.manifest, content) : undefined;
+    if (local.manifest && (local.manifest.digest !== content.digest || local.manifest.keys !== manifestKeys)) {
+        const counted =
+            local.manifest.format === MANIFEST_FORMAT_1
+                ? ` (${manifestKeys} in database 0, which a ${MANIFEST_FORMAT_1} manifest counts)`
+                : "";
         throw new Refusal(
-            `refused, nothing was changed: ${where} loads with ${content.keys} keys and DEBUG DIGEST ${short(content.digest)}, its manifest says ${local.manifest.keys} and ${short(local.manifest.digest)}`,
+            `refused, nothing was changed: ${where} loads with ${content.keys} keys${counted} and DEBUG DIGEST ${short(content.digest)}, its manifest says ${local.manifest.keys} and ${short(local.manifest.digest)}`,
         );
     }
     report.snapshot = {
@@ -464,18 +591,17 @@ async function verifySnapshot(
         createdAt: local.manifest?.createdAt ?? null,
     };
     deps.log(
-        `${options.environment}: the snapshot loads: ${content.keys} keys (${content.expiringKeys} with an expiry), DEBUG DIGEST ${short(content.digest)}`,
+        `${options.environment}: the snapshot loads: ${content.keys} keys (${describeDatabases(content.databases ?? {})}; ${content.expiringKeys} with an expiry), DEBUG DIGEST ${short(content.digest)}`,
     );
-    return { keys: content.keys, expiringKeys: content.expiringKeys, digest: content.digest };
+    return content;
 }
 
-/** A sh -c script that prints DBSIZE, then INFO keyspace, memory, replication and persistence, `@@` between them. */
-const STATE_SCRIPT = `n=$(redis-cli "$@" dbsize) || { echo "$n"; exit 1; }
-echo "$n" && echo @@ && redis-cli "$@" info keyspace && echo @@ && redis-cli "$@" info memory && echo @@ &&
+/**
+ * A sh -c script that prints INFO keyspace (every database's keys: DBSIZE counts database 0
+ * only), memory, replication and persistence, `@@` between them.
+ */
+const STATE_SCRIPT = `redis-cli "$@" info keyspace && echo @@ && redis-cli "$@" info memory && echo @@ &&
 redis-cli "$@" info replication && echo @@ && redis-cli "$@" info persistence`;
-
-/** The empty dataset's DEBUG DIGEST. */
-const EMPTY_DIGEST = "0".repeat(40);
 
 /** What a server holds, and (when `digest` says so, given what it holds) its DEBUG DIGEST. */
 interface StateRead extends ServerState {
@@ -492,7 +618,8 @@ interface StateRead extends ServerState {
 /**
  * What a server holds, read inside its container with redis-cli (loopback: DEBUG is allowed
  * there only; the password through REDISCLI_AUTH, never argv). DEBUG DIGEST blocks the server
- * while it runs (seconds for a million keys), so it is asked only when `digest` needs it.
+ * while it runs (seconds for a million keys), so it is asked only when `digest` needs it, and
+ * always when no key is listed (then it costs nothing, and "empty" rests on the digest too).
  */
 async function serverState(
     docker: Docker,
@@ -515,25 +642,29 @@ async function serverState(
         return exec(docker, name, ["sh", "-c", script, "state", ...args], { env: [`REDISCLI_AUTH=${password}`], timeoutMs });
     };
     const result = await cli(STATE_SCRIPT);
-    const [dbsize, keyspace, memory, replication, persistence] = result.stdout.split(/\r?\n@@\r?\n/).map((p) => p.trim());
-    if (result.exitCode !== 0 || !/^\d+$/.test(dbsize ?? "") || persistence === undefined) {
+    const [keyspaceText, memory, replication, persistence] = result.stdout.split(/\r?\n@@\r?\n/).map((p) => p.trim());
+    let keyspace: Keyspace | undefined;
+    try {
+        keyspace = persistence === undefined ? undefined : parseKeyspace(keyspaceText);
+    } catch (e) {
+        if (!(e instanceof KeyspaceError)) throw e;
+    }
+    if (result.exitCode !== 0 || keyspace === undefined || !/^# Persistence/m.test(persistence ?? "")) {
         return { unavailable: `redis-cli in ${name} answered ${JSON.stringify(lastLine(result.output)).slice(0, 120)}` };
     }
-    let expiringKeys = 0;
-    for (const match of keyspace.matchAll(/^db\d+:keys=\d+,expires=(\d+)/gm)) expiringKeys += Number(match[1]);
     const dataset = parseInfo(memory).used_memory_dataset;
     const saves = parseInfo(persistence);
     const state: StateRead = {
-        keys: Number(dbsize),
-        expiringKeys,
+        keys: keyspace.keys,
+        expiringKeys: keyspace.expiringKeys,
+        databases: keyspace.databases,
         datasetBytes: dataset === undefined ? undefined : Number(dataset),
         link: parseInfo(replication).master_link_status,
         writeMark: `${saves.rdb_changes_since_last_save}@${saves.rdb_last_save_time}`,
         changes: Number(saves.rdb_changes_since_last_save),
         lastSave: saves.rdb_last_save_time,
     };
-    if (state.keys === 0) return { ...state, digest: EMPTY_DIGEST };
-    if (!digest(state)) return state;
+    if (state.keys !== 0 && !digest(state)) return state;
     const digested = await cli(`redis-cli "$@" debug digest`);
     const value = digested.stdout.trim();
     if (digested.exitCode !== 0 || !/^[0-9a-f]{40}$/.test(value)) {
@@ -564,14 +695,85 @@ function operationalState(docker: Docker, env: EnvironmentOutput, timeoutMs: num
     );
 }
 
-/** Bound of a write pause: if restore dies while writes are paused, they resume by themselves after this. */
-const PAUSE_MS = 120_000;
+/** The role label of restore's helper containers (the swap; removing a staged file). */
+export const HELPER_ROLE = "restore-helper";
+
+/**
+ * Label of a helper container: the vault's save points when restore began. Restore turns them
+ * off just before it stops the vault (the stop then writes no dump.rdb that is moved aside
+ * anyway); a restore killed in between leaves them off, and the next one puts them back.
+ */
+const LABEL_SAVE_POINTS = "nexus-redis.restore.save";
+
+/**
+ * A write pause (CLIENT PAUSE WRITE) that lasts `leaseMs` unless renewed, renewed while this
+ * process runs. Redis extends a pause that is asked again (networking.c, pauseClients: the
+ * later end wins), so a restore that is killed leaves writes blocked for at most one lease,
+ * never for the whole of a long bound.
+ */
+class WritePause {
+    private timer: NodeJS.Timeout | undefined;
+    private renewing: Promise<void> | undefined;
+
+    private constructor(
+        private readonly env: EnvironmentOutput,
+        readonly leaseMs: number,
+    ) {}
+
+    static async begin(env: EnvironmentOutput, leaseMs: number, timeoutMs: number): Promise<WritePause> {
+        await withVault(env, Math.min(timeoutMs, 10_000), (s) => s.call("CLIENT", "PAUSE", leaseMs, "WRITE"));
+        const pause = new WritePause(env, leaseMs);
+        pause.timer = setInterval(() => void pause.renew(), pauseRenewalMs(leaseMs));
+        return pause;
+    }
+
+    /** Asks for the pause again; one request at a time (while DEBUG DIGEST blocks the vault, they would pile up). */
+    renew(): Promise<void> {
+        this.renewing ??= withVault(this.env, Math.min(this.leaseMs, 10_000), (s) => s.call("CLIENT", "PAUSE", this.leaseMs, "WRITE"))
+            .then(
+                () => undefined,
+                () => undefined,
+            )
+            .finally(() => {
+                this.renewing = undefined;
+            });
+        return this.renewing;
+    }
+
+    /** No more renewals: the vault is stopped, or the pause is over. */
+    stopRenewing(): void {
+        if (this.timer) clearInterval(this.timer);
+        this.timer = undefined;
+    }
+
+    /** Writes resume now. */
+    async end(): Promise<void> {
+        this.stopRenewing();
+        await this.renewing;
+        await withVault(this.env, 10_000, (s) => s.call("CLIENT", "UNPAUSE")).catch(() => undefined);
+    }
+}
+
+/**
+ * Only for the live tests of a killed restore: with NEXUS_REDIS_TEST_HANG_AT set to this
+ * point, restore says so on stderr and waits there until it is killed.
+ */
+export type TestHangPoint = "staging" | "save-off" | "verify-pause" | "stopped";
+
+function hangsAt(deps: RestoreDeps, point: TestHangPoint): boolean {
+    return deps.env.NEXUS_REDIS_TEST_HANG_AT === point;
+}
+
+function hangForTest(point: TestHangPoint): Promise<never> {
+    process.stderr.write(`nexus-redis restore: NEXUS_REDIS_TEST_HANG_AT=${point}: waiting here until killed\n`);
+    return new Promise<never>(() => setInterval(() => undefined, 60_000));
+}
 
 async function replaceVaultData(
     env: EnvironmentOutput,
     vault: VaultContainer,
     file: string,
-    snapshot: SnapshotContent,
+    snapshot: ScratchResult,
     decision: Extract<RestoreDecision, { action: "restore" }>,
     options: RestoreOptions,
     deps: RestoreDeps,
@@ -581,29 +783,63 @@ async function replaceVaultData(
     const name = options.environment;
     const container = deps.docker.getContainer(vault.id);
     const aside = asideFolderName(deps.now());
-    const writesStopped = performance.now();
+    const leaseMs = pauseLeaseMs(snapshot.digestMs);
+    report.measurements.pauseLeaseMs = leaseMs;
+    const bytes = fs.statSync(file).size;
 
-    // 3. Pause writes, look again, stop the same container.
-    const undo = vault.running ? await pauseAndRecheck(env, vault, snapshot, decision, deps, remaining, report) : undefined;
-    deps.log(`${name}: writes paused; stopping ${vault.name} (the same container: Pulumi's state stays true)`);
+    // 3. The snapshot is staged in the vault's volume while the vault still runs: copying the
+    // whole file is not part of the time writes are refused, and a restore killed here leaves
+    // the vault running, untouched.
+    const savePoints = vault.running ? await readSavePoints(env, remaining()) : undefined;
+    const helper = await createHelper(deps.docker, vault, swapScript(aside, REDIS_UID, bytes), savePoints);
+    const discard = async () => {
+        await removeContainer(deps.docker, helper.id);
+        await removeStagedFile(deps.docker, vault, Math.max(timeLeft(remaining), 30_000));
+    };
+    deps.log(`${name}: staging the snapshot (${formatBytes(bytes)}) in ${dataName(vault)} as /data/${STAGING_FILE}`);
+    try {
+        await stage(helper, file, bytes, deps);
+    } catch (e) {
+        await discard();
+        if (/no space left on device/i.test((e as Error).message))
+            throw new Error(
+                `disk full: ${dataName(vault)} has no room for the snapshot (${formatBytes(bytes)}) beside the vault's files; nothing was changed (${(e as Error).message})`,
+            );
+        throw e;
+    }
+
+    // 4. Pause writes, look again, stop the same container.
+    const writesStopped = performance.now();
+    let held: Awaited<ReturnType<typeof pauseAndRecheck>> | undefined;
+    try {
+        held = vault.running ? await pauseAndRecheck(env, vault, snapshot, decision, leaseMs, deps, remaining, report) : undefined;
+    } catch (e) {
+        await discard();
+        throw e;
+    }
+    deps.log(`${name}: writes paused (${describePause(leaseMs)}); stopping ${vault.name} (the same container: Pulumi's state stays true)`);
     const stopStarted = performance.now();
     // The container's own stop timeout (the plan's stopTimeout), as `docker stop` would use it: time for Redis to fsync.
     await container.stop().catch(async (e) => {
         if ((e as { statusCode?: number }).statusCode === 304) return; // 304: already stopped
-        await undo?.();
+        await held?.undo();
+        await discard();
         throw e;
     });
+    held?.pause.stopRenewing();
     report.measurements.stopMs = Math.round(performance.now() - stopStarted);
+    if (hangsAt(deps, "stopped")) await hangForTest("stopped");
 
-    // 4. The swap, in the vault's data, while it is stopped.
+    // 5. The swap, in the vault's data, while it is stopped.
     const swapStarted = performance.now();
     let moved: string[];
     try {
-        moved = movedFiles(await runHelper(deps.docker, vault, swapScript(aside, REDIS_UID), file, remaining()));
+        moved = movedFiles(await runHelper(helper, remaining()));
     } catch (e) {
+        await removeContainer(deps.docker, helper.id);
         report.error =
             `the vault's files could not be swapped (${(e as Error).message}); ${vault.name} is STOPPED, not started on what may be half of its files. ` +
-            `Its previous files are in ${dataName(vault)}: /data/${aside}, or still in /data. ${rollbackAdvice(vault, aside)}`;
+            `Its previous files are in ${dataName(vault)}: /data/${aside}, or still in /data. ${wayBackAdvice(vault, aside)}`;
         throw e;
     }
     report.measurements.swapMs = Math.round(performance.now() - swapStarted);
@@ -612,16 +848,19 @@ async function replaceVaultData(
         `${name}: ${moved.length === 0 ? "no previous files to move aside" : `moved ${moved.join(", ")} aside into /data/${aside} (${dataName(vault)})`}; starting ${vault.name} on the snapshot`,
     );
 
-    // 5. Start the same container; start-redis.sh converts dump.rdb before clients can write.
+    // 6. Start the same container; start-redis.sh converts dump.rdb before clients can write.
     // Its log from a second before this start on: an older refusal in it is not this start's.
     const logFrom = Math.floor(Date.now() / 1000) - 1;
     const startStarted = performance.now();
     await container.start();
+    // Only once the vault runs again: a restore killed before this leaves the helper, which
+    // tells the next one that the swap was done and the vault must be started.
+    await removeContainer(deps.docker, helper.id);
     let startedSave: string | undefined;
     try {
         startedSave = await waitForVault(env, vault, deps.docker, remaining, logFrom);
     } catch (e) {
-        report.error = `${(e as Error).message}.${report.aside ? ` The vault's previous files are kept in ${dataName(vault)}, /data/${aside}. ${rollbackAdvice(vault, aside)}` : ""}`;
+        report.error = `${(e as Error).message}.${report.aside ? ` The vault's previous files are kept in ${dataName(vault)}, /data/${aside}. ${wayBackAdvice(vault, aside)}` : ""}`;
         throw e;
     }
     const ready = performance.now();
@@ -629,34 +868,41 @@ async function replaceVaultData(
     report.measurements.writesRefusedMs = Math.round(ready - writesStopped);
     deps.log(`${name}: the vault answers again: writes were refused for ${seconds(report.measurements.writesRefusedMs)}`);
 
-    // 6. Verify.
-    report.verification = await verifyRestore(env, vault, snapshot, startedSave, ready, deps, remaining, report);
+    // 7. Verify.
+    report.verification = await verifyRestore(env, vault, snapshot, startedSave, ready, leaseMs, deps, remaining, report);
     report.status = report.verification.equal ? "restored" : "failed";
     if (!report.verification.equal) report.error = `verification failed: ${report.verification.problems.join("; ")}`;
+}
+
+/** The vault's `save` setting (its RDB save points), or undefined when it does not answer. */
+async function readSavePoints(env: EnvironmentOutput, timeoutMs: number): Promise<string | undefined> {
+    return withVault(env, Math.min(timeoutMs, 10_000), async (session) => {
+        const reply = await session.call("CONFIG", "GET", "save");
+        return Array.isArray(reply) ? String(reply[1] ?? "") : undefined;
+    }).catch(() => undefined);
 }
 
 /**
  * Pauses the vault's writes (clients wait; nothing they send now can be acknowledged and then
  * lost with the old files), asks again whether the restore may go ahead, and has Redis skip
  * its RDB save at shutdown (dump.rdb is moved aside anyway; the AOF is fsynced regardless).
- * Undoes all of it when it refuses or fails.
+ * Undoes all of it when it refuses or fails; `undo` does the same should the stop fail.
  */
 async function pauseAndRecheck(
     env: EnvironmentOutput,
     vault: VaultContainer,
     snapshot: SnapshotContent,
     decision: Extract<RestoreDecision, { action: "restore" }>,
+    leaseMs: number,
     deps: RestoreDeps,
     remaining: () => number,
     report: RestoreReport,
-): Promise<() => Promise<void>> {
-    return withVault(env, remaining(), async (session) => {
-        let paused = false;
-        let savePoints: string | undefined;
-        try {
-            await session.call("CLIENT", "PAUSE", Math.min(PAUSE_MS, remaining()), "WRITE");
-            paused = true;
-            if (decision.forced.length === 0) {
+): Promise<{ pause: WritePause; undo(): Promise<void> }> {
+    const pause = await WritePause.begin(env, leaseMs, remaining());
+    let savePoints: string | undefined;
+    try {
+        if (decision.forced.length === 0) {
+            for (let attempt = 1; ; attempt++) {
                 // Writes may have landed between the first look and the pause: the same question again.
                 const now = await vaultState(deps.docker, vault, env, snapshot, remaining());
                 const again = decideRestore(snapshot, now, report.before.operational ?? undefined, false);
@@ -664,63 +910,213 @@ async function pauseAndRecheck(
                     throw new Refusal(
                         `refused, nothing was changed: the vault changed while restore was deciding: ${again.reasons.join("; ")} (--force overrides)`,
                     );
+                // DEBUG DIGEST blocks the vault, and a pause cannot be renewed while it runs: should it
+                // have outlasted the lease, writes got through before the renewal. Renew, then make
+                // sure none did (Redis counts every change until a save).
+                await pause.renew();
+                if ((await writeMark(env, remaining())) === now.writeMark) break;
+                if (attempt === 3)
+                    throw new Refusal(
+                        "refused, nothing was changed: writes kept reaching the vault while restore held them paused (DEBUG DIGEST outlasted the pause); run restore again",
+                    );
             }
+        }
+        await withVault(env, remaining(), async (session) => {
             const reply = await session.call("CONFIG", "GET", "save");
             savePoints = Array.isArray(reply) ? String(reply[1] ?? "") : "";
             await session.call("CONFIG", "SET", "save", "");
-        } catch (e) {
-            if (savePoints !== undefined) await session.call("CONFIG", "SET", "save", savePoints).catch(() => undefined);
-            if (paused) await session.call("CLIENT", "UNPAUSE").catch(() => undefined);
-            throw e;
-        }
-        const restoredSavePoints = savePoints;
-        // Should the stop fail, the vault runs on as it was: its save points back, writes resumed.
-        return () =>
-            withVault(env, 10_000, async (again) => {
-                await again.call("CONFIG", "SET", "save", restoredSavePoints);
-                await again.call("CLIENT", "UNPAUSE");
-            }).catch(() => undefined);
-    });
+        });
+        if (hangsAt(deps, "save-off")) await hangForTest("save-off");
+    } catch (e) {
+        if (savePoints !== undefined) await setSavePoints(env, savePoints);
+        await pause.end();
+        throw e;
+    }
+    const restoredSavePoints = savePoints ?? "";
+    // Should the stop fail, the vault runs on as it was: its save points back, writes resumed.
+    return {
+        pause,
+        undo: async () => {
+            await setSavePoints(env, restoredSavePoints);
+            await pause.end();
+        },
+    };
 }
 
-function rollbackAdvice(vault: VaultContainer, aside: string): string {
-    return (
-        `To go back to them: docker stop ${vault.name}; docker run --rm --network none --volumes-from ${vault.name} --entrypoint sh ${vault.image} ` +
-        `-c 'cd /data && rm -rf appendonlydir appendonly.aof dump.rdb && mv ${aside}/* . && rmdir ${aside}'; docker start ${vault.name}`
+function setSavePoints(env: EnvironmentOutput, savePoints: string): Promise<void> {
+    return withVault(env, 10_000, (s) => s.call("CONFIG", "SET", "save", savePoints)).then(
+        () => undefined,
+        () => undefined,
     );
 }
 
+/** `changes@last save time` of INFO persistence: the same twice means no write in between. */
+async function writeMark(env: EnvironmentOutput, timeoutMs: number): Promise<string> {
+    const saves = await withVault(env, Math.min(timeoutMs, 10_000), async (s) => parseInfo(String(await s.call("INFO", "persistence"))));
+    return `${saves.rdb_changes_since_last_save}@${saves.rdb_last_save_time}`;
+}
+
+function wayBackAdvice(vault: VaultContainer, aside: string): string {
+    return `To go back to them (what the restored vault holds is moved aside too, into /data/${restoredFolderName(aside)}): ${wayBackCommands(vault.name, vault.image, aside).join("; ")}`;
+}
+
 /**
- * Runs `script` as root in a helper container: the vault's image, the vault's volumes
- * (--volumes-from: its /data, whether a volume or a host folder), no network, the snapshot
- * staged in /data first (0600, the redis user's). Returns its output; throws when it fails.
+ * A helper container for the swap: the vault's image, the vault's volumes (--volumes-from:
+ * its /data, whether a volume or a host folder), no network, run as root; created now,
+ * started only once the vault is stopped.
  */
-async function runHelper(docker: Docker, vault: VaultContainer, script: string, file: string, timeoutMs: number): Promise<string> {
-    const helper = await docker.createContainer({
+function createHelper(docker: Docker, vault: VaultContainer, script: string, savePoints?: string): Promise<Docker.Container> {
+    return docker.createContainer({
         name: temporaryName(vault, "restore"),
         Image: vault.image,
         Entrypoint: ["sh", "-c"],
         Cmd: [script],
         User: "0",
-        Labels: temporaryLabels(vault, "restore-helper"),
+        Labels: { ...temporaryLabels(vault, HELPER_ROLE), ...(savePoints === undefined ? {} : { [LABEL_SAVE_POINTS]: savePoints }) },
         HostConfig: { NetworkMode: "none", VolumesFrom: [vault.id] },
     });
+}
+
+/** Puts the snapshot into the vault's /data as the staging file (0600, the redis user's), through the helper. */
+async function stage(helper: Docker.Container, file: string, bytes: number, deps: RestoreDeps): Promise<void> {
+    let archive: NodeJS.ReadableStream = tarFileStream(file, {
+        path: `/data/${STAGING_FILE}`,
+        mode: 0o600,
+        uid: Number(REDIS_UID),
+        gid: Number(REDIS_UID),
+    });
+    if (hangsAt(deps, "staging")) archive = archive.pipe(stallAfter(Math.floor(bytes / 2), () => void hangForTest("staging")));
+    await helper.putArchive(archive, { path: "/" });
+}
+
+/** For the staging test hook: passes `limit` bytes on, then stops (the upload hangs halfway, as one cut short). */
+function stallAfter(limit: number, stalled: () => void): Transform {
+    let passed = 0;
+    return new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+            if (passed >= limit) {
+                stalled();
+                return; // never done: the upload waits here
+            }
+            passed += chunk.length;
+            done(null, chunk);
+        },
+    });
+}
+
+/** Runs a helper to its end (the swap script, or a removal): its output, or why it failed. */
+async function runHelper(helper: Docker.Container, timeoutMs: number): Promise<string> {
+    await helper.start();
+    const waited = await Promise.race([
+        helper.wait() as Promise<{ StatusCode: number }>,
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), timeoutMs).unref()),
+    ]);
+    const output = await containerLog(helper);
+    if (waited === undefined) throw new Error(`the helper did not finish within ${timeoutMs} ms`);
+    if (waited.StatusCode !== 0) throw new Error(`the helper exited ${waited.StatusCode}: ${lastLine(output)}`);
+    return output;
+}
+
+/** Removes the staging file from the vault's /data (a helper of the vault's image; works whether the vault runs or not). */
+async function removeStagedFile(docker: Docker, vault: VaultContainer, timeoutMs: number): Promise<void> {
+    const helper = await createHelper(docker, vault, `rm -f /data/${STAGING_FILE}`);
     try {
-        await helper.putArchive(
-            tarFileStream(file, { path: `/data/${STAGING_FILE}`, mode: 0o600, uid: Number(REDIS_UID), gid: Number(REDIS_UID) }),
-            { path: "/" },
-        );
-        await helper.start();
-        const waited = await Promise.race([
-            helper.wait() as Promise<{ StatusCode: number }>,
-            new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), timeoutMs).unref()),
-        ]);
-        const output = await containerLog(helper);
-        if (waited === undefined) throw new Error(`the helper did not finish within ${timeoutMs} ms`);
-        if (waited.StatusCode !== 0) throw new Error(`the helper exited ${waited.StatusCode}: ${lastLine(output)}`);
-        return output;
+        await runHelper(helper, timeoutMs);
     } finally {
         await removeContainer(docker, helper.id);
+    }
+}
+
+/** Whether the vault's /data holds a staging file (the engine's archive API: works on a stopped container too). */
+async function stagedFileExists(docker: Docker, vault: VaultContainer): Promise<boolean> {
+    try {
+        await docker.getContainer(vault.id).infoArchive({ path: `/data/${STAGING_FILE}` });
+        return true;
+    } catch (e) {
+        if (isNotFound(e)) return false;
+        throw e;
+    }
+}
+
+/**
+ * What a restore that was killed before it finished left: its helper container (named and
+ * labelled for this vault, made by a process that is gone), a staging file, save points it had
+ * turned off, a vault it had stopped. Removes and puts back only those (judgeLeftover says
+ * what, from the helper's state), says what it found, and refuses while another restore of
+ * this vault runs. Whether the vault was started again (it must be looked at anew).
+ */
+async function cleanUpAfterKilledRestore(
+    env: EnvironmentOutput,
+    vault: VaultContainer,
+    deps: RestoreDeps,
+    remaining: () => number,
+    report: RestoreReport,
+): Promise<boolean> {
+    const note = (text: string) => {
+        report.leftovers.push(text);
+        deps.log(`${report.environment}: ${text}`);
+    };
+    for (const scratch of await removeAbandonedScratch(deps.docker, vault))
+        note(`removed scratch container ${scratch}, left by a backup or restore that was killed`);
+    const helpers = (await temporaryContainersOf(deps.docker, vault)).filter((c) => c.role === HELPER_ROLE);
+    for (const h of helpers) {
+        const owner = ownerState(h.owner);
+        if (owner === "alive")
+            throw new Refusal(
+                `refused, nothing was changed: another restore of ${report.environment} is running on this host (${h.owner}, its helper container ${h.name}): let it finish`,
+            );
+        if (owner === "elsewhere")
+            throw new Refusal(
+                `refused, nothing was changed: a restore of ${report.environment} from another host (${h.owner}) has its helper container ${h.name} here; ` +
+                    `if that restore no longer runs, run restore again from that host, which then cleans up after it (see the README, "After a killed restore")`,
+            );
+    }
+    let started = false;
+    for (const h of helpers) {
+        const info = await settledHelper(deps.docker, h.id, remaining);
+        const leftover: LeftoverHelper = {
+            name: h.name,
+            state: info.State.Status,
+            exitCode: info.State.ExitCode,
+            createdMs: Date.parse(info.Created),
+            aside: asideFolderOfScript((info.Config.Cmd ?? []).join("\n")),
+            log: await containerLog(deps.docker.getContainer(h.id)),
+        };
+        const now = (await deps.docker.getContainer(vault.id).inspect()).State;
+        const verdict = judgeLeftover(leftover, { name: vault.name, running: now.Running, finishedMs: Date.parse(now.FinishedAt) });
+        note(verdict.note);
+        if (verdict.action === "refuse") throw new Refusal(`refused, nothing was changed: ${verdict.note}`);
+        if (verdict.action === "discard") await removeStagedFile(deps.docker, vault, remaining());
+        await removeContainer(deps.docker, h.id);
+        const savePoints = info.Config.Labels?.[LABEL_SAVE_POINTS];
+        if (verdict.startVault) {
+            const logFrom = Math.floor(Date.now() / 1000) - 1;
+            await deps.docker.getContainer(vault.id).start();
+            await waitForVault(env, vault, deps.docker, remaining, logFrom);
+            note(`${vault.name} answers again`);
+            started = true;
+        } else if (now.Running && savePoints) {
+            // Killed between turning the save points off for the stop and the stop itself.
+            if ((await readSavePoints(env, remaining())) === "") {
+                await setSavePoints(env, savePoints);
+                note(`the vault's RDB save points, which that restore had turned off for its stop, are back ("${savePoints}")`);
+            }
+        }
+    }
+    if (helpers.length === 0 && (await stagedFileExists(deps.docker, vault))) {
+        await removeStagedFile(deps.docker, vault, remaining());
+        note(`removed /data/${STAGING_FILE}, a snapshot a killed restore had begun to stage in ${dataName(vault)}`);
+    }
+    return started;
+}
+
+/** The helper's state once it no longer runs (a swap still running is waited for: it is short). */
+async function settledHelper(docker: Docker, id: string, remaining: () => number) {
+    for (;;) {
+        const info = await docker.getContainer(id).inspect();
+        if (info.State.Status !== "running" && info.State.Status !== "restarting") return info;
+        remaining();
+        await new Promise((resolve) => setTimeout(resolve, 200));
     }
 }
 
@@ -785,6 +1181,7 @@ async function contentOf(
     return {
         keys: state.keys!,
         expiringKeys: state.expiringKeys!,
+        databases: state.databases,
         digest: state.digest!,
         writeMark: state.writeMark,
         changes: state.changes,
@@ -808,24 +1205,24 @@ async function verifyRestore(
     snapshot: SnapshotContent,
     startedSave: string | undefined,
     readyAt: number,
+    leaseMs: number,
     deps: RestoreDeps,
     remaining: () => number,
     report: RestoreReport,
 ): Promise<Verification> {
     let pausedMs = 0;
+    // Each pause lasts one lease at a time, renewed while this runs (WritePause).
     const paused = async <T>(body: (session: RedisSession) => Promise<T>): Promise<T> => {
         const started = performance.now();
-        return withSession(env.vault, remaining(), async (session) => {
-            try {
-                await session.call("AUTH", env.vault.password);
-                await session.call("CLIENT", "PAUSE", Math.min(PAUSE_MS, remaining()), "WRITE");
-                return await body(session);
-            } finally {
-                await session.call("CLIENT", "UNPAUSE").catch(() => undefined);
-                pausedMs += performance.now() - started;
-                report.measurements.verifyPauseMs = Math.round(pausedMs);
-            }
-        });
+        const pause = await WritePause.begin(env, leaseMs, remaining());
+        try {
+            if (hangsAt(deps, "verify-pause")) await hangForTest("verify-pause");
+            return await withVault(env, remaining(), body);
+        } finally {
+            await pause.end();
+            pausedMs += performance.now() - started;
+            report.measurements.verifyPauseMs = Math.round(pausedMs);
+        }
     };
     const restored = await paused(() => contentOf(deps.docker, vault.name, env.vault.password, undefined, remaining()));
     let verification: Verification;
@@ -966,7 +1363,7 @@ async function aofBaseContent(docker: Docker, vault: VaultContainer, timeoutMs: 
     const base = /^file (\S+) seq \d+ type b$/m.exec(manifest.stdout)?.[1];
     if (manifest.exitCode !== 0 || !base || !/^[A-Za-z0-9._-]+$/.test(base))
         throw new Error(`cannot read the vault's AOF manifest: ${lastLine(manifest.output)}`);
-    const folder = fs.mkdtempSync(path.join(os.tmpdir(), "nexus-redis-aof-base-"));
+    const folder = fs.mkdtempSync(tempFolderPrefix("aof-base"));
     try {
         const file = path.join(folder, base);
         await extractOne(await docker.getContainer(vault.id).getArchive({ path: `/data/${aofDir}/${base}` }), file);
@@ -1016,6 +1413,7 @@ export function renderRestoreJson(report: RestoreReport): string {
             unavailable: s.unavailable ?? null,
             keys: s.keys ?? null,
             expiringKeys: s.expiringKeys ?? null,
+            databases: s.databases ?? null,
             digest: s.digest ?? null,
             datasetBytes: s.datasetBytes ?? null,
         };
@@ -1028,6 +1426,7 @@ export function renderRestoreJson(report: RestoreReport): string {
             sha256: report.snapshot.sha256,
             keys: report.snapshot.keys,
             expiringKeys: report.snapshot.expiringKeys,
+            databases: report.snapshot.databases ?? null,
             digest: report.snapshot.digest,
             manifest: report.snapshot.manifest,
             createdAt: report.snapshot.createdAt,
@@ -1050,6 +1449,7 @@ export function renderRestoreJson(report: RestoreReport): string {
             problems: report.verification.problems,
         },
         aside: report.aside,
+        leftovers: report.leftovers,
         error: report.error,
         measurements: report.measurements,
     };
@@ -1097,5 +1497,6 @@ export function renderRestoreText(report: RestoreReport): string {
             `  the vault's previous files (${report.aside.moved.join(", ")}) are kept in ${report.aside.data}, ${report.aside.folder}: remove them when no longer needed`,
         );
     }
+    for (const leftover of report.leftovers) out.push(`  before it began: ${leftover}`);
     return `${out.join("\n")}\n`;
 }

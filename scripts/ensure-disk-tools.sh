@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# What the full-disk live tests (test/live/check-full-disk.test.ts) use to make a small ext4
-# volume on a loop device: truncate, mkfs.ext4, losetup, mount, umount and findmnt. All are in
-# Debian's required packages (coreutils, e2fsprogs, mount, util-linux), so every Debian system
-# has them; a trimmed one gets them from apt. Changes nothing on a machine that has them.
+# What the full-disk live tests (test/live/check-full-disk.test.ts, test/live/backup-faults.test.ts)
+# use to make a small ext4 volume on a loop device: truncate, fallocate, mkfs.ext4, losetup, mount,
+# umount, mountpoint and findmnt. All are in Debian's required packages (coreutils, e2fsprogs,
+# mount, util-linux), so every Debian system has them; a trimmed one gets them from apt. Changes nothing on a machine that has them.
 # Progress goes to stderr.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 missing=()
-for tool in truncate mkfs.ext4 losetup mount umount findmnt; do
+for tool in truncate fallocate mkfs.ext4 losetup mount umount mountpoint findmnt; do
     command -v "$tool" >/dev/null || missing+=("$tool")
 done
 [ "${#missing[@]}" -eq 0 ] && exit 0

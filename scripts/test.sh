@@ -61,7 +61,8 @@ bash scripts/ensure-docker.sh
 bash scripts/build-test-image.sh
 # restic (Debian's package), for the backup tests' local restic repository.
 bash scripts/ensure-restic.sh
-# The tools that make the full-disk tests' small ext4 volume (Debian's required packages).
+# The tools that make the full-disk tests' small ext4 volumes (check's and backup's; Debian's
+# required packages).
 bash scripts/ensure-disk-tools.sh
 # (build-test-image.sh also installs redis-cli, which the live tests use for the protocol's own
 # check, `redis-cli -p PORT INFO replication`, from the host.)

@@ -14,12 +14,13 @@ import * as path from "node:path";
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABEL_TEMPORARY } from "../../cli/backupVerify";
+import { parseKeyspace } from "../../cli/keyspace";
 import { type CliIo, main } from "../../cli/nexus-redis";
 import { validateEnvironments } from "../../cli/outputs";
 import { type RestoreOptions, parseRestoreArgs, restore } from "../../cli/restore";
 import { spawnRunner } from "../../cli/runner";
 import { type LiveFleet, RUN_LABEL_KEY, dockerAvailable, missingKeys, startLiveFleet, waitFor } from "../../harness/fleet";
-import { fillDataset } from "../../harness/handBuilt";
+import { fillDataset, waitForRedis } from "../../harness/handBuilt";
 import { redisCommand, redisCommands } from "../../harness/resp";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -63,6 +64,11 @@ async function restoreJson(argv: string[], options: { env?: Record<string, strin
 
 const vault = (env: string): Redis => fleet.client(env, "vault", "password");
 
+/** Keys in every database (DBSIZE counts the selected one only). */
+async function keysInEveryDatabase(client: Redis): Promise<number> {
+    return parseKeyspace(await client.info("keyspace")).keys;
+}
+
 /** When the container last started: a refused restore must not have stopped it. */
 async function startedAt(env: string, role: "vault" | "operational" = "vault"): Promise<string> {
     return (await fleet.container(env, role).inspect()).State.StartedAt;
@@ -78,6 +84,7 @@ async function synced(env: string): Promise<string> {
 describe.skipIf(!live)("backup and restore", () => {
     beforeAll(async () => {
         fleet = await startLiveFleet({ environments: ["contact", "user"] });
+        for (const env of ["contact", "user"]) await waitForRedis(fleet.outputs[env].vault.port, fleet.outputs[env].vault.password, 60_000);
         work = mkdtempSync(path.join(tmpdir(), "nexus-redis-backup-live-"));
     });
     afterAll(async () => {
@@ -129,7 +136,7 @@ describe.skipIf(!live)("backup and restore", () => {
         });
         // A point in time before the writer stopped: not its final state.
         expect(Number(pairs[0])).toBeLessThan(writes);
-        expect(await client.dbsize()).toBe(snapshot.keys);
+        expect(await keysInEveryDatabase(client)).toBe(snapshot.keys);
         expect(await synced("contact")).toBe(snapshot.digest);
     });
 
@@ -273,10 +280,10 @@ describe.skipIf(!live)("backup and restore", () => {
         );
         await unchanged();
 
-        // Cut short, and without a manifest: the load itself refuses it.
+        // Cut short, and without a manifest (so let in with --without-manifest): the load itself refuses it.
         const truncated = path.join(work, "truncated.rdb");
         writeFileSync(truncated, readFileSync(good.file).subarray(0, Math.floor(good.bytes / 3)));
-        run = await restoreJson(["contact", "--from", truncated, "--force"]);
+        run = await restoreJson(["contact", "--from", truncated, "--force", "--without-manifest"]);
         expect(run.code).toBe(1);
         expect(run.document.error).toMatch(
             /is not a snapshot that loads: a scratch Redis server could not load it: .*(Short read|Unexpected EOF)/,
@@ -288,7 +295,9 @@ describe.skipIf(!live)("backup and restore", () => {
         expect(run.code).toBe(1);
         expect(run.document.status).toBe("refused");
         expect(run.document.error).toMatch(
-            new RegExp(`the vault holds ${good.keys + 1} keys \\(.* of data\\), and they are not the snapshot's ${good.keys} keys`),
+            new RegExp(
+                `the vault holds ${good.keys + 1} keys \\(${good.keys + 1} keys in db0\\), .* of data, and they are not the snapshot's ${good.keys} keys`,
+            ),
         );
         await unchanged();
         expect(await contact.get("written:after-the-backup")).toBe("newer");
@@ -358,7 +367,7 @@ describe.skipIf(!live)("backup and restore", () => {
         }
         // Every snapshot key is there, and every write acknowledged after the restore.
         const after = acknowledged.slice(written + 1);
-        expect(await contact.dbsize()).toBeGreaterThanOrEqual(snapshot.keys + after.length - 1);
+        expect(await keysInEveryDatabase(contact)).toBeGreaterThanOrEqual(snapshot.keys + after.length - 1);
         expect((await missingKeys(contact, after)).length).toBeLessThanOrEqual(1);
         expect(await contact.exists("hammered:0", "hammered:19999")).toBe(2);
         await synced("contact");
@@ -429,6 +438,7 @@ describe.skipIf(!live)("check while a backup streams", () => {
     let rogue: ChildProcess | undefined;
     beforeAll(async () => {
         fleet = await startLiveFleet({ environments: ["user"] });
+        await waitForRedis(fleet.outputs.user.vault.port, fleet.outputs.user.vault.password, 60_000);
         work = mkdtempSync(path.join(tmpdir(), "nexus-redis-backup-live-"));
     });
     afterAll(async () => {

@@ -2,19 +2,23 @@
  * `nexus-redis backup`'s pure parts: names and manifests, restic's commands and outputs,
  * arguments, the report; and the command's refusals that need neither Docker nor Redis.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { describe, expect, it, vi } from "vitest";
-import { BACKUP_HELP, DEFAULT_BACKUP_TIMEOUT_MS, parseBackupArgs, retentionBlocked } from "../../cli/backup";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { BACKUP_HELP, DEFAULT_BACKUP_TIMEOUT_MS, parseBackupArgs, redisCliRanOutOfSpace, retentionBlocked } from "../../cli/backup";
+import { diskFullMessage, isDiskFull, removeAbandonedFiles, spaceOf, writeFileDurably } from "../../cli/backupFiles";
 import {
     type BackupManifest,
     MANIFEST_FORMAT,
+    MANIFEST_FORMAT_1,
+    manifestKeysOf,
     manifestPathOf,
     parseManifest,
     renderManifest,
     snapshotPaths,
     snapshotStamp,
+    temporaryFileOwner,
 } from "../../cli/backupManifest";
 import { type BackupReport, type BackupResult, backupExitCode, renderBackupJson, renderBackupTable } from "../../cli/backupReport";
 import {
@@ -28,12 +32,26 @@ import {
     retentionProblems,
     validSnapshotId,
 } from "../../cli/backupRestic";
-import { LABEL_ROLE, parseScratchOutput, redisLogReason, temporaryLabels } from "../../cli/backupVerify";
+import {
+    LABEL_ROLE,
+    databasesRefused,
+    highestSelectedDatabase,
+    isTemporaryNameOf,
+    parseScratchKeyspace,
+    redisLogReason,
+    scratchCommand,
+    temporaryLabels,
+} from "../../cli/backupVerify";
+import { describeDatabases, parseKeyspace } from "../../cli/keyspace";
+import { ownerState, ownerTag } from "../../cli/owner";
 import { LABEL_ROLE as PROGRAM_ROLE_LABEL } from "../../components/containerSpec";
 import type { RunResult } from "../../cli/runner";
 import { SAMPLE_SECRETS, fleetOutputs } from "./cli-samples";
 import { cli } from "./cliRun";
 
+/** Every temporary folder of these tests, removed after them. */
+const TEMP = mkdtempSync(path.join(tmpdir(), "nexus-redis-backup-unit-"));
+afterAll(() => rmSync(TEMP, { recursive: true, force: true }));
 const manifest: BackupManifest = {
     format: MANIFEST_FORMAT,
     environment: "contact",
@@ -42,8 +60,9 @@ const manifest: BackupManifest = {
     file: "20260126T030000.123Z.rdb",
     bytes: 2277961,
     sha256: "f0e6288465622490f768e9defade678db4150e906b4693270207a15ce3bcddd8",
-    keys: 100000,
+    keys: 105000,
     expiringKeys: 16666,
+    databases: { "0": { keys: 100000, expiringKeys: 16666 }, "2": { keys: 5000, expiringKeys: 0 } },
     digest: "75dea420a05334c707d0f0fc560ce5e71cae1870",
     redis: {
         redisVersion: "7.0.15",
@@ -62,14 +81,22 @@ describe("where a backup is written", () => {
         expect(snapshotStamp(new Date("2026-01-26T03:00:05.123Z"))).toBe("20260126T030005.123Z");
     });
 
-    it("puts the snapshot and its manifest in the environment's folder, and writes both under dot names first", () => {
-        expect(snapshotPaths("/var/backups/nexus-redis", "locker", "20260126T030005.123Z")).toEqual({
+    it("puts the snapshot and its manifest in the environment's folder, and writes both under dot names naming the process first", () => {
+        expect(snapshotPaths("/var/backups/nexus-redis", "locker", "20260126T030005.123Z", "backup-host:4242")).toEqual({
             folder: "/var/backups/nexus-redis/locker",
             rdb: "/var/backups/nexus-redis/locker/20260126T030005.123Z.rdb",
             manifest: "/var/backups/nexus-redis/locker/20260126T030005.123Z.json",
-            rdbTemp: "/var/backups/nexus-redis/locker/.20260126T030005.123Z.rdb.partial",
-            manifestTemp: "/var/backups/nexus-redis/locker/.20260126T030005.123Z.json.partial",
+            rdbTemp: "/var/backups/nexus-redis/locker/.20260126T030005.123Z.pid4242@backup-host.rdb.partial",
+            manifestTemp: "/var/backups/nexus-redis/locker/.20260126T030005.123Z.pid4242@backup-host.json.partial",
         });
+    });
+
+    it("reads the process back from a temporary file's name, and from no other name", () => {
+        const paths = snapshotPaths("/b", "locker", "20260126T030005.123Z", ownerTag("ops.example.org", 31337));
+        expect(temporaryFileOwner(path.basename(paths.rdbTemp))).toBe("ops.example.org:31337");
+        expect(temporaryFileOwner(path.basename(paths.manifestTemp))).toBe("ops.example.org:31337");
+        for (const other of ["20260126T030005.123Z.rdb", ".20260126T030005.123Z.rdb.partial", "notes.txt", ".pid1@h.rdb.partial"])
+            expect(temporaryFileOwner(other)).toBeUndefined();
     });
 
     it("finds a snapshot's manifest next to it", () => {
@@ -96,6 +123,7 @@ describe("a backup's manifest", () => {
             "sha256",
             "keys",
             "expiringKeys",
+            "databases",
             "digest",
             "redis",
             "source",
@@ -110,6 +138,17 @@ describe("a backup's manifest", () => {
         ["a digest that is not DEBUG DIGEST's", (m) => (m.digest = "zz"), /digest is not 40 hex digits/],
         ["a negative key count", (m) => (m.keys = -1), /keys is not a count/],
         ["no time", (m) => (m.createdAt = "yesterday"), /createdAt is not a time/],
+        ["no databases", (m) => delete m.databases, /databases is missing/],
+        [
+            "databases that do not add up to keys",
+            (m) => ((m.databases as Record<string, { keys: number }>)["2"].keys = 4999),
+            /databases hold 104999 keys \(16666 with an expiry\), but keys is 105000/,
+        ],
+        [
+            "a database that is not a number",
+            (m) => ((m.databases as Record<string, unknown>).x = { keys: 0, expiringKeys: 0 }),
+            /databases has "x"/,
+        ],
     ])("is refused with %s", (_what, change, message) => {
         const m = JSON.parse(renderManifest(manifest));
         change(m);
@@ -118,6 +157,15 @@ describe("a backup's manifest", () => {
 
     it("is refused when it is not JSON at all", () => {
         expect(() => parseManifest("REDIS0010", "x.json")).toThrow(/x\.json is not JSON/);
+    });
+
+    it("counts every database in keys (format 2); a format 1 manifest, which counted database 0, is still read as such", () => {
+        const content = { keys: 105000, expiringKeys: 16666, digest: manifest.digest, databases: manifest.databases };
+        expect(manifestKeysOf(manifest, content)).toBe(105000);
+        const { databases: _none, ...old } = { ...manifest, format: MANIFEST_FORMAT_1, keys: 100000 };
+        const read = parseManifest(JSON.stringify(old), "old.json");
+        expect(read.format).toBe(MANIFEST_FORMAT_1);
+        expect(manifestKeysOf(read, content)).toBe(100000);
     });
 });
 
@@ -271,38 +319,159 @@ describe("the containers backup and restore create for a moment", () => {
             data: undefined,
             labels: { "nexus-redis.environment": "contact", "nexus-redis.role": "vault", "nexus-redis.test-run": "nrt12345678" },
         };
-        expect(temporaryLabels(vault, "backup-verify")).toEqual({
+        expect(temporaryLabels(vault, "backup-verify", "ops:4242")).toEqual({
             "nexus-redis.environment": "contact",
             "nexus-redis.role": "backup-verify",
             "nexus-redis.test-run": "nrt12345678",
             "nexus-redis.temporary": "true",
+            "nexus-redis.owner": "ops:4242",
         });
+    });
+
+    it("are the vault's by name: its name, their role, six hex digits", () => {
+        expect(isTemporaryNameOf("nexus3-contact-vault", "nexus3-contact-vault-restore-0a1b2c")).toBe(true);
+        expect(isTemporaryNameOf("nexus3-contact-vault", "nexus3-contact-vault-verify-0a1b2c")).toBe(true);
+        expect(isTemporaryNameOf("nexus3-contact-vault", "nexus3-contact-vault-2-restore-0a1b2c")).toBe(false);
+        expect(isTemporaryNameOf("nexus3-contact-vault", "nexus3-contact-vault")).toBe(false);
+        expect(isTemporaryNameOf("nexus3-contact", "nexus3-contact-vault-restore-0a1b2c")).toBe(false);
     });
 });
 
-describe("the scratch server's answers", () => {
-    it("reads keys, keys with an expiry (every database) and the digest", () => {
-        const stdout =
-            "# Keyspace\r\ndb0:keys=100000,expires=16666,avg_ttl=86380000\r\ndb3:keys=2,expires=1,avg_ttl=5\r\n\n@@\n100002\n@@\n3faabdf57b880000000000000000000000000000\n";
-        expect(parseScratchOutput(stdout)).toEqual({
+describe("what a killed run left, and what a running one is using", () => {
+    const here = { host: "ops", alive: (pid: number) => pid === 100 };
+
+    it.each<[string, string | undefined, string]>([
+        ["a process of this host that runs", "ops:100", "alive"],
+        ["a process of this host that is gone", "ops:200", "dead"],
+        ["a process of another host, which this one cannot ask", "backup-host:200", "elsewhere"],
+        ["no owner (made by an older version)", undefined, "unknown"],
+    ])("tells %s", (_what, tag, state) => {
+        expect(ownerState(tag, here)).toBe(state);
+    });
+
+    it("asks the kernel about this process and about one that has exited", () => {
+        expect(ownerState(ownerTag())).toBe("alive");
+        const gone = require("node:child_process").spawnSync(process.execPath, ["-e", ""]).pid as number;
+        expect(ownerState(ownerTag(undefined, gone))).toBe("dead");
+    });
+
+    it("removes the temporary files of backups whose process is gone, and nothing else", () => {
+        const folder = mkdtempSync(path.join(TEMP, "nexus-redis-abandoned-"));
+        const names = [
+            ".20260126T030000.000Z.pid200@ops.rdb.partial", // killed
+            ".20260126T030000.000Z.pid200@ops.json.partial", // killed
+            ".20260126T040000.000Z.pid100@ops.rdb.partial", // still being written
+            ".20260126T040000.000Z.pid300@other.rdb.partial", // another host's
+            ".20260126T020000.000Z.rdb.partial", // an older version's: whose, nobody can tell
+            "20260126T010000.000Z.rdb",
+            "20260126T010000.000Z.json",
+        ];
+        for (const name of names) writeFileSync(path.join(folder, name), "x");
+        const removed = removeAbandonedFiles(folder, (owner) => ownerState(owner, here));
+        expect(removed.sort()).toEqual([".20260126T030000.000Z.pid200@ops.json.partial", ".20260126T030000.000Z.pid200@ops.rdb.partial"]);
+        expect(readdirSync(folder).sort()).toEqual(names.slice(2).sort());
+    });
+});
+
+describe("a full disk", () => {
+    it("is what redis-cli's short write means when the file system has nothing left, and is said so, with the folder and the sizes", () => {
+        expect(redisCliRanOutOfSpace("Error writing data to file: short write", { free: 3072 })).toBe(true);
+        expect(redisCliRanOutOfSpace("Error writing data to file: No space left on device", undefined)).toBe(true);
+        expect(redisCliRanOutOfSpace("Error writing data to file: short write", { free: 50 * 1024 * 1024 })).toBe(false);
+        expect(redisCliRanOutOfSpace("AUTH failed: WRONGPASS", { free: 0 })).toBe(false);
+        expect(
+            diskFullMessage({
+                folder: "/var/backups/nexus-redis/contact",
+                writing: "the manifest",
+                space: { free: 0, size: 20 * 1024 * 1024 },
+                snapshotBytes: 3664574,
+            }),
+        ).toBe(
+            "disk full: no room for the manifest in /var/backups/nexus-redis/contact: 0 B free of 20.0 MiB (the snapshot: 3.5 MiB); nothing of this backup was kept. Free space there, or back up to a larger folder (--to)",
+        );
+    });
+
+    it("is recognised by the error's code, and the file system's space is what a file may still take", () => {
+        expect(isDiskFull(Object.assign(new Error("write"), { code: "ENOSPC" }))).toBe(true);
+        expect(isDiskFull(Object.assign(new Error("write"), { code: "EDQUOT" }))).toBe(true);
+        expect(isDiskFull(Object.assign(new Error("open"), { code: "EACCES" }))).toBe(false);
+        const s = statfsSync(tmpdir());
+        expect(spaceOf(tmpdir())).toEqual({ free: s.bavail * s.bsize, size: s.blocks * s.bsize });
+    });
+
+    it("leaves a file written durably whole, 0600, and never overwrites one", () => {
+        const file = path.join(mkdtempSync(path.join(TEMP, "nexus-redis-durable-")), "m.json");
+        writeFileDurably(file, "{}\n");
+        expect(require("node:fs").statSync(file).mode & 0o777).toBe(0o600);
+        expect(() => writeFileDurably(file, "again")).toThrow(/EEXIST/);
+    });
+});
+
+describe("how many keys a server holds: every database", () => {
+    it("counts the keys of every database INFO keyspace lists, not only database 0's", () => {
+        const stdout = "# Keyspace\r\ndb0:keys=100000,expires=16666,avg_ttl=86380000\r\ndb3:keys=2,expires=1,avg_ttl=5\r\n";
+        expect(parseScratchKeyspace(stdout)).toEqual({
             keys: 100002,
             expiringKeys: 16667,
-            digest: "3faabdf57b880000000000000000000000000000",
+            databases: { "0": { keys: 100000, expiringKeys: 16666 }, "3": { keys: 2, expiringKeys: 1 } },
         });
     });
 
-    it("reads an empty dataset", () => {
-        expect(parseScratchOutput("# Keyspace\n@@\n0\n@@\n0000000000000000000000000000000000000000\n")).toEqual({
-            keys: 0,
-            expiringKeys: 0,
-            digest: "0000000000000000000000000000000000000000",
-        });
+    it("counts a vault whose keys are all in database 2 as holding them", () => {
+        expect(parseKeyspace("# Keyspace\ndb2:keys=5000,expires=0,avg_ttl=0\n")).toMatchObject({ keys: 5000, expiringKeys: 0 });
     });
 
-    it("refuses an answer it does not understand", () => {
-        expect(() => parseScratchOutput("LOADING Redis is loading the dataset in memory")).toThrow(/unexpected answer/);
+    it("reads an empty dataset: the header and no database", () => {
+        expect(parseScratchKeyspace("# Keyspace\n")).toEqual({ keys: 0, expiringKeys: 0, databases: {} });
     });
 
+    it.each([
+        ["an error", "NOAUTH Authentication required."],
+        ["a server still loading", "LOADING Redis is loading the dataset in memory"],
+        ["nothing", ""],
+        ["a line it does not know", "# Keyspace\ndb0:keys=many\n"],
+    ])("never reads %s as no key", (_what, text) => {
+        expect(() => parseKeyspace(text)).toThrow();
+        expect(() => parseScratchKeyspace(text)).toThrow(/unexpected answer from the scratch server/);
+    });
+
+    it("says where the keys are", () => {
+        expect(describeDatabases({ "2": { keys: 5000, expiringKeys: 0 }, "0": { keys: 1, expiringKeys: 0 } })).toBe(
+            "1 key in db0, 5000 in db2",
+        );
+        expect(describeDatabases({})).toBe("no key in any database");
+    });
+});
+
+describe("a snapshot of a vault with more than 16 databases", () => {
+    it("starts the scratch server with the databases asked for, 16 unless told", () => {
+        expect(scratchCommand().slice(-2)).toEqual(["--databases", "16"]);
+        expect(scratchCommand(33).slice(-2)).toEqual(["--databases", "33"]);
+        expect(() => scratchCommand(0)).toThrow(/databases must be a count/);
+    });
+
+    it("recognises Redis 7.0's refusal to load it, with the number the server had", () => {
+        const log =
+            "1:M 07 Dec 2026 00:27:11.001 # FATAL: Data file was created with a Redis server configured to handle more than 16 databases. Exiting\n";
+        expect(databasesRefused(log)).toBe(16);
+        expect(databasesRefused("1:M # Short read or OOM loading DB.")).toBeUndefined();
+    });
+
+    it("finds the highest database in redis-check-rdb's output (Redis 7.0.15's, on a file with keys in db3 and db20)", () => {
+        const output = [
+            "[offset 0] Checking RDB file dump.rdb",
+            "[offset 27] AUX FIELD redis-ver = '7.0.15'",
+            "[offset 82] Selecting DB ID 3",
+            "[offset 92] Selecting DB ID 20",
+            "[offset 109] Checksum OK",
+            "[offset 109] \\o/ RDB looks OK! \\o/",
+        ].join("\n");
+        expect(highestSelectedDatabase(output)).toBe(20);
+        expect(highestSelectedDatabase("[offset 0] Checking RDB file dump.rdb\n[info] 0 keys read")).toBeUndefined();
+    });
+});
+
+describe("a snapshot that does not load", () => {
     it("says why Redis 7.0 refused a truncated file, from its log, without the noise", () => {
         const log = [
             "1:C 26 Nov 2026 15:57:03.689 # oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo",
@@ -390,6 +559,7 @@ function result(environment: string, fields: Partial<BackupResult> = {}): Backup
             sha256: manifest.sha256,
             keys: 100000,
             expiringKeys: 0,
+            databases: { "0": { keys: 100000, expiringKeys: 0 } },
             digest: manifest.digest,
             redis: manifest.redis,
         },
@@ -467,7 +637,7 @@ describe("backup's report", () => {
 
 describe("nexus-redis backup, before it connects anywhere", () => {
     const outputs = (() => {
-        const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-backup-"));
+        const dir = mkdtempSync(path.join(TEMP, "nexus-redis-backup-"));
         const file = path.join(dir, "outputs.json");
         writeFileSync(file, JSON.stringify({ environments: fleetOutputs }));
         return file;

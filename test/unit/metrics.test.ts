@@ -292,6 +292,7 @@ function backupResult(environment: string, fields: Partial<BackupResult> = {}): 
             sha256: "6cac3b1c93a50de6232e2c9e320e627aba285a70ae779fb1f7f3cd009150d629",
             keys: 100000,
             expiringKeys: 16666,
+            databases: { "0": { keys: 99998, expiringKeys: 16665 }, "3": { keys: 2, expiringKeys: 1 } },
             digest: "981af20120d33e2ead27440f96c02b16416e4ee4",
             redis: {
                 redisVersion: "7.0.15",

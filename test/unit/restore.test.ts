@@ -3,23 +3,45 @@
  * of the vault's files (run here with sh on a folder), what counts as restored, the report.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { SnapshotContent } from "../../cli/backupManifest";
 import {
     DEFAULT_RESTORE_TIMEOUT_MS,
     RESTORE_HELP,
     type RestoreReport,
+    noManifestRefusal,
     parseRestoreArgs,
     renderRestoreJson,
     renderRestoreText,
 } from "../../cli/restore";
-import { STAGING_FILE, asideFolderName, decideRestore, movedFiles, swapScript, verifyVault } from "../../cli/restorePlan";
+import {
+    EMPTY_DIGEST,
+    type LeftoverHelper,
+    MIN_PAUSE_LEASE_MS,
+    STAGING_FILE,
+    asideFolderName,
+    asideFolderOfScript,
+    decideRestore,
+    describePause,
+    judgeLeftover,
+    movedFiles,
+    pauseLeaseMs,
+    pauseRenewalMs,
+    restoredFolderName,
+    swapScript,
+    verifyVault,
+    wayBackCommands,
+    wayBackScript,
+} from "../../cli/restorePlan";
 import { SAMPLE_SECRETS, fleetOutputs } from "./cli-samples";
 import { cli } from "./cliRun";
 
+/** Every temporary folder of these tests, removed after them. */
+const TEMP = mkdtempSync(path.join(tmpdir(), "nexus-redis-restore-unit-"));
+afterAll(() => rmSync(TEMP, { recursive: true, force: true }));
 const SNAPSHOT: SnapshotContent = { keys: 1000, expiringKeys: 0, digest: "75dea420a05334c707d0f0fc560ce5e71cae1870" };
 const OTHER = "524a51f698518afb2f855a61e565a355e0e7e0fb";
 const EMPTY = "0000000000000000000000000000000000000000";
@@ -32,12 +54,17 @@ describe("restore's arguments", () => {
             environment: "contact",
             from: "backups/contact/x.rdb",
             force: false,
+            withoutManifest: false,
             json: false,
             resticRepo: undefined,
             outputs: undefined,
             stack: undefined,
             timeoutMs: DEFAULT_RESTORE_TIMEOUT_MS,
         });
+    });
+
+    it("takes an RDB file without a manifest only when told so", () => {
+        expect(parseRestoreArgs(["contact", "--from", "dump.rdb", "--without-manifest"], {})).toMatchObject({ withoutManifest: true });
     });
 
     it("takes a restic snapshot with its repository", () => {
@@ -76,9 +103,33 @@ describe("whether restore may replace what the vault holds", () => {
     it("restores onto an empty vault (a mistaken FLUSHALL, a lost volume) without --force", () => {
         expect(decideRestore(SNAPSHOT, { keys: 0, digest: EMPTY, datasetBytes: 800_000 }, { keys: 0, digest: undefined }, false)).toEqual({
             action: "restore",
-            reasons: ["the vault is empty: nothing is replaced"],
+            reasons: ["the vault is empty (no key in any database, DEBUG DIGEST of the empty dataset): nothing is replaced"],
             forced: [],
         });
+    });
+
+    it("refuses a vault whose keys are all in database 2, saying where they are", () => {
+        const decision = decideRestore(
+            SNAPSHOT,
+            { keys: 5000, databases: { "2": { keys: 5000, expiringKeys: 0 } }, datasetBytes: 565_112 },
+            undefined,
+            false,
+        );
+        expect(decision.action).toBe("refuse");
+        expect(decision.reasons.join()).toMatch(/the vault holds 5000 keys \(5000 keys in db2\), 551\.9 KiB of data/);
+    });
+
+    it.each<[string, { keys: number; digest?: string }]>([
+        ["lists no key but whose DEBUG DIGEST is not the empty dataset's", { keys: 0, digest: OTHER }],
+        ["lists no key and whose digest was not read", { keys: 0 }],
+    ])("never takes for empty a vault that %s: a count does not stand in for the digest", (_what, vault) => {
+        const decision = decideRestore(SNAPSHOT, { ...vault, datasetBytes: 565_112 }, undefined, false);
+        expect(decision.action).toBe("refuse");
+        expect(decision.reasons.join()).toMatch(/lists no key in INFO keyspace, but its DEBUG DIGEST is .*, not the empty dataset's/);
+    });
+
+    it("knows the empty dataset's digest", () => {
+        expect(EMPTY_DIGEST).toBe(EMPTY);
     });
 
     it("does nothing when the vault holds exactly the snapshot", () => {
@@ -89,7 +140,7 @@ describe("whether restore may replace what the vault holds", () => {
         const decision = decideRestore(SNAPSHOT, { keys: 1001, datasetBytes: 4_300_000 }, undefined, false);
         expect(decision.action).toBe("refuse");
         expect(decision.reasons.join()).toMatch(
-            /the vault holds 1001 keys \(4\.1 MiB of data\), and they are not the snapshot's 1000 keys: restoring would replace every one of them/,
+            /the vault holds 1001 keys, 4\.1 MiB of data, and they are not the snapshot's 1000 keys: restoring would replace every one of them/,
         );
     });
 
@@ -125,9 +176,11 @@ describe("whether restore may replace what the vault holds", () => {
         ["holds the vault's data", { keys: 5, digest: OTHER }],
         ["is empty", { keys: 0, digest: EMPTY }],
     ])("does not refuse for an operational that %s", (_what, operational) => {
-        expect(
-            decideRestore(SNAPSHOT, { keys: 0, digest: operational.digest === OTHER ? OTHER : EMPTY }, operational, false).action,
-        ).not.toBe("refuse");
+        const vault = operational.digest === OTHER ? { keys: 5, digest: OTHER } : { keys: 0, digest: EMPTY };
+        const decision = decideRestore(SNAPSHOT, vault, operational, true);
+        expect(decision.action).toBe("restore");
+        // Only what the vault holds may need --force: nothing about the operational.
+        expect(decision.action === "restore" && decision.forced.join()).not.toMatch(/operational/);
     });
 
     it("does not refuse for an operational that does not answer: it re-syncs when it comes back", () => {
@@ -137,7 +190,7 @@ describe("whether restore may replace what the vault holds", () => {
 
 describe("the swap of the vault's files (run with sh on a folder)", () => {
     function dataFolder(files: Record<string, string>): string {
-        const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-swap-"));
+        const dir = mkdtempSync(path.join(TEMP, "nexus-redis-swap-"));
         for (const [name, content] of Object.entries(files)) {
             mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
             writeFileSync(path.join(dir, name), content);
@@ -145,8 +198,9 @@ describe("the swap of the vault's files (run with sh on a folder)", () => {
         return dir;
     }
     const uid = String(process.getuid?.() ?? 0);
-    const swap = (dir: string) =>
-        spawnSync("sh", ["-c", swapScript("nexus-redis-restore-20260126T030000Z", uid, dir)], { encoding: "utf8" });
+    const STAGED = "REDIS0010snapshot";
+    const swap = (dir: string, bytes = STAGED.length) =>
+        spawnSync("sh", ["-c", swapScript("nexus-redis-restore-20260126T030000Z", uid, bytes, dir)], { encoding: "utf8" });
 
     it("moves the AOF folder, Redis 6's single AOF and dump.rdb aside (never deletes them), and puts the snapshot in as dump.rdb, 0600", () => {
         const dir = dataFolder({
@@ -155,7 +209,7 @@ describe("the swap of the vault's files (run with sh on a folder)", () => {
             "appendonly.aof": "old",
             "dump.rdb": "old-rdb",
             "appendonlydir.incomplete-20260101T000000Z/x": "kept where it is",
-            [STAGING_FILE]: "REDIS0010snapshot",
+            [STAGING_FILE]: STAGED,
         });
         const run = swap(dir);
         expect(run.status).toBe(0);
@@ -170,10 +224,27 @@ describe("the swap of the vault's files (run with sh on a folder)", () => {
         const aside = path.join(dir, "nexus-redis-restore-20260126T030000Z");
         expect(readdirSync(aside).sort()).toEqual(["appendonly.aof", "appendonlydir", "dump.rdb"]);
         expect(readFileSync(path.join(aside, "appendonlydir/appendonly.aof.1.base.rdb"), "utf8")).toBe("base");
+        // As private as what it holds (mkdir's default would be 0755 under a 022 umask).
+        expect(statSync(aside).mode & 0o777).toBe(0o700);
+    });
+
+    it("refuses a staged snapshot cut short, moving nothing", () => {
+        const dir = dataFolder({ "dump.rdb": "old-rdb", [STAGING_FILE]: "REDIS00" });
+        const run = swap(dir, STAGED.length);
+        expect(run.status).not.toBe(0);
+        expect(run.stderr).toMatch(/the staged snapshot is 7 bytes, not 17: its staging was cut short/);
+        expect(readdirSync(dir).sort()).toEqual([STAGING_FILE, "dump.rdb"].sort());
+        expect(readFileSync(path.join(dir, "dump.rdb"), "utf8")).toBe("old-rdb");
+    });
+
+    it("is found again from the script a killed restore's helper ran", () => {
+        expect(asideFolderOfScript(swapScript("nexus-redis-restore-20260126T030000Z", "999", 17))).toBe(
+            "nexus-redis-restore-20260126T030000Z",
+        );
     });
 
     it("leaves no empty folder behind when the vault had no files (a lost volume)", () => {
-        const dir = dataFolder({ [STAGING_FILE]: "REDIS0010snapshot" });
+        const dir = dataFolder({ [STAGING_FILE]: STAGED });
         const run = swap(dir);
         expect(run.status).toBe(0);
         expect(movedFiles(run.stdout)).toEqual([]);
@@ -190,6 +261,117 @@ describe("the swap of the vault's files (run with sh on a folder)", () => {
 
     it("names the aside folder by the UTC second of the restore", () => {
         expect(asideFolderName(new Date("2026-01-26T03:00:05.123Z"))).toBe("nexus-redis-restore-20260126T030005Z");
+    });
+});
+
+describe("the way back after a restore (run with sh on a folder)", () => {
+    const aside = "nexus-redis-restore-20261126T170256Z";
+
+    it("puts the previous files back and keeps what the restored vault holds, writes since the restore included, aside too", () => {
+        const dir = mkdtempSync(path.join(TEMP, "nexus-redis-wayback-"));
+        const files: Record<string, string> = {
+            "appendonlydir/appendonly.aof.2.base.rdb": "the restored snapshot",
+            "appendonlydir/appendonly.aof.2.incr.aof": "SET written-after-the-restore",
+            "dump.rdb": "the restored snapshot",
+            [`${aside}/appendonlydir/appendonly.aof.1.incr.aof`]: "FLUSHALL",
+            [`${aside}/dump.rdb`]: "before the restore",
+        };
+        for (const [name, content] of Object.entries(files)) {
+            mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+            writeFileSync(path.join(dir, name), content);
+        }
+        const run = spawnSync("sh", ["-c", wayBackScript(aside, dir)], { encoding: "utf8" });
+        expect(run.status).toBe(0);
+        const restored = path.join(dir, restoredFolderName(aside));
+        expect(readdirSync(dir).sort()).toEqual(["appendonlydir", "dump.rdb", "nexus-redis-restored-20261126T170256Z"]);
+        expect(readFileSync(path.join(dir, "appendonlydir/appendonly.aof.1.incr.aof"), "utf8")).toBe("FLUSHALL");
+        expect(readFileSync(path.join(dir, "dump.rdb"), "utf8")).toBe("before the restore");
+        expect(readFileSync(path.join(restored, "appendonlydir/appendonly.aof.2.incr.aof"), "utf8")).toBe("SET written-after-the-restore");
+        expect(statSync(restored).mode & 0o777).toBe(0o700);
+        expect(existsSync(path.join(dir, aside))).toBe(false);
+    });
+
+    it("is what the README gives, for its example", () => {
+        const readme = readFileSync(path.join(__dirname, "../../README.md"), "utf8");
+        for (const line of wayBackCommands("nexus3-contact-vault", "redis:7.2", aside)) expect(readme).toContain(line);
+        expect(readme).not.toContain("rm -rf appendonlydir appendonly.aof dump.rdb");
+    });
+});
+
+describe("how long writes stay paused should restore be killed", () => {
+    it.each<[number, number]>([
+        [0, MIN_PAUSE_LEASE_MS],
+        [300, MIN_PAUSE_LEASE_MS],
+        [1_000, 5_000],
+        [4_000, 14_000],
+    ])("a DEBUG DIGEST of %i ms on the scratch server gives a pause of %i ms at a time", (digestMs, leaseMs) => {
+        expect(pauseLeaseMs(digestMs)).toBe(leaseMs);
+    });
+
+    it("renews a pause several times within its lease, at least every second", () => {
+        expect(pauseRenewalMs(5_000)).toBe(1_000);
+        expect(pauseRenewalMs(14_000)).toBe(1_000);
+        expect(pauseRenewalMs(MIN_PAUSE_LEASE_MS)).toBeLessThanOrEqual(MIN_PAUSE_LEASE_MS / 4);
+    });
+
+    it("says what the pause means for clients", () => {
+        expect(describePause(5_000)).toBe(
+            "CLIENT PAUSE WRITE for 5.0 s at a time, renewed while restore runs: should it be killed, writes resume within 5.0 s",
+        );
+    });
+});
+
+describe("what a killed restore left", () => {
+    const created = Date.parse("2026-11-26T17:02:00Z");
+    const helper = (fields: Partial<LeftoverHelper>): LeftoverHelper => ({
+        name: "nexus3-contact-vault-restore-0a1b2c",
+        state: "created",
+        exitCode: 0,
+        createdMs: created,
+        aside: "nexus-redis-restore-20261126T170256Z",
+        log: "",
+        ...fields,
+    });
+    const vault = (running: boolean, finishedMs = created - 3_600_000) => ({ name: "nexus3-contact-vault", running, finishedMs });
+
+    it("a helper never started, the vault running (killed while staging): both the helper and the staged snapshot go, the vault is left alone", () => {
+        const verdict = judgeLeftover(helper({}), vault(true));
+        expect(verdict).toMatchObject({ action: "discard", startVault: false });
+        expect(verdict.note).toMatch(
+            /was killed before its swap .* the vault's files were not touched; its helper and staged snapshot are removed$/,
+        );
+    });
+
+    it("a helper never started, the vault stopped after it was made (killed between the stop and the swap): the vault is started on its own files", () => {
+        const verdict = judgeLeftover(helper({}), vault(false, created + 2_000));
+        expect(verdict).toMatchObject({ action: "discard", startVault: true });
+        expect(verdict.note).toMatch(/nexus3-contact-vault, which it had stopped, is started again on its own files/);
+    });
+
+    it("a helper never started, the vault stopped before it was made: not that restore's doing, the vault stays stopped", () => {
+        expect(judgeLeftover(helper({}), vault(false))).toMatchObject({ action: "discard", startVault: false });
+    });
+
+    it("a swap that finished (killed before the vault was started): the vault is started on that restore's snapshot, and says where the files are", () => {
+        const verdict = judgeLeftover(
+            helper({ state: "exited", log: "moved appendonlydir\nmoved dump.rdb\n" }),
+            vault(false, created + 2_000),
+        );
+        expect(verdict).toMatchObject({ action: "finish", startVault: true });
+        expect(verdict.note).toMatch(
+            /its previous files \(appendonlydir, dump\.rdb\) are in \/data\/nexus-redis-restore-20261126T170256Z; nexus3-contact-vault is started on that snapshot/,
+        );
+    });
+
+    it("a swap that failed midway: nothing is started, the operator decides", () => {
+        const verdict = judgeLeftover(
+            helper({ state: "exited", exitCode: 1, log: "mv: can't rename 'dump.rdb': I/O error" }),
+            vault(false),
+        );
+        expect(verdict.action).toBe("refuse");
+        expect(verdict.note).toMatch(
+            /its swap of the vault's files did not finish .* I\/O error\); nothing was changed now: .*\(docker rm -f nexus3-contact-vault-restore-0a1b2c/,
+        );
     });
 });
 
@@ -269,6 +451,7 @@ function report(fields: Partial<RestoreReport>): RestoreReport {
             folder: "/data/nexus-redis-restore-20260126T030000Z",
             moved: ["appendonlydir", "dump.rdb"],
         },
+        leftovers: [],
         error: null,
         measurements: {
             durationMs: 9000,
@@ -277,6 +460,7 @@ function report(fields: Partial<RestoreReport>): RestoreReport {
             swapMs: 300,
             startMs: 2500,
             verifyPauseMs: 200,
+            pauseLeaseMs: 5000,
             operationalSyncMs: 300,
         },
         ...fields,
@@ -306,6 +490,7 @@ describe("restore's report", () => {
                     swapMs: null,
                     startMs: null,
                     verifyPauseMs: null,
+                    pauseLeaseMs: null,
                     operationalSyncMs: null,
                 },
             }),
@@ -325,6 +510,7 @@ describe("restore's report", () => {
             "forced",
             "verification",
             "aside",
+            "leftovers",
             "error",
             "measurements",
         ]);
@@ -335,13 +521,33 @@ describe("restore's report", () => {
             operational: SNAPSHOT.digest,
         });
         expect(document.measurements.writesRefusedMs).toBe(3200);
-        expect(document.before.operational).toEqual({ unavailable: null, keys: 0, expiringKeys: 0, digest: null, datasetBytes: 1 });
+        expect(document.before.operational).toEqual({
+            unavailable: null,
+            keys: 0,
+            expiringKeys: 0,
+            databases: null,
+            digest: null,
+            datasetBytes: 1,
+        });
+    });
+
+    it("says what a killed restore had left, and what was done about it", () => {
+        const text = renderRestoreText(report({ leftovers: ["a restore started at 2026-11-26T17:02:00.000Z was killed before its swap"] }));
+        expect(text).toContain("  before it began: a restore started at 2026-11-26T17:02:00.000Z was killed before its swap\n");
+    });
+
+    it("refuses an RDB file without its manifest, saying why and how to go on", () => {
+        expect(noManifestRefusal("backups/contact/20260126T030000.123Z.rdb")).toBe(
+            "refused, nothing was changed: backups/contact/20260126T030000.123Z.rdb has no manifest beside it (backups/contact/20260126T030000.123Z.json). " +
+                "nexus-redis backup writes the manifest last, so this is a backup that did not finish, or a file from elsewhere. " +
+                "Restore a backup that has its manifest; or, for an RDB file you know (a dump.rdb copied by hand), give --without-manifest: it is then checked by loading it only",
+        );
     });
 });
 
 describe("nexus-redis restore, before it connects anywhere", () => {
     const outputs = (() => {
-        const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-restore-"));
+        const dir = mkdtempSync(path.join(TEMP, "nexus-redis-restore-"));
         const file = path.join(dir, "outputs.json");
         writeFileSync(file, JSON.stringify({ environments: fleetOutputs }));
         return file;

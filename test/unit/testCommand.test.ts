@@ -72,7 +72,7 @@ describe("npm test", () => {
 });
 
 describe("scripts/ensure-disk-tools.sh", () => {
-    const TOOLS = ["truncate", "mkfs.ext4", "losetup", "mount", "umount", "findmnt"];
+    const TOOLS = ["truncate", "fallocate", "mkfs.ext4", "losetup", "mount", "umount", "mountpoint", "findmnt"];
     /** What is missing on the stand-ins' PATH (they come first, then /usr/bin and /bin, where Debian has some of the real ones). */
     const missingWith = (present: string[]) =>
         TOOLS.filter((t) => !present.includes(t) && !existsSync(`/usr/bin/${t}`) && !existsSync(`/bin/${t}`));
