@@ -59,38 +59,18 @@ export function contentName(base: string, content: string): string {
 }
 
 /**
- * A duration as the Docker provider stores it after reading a service back: Go's
- * `time.Duration.String()` with a trailing zero minute and second cut (terraform-provider-docker
- * resource_docker_service_structures.go `shortDur`): 60 s is "1m", 2 s "2s", 90 s "1m30s",
- * an hour "1h", nothing "0s". A service declared with any other spelling ("60s") differs from
- * what the provider reads back, and every `pulumi up` would show it as a change.
+ * Whole seconds written as the Docker provider stores a duration after reading a service back:
+ * Go's `time.Duration.String()` with a trailing zero minute and second cut
+ * (terraform-provider-docker resource_docker_service_structures.go `shortDur`): 60 is "1m",
+ * 2 "2s", 90 "1m30s", 3600 "1h", 0 "0s". A service declared with any other spelling ("60s")
+ * differs from what the provider reads back, and every `pulumi up` would show it as a change
+ * (plan/engineModel.ts models that read-back for any duration).
  */
-export function goDuration(nanoseconds: number): string {
-    if (!Number.isInteger(nanoseconds) || nanoseconds < 0) throw new Error(`${nanoseconds} ns is not a duration the program uses`);
-    if (nanoseconds === 0) return "0s";
-    let text: string;
-    if (nanoseconds < 1e9) {
-        // Below a second Go picks the largest unit that keeps the value at least 1: ns, µs, ms.
-        const [unit, size] = nanoseconds < 1e3 ? ["ns", 1] : nanoseconds < 1e6 ? ["µs", 1e3] : ["ms", 1e6];
-        text = `${decimal(nanoseconds, size)}${unit}`;
-    } else {
-        const hours = Math.floor(nanoseconds / 3600e9);
-        const minutes = Math.floor((nanoseconds % 3600e9) / 60e9);
-        const seconds = `${decimal(nanoseconds % 60e9, 1e9)}s`;
-        text = hours > 0 ? `${hours}h${minutes}m${seconds}` : minutes > 0 ? `${minutes}m${seconds}` : seconds;
-    }
-    if (text.endsWith("m0s")) text = text.slice(0, -2);
-    if (text.endsWith("h0m")) text = text.slice(0, -2);
-    return text;
-}
-
-/** `value / size` in decimal with no trailing zeros, as Go writes a duration's fraction. */
-function decimal(value: number, size: number): string {
-    const whole = Math.floor(value / size);
-    const fraction = String(value % size)
-        .padStart(String(size).length - 1, "0")
-        .replace(/0+$/, "");
-    return fraction === "" ? String(whole) : `${whole}.${fraction}`;
+export function goDuration(seconds: number): string {
+    if (!Number.isInteger(seconds) || seconds < 0) throw new Error(`${seconds} is not a whole number of seconds`);
+    const [h, m, s] = [Math.floor(seconds / 3600), Math.floor((seconds % 3600) / 60), seconds % 60];
+    const text = h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
+    return text.replace(/m0s$/, "m").replace(/h0m$/, "h");
 }
 
 /** A file of a service, as the Swarm secret or config that carries it. */
@@ -159,7 +139,7 @@ export function serviceArgs(spec: SwarmServiceSpec): docker.ServiceArgs {
                 ],
                 // SIGTERM, then this long before the kill: Redis fsyncs its AOF first. Written as
                 // the provider reads it back ("1m", not "60s").
-                stopGracePeriod: goDuration(STOP_GRACE_SECONDS * 1e9),
+                stopGracePeriod: goDuration(STOP_GRACE_SECONDS),
                 labels: serviceLabels,
             },
             // By ID, the one field the provider reads back (flattenTaskNetworksAdvanced); its
@@ -168,7 +148,7 @@ export function serviceArgs(spec: SwarmServiceSpec): docker.ServiceArgs {
             placement: { constraints: spec.constraints },
             // Restarted after a crash, always on a node the constraints allow. The window is
             // written out: the provider sends 0 for a missing one and reads back "0s" (unbounded).
-            restartPolicy: { condition: "any", delay: goDuration(RESTART_DELAY_SECONDS * 1e9), window: goDuration(0) },
+            restartPolicy: { condition: "any", delay: goDuration(RESTART_DELAY_SECONDS), window: goDuration(0) },
             // Always sent, 0 for no limit: `resources` is computed in the provider's schema, so
             // leaving it out would keep the last limit on the service instead of removing it.
             resources: {
