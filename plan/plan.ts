@@ -8,6 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import * as path from "node:path";
+import { pathToFileURL } from "node:url";
 import { type ConfigOverrides, loadProjectConfig } from "./projectConfig";
 import { PlanMocks, type PlanMocksOptions, UNKNOWN, isSecretEnvelope } from "./mocks";
 
@@ -46,6 +47,8 @@ export interface PlanOptions extends ConfigOverrides, PlanMocksOptions {
 export const SECRET = "[secret]";
 export const UNKNOWN_VALUE = "[unknown]";
 const REPO_ROOT = path.resolve(__dirname, "..");
+/** Runs of the program in this process: each imports it under a URL of its own. */
+let runs = 0;
 
 interface Declared {
     resource: pulumi.Resource;
@@ -131,7 +134,12 @@ export async function runPlan(options: PlanOptions = {}): Promise<PlanRun> {
             });
             return undefined;
         });
-        exports = { ...(await import(path.join(projectDir, "index.ts"))) };
+        // The program creates its resources when its module is evaluated: evaluate it anew on
+        // every run (its components are plain modules and may stay cached), so that one process
+        // can run it several times, each under fresh mocks (setMocks resets the runtime's state).
+        const program = path.join(projectDir, "index.ts");
+        delete require.cache[program];
+        exports = { ...(await import(`${pathToFileURL(program).href}?run=${++runs}`)) };
         return undefined;
     });
     // Waiting on one output is not enough: registrations behind dependsOn finish later.
