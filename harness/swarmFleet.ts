@@ -8,6 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import Redis, { type RedisOptions } from "ioredis";
+import { parseGoDuration } from "../plan/engineModel";
 import type { Plan, PlannedResource } from "../plan/plan";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
 import { type Role, containerName } from "../components/redisServer";
@@ -72,14 +73,11 @@ function refuseUnknown(what: string, inputs: object | undefined, known: string[]
 
 /** A Go duration as the provider parses it ("60s", "2s", "1m30s") in nanoseconds. */
 export function durationNs(text: string): number {
-    const units: Record<string, number> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-    let total = 0;
-    const rest = text.replace(/(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)/g, (_, n: string, unit: string) => {
-        total += Number(n) * units[unit];
-        return "";
-    });
-    if (rest !== "" || text === "") throw new UnsupportedPlanError(`"${text}" is not a duration`);
-    return Math.round(total);
+    try {
+        return parseGoDuration(text);
+    } catch {
+        throw new UnsupportedPlanError(`"${text}" is not a duration`);
+    }
 }
 
 /** The provider's update/rollback config, with the defaults its schema gives every unset field. */

@@ -12,6 +12,7 @@
 import { ConfigError } from "../config";
 import { UnmodelledInputError } from "./engineModel";
 import { type EngineRunOptions, runEngine } from "./engineRun";
+import { runMain, userErrorExit } from "./cliMain";
 import { ProjectConfigError } from "./projectConfig";
 
 async function main(): Promise<number> {
@@ -24,20 +25,8 @@ async function main(): Promise<number> {
         process.stdout.write(`${JSON.stringify({ steps, state, plan })}\n`);
         return 0;
     } catch (e) {
-        if (e instanceof ConfigError || e instanceof ProjectConfigError || e instanceof UnmodelledInputError) {
-            process.stderr.write(`engine: ${e.message}\n`);
-            return 2;
-        }
-        throw e;
+        return userErrorExit("engine", e, [ConfigError, ProjectConfigError, UnmodelledInputError]);
     }
 }
 
-/** Exits once everything written has reached the pipe: a plain exit truncates large output. */
-function exitAfterFlush(code: number): void {
-    process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
-}
-
-main().then(exitAfterFlush, (e) => {
-    process.stderr.write(`engine: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    exitAfterFlush(1);
-});
+runMain("engine", () => main());

@@ -264,25 +264,20 @@ const vault = entry(
         propertyDependencies: { networksAdvanced: ["urn:net"] },
     },
 );
-const byName = entry(
-    "reads-vault-name",
-    CONTAINER,
-    { ...container, name: "follower" },
-    {
-        dependencies: ["urn:vault"],
-        propertyDependencies: { uploads: ["urn:vault"] },
-    },
-);
-const byDependsOn = entry("after-vault", CONTAINER, { ...container, name: "after" }, { dependencies: ["urn:vault"] });
-const byRestart = entry(
-    "restart-from-vault",
-    CONTAINER,
-    { ...container, name: "restart" },
-    {
-        dependencies: ["urn:vault"],
-        propertyDependencies: { restart: ["urn:vault"] },
-    },
-);
+/** A container after the vault, its `property` (if any) from the vault's outputs. */
+const afterVault = (name: string, property?: string) =>
+    entry(
+        name,
+        CONTAINER,
+        { ...container, name },
+        {
+            dependencies: ["urn:vault"],
+            propertyDependencies: property ? { [property]: ["urn:vault"] } : {},
+        },
+    );
+const byName = afterVault("reads-vault-name", "uploads");
+const byDependsOn = afterVault("after-vault");
+const byRestart = afterVault("restart-from-vault", "restart");
 const secondHand = entry(
     "second-hand",
     SECRET,
