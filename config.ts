@@ -169,6 +169,12 @@ export function parseFleetConfig(raw: RawConfig, secretKeys: ReadonlySet<ConfigK
         if (tooLong.length > 0) {
             problem("containerPrefix", `service names longer than 63 characters on swarm (a DNS label): ${tooLong.join(", ")}`);
         }
+        if (raw.image !== undefined && image !== "" && !isPinnedImage(image)) {
+            problem(
+                "image",
+                `"${image}" is not pinned: on swarm give NAME[:TAG]@sha256:DIGEST (a registry's image) or sha256:ID (an image loaded into every node), which \`docker image inspect ${image}\` shows as RepoDigests and Id. The provider pins a bare tag when it creates a service and the next \`pulumi up\` unpins it, restarting every service`,
+            );
+        }
         if (raw.bindAddress !== undefined && bindAddress !== DEFAULT_BIND_ADDRESS) {
             problem(
                 "bindAddress",
@@ -194,6 +200,17 @@ export function parseFleetConfig(raw: RawConfig, secretKeys: ReadonlySet<ConfigK
 }
 
 type Report = (key: string, message: string) => void;
+
+/**
+ * An image reference the Docker provider stores on a Swarm service exactly as given: pinned by
+ * digest (`redis:7.2@sha256:…`: Docker's client does not rewrite a canonical reference when the
+ * provider creates the service with QueryRegistry, moby client/service_create.go
+ * `imageWithDigestString`), or an image ID (`sha256:…`: never looked up in a registry, and a
+ * node runs it only if it has it, daemon/cluster/executor/container/adapter.go `pullImage`).
+ */
+export function isPinnedImage(image: string): boolean {
+    return /^sha256:[0-9a-f]{64}$/.test(image) || /^[^\s@]+@sha256:[0-9a-f]{64}$/.test(image);
+}
 
 function parseBoolean(value: string, key: ConfigKey, raw: RawConfig, problem: Report): boolean {
     if (value === "true") return true;

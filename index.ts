@@ -22,18 +22,26 @@ const image: pulumi.Input<string> = swarm
 
 // The protocol's fleet shares one network; a stack may create it, or join one that exists
 // (the fleet the protocol's operators set up by hand). On Swarm it is an attachable overlay,
-// so that clients (MCP servers, the operator tools) on any node can join it.
-const networkName: pulumi.Output<string> = config.createNetwork
-    ? new docker.Network("storage-network", {
-          name: config.network,
-          ...(swarm ? { driver: "overlay", attachable: true } : { driver: "bridge" }),
-          labels: [{ label: "nexus-redis.network", value: config.network }],
-      }).name
-    : docker.getNetworkOutput({ name: config.network }).name;
+// so that clients (MCP servers, the operator tools) on any node can join it. Containers and
+// services take its name and ID from its outputs, so that a replacement of the network (its
+// fixed name: the old one must go first) replaces them too: Docker removes no network in use.
+const network: { name: pulumi.Output<string>; id: pulumi.Output<string> } = config.createNetwork
+    ? new docker.Network(
+          "storage-network",
+          {
+              name: config.network,
+              ...(swarm ? { driver: "overlay", attachable: true } : { driver: "bridge" }),
+              labels: [{ label: "nexus-redis.network", value: config.network }],
+          },
+          { deleteBeforeReplace: true },
+      )
+    : docker.getNetworkOutput({ name: config.network });
+const networkName = network.name;
 
 const common = {
     image,
     network: networkName,
+    ...(swarm ? { networkId: network.id } : {}),
     bindAddress: config.bindAddress,
     containerPrefix: config.containerPrefix,
     memoryLimitMb: config.memoryLimitMb === 0 ? undefined : config.memoryLimitMb,

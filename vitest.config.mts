@@ -8,7 +8,8 @@ export default defineConfig({
         projects: [
             {
                 extends: true,
-                test: { name: "unit", include: ["test/unit/**/*.test.ts"], testTimeout: 60_000 },
+                // A plan under mocks takes seconds, more on a busy machine: hooks that make one get the tests' time.
+                test: { name: "unit", include: ["test/unit/**/*.test.ts"], testTimeout: 60_000, hookTimeout: 60_000 },
             },
             {
                 extends: true,

@@ -11,6 +11,14 @@ import { type ContainerFile, DATA_DIR, type Role } from "./redisServer";
 /** Label keys on every container and volume, so operators can `docker ps --filter label=...`. */
 export const LABEL_ENVIRONMENT = "nexus-redis.environment";
 export const LABEL_ROLE = "nexus-redis.role";
+/**
+ * Label on a container created with a memory limit. The provider updates `memory` in place,
+ * but Docker cannot remove a limit in place (`docker update --memory 0` keeps the old one), so
+ * whether there is a limit is also a label, and labels replace the container when they change
+ * (terraform-provider-docker resource_docker_container.go: `labels` ForceNew, `memory` not):
+ * adding or removing the limit re-creates the container, raising or lowering it does not.
+ */
+export const LABEL_MEMORY_LIMITED = "nexus-redis.memory-limited";
 
 /** Default host address ports are published on: an unauthenticated read replica must not face every interface by default. */
 export const DEFAULT_BIND_ADDRESS = "127.0.0.1";
@@ -84,8 +92,14 @@ export function containerArgs(spec: ContainerSpec): docker.ContainerArgs {
         // when it replaces or deletes the container, so Redis can fsync before it exits.
         stopTimeout: STOP_GRACE_SECONDS,
         destroyGraceSeconds: STOP_GRACE_SECONDS,
-        labels: labels(spec.environment, spec.role),
-        ...(spec.memoryLimitMb === undefined ? {} : { memory: spec.memoryLimitMb }),
+        labels: [
+            ...labels(spec.environment, spec.role),
+            ...(spec.memoryLimitMb === undefined ? [] : [{ label: LABEL_MEMORY_LIMITED, value: "true" }]),
+        ],
+        // The swap limit equal to the memory limit: no swap for Redis, and sent with every change
+        // of the memory, since Docker refuses a memory limit above the swap limit it holds (and
+        // without one it holds twice the first memory limit, which the provider reads back).
+        ...(spec.memoryLimitMb === undefined ? {} : { memory: spec.memoryLimitMb, memorySwap: spec.memoryLimitMb }),
     };
 }
 

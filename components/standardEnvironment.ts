@@ -1,10 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
+import { PROTOCOL_CONTAINER_PREFIX } from "./protocol";
 import {
     BACKUP_USER,
     OPERATIONAL_ADMIN_USER,
     OPERATIONAL_CONFIG,
     OPERATIONAL_FILE_SHAPES,
     REPLICATION_USER,
+    containerName,
     operationalCommand,
     operationalFiles,
 } from "./redisServer";
@@ -60,8 +62,14 @@ export class StandardEnvironment extends pulumi.ComponentResource {
         });
         this.vault = vault.endpoint;
 
+        // The vault's name from configuration, never from the vault's own outputs: with an
+        // output here, every replacement of the vault (a new password, image or memory limit)
+        // would replace the operational too, since the engine then treats every input built
+        // from that output as unknown and the provider replaces on an unknown upload
+        // (pulumi/pulumi step_generator.go calculateDependentReplacements).
+        const vaultName = pulumi.output(args.containerPrefix ?? PROTOCOL_CONTAINER_PREFIX).apply((p) => containerName(p, name, "vault"));
         const files = pulumi
-            .all([vault.endpoint.container, this.replicationPassword, this.operationalAdminPassword])
+            .all([vaultName, this.replicationPassword, this.operationalAdminPassword])
             .apply(([vaultContainer, replicationPassword, adminPassword]) =>
                 operationalFiles({ vaultContainer, replicationPassword, adminPassword }),
             );
@@ -76,6 +84,8 @@ export class StandardEnvironment extends pulumi.ComponentResource {
             // and replacing this volume is exactly the protocol's disaster recovery.
             retainVolume: false,
             // The vault must exist (and have its name on the network) before its replica starts.
+            // A bare dependsOn: the engine replaces a dependent only for inputs that come from
+            // the replaced resource's outputs, so replacing the vault leaves this one running.
             dependsOn: [vault.resource],
         }).endpoint;
         this.registerOutputs({

@@ -27,6 +27,9 @@ import { STOP_GRACE_SECONDS, labels } from "./containerSpec";
 import { REDIS_INTERNAL_PORT } from "./protocol";
 import { DATA_DIR, type FileShape, type Role } from "./redisServer";
 
+/** Seconds Swarm waits before restarting a task that stopped. */
+export const RESTART_DELAY_SECONDS = 2;
+
 /** Docker's limit on secret and config names. */
 export const SWARM_OBJECT_NAME_MAX = 64;
 /** Service names are DNS labels: the operational resolves its vault by service name. */
@@ -55,6 +58,21 @@ export function contentName(base: string, content: string): string {
     return `${base.slice(0, SWARM_OBJECT_NAME_MAX - hash.length - 1)}-${hash}`;
 }
 
+/**
+ * Whole seconds written as the Docker provider stores a duration after reading a service back:
+ * Go's `time.Duration.String()` with a trailing zero minute and second cut
+ * (terraform-provider-docker resource_docker_service_structures.go `shortDur`): 60 is "1m",
+ * 2 "2s", 90 "1m30s", 3600 "1h", 0 "0s". A service declared with any other spelling ("60s")
+ * differs from what the provider reads back, and every `pulumi up` would show it as a change
+ * (plan/engineModel.ts models that read-back for any duration).
+ */
+export function goDuration(seconds: number): string {
+    if (!Number.isInteger(seconds) || seconds < 0) throw new Error(`${seconds} is not a whole number of seconds`);
+    const [h, m, s] = [Math.floor(seconds / 3600), Math.floor((seconds % 3600) / 60), seconds % 60];
+    const text = h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
+    return text.replace(/m0s$/, "m").replace(/h0m$/, "h");
+}
+
 /** A file of a service, as the Swarm secret or config that carries it. */
 export interface SwarmFile {
     /** The plan's file (path, content, mode, owner); `secret` decides Secret or ServiceConfig. */
@@ -77,7 +95,8 @@ export interface SwarmServiceSpec {
     /** The role's command; the image's entrypoint stays (it drops to the redis user). */
     args: string[];
     files: SwarmFile[];
-    network: pulumi.Input<string>;
+    /** The network's ID: the provider reads back only the ID, and a name would replace the service at every `pulumi up`. */
+    networkId: pulumi.Input<string>;
     /** The vault's named volume (created on its node by the mount), or a tmpfs for an operational. */
     data: { volume: pulumi.Input<string> } | { tmpfs: true };
     /** Placement constraints (`node.id==...`, `node.id!=...`). */
@@ -118,17 +137,25 @@ export function serviceArgs(spec: SwarmServiceSpec): docker.ServiceArgs {
                         ? { type: "volume", source: spec.data.volume, target: DATA_DIR, volumeOptions: { labels: serviceLabels } }
                         : { type: "tmpfs", target: DATA_DIR },
                 ],
-                // SIGTERM, then this long before the kill: Redis fsyncs its AOF first.
-                stopGracePeriod: `${STOP_GRACE_SECONDS}s`,
+                // SIGTERM, then this long before the kill: Redis fsyncs its AOF first. Written as
+                // the provider reads it back ("1m", not "60s").
+                stopGracePeriod: goDuration(STOP_GRACE_SECONDS),
                 labels: serviceLabels,
             },
-            networksAdvanceds: [{ name: spec.network }],
+            // By ID, the one field the provider reads back (flattenTaskNetworksAdvanced); its
+            // own doc: "Using the name attribute of the docker network will lead to constant replacements".
+            networksAdvanceds: [{ id: spec.networkId }],
             placement: { constraints: spec.constraints },
-            // Restarted after a crash, always on a node the constraints allow.
-            restartPolicy: { condition: "any", delay: "2s" },
-            ...(spec.memoryLimitMb === undefined
-                ? {}
-                : { resources: { limits: { memoryBytes: pulumi.output(spec.memoryLimitMb).apply((mb) => mb * 1024 * 1024) } } }),
+            // Restarted after a crash, always on a node the constraints allow. The window is
+            // written out: the provider sends 0 for a missing one and reads back "0s" (unbounded).
+            restartPolicy: { condition: "any", delay: goDuration(RESTART_DELAY_SECONDS), window: goDuration(0) },
+            // Always sent, 0 for no limit: `resources` is computed in the provider's schema, so
+            // leaving it out would keep the last limit on the service instead of removing it.
+            resources: {
+                limits: {
+                    memoryBytes: spec.memoryLimitMb === undefined ? 0 : pulumi.output(spec.memoryLimitMb).apply((mb) => mb * 1024 * 1024),
+                },
+            },
         },
         // The old task stops before its replacement starts: a vault's volume is never shared.
         updateConfig: { order: "stop-first", parallelism: 1 },

@@ -40,6 +40,12 @@ export interface EnvironmentBaseArgs {
     image: pulumi.Input<string>;
     /** Name of the Docker network the containers attach to (the protocol's is `nexus-storage-network`). */
     network: pulumi.Input<string>;
+    /**
+     * Platform swarm: the ID of that network, which services attach by (the provider reads back
+     * only the ID). Required on swarm. Give the network resource's output: if the network is
+     * replaced, the services that use it must follow.
+     */
+    networkId?: pulumi.Input<string>;
     /** Host port of the vault. */
     vaultPort: pulumi.Input<number>;
     /** Host address the ports are published on. Default `127.0.0.1`. */
@@ -225,6 +231,7 @@ function createSwarmService(
         const config = new docker.ServiceConfig(resourceName, { name, data: script.apply(base64), labels: labelList }, { parent });
         return { file: shape, id: config.id, name: config.name };
     });
+    if (args.networkId === undefined) throw new Error(`${environment}: platform swarm needs the network's ID (args.networkId)`);
     const publish = (node.role === "vault" ? placement.publishVault : placement.publishOperational) ?? false;
     const service = new docker.Service(
         `${environment}-${node.role}`,
@@ -233,16 +240,25 @@ function createSwarmService(
             image: args.image,
             args: node.command(swarmFilePath(node.configFile)),
             files,
-            network: args.network,
-            data: node.role === "vault" ? { volume: prefix.apply((p) => volumeName(p, environment, node.role)) } : { tmpfs: true },
+            networkId: args.networkId,
+            data: node.role === "vault" ? { volume: vaultVolumeName(parent, environment, prefix) } : { tmpfs: true },
             constraints: [node.role === "vault" ? onNode(placement.vaultNode) : offNode(placement.vaultNode)],
             publishedPort: publish ? node.hostPort : undefined,
             environment,
             role: node.role,
             memoryLimitMb: args.memoryLimitMb,
         }),
-        // A fixed name: a replacement (`nexus-redis recover`) removes the old service first.
-        { parent, deleteBeforeReplace: true, dependsOn: node.dependsOn },
+        {
+            parent,
+            // A fixed name: a replacement (`nexus-redis recover`) removes the old service first.
+            deleteBeforeReplace: true,
+            dependsOn: node.dependsOn,
+            // When the registry answers for the image, Docker's client adds the image's platforms
+            // to the placement as the provider creates the service (moby client ServiceCreate,
+            // QueryRegistry), and the provider reads them back; the program declares none, so
+            // without this the next `pulumi up` would take them away again.
+            ignoreChanges: ["taskSpec.placement.platforms"],
+        },
     );
     return {
         resource: service,
@@ -253,6 +269,25 @@ function createSwarmService(
             ...(publish ? { publishedPort: pulumi.output(node.hostPort) } : {}),
         },
     };
+}
+
+/**
+ * The name of a Swarm vault's volume, as it was when the vault was first deployed. On Docker
+ * the vault's docker.Volume keeps the name it was created with (`ignoreChanges: ["name"]`); on
+ * Swarm the volume is created on the vault's node by the service's mount and is no resource of
+ * the stack, so this small resource records the name instead: a `containerPrefix` change then
+ * renames the services but mounts the same volume, and the vault never starts on a new, empty
+ * one. (A RandomId: the stack's own random provider, whose `keepers` are stored as given; its
+ * bytes are not used.) To move a vault to a new volume on purpose: `pulumi up --replace` this
+ * resource's URN.
+ */
+function vaultVolumeName(parent: pulumi.ComponentResource, environment: string, prefix: pulumi.Output<string>): pulumi.Output<string> {
+    const record = new random.RandomId(
+        `${environment}-vault-volume`,
+        { byteLength: 1, keepers: { volume: prefix.apply((p) => volumeName(p, environment, "vault")) } },
+        { parent, ignoreChanges: ["keepers"] },
+    );
+    return record.keepers.apply((k) => k!.volume);
 }
 
 function base64(text: string): string {

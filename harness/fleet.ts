@@ -108,6 +108,7 @@ const CONTAINER_INPUTS = [
     "destroyGraceSeconds",
     "labels",
     "memory",
+    "memorySwap",
 ];
 
 /** An owner or group as the provider takes it: numbers only here, since names would be looked up on this host. */
@@ -277,6 +278,8 @@ export class LiveFleet {
                 Mounts: mounts,
                 RestartPolicy: i.restart ? { Name: i.restart } : undefined,
                 Memory: i.memory ? i.memory * 1024 * 1024 : undefined,
+                // As the provider sends it: MiB, and -1 (unlimited) as it is.
+                MemorySwap: i.memorySwap ? (i.memorySwap > 0 ? i.memorySwap * 1024 * 1024 : i.memorySwap) : undefined,
                 NetworkMode: networks[0]?.name,
             },
             NetworkingConfig: networks[0] ? { EndpointsConfig: { [networks[0].name]: { Aliases: networks[0].aliases ?? [] } } } : undefined,

@@ -414,26 +414,28 @@ export class SwarmCluster {
         }
     }
 
-    /** Builds `tag` from `dockerfile` (no context) on every node: how an image update reaches nodes without a registry. */
-    async buildOnEveryNode(tag: string, dockerfile: string): Promise<void> {
-        await Promise.all(
-            this.nodes.map(
-                (node) =>
-                    new Promise<void>((resolve, reject) => {
-                        const child = spawn("docker", ["-H", `unix://${node.socket}`, "build", "-q", "-t", tag, "-"], {
-                            env: { ...process.env, DOCKER_BUILDKIT: "0" },
-                            stdio: ["pipe", "ignore", "pipe"],
-                        });
-                        let stderr = "";
-                        child.stderr.on("data", (b) => (stderr += b));
-                        child.on("error", reject);
-                        child.on("close", (code) =>
-                            code === 0 ? resolve() : reject(new Error(`docker build on ${node.name}: ${stderr}`)),
-                        );
-                        child.stdin.end(dockerfile);
-                    }),
-            ),
-        );
+    /**
+     * Builds `tag` from `dockerfile` (no context) on the manager and loads it into every other
+     * node: how an image update reaches nodes without a registry. One build, so one image ID on
+     * every node (a swarm stack names a loaded image by its ID); returns that ID.
+     */
+    async buildForEveryNode(tag: string, dockerfile: string): Promise<string> {
+        const [first, ...others] = this.nodes;
+        await new Promise<void>((resolve, reject) => {
+            const child = spawn("docker", ["-H", `unix://${first.socket}`, "build", "-q", "-t", tag, "-"], {
+                env: { ...process.env, DOCKER_BUILDKIT: "0" },
+                stdio: ["pipe", "ignore", "pipe"],
+            });
+            let stderr = "";
+            child.stderr.on("data", (b) => (stderr += b));
+            child.on("error", reject);
+            child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`docker build on ${first.name}: ${stderr}`))));
+            child.stdin.end(dockerfile);
+        });
+        const tar = path.join(this.names.state, `${tag.replace(/[^A-Za-z0-9_.-]/g, "_")}.tar`);
+        await sh("docker", ["-H", `unix://${first.socket}`, "save", "-o", tar, tag]);
+        await Promise.all(others.map((n) => sh("docker", ["-H", `unix://${n.socket}`, "load", "-q", "-i", tar])));
+        return (await sh("docker", ["-H", `unix://${first.socket}`, "image", "inspect", "--format", "{{.Id}}", tag])).trim();
     }
 
     /** Removes the whole cluster (engines, namespaces, veths, bridge, iptables rule, cgroups, folders); safe to call twice. */

@@ -8,6 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import Redis, { type RedisOptions } from "ioredis";
+import { parseGoDuration } from "../plan/engineModel";
 import type { Plan, PlannedResource } from "../plan/plan";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
 import { type Role, containerName } from "../components/redisServer";
@@ -72,14 +73,11 @@ function refuseUnknown(what: string, inputs: object | undefined, known: string[]
 
 /** A Go duration as the provider parses it ("60s", "2s", "1m30s") in nanoseconds. */
 export function durationNs(text: string): number {
-    const units: Record<string, number> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-    let total = 0;
-    const rest = text.replace(/(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)/g, (_, n: string, unit: string) => {
-        total += Number(n) * units[unit];
-        return "";
-    });
-    if (rest !== "" || text === "") throw new UnsupportedPlanError(`"${text}" is not a duration`);
-    return Math.round(total);
+    try {
+        return parseGoDuration(text);
+    } catch {
+        throw new UnsupportedPlanError(`"${text}" is not a duration`);
+    }
 }
 
 /** The provider's update/rollback config, with the defaults its schema gives every unset field. */
@@ -97,7 +95,7 @@ function updateConfig(what: string, c: Record<string, any> | undefined): Record<
 
 export class SwarmFleet {
     private readonly clients: Redis[] = [];
-    /** The plan's IDs of secrets and configs (the mocks' `NAME-id`) → the manager's. */
+    /** The plan's IDs of the network, secrets and configs (the mocks' `NAME-id`) → the manager's. */
     private readonly ids = new Map<string, string>();
 
     constructor(
@@ -142,18 +140,23 @@ export class SwarmFleet {
             case "nexus-redis:redis:StandardEnvironment":
             case "nexus-redis:redis:SecureEnvironment":
             case "random:index/randomPassword:RandomPassword":
-                return;
+            case "random:index/randomId:RandomId":
+                return; // Nothing on the engine: the values (passwords, the vault volume's name) are in the plan.
             case "docker:index/network:Network":
                 refuseUnknown(r.name, i, ["name", "driver", "attachable", "labels"]);
                 if (i.driver !== "overlay")
                     throw new UnsupportedPlanError(`${r.name}: a Swarm stack's network must be an overlay, got ${i.driver}`);
-                await this.docker.createNetwork({
-                    Name: i.name,
-                    Driver: "overlay",
-                    Attachable: i.attachable === true,
-                    Labels: labelsOf(i.labels, this.runLabel),
-                    CheckDuplicate: true,
-                });
+                {
+                    const created = await this.docker.createNetwork({
+                        Name: i.name,
+                        Driver: "overlay",
+                        Attachable: i.attachable === true,
+                        Labels: labelsOf(i.labels, this.runLabel),
+                        CheckDuplicate: true,
+                    });
+                    // Services attach by the network's ID (the plan's is the mocks' NAME-id).
+                    this.ids.set(`${r.name}-id`, created.id);
+                }
                 return;
             case "docker:index/secret:Secret": {
                 refuseUnknown(r.name, i, ["name", "data", "labels"]);
@@ -178,7 +181,7 @@ export class SwarmFleet {
 
     private realId(planId: string, what: string): string {
         const id = this.ids.get(planId);
-        if (!id) throw new UnsupportedPlanError(`${what}: ${planId} is not a secret or config of the plan created yet`);
+        if (!id) throw new UnsupportedPlanError(`${what}: ${planId} is not a network, secret or config of the plan created yet`);
         return id;
     }
 
@@ -231,7 +234,7 @@ export class SwarmFleet {
         refuseUnknown(`${r.name}.resources.limits`, t.resources?.limits, ["memoryBytes"]);
         const e = i.endpointSpec ?? {};
         refuseUnknown(`${r.name}.endpointSpec`, e, ["mode", "ports"]);
-        for (const n of t.networksAdvanceds ?? []) refuseUnknown(`${r.name} network`, n, ["name", "aliases"]);
+        for (const n of t.networksAdvanceds ?? []) refuseUnknown(`${r.name} network`, n, ["id", "aliases"]);
         return {
             Name: i.name,
             Labels: labelsOf(i.labels, this.runLabel),
@@ -248,13 +251,17 @@ export class SwarmFleet {
                     Configs: (c.configs ?? []).map((s: Record<string, any>) => file(`${r.name} config`, s, "configId", "configName")),
                     ...(c.stopGracePeriod ? { StopGracePeriod: durationNs(c.stopGracePeriod) } : {}),
                 },
-                Networks: (t.networksAdvanceds ?? []).map((n: Record<string, any>) => ({ Target: n.name, Aliases: n.aliases ?? [] })),
+                Networks: (t.networksAdvanceds ?? []).map((n: Record<string, any>) => ({
+                    Target: this.realId(n.id, `${r.name} network`),
+                    Aliases: n.aliases ?? [],
+                })),
                 Placement: { Constraints: placement.constraints ?? [] },
                 ...(t.restartPolicy
                     ? {
                           RestartPolicy: {
                               Condition: t.restartPolicy.condition,
                               ...(t.restartPolicy.delay ? { Delay: durationNs(t.restartPolicy.delay) } : {}),
+                              ...(t.restartPolicy.window ? { Window: durationNs(t.restartPolicy.window) } : {}),
                           },
                       }
                     : {}),
@@ -508,6 +515,11 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
     }
 }
 
+/** The ID of an image on a node (`sha256:…`): what a swarm stack's `image` names a loaded image by. */
+export async function imageId(node: SwarmNode, reference: string): Promise<string> {
+    return ((await node.docker.getImage(reference).inspect()) as { Id: string }).Id;
+}
+
 /**
  * Plans a `platform: swarm` test stack for `cluster` (its own prefix and network; vaults on
  * the nodes given) and, unless told not to, creates it. Call `destroy()` when done.
@@ -523,7 +535,9 @@ export async function startSwarmFleet(cluster: SwarmCluster, options: SwarmFleet
     const vaults = Object.fromEntries(Object.entries(options.vaultNodes ?? {}).map(([env, node]) => [env, nodeId(node)]));
     const config = {
         platform: "swarm",
-        image: SWARM_TEST_IMAGE,
+        // By ID: swarm takes only a pinned image (config.ts isPinnedImage), and with no registry
+        // here every node has the image loaded from the same `docker save`, so the same ID.
+        image: await imageId(cluster.manager, SWARM_TEST_IMAGE),
         containerPrefix: runId,
         network: `${runId}-net`,
         createNetwork: "true",

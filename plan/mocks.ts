@@ -5,6 +5,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { createHash, randomInt } from "node:crypto";
+import type { Registration } from "./plan";
 
 /** How the SDK wraps a secret value when it crosses the RPC boundary to the mocks. */
 export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -52,6 +53,12 @@ export interface PlanMocksOptions {
     existingNetworks?: string[];
     /** As in `pulumi preview`: a resource not yet created has only its inputs; what the provider computes is unknown. */
     preview?: boolean;
+    /**
+     * Preview only: resources whose every output stays unknown, as if each were being replaced
+     * with all of its outputs computed anew (what a test asks to find every input that would
+     * follow them).
+     */
+    unknownOutputs?: (type: string, name: string) => boolean;
 }
 
 export class PlanMocks implements pulumi.runtime.Mocks {
@@ -59,13 +66,20 @@ export class PlanMocks implements pulumi.runtime.Mocks {
     readonly resources = new Map<string, RecordedResource>();
     /** Every secret value generated here, so the plan can redact it wherever it appears. */
     readonly generatedSecrets = new Set<string>();
+    /** What the engine records of each registration (plan.ts fills it in before newResource runs), by `type::name`. */
+    readonly registered = new Map<string, Registration>();
 
-    constructor(private readonly options: PlanMocksOptions = {}) {}
+    constructor(protected readonly options: PlanMocksOptions = {}) {}
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
         const key = `${args.type}::${args.name}`;
         if (this.resources.has(key)) throw new Error(`two resources of type ${args.type} are named ${args.name}`);
         const inputs = args.inputs as Record<string, unknown>;
+        if (this.options.preview && this.options.unknownOutputs?.(args.type, args.name)) {
+            // No id and no state: the SDK leaves every output unknown in a preview.
+            this.resources.set(key, { type: args.type, name: args.name, custom: args.custom !== false, inputs, state: {} });
+            return { id: undefined, state: {} };
+        }
         const state = this.stateFor(args.type, args.name, inputs, args.custom !== false);
         this.resources.set(key, { type: args.type, name: args.name, custom: args.custom !== false, inputs, state });
         return { id: args.custom === false ? undefined : `${args.name}-id`, state };
@@ -73,13 +87,23 @@ export class PlanMocks implements pulumi.runtime.Mocks {
 
     private stateFor(type: string, name: string, inputs: Record<string, unknown>, custom: boolean): Record<string, unknown> {
         if (!custom) return {};
-        if (this.options.preview) return { ...inputs };
+        // With unknownOutputs, every other resource answers as if it existed already, so that
+        // the only values not known are the ones that follow the resources asked about.
+        if (this.options.preview && !this.options.unknownOutputs) return { ...inputs };
         switch (type) {
             case "random:index/randomPassword:RandomPassword": {
                 const result = randomPassword(inputs);
                 this.generatedSecrets.add(result);
                 // The real provider marks `result` secret; mocks must say so themselves.
                 return { ...inputs, result: secretEnvelope(result) };
+            }
+            case "random:index/randomId:RandomId": {
+                // Records a name at creation (components/vault.ts vaultVolumeName); its bytes are not used.
+                const bytes = createHash("sha256")
+                    .update(name)
+                    .digest()
+                    .subarray(0, Number(inputs.byteLength ?? 1));
+                return { ...inputs, hex: bytes.toString("hex"), b64Std: bytes.toString("base64"), b64Url: bytes.toString("base64url") };
             }
             case "docker:index/remoteImage:RemoteImage":
                 return {

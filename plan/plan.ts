@@ -8,6 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import * as path from "node:path";
+import { pathToFileURL } from "node:url";
 import { type ConfigOverrides, loadProjectConfig } from "./projectConfig";
 import { PlanMocks, type PlanMocksOptions, UNKNOWN, isSecretEnvelope } from "./mocks";
 
@@ -31,6 +32,8 @@ export interface Plan {
 }
 
 export interface PlanOptions extends ConfigOverrides, PlanMocksOptions {
+    /** The mocks to run the program with (plan/engineRun.ts's, which answer as the engine would from a prior state). Default: PlanMocks. */
+    mocks?: PlanMocks;
     /** Folder with Pulumi.yaml and index.ts. Default: this repository. */
     projectDir?: string;
     /** Stack whose Pulumi.<stack>.yaml applies. Default `dev`. */
@@ -44,8 +47,10 @@ export interface PlanOptions extends ConfigOverrides, PlanMocksOptions {
 export const SECRET = "[secret]";
 export const UNKNOWN_VALUE = "[unknown]";
 const REPO_ROOT = path.resolve(__dirname, "..");
+/** Runs of the program in this process: each imports it under a URL of its own. */
+let runs = 0;
 
-interface Registration {
+interface Declared {
     resource: pulumi.Resource;
     type: string;
     name: string;
@@ -59,6 +64,25 @@ export interface LifecycleOptions {
     deleteBeforeReplace?: boolean;
     retainOnDelete?: boolean;
     ignoreChanges?: string[];
+    replaceOnChanges?: string[];
+}
+
+/**
+ * What the engine records of a registration besides its inputs (its state keeps them): the
+ * resource's dependencies, and for each input property the resources whose outputs its value
+ * came from. The engine's dependent replacement goes by the latter (plan/engine.ts).
+ */
+export interface Registration {
+    urn: string;
+    type: string;
+    name: string;
+    /** A custom resource (a provider's); components hold no state. */
+    custom: boolean;
+    /** Input property → URNs of the resources whose outputs its value came from. */
+    propertyDependencies: Record<string, string[]>;
+    /** Every resource it depends on: its dependsOn and its property dependencies. */
+    dependencies: string[];
+    options: LifecycleOptions;
 }
 
 /** One run of the program under mocks. */
@@ -74,6 +98,8 @@ export interface PlanRun {
     rawInputs: Map<string, Record<string, unknown>>;
     /** Per resource URN, its lifecycle options. */
     options: Map<string, LifecycleOptions>;
+    /** Per resource URN, what the engine records of its registration, in the order the engine saw them. */
+    registrations: Map<string, Registration>;
     render(showSecrets: boolean): Promise<Plan>;
 }
 
@@ -81,11 +107,14 @@ export async function runPlan(options: PlanOptions = {}): Promise<PlanRun> {
     const projectDir = options.projectDir ?? REPO_ROOT;
     const stack = options.stack ?? "dev";
     const loaded = loadProjectConfig(projectDir, stack, options);
-    const mocks = new PlanMocks({ existingNetworks: options.existingNetworks, preview: options.preview });
+    const mocks =
+        options.mocks ??
+        new PlanMocks({ existingNetworks: options.existingNetworks, preview: options.preview, unknownOutputs: options.unknownOutputs });
     await pulumi.runtime.setMocks(mocks, loaded.project, stack, options.preview ?? false);
     pulumi.runtime.setAllConfig(loaded.config, loaded.secretKeys);
+    const recorded = recordRegistrations(mocks);
 
-    const registrations: Registration[] = [];
+    const registrations: Declared[] = [];
     let exports: Record<string, unknown> = {};
     await pulumi.runtime.runInPulumiStack(async () => {
         // Mocks never see parents or dependsOn; a stack transformation sees every resource's options.
@@ -100,11 +129,17 @@ export async function runPlan(options: PlanOptions = {}): Promise<PlanRun> {
                     deleteBeforeReplace: (args.opts as pulumi.CustomResourceOptions).deleteBeforeReplace,
                     retainOnDelete: args.opts.retainOnDelete,
                     ignoreChanges: args.opts.ignoreChanges,
+                    replaceOnChanges: args.opts.replaceOnChanges,
                 },
             });
             return undefined;
         });
-        exports = { ...(await import(path.join(projectDir, "index.ts"))) };
+        // The program creates its resources when its module is evaluated: evaluate it anew on
+        // every run (its components are plain modules and may stay cached), so that one process
+        // can run it several times, each under fresh mocks (setMocks resets the runtime's state).
+        const program = path.join(projectDir, "index.ts");
+        delete require.cache[program];
+        exports = { ...(await import(`${pathToFileURL(program).href}?run=${++runs}`)) };
         return undefined;
     });
     // Waiting on one output is not enough: registrations behind dependsOn finish later.
@@ -118,7 +153,7 @@ export async function runPlan(options: PlanOptions = {}): Promise<PlanRun> {
     const stackUrn = `urn:pulumi:${stack}::${loaded.project}::pulumi:pulumi:Stack::${loaded.project}-${stack}`;
     // The mock monitor puts the root stack's type into top-level URNs; the engine does not,
     // and a URN copied from the plan into `pulumi up --target` must be the engine's.
-    const urnOf = async (r: pulumi.Resource) => ((await settle(r.urn)).value as string).replace("::pulumi:pulumi:Stack$", "::");
+    const urnOf = async (r: pulumi.Resource) => engineUrn((await settle(r.urn)).value as string);
 
     // Resolved once; rendered with or without secrets as often as the caller likes.
     const graph: (Omit<PlannedResource, "inputs"> & { rawInputs: Record<string, unknown>; options: LifecycleOptions })[] = [];
@@ -140,6 +175,7 @@ export async function runPlan(options: PlanOptions = {}): Promise<PlanRun> {
     return {
         secrets: [...secrets],
         options: new Map(graph.map((r) => [r.urn, r.options])),
+        registrations: new Map(recorded.map((r) => [r.urn, r])),
         secretInputs: new Map(graph.map((r) => [r.urn, Object.keys(r.rawInputs).filter((k) => isSecretEnvelope(r.rawInputs[k]))])),
         rawInputs: new Map(graph.map((r) => [r.urn, r.rawInputs])),
         async render(showSecrets: boolean): Promise<Plan> {
@@ -157,6 +193,62 @@ export async function runPlan(options: PlanOptions = {}): Promise<PlanRun> {
 /** Runs the program once and renders its plan. */
 export async function planProgram(options: PlanOptions = {}): Promise<Plan> {
     return (await runPlan(options)).render(options.showSecrets ?? false);
+}
+
+/** The engine's URN for a URN the mock monitor made (it puts the root stack's type into top-level ones). */
+export function engineUrn(mockUrn: string): string {
+    return mockUrn.replace("::pulumi:pulumi:Stack$", "::");
+}
+
+interface MonitorRequest {
+    getType(): string;
+    getName(): string;
+    getParent(): string;
+    getCustom(): boolean;
+    getDependenciesList(): string[];
+    getPropertydependenciesMap(): { forEach(f: (deps: { getUrnsList(): string[] }, key: string) => void): void };
+    getDeletebeforereplace(): boolean;
+    getDeletebeforereplacedefined(): boolean;
+    getIgnorechangesList(): string[];
+    getReplaceonchangesList(): string[];
+    getRetainondelete(): boolean | undefined;
+}
+
+/**
+ * Records each registration request the mock monitor receives, which carries what the mocks
+ * are not given: the property dependencies of every input (the SDK sends them with the
+ * request, resource.js's registerResource) and the resource options. The mocks can read a
+ * registration's record from `registered` when their newResource runs (after the record).
+ */
+function recordRegistrations(mocks: PlanMocks): Registration[] {
+    const monitor = (pulumi.runtime as unknown as { getMonitor(): Record<string, unknown> }).getMonitor();
+    const newUrn = monitor.newUrn as (parent: string, type: string, name: string) => string;
+    const register = monitor.registerResource as (req: MonitorRequest, callback: unknown) => Promise<void>;
+    const recorded: Registration[] = [];
+    monitor.registerResource = (req: MonitorRequest, callback: unknown) => {
+        const propertyDependencies: Record<string, string[]> = {};
+        req.getPropertydependenciesMap().forEach((deps, key) => {
+            propertyDependencies[key] = deps.getUrnsList().map(engineUrn);
+        });
+        const registration: Registration = {
+            urn: engineUrn(newUrn.call(monitor, req.getParent(), req.getType(), req.getName())),
+            type: req.getType(),
+            name: req.getName(),
+            custom: req.getCustom(),
+            propertyDependencies,
+            dependencies: req.getDependenciesList().map(engineUrn),
+            options: {
+                ...(req.getDeletebeforereplacedefined() ? { deleteBeforeReplace: req.getDeletebeforereplace() } : {}),
+                ...(req.getRetainondelete() ? { retainOnDelete: true } : {}),
+                ...(req.getIgnorechangesList().length > 0 ? { ignoreChanges: req.getIgnorechangesList() } : {}),
+                ...(req.getReplaceonchangesList().length > 0 ? { replaceOnChanges: req.getReplaceonchangesList() } : {}),
+            },
+        };
+        recorded.push(registration);
+        mocks.registered.set(`${registration.type}::${registration.name}`, registration);
+        return register.call(monitor, req, callback);
+    };
+    return recorded;
 }
 
 function tryJson(value: string | undefined): unknown {
@@ -185,6 +277,11 @@ function redactString(value: string, secrets: Set<string>): string {
         if (result.includes(secret)) result = result.split(secret).join(SECRET);
     }
     return result;
+}
+
+/** Inputs as the SDK sent them, as plain data: secrets unwrapped, values not yet known `[unknown]`. */
+export function plainValue(raw: unknown): unknown {
+    return reveal(raw, new Set(), true);
 }
 
 /**
@@ -234,7 +331,7 @@ async function settle(output: pulumi.Output<unknown>): Promise<Settled> {
     return { value, known, secret };
 }
 
-async function resolveResources(input: Registration["dependsOn"]): Promise<pulumi.Resource[]> {
+async function resolveResources(input: Declared["dependsOn"]): Promise<pulumi.Resource[]> {
     if (input === undefined) return [];
     const value = pulumi.Output.isInstance(input) ? (await settle(input)).value : await input;
     const list = Array.isArray(value) ? value : [value];

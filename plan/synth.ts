@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "../config";
 import { planProgram } from "./plan";
+import { runMain, userErrorExit } from "./cliMain";
 import { ProjectConfigError } from "./projectConfig";
 
 export const SYNTH_HELP = `Usage: npm run --silent synth -- [options]
@@ -73,20 +74,8 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
         return 0;
     } catch (e) {
-        if (e instanceof ConfigError || e instanceof ProjectConfigError || e instanceof UsageError) {
-            process.stderr.write(`synth: ${e.message}\n`);
-            return 2;
-        }
-        throw e;
+        return userErrorExit("synth", e, [ConfigError, ProjectConfigError, UsageError]);
     }
 }
 
-/** Exits once everything written has reached the pipe: a plain exit truncates large output. */
-function exitAfterFlush(code: number): void {
-    process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
-}
-
-main(process.argv.slice(2)).then(exitAfterFlush, (e) => {
-    process.stderr.write(`synth: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    exitAfterFlush(1);
-});
+runMain("synth", () => main(process.argv.slice(2)));

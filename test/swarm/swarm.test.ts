@@ -301,8 +301,11 @@ describe.skipIf(!available)("the protocol's table on a three-node Swarm", () => 
     });
 
     it("rolls an image update through every service with no acknowledged write lost", async () => {
-        const next = `${SWARM_TEST_IMAGE.split(":")[0]}:swarm-update-${fleet.runId}`;
-        await cluster.buildOnEveryNode(next, `FROM ${SWARM_TEST_IMAGE}\nLABEL nexus-redis.test-update="${fleet.runId}"\n`);
+        // By its ID, as a swarm stack names an image with no registry (config.ts isPinnedImage).
+        const next = await cluster.buildForEveryNode(
+            `${SWARM_TEST_IMAGE.split(":")[0]}:swarm-update-${fleet.runId}`,
+            `FROM ${SWARM_TEST_IMAGE}\nLABEL nexus-redis.test-update="${fleet.runId}"\n`,
+        );
         const writers = ["contact", "session", "user"];
         const acknowledged: Record<string, string[]> = Object.fromEntries(writers.map((env) => [env, []]));
         let writing = true;

@@ -11,7 +11,12 @@ let plan: Plan;
 beforeAll(async () => {
     plan = await planProgram({
         stack: "staging",
-        values: { platform: "swarm", containerPrefix: "blue", swarmNodes: '{"vault":"abcdefghijklmnopqrstuvwxy"}' },
+        values: {
+            platform: "swarm",
+            image: `sha256:${"f".repeat(64)}`,
+            containerPrefix: "blue",
+            swarmNodes: '{"vault":"abcdefghijklmnopqrstuvwxy"}',
+        },
     });
 });
 

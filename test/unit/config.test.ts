@@ -1,10 +1,14 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { CONFIG_KEYS, ConfigError, type RawConfig, parseFleetConfig } from "../../config";
+import { CONFIG_KEYS, ConfigError, type RawConfig, isPinnedImage, parseFleetConfig } from "../../config";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
 import { loadProjectConfig } from "../../plan/projectConfig";
 
 const ROOT = path.resolve(__dirname, "../..");
+/** Images a swarm stack accepts: a registry image pinned by digest, and an image ID. */
+const PINNED = `redis:7.2@sha256:${"c".repeat(64)}`;
+const IMAGE_ID = `sha256:${"d".repeat(64)}`;
+const NODE = "a1b2c3d4e5f6g7h8i9j0k1l2m";
 
 /** The dev stack's configuration as the Pulumi CLI would hand it over, keys without namespace. */
 function devConfig(): RawConfig {
@@ -322,6 +326,7 @@ describe("platform swarm", () => {
         const config = parseFleetConfig({
             ...devConfig(),
             platform: "swarm",
+            image: PINNED,
             swarmNodes: JSON.stringify({ vault: N1, vaults: { kb: N2 } }),
         });
         expect(config.platform).toBe("swarm");
@@ -335,6 +340,7 @@ describe("platform swarm", () => {
         const config = parseFleetConfig({
             ...devConfig(),
             platform: "swarm",
+            image: IMAGE_ID,
             environments: '["kb","user"]',
             swarmNodes: JSON.stringify({ vaults: { kb: N1, user: N2 } }),
             swarmPublish: '["operational","vault"]',
@@ -396,6 +402,18 @@ describe("platform swarm", () => {
             /Swarm cannot publish a port on one address \(0\.0\.0\.0\)/,
         ],
         [
+            "an image on swarm that is a bare tag",
+            { platform: "swarm", swarmNodes: `{"vault":"${N1}"}`, image: "redis:7.2" },
+            "nexus-redis:image",
+            /"redis:7\.2" is not pinned: on swarm give NAME\[:TAG\]@sha256:DIGEST .* or sha256:ID/,
+        ],
+        [
+            "an image on swarm pinned by a digest that is not sha256",
+            { platform: "swarm", swarmNodes: `{"vault":"${N1}"}`, image: `redis:7.2@sha512:${"a".repeat(128)}` },
+            "nexus-redis:image",
+            /is not pinned/,
+        ],
+        [
             "a service name longer than a DNS label",
             { platform: "swarm", swarmNodes: `{"vault":"${N1}"}`, containerPrefix: "p".repeat(40) },
             "nexus-redis:containerPrefix",
@@ -403,5 +421,27 @@ describe("platform swarm", () => {
         ],
     ])("rejects %s, naming the key", (_what, overrides, key, message) => {
         expect(problemsOf(overrides)).toContainEqual({ key, message: expect.stringMatching(message) });
+    });
+});
+
+describe("the image on swarm", () => {
+    it.each([
+        ["a registry image pinned by digest", PINNED],
+        ["one with a registry host and no tag", `registry.example:5000/redis@sha256:${"0".repeat(64)}`],
+        ["an image ID, for an image loaded into every node", IMAGE_ID],
+    ])("is accepted as %s", (_what, image) => {
+        expect(isPinnedImage(image)).toBe(true);
+        expect(problemsOf({ platform: "swarm", swarmNodes: `{"vault":"${NODE}"}`, image })).toEqual([]);
+    });
+
+    it.each(["redis:7.2", "redis", `redis@sha256:${"A".repeat(64)}`, `sha256:${"a".repeat(63)}`, `${"a".repeat(64)}`])(
+        "is refused as %s, which the provider would not store as given",
+        (image) => {
+            expect(isPinnedImage(image)).toBe(false);
+        },
+    );
+
+    it("may stay a tag on docker, where containers run the image ID the stack pulled", () => {
+        expect(problemsOf({ image: "redis:7.2" })).toEqual([]);
     });
 });

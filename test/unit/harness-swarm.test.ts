@@ -110,6 +110,20 @@ describe("planned services on the Engine API", () => {
                     secrets: [{ secretId: "kb-operational-config-id", secretName: "s", fileName: "/run/secrets/operational.conf" }],
                 }),
             ),
-        ).toThrow(/kb-operational-config-id is not a secret or config of the plan created yet/);
+        ).toThrow(/kb-operational-config-id is not a network, secret or config of the plan created yet/);
+    });
+
+    it("attaches to the network by the ID the plan's network was created with, and refuses one it did not create", () => {
+        const withNetwork = (id: string) => {
+            const r = planned({});
+            (r.inputs.taskSpec as any).networksAdvanceds = [{ id }];
+            (r.inputs.taskSpec as any).restartPolicy = { condition: "any", delay: "2s", window: "0s" };
+            return r;
+        };
+        expect(() => fleet.serviceSpec(withNetwork("storage-network-id"))).toThrow(/storage-network-id is not a network/);
+        (fleet as any).ids.set("storage-network-id", "0123abcd");
+        const spec = fleet.serviceSpec(withNetwork("storage-network-id")) as any;
+        expect(spec.TaskTemplate.Networks).toEqual([{ Target: "0123abcd", Aliases: [] }]);
+        expect(spec.TaskTemplate.RestartPolicy).toEqual({ Condition: "any", Delay: 2e9, Window: 0 });
     });
 });

@@ -11,7 +11,14 @@ import { leaks, sha256 } from "./secretLeaks";
 
 let run: PlanRun;
 beforeAll(async () => {
-    run = await runPlan({ stack: "dev", values: { platform: "swarm", swarmNodes: '{"vault":"abcdefghijklmnopqrstuvwxy"}' } });
+    run = await runPlan({
+        stack: "dev",
+        values: {
+            platform: "swarm",
+            image: `redis:7.2@sha256:${"f".repeat(64)}`,
+            swarmNodes: '{"vault":"abcdefghijklmnopqrstuvwxy"}',
+        },
+    });
 });
 
 const ofType = (type: string) => [...run.rawInputs].filter(([urn]) => urn.includes(`$${type}::`));

@@ -18,6 +18,8 @@ const N1 = "n1n1n1n1n1n1n1n1n1n1n1n1n";
 const N2 = "n2n2n2n2n2n2n2n2n2n2n2n2n";
 /** kb's and user's vaults on N2, every other vault on N1. */
 const nodeOf = (env: string) => (env === "kb" || env === "user" ? N2 : N1);
+/** A registry image pinned by digest: swarm accepts no bare tag (config.ts isPinnedImage). */
+const IMAGE = `redis:7.2@sha256:${"e".repeat(64)}`;
 const START_SCRIPT = readFileSync(path.resolve(__dirname, "../../components/start-redis.sh"), "utf8");
 
 let plan: Plan;
@@ -29,6 +31,7 @@ beforeAll(async () => {
         stack: "dev",
         values: {
             platform: "swarm",
+            image: IMAGE,
             swarmNodes: JSON.stringify({ vault: N1, vaults: { kb: N2, user: N2 } }),
             swarmPublish: '["vault"]',
             memoryLimitMb: "512",
@@ -60,7 +63,7 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 const outputs = () => plan.outputs.environments as Record<string, any>;
 
 describe("the swarm stack's resources", () => {
-    it("are one service per role with its secret and the start script as a config, and no container, volume or image pull", () => {
+    it("are one service per role with its secret and the start script as a config, a record of each vault's volume name, and no container, volume or image pull", () => {
         const expected = [
             "docker:index/network:Network::storage-network",
             ...STANDARD.flatMap((e) => [
@@ -70,6 +73,7 @@ describe("the swarm stack's resources", () => {
                 ),
                 `docker:index/secret:Secret::${e.name}-vault-config`,
                 `docker:index/serviceConfig:ServiceConfig::${e.name}-vault-script`,
+                `random:index/randomId:RandomId::${e.name}-vault-volume`,
                 `docker:index/service:Service::${e.name}-vault`,
                 `docker:index/secret:Secret::${e.name}-operational-config`,
                 `docker:index/serviceConfig:ServiceConfig::${e.name}-operational-script`,
@@ -81,6 +85,7 @@ describe("the swarm stack's resources", () => {
                 `random:index/randomPassword:RandomPassword::${e.name}-backup-password`,
                 `docker:index/secret:Secret::${e.name}-vault-config`,
                 `docker:index/serviceConfig:ServiceConfig::${e.name}-vault-script`,
+                `random:index/randomId:RandomId::${e.name}-vault-volume`,
                 `docker:index/service:Service::${e.name}-vault`,
             ]),
         ];
@@ -112,11 +117,12 @@ describe("the swarm stack's resources", () => {
 describe.each(PROTOCOL_ENVIRONMENTS)("$name's vault", (env) => {
     const name = `${env.name}-vault`;
 
-    it("is one replica of the service named after the environment, on the overlay, in DNS round-robin mode", () => {
+    it("is one replica of the service named after the environment, on the overlay by its ID, in DNS round-robin mode", () => {
         const inputs = service(name).inputs as any;
         expect(inputs.name).toBe(`nexus3-${env.name}-vault`);
         expect(inputs.mode).toEqual({ replicated: { replicas: 1 } });
-        expect(inputs.taskSpec.networksAdvanceds).toEqual([{ name: "nexus-storage-network" }]);
+        // The mocked network's ID: the provider reads back only the ID, never the name.
+        expect(inputs.taskSpec.networksAdvanceds).toEqual([{ id: "storage-network-id" }]);
         expect(inputs.endpointSpec.mode).toBe("dnsrr");
     });
 
@@ -140,7 +146,19 @@ describe.each(PROTOCOL_ENVIRONMENTS)("$name's vault", (env) => {
     it("stops the old task before starting its replacement, on update and on rollback: two vaults never share the volume", () => {
         expect(service(name).inputs.updateConfig).toEqual({ order: "stop-first", parallelism: 1 });
         expect(service(name).inputs.rollbackConfig).toEqual({ order: "stop-first", parallelism: 1 });
-        expect(containerSpec(name).stopGracePeriod).toBe("60s");
+        // 60 s, spelled as the provider reads it back.
+        expect(containerSpec(name).stopGracePeriod).toBe("1m");
+        expect((service(name).inputs.taskSpec as any).restartPolicy).toEqual({ condition: "any", delay: "2s", window: "0s" });
+    });
+
+    it("keeps its volume's name in a record that ignores later changes, as the Docker volume does", () => {
+        const record = resource("random:index/randomId:RandomId", `${env.name}-vault-volume`);
+        expect(record.inputs.keepers).toEqual({ volume: `nexus3-${env.name}-vault-data` });
+        expect(options.get(record.urn)).toMatchObject({ ignoreChanges: ["keepers"] });
+    });
+
+    it("leaves the image's platforms, which Docker adds to the placement on create when a registry answers, out of every diff", () => {
+        expect(options.get(service(name).urn)).toMatchObject({ ignoreChanges: ["taskSpec.placement.platforms"] });
     });
 
     it("starts through the image's entrypoint (args, not commands) with its start script and its config from a secret", () => {
@@ -148,7 +166,7 @@ describe.each(PROTOCOL_ENVIRONMENTS)("$name's vault", (env) => {
         expect(spec.args).toEqual(["sh", "/etc/nexus-redis/start-redis.sh", "vault", "/run/secrets/vault.conf"]);
         expect(spec.commands).toBeUndefined();
         expect(spec.env).toBeUndefined();
-        expect(spec.image).toBe("redis:7.2");
+        expect(spec.image).toBe(IMAGE);
     });
 
     it("gets its config as a secret readable by the redis user alone, and its start script as a config", () => {
@@ -241,7 +259,7 @@ describe.each(STANDARD)("$name's operational", (env) => {
         expect(outputs()[env.name]).toEqual({
             kind: "standard",
             platform: "swarm",
-            swarm: { network: "nexus-storage-network", image: "redis:7.2", vaultNode: nodeOf(env.name) },
+            swarm: { network: "nexus-storage-network", image: IMAGE, vaultNode: nodeOf(env.name) },
             vault: {
                 container: `nexus3-${env.name}-vault`,
                 host: `nexus3-${env.name}-vault`,
@@ -268,7 +286,7 @@ describe("the pure service arguments", () => {
         image: "redis:7.2",
         args: ["redis-server", "/run/secrets/operational.conf"],
         files: [],
-        network: "net",
+        networkId: "net-id",
         data: { tmpfs: true as const },
         constraints: [offNode(N1)],
         environment: "kb",
