@@ -22,7 +22,7 @@ export const ADOPT_PORTS: PortRange = { first: TEST_PORTS.first, last: 32_767 };
 export interface AdoptionStack {
     fleet: LiveFleet;
     pulumi: FakePulumiStack;
-    /** What each `pulumi up` did, in order, with how long it took. */
+    /** What each `pulumi up` (and `pulumi destroy`) did, in order, with how long it took. */
     applied: (ApplyResult & { ms: number })[];
 }
 
@@ -64,6 +64,12 @@ export function adoptionStack(
         onUp: async (config) => {
             const started = performance.now();
             const result = await fleet.apply(await plan(config));
+            applied.push({ ...result, ms: performance.now() - started });
+        },
+        // Every resource removed, as `pulumi destroy` does: the plan of a stack with nothing in it.
+        onDestroy: async () => {
+            const started = performance.now();
+            const result = await fleet.apply({ ...fleet.plan, resources: [], outputs: { environments: {} } });
             applied.push({ ...result, ms: performance.now() - started });
         },
         outputs: () => ({ environments: fleet.outputs }),

@@ -11,6 +11,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type Redis from "ioredis";
+import { parseKeyspace, totalKeys } from "../cli/adoptSettings";
 import { findProtocolEnvironment } from "../components/protocol";
 import { type Docker, exec } from "./docker";
 import { RUN_LABEL_KEY, TEST_IMAGE, parseInfo, waitFor } from "./fleet";
@@ -164,7 +165,7 @@ export function vaultClient(env: HandBuiltEnvironment): Redis {
     return handBuiltClient(env.vault.port, env.password);
 }
 
-/** Writes `keys` keys of several types into the vault, then waits until its operational has them all. */
+/** Writes `keys` keys of several types into the vault (database 0), then waits until its operational has as many in all. */
 export async function fillEnvironment(env: HandBuiltEnvironment, keys: number): Promise<void> {
     const client = vaultClient(env);
     try {
@@ -180,7 +181,8 @@ export async function fillEnvironment(env: HandBuiltEnvironment, keys: number): 
             const replica = handBuiltClient(env.operational!.port);
             try {
                 await replica.connect();
-                return (await replica.dbsize()) === keys ? true : undefined;
+                // Every database's keys (INFO keyspace), not DBSIZE's database 0 alone.
+                return totalKeys(parseKeyspace(parseInfo(await replica.info("keyspace")))) === keys ? true : undefined;
             } finally {
                 replica.disconnect();
             }

@@ -28,6 +28,7 @@ import {
     snapshotDigest,
 } from "../../harness/handBuiltFleet";
 import { freePortOffset } from "../../harness/ports";
+import { declaredVaultSettings } from "../../cli/adoptSettings";
 
 const ROOT = path.resolve(__dirname, "../..");
 const KEYS = 100_000;
@@ -196,6 +197,10 @@ describe.skipIf(!live)("nexus-redis adopt on a fleet built by the protocol's ste
         );
         expect(run.stdout).toContain("pulumi config set --path 'environments[4]' locker");
         expect(run.stdout).toContain("save points are off: Redis's defaults (3600 1 300 100 60 10000) are set before the stop");
+        // locker ran with --save '': the dry run says what the new vault declares instead (vaultSettings()).
+        expect(run.stdout).toContain(
+            `the new vault's persistence differs from the old one's: save '' → ${declaredVaultSettings(0).save || "''"}, appendonly no → yes`,
+        );
         expect(run.stdout).toContain("12 environments: 5 to adopt, 7 skipped: nothing was changed (--dry-run)");
         for (const e of built) expect(run.stdout + run.stderr).not.toContain(e.password);
     });
@@ -210,6 +215,13 @@ describe.skipIf(!live)("nexus-redis adopt on a fleet built by the protocol's ste
         );
         for (const name of ENVIRONMENTS) expect(report.measurements[name].writesRefusedMs).toBeGreaterThan(0);
         process.stderr.write(`adopt: writes refused (ms): ${JSON.stringify(report.measurements)}\n`);
+        // How long a normal start takes (the gate's START_BOUND_MS is a margin over it).
+        process.stderr.write(
+            `adopt: ${run.stderr
+                .split("\n")
+                .filter((l) => l.includes("after its container started"))
+                .join("; ")}\n`,
+        );
 
         const anonymous = report.environments.find((e: { name: string }) => e.name === "kb").vault.data.name;
         const data: Record<string, string> = {
@@ -227,6 +239,7 @@ describe.skipIf(!live)("nexus-redis adopt on a fleet built by the protocol's ste
             "bindAddress",
             "containerPrefix",
             "portOffset",
+            "memoryLimitMb",
             "environments",
             "passwords",
             "vaultData",

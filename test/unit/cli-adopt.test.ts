@@ -12,7 +12,6 @@ import {
     type ContainerFacts,
     type EnvironmentPlan,
     type Findings,
-    type Journal,
     type StackView,
     asideName,
     candidates,
@@ -27,12 +26,11 @@ import {
     passwordFromCommand,
     previewCommand,
     printable,
-    rollbackText,
     stackView,
-    undoCommands,
     upCommand,
 } from "../../cli/adoptPlan";
 import { type AdoptReport, renderJson, renderTable } from "../../cli/adoptReport";
+import { type Journal, readyingArgs, replicationCommands, rollbackText, undoCommands, undoPlan } from "../../cli/adoptRollback";
 import { aofSettled } from "../../cli/redisReplies";
 import { askVault, containerFacts } from "../../cli/adoptDiscover";
 import { type CliIo, HELP, main } from "../../cli/nexus-redis";
@@ -103,7 +101,7 @@ function contact(over: Partial<Findings> = {}, v: StackView = view()): Findings 
                 save: "3600 1 300 100 60 10000",
             },
             users: ["default"],
-            keys: 100_000,
+            keyspace: { 0: { keys: 100_000, expires: 0 } },
         },
         operationalRedis: { info: { role: "slave", master_link_status: "up", master_sync_in_progress: "0" } },
         ...over,
@@ -350,6 +348,7 @@ describe("an environment adopt can take over", () => {
             operational: { container: "nexus3-contact-operational", endpoint: "127.0.0.1:6631" },
         });
         expect(plan.notes).toEqual([
+            "the new vault's persistence differs from the old one's: appendonly no → yes; the new vault snapshots dump.rdb at Redis's save points (3600 1 300 100 60 10000), its AOF is fsynced every second",
             "AOF is off: it is turned on while the vault runs (CONFIG SET appendonly yes), and the rewrite waited for",
         ]);
     });
@@ -476,7 +475,7 @@ const REFUSALS: [string, (f: Findings) => Findings, RegExp][] = [
     [
         "data in the writable layer",
         (f) => ({ ...f, vault: vaultContainer({ mounts: [] }) }),
-        /contact's data cannot be used in place: nothing is mounted at \/data: the data is in the container's writable layer\. Move it to a volume first: docker stop -t 300 nexus3-contact-vault/,
+        /contact's data cannot be used in place: nothing is mounted at \/data: the data is in the container's writable layer\. Move it to a host folder first/,
     ],
     [
         "a host folder the program cannot bind-mount",
@@ -676,62 +675,181 @@ describe("the stack's configuration, one environment at a time", () => {
             /would give the stack a configuration the program refuses:[\s\S]*host port 6630 is used by both kb vault and contact vault/,
         );
     });
-
-    it("undoes its steps exactly, last first, without printing a password", () => {
-        const v = view({ environments: '["user"]', vaultData: '{"user":"/srv/user"}', passwords: '{"user":{"vault":"u"}}' });
-        const { steps } = configSteps(v, judgeEnvironment(contact({}, v), context(v)));
-        const undo = undoCommands(steps, "contact", "dev");
-        expect(undo).toEqual([
-            "pulumi config rm --stack dev --path 'environments[1]'",
-            `pulumi config set --stack dev vaultData '{"user":"/srv/user"}'`,
-            `pulumi config set --stack dev --secret passwords "$(pulumi config get --stack dev passwords | jq -c 'del(.contact)')"`,
-            "pulumi config set --stack dev createNetwork true",
-        ]);
-        expect(undo.join("\n")).not.toContain(PASSWORD);
-        expect(undoCommands(configSteps(view(), first).steps, "contact", undefined)).toContain("pulumi config rm passwords");
-    });
 });
 
-describe("a takeover that stops says how to put things back", () => {
-    const steps = configSteps(view(), judgeEnvironment(contact(), context())).steps;
+describe("a takeover that fails is put back: the stack's configuration, its containers, the old containers and their replication", () => {
+    const v = view();
+    const steps = configSteps(v, judgeEnvironment(contact(), context())).steps;
     const journal: Journal = {
         environment: "contact",
         steps,
-        stepsDone: 4,
+        stepsDone: steps.length,
+        environmentsBefore: [],
+        item: "contact",
         aofEnabled: true,
         savePointsSet: false,
+        replication: {
+            operational: "nexus3-contact-operational",
+            masterHost: "10.0.4.2",
+            masterPort: 6379,
+            masterauth: PASSWORD,
+            vaultIp: "10.0.4.2",
+            network: "nexus-storage-network",
+        },
         stopped: ["nexus3-contact-vault", "nexus3-contact-operational"],
         renamed: [
             ["nexus3-contact-vault", "nexus3-contact-vault.adopted-20261126T101500Z"],
             ["nexus3-contact-operational", "nexus3-contact-operational.adopted-20261126T101500Z"],
         ],
-        applyStarted: false,
+        applyStarted: true,
         newVaultAnswered: false,
     };
 
-    it("after the rename: undo the config, rename back and start", () => {
-        expect(rollbackText(journal, undefined)).toBe(
-            [
-                "contact's data is untouched: no volume or folder was removed or renamed.",
-                "undo the stack's configuration: pulumi config rm --path 'environments[0]' && pulumi config rm vaultData && pulumi config rm passwords && pulumi config set createNetwork true",
-                "put the old containers back: docker rename nexus3-contact-vault.adopted-20261126T101500Z nexus3-contact-vault && docker rename nexus3-contact-operational.adopted-20261126T101500Z nexus3-contact-operational && docker start nexus3-contact-vault nexus3-contact-operational",
-            ].join("\n"),
-        );
+    it("undoes each step, last first, a secret's former value on stdin; the first environment's containers go with pulumi destroy, since an empty environments means the whole table", () => {
+        const undo = undoPlan(journal, "dev");
+        expect(undo.invocations).toEqual([
+            // The stack set no environments: the key goes as a whole, as it was.
+            { command: ["pulumi", "config", "rm", "--stack", "dev", "environments"] },
+            { command: ["pulumi", "config", "rm", "--stack", "dev", "vaultData"] },
+            { command: ["pulumi", "config", "rm", "--stack", "dev", "passwords"] },
+            { command: ["pulumi", "config", "set", "--stack", "dev", "createNetwork", "true"] },
+        ]);
+        expect(undo.apply).toBe("destroy");
+        expect(undo.command).toEqual(["pulumi", "destroy", "--yes", "--skip-preview", "--stack", "dev"]);
     });
 
-    it("after pulumi up: remove what it created through the stack first, and warn about writes the new vault took", () => {
-        const text = rollbackText({ ...journal, applyStarted: true, newVaultAnswered: true }, "dev");
-        expect(text).toContain("`pulumi up` ran: remove what it created for contact");
-        expect(text).toContain("&& pulumi up --yes --stack dev");
-        expect(text).toContain("writes it accepted since the stop are in its append-only file, which the old container does not read");
-        expect(text).toContain("docker rename nexus3-contact-vault.adopted-20261126T101500Z nexus3-contact-vault");
+    it("gives a secret back its former value on stdin, and applies with pulumi up when the stack keeps other environments", () => {
+        const w = view({ environments: '["user"]', vaultData: '{"user":"/srv/user"}', passwords: '{"user":{"vault":"u"}}' });
+        const later = configSteps(w, judgeEnvironment(contact({}, w), context(w))).steps;
+        const undo = undoPlan({ ...journal, steps: later, stepsDone: later.length, environmentsBefore: ["user"] }, undefined);
+        expect(undo.invocations).toContainEqual({
+            command: ["pulumi", "config", "set", "--secret", "passwords"],
+            input: '{"user":{"vault":"u"}}',
+        });
+        expect(undo.invocations).toContainEqual({ command: ["pulumi", "config", "set", "vaultData", '{"user":"/srv/user"}'] });
+        // An item appended to a list the stack sets: that item alone goes.
+        expect(undo.invocations[0]).toEqual({ command: ["pulumi", "config", "rm", "--path", "environments[1]"] });
+        expect(undo.apply).toBe("up");
+        expect(undo.command).toEqual(["pulumi", "up", "--yes", "--skip-preview"]);
+    });
+
+    it("removes an environments item the stack had before adopt, or pulumi up would create the environment anew on an empty volume", () => {
+        const w = view({ environments: '["kb","contact"]' });
+        const own = configSteps(w, judgeEnvironment(contact({}, w), context(w))).steps;
+        const undo = undoPlan({ ...journal, steps: own, stepsDone: own.length, environmentsBefore: ["kb", "contact"] }, undefined);
+        expect(undo.removesItem).toBe(true);
+        expect(undo.invocations.at(-1)).toEqual({ command: ["pulumi", "config", "rm", "--path", "environments[1]"] });
+        expect(undo.apply).toBe("up");
+    });
+
+    it("touches no container through the stack when pulumi up never ran", () => {
+        expect(undoPlan({ ...journal, applyStarted: false, stopped: [], renamed: [] }, undefined)).toMatchObject({ apply: "none" });
+    });
+
+    it("prints the undo with no password on any command line: a secret is rebuilt from the stack's own and piped into pulumi config set", () => {
+        const w = view({ environments: '["user","contact"]', passwords: '{"user":{"vault":"u"},"contact":{"backup":"b"}}' });
+        const later = configSteps(w, judgeEnvironment(contact({}, w), context(w))).steps;
+        const text = undoCommands({ ...journal, steps: later, stepsDone: later.length, environmentsBefore: ["user", "contact"] }, "dev");
+        expect(text).toContain(
+            "pulumi config get --stack dev passwords | jq -c '.contact |= del(.vault)' | pulumi config set --stack dev --secret passwords",
+        );
+        const u = view({ environments: '["user"]', passwords: '{"user":{"vault":"u"}}' });
+        const first = configSteps(u, judgeEnvironment(contact({}, u), context(u))).steps;
+        expect(undoCommands({ ...journal, steps: first, stepsDone: first.length, environmentsBefore: ["user"] }, undefined)).toContain(
+            "pulumi config get passwords | jq -c 'del(.contact)' | pulumi config set --secret passwords",
+        );
+        for (const line of [...text, ...undoCommands(journal, undefined)]) {
+            expect(line).not.toContain(PASSWORD);
+            expect(line).not.toContain('"$(');
+        }
+    });
+
+    it("re-applies the old operational's replication over RESP, to the vault's address after its restart when it had followed the vault by address", () => {
+        expect(replicationCommands(journal.replication!, "10.0.4.9")).toEqual([
+            ["CONFIG", "SET", "masterauth", PASSWORD],
+            ["REPLICAOF", "10.0.4.9", "6379"],
+        ]);
+        // Another master than the vault's address (a name, another host): kept as it was.
+        const elsewhere = { ...journal.replication!, masterHost: "vault.example", masteruser: "replicator", masterauth: undefined };
+        expect(replicationCommands(elsewhere, "10.0.4.9")).toEqual([
+            ["CONFIG", "SET", "masteruser", "replicator"],
+            ["REPLICAOF", "vault.example", "6379"],
+        ]);
+    });
+
+    it("says what is left to do by hand when putting it back stops halfway, with no password on a command line", () => {
+        const text = rollbackText(journal, undefined, {
+            configUndone: true,
+            stackApplied: true,
+            dataReady: true,
+            renamedBack: ["nexus3-contact-vault"],
+            started: [],
+            replicationRestored: false,
+        });
+        expect(text).toBe(
+            [
+                "contact's data was never removed or renamed: no volume or folder was.",
+                "put the old containers back: docker rename nexus3-contact-operational.adopted-20261126T101500Z nexus3-contact-operational",
+                "start them: docker start nexus3-contact-vault nexus3-contact-operational",
+                `give nexus3-contact-operational its replication back (it was set at runtime, and is lost by the restart): read -rs VAULT_PASSWORD, then printf 'CONFIG SET masterauth %s\\n' "$VAULT_PASSWORD" | docker exec -i nexus3-contact-operational redis-cli && docker exec nexus3-contact-operational redis-cli REPLICAOF "$(docker inspect -f '{{(index .NetworkSettings.Networks "nexus-storage-network").IPAddress}}' nexus3-contact-vault)" 6379`,
+            ].join("\n"),
+        );
+        const all = rollbackText({ ...journal, newVaultAnswered: true }, "dev");
+        expect(all).toContain(
+            "undo the stack's configuration: pulumi config rm --stack dev environments && pulumi config rm --stack dev vaultData",
+        );
+        expect(all).toContain(
+            "then remove what pulumi up created for contact (its vault's data is not a stack resource and stays): pulumi destroy --yes --skip-preview --stack dev",
+        );
+        expect(all).toContain("the new vault took writes");
+        expect(all).not.toContain(PASSWORD);
     });
 
     it("before the stop: only the configuration to undo", () => {
-        const text = rollbackText({ ...journal, stopped: [], renamed: [], stepsDone: 2 }, undefined);
+        const text = rollbackText(
+            { ...journal, stopped: [], renamed: [], stepsDone: 2, applyStarted: false, replication: undefined },
+            undefined,
+        );
         expect(text).toContain("undo the stack's configuration: pulumi config rm passwords && pulumi config set createNetwork true");
         expect(text).not.toContain("docker");
         expect(text).toContain("the old vault now has appendonly yes (CONFIG SET, until it restarts): harmless");
+    });
+
+    it("readies the data folder with the old vault's own Redis: its files and databases, the AOF loaded, no save point", () => {
+        expect(
+            readyingArgs(
+                {
+                    dir: "/var/lib/redis",
+                    dbfilename: "dump.rdb",
+                    appenddirname: "appendonlydir",
+                    appendfilename: "appendonly.aof",
+                    databases: "32",
+                },
+                "one-time",
+            ),
+        ).toEqual([
+            "redis-server",
+            "--port",
+            "6379",
+            "--protected-mode",
+            "no",
+            "--requirepass",
+            "one-time",
+            "--dir",
+            "/var/lib/redis",
+            "--dbfilename",
+            "dump.rdb",
+            "--appendonly",
+            "yes",
+            "--appenddirname",
+            "appendonlydir",
+            "--appendfilename",
+            "appendonly.aof",
+            "--databases",
+            "32",
+            "--save",
+            "",
+        ]);
     });
 
     it("names the old container after the time it was set aside", () => {
@@ -835,6 +953,7 @@ describe("nexus-redis adopt on the command line", () => {
                 "bindAddress",
                 "containerPrefix",
                 "portOffset",
+                "memoryLimitMb",
                 "environments",
                 "passwords",
                 "vaultData",
