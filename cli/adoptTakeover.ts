@@ -382,6 +382,9 @@ export class Takeover {
             await probe.stop();
         }
         this.writesStopped = probe.lastAccepted ?? stopCalled;
+        this.io.log(
+            `${this.name}: ${this.oldVault} accepted its last write ${((this.writesStopped - stopCalled) / 1000).toFixed(2)} s after docker stop was called`,
+        );
         const exit = (await this.docker.getContainer(this.oldVault).inspect()).State;
         if (exit.ExitCode !== 0)
             this.fail(
@@ -576,6 +579,7 @@ export class Takeover {
     }
 
     private async runOrFail(inv: Invocation, capture = true): Promise<void> {
+        this.report.commands.push(printable(inv));
         const r = await this.pulumi(inv.command, capture, inv.input);
         if (r.exitCode !== 0) this.fail(`\`${printable(inv)}\` failed (exit ${r.exitCode})${said(r)}`);
     }
