@@ -115,7 +115,7 @@ async function infoOf(target: Target, password: string, sections: string[], extr
  * stopped, which is when "writes refused" starts. Redis stops taking writes as its shutdown
  * begins, which is some time after `docker stop` is called.
  */
-class WriteProbe {
+export class WriteProbe {
     lastAccepted: number | undefined;
     private stopped = false;
     private readonly done: Promise<void>;

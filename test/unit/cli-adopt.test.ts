@@ -5,6 +5,7 @@
  */
 import * as net from "node:net";
 import * as path from "node:path";
+import { performance } from "node:perf_hooks";
 import { describe, expect, it } from "vitest";
 import { projectDefaults, readPasswordsFile } from "../../cli/adopt";
 import {
@@ -33,6 +34,7 @@ import { type AdoptReport, renderJson, renderTable } from "../../cli/adoptReport
 import { type Journal, readyingArgs, replicationCommands, rollbackText, undoCommands, undoPlan } from "../../cli/adoptRollback";
 import { aofSettled } from "../../cli/redisReplies";
 import { askVault, containerFacts } from "../../cli/adoptDiscover";
+import { WriteProbe } from "../../cli/adoptTakeover";
 import { type CliIo, HELP, main } from "../../cli/nexus-redis";
 import { FakeRedis } from "./cli-fake-redis";
 
@@ -885,9 +887,52 @@ describe("the report", () => {
         expect(json).not.toContain(PASSWORD);
     });
 
+    it("counts every database's keys in the KEYS column, and lists them by database when more than one holds keys", () => {
+        const keyspace = { 0: { keys: 17_004, expires: 0 }, 3: { keys: 17_000, expires: 0 }, 9: { keys: 16_998, expires: 0 } };
+        const many = judgeEnvironment(contact({ vaultRedis: { ...contact().vaultRedis, keyspace } }), context());
+        const table = renderTable({ ...report, plans: [many] });
+        expect(table).toMatch(/contact +standard +adopt +nexus3-contact-vault 127\.0\.0\.1:6630 +volume nexus3-contact-vault-data +51002 +7\.2\.4/);
+        expect(table).toContain("  · keys by database: db0 17004, db3 17000, db9 16998");
+        expect(JSON.parse(renderJson({ ...report, plans: [many] })).environments[0].vault).toMatchObject({
+            keys: 51_002,
+            keysByDatabase: { db0: 17_004, db3: 17_000, db9: 16_998 },
+        });
+        expect(renderTable(report)).not.toContain("keys by database");
+    });
+
+    it("says an environment was rolled back, with what adopt did, one item a line", () => {
+        const table = renderTable({
+            ...report,
+            dryRun: false,
+            outcomes: { contact: { status: "rolled back", message: "contact: the new vault stopped\nadopt put everything back by itself: ..." } },
+        });
+        expect(table).toMatch(/contact +standard +ROLLED BACK/);
+        expect(table).toContain("  - contact: the new vault stopped\n    adopt put everything back by itself: ...");
+        expect(table).toContain("1 environment: 1 rolled back");
+    });
+
     it("says that a refusal changed nothing", () => {
         const refused = judgeEnvironment(withRedis(contact(), { loading: "1" }), context());
         expect(renderTable({ ...report, plans: [refused], commands: [] })).toContain("1 environment: 1 refused: nothing was changed");
+    });
+});
+
+describe("writes refused starts when the old vault stops accepting writes, not when docker stop is called", () => {
+    it("writes (a DEL of a key that does not exist) until the server stops answering, and keeps the time of the last one accepted", async () => {
+        const redis = await new FakeRedis((command) => (command[0] === "AUTH" ? { status: "OK" } : 0)).start();
+        const probe = new WriteProbe({ host: "127.0.0.1", port: redis.port }, PASSWORD, (ms) => new Promise((r) => setTimeout(r, ms)));
+        await probe.first;
+        await new Promise((r) => setTimeout(r, 300));
+        const stopped = performance.now();
+        await redis.stop();
+        await probe.stop();
+        expect(probe.lastAccepted).toBeLessThanOrEqual(stopped);
+        expect(probe.lastAccepted).toBeGreaterThan(stopped - 200);
+        const [auth, ...writes] = redis.commands;
+        expect(auth).toEqual(["AUTH", PASSWORD]);
+        expect(writes.length).toBeGreaterThan(5);
+        expect(new Set(writes.map((w) => w.join(" "))).size).toBe(1);
+        expect(writes[0]).toEqual(["DEL", expect.stringMatching(/^nexus-redis:adopt-probe:[0-9a-f]{16}$/)]);
     });
 });
 
