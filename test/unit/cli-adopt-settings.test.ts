@@ -192,9 +192,16 @@ describe("adopt takes a setting that changes nothing clients see, and says in th
     });
 
     it("never prints a password setting's value", () => {
-        const { notes, refusals } = judgeSettings(facts({ masterauth: "other-Secret-2", "tls-key-file-pass": "tls-Secret-3" }));
+        // Declared defaults for them too, so a difference would be listed if secrets were not held back.
+        const declared = { ...DECLARED, masterauth: "", "tls-key-file-pass": "", "tls-client-key-file-pass": "" };
+        const { notes, refusals } = judgeSettings(
+            facts(
+                { masterauth: "other-Secret-2", "tls-key-file-pass": "tls-Secret-3", "tls-client-key-file-pass": "tls-Secret-4" },
+                { declared },
+            ),
+        );
         const text = [...notes, ...refusals].join("\n");
-        for (const secret of ["web-Secret-1", "other-Secret-2", "tls-Secret-3"]) expect(text).not.toContain(secret);
+        for (const secret of ["web-Secret-1", "other-Secret-2", "tls-Secret-3", "tls-Secret-4"]) expect(text).not.toContain(secret);
     });
 });
 

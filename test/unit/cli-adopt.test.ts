@@ -382,6 +382,15 @@ describe("an environment adopt can take over", () => {
         );
     });
 
+    it("lists the settings that differ but change nothing clients see, and how the new vault's persistence differs", () => {
+        const plan = judgeEnvironment(withRedis(contact(), {}, { timeout: "300", save: "" }), context());
+        expect(plan.status).toBe("adopt");
+        expect(plan.notes).toContain(
+            "differs, harmless (connections: when idle or slow clients are dropped, and when a long script makes others wait (the published port is the program's)): timeout 300 → 0",
+        );
+        expect(plan.notes.join("\n")).toContain("the new vault's persistence differs from the old one's: save '' →");
+    });
+
     it("sets save points before the stop when the vault has none, so that the old container would still find every key", () => {
         const plan = judgeEnvironment(withRedis(contact(), {}, { save: "" }), context());
         expect(plan.status).toBe("adopt");
@@ -509,6 +518,29 @@ const REFUSALS: [string, (f: Findings) => Findings, RegExp][] = [
         /has ACL users mcp, which the adopted vault would not have/,
     ],
     ["a non-default dbfilename", (f) => withRedis(f, {}, { dbfilename: "data.rdb" }), /has dbfilename data\.rdb, not dump\.rdb/],
+    [
+        "a setting whose data would not load (databases above the declared, a key in db 20)",
+        (f) => ({
+            ...withRedis(f, {}, { databases: "32" }),
+            vaultRedis: { ...withRedis(f, {}, { databases: "32" }).vaultRedis, keyspace: { 20: { keys: 1, expires: 0 } } },
+        }),
+        /nexus3-contact-vault has databases 32; the program declares 16 .*db20 holds 1 key/,
+    ],
+    [
+        "a setting whose clients would see another behaviour (keyspace notifications)",
+        (f) => withRedis(f, {}, { "notify-keyspace-events": "AKE" }),
+        /publishes keyspace notifications \(notify-keyspace-events AKE\)/,
+    ],
+    [
+        "a module",
+        (f) => ({ ...f, vaultRedis: { ...f.vaultRedis, modules: [{ name: "bf" }] } }),
+        /loads module bf; the program's vault loads none/,
+    ],
+    [
+        "CONFIG refused (renamed)",
+        (f) => ({ ...f, vaultRedis: { ...f.vaultRedis, config: undefined, configFailure: "ERR unknown command 'CONFIG'" } }),
+        /nexus3-contact-vault refused CONFIG GET \(ERR unknown command 'CONFIG'\): adopt reads every setting/,
+    ],
     ["a non-default appenddirname", (f) => withRedis(f, {}, { appenddirname: "aof" }), /has appenddirname aof, not appendonlydir/],
     [
         "a non-default appendfilename",
@@ -891,7 +923,9 @@ describe("the report", () => {
         const keyspace = { 0: { keys: 17_004, expires: 0 }, 3: { keys: 17_000, expires: 0 }, 9: { keys: 16_998, expires: 0 } };
         const many = judgeEnvironment(contact({ vaultRedis: { ...contact().vaultRedis, keyspace } }), context());
         const table = renderTable({ ...report, plans: [many] });
-        expect(table).toMatch(/contact +standard +adopt +nexus3-contact-vault 127\.0\.0\.1:6630 +volume nexus3-contact-vault-data +51002 +7\.2\.4/);
+        expect(table).toMatch(
+            /contact +standard +adopt +nexus3-contact-vault 127\.0\.0\.1:6630 +volume nexus3-contact-vault-data +51002 +7\.2\.4/,
+        );
         expect(table).toContain("  · keys by database: db0 17004, db3 17000, db9 16998");
         expect(JSON.parse(renderJson({ ...report, plans: [many] })).environments[0].vault).toMatchObject({
             keys: 51_002,
@@ -904,7 +938,9 @@ describe("the report", () => {
         const table = renderTable({
             ...report,
             dryRun: false,
-            outcomes: { contact: { status: "rolled back", message: "contact: the new vault stopped\nadopt put everything back by itself: ..." } },
+            outcomes: {
+                contact: { status: "rolled back", message: "contact: the new vault stopped\nadopt put everything back by itself: ..." },
+            },
         });
         expect(table).toMatch(/contact +standard +ROLLED BACK/);
         expect(table).toContain("  - contact: the new vault stopped\n    adopt put everything back by itself: ...");
