@@ -40,7 +40,7 @@ import { FakePulumiStack } from "../../harness/pulumiStack";
 import { cli } from "../unit/cliRun";
 
 const live = dockerAvailable();
-const ENVIRONMENTS = ["web", "track", "contact", "kb", "workflow"];
+const ENVIRONMENTS = ["web", "track", "links", "contact", "kb", "workflow"];
 let docker: Docker;
 let runId: string;
 let network: string;
@@ -161,6 +161,12 @@ describe.skipIf(!live)("nexus-redis adopt never leaves a vault down", () => {
         });
         await build({ name: "web", data: await volume("web"), vaultArgs: ["--databases", "32"], noOperational: true });
         await build({ name: "track", data: await volume("track"), vaultArgs: ["--notify-keyspace-events", "KEA"], noOperational: true });
+        await build({
+            name: "links",
+            data: await volume("links"),
+            vaultArgs: ["--rename-command", "FLUSHALL", "", "--rename-command", "KEYS", "links-keys"],
+            noOperational: true,
+        });
         await build({ name: "contact", data: await volume("contact") });
         await build({ name: "kb", data: await volume("kb"), vaultArgs: ["--save", ""] });
         await build({ name: "workflow", data: { kind: "anonymous" }, vaultArgs: ["--dir", "/tmp", "--save", ""], noOperational: true });
@@ -212,6 +218,16 @@ describe.skipIf(!live)("nexus-redis adopt never leaves a vault down", () => {
         expect(run.stdout).toMatch(
             /nrt[0-9a-f]+-track-vault publishes keyspace notifications \(notify-keyspace-events AKE\); the program declares '': its subscribers would hear nothing\. To go on, if nothing subscribes: CONFIG SET notify-keyspace-events '' on nrt[0-9a-f]+-track-vault, then adopt again/,
         );
+        expect(pulumi.commands.filter((c) => !(c[1] === "config" && c[2] === "get"))).toEqual([]);
+        expect(await containers()).toBe(before);
+    });
+
+    it("refuses a vault with commands renamed or removed (rename-command, which CONFIG GET does not show), and changes nothing", async () => {
+        const before = await containers();
+        const pulumi = new FakePulumiStack({ initial: { image: TEST_IMAGE, containerPrefix: runId, portOffset: String(portOffset) } });
+        const run = await cli(["adopt", "--env", "links"], { runner: pulumi.runner });
+        expect(run.code, run.stdout + run.stderr).toBe(1);
+        expect(run.stdout).toMatch(/nrt[0-9a-f]+-links-vault has commands renamed or removed \(rename-command\): flushall, keys; /);
         expect(pulumi.commands.filter((c) => !(c[1] === "config" && c[2] === "get"))).toEqual([]);
         expect(await containers()).toBe(before);
     });
