@@ -46,6 +46,8 @@ export interface Journal {
     newVaultAnswered: boolean;
     /** Its keys by database when it was last seen serving. */
     newVaultKeyspace?: Keyspace;
+    /** How the old vault finds its files. */
+    files?: VaultFiles;
 }
 
 /** How far an automatic rollback got. */
@@ -199,39 +201,59 @@ export function readyingArgs(files: VaultFiles, oneTimePassword: string): string
 
 /**
  * What is left to do by hand when the automatic rollback could not finish, from what the
- * takeover and the rollback had done. Every command works as written; none holds a password.
+ * takeover and the rollback had done: each step a line, its commands on the lines below it,
+ * indented, in the order to run them. Every command works as written; none holds a password.
  */
 export function rollbackText(j: Journal, stack: string | undefined, p: RollbackProgress = NO_PROGRESS): string {
     const lines: string[] = [];
+    const step = (what: string, commands: string[]) => lines.push(`${what}:`, ...commands.map((c) => `  ${c}`));
     const env = j.environment;
     lines.push(`${env}'s data was never removed or renamed: no volume or folder was.`);
     const undo = undoPlan(j, stack);
     if (!p.configUndone && undo.invocations.length > 0)
-        lines.push(
-            `undo the stack's configuration${undo.removesItem ? ` (the environments item ${j.item} too, or pulumi up would create ${env} anew)` : ""}: ${undoCommands(j, stack).join(" && ")}`,
+        step(
+            `undo the stack's configuration${undo.removesItem ? ` (the environments item ${j.item} too, or pulumi up would create ${env} anew)` : ""}`,
+            undoCommands(j, stack),
         );
     if (!p.stackApplied && undo.command)
-        lines.push(
-            `then remove what pulumi up created for ${env} (its vault's data is not a stack resource and stays): ${printable(undo.command)}`,
+        step(`remove what pulumi up created for ${env} (its vault's data is not a stack resource and stays)`, [printable(undo.command)]);
+    const vault = j.stopped[0];
+    const current = (name: string) => (p.renamedBack.includes(name) ? name : (j.renamed.find(([from]) => from === name)?.[1] ?? name));
+    if (j.newVaultAnswered && !p.dataReady && vault) {
+        // The old vault's own Redis, on its own volumes, loads the AOF (with the new vault's writes) and saves dump.rdb.
+        const old = current(vault);
+        const helper = `${vault}.readying`;
+        step(
+            "the new vault took writes, into the append-only file, which the old vault does not read unless it runs with appendonly yes: before it starts, let its own Redis load that file and save dump.rdb (compare INFO keyspace with what you expect before the SAVE)",
+            [
+                `docker run -d --name ${helper} --network none --volumes-from ${old} "$(docker inspect -f '{{.Image}}' ${old})" redis-server --appendonly yes --save '' --dir ${j.files?.dir ?? "/data"} --databases ${j.files?.databases ?? "16"}`,
+                `docker exec ${helper} redis-cli INFO keyspace`,
+                `docker exec ${helper} redis-cli SAVE`,
+                `docker exec ${helper} redis-cli SHUTDOWN NOSAVE; docker rm ${helper}`,
+            ],
         );
+    }
     const toRename = j.renamed.filter(([from]) => !p.renamedBack.includes(from));
-    if (j.newVaultAnswered && !p.dataReady)
-        lines.push(
-            "the new vault took writes: they are in the append-only file, which the old vault does not read if it started without appendonly; before starting it, load the folder with its image and appendonly yes and SAVE (see README, Adopt: when a takeover fails)",
-        );
-    if (toRename.length > 0)
-        lines.push(`put the old containers back: ${toRename.map(([from, to]) => `docker rename ${to} ${from}`).join(" && ")}`);
     const toStart = j.stopped.filter((c) => !p.started.includes(c));
-    if (toStart.length > 0) lines.push(`start them: docker start ${toStart.join(" ")}`);
+    if (toRename.length > 0 || toStart.length > 0)
+        step(`put the old containers back${toStart.length > 0 ? " and start them, the vault first" : ""}`, [
+            ...toRename.map(([from, to]) => `docker rename ${to} ${from}`),
+            ...(toStart.length > 0 ? [`docker start ${toStart.join(" ")}`] : []),
+        ]);
     const r = j.replication;
     if (r && !p.replicationRestored) {
-        const vault = j.stopped[0] ?? `${env} vault`;
         const host =
-            r.vaultIp !== undefined && r.masterHost === r.vaultIp && r.network
+            r.vaultIp !== undefined && r.masterHost === r.vaultIp && r.network && vault
                 ? `"$(docker inspect -f '{{(index .NetworkSettings.Networks "${r.network}").IPAddress}}' ${vault})"`
                 : r.masterHost;
-        lines.push(
-            `give ${r.operational} its replication back (it was set at runtime, and is lost by the restart): read -rs VAULT_PASSWORD, then printf 'CONFIG SET masterauth %s\\n' "$VAULT_PASSWORD" | docker exec -i ${r.operational} redis-cli${r.masteruser ? ` && docker exec ${r.operational} redis-cli CONFIG SET masteruser ${r.masteruser}` : ""} && docker exec ${r.operational} redis-cli REPLICAOF ${host} ${r.masterPort}`,
+        step(
+            `give ${r.operational} its replication back (the protocol set it at runtime, and its restart lost it); the vault's password is typed, never on a command line`,
+            [
+                "read -rs VAULT_PASSWORD",
+                `printf 'CONFIG SET masterauth %s\\n' "$VAULT_PASSWORD" | docker exec -i ${r.operational} redis-cli`,
+                ...(r.masteruser ? [`docker exec ${r.operational} redis-cli CONFIG SET masteruser ${r.masteruser}`] : []),
+                `docker exec ${r.operational} redis-cli REPLICAOF ${host} ${r.masterPort}`,
+            ],
         );
     }
     if (j.aofEnabled && j.stopped.length === 0)

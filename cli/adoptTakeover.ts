@@ -239,6 +239,7 @@ export class Takeover {
             renamed: [],
             applyStarted: false,
             newVaultAnswered: false,
+            ...(plan.vault!.files ? { files: plan.vault!.files } : {}),
         };
     }
 
@@ -609,7 +610,7 @@ export class Takeover {
             progress.dataReady = true;
             return atStop;
         }
-        const files = this.plan.vault!.files!;
+        const files = j.files!;
         const old = await this.docker.getContainer(aside).inspect();
         const oneTime = randomBytes(18).toString("hex");
         const stamp = aside.slice(aside.lastIndexOf(".adopted-") + ".adopted-".length);

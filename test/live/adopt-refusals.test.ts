@@ -4,6 +4,7 @@
  * by hand with exactly that problem. "Nothing changed": the stack's config untouched (only
  * `pulumi config get` ran), and `docker inspect` of every container of the run the same.
  */
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -47,7 +48,7 @@ interface Run {
 }
 
 /** A stand-in Pulumi CLI for a stack of this run's prefix and ports, nothing deployed. */
-function stackWith(initial: Record<string, string> = {}, onUp?: () => Promise<void>): FakePulumiStack {
+function stackWith(initial: Record<string, string> = {}, onUp?: () => Promise<void>, onDestroy?: () => Promise<void>): FakePulumiStack {
     return new FakePulumiStack({
         initial: {
             image: TEST_IMAGE,
@@ -59,6 +60,7 @@ function stackWith(initial: Record<string, string> = {}, onUp?: () => Promise<vo
         },
         onPreview: async () => undefined,
         onUp,
+        onDestroy,
     });
 }
 
@@ -97,6 +99,30 @@ async function build(spec: HandBuiltSpec): Promise<HandBuiltEnvironment> {
     }
     built.set(spec.name, env);
     return env;
+}
+
+async function vaultIp(env: HandBuiltEnvironment): Promise<string> {
+    return (await docker.getContainer(env.vault.name).inspect()).NetworkSettings.Networks[network].IPAddress;
+}
+
+/** The old operational replicates its vault again, by the vault's address now, link up. */
+async function replicating(env: HandBuiltEnvironment): Promise<void> {
+    const ip = await vaultIp(env);
+    await waitFor(
+        `${env.name}'s operational replicating`,
+        async () => {
+            const replica = handBuiltClient(env.operational!.port);
+            try {
+                await replica.connect();
+                const info = parseInfo(await replica.info("replication"));
+                return info.role === "slave" && info.master_host === ip && info.master_link_status === "up" ? true : undefined;
+            } finally {
+                replica.disconnect();
+            }
+        },
+        60_000,
+        200,
+    );
 }
 
 function passwordsFile(name: string, content: object): string {
@@ -244,7 +270,7 @@ describe.skipIf(!live)("nexus-redis adopt refuses what it cannot take over safel
     it("refuses data in the container's writable layer, and says how to move it", async () => {
         await expectRefusal(
             ["--env", "workflow"],
-            /workflow's data cannot be used in place: nothing is mounted at \/tmp: the data is in the container's writable layer\. Move it to a volume first: docker stop -t 300 nrt[0-9a-f]+-workflow-vault .*docker cp nrt[0-9a-f]+-workflow-vault:\/tmp\/\./,
+            /workflow's data cannot be used in place: nothing is mounted at \/tmp: the data is in the container's writable layer\. Move it to a host folder first[\s\S]*redis-cli SAVE[\s\S]*docker cp nrt[0-9a-f]+-workflow-vault:\/tmp\/\. /,
         );
     });
 
@@ -321,37 +347,55 @@ describe.skipIf(!live)("nexus-redis adopt refuses what it cannot take over safel
         expect(run.stdout).toMatch(/chrono +standard +adopt/);
     });
 
-    it("stops when pulumi up fails, with the data untouched, and says exactly how to put the old containers back, which works", async () => {
+    it("puts everything back by itself when pulumi up fails: the old containers under their names, every key, the old operational replicating", async () => {
         const chrono = built.get("chrono")!;
         await fillEnvironment(chrono, 10_000);
         const before = await snapshotDigest(docker, { runId, network, host: chrono.vault.ip, password: chrono.password });
-        const pulumi = stackWith({}, async () => {
-            throw new Error("the Docker provider could not create the container");
-        });
+        const pulumi = stackWith(
+            {},
+            async () => {
+                throw new Error("the Docker provider could not create the container");
+            },
+            async () => undefined, // nothing was created: the destroy has nothing to remove
+        );
         const run = await adopt(["--env", "chrono"], {}, pulumi);
         expect(run.code, run.stdout + run.stderr).toBe(1);
+        expect(await snapshotDigest(docker, { runId, network, host: await vaultIp(chrono), password: chrono.password })).toBe(before);
+        await replicating(chrono);
+        expect(run.stdout).toMatch(/chrono +standard +ROLLED BACK/);
         expect(run.stdout).toContain(
             "chrono: `pulumi up --yes --skip-preview` failed (exit 255): error: the Docker provider could not create the container",
         );
-        expect(run.stdout).toContain("chrono's data is untouched: no volume or folder was removed or renamed.");
-        expect(run.stdout).toContain(
-            "`pulumi up` ran: remove what it created for chrono (the vault's data is not a stack resource and stays): pulumi config rm --path 'environments[0]' && pulumi config rm vaultData && pulumi config rm passwords && pulumi config set createNetwork true && pulumi config rm network && pulumi up --yes",
-        );
-        const back = /put the old containers back: docker rename (\S+) (\S+) && docker rename (\S+) (\S+) && docker start (\S+) (\S+)/.exec(
-            run.stdout,
-        );
-        expect(back, run.stdout).not.toBeNull();
-        const [, vaultAside, vaultName, operationalAside, operationalName] = back!;
-        expect([vaultName, operationalName]).toEqual([chrono.vault.name, chrono.operational!.name]);
-        expect(vaultAside).toMatch(/^nrt[0-9a-f]+-chrono-vault\.adopted-\d{8}T\d{6}Z$/);
-        // Stopped and set aside, not removed.
-        expect((await docker.getContainer(vaultAside).inspect()).State.Status).toBe("exited");
+        expect(run.stdout).toContain("adopt put everything back by itself:");
+        expect(run.commands.at(-1)).toEqual(["pulumi", "destroy", "--yes", "--skip-preview"]);
+        expect([...pulumi.config.keys()].sort()).toEqual(["bindAddress", "containerPrefix", "createNetwork", "image", "portOffset"]);
+    });
 
-        // As the message says: rename back, start. The old vault finds every key (the dump.rdb it saved as it stopped).
-        await docker.getContainer(vaultAside).rename({ name: vaultName });
-        await docker.getContainer(operationalAside).rename({ name: operationalName });
-        await docker.getContainer(vaultName).start();
-        await docker.getContainer(operationalName).start();
+    it("when putting it back fails too, says what is left to do by hand, and that works as written, with no password on a command line", async () => {
+        const chrono = built.get("chrono")!;
+        const before = await snapshotDigest(docker, { runId, network, host: await vaultIp(chrono), password: chrono.password });
+        const fail = async () => {
+            throw new Error("the Docker provider could not create the container");
+        };
+        const run = await adopt(["--env", "chrono"], {}, stackWith({}, fail, fail));
+        expect(run.code, run.stdout + run.stderr).toBe(1);
+        expect(run.stdout).toMatch(/chrono +standard +FAILED/);
+        expect(run.stdout).toContain("putting it back stopped: chrono: `pulumi destroy --yes --skip-preview` failed (exit 255)");
+        expect(run.stdout).not.toContain(chrono.password);
+        // Stopped and set aside, not removed.
+        const lines = run.stdout.split("\n").map((l) => l.trim());
+        const rest = lines.slice(lines.indexOf("left to do by hand:") + 1);
+        expect(rest).toContain("pulumi destroy --yes --skip-preview");
+        const commands = rest.filter((l) => /^(docker|read|printf) /.test(l));
+        expect(commands[0]).toMatch(/^docker rename nrt[0-9a-f]+-chrono-vault\.adopted-\d{8}T\d{6}Z nrt[0-9a-f]+-chrono-vault$/);
+        // As a person runs them (the stand-in's destroy had nothing to remove): the vault's password typed at `read -rs`.
+        const shell = await new Promise<{ code: number; out: string }>((resolve) => {
+            const child = execFile("bash", ["-e", "-c", commands.join("\n")], (error, stdout, stderr) =>
+                resolve({ code: error ? Number(error.code ?? 1) : 0, out: stdout + stderr }),
+            );
+            child.stdin?.end(`${chrono.password}\n`);
+        });
+        expect(shell.code, shell.out).toBe(0);
         await waitForRedis(chrono.vault.port, chrono.password);
         await waitFor("the old vault's data loaded", async () => {
             const client = handBuiltClient(chrono.vault.port, chrono.password);
@@ -362,7 +406,7 @@ describe.skipIf(!live)("nexus-redis adopt refuses what it cannot take over safel
                 client.disconnect();
             }
         });
-        const ip = (await docker.getContainer(vaultName).inspect()).NetworkSettings.Networks[network].IPAddress;
-        expect(await snapshotDigest(docker, { runId, network, host: ip, password: chrono.password })).toBe(before);
+        expect(await snapshotDigest(docker, { runId, network, host: await vaultIp(chrono), password: chrono.password })).toBe(before);
+        await replicating(chrono);
     });
 });

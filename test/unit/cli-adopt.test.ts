@@ -823,19 +823,26 @@ describe("a takeover that fails is put back: the stack's configuration, its cont
         expect(text).toBe(
             [
                 "contact's data was never removed or renamed: no volume or folder was.",
-                "put the old containers back: docker rename nexus3-contact-operational.adopted-20261126T101500Z nexus3-contact-operational",
-                "start them: docker start nexus3-contact-vault nexus3-contact-operational",
-                `give nexus3-contact-operational its replication back (it was set at runtime, and is lost by the restart): read -rs VAULT_PASSWORD, then printf 'CONFIG SET masterauth %s\\n' "$VAULT_PASSWORD" | docker exec -i nexus3-contact-operational redis-cli && docker exec nexus3-contact-operational redis-cli REPLICAOF "$(docker inspect -f '{{(index .NetworkSettings.Networks "nexus-storage-network").IPAddress}}' nexus3-contact-vault)" 6379`,
+                "put the old containers back and start them, the vault first:",
+                "  docker rename nexus3-contact-operational.adopted-20261126T101500Z nexus3-contact-operational",
+                "  docker start nexus3-contact-vault nexus3-contact-operational",
+                "give nexus3-contact-operational its replication back (the protocol set it at runtime, and its restart lost it); the vault's password is typed, never on a command line:",
+                "  read -rs VAULT_PASSWORD",
+                `  printf 'CONFIG SET masterauth %s\\n' "$VAULT_PASSWORD" | docker exec -i nexus3-contact-operational redis-cli`,
+                `  docker exec nexus3-contact-operational redis-cli REPLICAOF "$(docker inspect -f '{{(index .NetworkSettings.Networks "nexus-storage-network").IPAddress}}' nexus3-contact-vault)" 6379`,
             ].join("\n"),
         );
         const all = rollbackText({ ...journal, newVaultAnswered: true }, "dev");
         expect(all).toContain(
-            "undo the stack's configuration: pulumi config rm --stack dev environments && pulumi config rm --stack dev vaultData",
+            "undo the stack's configuration:\n  pulumi config rm --stack dev environments\n  pulumi config rm --stack dev vaultData",
         );
         expect(all).toContain(
-            "then remove what pulumi up created for contact (its vault's data is not a stack resource and stays): pulumi destroy --yes --skip-preview --stack dev",
+            "remove what pulumi up created for contact (its vault's data is not a stack resource and stays):\n  pulumi destroy --yes --skip-preview --stack dev",
         );
         expect(all).toContain("the new vault took writes");
+        expect(all).toContain(
+            `  docker run -d --name nexus3-contact-vault.readying --network none --volumes-from nexus3-contact-vault.adopted-20261126T101500Z "$(docker inspect -f '{{.Image}}' nexus3-contact-vault.adopted-20261126T101500Z)" redis-server --appendonly yes --save '' --dir /data --databases 16`,
+        );
         expect(all).not.toContain(PASSWORD);
     });
 
@@ -844,7 +851,7 @@ describe("a takeover that fails is put back: the stack's configuration, its cont
             { ...journal, stopped: [], renamed: [], stepsDone: 2, applyStarted: false, replication: undefined },
             undefined,
         );
-        expect(text).toContain("undo the stack's configuration: pulumi config rm passwords && pulumi config set createNetwork true");
+        expect(text).toContain("undo the stack's configuration:\n  pulumi config rm passwords\n  pulumi config set createNetwork true");
         expect(text).not.toContain("docker");
         expect(text).toContain("the old vault now has appendonly yes (CONFIG SET, until it restarts): harmless");
     });
