@@ -582,9 +582,10 @@ export function judgeSettings(f: SettingsFacts): { refusals: string[]; notes: st
         if (verdict.refuse) refusals.push(verdict.refuse);
         if (verdict.note) notes.push(verdict.note);
     }
-    const differ = new Map<string, string[]>();
+    // In the rules' order, each group's settings by name: the same vault always reads the same.
+    const differ = new Map<string, string[]>(SETTING_RULES.flatMap((r) => (r.kind === "harmless" ? [[r.why, []]] : [])));
     const unknown: string[] = [];
-    for (const [name, value] of Object.entries(f.config)) {
+    for (const [name, value] of Object.entries(f.config).sort(([a], [b]) => a.localeCompare(b))) {
         if (SETTING_ALIASES[name] !== undefined && SETTING_ALIASES[name] in f.config) continue;
         const rule = ruleOf(name);
         if (!rule) {
@@ -596,7 +597,7 @@ export function judgeSettings(f: SettingsFacts): { refusals: string[]; notes: st
         if (declared === undefined || declared === value) continue;
         differ.set(rule.why, [...(differ.get(rule.why) ?? []), `${name} ${shown(value)} → ${shown(declared)}`]);
     }
-    for (const [why, changes] of differ) notes.push(`differs, harmless (${why}): ${changes.join(", ")}`);
+    for (const [why, changes] of differ) if (changes.length > 0) notes.push(`differs, harmless (${why}): ${changes.join(", ")}`);
     if (unknown.length > 0)
         notes.push(
             `not judged (settings adopt does not know, from a newer Redis): ${unknown.sort().join(", ")}; compare them with the image's defaults yourself`,
