@@ -5,9 +5,12 @@
  * from exactly the configuration adopt set, and applies it on the engine as `pulumi up`
  * would (harness/fleet.ts: replan, apply).
  */
+import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { type ApplyResult, LiveFleet, TEST_IMAGE } from "./fleet";
-import type { Docker } from "./docker";
+import { type ApplyResult, LiveFleet, RUN_LABEL_KEY, TEST_IMAGE } from "./fleet";
+import { startWatchdog } from "./cleanup";
+import { type Docker, connectDocker } from "./docker";
+import { createRunNetwork } from "./handBuiltFleet";
 import { FakePulumiStack, type StackConfig } from "./pulumiStack";
 import { type PortRange, TEST_PORTS } from "./ports";
 
@@ -18,6 +21,15 @@ import { type PortRange, TEST_PORTS } from "./ports";
  * not be able to publish it. (The protocol's own ports, 6610-6720, are far below.)
  */
 export const ADOPT_PORTS: PortRange = { first: TEST_PORTS.first, last: 32_767 };
+
+/** One adoption test's run: the engine, a run id whose resources a watchdog removes if the test dies, and its storage network. */
+export async function startAdoptionRun(): Promise<{ docker: Docker; runId: string; network: string }> {
+    const docker = await connectDocker();
+    const runId = `nrt${randomBytes(4).toString("hex")}`;
+    await startWatchdog(RUN_LABEL_KEY, runId);
+    const network = await createRunNetwork(docker, runId, `${runId}-storage-network`);
+    return { docker, runId, network };
+}
 
 export interface AdoptionStack {
     fleet: LiveFleet;

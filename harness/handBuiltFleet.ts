@@ -160,6 +160,29 @@ export async function linkUp(env: HandBuiltEnvironment, timeoutMs = 60_000): Pro
     );
 }
 
+/**
+ * Waits until the operational replicates its vault by the protocol's steps: a replica of the
+ * vault's address on the network as it is now (it may have changed with a restart), link up.
+ */
+export async function waitUntilReplicating(docker: Docker, env: HandBuiltEnvironment, timeoutMs = 60_000): Promise<void> {
+    const ip = await addressOn(docker, env.vault.name, env.network);
+    await waitFor(
+        `${env.name}'s operational replicating ${ip}`,
+        async () => {
+            const replica = handBuiltClient(env.operational!.port);
+            try {
+                await replica.connect();
+                const info = parseInfo(await replica.info("replication"));
+                return info.role === "slave" && info.master_host === ip && info.master_link_status === "up" ? true : undefined;
+            } finally {
+                replica.disconnect();
+            }
+        },
+        timeoutMs,
+        200,
+    );
+}
+
 /** A client of the vault with its password; the caller disconnects it. */
 export function vaultClient(env: HandBuiltEnvironment): Redis {
     return handBuiltClient(env.vault.port, env.password);

@@ -5,25 +5,26 @@
  * `pulumi config get` ran), and `docker inspect` of every container of the run the same.
  */
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tarArchive } from "../../cli/archive";
-import { removeRun, startWatchdog } from "../../harness/cleanup";
-import { type Docker, connectDocker, isNotFound } from "../../harness/docker";
+import { removeRun } from "../../harness/cleanup";
+import { type Docker, isNotFound } from "../../harness/docker";
 import { RUN_LABEL_KEY, TEST_IMAGE, dockerAvailable, parseInfo, waitFor } from "../../harness/fleet";
 import { handBuiltClient, waitForRedis } from "../../harness/handBuilt";
 import {
     type HandBuiltEnvironment,
     type HandBuiltSpec,
+    addressOn,
     buildEnvironment,
     createRunNetwork,
     fillEnvironment,
     snapshotDigest,
+    waitUntilReplicating,
 } from "../../harness/handBuiltFleet";
-import { ADOPT_PORTS } from "../../harness/adoption";
+import { ADOPT_PORTS, startAdoptionRun } from "../../harness/adoption";
 import { freePortOffset } from "../../harness/ports";
 import { FakePulumiStack } from "../../harness/pulumiStack";
 import { PROTOCOL_ENVIRONMENTS, findProtocolEnvironment } from "../../components/protocol";
@@ -102,27 +103,7 @@ async function build(spec: HandBuiltSpec): Promise<HandBuiltEnvironment> {
 }
 
 async function vaultIp(env: HandBuiltEnvironment): Promise<string> {
-    return (await docker.getContainer(env.vault.name).inspect()).NetworkSettings.Networks[network].IPAddress;
-}
-
-/** The old operational replicates its vault again, by the vault's address now, link up. */
-async function replicating(env: HandBuiltEnvironment): Promise<void> {
-    const ip = await vaultIp(env);
-    await waitFor(
-        `${env.name}'s operational replicating`,
-        async () => {
-            const replica = handBuiltClient(env.operational!.port);
-            try {
-                await replica.connect();
-                const info = parseInfo(await replica.info("replication"));
-                return info.role === "slave" && info.master_host === ip && info.master_link_status === "up" ? true : undefined;
-            } finally {
-                replica.disconnect();
-            }
-        },
-        60_000,
-        200,
-    );
+    return addressOn(docker, env.vault.name, network);
 }
 
 function passwordsFile(name: string, content: object): string {
@@ -151,11 +132,8 @@ async function buildOlderImage(): Promise<string> {
 
 describe.skipIf(!live)("nexus-redis adopt refuses what it cannot take over safely, and changes nothing", () => {
     beforeAll(async () => {
-        docker = await connectDocker();
-        runId = `nrt${randomBytes(4).toString("hex")}`;
-        await startWatchdog(RUN_LABEL_KEY, runId);
+        ({ docker, runId, network } = await startAdoptionRun());
         dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-refusals-"));
-        network = await createRunNetwork(docker, runId, `${runId}-storage-network`);
         otherNetwork = await createRunNetwork(docker, runId, `${runId}-other-network`);
         portOffset = await freePortOffset(
             PROTOCOL_ENVIRONMENTS.map((e) => e.name),
@@ -361,7 +339,7 @@ describe.skipIf(!live)("nexus-redis adopt refuses what it cannot take over safel
         const run = await adopt(["--env", "chrono"], {}, pulumi);
         expect(run.code, run.stdout + run.stderr).toBe(1);
         expect(await snapshotDigest(docker, { runId, network, host: await vaultIp(chrono), password: chrono.password })).toBe(before);
-        await replicating(chrono);
+        await waitUntilReplicating(docker, chrono);
         expect(run.stdout).toMatch(/chrono +standard +ROLLED BACK/);
         expect(run.stdout).toContain(
             "chrono: `pulumi up --yes --skip-preview` failed (exit 255): error: the Docker provider could not create the container",
@@ -407,6 +385,6 @@ describe.skipIf(!live)("nexus-redis adopt refuses what it cannot take over safel
             }
         });
         expect(await snapshotDigest(docker, { runId, network, host: await vaultIp(chrono), password: chrono.password })).toBe(before);
-        await replicating(chrono);
+        await waitUntilReplicating(docker, chrono);
     });
 });

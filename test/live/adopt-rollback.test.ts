@@ -14,26 +14,25 @@
  * once, or after serving for 3 s (built here, removed afterwards).
  */
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import * as path from "node:path";
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tarArchive } from "../../cli/archive";
 import { READYING_LABEL } from "../../cli/adoptTakeover";
-import { removeRun, startWatchdog } from "../../harness/cleanup";
-import { type Docker, connectDocker, isNotFound } from "../../harness/docker";
+import { removeRun } from "../../harness/cleanup";
+import { type Docker, isNotFound } from "../../harness/docker";
 import { RUN_LABEL_KEY, TEST_IMAGE, dockerAvailable, parseInfo, waitFor } from "../../harness/fleet";
-import { ADOPT_PORTS, type AdoptionStack, adoptionStack } from "../../harness/adoption";
+import { ADOPT_PORTS, type AdoptionStack, adoptionStack, startAdoptionRun } from "../../harness/adoption";
 import { createRunVolume, handBuiltClient, startHandBuilt, waitForRedis } from "../../harness/handBuilt";
 import {
     type HandBuiltEnvironment,
     type HandBuiltSpec,
     buildEnvironment,
-    createRunNetwork,
     fillEnvironment,
     linkUp,
     snapshotDigest,
+    waitUntilReplicating,
 } from "../../harness/handBuiltFleet";
 import { freePortOffset } from "../../harness/ports";
 import { FakePulumiStack } from "../../harness/pulumiStack";
@@ -102,6 +101,23 @@ async function containers(): Promise<string> {
     return JSON.stringify(inspected.sort((a, b) => a.Name.localeCompare(b.Name)));
 }
 
+/** A stand-in Pulumi CLI for a stack of this run's prefix and ports, nothing deployed, which can only be read. */
+function plainStack(): FakePulumiStack {
+    return new FakePulumiStack({ initial: { image: TEST_IMAGE, containerPrefix: runId, portOffset: String(portOffset) } });
+}
+
+/** adopt --env NAME is refused with `reason`, having run nothing but `pulumi config get` and changed no container. */
+async function expectRefusal(name: string, reason: RegExp): Promise<Awaited<ReturnType<typeof cli>>> {
+    const before = await containers();
+    const pulumi = plainStack();
+    const run = await cli(["adopt", "--env", name], { runner: pulumi.runner });
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(run.stdout).toMatch(reason);
+    expect(pulumi.commands.filter((c) => !(c[1] === "config" && c[2] === "get"))).toEqual([]);
+    expect(await containers()).toBe(before);
+    return run;
+}
+
 /** After a rollback: the old containers under their names, running, nothing of the stack's left, no readying server left. */
 async function expectOldContainersBack(env: HandBuiltEnvironment): Promise<void> {
     for (const name of [env.vault.name, env.operational?.name].filter((n): n is string => n !== undefined)) {
@@ -117,22 +133,7 @@ async function expectOldContainersBack(env: HandBuiltEnvironment): Promise<void>
 
 /** The old operational is a replica of the old vault again, by its address, link up, with the vault's data. */
 async function expectReplicating(env: HandBuiltEnvironment): Promise<void> {
-    const ip = (await docker.getContainer(env.vault.name).inspect()).NetworkSettings.Networks[network].IPAddress;
-    await waitFor(
-        `${env.name}'s old operational replicating again`,
-        async () => {
-            const replica = handBuiltClient(env.operational!.port);
-            try {
-                await replica.connect();
-                const info = parseInfo(await replica.info("replication"));
-                return info.role === "slave" && info.master_host === ip && info.master_link_status === "up" ? true : undefined;
-            } finally {
-                replica.disconnect();
-            }
-        },
-        60_000,
-        200,
-    );
+    await waitUntilReplicating(docker, env);
     const vault = handBuiltClient(env.vault.port, env.password);
     const replica = handBuiltClient(env.operational!.port);
     try {
@@ -150,10 +151,7 @@ async function expectReplicating(env: HandBuiltEnvironment): Promise<void> {
 
 describe.skipIf(!live)("nexus-redis adopt never leaves a vault down", () => {
     beforeAll(async () => {
-        docker = await connectDocker();
-        runId = `nrt${randomBytes(4).toString("hex")}`;
-        await startWatchdog(RUN_LABEL_KEY, runId);
-        network = await createRunNetwork(docker, runId, `${runId}-storage-network`);
+        ({ docker, runId, network } = await startAdoptionRun());
         portOffset = await freePortOffset(ENVIRONMENTS, ADOPT_PORTS);
         const volume = async (name: string) => ({
             kind: "volume" as const,
@@ -198,38 +196,22 @@ describe.skipIf(!live)("nexus-redis adopt never leaves a vault down", () => {
         await client.select(20);
         await client.set("k", "v");
         client.disconnect();
-        const before = await containers();
-        const pulumi = new FakePulumiStack({ initial: { image: TEST_IMAGE, containerPrefix: runId, portOffset: String(portOffset) } });
-        const run = await cli(["adopt", "--env", "web"], { runner: pulumi.runner });
-        expect(run.code, run.stdout + run.stderr).toBe(1);
-        expect(run.stdout).toMatch(
+        const run = await expectRefusal(
+            "web",
             /nrt[0-9a-f]+-web-vault has databases 32; the program declares 16 \(it has no setting for more\): db20 holds 1 key: a vault with 16 databases refuses to load that data \(FATAL: Data file was created with a Redis server configured to handle more than 16 databases\) and stays down\. To go on: /,
         );
         expect(run.stdout).toContain("1 environment: 1 refused: nothing was changed");
-        expect(pulumi.commands.filter((c) => !(c[1] === "config" && c[2] === "get"))).toEqual([]);
-        expect(await containers()).toBe(before);
     });
 
     it("refuses a vault whose clients hear keyspace notifications, which the new vault would not publish, and changes nothing", async () => {
-        const before = await containers();
-        const pulumi = new FakePulumiStack({ initial: { image: TEST_IMAGE, containerPrefix: runId, portOffset: String(portOffset) } });
-        const run = await cli(["adopt", "--env", "track"], { runner: pulumi.runner });
-        expect(run.code, run.stdout + run.stderr).toBe(1);
-        expect(run.stdout).toMatch(
+        await expectRefusal(
+            "track",
             /nrt[0-9a-f]+-track-vault publishes keyspace notifications \(notify-keyspace-events AKE\); the program declares '': its subscribers would hear nothing\. To go on, if nothing subscribes: CONFIG SET notify-keyspace-events '' on nrt[0-9a-f]+-track-vault, then adopt again/,
         );
-        expect(pulumi.commands.filter((c) => !(c[1] === "config" && c[2] === "get"))).toEqual([]);
-        expect(await containers()).toBe(before);
     });
 
     it("refuses a vault with commands renamed or removed (rename-command, which CONFIG GET does not show), and changes nothing", async () => {
-        const before = await containers();
-        const pulumi = new FakePulumiStack({ initial: { image: TEST_IMAGE, containerPrefix: runId, portOffset: String(portOffset) } });
-        const run = await cli(["adopt", "--env", "links"], { runner: pulumi.runner });
-        expect(run.code, run.stdout + run.stderr).toBe(1);
-        expect(run.stdout).toMatch(/nrt[0-9a-f]+-links-vault has commands renamed or removed \(rename-command\): flushall, keys; /);
-        expect(pulumi.commands.filter((c) => !(c[1] === "config" && c[2] === "get"))).toEqual([]);
-        expect(await containers()).toBe(before);
+        await expectRefusal("links", /nrt[0-9a-f]+-links-vault has commands renamed or removed \(rename-command\): flushall, keys; /);
     });
 
     it("puts everything back by itself when the new vault crash-loops: the old vault takes writes with all its data, the old operational replicates it", async () => {
@@ -352,7 +334,7 @@ describe.skipIf(!live)("nexus-redis adopt never leaves a vault down", () => {
         await client.select(5);
         await client.set("in-db-5", "x");
         client.disconnect();
-        const pulumi = new FakePulumiStack({ initial: { image: TEST_IMAGE, containerPrefix: runId, portOffset: String(portOffset) } });
+        const pulumi = plainStack();
         const run = await cli(["adopt", "--env", "workflow", "--dry-run"], { runner: pulumi.runner });
         expect(run.code).toBe(1);
         const lines = run.stdout.split("\n");

@@ -10,23 +10,16 @@
  * configuration adopt set and applies it on the engine as `pulumi up` would.
  */
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliIo, main } from "../../cli/nexus-redis";
-import { removeRun, startWatchdog } from "../../harness/cleanup";
-import { type Docker, connectDocker, exec, isNotFound } from "../../harness/docker";
+import { removeRun } from "../../harness/cleanup";
+import { type Docker, exec, isNotFound } from "../../harness/docker";
 import { RUN_LABEL_KEY, dockerAvailable, parseInfo, waitFor } from "../../harness/fleet";
-import { ADOPT_PORTS, type AdoptionStack, adoptionStack } from "../../harness/adoption";
+import { ADOPT_PORTS, type AdoptionStack, adoptionStack, startAdoptionRun } from "../../harness/adoption";
 import { createRunVolume, handBuiltClient, logsOf } from "../../harness/handBuilt";
-import {
-    type HandBuiltEnvironment,
-    buildProtocolFleet,
-    createRunNetwork,
-    fillEnvironment,
-    snapshotDigest,
-} from "../../harness/handBuiltFleet";
+import { type HandBuiltEnvironment, buildProtocolFleet, fillEnvironment, snapshotDigest } from "../../harness/handBuiltFleet";
 import { freePortOffset } from "../../harness/ports";
 import { declaredVaultSettings } from "../../cli/adoptSettings";
 
@@ -85,10 +78,7 @@ function env(name: string): HandBuiltEnvironment {
 
 describe.skipIf(!live)("nexus-redis adopt on a fleet built by the protocol's steps", () => {
     beforeAll(async () => {
-        docker = await connectDocker();
-        runId = `nrt${randomBytes(4).toString("hex")}`;
-        await startWatchdog(RUN_LABEL_KEY, runId);
-        network = await createRunNetwork(docker, runId, `${runId}-storage-network`);
+        ({ docker, runId, network } = await startAdoptionRun());
         folder = mkdtempSync(path.join(tmpdir(), "nexus-redis-adopt-"));
         const portOffset = await freePortOffset(ENVIRONMENTS, ADOPT_PORTS);
         // Named like the volume the stack itself would create: adopt must use it in place all the same.
