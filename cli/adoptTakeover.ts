@@ -588,16 +588,18 @@ export class Takeover {
     /**
      * The data folder readied for the old vault. The new vault may have taken writes (into the
      * append-only file; the old vault, started as before, may load dump.rdb instead) and may have
-     * written files in its own Redis's format. A short-lived server of the old vault's own image
-     * loads the folder as the newest state is (the AOF), and only once it holds at least every
-     * key expected, `SAVE`s dump.rdb in the old Redis's format. Returns the keys the old vault
-     * must come back with.
+     * written files in its own Redis's format; an old vault that did not shut down cleanly left
+     * its last writes in the AOF alone. A short-lived server of the old vault's own image loads
+     * the folder as the newest state is (the AOF, which adopt turned on before the stop), and only
+     * once it holds at least every key expected, `SAVE`s dump.rdb in the old Redis's format.
+     * Returns the keys the old vault must come back with.
      */
     private async readyData(progress: RollbackProgress, done: string[]): Promise<Keyspace> {
         const j = this.journal;
         const atStop = j.keyspaceAtStop ?? {};
-        const aside = j.renamed.find(([from]) => from === this.oldVault)?.[1];
-        if (!j.applyStarted || !aside) {
+        const holder =
+            j.renamed.find(([from]) => from === this.oldVault)?.[1] ?? (j.stopped.includes(this.oldVault) ? this.oldVault : undefined);
+        if (!holder) {
             progress.dataReady = true;
             return atStop;
         }
@@ -605,16 +607,15 @@ export class Takeover {
         if (compareVersions(version, "7.0") < 0) {
             // Redis 6 keeps its AOF as one file, which a Redis 7 moves into a folder as it starts:
             // an old server cannot be made to load that.
-            if (j.newVaultAnswered || this.plan.vault!.appendonly)
+            if (j.applyStarted && (j.newVaultAnswered || this.plan.vault!.appendonly))
                 this.fail(`${this.oldVault} runs Redis ${version}, which cannot load the append-only folder the new vault may have made`);
             progress.dataReady = true;
             return atStop;
         }
         const files = j.files!;
-        const old = await this.docker.getContainer(aside).inspect();
+        const old = await this.docker.getContainer(holder).inspect();
         const oneTime = randomBytes(18).toString("hex");
-        const stamp = aside.slice(aside.lastIndexOf(".adopted-") + ".adopted-".length);
-        const helperName = `${this.oldVault}.readying-${stamp}`;
+        const helperName = asideName(this.oldVault, new Date(this.io.now())).replace(".adopted-", ".readying-");
         this.io.log(
             `${this.name}: readying the data folder for ${this.oldVault} (${helperName}: its own Redis loads the append-only file, then saves ${files.dbfilename})`,
         );
@@ -625,7 +626,7 @@ export class Takeover {
             Labels: { [READYING_LABEL]: this.name },
             ExposedPorts: { "6379/tcp": {} },
             HostConfig: {
-                VolumesFrom: [aside],
+                VolumesFrom: [holder],
                 PortBindings: { "6379/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] },
             },
         });
