@@ -219,12 +219,12 @@ export function rollbackText(j: Journal, stack: string | undefined, p: RollbackP
         step(`remove what pulumi up created for ${env} (its vault's data is not a stack resource and stays)`, [printable(undo.command)]);
     const vault = j.stopped[0];
     const current = (name: string) => (p.renamedBack.includes(name) ? name : (j.renamed.find(([from]) => from === name)?.[1] ?? name));
-    if (j.newVaultAnswered && !p.dataReady && vault) {
-        // The old vault's own Redis, on its own volumes, loads the AOF (with the new vault's writes) and saves dump.rdb.
+    if (!p.dataReady && vault) {
+        // The old vault's own Redis, on its own volumes, loads the AOF (the newest state) and saves dump.rdb.
         const old = current(vault);
         const helper = `${vault}.readying`;
         step(
-            "the new vault took writes, into the append-only file, which the old vault does not read unless it runs with appendonly yes: before it starts, let its own Redis load that file and save dump.rdb (compare INFO keyspace with what you expect before the SAVE)",
+            `before the old vault starts, let its own Redis load the append-only file and save dump.rdb: the AOF is the newest state (adopt turned it on before the stop${j.newVaultAnswered ? ", and the new vault took writes into it" : ""}), and the old vault does not read it unless it runs with appendonly yes. Compare INFO keyspace with what you expect before the SAVE`,
             [
                 `docker run -d --name ${helper} --network none --volumes-from ${old} "$(docker inspect -f '{{.Image}}' ${old})" redis-server --appendonly yes --save '' --dir ${j.files?.dir ?? "/data"} --databases ${j.files?.databases ?? "16"}`,
                 `docker exec ${helper} redis-cli INFO keyspace`,

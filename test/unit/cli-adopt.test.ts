@@ -839,7 +839,7 @@ describe("a takeover that fails is put back: the stack's configuration, its cont
         expect(all).toContain(
             "remove what pulumi up created for contact (its vault's data is not a stack resource and stays):\n  pulumi destroy --yes --skip-preview --stack dev",
         );
-        expect(all).toContain("the new vault took writes");
+        expect(all).toContain("and the new vault took writes into it");
         expect(all).toContain(
             `  docker run -d --name nexus3-contact-vault.readying --network none --volumes-from nexus3-contact-vault.adopted-20261126T101500Z "$(docker inspect -f '{{.Image}}' nexus3-contact-vault.adopted-20261126T101500Z)" redis-server --appendonly yes --save '' --dir /data --databases 16`,
         );
@@ -963,18 +963,25 @@ describe("the report", () => {
 
 describe("writes refused starts when the old vault stops accepting writes, not when docker stop is called", () => {
     it("writes (a DEL of a key that does not exist) until the server stops answering, and keeps the time of the last one accepted", async () => {
-        const redis = await new FakeRedis((command) => (command[0] === "AUTH" ? { status: "OK" } : 0)).start();
+        let answered = 0;
+        let lastAnswered = 0;
+        const redis = await new FakeRedis((command) => {
+            if (command[0] === "AUTH") return { status: "OK" };
+            answered++;
+            lastAnswered = performance.now();
+            return 0;
+        }).start();
         const probe = new WriteProbe({ host: "127.0.0.1", port: redis.port }, PASSWORD, (ms) => new Promise((r) => setTimeout(r, ms)));
         await probe.first;
-        await new Promise((r) => setTimeout(r, 300));
+        while (answered < 3) await new Promise((r) => setTimeout(r, 10));
         const stopped = performance.now();
         await redis.stop();
         await probe.stop();
+        // The last reply the probe received, not the moment the server was told to stop.
+        expect(probe.lastAccepted).toBeGreaterThanOrEqual(lastAnswered);
         expect(probe.lastAccepted).toBeLessThanOrEqual(stopped);
-        expect(probe.lastAccepted).toBeGreaterThan(stopped - 200);
         const [auth, ...writes] = redis.commands;
         expect(auth).toEqual(["AUTH", PASSWORD]);
-        expect(writes.length).toBeGreaterThan(5);
         expect(new Set(writes.map((w) => w.join(" "))).size).toBe(1);
         expect(writes[0]).toEqual(["DEL", expect.stringMatching(/^nexus-redis:adopt-probe:[0-9a-f]{16}$/)]);
     });
