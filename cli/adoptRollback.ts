@@ -227,6 +227,7 @@ export function rollbackText(j: Journal, stack: string | undefined, p: RollbackP
             `before the old vault starts, let its own Redis load the append-only file and save dump.rdb: the AOF is the newest state (adopt turned it on before the stop${j.newVaultAnswered ? ", and the new vault took writes into it" : ""}), and the old vault does not read it unless it runs with appendonly yes. Compare INFO keyspace with what you expect before the SAVE`,
             [
                 `docker run -d --name ${helper} --network none --volumes-from ${old} "$(docker inspect -f '{{.Image}}' ${old})" redis-server --appendonly yes --save '' --dir ${j.files?.dir ?? "/data"} --databases ${j.files?.databases ?? "16"}`,
+                `until docker exec ${helper} redis-cli INFO persistence | grep -q '^loading:0'; do sleep 0.2; done`,
                 `docker exec ${helper} redis-cli INFO keyspace`,
                 `docker exec ${helper} redis-cli SAVE`,
                 `docker exec ${helper} redis-cli SHUTDOWN NOSAVE; docker rm ${helper}`,

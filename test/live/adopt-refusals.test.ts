@@ -360,15 +360,21 @@ describe.skipIf(!live)("nexus-redis adopt refuses what it cannot take over safel
         expect(run.stdout).toMatch(/chrono +standard +FAILED/);
         expect(run.stdout).toContain("putting it back stopped: chrono: `pulumi destroy --yes --skip-preview` failed (exit 255)");
         expect(run.stdout).not.toContain(chrono.password);
-        // Stopped and set aside, not removed.
-        const lines = run.stdout.split("\n").map((l) => l.trim());
-        const rest = lines.slice(lines.indexOf("left to do by hand:") + 1);
-        expect(rest).toContain("pulumi destroy --yes --skip-preview");
-        const commands = rest.filter((l) => /^(docker|read|printf) /.test(l));
-        expect(commands[0]).toMatch(/^docker rename nrt[0-9a-f]+-chrono-vault\.adopted-\d{8}T\d{6}Z nrt[0-9a-f]+-chrono-vault$/);
-        // As a person runs them (the stand-in's destroy had nothing to remove): the vault's password typed at `read -rs`.
+        // Each step of the message is a line (indented 4), its commands below it (indented 6).
+        const lines = run.stdout.split("\n");
+        const rest = lines.slice(lines.findIndex((l) => l.trim() === "left to do by hand:") + 1);
+        const commands = rest.filter((l) => /^ {6}\S/.test(l)).map((l) => l.trim());
+        expect(commands).toContain("pulumi destroy --yes --skip-preview");
+        // As a person runs them, but for the destroy (the stand-in's had nothing to remove, and there is no Pulumi CLI here).
+        const shellCommands = commands.filter((c) => !c.startsWith("pulumi "));
+        expect(shellCommands).toContainEqual(
+            expect.stringMatching(/^docker rename nrt[0-9a-f]+-chrono-vault\.adopted-\d{8}T\d{6}Z nrt[0-9a-f]+-chrono-vault$/),
+        );
+        // The readying server is run by hand too: the old vault's own Redis loads the AOF and saves dump.rdb.
+        expect(shellCommands).toContainEqual(expect.stringMatching(/^docker run -d --name nrt[0-9a-f]+-chrono-vault\.readying /));
+        // The vault's password typed at `read -rs`.
         const shell = await new Promise<{ code: number; out: string }>((resolve) => {
-            const child = execFile("bash", ["-e", "-c", commands.join("\n")], (error, stdout, stderr) =>
+            const child = execFile("bash", ["-e", "-c", shellCommands.join("\n")], (error, stdout, stderr) =>
                 resolve({ code: error ? Number(error.code ?? 1) : 0, out: stdout + stderr }),
             );
             child.stdin?.end(`${chrono.password}\n`);
