@@ -212,13 +212,14 @@ export async function adopt(options: AdoptOptions, io: AdoptIo): Promise<AdoptRe
             p.reasons.push(imageProblem);
         }
 
-    // The configuration of each environment in turn, each from the one before.
-    const stepsOf = new Map<string, ConfigStep[]>();
+    // The configuration of each environment in turn, each from the one before: its steps, and the
+    // stack as it will be just before them (what a failure of that environment is undone to).
+    const stepsOf = new Map<string, { steps: ConfigStep[]; before: StackView }>();
     let next = view;
     for (const plan of plans.filter((p) => p.status === "adopt")) {
         try {
             const result = configSteps(next, plan);
-            stepsOf.set(plan.name, result.steps);
+            stepsOf.set(plan.name, { steps: result.steps, before: next });
             next = result.next;
         } catch (e) {
             if (!(e instanceof AdoptError)) throw e;
@@ -228,7 +229,7 @@ export async function adopt(options: AdoptOptions, io: AdoptIo): Promise<AdoptRe
     }
     const toAdopt = plans.filter((p) => p.status === "adopt");
     const commands = toAdopt.flatMap((p) => [
-        ...stepsOf.get(p.name)!.map((s) => printable(configSetCommand(s, options.stack))),
+        ...stepsOf.get(p.name)!.steps.map((s) => printable(configSetCommand(s, options.stack))),
         printable(previewCommand(options.stack)),
         printable(upCommand(options.stack)),
     ]);
@@ -238,7 +239,8 @@ export async function adopt(options: AdoptOptions, io: AdoptIo): Promise<AdoptRe
 
     report.commands = [];
     for (const [i, plan] of toAdopt.entries()) {
-        const outcome = await new Takeover(plan, stepsOf.get(plan.name)!, view, options, io, docker, report).run();
+        const { steps, before } = stepsOf.get(plan.name)!;
+        const outcome = await new Takeover(plan, steps, before, options, io, docker, report).run();
         report.outcomes[plan.name] = outcome;
         if (outcome.status !== "adopted") {
             for (const rest of toAdopt.slice(i + 1)) report.outcomes[rest.name] = { status: "not reached" };

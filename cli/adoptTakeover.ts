@@ -218,6 +218,7 @@ export class Takeover {
     constructor(
         private readonly plan: EnvironmentPlan,
         steps: ConfigStep[],
+        /** The stack's configuration just before this environment's steps (earlier environments' included). */
         private readonly view: StackView,
         private readonly options: TakeoverOptions,
         private readonly io: TakeoverIo,
@@ -472,10 +473,21 @@ export class Takeover {
     // e. Healthy by check's own judgement, and the new vault stable; then the old containers go (never a volume).
     private async finish(answered: number, writesRefusedMs: number): Promise<TakeoverOutcome> {
         const newVault = containerName(this.view.containerPrefix, this.name, "vault");
-        const environments: EnvironmentsOutput = await loadOutputs(
-            { stack: this.options.stack },
-            { readStdin: async () => "", run: this.io.run, projectDir: this.io.projectDir },
-        );
+        const kept = `The old containers are kept, stopped, as ${this.journal.renamed.map(([, aside]) => aside).join(" and ")}: remove them once it is fixed`;
+        let environments: EnvironmentsOutput;
+        try {
+            environments = await loadOutputs(
+                { stack: this.options.stack },
+                { readStdin: async () => "", run: this.io.run, projectDir: this.io.projectDir },
+            );
+        } catch (e) {
+            // The new vault serves and takes writes: it stays; a person looks at the stack.
+            return {
+                status: "failed",
+                message: `${this.name}: the new vault serves, but the stack's outputs cannot be read (${(e as Error).message}), so check cannot judge it. ${kept}`,
+                writesRefusedMs,
+            };
+        }
         const env = environments[this.name];
         if (!env) return this.rollBack(`${this.name}: the stack's outputs have no environment ${this.name} after pulumi up`);
         const context = diagnosisContext(environments);
@@ -489,20 +501,20 @@ export class Takeover {
             if (this.io.now() - started > this.options.timeoutMs && diagnosis.problems.length > 0)
                 return {
                     status: "failed",
-                    message: `${this.name}: the new vault serves, but check does not report ${this.name} healthy after ${Math.round(this.options.timeoutMs / 1000)} s: ${diagnosis.problems.map((p) => p.message).join("; ")}. The old containers are kept, stopped, as ${this.journal.renamed.map(([, aside]) => aside).join(" and ")}: remove them once it is fixed`,
+                    message: `${this.name}: the new vault serves, but check does not report ${this.name} healthy after ${Math.round(this.options.timeoutMs / 1000)} s: ${diagnosis.problems.map((p) => p.message).join("; ")}. ${kept}`,
                     writesRefusedMs,
                 };
             await this.io.sleep(500);
         }
         this.io.log(`${this.name}: check reports it healthy; removing the old containers (their volumes stay)`);
-        const kept: string[] = [];
+        const volumesKept: string[] = [];
         const vault = this.plan.vault!;
         const inUse = vault.data.kind === "volume" ? vault.data.name : undefined;
         for (const [, aside] of this.journal.renamed) {
             const info = await this.docker.getContainer(aside).inspect();
             for (const m of info.Mounts ?? [])
                 if (m.Type === "volume" && m.Name && m.Name !== inUse)
-                    kept.push(
+                    volumesKept.push(
                         `kept volume ${m.Name} of ${aside}: the stack does not use it (docker volume rm ${m.Name} once you no longer need it)`,
                     );
             try {
@@ -511,7 +523,7 @@ export class Takeover {
                 if (!isNotFound(e)) throw e;
             }
         }
-        return { status: "adopted", writesRefusedMs, kept };
+        return { status: "adopted", writesRefusedMs, kept: volumesKept };
     }
 
     // ----------------------------------------------------------------------------------
