@@ -329,36 +329,6 @@ describe.skipIf(!live)("nexus-redis adopt never leaves a vault down", () => {
         expect(run.stdout).toMatch(/readied the data folder with nrt[0-9a-f]+-kb-vault's own Redis/);
     });
 
-    it("puts back only the environment that failed: one adopted before it in the same run stays adopted and serving", async () => {
-        const session = built.get("session")!;
-        const chrono = built.get("chrono")!;
-        await fillEnvironment(session, 1_000);
-        await fillEnvironment(chrono, 1_000);
-        const stack = stackOf(TEST_IMAGE);
-        // The second pulumi up (chrono's) fails; every other Pulumi command is the stand-in's own.
-        let ups = 0;
-        const runner: typeof stack.pulumi.runner = async (command, options) =>
-            command[1] === "up" && ++ups === 2
-                ? { exitCode: 255, stdout: "", stderr: "error: the Docker provider could not create the container\n" }
-                : stack.pulumi.runner(command, options);
-        const run = await cli(["adopt", "--env", "session", "--env", "chrono"], { runner });
-        expect(run.code, run.stdout + run.stderr).toBe(1);
-        // session: adopted, and still served by the stack's container.
-        const vault = stack.fleet.container("session", "vault");
-        expect((await vault.inspect()).State.Running).toBe(true);
-        const client = handBuiltClient(session.vault.port, session.password);
-        await client.connect();
-        expect(totalKeys(parseKeyspace(parseInfo(await client.info("keyspace"))))).toBe(1_000);
-        client.disconnect();
-        // chrono: its old vault back, with its data; the stack's config keeps session only.
-        await expectOldContainersBack(chrono);
-        expect(stack.pulumi.config.get("environments")).toEqual(["session"]);
-        expect(JSON.parse(stack.pulumi.config.get("vaultData") as string)).toEqual({ session: `${runId}-session` });
-        expect(stack.pulumi.commands.filter((c) => c[1] === "destroy")).toEqual([]);
-        expect(run.stdout).toMatch(/session +standard +ADOPTED/);
-        expect(run.stdout).toMatch(/chrono +standard +ROLLED BACK/);
-    });
-
     it("moves data out of a container's writable layer, save points off, when its advice is followed as written", async () => {
         const workflow = built.get("workflow")!;
         const client = handBuiltClient(workflow.vault.port, workflow.password);
@@ -415,5 +385,35 @@ describe.skipIf(!live)("nexus-redis adopt never leaves a vault down", () => {
             new RegExp(`workflow +standard +adopt +${workflow.vault.name} \\S+ +host folder ${path.join(folder)} +101 `),
         );
         expect(after.stdout).toContain("keys by database: db0 100, db5 1");
+    });
+    // Last: it leaves session adopted, so this prefix has a stack that runs environments from then on.
+    it("puts back only the environment that failed: one adopted before it in the same run stays adopted and serving", async () => {
+        const session = built.get("session")!;
+        const chrono = built.get("chrono")!;
+        await fillEnvironment(session, 1_000);
+        await fillEnvironment(chrono, 1_000);
+        const stack = stackOf(TEST_IMAGE);
+        // The second pulumi up (chrono's) fails; every other Pulumi command is the stand-in's own.
+        let ups = 0;
+        const runner: typeof stack.pulumi.runner = async (command, options) =>
+            command[1] === "up" && ++ups === 2
+                ? { exitCode: 255, stdout: "", stderr: "error: the Docker provider could not create the container\n" }
+                : stack.pulumi.runner(command, options);
+        const run = await cli(["adopt", "--env", "session", "--env", "chrono"], { runner });
+        expect(run.code, run.stdout + run.stderr).toBe(1);
+        // session: adopted, and still served by the stack's container.
+        const vault = stack.fleet.container("session", "vault");
+        expect((await vault.inspect()).State.Running).toBe(true);
+        const client = handBuiltClient(session.vault.port, session.password);
+        await client.connect();
+        expect(totalKeys(parseKeyspace(parseInfo(await client.info("keyspace"))))).toBe(1_000);
+        client.disconnect();
+        // chrono: its old vault back, with its data; the stack's config keeps session only.
+        await expectOldContainersBack(chrono);
+        expect(stack.pulumi.config.get("environments")).toEqual(["session"]);
+        expect(JSON.parse(stack.pulumi.config.get("vaultData") as string)).toEqual({ session: `${runId}-session` });
+        expect(stack.pulumi.commands.filter((c) => c[1] === "destroy")).toEqual([]);
+        expect(run.stdout).toMatch(/session +standard +ADOPTED/);
+        expect(run.stdout).toMatch(/chrono +standard +ROLLED BACK/);
     });
 });

@@ -31,6 +31,7 @@ import {
     upCommand,
 } from "../../cli/adoptPlan";
 import { type AdoptReport, renderJson, renderTable } from "../../cli/adoptReport";
+import { declaredVaultSettings, persistenceChange } from "../../cli/adoptSettings";
 import { type Journal, readyingArgs, replicationCommands, rollbackText, undoCommands, undoPlan } from "../../cli/adoptRollback";
 import { aofSettled } from "../../cli/redisReplies";
 import { askVault, containerFacts } from "../../cli/adoptDiscover";
@@ -349,10 +350,12 @@ describe("an environment adopt can take over", () => {
             },
             operational: { container: "nexus3-contact-operational", endpoint: "127.0.0.1:6631" },
         });
+        // What the new vault declares comes from vaultSettings() (the persistence note's wording is tested in cli-adopt-settings).
         expect(plan.notes).toEqual([
-            "the new vault's persistence differs from the old one's: appendonly no → yes; the new vault snapshots dump.rdb at Redis's save points (3600 1 300 100 60 10000), its AOF is fsynced every second",
+            persistenceChange(contact().vaultRedis!.config!, declaredVaultSettings(0)),
             "AOF is off: it is turned on while the vault runs (CONFIG SET appendonly yes), and the rewrite waited for",
         ]);
+        expect(plan.notes[0]).toMatch(/^the new vault's persistence differs from the old one's: .*appendonly no → yes/);
     });
 
     it("says that a host folder is bind-mounted and chowned to uid 999 by the image's entrypoint", () => {
@@ -388,7 +391,10 @@ describe("an environment adopt can take over", () => {
         expect(plan.notes).toContain(
             "differs, harmless (connections: when idle or slow clients are dropped, and when a long script makes others wait (the published port is the program's)): timeout 300 → 0",
         );
-        expect(plan.notes.join("\n")).toContain("the new vault's persistence differs from the old one's: save '' →");
+        const declared = declaredVaultSettings(0);
+        expect(plan.notes).toContain(persistenceChange({ ...contact().vaultRedis!.config!, timeout: "300", save: "" }, declared));
+        if (declared.save !== "")
+            expect(plan.notes.join("\n")).toContain("the new vault's persistence differs from the old one's: save '' →");
     });
 
     it("sets save points before the stop when the vault has none, so that the old container would still find every key", () => {
@@ -962,28 +968,40 @@ describe("the report", () => {
 });
 
 describe("writes refused starts when the old vault stops accepting writes, not when docker stop is called", () => {
-    it("writes (a DEL of a key that does not exist) until the server stops answering, and keeps the time of the last one accepted", async () => {
-        let answered = 0;
-        let lastAnswered = 0;
+    it("writes (a DEL of a key that does not exist) until the server refuses one, and keeps the time of the last one accepted", async () => {
+        let accepted = 0;
+        let lastAccepted = 0;
+        let refusing = false;
+        let refusedAt = 0;
         const redis = await new FakeRedis((command) => {
             if (command[0] === "AUTH") return { status: "OK" };
-            answered++;
-            lastAnswered = performance.now();
+            if (refusing) {
+                refusedAt = performance.now();
+                return { error: "ERR the server is shutting down" };
+            }
+            accepted++;
+            lastAccepted = performance.now();
             return 0;
         }).start();
-        const probe = new WriteProbe({ host: "127.0.0.1", port: redis.port }, PASSWORD, (ms) => new Promise((r) => setTimeout(r, ms)));
-        await probe.first;
-        while (answered < 3) await new Promise((r) => setTimeout(r, 10));
-        const stopped = performance.now();
-        await redis.stop();
-        await probe.stop();
-        // The last reply the probe received, not the moment the server was told to stop.
-        expect(probe.lastAccepted).toBeGreaterThanOrEqual(lastAnswered);
-        expect(probe.lastAccepted).toBeLessThanOrEqual(stopped);
-        const [auth, ...writes] = redis.commands;
-        expect(auth).toEqual(["AUTH", PASSWORD]);
-        expect(new Set(writes.map((w) => w.join(" "))).size).toBe(1);
-        expect(writes[0]).toEqual(["DEL", expect.stringMatching(/^nexus-redis:adopt-probe:[0-9a-f]{16}$/)]);
+        try {
+            const probe = new WriteProbe({ host: "127.0.0.1", port: redis.port }, PASSWORD, (ms) => new Promise((r) => setTimeout(r, ms)));
+            await probe.first;
+            while (accepted < 3) await new Promise((r) => setTimeout(r, 10));
+            refusing = true;
+            // The probe ends by itself at the refusal (AUTH, the accepted writes, the refused one).
+            while (redis.commands.length < accepted + 2) await new Promise((r) => setTimeout(r, 10));
+            await probe.stop();
+            // The last write the server accepted, not the moment it began to refuse.
+            expect(probe.lastAccepted).toBeGreaterThanOrEqual(lastAccepted);
+            expect(probe.lastAccepted).toBeLessThanOrEqual(refusedAt);
+            const [auth, ...writes] = redis.commands;
+            expect(auth).toEqual(["AUTH", PASSWORD]);
+            expect(writes.length).toBe(accepted + 1);
+            expect(new Set(writes.map((w) => w.join(" "))).size).toBe(1);
+            expect(writes[0]).toEqual(["DEL", expect.stringMatching(/^nexus-redis:adopt-probe:[0-9a-f]{16}$/)]);
+        } finally {
+            await redis.stop();
+        }
     });
 });
 
