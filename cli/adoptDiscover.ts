@@ -24,8 +24,9 @@ import {
     passwordFromCommand,
     reachAt,
 } from "./adoptPlan";
-import { configPairs, parseInfo } from "./redisReplies";
-import { Deadline, type ProbeFailure, RedisSession, type Settled } from "./session";
+import { parseKeyspace, parseModuleList, renamedCommands } from "./adoptSettings";
+import { type Info, configPairs, parseInfo } from "./redisReplies";
+import { Deadline, type ProbeFailure, RedisSession } from "./session";
 
 /** Label of the container that asks the stack's image for its Redis version; removed right after. */
 export const PROBE_LABEL = "nexus-redis.adopt-probe";
@@ -92,23 +93,24 @@ function failureKind(f: ProbeFailure): NonNullable<VaultRedisFacts["failure"]>["
 }
 
 /**
- * Asks a vault, with `password`: INFO server, replication and persistence, the persistence
- * settings, ACL USERS and DBSIZE. One section and one setting per command, so Redis 6 answers
- * too. Never throws; bounded by `timeoutMs`.
+ * Asks a vault, with `password`: INFO server, replication, persistence, keyspace, memory and
+ * clients, every setting (`CONFIG GET *`, which Redis 6 answers too), `MODULE LIST`, `ACL
+ * USERS`; then which commands are renamed or removed (`rename-command`, which no setting
+ * shows): every command `ACL CAT` knows by its own name that `COMMAND INFO` does not find.
+ * Never throws; bounded by `timeoutMs`.
  */
 export async function askVault(target: { host: string; port: number }, password: string, timeoutMs: number): Promise<VaultRedisFacts> {
     const deadline = new Deadline(timeoutMs);
-    const settings = ["dir", "dbfilename", "appendonly", "appenddirname", "appendfilename", "save"];
+    const sections = ["server", "replication", "persistence", "keyspace", "memory", "clients"];
     try {
         const session = new RedisSession(target, deadline);
-        const [auth, server, replication, persistence, ...rest] = await session.callAll([
+        const [auth, ...replies] = await session.callAll([
             ["AUTH", password],
-            ["INFO", "server"],
-            ["INFO", "replication"],
-            ["INFO", "persistence"],
-            ...settings.map((s) => ["CONFIG", "GET", s]),
+            ...sections.map((s) => ["INFO", s]),
+            ["CONFIG", "GET", "*"],
+            ["MODULE", "LIST"],
             ["ACL", "USERS"],
-            ["DBSIZE"],
+            ["ACL", "CAT"],
         ]);
         if (auth.failure) {
             if (/without any password configured|no password is set/i.test(auth.failure.message))
@@ -124,23 +126,27 @@ export async function askVault(target: { host: string; port: number }, password:
                 return { failure: { kind, message: `it answered AUTH in another protocol (${auth.failure.message})` } };
             return { failure: { kind, message: auth.failure.message } };
         }
-        const text = (s: Settled) => (s.failure ? "" : String(s.value));
-        const failed = [server, replication, persistence].find((s) => s.failure);
+        const infos = replies.slice(0, sections.length);
+        const [config, modules, users, categories] = replies.slice(sections.length);
+        const failed = infos.slice(0, 3).find((s) => s.failure);
         if (failed?.failure) return { failure: { kind: failureKind(failed.failure), message: failed.failure.message } };
-        const info = { ...parseInfo(text(server)), ...parseInfo(text(replication)), ...parseInfo(text(persistence)) };
-        const config: Record<string, string> = {};
-        settings.forEach((_, i) => {
-            const reply = rest[i];
-            if (!reply.failure) Object.assign(config, configPairs(reply.value));
-        });
-        const users = rest[settings.length];
-        const keys = rest[settings.length + 1];
-        return {
+        const info = Object.assign({}, ...infos.map((s) => (s.failure ? {} : parseInfo(String(s.value))))) as Info;
+        const facts: VaultRedisFacts = {
             info,
-            config,
+            keyspace: parseKeyspace(info),
+            ...(config.failure ? { configFailure: config.failure.message } : { config: configPairs(config.value) }),
+            ...(modules.failure ? {} : { modules: parseModuleList(modules.value) }),
             ...(users.failure ? {} : { users: (users.value as unknown[]).map(String) }),
-            ...(keys.failure ? {} : { keys: Number(keys.value) }),
         };
+        if (!categories.failure) {
+            const lists = await session.callAll((categories.value as unknown[]).map((c) => ["ACL", "CAT", String(c)]));
+            const known = [
+                ...new Set(lists.flatMap((l) => (l.failure ? [] : (l.value as unknown[]).map(String))).filter((c) => !c.includes("|"))),
+            ].sort();
+            const [found] = known.length === 0 ? [] : await session.callAll([["COMMAND", "INFO", ...known]]);
+            if (found && !found.failure && Array.isArray(found.value)) facts.renamed = renamedCommands(known, found.value);
+        }
+        return facts;
     } finally {
         deadline.finish();
     }

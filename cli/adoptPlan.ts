@@ -7,9 +7,18 @@
  */
 import { CONFIG_KEYS, type ConfigKey, ConfigError, type RawConfig, parseFleetConfig } from "../config";
 import { type EnvironmentKind, PROTOCOL_ENVIRONMENTS, findProtocolEnvironment } from "../components/protocol";
-import { DATA_DIR, type Role, containerName, vaultSettings } from "../components/redisServer";
+import { DATA_DIR, REDIS_UID, type Role, type Settings, containerName, vaultSettings } from "../components/redisServer";
 import { DEFAULT_BIND_ADDRESS, clientHost } from "../components/containerSpec";
-import type { Info } from "./redisReplies";
+import {
+    type Keyspace,
+    type LoadedModule,
+    declaredVaultSettings,
+    describeKeyspace,
+    judgeSettings,
+    persistenceChange,
+    totalKeys,
+} from "./adoptSettings";
+import { type Info, infoInt } from "./redisReplies";
 import { shellQuote } from "./recover";
 
 /** An adoption that cannot go ahead, or cannot go on: exit code 1 (the fleet) or 2 (usage, configuration). */
@@ -36,6 +45,8 @@ export interface StackView {
     bindAddress: string;
     containerPrefix: string;
     portOffset: number;
+    /** Memory limit of each container in MiB (0: none): the new vault's maxmemory is 75 % of it. */
+    memoryLimitMb: number;
     /** The `environments` items as the stack holds them; [] means the whole table. */
     environments: string[];
     /** The `passwords` secret, parsed; {} when unset. */
@@ -71,6 +82,8 @@ export function stackView(stack: Partial<Record<ConfigKey, string>>, defaults: P
     if (createNetwork !== "true" && createNetwork !== "false") problems.push(`createNetwork is "${createNetwork}", not true or false`);
     const portOffset = raw("portOffset").trim();
     if (!/^-?\d+$/.test(portOffset)) problems.push(`portOffset is "${portOffset}", not an integer`);
+    const memoryLimitMb = (raw("memoryLimitMb") || "0").trim();
+    if (!/^\d+$/.test(memoryLimitMb)) problems.push(`memoryLimitMb is "${memoryLimitMb}", not a whole number`);
 
     const environments = json("environments", false) ?? [];
     if (!Array.isArray(environments) || environments.some((item) => typeof item !== "string"))
@@ -94,6 +107,7 @@ export function stackView(stack: Partial<Record<ConfigKey, string>>, defaults: P
         bindAddress: raw("bindAddress") || DEFAULT_BIND_ADDRESS,
         containerPrefix: raw("containerPrefix"),
         portOffset: Number(portOffset),
+        memoryLimitMb: Number(memoryLimitMb),
         environments: environments as string[],
         passwords: passwords as Record<string, Record<string, string>>,
         vaultData: vaultData as Record<string, string>,
@@ -112,7 +126,7 @@ export function rawConfigOf(view: StackView): RawConfig {
         containerPrefix: view.containerPrefix,
         portOffset: String(view.portOffset),
         environments: JSON.stringify(view.environments),
-        memoryLimitMb: "0",
+        memoryLimitMb: String(view.memoryLimitMb),
         passwords: Object.keys(view.passwords).length === 0 ? "" : JSON.stringify(view.passwords),
         vaultData: Object.keys(view.vaultData).length === 0 ? "" : JSON.stringify(view.vaultData),
     };
@@ -211,13 +225,20 @@ export interface ContainerFacts {
 /** What the vault's Redis answered, asked with the password adopt knows. */
 export interface VaultRedisFacts {
     failure?: { kind: "unreachable" | "auth" | "not-redis" | "error"; message: string };
-    /** INFO server, replication and persistence, merged. */
+    /** INFO server, replication, persistence, keyspace, memory and clients, merged. */
     info?: Info;
-    /** CONFIG GET dir dbfilename appendonly appenddirname appendfilename save. */
+    /** CONFIG GET *: every setting (passwords among them: never printed). */
     config?: Record<string, string>;
+    /** Why CONFIG GET failed (renamed, refused), when it did. */
+    configFailure?: string;
+    /** INFO keyspace: keys by database. */
+    keyspace?: Keyspace;
+    /** MODULE LIST. */
+    modules?: LoadedModule[];
+    /** Commands renamed or removed (rename-command), when that could be read. */
+    renamed?: string[];
     /** ACL USERS. */
     users?: string[];
-    keys?: number;
 }
 
 export interface OperationalRedisFacts {
@@ -337,7 +358,11 @@ export interface EnvironmentPlan {
         data: DataSource;
         network?: string;
         version?: string;
+        /** Keys in every database (INFO keyspace), not DBSIZE's database 0. */
         keys?: number;
+        keyspace?: Keyspace;
+        /** How the old vault finds and loads its files: what a rollback loads them with. */
+        files?: { dir: string; dbfilename: string; appenddirname?: string; appendfilename: string; databases: string };
         /** appendonly already on. */
         appendonly: boolean;
         /** Save points off: step 1 turns Redis's defaults on, so a rollback finds every key in dump.rdb. */
@@ -371,6 +396,8 @@ export interface JudgeContext {
     imageVersion?: string;
     /** Environments named with --env: not finding them is a refusal, not a skip. */
     requested: ReadonlySet<string>;
+    /** What the new vault runs with; default: `declaredVaultSettings` of the stack's memoryLimitMb. */
+    declared?: Settings;
 }
 
 /** One environment: adopt it, refuse it (and why), or skip it (nothing to adopt). */
@@ -429,7 +456,7 @@ export function judgeEnvironment(f: Findings, ctx: JudgeContext): EnvironmentPla
         data,
         ...(networks.length === 1 ? { network: networks[0] } : {}),
         ...(f.vaultRedis?.info?.redis_version ? { version: f.vaultRedis.info.redis_version } : {}),
-        ...(f.vaultRedis?.keys === undefined ? {} : { keys: f.vaultRedis.keys }),
+        ...(f.vaultRedis?.keyspace === undefined ? {} : { keys: totalKeys(f.vaultRedis.keyspace), keyspace: f.vaultRedis.keyspace }),
         appendonly: f.vaultRedis?.config?.appendonly === "yes",
         setSavePoints: (f.vaultRedis?.config?.save ?? "x").trim() === "",
     };
@@ -474,6 +501,12 @@ export function judgeEnvironment(f: Findings, ctx: JudgeContext): EnvironmentPla
         refuse(`${vaultName} is not Redis: it answered, but INFO server has no redis_version`);
         return plan;
     }
+    if (redis && !redis.config) {
+        refuse(
+            `${vaultName} refused CONFIG GET (${redis.configFailure ?? "no answer"}): adopt reads every setting to compare it with the new vault's, and turns AOF on with CONFIG SET; if CONFIG is renamed (rename-command), restart the vault without that, then adopt again`,
+        );
+        return plan;
+    }
     if (info.loading === "1") refuse(`${vaultName} is still loading its data: try again once it is done`);
     if (info.role !== "master")
         refuse(
@@ -499,6 +532,20 @@ export function judgeEnvironment(f: Findings, ctx: JudgeContext): EnvironmentPla
                 `${vaultName} has ${setting} ${value}, not ${expected}: rename the file to ${expected} (the program declares Redis's default names), or CONFIG SET ${setting} back`,
             );
     }
+    const declared = ctx.declared ?? declaredVaultSettings(ctx.view.memoryLimitMb);
+    const keyspace = redis?.keyspace ?? {};
+    const settings = judgeSettings({
+        container: vaultName,
+        config,
+        declared,
+        memoryLimitMb: ctx.view.memoryLimitMb,
+        keyspace,
+        modules: redis?.modules ?? [],
+        renamed: redis?.renamed ?? [],
+        usedMemory: infoInt(info, "used_memory"),
+        connectedClients: infoInt(info, "connected_clients"),
+    });
+    for (const r of settings.refusals) refuse(r);
     if (ctx.imageVersion && compareVersions(info.redis_version, ctx.imageVersion) > 0)
         refuse(
             `${vaultName} runs Redis ${info.redis_version}, newer than the stack's image ${ctx.view.image} (Redis ${ctx.imageVersion}): its data may not load there; set the stack's image to Redis ${info.redis_version} or newer (pulumi config set image ...)`,
@@ -506,10 +553,7 @@ export function judgeEnvironment(f: Findings, ctx: JudgeContext): EnvironmentPla
 
     // The data.
     if (data.kind === "none") {
-        refuse(
-            `${name}'s data cannot be used in place: ${data.why}. Move it to a volume first: docker stop -t 300 ${vaultName} (Redis saves ${config.dbfilename ?? "dump.rdb"} as it stops), ` +
-                `docker cp ${vaultName}:${dir}/. /srv/${vaultName}-data/, docker rename ${vaultName} ${vaultName}.old, then docker run it again as before with -v /srv/${vaultName}-data:${DATA_DIR}; then adopt`,
-        );
+        refuse(`${name}'s data cannot be used in place: ${data.why}. ${moveToFolder(vaultName, dir, config.dbfilename ?? "dump.rdb")}`);
     } else if (data.kind === "host" && (!HOST_FOLDER.test(data.path) || data.path.split("/").includes(".."))) {
         refuse(`${name}'s data is in host folder ${data.path}, whose name the program cannot bind-mount (spaces, colons or ..): move it`);
     }
@@ -545,13 +589,24 @@ export function judgeEnvironment(f: Findings, ctx: JudgeContext): EnvironmentPla
     plan.vaultData = value;
     if (data.kind === "host")
         plan.notes.push(
-            `host folder ${data.path} is bind-mounted at ${DATA_DIR}; the image's entrypoint gives its files to the redis user (uid 999) as the vault starts` +
+            `host folder ${data.path} is bind-mounted at ${DATA_DIR}; the vault's start script gives its files to the redis user (uid 999) as the vault starts` +
                 (f.folderOwner === undefined ? "" : ` (owned by uid ${f.folderOwner} now)`),
         );
     if (data.kind === "volume" && data.anonymous)
         plan.notes.push(
             `anonymous volume ${data.name} (the image's VOLUME ${DATA_DIR}) is used in place under its ID; it is never removed`,
         );
+    if (Object.keys(keyspace).length > 1) plan.notes.push(`keys by database: ${describeKeyspace(keyspace)}`);
+    plan.vault.files = {
+        dir,
+        dbfilename: config.dbfilename ?? "dump.rdb",
+        ...(config.appenddirname === undefined ? {} : { appenddirname: config.appenddirname }),
+        appendfilename: config.appendfilename ?? "appendonly.aof",
+        databases: config.databases ?? "16",
+    };
+    plan.notes.push(...settings.notes);
+    const persistence = persistenceChange(config, declared);
+    if (persistence) plan.notes.push(persistence);
     if (!plan.vault.appendonly)
         plan.notes.push("AOF is off: it is turned on while the vault runs (CONFIG SET appendonly yes), and the rewrite waited for");
     if (plan.vault.setSavePoints)
@@ -559,6 +614,31 @@ export function judgeEnvironment(f: Findings, ctx: JudgeContext): EnvironmentPla
             `save points are off: Redis's defaults (${DEFAULT_SAVE_POINTS}) are set before the stop, so dump.rdb holds every key should the old container be started again`,
         );
     return plan;
+}
+
+/**
+ * The commands that move a vault's data out of its container's writable layer into a host
+ * folder, as a person runs them. The snapshot is taken by hand (`SAVE`): a vault with save
+ * points off writes nothing as it stops. Writes wait (`CLIENT PAUSE ... WRITE`) from just
+ * before the snapshot until the stop, so none is acknowledged and then left behind. The
+ * password is read from the terminal into REDISCLI_AUTH, which `docker exec -e` passes on by
+ * name: never on a command line.
+ */
+export function moveToFolder(container: string, dir: string, dbfilename: string): string {
+    const folder = `/srv/${container}-data`;
+    const cli = `docker exec -e REDISCLI_AUTH ${container} redis-cli`;
+    return [
+        "Move it to a host folder first (the snapshot is taken by hand: with save points off, Redis writes nothing as it stops):",
+        "read -rs REDISCLI_AUTH && export REDISCLI_AUTH   # the vault's password, typed: never on a command line",
+        `${cli} CLIENT PAUSE 600000 WRITE   # writes wait until the stop instead of being lost`,
+        `${cli} SAVE`,
+        `${cli} INFO persistence | grep rdb_last_bgsave_status   # must say ok`,
+        `docker stop -t 300 ${container}`,
+        `mkdir -p ${folder} && docker cp ${container}:${dir}/. ${folder}/ && ls -l ${folder}/${dbfilename}`,
+        `chown -R ${REDIS_UID}:${REDIS_UID} ${folder}   # docker cp made root the owner; Redis runs as the image's redis user`,
+        `docker rename ${container} ${container}.old`,
+        `then docker run it again as before, with -v ${folder}:${dir} added, and adopt`,
+    ].join("\n");
 }
 
 /** The published ports and addresses against what the stack would publish; undefined when they agree. */
@@ -652,6 +732,8 @@ export interface ConfigStep {
     path: boolean;
     /** The key as the stack held it before, undefined when it did not set it. */
     before?: string;
+    /** A `--path` step that created its key (the stack did not set it): undone by removing the key, not the item. */
+    createsKey?: true;
 }
 
 /**
@@ -709,7 +791,13 @@ export function configSteps(view: StackView, plan: EnvironmentPlan): { steps: Co
     }
     if (!view.environments.includes(plan.item)) {
         // Appended with --path: Pulumi.yaml declares environments an array, so a JSON string would not do.
-        steps.push({ key: `environments[${view.environments.length}]`, value: plan.item, secret: false, path: true });
+        steps.push({
+            key: `environments[${view.environments.length}]`,
+            value: plan.item,
+            secret: false,
+            path: true,
+            ...(view.setInStack.has("environments") ? {} : { createsKey: true as const }),
+        });
         next = { ...next, environments: [...view.environments, plan.item] };
         set.add("environments");
     }
@@ -780,64 +868,6 @@ export function isConfigNotFound(stderr: string): boolean {
 export function printable(invocation: Invocation | string[]): string {
     if (Array.isArray(invocation)) return shellQuote(invocation);
     return `${shellQuote(invocation.command)}${invocation.input === undefined ? "" : "  # the value on stdin (secret)"}`;
-}
-
-/** The commands that undo `steps` (last first), for a person to paste. Never holds a secret. */
-export function undoCommands(steps: ConfigStep[], environment: string, stack: string | undefined): string[] {
-    const s = stack ? ` --stack ${stack}` : "";
-    return [...steps].reverse().map((step) => {
-        if (step.path) return `pulumi config rm${s} --path '${step.key}'`;
-        if (step.before === undefined) return `pulumi config rm${s} ${step.key}`;
-        if (step.secret)
-            return `pulumi config set${s} --secret ${step.key} "$(pulumi config get${s} ${step.key} | jq -c 'del(.${environment})')"`;
-        return shellQuote(["pulumi", "config", "set", ...stackArgs(stack), step.key, step.before]);
-    });
-}
-
-// ---------------------------------------------------------------------------------------
-// Putting things back
-
-/** What a takeover had done when it stopped. */
-export interface Journal {
-    environment: string;
-    steps: ConfigStep[];
-    /** How many of the steps ran. */
-    stepsDone: number;
-    aofEnabled: boolean;
-    savePointsSet: boolean;
-    stopped: string[];
-    /** Old name → name it was renamed to. */
-    renamed: [string, string][];
-    applyStarted: boolean;
-    /** The new vault answered: writes may have reached it. */
-    newVaultAnswered: boolean;
-}
-
-/** Exactly how to put the old containers back, from what was done. */
-export function rollbackText(j: Journal, stack: string | undefined): string {
-    const lines: string[] = [];
-    const env = j.environment;
-    lines.push(`${env}'s data is untouched: no volume or folder was removed or renamed.`);
-    if (j.applyStarted) {
-        lines.push(
-            "`pulumi up` ran: remove what it created for " +
-                `${env} (the vault's data is not a stack resource and stays): ${undoCommands(j.steps.slice(0, j.stepsDone), env, stack).join(" && ")} && pulumi up --yes${stack ? ` --stack ${stack}` : ""}`,
-        );
-        if (j.newVaultAnswered)
-            lines.push(
-                "the new vault has answered: writes it accepted since the stop are in its append-only file, which the old container does not read (it loads dump.rdb)",
-            );
-    } else if (j.stepsDone > 0) {
-        lines.push(`undo the stack's configuration: ${undoCommands(j.steps.slice(0, j.stepsDone), env, stack).join(" && ")}`);
-    }
-    if (j.renamed.length > 0)
-        lines.push(
-            `put the old containers back: ${j.renamed.map(([from, to]) => `docker rename ${to} ${from}`).join(" && ")} && docker start ${j.renamed.map(([from]) => from).join(" ")}`,
-        );
-    else if (j.stopped.length > 0) lines.push(`start the old containers again: docker start ${j.stopped.join(" ")}`);
-    if (j.aofEnabled && j.stopped.length === 0)
-        lines.push("the old vault now has appendonly yes (CONFIG SET, until it restarts): harmless");
-    return lines.join("\n");
 }
 
 /** The name an old container is kept under until the adopted one is healthy: `nexus3-contact-vault.adopted-20261201T101500Z`. */

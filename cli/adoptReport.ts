@@ -6,7 +6,7 @@ import { type DataSource, type EnvironmentPlan, describeData } from "./adoptPlan
 import { seconds, tableLines } from "./report";
 
 /** Status in the report: the plan's, or after a takeover, what happened. */
-export type ReportStatus = "adopt" | "adopted" | "refused" | "skipped" | "failed" | "not reached";
+export type ReportStatus = "adopt" | "adopted" | "refused" | "skipped" | "failed" | "rolled back" | "not reached";
 
 export interface AdoptReport {
     dryRun: boolean;
@@ -31,6 +31,7 @@ const STATUS_TEXT: Record<ReportStatus, string> = {
     refused: "REFUSED",
     skipped: "skipped",
     failed: "FAILED",
+    "rolled back": "ROLLED BACK",
     "not reached": "not reached",
 };
 
@@ -54,10 +55,10 @@ export function renderTable(report: AdoptReport): string {
         const extra = [...(outcome?.message ? [outcome.message] : []), ...(outcome?.kept ?? [])];
         if (reasons.length === 0 && p.notes.length === 0 && extra.length === 0) continue;
         out.push("", `${p.name}:`);
-        for (const r of reasons) out.push(`  - ${r}`);
-        for (const n of p.notes) out.push(`  · ${n}`);
-        for (const e of extra)
-            out.push(...e.split("\n").map((l, i) => (i === 0 ? `  ${outcome?.status === "failed" ? "-" : "+"} ${l}` : `    ${l}`)));
+        const item = (mark: string, text: string) => text.split("\n").map((l, i) => (i === 0 ? `  ${mark} ${l}` : `    ${l}`));
+        for (const r of reasons) out.push(...item("-", r));
+        for (const n of p.notes) out.push(...item("·", n));
+        for (const e of extra) out.push(...item(outcome?.status === "adopted" ? "+" : "-", e));
     }
     if (report.commands.length > 0) {
         out.push("", report.dryRun ? "would run, in this order (each environment's config, a preview, then pulumi up):" : "ran:");
@@ -69,6 +70,7 @@ export function renderTable(report: AdoptReport): string {
             ["adopt", report.dryRun ? "to adopt" : "to adopt"],
             ["adopted", "adopted"],
             ["failed", "failed"],
+            ["rolled back", "rolled back"],
             ["not reached", "not reached"],
             ["refused", "refused"],
             ["skipped", "skipped"],
@@ -80,7 +82,7 @@ export function renderTable(report: AdoptReport): string {
     let verdict = "";
     if (count("refused") > 0) verdict = ": nothing was changed (a refused environment stops the whole run; --env chooses)";
     else if (report.dryRun) verdict = count("adopt") > 0 ? ": nothing was changed (--dry-run)" : ": nothing to adopt";
-    else if (count("adopt") + count("adopted") + count("failed") === 0) verdict = ": nothing to adopt";
+    else if (count("adopt") + count("adopted") + count("failed") + count("rolled back") === 0) verdict = ": nothing to adopt";
     out.push("", `${total} environment${total === 1 ? "" : "s"}: ${parts.join(", ")}${verdict}`);
     return `${out.join("\n")}\n`;
 }
@@ -95,7 +97,9 @@ function dataJson(data: DataSource): Record<string, unknown> {
 export function renderJson(report: AdoptReport): string {
     const document = {
         dryRun: report.dryRun,
-        changed: !report.dryRun && Object.values(report.outcomes).some((o) => o.status === "adopted" || o.status === "failed"),
+        changed:
+            !report.dryRun &&
+            Object.values(report.outcomes).some((o) => o.status === "adopted" || o.status === "failed" || o.status === "rolled back"),
         environments: report.plans.map((p) => ({
             name: p.name,
             kind: p.kind,
@@ -108,6 +112,9 @@ export function renderJson(report: AdoptReport): string {
                       network: p.vault.network ?? null,
                       redisVersion: p.vault.version ?? null,
                       keys: p.vault.keys ?? null,
+                      keysByDatabase: p.vault.keyspace
+                          ? Object.fromEntries(Object.entries(p.vault.keyspace).map(([db, counts]) => [`db${db}`, counts.keys]))
+                          : null,
                   }
                 : null,
             operational: p.operational ? { container: p.operational.container, endpoint: p.operational.endpoint } : null,

@@ -38,11 +38,13 @@ Commands:
             check reports ENV synced. Refused for a secure environment.
   adopt     Puts a fleet built by hand (containers {prefix}-{env}-vault/-operational,
             --requirepass, any /data) under the stack, keeping every key and password:
-            finds it through Docker, refuses what it cannot take over safely, sets the
-            stack's config (pulumi config set: passwords, vaultData, network, one more
-            environments item), then per environment turns AOF on in the old vault, stops
-            and renames the old containers, runs pulumi up, waits until check reports it
-            healthy and removes the old containers (never a volume).
+            finds it through Docker, refuses what it cannot take over safely (every setting
+            of the old vault is compared with the new one's), sets the stack's config
+            (pulumi config set: passwords, vaultData, network, one more environments item),
+            then per environment turns AOF on in the old vault, stops and renames the old
+            containers, runs pulumi up, waits until the new vault serves every database's
+            keys and check reports it healthy, and removes the old containers (never a
+            volume). A takeover that fails is put back by adopt itself (exit 1).
   rotate    Starts changing one password of ENV (ROLE: vault, replication, operationalAdmin,
             backup): the running server accepts the old and the new one (ACL SETUSER), and
             the stack's secret passwords config gets the new one. Switch the clients, then

@@ -5,9 +5,12 @@
  * from exactly the configuration adopt set, and applies it on the engine as `pulumi up`
  * would (harness/fleet.ts: replan, apply).
  */
+import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { type ApplyResult, LiveFleet, TEST_IMAGE } from "./fleet";
-import type { Docker } from "./docker";
+import { type ApplyResult, LiveFleet, RUN_LABEL_KEY, TEST_IMAGE } from "./fleet";
+import { startWatchdog } from "./cleanup";
+import { type Docker, connectDocker } from "./docker";
+import { createRunNetwork } from "./handBuiltFleet";
 import { FakePulumiStack, type StackConfig } from "./pulumiStack";
 import { type PortRange, TEST_PORTS } from "./ports";
 
@@ -19,10 +22,19 @@ import { type PortRange, TEST_PORTS } from "./ports";
  */
 export const ADOPT_PORTS: PortRange = { first: TEST_PORTS.first, last: 32_767 };
 
+/** One adoption test's run: the engine, a run id whose resources a watchdog removes if the test dies, and its storage network. */
+export async function startAdoptionRun(): Promise<{ docker: Docker; runId: string; network: string }> {
+    const docker = await connectDocker();
+    const runId = `nrt${randomBytes(4).toString("hex")}`;
+    await startWatchdog(RUN_LABEL_KEY, runId);
+    const network = await createRunNetwork(docker, runId, `${runId}-storage-network`);
+    return { docker, runId, network };
+}
+
 export interface AdoptionStack {
     fleet: LiveFleet;
     pulumi: FakePulumiStack;
-    /** What each `pulumi up` did, in order, with how long it took. */
+    /** What each `pulumi up` (and `pulumi destroy`) did, in order, with how long it took. */
     applied: (ApplyResult & { ms: number })[];
 }
 
@@ -64,6 +76,12 @@ export function adoptionStack(
         onUp: async (config) => {
             const started = performance.now();
             const result = await fleet.apply(await plan(config));
+            applied.push({ ...result, ms: performance.now() - started });
+        },
+        // Every resource removed, as `pulumi destroy` does: the plan of a stack with nothing in it.
+        onDestroy: async () => {
+            const started = performance.now();
+            const result = await fleet.apply({ ...fleet.plan, resources: [], outputs: { environments: {} } });
             applied.push({ ...result, ms: performance.now() - started });
         },
         outputs: () => ({ environments: fleet.outputs }),

@@ -25,6 +25,8 @@ export interface HandBuiltOptions {
     data: HandBuiltData;
     /** Publish 6379 on this host port (default: a free loopback one). */
     port?: number;
+    /** Where the data is mounted in the container (default /data): a vault started with another --dir has it there. */
+    mountAt?: string;
     /** Host address the port is published on: default 127.0.0.1; "" publishes on every interface, as `-p PORT:6379` does. */
     hostIp?: string;
     network?: string;
@@ -47,11 +49,12 @@ export async function createRunVolume(docker: Docker, runId: string, name: strin
 /** Starts a Redis container by hand, as the protocol's operators did. */
 export async function startHandBuilt(docker: Docker, o: HandBuiltOptions): Promise<HandBuilt> {
     const port = o.port ?? (await freePorts(1, TEST_PORTS))[0];
+    const target = o.mountAt ?? "/data";
     const mounts =
         o.data.kind === "volume"
-            ? [{ Type: "volume" as const, Source: o.data.name, Target: "/data" }]
+            ? [{ Type: "volume" as const, Source: o.data.name, Target: target }]
             : o.data.kind === "host"
-              ? [{ Type: "bind" as const, Source: o.data.path, Target: "/data" }]
+              ? [{ Type: "bind" as const, Source: o.data.path, Target: target }]
               : [];
     const container = await docker.createContainer({
         name: o.name,

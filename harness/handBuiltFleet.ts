@@ -11,6 +11,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type Redis from "ioredis";
+import { parseKeyspace, totalKeys } from "../cli/adoptSettings";
 import { findProtocolEnvironment } from "../components/protocol";
 import { type Docker, exec } from "./docker";
 import { RUN_LABEL_KEY, TEST_IMAGE, parseInfo, waitFor } from "./fleet";
@@ -159,12 +160,35 @@ export async function linkUp(env: HandBuiltEnvironment, timeoutMs = 60_000): Pro
     );
 }
 
+/**
+ * Waits until the operational replicates its vault by the protocol's steps: a replica of the
+ * vault's address on the network as it is now (it may have changed with a restart), link up.
+ */
+export async function waitUntilReplicating(docker: Docker, env: HandBuiltEnvironment, timeoutMs = 60_000): Promise<void> {
+    const ip = await addressOn(docker, env.vault.name, env.network);
+    await waitFor(
+        `${env.name}'s operational replicating ${ip}`,
+        async () => {
+            const replica = handBuiltClient(env.operational!.port);
+            try {
+                await replica.connect();
+                const info = parseInfo(await replica.info("replication"));
+                return info.role === "slave" && info.master_host === ip && info.master_link_status === "up" ? true : undefined;
+            } finally {
+                replica.disconnect();
+            }
+        },
+        timeoutMs,
+        200,
+    );
+}
+
 /** A client of the vault with its password; the caller disconnects it. */
 export function vaultClient(env: HandBuiltEnvironment): Redis {
     return handBuiltClient(env.vault.port, env.password);
 }
 
-/** Writes `keys` keys of several types into the vault, then waits until its operational has them all. */
+/** Writes `keys` keys of several types into the vault (database 0), then waits until its operational has as many in all. */
 export async function fillEnvironment(env: HandBuiltEnvironment, keys: number): Promise<void> {
     const client = vaultClient(env);
     try {
@@ -180,7 +204,8 @@ export async function fillEnvironment(env: HandBuiltEnvironment, keys: number): 
             const replica = handBuiltClient(env.operational!.port);
             try {
                 await replica.connect();
-                return (await replica.dbsize()) === keys ? true : undefined;
+                // Every database's keys (INFO keyspace), not DBSIZE's database 0 alone.
+                return totalKeys(parseKeyspace(parseInfo(await replica.info("keyspace")))) === keys ? true : undefined;
             } finally {
                 replica.disconnect();
             }

@@ -30,6 +30,8 @@ export interface FakeStackOptions {
     initial?: Record<string, string>;
     /** `pulumi up`: applies the configuration; a throw is a failed update. */
     onUp?: (config: StackConfig) => Promise<void>;
+    /** `pulumi destroy`: removes every resource of the stack; a throw is a failed destroy. */
+    onDestroy?: () => Promise<void>;
     /** `pulumi preview`: plans the configuration, changing nothing; a throw is a failed preview. */
     onPreview?: (config: StackConfig) => Promise<void>;
     /** `pulumi stack output --json --show-secrets`: the outputs, `{"environments": ...}`. */
@@ -140,6 +142,11 @@ export class FakePulumiStack {
             this.checkTypes();
             if (!this.options.onPreview) throw new Error("this stack cannot be previewed");
             await this.options.onPreview(this.programConfig());
+            return ok();
+        }
+        if (verb === "destroy" && sub === undefined && flags.has("--yes")) {
+            if (!this.options.onDestroy) throw new Error("this stack cannot be destroyed");
+            await this.options.onDestroy();
             return ok();
         }
         if (verb === "up" && sub === undefined && flags.has("--yes")) {

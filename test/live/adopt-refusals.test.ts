@@ -4,25 +4,27 @@
  * by hand with exactly that problem. "Nothing changed": the stack's config untouched (only
  * `pulumi config get` ran), and `docker inspect` of every container of the run the same.
  */
-import { randomBytes } from "node:crypto";
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tarArchive } from "../../cli/archive";
-import { removeRun, startWatchdog } from "../../harness/cleanup";
-import { type Docker, connectDocker, isNotFound } from "../../harness/docker";
+import { removeRun } from "../../harness/cleanup";
+import { type Docker, isNotFound } from "../../harness/docker";
 import { RUN_LABEL_KEY, TEST_IMAGE, dockerAvailable, parseInfo, waitFor } from "../../harness/fleet";
 import { handBuiltClient, waitForRedis } from "../../harness/handBuilt";
 import {
     type HandBuiltEnvironment,
     type HandBuiltSpec,
+    addressOn,
     buildEnvironment,
     createRunNetwork,
     fillEnvironment,
     snapshotDigest,
+    waitUntilReplicating,
 } from "../../harness/handBuiltFleet";
-import { ADOPT_PORTS } from "../../harness/adoption";
+import { ADOPT_PORTS, startAdoptionRun } from "../../harness/adoption";
 import { freePortOffset } from "../../harness/ports";
 import { FakePulumiStack } from "../../harness/pulumiStack";
 import { PROTOCOL_ENVIRONMENTS, findProtocolEnvironment } from "../../components/protocol";
@@ -47,7 +49,7 @@ interface Run {
 }
 
 /** A stand-in Pulumi CLI for a stack of this run's prefix and ports, nothing deployed. */
-function stackWith(initial: Record<string, string> = {}, onUp?: () => Promise<void>): FakePulumiStack {
+function stackWith(initial: Record<string, string> = {}, onUp?: () => Promise<void>, onDestroy?: () => Promise<void>): FakePulumiStack {
     return new FakePulumiStack({
         initial: {
             image: TEST_IMAGE,
@@ -59,6 +61,7 @@ function stackWith(initial: Record<string, string> = {}, onUp?: () => Promise<vo
         },
         onPreview: async () => undefined,
         onUp,
+        onDestroy,
     });
 }
 
@@ -99,6 +102,10 @@ async function build(spec: HandBuiltSpec): Promise<HandBuiltEnvironment> {
     return env;
 }
 
+async function vaultIp(env: HandBuiltEnvironment): Promise<string> {
+    return addressOn(docker, env.vault.name, network);
+}
+
 function passwordsFile(name: string, content: object): string {
     const file = path.join(dir, name);
     writeFileSync(file, JSON.stringify(content), { mode: 0o600 });
@@ -125,11 +132,8 @@ async function buildOlderImage(): Promise<string> {
 
 describe.skipIf(!live)("nexus-redis adopt refuses what it cannot take over safely, and changes nothing", () => {
     beforeAll(async () => {
-        docker = await connectDocker();
-        runId = `nrt${randomBytes(4).toString("hex")}`;
-        await startWatchdog(RUN_LABEL_KEY, runId);
+        ({ docker, runId, network } = await startAdoptionRun());
         dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-refusals-"));
-        network = await createRunNetwork(docker, runId, `${runId}-storage-network`);
         otherNetwork = await createRunNetwork(docker, runId, `${runId}-other-network`);
         portOffset = await freePortOffset(
             PROTOCOL_ENVIRONMENTS.map((e) => e.name),
@@ -244,7 +248,7 @@ describe.skipIf(!live)("nexus-redis adopt refuses what it cannot take over safel
     it("refuses data in the container's writable layer, and says how to move it", async () => {
         await expectRefusal(
             ["--env", "workflow"],
-            /workflow's data cannot be used in place: nothing is mounted at \/tmp: the data is in the container's writable layer\. Move it to a volume first: docker stop -t 300 nrt[0-9a-f]+-workflow-vault .*docker cp nrt[0-9a-f]+-workflow-vault:\/tmp\/\./,
+            /workflow's data cannot be used in place: nothing is mounted at \/tmp: the data is in the container's writable layer\. Move it to a host folder first[\s\S]*redis-cli SAVE[\s\S]*docker cp nrt[0-9a-f]+-workflow-vault:\/tmp\/\. /,
         );
     });
 
@@ -321,37 +325,61 @@ describe.skipIf(!live)("nexus-redis adopt refuses what it cannot take over safel
         expect(run.stdout).toMatch(/chrono +standard +adopt/);
     });
 
-    it("stops when pulumi up fails, with the data untouched, and says exactly how to put the old containers back, which works", async () => {
+    it("puts everything back by itself when pulumi up fails: the old containers under their names, every key, the old operational replicating", async () => {
         const chrono = built.get("chrono")!;
         await fillEnvironment(chrono, 10_000);
         const before = await snapshotDigest(docker, { runId, network, host: chrono.vault.ip, password: chrono.password });
-        const pulumi = stackWith({}, async () => {
-            throw new Error("the Docker provider could not create the container");
-        });
+        const pulumi = stackWith(
+            {},
+            async () => {
+                throw new Error("the Docker provider could not create the container");
+            },
+            async () => undefined, // nothing was created: the destroy has nothing to remove
+        );
         const run = await adopt(["--env", "chrono"], {}, pulumi);
         expect(run.code, run.stdout + run.stderr).toBe(1);
+        expect(await snapshotDigest(docker, { runId, network, host: await vaultIp(chrono), password: chrono.password })).toBe(before);
+        await waitUntilReplicating(docker, chrono);
+        expect(run.stdout).toMatch(/chrono +standard +ROLLED BACK/);
         expect(run.stdout).toContain(
             "chrono: `pulumi up --yes --skip-preview` failed (exit 255): error: the Docker provider could not create the container",
         );
-        expect(run.stdout).toContain("chrono's data is untouched: no volume or folder was removed or renamed.");
-        expect(run.stdout).toContain(
-            "`pulumi up` ran: remove what it created for chrono (the vault's data is not a stack resource and stays): pulumi config rm --path 'environments[0]' && pulumi config rm vaultData && pulumi config rm passwords && pulumi config set createNetwork true && pulumi config rm network && pulumi up --yes",
-        );
-        const back = /put the old containers back: docker rename (\S+) (\S+) && docker rename (\S+) (\S+) && docker start (\S+) (\S+)/.exec(
-            run.stdout,
-        );
-        expect(back, run.stdout).not.toBeNull();
-        const [, vaultAside, vaultName, operationalAside, operationalName] = back!;
-        expect([vaultName, operationalName]).toEqual([chrono.vault.name, chrono.operational!.name]);
-        expect(vaultAside).toMatch(/^nrt[0-9a-f]+-chrono-vault\.adopted-\d{8}T\d{6}Z$/);
-        // Stopped and set aside, not removed.
-        expect((await docker.getContainer(vaultAside).inspect()).State.Status).toBe("exited");
+        expect(run.stdout).toContain("adopt put everything back by itself:");
+        expect(run.commands.at(-1)).toEqual(["pulumi", "destroy", "--yes", "--skip-preview"]);
+        expect([...pulumi.config.keys()].sort()).toEqual(["bindAddress", "containerPrefix", "createNetwork", "image", "portOffset"]);
+    });
 
-        // As the message says: rename back, start. The old vault finds every key (the dump.rdb it saved as it stopped).
-        await docker.getContainer(vaultAside).rename({ name: vaultName });
-        await docker.getContainer(operationalAside).rename({ name: operationalName });
-        await docker.getContainer(vaultName).start();
-        await docker.getContainer(operationalName).start();
+    it("when putting it back fails too, says what is left to do by hand, and that works as written, with no password on a command line", async () => {
+        const chrono = built.get("chrono")!;
+        const before = await snapshotDigest(docker, { runId, network, host: await vaultIp(chrono), password: chrono.password });
+        const fail = async () => {
+            throw new Error("the Docker provider could not create the container");
+        };
+        const run = await adopt(["--env", "chrono"], {}, stackWith({}, fail, fail));
+        expect(run.code, run.stdout + run.stderr).toBe(1);
+        expect(run.stdout).toMatch(/chrono +standard +FAILED/);
+        expect(run.stdout).toContain("putting it back stopped: chrono: `pulumi destroy --yes --skip-preview` failed (exit 255)");
+        expect(run.stdout).not.toContain(chrono.password);
+        // Each step of the message is a line (indented 4), its commands below it (indented 6).
+        const lines = run.stdout.split("\n");
+        const rest = lines.slice(lines.findIndex((l) => l.trim() === "left to do by hand:") + 1);
+        const commands = rest.filter((l) => /^ {6}\S/.test(l)).map((l) => l.trim());
+        expect(commands).toContain("pulumi destroy --yes --skip-preview");
+        // As a person runs them, but for the destroy (the stand-in's had nothing to remove, and there is no Pulumi CLI here).
+        const shellCommands = commands.filter((c) => !c.startsWith("pulumi "));
+        expect(shellCommands).toContainEqual(
+            expect.stringMatching(/^docker rename nrt[0-9a-f]+-chrono-vault\.adopted-\d{8}T\d{6}Z nrt[0-9a-f]+-chrono-vault$/),
+        );
+        // The readying server is run by hand too: the old vault's own Redis loads the AOF and saves dump.rdb.
+        expect(shellCommands).toContainEqual(expect.stringMatching(/^docker run -d --name nrt[0-9a-f]+-chrono-vault\.readying /));
+        // The vault's password typed at `read -rs`.
+        const shell = await new Promise<{ code: number; out: string }>((resolve) => {
+            const child = execFile("bash", ["-e", "-c", shellCommands.join("\n")], (error, stdout, stderr) =>
+                resolve({ code: error ? Number(error.code ?? 1) : 0, out: stdout + stderr }),
+            );
+            child.stdin?.end(`${chrono.password}\n`);
+        });
+        expect(shell.code, shell.out).toBe(0);
         await waitForRedis(chrono.vault.port, chrono.password);
         await waitFor("the old vault's data loaded", async () => {
             const client = handBuiltClient(chrono.vault.port, chrono.password);
@@ -362,7 +390,7 @@ describe.skipIf(!live)("nexus-redis adopt refuses what it cannot take over safel
                 client.disconnect();
             }
         });
-        const ip = (await docker.getContainer(vaultName).inspect()).NetworkSettings.Networks[network].IPAddress;
-        expect(await snapshotDigest(docker, { runId, network, host: ip, password: chrono.password })).toBe(before);
+        expect(await snapshotDigest(docker, { runId, network, host: await vaultIp(chrono), password: chrono.password })).toBe(before);
+        await waitUntilReplicating(docker, chrono);
     });
 });

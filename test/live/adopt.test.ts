@@ -10,24 +10,18 @@
  * configuration adopt set and applies it on the engine as `pulumi up` would.
  */
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliIo, main } from "../../cli/nexus-redis";
-import { removeRun, startWatchdog } from "../../harness/cleanup";
-import { type Docker, connectDocker, exec, isNotFound } from "../../harness/docker";
+import { removeRun } from "../../harness/cleanup";
+import { type Docker, exec, isNotFound } from "../../harness/docker";
 import { RUN_LABEL_KEY, dockerAvailable, parseInfo, waitFor } from "../../harness/fleet";
-import { ADOPT_PORTS, type AdoptionStack, adoptionStack } from "../../harness/adoption";
+import { ADOPT_PORTS, type AdoptionStack, adoptionStack, startAdoptionRun } from "../../harness/adoption";
 import { createRunVolume, handBuiltClient, logsOf } from "../../harness/handBuilt";
-import {
-    type HandBuiltEnvironment,
-    buildProtocolFleet,
-    createRunNetwork,
-    fillEnvironment,
-    snapshotDigest,
-} from "../../harness/handBuiltFleet";
+import { type HandBuiltEnvironment, buildProtocolFleet, fillEnvironment, snapshotDigest } from "../../harness/handBuiltFleet";
 import { freePortOffset } from "../../harness/ports";
+import { declaredVaultSettings, parseKeyspace, persistenceChange, totalKeys } from "../../cli/adoptSettings";
 
 const ROOT = path.resolve(__dirname, "../..");
 const KEYS = 100_000;
@@ -84,10 +78,7 @@ function env(name: string): HandBuiltEnvironment {
 
 describe.skipIf(!live)("nexus-redis adopt on a fleet built by the protocol's steps", () => {
     beforeAll(async () => {
-        docker = await connectDocker();
-        runId = `nrt${randomBytes(4).toString("hex")}`;
-        await startWatchdog(RUN_LABEL_KEY, runId);
-        network = await createRunNetwork(docker, runId, `${runId}-storage-network`);
+        ({ docker, runId, network } = await startAdoptionRun());
         folder = mkdtempSync(path.join(tmpdir(), "nexus-redis-adopt-"));
         const portOffset = await freePortOffset(ENVIRONMENTS, ADOPT_PORTS);
         // Named like the volume the stack itself would create: adopt must use it in place all the same.
@@ -141,7 +132,7 @@ describe.skipIf(!live)("nexus-redis adopt on a fleet built by the protocol's ste
             await client.connect();
             const persistence = parseInfo(await client.info("persistence"));
             expect(persistence.aof_enabled).toBe("0");
-            expect(await client.dbsize()).toBe(KEYS);
+            expect(totalKeys(parseKeyspace(parseInfo(await client.info("keyspace"))))).toBe(KEYS);
             client.disconnect();
             if (!e.operational) continue;
             const replica = handBuiltClient(e.operational.port);
@@ -189,13 +180,20 @@ describe.skipIf(!live)("nexus-redis adopt on a fleet built by the protocol's ste
             new RegExp(`contact +standard +adopt +${runId}-contact-vault 127\\.0\\.0\\.1:\\d+ +volume ${runId}-contact-vault-data +100000`),
         );
         expect(run.stdout).toContain(
-            `host folder ${folder} is bind-mounted at /data; the image's entrypoint gives its files to the redis user (uid 999) as the vault starts (owned by uid 999 now)`,
+            `host folder ${folder} is bind-mounted at /data; the vault's start script gives its files to the redis user (uid 999) as the vault starts (owned by uid 999 now)`,
         );
         expect(run.stdout).toContain(
             `anonymous volume ${anonymous} (the image's VOLUME /data) is used in place under its ID; it is never removed`,
         );
         expect(run.stdout).toContain("pulumi config set --path 'environments[4]' locker");
         expect(run.stdout).toContain("save points are off: Redis's defaults (3600 1 300 100 60 10000) are set before the stop");
+        // locker ran with --save '': the dry run says what the new vault declares instead (vaultSettings()).
+        expect(run.stdout).toContain(
+            persistenceChange(
+                { save: "", appendonly: "no", appendfsync: "everysec", "stop-writes-on-bgsave-error": "yes" },
+                declaredVaultSettings(0),
+            ),
+        );
         expect(run.stdout).toContain("12 environments: 5 to adopt, 7 skipped: nothing was changed (--dry-run)");
         for (const e of built) expect(run.stdout + run.stderr).not.toContain(e.password);
     });
@@ -210,6 +208,13 @@ describe.skipIf(!live)("nexus-redis adopt on a fleet built by the protocol's ste
         );
         for (const name of ENVIRONMENTS) expect(report.measurements[name].writesRefusedMs).toBeGreaterThan(0);
         process.stderr.write(`adopt: writes refused (ms): ${JSON.stringify(report.measurements)}\n`);
+        // How long a normal start takes (the gate's START_BOUND_MS is a margin over it).
+        process.stderr.write(
+            `adopt: ${run.stderr
+                .split("\n")
+                .filter((l) => l.includes("after its container started"))
+                .join("; ")}\n`,
+        );
 
         const anonymous = report.environments.find((e: { name: string }) => e.name === "kb").vault.data.name;
         const data: Record<string, string> = {
@@ -227,6 +232,7 @@ describe.skipIf(!live)("nexus-redis adopt on a fleet built by the protocol's ste
             "bindAddress",
             "containerPrefix",
             "portOffset",
+            "memoryLimitMb",
             "environments",
             "passwords",
             "vaultData",
@@ -331,7 +337,7 @@ describe.skipIf(!live)("nexus-redis adopt on a fleet built by the protocol's ste
                 200,
             );
             expect(await stack.fleet.digest(e.name, "vault"), e.name).toBe(digests[e.name]);
-            expect(Number(await stack.fleet.cli(e.name, "vault", ["DBSIZE"]))).toBe(KEYS + 1);
+            expect(totalKeys(parseKeyspace(parseInfo(await stack.fleet.cli(e.name, "vault", ["INFO", "keyspace"]))))).toBe(KEYS + 1);
         }
         const run = await cli(["check", "--outputs", "-", "--wait", "60000"], JSON.stringify({ environments: stack.fleet.outputs }));
         expect(run.code, run.stdout).toBe(0);

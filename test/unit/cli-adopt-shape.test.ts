@@ -53,7 +53,7 @@ function findings(name: string, password: string, mount: FoundMount[]): Findings
                 save: "3600 1",
             },
             users: ["default"],
-            keys: 10,
+            keyspace: { 0: { keys: 10, expires: 0 } },
         },
     };
 }

@@ -5,6 +5,7 @@
  */
 import * as net from "node:net";
 import * as path from "node:path";
+import { performance } from "node:perf_hooks";
 import { describe, expect, it } from "vitest";
 import { projectDefaults, readPasswordsFile } from "../../cli/adopt";
 import {
@@ -12,7 +13,6 @@ import {
     type ContainerFacts,
     type EnvironmentPlan,
     type Findings,
-    type Journal,
     type StackView,
     asideName,
     candidates,
@@ -27,14 +27,15 @@ import {
     passwordFromCommand,
     previewCommand,
     printable,
-    rollbackText,
     stackView,
-    undoCommands,
     upCommand,
 } from "../../cli/adoptPlan";
 import { type AdoptReport, renderJson, renderTable } from "../../cli/adoptReport";
+import { declaredVaultSettings, persistenceChange } from "../../cli/adoptSettings";
+import { type Journal, readyingArgs, replicationCommands, rollbackText, undoCommands, undoPlan } from "../../cli/adoptRollback";
 import { aofSettled } from "../../cli/redisReplies";
 import { askVault, containerFacts } from "../../cli/adoptDiscover";
+import { WriteProbe } from "../../cli/adoptTakeover";
 import { type CliIo, HELP, main } from "../../cli/nexus-redis";
 import { FakeRedis } from "./cli-fake-redis";
 
@@ -103,7 +104,7 @@ function contact(over: Partial<Findings> = {}, v: StackView = view()): Findings 
                 save: "3600 1 300 100 60 10000",
             },
             users: ["default"],
-            keys: 100_000,
+            keyspace: { 0: { keys: 100_000, expires: 0 } },
         },
         operationalRedis: { info: { role: "slave", master_link_status: "up", master_sync_in_progress: "0" } },
         ...over,
@@ -349,9 +350,12 @@ describe("an environment adopt can take over", () => {
             },
             operational: { container: "nexus3-contact-operational", endpoint: "127.0.0.1:6631" },
         });
+        // What the new vault declares comes from vaultSettings() (the persistence note's wording is tested in cli-adopt-settings).
         expect(plan.notes).toEqual([
+            persistenceChange(contact().vaultRedis!.config!, declaredVaultSettings(0)),
             "AOF is off: it is turned on while the vault runs (CONFIG SET appendonly yes), and the rewrite waited for",
         ]);
+        expect(plan.notes[0]).toMatch(/^the new vault's persistence differs from the old one's: .*appendonly no → yes/);
     });
 
     it("says that a host folder is bind-mounted and chowned to uid 999 by the image's entrypoint", () => {
@@ -363,7 +367,7 @@ describe("an environment adopt can take over", () => {
         expect(plan.status).toBe("adopt");
         expect(plan.vaultData).toBe("/srv/contact");
         expect(plan.notes).toContain(
-            "host folder /srv/contact is bind-mounted at /data; the image's entrypoint gives its files to the redis user (uid 999) as the vault starts (owned by uid 0 now)",
+            "host folder /srv/contact is bind-mounted at /data; the vault's start script gives its files to the redis user (uid 999) as the vault starts (owned by uid 0 now)",
         );
     });
 
@@ -379,6 +383,18 @@ describe("an environment adopt can take over", () => {
         expect(plan.notes).toContain(
             `anonymous volume ${id} (the image's VOLUME /data) is used in place under its ID; it is never removed`,
         );
+    });
+
+    it("lists the settings that differ but change nothing clients see, and how the new vault's persistence differs", () => {
+        const plan = judgeEnvironment(withRedis(contact(), {}, { timeout: "300", save: "" }), context());
+        expect(plan.status).toBe("adopt");
+        expect(plan.notes).toContain(
+            "differs, harmless (connections: when idle or slow clients are dropped, and when a long script makes others wait (the published port is the program's)): timeout 300 → 0",
+        );
+        const declared = declaredVaultSettings(0);
+        expect(plan.notes).toContain(persistenceChange({ ...contact().vaultRedis!.config!, timeout: "300", save: "" }, declared));
+        if (declared.save !== "")
+            expect(plan.notes.join("\n")).toContain("the new vault's persistence differs from the old one's: save '' →");
     });
 
     it("sets save points before the stop when the vault has none, so that the old container would still find every key", () => {
@@ -476,7 +492,7 @@ const REFUSALS: [string, (f: Findings) => Findings, RegExp][] = [
     [
         "data in the writable layer",
         (f) => ({ ...f, vault: vaultContainer({ mounts: [] }) }),
-        /contact's data cannot be used in place: nothing is mounted at \/data: the data is in the container's writable layer\. Move it to a volume first: docker stop -t 300 nexus3-contact-vault/,
+        /contact's data cannot be used in place: nothing is mounted at \/data: the data is in the container's writable layer\. Move it to a host folder first/,
     ],
     [
         "a host folder the program cannot bind-mount",
@@ -508,6 +524,29 @@ const REFUSALS: [string, (f: Findings) => Findings, RegExp][] = [
         /has ACL users mcp, which the adopted vault would not have/,
     ],
     ["a non-default dbfilename", (f) => withRedis(f, {}, { dbfilename: "data.rdb" }), /has dbfilename data\.rdb, not dump\.rdb/],
+    [
+        "a setting whose data would not load (databases above the declared, a key in db 20)",
+        (f) => ({
+            ...withRedis(f, {}, { databases: "32" }),
+            vaultRedis: { ...withRedis(f, {}, { databases: "32" }).vaultRedis, keyspace: { 20: { keys: 1, expires: 0 } } },
+        }),
+        /nexus3-contact-vault has databases 32; the program declares 16 .*db20 holds 1 key/,
+    ],
+    [
+        "a setting whose clients would see another behaviour (keyspace notifications)",
+        (f) => withRedis(f, {}, { "notify-keyspace-events": "AKE" }),
+        /publishes keyspace notifications \(notify-keyspace-events AKE\)/,
+    ],
+    [
+        "a module",
+        (f) => ({ ...f, vaultRedis: { ...f.vaultRedis, modules: [{ name: "bf" }] } }),
+        /loads module bf; the program's vault loads none/,
+    ],
+    [
+        "CONFIG refused (renamed)",
+        (f) => ({ ...f, vaultRedis: { ...f.vaultRedis, config: undefined, configFailure: "ERR unknown command 'CONFIG'" } }),
+        /nexus3-contact-vault refused CONFIG GET \(ERR unknown command 'CONFIG'\): adopt reads every setting/,
+    ],
     ["a non-default appenddirname", (f) => withRedis(f, {}, { appenddirname: "aof" }), /has appenddirname aof, not appendonlydir/],
     [
         "a non-default appendfilename",
@@ -676,62 +715,189 @@ describe("the stack's configuration, one environment at a time", () => {
             /would give the stack a configuration the program refuses:[\s\S]*host port 6630 is used by both kb vault and contact vault/,
         );
     });
-
-    it("undoes its steps exactly, last first, without printing a password", () => {
-        const v = view({ environments: '["user"]', vaultData: '{"user":"/srv/user"}', passwords: '{"user":{"vault":"u"}}' });
-        const { steps } = configSteps(v, judgeEnvironment(contact({}, v), context(v)));
-        const undo = undoCommands(steps, "contact", "dev");
-        expect(undo).toEqual([
-            "pulumi config rm --stack dev --path 'environments[1]'",
-            `pulumi config set --stack dev vaultData '{"user":"/srv/user"}'`,
-            `pulumi config set --stack dev --secret passwords "$(pulumi config get --stack dev passwords | jq -c 'del(.contact)')"`,
-            "pulumi config set --stack dev createNetwork true",
-        ]);
-        expect(undo.join("\n")).not.toContain(PASSWORD);
-        expect(undoCommands(configSteps(view(), first).steps, "contact", undefined)).toContain("pulumi config rm passwords");
-    });
 });
 
-describe("a takeover that stops says how to put things back", () => {
-    const steps = configSteps(view(), judgeEnvironment(contact(), context())).steps;
+describe("a takeover that fails is put back: the stack's configuration, its containers, the old containers and their replication", () => {
+    const v = view();
+    const steps = configSteps(v, judgeEnvironment(contact(), context())).steps;
     const journal: Journal = {
         environment: "contact",
         steps,
-        stepsDone: 4,
+        stepsDone: steps.length,
+        environmentsBefore: [],
+        item: "contact",
         aofEnabled: true,
         savePointsSet: false,
+        replication: {
+            operational: "nexus3-contact-operational",
+            masterHost: "10.0.4.2",
+            masterPort: 6379,
+            masterauth: PASSWORD,
+            vaultIp: "10.0.4.2",
+            network: "nexus-storage-network",
+        },
         stopped: ["nexus3-contact-vault", "nexus3-contact-operational"],
         renamed: [
             ["nexus3-contact-vault", "nexus3-contact-vault.adopted-20261126T101500Z"],
             ["nexus3-contact-operational", "nexus3-contact-operational.adopted-20261126T101500Z"],
         ],
-        applyStarted: false,
+        applyStarted: true,
         newVaultAnswered: false,
     };
 
-    it("after the rename: undo the config, rename back and start", () => {
-        expect(rollbackText(journal, undefined)).toBe(
-            [
-                "contact's data is untouched: no volume or folder was removed or renamed.",
-                "undo the stack's configuration: pulumi config rm --path 'environments[0]' && pulumi config rm vaultData && pulumi config rm passwords && pulumi config set createNetwork true",
-                "put the old containers back: docker rename nexus3-contact-vault.adopted-20261126T101500Z nexus3-contact-vault && docker rename nexus3-contact-operational.adopted-20261126T101500Z nexus3-contact-operational && docker start nexus3-contact-vault nexus3-contact-operational",
-            ].join("\n"),
-        );
+    it("undoes each step, last first, a secret's former value on stdin; the first environment's containers go with pulumi destroy, since an empty environments means the whole table", () => {
+        const undo = undoPlan(journal, "dev");
+        expect(undo.invocations).toEqual([
+            // The stack set no environments: the key goes as a whole, as it was.
+            { command: ["pulumi", "config", "rm", "--stack", "dev", "environments"] },
+            { command: ["pulumi", "config", "rm", "--stack", "dev", "vaultData"] },
+            { command: ["pulumi", "config", "rm", "--stack", "dev", "passwords"] },
+            { command: ["pulumi", "config", "set", "--stack", "dev", "createNetwork", "true"] },
+        ]);
+        expect(undo.apply).toBe("destroy");
+        expect(undo.command).toEqual(["pulumi", "destroy", "--yes", "--skip-preview", "--stack", "dev"]);
     });
 
-    it("after pulumi up: remove what it created through the stack first, and warn about writes the new vault took", () => {
-        const text = rollbackText({ ...journal, applyStarted: true, newVaultAnswered: true }, "dev");
-        expect(text).toContain("`pulumi up` ran: remove what it created for contact");
-        expect(text).toContain("&& pulumi up --yes --stack dev");
-        expect(text).toContain("writes it accepted since the stop are in its append-only file, which the old container does not read");
-        expect(text).toContain("docker rename nexus3-contact-vault.adopted-20261126T101500Z nexus3-contact-vault");
+    it("gives a secret back its former value on stdin, and applies with pulumi up when the stack keeps other environments", () => {
+        const w = view({ environments: '["user"]', vaultData: '{"user":"/srv/user"}', passwords: '{"user":{"vault":"u"}}' });
+        const later = configSteps(w, judgeEnvironment(contact({}, w), context(w))).steps;
+        const undo = undoPlan({ ...journal, steps: later, stepsDone: later.length, environmentsBefore: ["user"] }, undefined);
+        expect(undo.invocations).toContainEqual({
+            command: ["pulumi", "config", "set", "--secret", "passwords"],
+            input: '{"user":{"vault":"u"}}',
+        });
+        expect(undo.invocations).toContainEqual({ command: ["pulumi", "config", "set", "vaultData", '{"user":"/srv/user"}'] });
+        // An item appended to a list the stack sets: that item alone goes.
+        expect(undo.invocations[0]).toEqual({ command: ["pulumi", "config", "rm", "--path", "environments[1]"] });
+        expect(undo.apply).toBe("up");
+        expect(undo.command).toEqual(["pulumi", "up", "--yes", "--skip-preview"]);
+    });
+
+    it("removes an environments item the stack had before adopt, or pulumi up would create the environment anew on an empty volume", () => {
+        const w = view({ environments: '["kb","contact"]' });
+        const own = configSteps(w, judgeEnvironment(contact({}, w), context(w))).steps;
+        const undo = undoPlan({ ...journal, steps: own, stepsDone: own.length, environmentsBefore: ["kb", "contact"] }, undefined);
+        expect(undo.removesItem).toBe(true);
+        expect(undo.invocations.at(-1)).toEqual({ command: ["pulumi", "config", "rm", "--path", "environments[1]"] });
+        expect(undo.apply).toBe("up");
+    });
+
+    it("touches no container through the stack when pulumi up never ran", () => {
+        expect(undoPlan({ ...journal, applyStarted: false, stopped: [], renamed: [] }, undefined)).toMatchObject({ apply: "none" });
+    });
+
+    it("prints the undo with no password on any command line: a secret is rebuilt from the stack's own and piped into pulumi config set", () => {
+        const w = view({ environments: '["user","contact"]', passwords: '{"user":{"vault":"u"},"contact":{"backup":"b"}}' });
+        const later = configSteps(w, judgeEnvironment(contact({}, w), context(w))).steps;
+        const text = undoCommands({ ...journal, steps: later, stepsDone: later.length, environmentsBefore: ["user", "contact"] }, "dev");
+        expect(text).toContain(
+            "pulumi config get --stack dev passwords | jq -c '.contact |= del(.vault)' | pulumi config set --stack dev --secret passwords",
+        );
+        const u = view({ environments: '["user"]', passwords: '{"user":{"vault":"u"}}' });
+        const first = configSteps(u, judgeEnvironment(contact({}, u), context(u))).steps;
+        expect(undoCommands({ ...journal, steps: first, stepsDone: first.length, environmentsBefore: ["user"] }, undefined)).toContain(
+            "pulumi config get passwords | jq -c 'del(.contact)' | pulumi config set --secret passwords",
+        );
+        for (const line of [...text, ...undoCommands(journal, undefined)]) {
+            expect(line).not.toContain(PASSWORD);
+            expect(line).not.toContain('"$(');
+        }
+    });
+
+    it("re-applies the old operational's replication over RESP, to the vault's address after its restart when it had followed the vault by address", () => {
+        expect(replicationCommands(journal.replication!, "10.0.4.9")).toEqual([
+            ["CONFIG", "SET", "masterauth", PASSWORD],
+            ["REPLICAOF", "10.0.4.9", "6379"],
+        ]);
+        // Another master than the vault's address (a name, another host): kept as it was.
+        const elsewhere = { ...journal.replication!, masterHost: "vault.example", masteruser: "replicator", masterauth: undefined };
+        expect(replicationCommands(elsewhere, "10.0.4.9")).toEqual([
+            ["CONFIG", "SET", "masteruser", "replicator"],
+            ["REPLICAOF", "vault.example", "6379"],
+        ]);
+    });
+
+    it("says what is left to do by hand when putting it back stops halfway, with no password on a command line", () => {
+        const text = rollbackText(journal, undefined, {
+            configUndone: true,
+            stackApplied: true,
+            dataReady: true,
+            renamedBack: ["nexus3-contact-vault"],
+            started: [],
+            replicationRestored: false,
+        });
+        expect(text).toBe(
+            [
+                "contact's data was never removed or renamed: no volume or folder was.",
+                "put the old containers back and start them, the vault first:",
+                "  docker rename nexus3-contact-operational.adopted-20261126T101500Z nexus3-contact-operational",
+                "  docker start nexus3-contact-vault nexus3-contact-operational",
+                "give nexus3-contact-operational its replication back (the protocol set it at runtime, and its restart lost it); the vault's password is typed, never on a command line:",
+                "  read -rs VAULT_PASSWORD",
+                `  printf 'CONFIG SET masterauth %s\\n' "$VAULT_PASSWORD" | docker exec -i nexus3-contact-operational redis-cli`,
+                `  docker exec nexus3-contact-operational redis-cli REPLICAOF "$(docker inspect -f '{{(index .NetworkSettings.Networks "nexus-storage-network").IPAddress}}' nexus3-contact-vault)" 6379`,
+            ].join("\n"),
+        );
+        const all = rollbackText({ ...journal, newVaultAnswered: true }, "dev");
+        expect(all).toContain(
+            "undo the stack's configuration:\n  pulumi config rm --stack dev environments\n  pulumi config rm --stack dev vaultData",
+        );
+        expect(all).toContain(
+            "remove what pulumi up created for contact (its vault's data is not a stack resource and stays):\n  pulumi destroy --yes --skip-preview --stack dev",
+        );
+        expect(all).toContain("and the new vault took writes into it");
+        expect(all).toContain(
+            `  docker run -d --name nexus3-contact-vault.readying --network none --volumes-from nexus3-contact-vault.adopted-20261126T101500Z "$(docker inspect -f '{{.Image}}' nexus3-contact-vault.adopted-20261126T101500Z)" redis-server --appendonly yes --save '' --dir /data --databases 16`,
+        );
+        expect(all).not.toContain(PASSWORD);
     });
 
     it("before the stop: only the configuration to undo", () => {
-        const text = rollbackText({ ...journal, stopped: [], renamed: [], stepsDone: 2 }, undefined);
-        expect(text).toContain("undo the stack's configuration: pulumi config rm passwords && pulumi config set createNetwork true");
+        const text = rollbackText(
+            { ...journal, stopped: [], renamed: [], stepsDone: 2, applyStarted: false, replication: undefined },
+            undefined,
+        );
+        expect(text).toContain("undo the stack's configuration:\n  pulumi config rm passwords\n  pulumi config set createNetwork true");
         expect(text).not.toContain("docker");
         expect(text).toContain("the old vault now has appendonly yes (CONFIG SET, until it restarts): harmless");
+    });
+
+    it("readies the data folder with the old vault's own Redis: its files and databases, the AOF loaded, no save point, a one-time password", () => {
+        const files = {
+            dir: "/var/lib/redis",
+            dbfilename: "dump.rdb",
+            appenddirname: "appendonlydir",
+            appendfilename: "appendonly.aof",
+            databases: "32",
+        };
+        const args = readyingArgs(files, "one-time");
+        const option = (name: string) => args[args.indexOf(name) + 1];
+        expect(args[0]).toBe("redis-server");
+        expect(
+            Object.fromEntries(
+                [
+                    "--dir",
+                    "--dbfilename",
+                    "--appenddirname",
+                    "--appendfilename",
+                    "--databases",
+                    "--appendonly",
+                    "--save",
+                    "--requirepass",
+                ].map((o) => [o, option(o)]),
+            ),
+        ).toEqual({
+            "--dir": "/var/lib/redis",
+            "--dbfilename": "dump.rdb",
+            "--appenddirname": "appendonlydir",
+            "--appendfilename": "appendonly.aof",
+            "--databases": "32",
+            "--appendonly": "yes",
+            "--save": "",
+            "--requirepass": "one-time",
+        });
+        // Redis 6 has no appenddirname: none is given.
+        expect(readyingArgs({ ...files, appenddirname: undefined }, "x")).not.toContain("--appenddirname");
     });
 
     it("names the old container after the time it was set aside", () => {
@@ -767,9 +933,75 @@ describe("the report", () => {
         expect(json).not.toContain(PASSWORD);
     });
 
+    it("counts every database's keys in the KEYS column, and lists them by database when more than one holds keys", () => {
+        const keyspace = { 0: { keys: 17_004, expires: 0 }, 3: { keys: 17_000, expires: 0 }, 9: { keys: 16_998, expires: 0 } };
+        const many = judgeEnvironment(contact({ vaultRedis: { ...contact().vaultRedis, keyspace } }), context());
+        const table = renderTable({ ...report, plans: [many] });
+        expect(table).toMatch(
+            /contact +standard +adopt +nexus3-contact-vault 127\.0\.0\.1:6630 +volume nexus3-contact-vault-data +51002 +7\.2\.4/,
+        );
+        expect(table).toContain("  · keys by database: db0 17004, db3 17000, db9 16998");
+        expect(JSON.parse(renderJson({ ...report, plans: [many] })).environments[0].vault).toMatchObject({
+            keys: 51_002,
+            keysByDatabase: { db0: 17_004, db3: 17_000, db9: 16_998 },
+        });
+        expect(renderTable(report)).not.toContain("keys by database");
+    });
+
+    it("says an environment was rolled back, with what adopt did, one item a line", () => {
+        const table = renderTable({
+            ...report,
+            dryRun: false,
+            outcomes: {
+                contact: { status: "rolled back", message: "contact: the new vault stopped\nadopt put everything back by itself: ..." },
+            },
+        });
+        expect(table).toMatch(/contact +standard +ROLLED BACK/);
+        expect(table).toContain("  - contact: the new vault stopped\n    adopt put everything back by itself: ...");
+        expect(table).toContain("1 environment: 1 rolled back");
+    });
+
     it("says that a refusal changed nothing", () => {
         const refused = judgeEnvironment(withRedis(contact(), { loading: "1" }), context());
         expect(renderTable({ ...report, plans: [refused], commands: [] })).toContain("1 environment: 1 refused: nothing was changed");
+    });
+});
+
+describe("writes refused starts when the old vault stops accepting writes, not when docker stop is called", () => {
+    it("writes (a DEL of a key that does not exist) until the server refuses one, and keeps the time of the last one accepted", async () => {
+        let accepted = 0;
+        let lastAccepted = 0;
+        let refusing = false;
+        let refusedAt = 0;
+        const redis = await new FakeRedis((command) => {
+            if (command[0] === "AUTH") return { status: "OK" };
+            if (refusing) {
+                refusedAt = performance.now();
+                return { error: "ERR the server is shutting down" };
+            }
+            accepted++;
+            lastAccepted = performance.now();
+            return 0;
+        }).start();
+        try {
+            const probe = new WriteProbe({ host: "127.0.0.1", port: redis.port }, PASSWORD, (ms) => new Promise((r) => setTimeout(r, ms)));
+            await probe.first;
+            while (accepted < 3) await new Promise((r) => setTimeout(r, 10));
+            refusing = true;
+            // The probe ends by itself at the refusal (AUTH, the accepted writes, the refused one).
+            while (redis.commands.length < accepted + 2) await new Promise((r) => setTimeout(r, 10));
+            await probe.stop();
+            // The last write the server accepted, not the moment it began to refuse.
+            expect(probe.lastAccepted).toBeGreaterThanOrEqual(lastAccepted);
+            expect(probe.lastAccepted).toBeLessThanOrEqual(refusedAt);
+            const [auth, ...writes] = redis.commands;
+            expect(auth).toEqual(["AUTH", PASSWORD]);
+            expect(writes.length).toBe(accepted + 1);
+            expect(new Set(writes.map((w) => w.join(" "))).size).toBe(1);
+            expect(writes[0]).toEqual(["DEL", expect.stringMatching(/^nexus-redis:adopt-probe:[0-9a-f]{16}$/)]);
+        } finally {
+            await redis.stop();
+        }
     });
 });
 
@@ -835,6 +1067,7 @@ describe("nexus-redis adopt on the command line", () => {
                 "bindAddress",
                 "containerPrefix",
                 "portOffset",
+                "memoryLimitMb",
                 "environments",
                 "passwords",
                 "vaultData",
