@@ -22,6 +22,7 @@ import {
     variableExpr,
 } from "../../harness/dashboard";
 import { prometheusAvailable, promtool } from "../../harness/prometheus";
+import { PANELS, graphUrl, panelQueries } from "../../scripts/docs-screenshot";
 import { backupScenarios, checkScenarios } from "./metricsSamples";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -273,4 +274,30 @@ describe("the Grafana dashboard", () => {
             expect(broken.run.output).toMatch(/FAILED/);
         },
     );
+});
+
+describe("the docs' screenshot (scripts/docs-screenshot.ts)", () => {
+    it("draws panels the dashboard has: the first query of each, for every environment", () => {
+        const queries = panelQueries(dashboard(), PANELS);
+        expect(queries).toHaveLength(PANELS.length);
+        expect(queries[0]).toBe('nexus_redis_replication_link_up{environment=~".+"}');
+        for (const q of queries) expect(q).not.toContain("$");
+    });
+
+    it("names a panel the dashboard does not have", () => {
+        expect(() => panelQueries(dashboard(), ["Replication link", "Uptime"])).toThrow('the dashboard has no panel "Uptime" with a query');
+    });
+
+    it("asks Prometheus's graph page for one graph per query, each over the whole run", () => {
+        const url = new URL(graphUrl("http://127.0.0.1:9090", ["a", 'b{x=~".+"}'], 170));
+        expect(url.origin + url.pathname).toBe("http://127.0.0.1:9090/graph");
+        expect(Object.fromEntries(url.searchParams)).toEqual({
+            "g0.expr": "a",
+            "g0.tab": "0",
+            "g0.range_input": "170s",
+            "g1.expr": 'b{x=~".+"}',
+            "g1.tab": "0",
+            "g1.range_input": "170s",
+        });
+    });
 });
