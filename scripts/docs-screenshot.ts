@@ -93,11 +93,41 @@ async function main(): Promise<void> {
     const work = mkdtempSync(path.join(tmpdir(), "nexus-redis-screenshot-"));
     let fleet: LiveFleet | undefined;
     let monitoring: Monitoring | undefined;
+    let stopping: Promise<void> | undefined;
+    const stopAll = () =>
+        (stopping ??= (async () => {
+            try {
+                await monitoring?.stop();
+            } finally {
+                try {
+                    await fleet?.destroy();
+                } finally {
+                    rmSync(work, { recursive: true, force: true });
+                }
+            }
+        })());
+    // The last net: a signal while the fleet starts is the fleet's own handler's, which exits
+    // the process once its containers are gone; the folder goes then.
+    process.on("exit", () => rmSync(work, { recursive: true, force: true }));
     try {
         const textfiles = path.join(work, "textfile");
         mkdirSync(textfiles);
         say("starting a fleet (contact, kb, session, user), node_exporter and Prometheus");
+        const signals = ["SIGINT", "SIGTERM"] as const;
+        const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
         fleet = await startLiveFleet({ environments: Object.keys(WRITES), config: { memoryLimitMb: "256" } });
+        for (const signal of signals) {
+            // This script stops everything itself, in order: the fleet's own handler (the one
+            // startLiveFleet added) would exit the process once its containers are gone, before
+            // Prometheus and the folder are. Others stay: tsx's tells its parent the signal arrived.
+            for (const listener of process.listeners(signal))
+                if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+            // `on`, not `once`: Ctrl-C reaches this process twice, from the terminal and relayed by tsx.
+            process.on(signal, () => {
+                if (!stopping) say(`${signal}: stopping everything it started`);
+                void stopAll().finally(() => process.exit(130));
+            });
+        }
         monitoring = await startMonitoring({
             textfileDir: textfiles,
             rulesFile: path.join(ROOT, "docs/alerts/nexus-redis.rules.yml"),
@@ -185,9 +215,7 @@ async function main(): Promise<void> {
         }
         say(`wrote ${path.relative(ROOT, OUTPUT)}`);
     } finally {
-        await monitoring?.stop();
-        await fleet?.destroy();
-        rmSync(work, { recursive: true, force: true });
+        await stopAll();
     }
 }
 
