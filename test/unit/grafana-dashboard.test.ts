@@ -144,7 +144,7 @@ describe("the Grafana dashboard", () => {
         const d = dashboard();
         expect(d.__inputs).toEqual([expect.objectContaining({ name: "DS_PROMETHEUS", type: "datasource", pluginId: "prometheus" })]);
         expect(d.__requires).toContainEqual(expect.objectContaining({ type: "datasource", id: "prometheus" }));
-        // The classic JSON model as Grafana 12 exports it; a newer Grafana migrates it on import.
+        // Grafana's classic JSON model at Grafana 12.0's version; a newer Grafana migrates it on import.
         expect(d.schemaVersion).toBe(41);
         expect(d.id).toBeNull();
         expect(d.uid).toBe("nexus-redis");
