@@ -13,14 +13,15 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { type CliIo, main } from "../../cli/nexus-redis";
-import { spawnRunner } from "../../cli/runner";
+import { runCli } from "../../harness/cliRun";
 import { exec } from "../../harness/docker";
 import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../../harness/fleet";
+import { NODE_EXPORTER_METRICS, dashboardQueries, expandVariables, metricNames } from "../../harness/dashboard";
 import { type Monitoring, prometheusAvailable, promtool, startMonitoring, withFor } from "../../harness/prometheus";
 
 const ROOT = path.resolve(__dirname, "../..");
 const SHIPPED = readFileSync(path.join(ROOT, "docs/alerts/nexus-redis.rules.yml"), "utf8");
+const DASHBOARD = JSON.parse(readFileSync(path.join(ROOT, "docs/grafana/nexus-redis.json"), "utf8"));
 /** The rules' `for` in this test: Prometheus evaluates them every second here. */
 const FOR_SECONDS = 3;
 
@@ -30,27 +31,8 @@ let work: string;
 let textfiles: string;
 let monitoring: Monitoring | undefined;
 
-interface Run {
-    code: number;
-    stdout: string;
-    stderr: string;
-}
-
 /** The CLI in this process, as an operator runs it, with the stack's outputs on stdin. */
-async function cli(argv: string[]): Promise<Run> {
-    let stdout = "";
-    let stderr = "";
-    const io: CliIo = {
-        stdout: { write: (t: string) => (stdout += t) },
-        stderr: { write: (t: string) => (stderr += t) },
-        readStdin: async () => JSON.stringify({ environments: fleet.outputs }),
-        run: spawnRunner,
-        projectDir: ROOT,
-        env: process.env,
-    };
-    const code = await main([...argv, "--outputs", "-"], io);
-    return { code, stdout, stderr };
-}
+const cli = (argv: string[]) => runCli(fleet.outputs, argv);
 
 const checkFile = () => path.join(textfiles, "nexus-redis-check.prom");
 const backupFile = () => path.join(textfiles, "nexus-redis-backup.prom");
@@ -112,7 +94,8 @@ describe.skipIf(!live)("the fleet in a real Prometheus", () => {
         mkdirSync(textfiles);
         const rules = path.join(work, "nexus-redis.rules.yml");
         writeFileSync(rules, withFor(SHIPPED, `${FOR_SECONDS}s`));
-        fleet = await startLiveFleet({ environments: ["contact", "user"] });
+        // A memory limit, so that maxmemory is set and the dashboard's memory-against-limit panels have data.
+        fleet = await startLiveFleet({ environments: ["contact", "user"], config: { memoryLimitMb: "256" } });
         monitoring = await startMonitoring({ textfileDir: textfiles, rulesFile: rules, workDir: work });
     });
 
@@ -256,6 +239,26 @@ describe.skipIf(!live)("the fleet in a real Prometheus", () => {
 
         expect((await backup(path.join(work, "backups"))).code).toBe(0);
         await untilFiring([]);
+    });
+
+    it("runs every query of the Grafana dashboard in this Prometheus, each with data but those of problems, and node_exporter serves the textfile metrics it names", async () => {
+        // A healthy fleet now (check's file and the last backup's): no refusal, no problem to count.
+        expect((await check()).code).toBe(0);
+        await until('nexus_redis_replication_link_up{environment="contact"}', 1);
+        const onlyWhenWrong = new Set(["nexus_redis_writes_refused", "nexus_redis_check_problems"]);
+        const empty: string[] = [];
+        for (const q of dashboardQueries(DASHBOARD)) {
+            const expr = expandVariables(q.expr, { environment: ".+" });
+            const result = await monitoring!.query(expr); // throws on a query Prometheus rejects
+            if (result.length === 0 && !metricNames(expr).some((m) => onlyWhenWrong.has(m))) empty.push(`${q.where}: ${expr}`);
+        }
+        expect(empty).toEqual([]);
+        const served = await (await fetch(`${monitoring!.nodeExporterUrl}/metrics`)).text();
+        for (const metric of NODE_EXPORTER_METRICS) expect(served).toMatch(new RegExp(`^${metric}[{ ]`, "m"));
+        // node_exporter 1.5 labels each file with its whole path (older ones with its name): the dashboard's pattern takes both.
+        const files = dashboardQueries(DASHBOARD).find((q) => metricNames(q.expr).includes("node_textfile_mtime_seconds"))!;
+        const ages = await monitoring!.query(files.expr);
+        expect(ages.map((s) => s.labels.file).sort()).toEqual([backupFile(), checkFile()]);
     });
 
     it("exits 2 when a healthy fleet's file cannot be written, with the table printed and the reason on stderr", async () => {

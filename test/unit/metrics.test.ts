@@ -9,15 +9,12 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { BackupReport, BackupResult } from "../../cli/backupReport";
-import { diagnose, diagnosisContext } from "../../cli/diagnose";
-import { type EnvironmentResult, buildReport } from "../../cli/fleet";
+import { buildReport } from "../../cli/fleet";
 import {
     BACKUP_METRICS,
     CHECK_METRICS,
     type Sample,
     backupSamples,
-    checkSamples,
     exitCodeWithMetrics,
     parsePrometheusFile,
     parseSamples,
@@ -34,23 +31,22 @@ import type { EnvironmentOutput } from "../../cli/outputs";
 import { keyCount, parseInfo } from "../../cli/redisReplies";
 import { prometheusAvailable, promtool } from "../../harness/prometheus";
 import { cli } from "./cliRun";
+import {
+    CHECKED_AT,
+    FINISHED,
+    backupResult,
+    backupScenarios,
+    checkScenarios,
+    failedBackup as failed,
+    info,
+    backupReport as report,
+    results,
+    samplesOf,
+    standard,
+} from "./metricsSamples";
 import { stoppedStack } from "./stoppedStack";
-import { SAMPLE_SECRETS, contact, fleetOutputs, healthySecure, healthyStandard, kb, user } from "./cli-samples";
+import { SAMPLE_SECRETS, contact, healthySecure, kb, user } from "./cli-samples";
 
-const FIXTURES = path.join(__dirname, "fixtures/info");
-const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, `${name}.txt`), "utf8");
-/** A captured INFO with some fields replaced (`null`: removed). */
-function info(name: string, fields: Record<string, string | null> = {}) {
-    const parsed: Record<string, string> = { ...parseInfo(fixture(name)) };
-    for (const [field, value] of Object.entries(fields)) {
-        if (value === null) delete parsed[field];
-        else parsed[field] = value;
-    }
-    return parsed;
-}
-
-const CHECKED_AT = new Date("2026-11-26T17:02:43.500Z");
-const context = diagnosisContext(fleetOutputs);
 const made: string[] = [];
 afterAll(() => {
     for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
@@ -59,32 +55,6 @@ function tempDir(): string {
     const dir = fs.mkdtempSync(path.join(tmpdir(), "nexus-redis-metrics-"));
     made.push(dir);
     return dir;
-}
-
-/** A standard environment seen with the captured INFO (healthy, link up), bent by `change`. */
-function standard(change: (o: EnvironmentObservation) => void = () => undefined, env = contact): EnvironmentObservation {
-    const o = healthyStandard(env);
-    o.vault.info = info("vault");
-    o.operational!.info = info("replica", { master_host: env.vault.container });
-    change(o);
-    return o;
-}
-
-function results(entries: [string, EnvironmentOutput, EnvironmentObservation][]): EnvironmentResult[] {
-    return entries.map(([name, env, observation]) => ({
-        name,
-        env,
-        observation,
-        diagnosis: diagnose(env, observation, context),
-        extra: [],
-        changes: [],
-        durationMs: 5,
-    }));
-}
-
-function samplesOf(entries: [string, EnvironmentOutput, EnvironmentObservation][]): Sample[] {
-    const r = results(entries);
-    return checkSamples(buildReport(r), Object.fromEntries(r.map((x) => [x.name, x.observation])), CHECKED_AT);
 }
 
 /** The value of the one sample of `name` with exactly `labels`; undefined when there is none. */
@@ -279,41 +249,7 @@ describe("check's samples", () => {
     });
 });
 
-function backupResult(environment: string, fields: Partial<BackupResult> = {}): BackupResult {
-    return {
-        environment,
-        kind: "standard",
-        status: "ok",
-        snapshot: {
-            file: `backups/${environment}/20261126T170243.351Z.rdb`,
-            manifest: `backups/${environment}/20261126T170243.351Z.json`,
-            createdAt: "2026-11-26T17:02:43.351Z",
-            bytes: 3664574,
-            sha256: "6cac3b1c93a50de6232e2c9e320e627aba285a70ae779fb1f7f3cd009150d629",
-            keys: 100000,
-            expiringKeys: 16666,
-            databases: { "0": { keys: 99998, expiringKeys: 16665 }, "3": { keys: 2, expiringKeys: 1 } },
-            digest: "981af20120d33e2ead27440f96c02b16416e4ee4",
-            redis: {
-                redisVersion: "7.0.15",
-                rdbVersion: 10,
-                replicationId: null,
-                replicationOffset: 0,
-                writtenAt: null,
-                usedMemory: null,
-            },
-        },
-        restic: null,
-        error: null,
-        measurements: { durationMs: 7250, snapshotMs: 300, verifyMs: 6900, resticMs: null },
-        ...fields,
-    };
-}
-const failed = (environment: string) =>
-    backupResult(environment, { status: "failed", snapshot: null, error: "cannot write the backup: ENOTDIR" });
-const FINISHED = new Date("2026-11-27T09:00:00.000Z");
 const SUCCESS = Date.parse("2026-11-26T17:02:43.351Z") / 1000;
-const report = (...backups: BackupResult[]): BackupReport => ({ backups, retention: null });
 
 describe("backup's samples", () => {
     const contactVault = { environment: "contact", role: "vault" };
@@ -381,26 +317,8 @@ describe("backup's samples", () => {
 });
 
 describe("the exposition", () => {
-    const checkCases: [string, Sample[]][] = [
-        [
-            "a healthy fleet",
-            samplesOf([
-                ["contact", contact, standard()],
-                ["user", user, healthySecure()],
-            ]),
-        ],
-        [
-            "a broken fleet",
-            samplesOf([
-                ["contact", contact, standard((o) => (o.operational!.info = info("replica-link-down")))],
-                ["kb", kb, standard((o) => (o.vault.info = info("vault", { rdb_last_bgsave_status: "err", loading: "1" })), kb)],
-                ["user", user, { vault: { failure: { kind: "auth", command: "AUTH", message: "rejected" } } }],
-            ]),
-        ],
-    ];
-    const backupCases: [string, Sample[]][] = [
-        ["a good and a failed backup", backupSamples(report(backupResult("contact"), failed("kb")), [], ["contact", "kb"], FINISHED)],
-    ];
+    const checkCases = checkScenarios();
+    const backupCases = backupScenarios();
 
     it("is prom-client's text format: HELP and TYPE gauge for every metric, each named nexus_redis_ with its unit", async () => {
         const text = await renderExposition(CHECK_METRICS, checkCases[1][1]);

@@ -6,7 +6,7 @@
  * there are. Cron and systemd themselves cannot fire here.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -134,6 +134,19 @@ describe("the README's Monitoring section", () => {
         const table = SECTION.slice(SECTION.indexOf("| Metric"));
         const named = new Set([...table.slice(0, table.indexOf("\n\n")).matchAll(/`(nexus_redis_[a-z_]+)`/g)].map((m) => m[1]));
         expect([...named].sort()).toEqual(Object.keys({ ...CHECK_METRICS, ...BACKUP_METRICS }).sort());
+    });
+
+    it("shows the dashboard and the picture, files that exist, and the command that makes the picture again", () => {
+        const links = [...SECTION.matchAll(/\]\((docs\/[^)#]+)\)/g)].map((m) => m[1]);
+        expect(links).toEqual(expect.arrayContaining(["docs/grafana/nexus-redis.json", "docs/grafana/prometheus-graph.png"]));
+        for (const link of links) expect(existsSync(path.join(ROOT, link)), link).toBe(true);
+        const png = readFileSync(path.join(ROOT, "docs/grafana/prometheus-graph.png"));
+        expect(png.subarray(1, 4).toString()).toBe("PNG");
+        expect(SECTION).toContain("`npm run docs:screenshot`");
+        const scripts = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts;
+        expect(scripts["docs:screenshot"]).toBe("tsx scripts/docs-screenshot.ts");
+        expect(SECTION).toContain("(#the-grafana-dashboard)");
+        expect(SECTION).toContain("\n### The Grafana dashboard\n");
     });
 
     it("names every alert of the rules file, and no other", () => {
