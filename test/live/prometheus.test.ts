@@ -14,7 +14,6 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { runCli } from "../../harness/cliRun";
-import { exec } from "../../harness/docker";
 import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../../harness/fleet";
 import { NODE_EXPORTER_METRICS, dashboardQueries, expandVariables, metricNames } from "../../harness/dashboard";
 import { type Monitoring, prometheusAvailable, promtool, startMonitoring, withFor } from "../../harness/prometheus";
@@ -170,34 +169,48 @@ describe.skipIf(!live)("the fleet in a real Prometheus", () => {
         await untilFiring([]);
     });
 
-    it("sees a vault that cannot save (its data folder unwritable): writes refused with the reason, NexusRedisVaultRefusingWrites fires, and resolves once it saves again", async () => {
-        const container = fleet.containerName("contact", "vault");
-        const mode = (await exec(fleet.docker, container, ["stat", "-c", "%a", "/data"], { user: "root" })).stdout.trim();
-        expect(mode).toMatch(/^[0-7]{3,4}$/);
+    it("sees a vault that is full (maxmemory under noeviction): writes refused with the reason, NexusRedisVaultRefusingWrites fires, and resolves once it has room again", async () => {
+        // The program declares no RDB snapshots (save ""), so a failed save no longer refuses writes;
+        // a vault filled to its maxmemory (75% of memoryLimitMb, noeviction: never evict the source
+        // of truth) does. Filled the way clients would fill it: values until Redis says OOM.
         const vault = fleet.client("contact", "vault", "password");
+        const filled: string[] = [];
+        /** Writes values of `size` bytes until Redis answers OOM; the written keys go into `filled`. */
+        const fillWith = async (size: number, batch: number) => {
+            const value = "x".repeat(size);
+            for (let round = 0; round < 400; round++) {
+                const keys = Array.from({ length: batch }, (_, i) => `prometheus-test-fill:${size}:${round}:${i}`);
+                const pipeline = vault.pipeline();
+                for (const key of keys) pipeline.set(key, value);
+                const replies = (await pipeline.exec()) ?? [];
+                keys.forEach((key, i) => {
+                    if (!replies[i]?.[0]) filled.push(key);
+                });
+                const refusal = replies.find(([e]) => e)?.[0];
+                if (refusal) {
+                    expect(refusal.message).toMatch(/^OOM /);
+                    return;
+                }
+            }
+            throw new Error("the vault never refused a write: is maxmemory set?");
+        };
         try {
-            expect((await exec(fleet.docker, container, ["chmod", "0555", "/data"], { user: "root" })).exitCode).toBe(0);
-            await vault.bgsave();
-            await waitFor("the snapshot failed", async () =>
-                parseInfo(await vault.info("persistence")).rdb_last_bgsave_status === "err" ? true : undefined,
-            );
-            // Redis itself refuses writes now (stop-writes-on-bgsave-error).
-            await expect(vault.set("refused", "1")).rejects.toThrow(/MISCONF/);
+            // Large values first, then small ones: a large value is refused while its own bytes sit
+            // in the query buffer, so only small writes find the vault really full.
+            await fillWith(8 * 1024 * 1024, 1);
+            await fillWith(1024, 500);
+            await expect(vault.set("refused", "1")).rejects.toThrow(/^OOM /);
             await check();
             await expectValidExposition(checkFile());
             await until('nexus_redis_accepts_writes{environment="contact",role="vault"}', 0);
-            await until('nexus_redis_writes_refused{environment="contact",role="vault",reason="rdb-bgsave-failed"}', 1);
-            await until('nexus_redis_rdb_last_bgsave_ok{environment="contact",role="vault"}', 0);
+            await until('nexus_redis_writes_refused{environment="contact",role="vault",reason="out-of-memory"}', 1);
             await untilFiring(["NexusRedisVaultRefusingWrites contact"]);
             const alert = (await monitoring!.alerts()).find((a) => a.labels.alertname === "NexusRedisVaultRefusingWrites");
-            expect(alert?.annotations.description).toMatch(/^The vault of contact would not take a write \(reasons: rdb-bgsave-failed\)/);
+            expect(alert?.annotations.description).toMatch(/^The vault of contact would not take a write \(reasons: out-of-memory\)/);
         } finally {
-            await exec(fleet.docker, container, ["chmod", mode, "/data"], { user: "root" });
+            // DEL is allowed under OOM: the room comes back.
+            if (filled.length > 0) await vault.del(...filled);
         }
-        await vault.bgsave();
-        await waitFor("a snapshot saved again", async () =>
-            parseInfo(await vault.info("persistence")).rdb_last_bgsave_status === "ok" ? true : undefined,
-        );
         expect(await vault.set("accepted", "1")).toBe("OK");
         expect((await check()).code).toBe(0);
         await until('nexus_redis_accepts_writes{environment="contact",role="vault"}', 1);
