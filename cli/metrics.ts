@@ -183,9 +183,11 @@ const UNOBSERVED: Partial<Record<FailureKind, string>> = {
  * Why a vault refuses writes, by Redis's own rules (server.c processCommand and
  * writeCommandsDeniedByDiskError, evict.c getMaxmemoryState); none: it takes them. Pure.
  *
- * The RDB rule assumes Redis's default save points and `stop-writes-on-bgsave-error yes`,
- * which the program leaves as they are on every vault (INFO does not show them).
- * `min-replicas-to-write` is not judged: the program never sets it.
+ * A failed RDB snapshot refuses writes only while save points are set and
+ * `stop-writes-on-bgsave-error` is yes (INFO shows neither: they come from the CONFIG GET the
+ * check already makes). The program declares no save points and `no`, so on a vault as declared
+ * it never does; a vault whose CONFIG GET failed is judged by Redis's defaults (yes, and save
+ * points). `min-replicas-to-write` is not judged: the program never sets it.
  */
 export function writeRefusals(vault: VaultObservation): string[] {
     const info = vault.info;
@@ -193,7 +195,8 @@ export function writeRefusals(vault: VaultObservation): string[] {
     const reasons: string[] = [];
     if (info.role !== undefined && info.role !== "master") reasons.push("replica");
     if (info.loading === "1") reasons.push("loading");
-    if (info.rdb_last_bgsave_status === "err") reasons.push("rdb-bgsave-failed");
+    const snapshotsStopWrites = vault.config?.save !== "" && vault.config?.["stop-writes-on-bgsave-error"] !== "no";
+    if (info.rdb_last_bgsave_status === "err" && snapshotsStopWrites) reasons.push("rdb-bgsave-failed");
     if (info.aof_enabled === "1" && info.aof_last_write_status === "err") reasons.push("aof-write-failed");
     const max = infoInt(info, "maxmemory") ?? 0;
     const used = infoInt(info, "used_memory");

@@ -71,7 +71,26 @@ describe("why a vault refuses writes, by Redis's own rules", () => {
     const observed = (fields: Record<string, string | null>): VaultObservation => ({ info: info("vault", fields) });
     it.each<[string, VaultObservation, string[]]>([
         ["a healthy vault", observed({}), []],
-        ["a failed RDB snapshot (MISCONF)", observed({ rdb_last_bgsave_status: "err" }), ["rdb-bgsave-failed"]],
+        [
+            "a failed RDB snapshot (MISCONF), save points unknown (CONFIG GET failed)",
+            observed({ rdb_last_bgsave_status: "err" }),
+            ["rdb-bgsave-failed"],
+        ],
+        [
+            "a failed RDB snapshot with save points set by hand (MISCONF)",
+            { ...observed({ rdb_last_bgsave_status: "err" }), config: { save: "3600 1", "stop-writes-on-bgsave-error": "yes" } },
+            ["rdb-bgsave-failed"],
+        ],
+        [
+            "a failed RDB snapshot on a vault as declared (no save points): writes go on",
+            { ...observed({ rdb_last_bgsave_status: "err" }), config: { save: "", "stop-writes-on-bgsave-error": "no" } },
+            [],
+        ],
+        [
+            "a failed RDB snapshot with save points and stop-writes-on-bgsave-error no: writes go on",
+            { ...observed({ rdb_last_bgsave_status: "err" }), config: { save: "3600 1", "stop-writes-on-bgsave-error": "no" } },
+            [],
+        ],
         ["a failed AOF write with AOF on (MISCONF)", observed({ aof_last_write_status: "err" }), ["aof-write-failed"]],
         ["a failed AOF write with AOF off", observed({ aof_last_write_status: "err", aof_enabled: "0" }), []],
         ["loading its data (LOADING)", observed({ loading: "1" }), ["loading"]],
