@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { BACKUP_HELP, parseBackupArgs } from "../../cli/backup";
+import { systemdAnalyzeAvailable, unitsOf, verifyUnits } from "./systemdUnits";
 
 const ROOT = path.resolve(__dirname, "../..");
 const README = readFileSync(path.join(ROOT, "README.md"), "utf8");
@@ -123,10 +124,8 @@ describe("the README's cron lines", () => {
 
 describe("the README's systemd units", () => {
     const text = block("ini");
-    const units = Object.fromEntries(
-        text.split(/^(?=# \/etc\/systemd\/system\/)/m).map((unit) => [/^# \/etc\/systemd\/system\/(\S+)/.exec(unit)![1], unit.trim()]),
-    );
-    const analyze = spawnSync("systemd-analyze", ["--version"]).status === 0;
+    const units = unitsOf(text);
+    const analyze = systemdAnalyzeAvailable;
 
     it("are a service and its timer", () => {
         expect(Object.keys(units).sort()).toEqual(["nexus-redis-backup.service", "nexus-redis-backup.timer"]);
@@ -135,17 +134,7 @@ describe("the README's systemd units", () => {
     it.skipIf(!analyze)("pass systemd-analyze verify without a word", () => {
         const dir = mkdtempSync(path.join(tmpdir(), "nexus-redis-units-"));
         made.push(dir);
-        // The project's bin where the unit says it is (verify checks it is executable): a stand-in.
-        const project = path.join(dir, "opt-nexus-redis");
-        mkdirSync(path.join(project, "bin"), { recursive: true });
-        writeFileSync(path.join(project, "bin/nexus-redis.js"), "#!/bin/sh\n", { mode: 0o755 });
-        for (const [name, content] of Object.entries(units))
-            writeFileSync(path.join(dir, name), `${content.replaceAll("/opt/nexus-redis", project)}\n`);
-        const run = spawnSync("systemd-analyze", ["verify", "--man=no", ...Object.keys(units).map((n) => path.join(dir, n))], {
-            encoding: "utf8",
-        });
-        expect(run.stdout + run.stderr).toBe("");
-        expect(run.status).toBe(0);
+        expect(verifyUnits(units, dir)).toEqual({ output: "", status: 0 });
         expect(spawnSync("systemd-analyze", ["calendar", /^OnCalendar=(.*)$/m.exec(units["nexus-redis-backup.timer"])![1]]).status).toBe(0);
     });
 

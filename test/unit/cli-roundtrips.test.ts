@@ -5,35 +5,12 @@
  */
 import * as net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { declaredOperationalSettings, declaredVaultSettings } from "../../cli/diagnose";
 import { type ContainerSource, observeEnvironment } from "../../cli/observe";
-import { FakeRedis, type Reply } from "./cli-fake-redis";
-import { contact, replicaInfoText, vaultInfoText } from "./cli-samples";
-
-function pairs(names: string[], settings: Record<string, string>): string[] {
-    return names.flatMap((name) => [name, settings[name] ?? contact.replication.password]);
-}
-
-function server(role: "vault" | "operational"): FakeRedis {
-    const settings = role === "vault" ? declaredVaultSettings() : declaredOperationalSettings(contact.vault.container);
-    return new FakeRedis((command): Reply => {
-        const [name, sub] = [command[0].toUpperCase(), command[1]?.toUpperCase()];
-        if (name === "AUTH") return { status: "OK" };
-        if (name === "INFO") return role === "vault" ? vaultInfoText(1) : replicaInfoText();
-        if (name === "CONFIG" && sub === "GET") return pairs(command.slice(2), settings);
-        if (name === "DBSIZE") return 3;
-        if (name === "CLIENT") return "";
-        if (name === "ACL" && sub === "USERS") return role === "vault" ? ["default", "replicator"] : ["admin", "default"];
-        if (name === "ACL" && sub === "DRYRUN") return `This user has no permissions to run the '${command[3]}' command`;
-        if (name === "ACL" && sub === "GETUSER")
-            return ["flags", ["on"], "passwords", [], "commands", "+@all", "keys", "~*", "channels", "&*", "selectors", []];
-        return { error: `ERR unknown command '${command[0]}'` };
-    });
-}
+import { contact, contactServer } from "./cli-samples";
 
 describe("round trips of one environment's check", () => {
-    const vault = server("vault");
-    const operational = server("operational");
+    const vault = contactServer("vault");
+    const operational = contactServer("operational");
 
     beforeAll(async () => {
         await Promise.all([vault.start(), operational.start()]);

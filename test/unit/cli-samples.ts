@@ -5,6 +5,7 @@
  */
 import { declaredOperationalSettings, declaredVaultSettings } from "../../cli/diagnose";
 import type { EnvironmentObservation } from "../../cli/observe";
+import { FakeRedis, type Reply } from "./cli-fake-redis";
 import type { EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "../../cli/outputs";
 import { parseClientList, parseInfo } from "../../cli/redisReplies";
 
@@ -158,4 +159,27 @@ export function healthyStandard(env: StandardEnvironmentOutput = contact): Envir
 
 export function healthySecure(): EnvironmentObservation {
     return { vault: { info: parseInfo(vaultInfoText(0)), config: { ...declaredVaultSettings() }, keys: 3, replicas: [] } };
+}
+
+/**
+ * A fake server of contact's vault or operational that answers a check's batch as a healthy one
+ * does: INFO from the samples (plus `keyspace`, INFO's `# Keyspace` lines), `dbsize` for DBSIZE.
+ */
+export function contactServer(role: "vault" | "operational", opts: { keyspace?: string; dbsize?: number } = {}): FakeRedis {
+    const settings = role === "vault" ? declaredVaultSettings() : declaredOperationalSettings(contact.vault.container);
+    const infoText = () =>
+        `${role === "vault" ? vaultInfoText(1) : replicaInfoText()}${opts.keyspace === undefined ? "" : `# Keyspace\r\n${opts.keyspace}`}`;
+    return new FakeRedis((command): Reply => {
+        const [name, sub] = [command[0].toUpperCase(), command[1]?.toUpperCase()];
+        if (name === "AUTH") return { status: "OK" };
+        if (name === "INFO") return infoText();
+        if (name === "CONFIG" && sub === "GET") return command.slice(2).flatMap((n) => [n, settings[n] ?? contact.replication.password]);
+        if (name === "DBSIZE") return opts.dbsize ?? 3;
+        if (name === "CLIENT") return "";
+        if (name === "ACL" && sub === "USERS") return role === "vault" ? ["default", "replicator"] : ["admin", "default"];
+        if (name === "ACL" && sub === "DRYRUN") return `This user has no permissions to run the '${command[3]}' command`;
+        if (name === "ACL" && sub === "GETUSER")
+            return ["flags", ["on"], "passwords", [], "commands", "+@all", "keys", "~*", "channels", "&*", "selectors", []];
+        return { error: `ERR unknown command '${command[0]}'` };
+    });
 }
