@@ -15,12 +15,19 @@ import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABEL_TEMPORARY } from "../../cli/backupVerify";
-import { type CliIo, main } from "../../cli/nexus-redis";
 import { ownerTag } from "../../cli/owner";
 import { STAGING_FILE, wayBackCommands } from "../../cli/restorePlan";
-import { spawnRunner } from "../../cli/runner";
+import { type CliRun, runCli } from "../../harness/cliRun";
 import { exec } from "../../harness/docker";
-import { type LiveFleet, RUN_LABEL_KEY, TEST_IMAGE, dockerAvailable, startLiveFleet, waitFor } from "../../harness/fleet";
+import {
+    type EnvironmentOutput,
+    type LiveFleet,
+    RUN_LABEL_KEY,
+    TEST_IMAGE,
+    dockerAvailable,
+    startLiveFleet,
+    waitFor,
+} from "../../harness/fleet";
 import { fillDataset, startHandBuilt, waitForRedis } from "../../harness/handBuilt";
 import { createLoopVolume, loopVolumeUnavailable } from "../../harness/loopVolume";
 import { redisCommand, redisCommands } from "../../harness/resp";
@@ -33,29 +40,12 @@ let work: string;
 let outputsFile: string;
 const children: ChildProcess[] = [];
 
-interface Run {
-    code: number;
-    stdout: string;
-    stderr: string;
-}
-
 /** The CLI in this process, as an operator runs it, with the stack's outputs on stdin. */
-async function cli(argv: string[], outputs: unknown = fleet.outputs): Promise<Run> {
-    let stdout = "";
-    let stderr = "";
-    const io: CliIo = {
-        stdout: { write: (t: string) => (stdout += t) },
-        stderr: { write: (t: string) => (stderr += t) },
-        readStdin: async () => JSON.stringify({ environments: outputs }),
-        run: spawnRunner,
-        projectDir: ROOT,
-        env: { ...process.env },
-    };
-    const code = await main([...argv, "--outputs", "-"], io);
-    return { code, stdout, stderr };
+function cli(argv: string[], outputs: Record<string, EnvironmentOutput> = fleet.outputs): Promise<CliRun> {
+    return runCli(outputs, argv);
 }
 
-async function backup(to: string, outputs: unknown = fleet.outputs, env = ENV) {
+async function backup(to: string, outputs: Record<string, EnvironmentOutput> = fleet.outputs, env = ENV) {
     const run = await cli(["backup", "--json", "--env", env, "--to", to], outputs);
     return { code: run.code, backup: JSON.parse(run.stdout).backups[0] };
 }
@@ -206,7 +196,7 @@ describe.skipIf(!live)("backup and restore when things go wrong", () => {
             ["SELECT", "3"],
             ["SET", "in-db-3", "v"],
         ]);
-        const outputs = {
+        const outputs: Record<string, EnvironmentOutput> = {
             wide: {
                 kind: "secure",
                 vault: { container: name, host: "127.0.0.1", port: wide.port, password: "wide-pw" },
