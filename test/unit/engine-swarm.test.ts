@@ -115,7 +115,13 @@ describe("memoryLimitMb", () => {
 describe("environments", () => {
     it("removing one deletes its resources alone", () => {
         expect(changes(runs.dropEnvironment).every((c) => /^delete kb(-.*)?$/.test(c))).toBe(true);
-        expect(changes(runs.dropEnvironment)).toHaveLength(11);
+        // With TLS (on by default on swarm), each role's key, request and certificate, its key's
+        // secret and its certificate's config go too; the stack's CA stays.
+        const tls = (role: string) => [`${role}-tls-cert`, `${role}-tls-cert`, `${role}-tls-csr`, `${role}-tls-key`, `${role}-tls-key`];
+        const names = ["", "-backup-password", "-operational", "-operational-admin-password", "-operational-config", "-operational-script"]
+            .concat(tls("-operational"), ["-replication-password", "-vault", "-vault-config", "-vault-password", "-vault-script"])
+            .concat(tls("-vault"), ["-vault-volume"]);
+        expect(changes(runs.dropEnvironment).sort()).toEqual(names.map((n) => `delete kb${n}`));
     });
 });
 
