@@ -238,7 +238,10 @@ function parseTls(
     }
     const encryptedOverlay = parseBoolean(raw.encryptedOverlay ?? "false", "encryptedOverlay", raw, problem);
     if (encryptedOverlay && platform !== "swarm") {
-        problem("encryptedOverlay", 'applies to platform swarm only (an overlay network); set platform to "swarm" or unset encryptedOverlay');
+        problem(
+            "encryptedOverlay",
+            'applies to platform swarm only (an overlay network); set platform to "swarm" or unset encryptedOverlay',
+        );
     } else if (encryptedOverlay && !createNetwork) {
         problem(
             "encryptedOverlay",

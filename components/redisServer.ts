@@ -423,11 +423,7 @@ export interface OperationalFilesInput {
 export function operationalFiles(input: OperationalFilesInput): ContainerFile[] {
     const settings = operationalSettings({ vaultContainer: input.vaultContainer, tls: input.tls?.paths });
     const content = renderConfig(settings, operationalUsers(input.adminPassword), { masterauth: input.replicationPassword });
-    return [
-        { ...OPERATIONAL_CONFIG, content },
-        { ...START_SCRIPT, content: startScript() },
-        ...(input.tls ? tlsFiles(input.tls) : []),
-    ];
+    return [{ ...OPERATIONAL_CONFIG, content }, { ...START_SCRIPT, content: startScript() }, ...(input.tls ? tlsFiles(input.tls) : [])];
 }
 
 /**

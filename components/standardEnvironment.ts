@@ -10,7 +10,15 @@ import {
     operationalCommand,
     operationalFiles,
 } from "./redisServer";
-import { type Endpoint, type EnvironmentBaseArgs, createRedisNode, createVault, passwordOrGenerated, roleTls, tlsFileShapes } from "./vault";
+import {
+    type Endpoint,
+    type EnvironmentBaseArgs,
+    createRedisNode,
+    createVault,
+    passwordOrGenerated,
+    roleTls,
+    tlsFileShapes,
+} from "./vault";
 
 /** Arguments of a standard environment: a vault and its operational replica. */
 export interface StandardEnvironmentArgs extends EnvironmentBaseArgs {

@@ -334,7 +334,8 @@ function createSwarmService(
     const serviceName = prefix.apply((p) => containerName(p, environment, node.role));
     const labelList = labels(environment, node.role);
     const kinds = node.fileShapes.map(swarmObjectKind);
-    if (new Set(kinds).size !== kinds.length) throw new Error(`${environment} ${node.role}: two files would be the same Swarm object (${kinds})`);
+    if (new Set(kinds).size !== kinds.length)
+        throw new Error(`${environment} ${node.role}: two files would be the same Swarm object (${kinds})`);
     const files: SwarmFile[] = node.fileShapes.map((shape) => {
         const content = node.files.apply((all) => all.find((f) => f.path === shape.path)!.content);
         const kind = swarmObjectKind(shape);
@@ -453,7 +454,13 @@ export function createVault(
     passwords: VaultPasswordOutputs,
 ): RedisNode {
     const files = pulumi
-        .all([passwords.password, passwords.replicationPassword, passwords.backupPassword, args.memoryLimitMb, roleTls(parent, environment, "vault", args)])
+        .all([
+            passwords.password,
+            passwords.replicationPassword,
+            passwords.backupPassword,
+            args.memoryLimitMb,
+            roleTls(parent, environment, "vault", args),
+        ])
         .apply(([password, replicationPassword, backupPassword, memoryLimitMb, tlsFiles]) =>
             vaultFiles({ password, replicationPassword, backupPassword, memoryLimitMb, tls: tlsFiles }),
         );

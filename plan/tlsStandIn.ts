@@ -61,7 +61,8 @@ function text(inputs: Record<string, unknown>, key: string, type: string): strin
 function list(inputs: Record<string, unknown>, key: string): string[] {
     const value = inputs[key];
     if (value === undefined || value === null) return [];
-    if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) throw new TlsStandInError(`input ${key} is not a list of strings`);
+    if (!Array.isArray(value) || value.some((v) => typeof v !== "string"))
+        throw new TlsStandInError(`input ${key} is not a list of strings`);
     return value as string[];
 }
 
@@ -134,7 +135,8 @@ function serial(): string {
 
 function validity(inputs: Record<string, unknown>, type: string): { notBefore: Date; notAfter: Date } {
     const hours = inputs.validityPeriodHours;
-    if (typeof hours !== "number" || !Number.isInteger(hours) || hours < 0) throw new TlsStandInError(`${type}: validityPeriodHours must be a whole number`);
+    if (typeof hours !== "number" || !Number.isInteger(hours) || hours < 0)
+        throw new TlsStandInError(`${type}: validityPeriodHours must be a whole number`);
     // Whole seconds: X.509 times have no fraction, and the provider's RFC 3339 times none either.
     const notBefore = new Date(Math.floor(Date.now() / 1000) * 1000);
     return { notBefore, notAfter: new Date(notBefore.getTime() + hours * 3600_000) };
