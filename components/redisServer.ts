@@ -350,12 +350,24 @@ export const OPERATIONAL_CONFIG: FileShape = {
 
 /** Where the plan puts a role's TLS files on docker (uploads); on Swarm the key is a secret under /run/secrets. */
 export const TLS_DIR = `${CONFIG_DIR}/tls`;
+
+/** Where Docker mounts a Swarm secret whose target is a bare file name. */
+export const SWARM_SECRETS_DIR = "/run/secrets";
 /** The role's private key: a secret, readable by the redis user alone (Redis refuses to start if it cannot read it). */
 export const TLS_KEY: FileShape = { path: `${TLS_DIR}/tls.key`, mode: "0400", owner: REDIS_UID, group: REDIS_UID, secret: true };
 /** The role's certificate (public). */
 export const TLS_CERT: FileShape = { path: `${TLS_DIR}/server.crt`, mode: "0444", owner: REDIS_UID, group: REDIS_UID, secret: false };
 /** The stack's CA certificate (public): what the role trusts, and what every client needs. */
 export const TLS_CA: FileShape = { path: `${TLS_DIR}/ca.crt`, mode: "0444", owner: REDIS_UID, group: REDIS_UID, secret: false };
+/**
+ * Where Redis reads its TLS files: uploads on Docker; on Swarm the key is a secret, which
+ * Docker mounts under /run/secrets, and the certificates are configs, mounted where the plan says.
+ */
+export function tlsPaths(platform: "docker" | "swarm"): TlsPaths {
+    const key = platform === "swarm" ? `${SWARM_SECRETS_DIR}/${TLS_KEY.path.split("/").pop()}` : TLS_KEY.path;
+    return { cert: TLS_CERT.path, key, ca: TLS_CA.path };
+}
+
 /** A role's TLS files, in the order they are created. */
 export const TLS_FILE_SHAPES: readonly FileShape[] = [TLS_KEY, TLS_CERT, TLS_CA];
 

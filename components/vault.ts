@@ -19,7 +19,7 @@ import {
     TLS_FILE_SHAPES,
     TLS_KEY,
     type TlsFilesInput,
-    type TlsPaths,
+    tlsPaths,
     VAULT_CONFIG,
     VAULT_FILE_SHAPES,
     containerName,
@@ -124,12 +124,6 @@ export function roleCertNames(
     if (platform === "swarm") return { commonName: name, dnsNames: [name, `tasks.${name}`], ipAddresses: [] };
     const reachable = isIP(bindAddress) !== 0 && bindAddress !== "0.0.0.0" && bindAddress !== "::";
     return { commonName: name, dnsNames: [name], ipAddresses: reachable ? [bindAddress] : [] };
-}
-
-/** Where Redis reads its TLS files: uploads on Docker; on Swarm the key under /run/secrets and the certificates where configs put them. */
-export function tlsPaths(platform: Platform): TlsPaths {
-    const at = (shape: FileShape) => (platform === "swarm" ? swarmFilePath(shape) : shape.path);
-    return { cert: at(TLS_CERT), key: at(TLS_KEY), ca: at(TLS_CA) };
 }
 
 /**

@@ -2,8 +2,9 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { CONFIG_KEYS, ConfigError, type RawConfig, parseFleetConfig } from "../../config";
-import { operationalSettings, renderConfig, settingWords, vaultSettings } from "../../components/redisServer";
-import { roleCertNames, tlsPaths } from "../../components/vault";
+import { TLS_KEY, operationalSettings, renderConfig, settingWords, tlsPaths, vaultSettings } from "../../components/redisServer";
+import { swarmFilePath } from "../../components/swarmSpec";
+import { roleCertNames } from "../../components/vault";
 import { loadProjectConfig } from "../../plan/projectConfig";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -101,6 +102,8 @@ describe("settings with TLS", () => {
             key: "/run/secrets/tls.key",
             ca: "/etc/nexus-redis/tls/ca.crt",
         });
+        // Where the service mounts the key's secret.
+        expect(tlsPaths("swarm").key).toBe(swarmFilePath(TLS_KEY));
     });
 });
 
