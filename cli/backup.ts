@@ -327,12 +327,21 @@ export async function backupEnvironment(
             env.vault.host,
             "-p",
             String(env.vault.port),
+            // Over TLS with the stack's CA (a file beside the snapshot, public); redis-cli checks the
+            // chain, not the name (F1 of issue 23's spike), and --sni asks for the vault's name.
+            ...(env.vault.tls ? ["--tls", "--cacert", paths.caFile, "--sni", env.vault.tls.serverName] : []),
             "--user",
             env.backup.user,
             "--rdb",
             paths.rdbTemp,
         ];
-        const taken = await deps.run(command, { capture: true, env: { REDISCLI_AUTH: env.backup.password }, timeoutMs: remaining() });
+        if (env.vault.tls) fs.writeFileSync(paths.caFile, env.vault.tls.ca, { mode: 0o600 });
+        let taken: Awaited<ReturnType<typeof deps.run>>;
+        try {
+            taken = await deps.run(command, { capture: true, env: { REDISCLI_AUTH: env.backup.password }, timeoutMs: remaining() });
+        } finally {
+            if (env.vault.tls) fs.rmSync(paths.caFile, { force: true });
+        }
         if (taken.timedOut)
             throw new Timeout(`the snapshot from vault ${endpoint} did not finish within ${options.timeoutMs} ms (--timeout)`);
         if (taken.exitCode !== 0) {

@@ -368,6 +368,14 @@ export function tlsPaths(platform: "docker" | "swarm"): TlsPaths {
     return { cert: TLS_CERT.path, key, ca: TLS_CA.path };
 }
 
+/**
+ * A `sh -c` preamble for redis-cli inside a role's container: with TLS the server has no plain
+ * port (`port 0`), not even on loopback, so redis-cli speaks TLS to it with the stack's CA,
+ * which the container has exactly when its Redis speaks TLS (an upload on Docker, a config on
+ * Swarm). Its arguments are the script's ("$@"), which this prefixes.
+ */
+export const IN_CONTAINER_TLS = `if [ -f ${TLS_CA.path} ]; then set -- --tls --cacert ${TLS_CA.path} "$@"; fi; `;
+
 /** A role's TLS files, in the order they are created. */
 export const TLS_FILE_SHAPES: readonly FileShape[] = [TLS_KEY, TLS_CERT, TLS_CA];
 
