@@ -11,13 +11,14 @@ import Redis, { type RedisOptions } from "ioredis";
 import { parseGoDuration } from "../plan/engineModel";
 import type { Plan, PlannedResource } from "../plan/plan";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
-import { type Role, containerName } from "../components/redisServer";
+import { IN_CONTAINER_TLS, type Role, containerName } from "../components/redisServer";
 import { exec } from "./docker";
 import {
     type EnvironmentOutput,
     RUN_LABEL_KEY,
     TEST_IMAGE,
     UnsupportedPlanError,
+    clientTls,
     createInOrder,
     deployedPasswords,
     plannedResource,
@@ -141,7 +142,11 @@ export class SwarmFleet {
             case "nexus-redis:redis:SecureEnvironment":
             case "random:index/randomPassword:RandomPassword":
             case "random:index/randomId:RandomId":
-                return; // Nothing on the engine: the values (passwords, the vault volume's name) are in the plan.
+            case "tls:index/privateKey:PrivateKey":
+            case "tls:index/selfSignedCert:SelfSignedCert":
+            case "tls:index/certRequest:CertRequest":
+            case "tls:index/locallySignedCert:LocallySignedCert":
+                return; // Nothing on the engine: the values (passwords, keys, certificates, the vault volume's name) are in the plan.
             case "docker:index/network:Network":
                 refuseUnknown(r.name, i, ["name", "driver", "attachable", "labels"]);
                 if (i.driver !== "overlay")
@@ -448,6 +453,7 @@ export class SwarmFleet {
         const client = new Redis({
             ...(await this.endpoint(env, role)),
             ...credentials,
+            ...clientTls(this.plan, role === "vault" ? out.vault : out.operational!),
             enableReadyCheck: false,
             maxRetriesPerRequest: 1,
             retryStrategy: (times) => (times > 50 ? null : 200),
@@ -464,7 +470,8 @@ export class SwarmFleet {
         const task = await this.waitRunning(env, role);
         const auth = role === "vault" ? out.vault.password : out.operational!.adminPassword;
         const userArgs = role === "operational" ? ["--user", out.operational!.adminUser] : [];
-        const result = await exec(task.node.docker, task.containerId, ["redis-cli", ...userArgs, ...args], {
+        const script = ["sh", "-c", `${IN_CONTAINER_TLS}exec redis-cli "$@"`, "redis-cli", ...userArgs, ...args];
+        const result = await exec(task.node.docker, task.containerId, script, {
             env: [`REDISCLI_AUTH=${auth}`],
         });
         if (result.exitCode !== 0) throw new Error(`redis-cli ${args.join(" ")} in ${env} ${role}: ${result.output}`);
