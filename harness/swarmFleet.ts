@@ -185,7 +185,8 @@ export class SwarmFleet {
     }
 
     private realId(planId: string, what: string): string {
-        const id = this.ids.get(planId);
+        // The engine's plan names a replacement's ID NAME-id.2 (plan/engineRun.ts): the newest object of that name.
+        const id = this.ids.get(planId) ?? this.ids.get(planId.replace(/\.\d+$/, ""));
         if (!id) throw new UnsupportedPlanError(`${what}: ${planId} is not a network, secret or config of the plan created yet`);
         return id;
     }
@@ -305,6 +306,9 @@ export class SwarmFleet {
             if (!before.has(r.urn)) {
                 await this.create(r);
                 result.created.push(r.name);
+            } else if (changed(r) && r.type.startsWith("tls:")) {
+                // A new key or certificate holds nothing on the engine: the secret or config that carries it does.
+                result.replaced.push(r.name);
             } else if (changed(r)) {
                 if (r.type === "docker:index/secret:Secret" || r.type === "docker:index/serviceConfig:ServiceConfig") {
                     oldObjects.push(before.get(r.urn)!);
