@@ -311,7 +311,8 @@ function vaultProblems(env: EnvironmentOutput, vault: VaultObservation, containe
     if (vault.failure && !(loading && vault.failure.kind === "error" && /LOADING/.test(vault.failure.message))) {
         const f = vault.failure;
         if (f.kind === "auth") problems.push({ code: "vault-auth", message: `${where} rejected the stack's vault password` });
-        else if (f.kind === "denied" || f.kind === "error" || f.kind === "not-redis")
+        // A certificate refused (tls) is an answer too: the server is there, its certificate is wrong.
+        else if (f.kind === "denied" || f.kind === "error" || f.kind === "not-redis" || f.kind === "tls")
             problems.push({ code: "vault-error", message: `${where} ${f.message}` });
         else problems.push({ code: "vault-unreachable", message: unansweredMessage(env, "vault", where, f, containers) });
     }
@@ -501,7 +502,7 @@ export function diagnoseStandard(
     if (operational.failure) {
         const f = operational.failure;
         const code =
-            f.kind === "denied" || f.kind === "error" || f.kind === "not-redis" || f.kind === "auth"
+            f.kind === "denied" || f.kind === "error" || f.kind === "not-redis" || f.kind === "auth" || f.kind === "tls"
                 ? "operational-error"
                 : "operational-unreachable";
         problems.push({
