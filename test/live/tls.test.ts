@@ -13,7 +13,7 @@ import { type CliIo, main } from "../../cli/nexus-redis";
 import { spawnRunner } from "../../cli/runner";
 import { type LiveFleet, clientTls, dockerAvailable, planCa, startLiveFleet, waitFor } from "../../harness/fleet";
 import { rotateWithStandIn } from "../../harness/rotation";
-import { privateKey, selfSignedCert } from "../../plan/tlsStandIn";
+import { anotherCa } from "../../harness/tls";
 
 const ROOT = path.resolve(__dirname, "../..");
 const live = dockerAvailable();
@@ -35,22 +35,6 @@ async function cli(argv: string[], ca?: string): Promise<{ code: number; stdout:
     };
     const code = await main([...argv, "--outputs", "-"], io);
     return { code, stdout, stderr };
-}
-
-async function otherCa(): Promise<string> {
-    const key = privateKey({ algorithm: "ECDSA", ecdsaCurve: "P256" });
-    return String(
-        (
-            await selfSignedCert({
-                privateKeyPem: key.privateKeyPem,
-                subject: { commonName: "another CA" },
-                isCaCertificate: true,
-                setSubjectKeyId: true,
-                allowedUses: ["cert_signing", "digital_signature"],
-                validityPeriodHours: 24,
-            })
-        ).certPem,
-    );
 }
 
 const linked = () =>
@@ -110,7 +94,7 @@ describe.skipIf(!live)("a docker fleet with tls: true", () => {
     });
 
     it("refuses a server whose certificate another CA signed: check names it, exit 1", async () => {
-        const run = await cli(["check", "--json", "--env", ENV], await otherCa());
+        const run = await cli(["check", "--json", "--env", ENV], await anotherCa());
         expect(run.code).toBe(1);
         const problems = JSON.parse(run.stdout).environments[0].problems;
         expect(problems.map((p: { code: string }) => p.code).sort()).toEqual(["operational-error", "vault-error"]);

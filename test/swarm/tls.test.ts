@@ -27,7 +27,7 @@ import { runEngineProcess } from "../../plan/engineProcess";
 import { missingKeys, parseInfo, planCa } from "../../harness/fleet";
 import { SwarmCluster, clusterNames, swarmAvailable } from "../../harness/swarm";
 import { SWARM_TEST_IMAGE, SwarmFleet, imageId, waitUntil } from "../../harness/swarmFleet";
-import { privateKey, selfSignedCert } from "../../plan/tlsStandIn";
+import { anotherCa } from "../../harness/tls";
 import { cli as inProcess } from "../unit/cliRun";
 
 const ENV = "contact";
@@ -162,20 +162,6 @@ function count(haystack: Buffer, needle: Buffer): number {
     return n;
 }
 
-/** A CA of its own: not the stack's. */
-async function otherCa(): Promise<string> {
-    const key = privateKey({ algorithm: "ECDSA", ecdsaCurve: "P256" });
-    const cert = await selfSignedCert({
-        privateKeyPem: key.privateKeyPem,
-        subject: { commonName: "another CA" },
-        isCaCertificate: true,
-        setSubjectKeyId: true,
-        allowedUses: ["cert_signing", "digital_signature"],
-        validityPeriodHours: 24,
-    });
-    return String(cert.certPem);
-}
-
 /** The certificate a published port presents, checked against `ca` for the service's name. */
 function handshake(host: string, port: number, servername: string, ca: string): Promise<tls.PeerCertificate> {
     return new Promise((resolve, reject) => {
@@ -250,7 +236,7 @@ describe.skipIf(!available)("a TLS fleet on Swarm", () => {
     });
 
     it("refuses a client that trusts another CA: check reports the vault's certificate, and node's TLS fails the handshake", async () => {
-        const ca = await otherCa();
+        const ca = await anotherCa();
         writeOutputs(ca);
         const { code, report } = await check();
         expect(code).toBe(1);

@@ -1,21 +1,12 @@
 /** The `tls` and `encryptedOverlay` keys, and what TLS makes of each role's Redis settings and config file. */
-import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { CONFIG_KEYS, ConfigError, type RawConfig, parseFleetConfig } from "../../config";
+import { ConfigError, type RawConfig, parseFleetConfig } from "../../config";
 import { TLS_KEY, operationalSettings, renderConfig, settingWords, tlsPaths, vaultSettings } from "../../components/redisServer";
 import { swarmFilePath } from "../../components/swarmSpec";
 import { roleCertNames } from "../../components/vault";
-import { loadProjectConfig } from "../../plan/projectConfig";
+import { devConfig } from "./devConfig";
 
-const ROOT = path.resolve(__dirname, "../..");
 const SWARM: RawConfig = { platform: "swarm", image: `sha256:${"d".repeat(64)}`, swarmNodes: `{"vault":"${"a".repeat(25)}"}` };
-
-function devConfig(): RawConfig {
-    const { config } = loadProjectConfig(ROOT, "dev");
-    const raw: RawConfig = {};
-    for (const key of CONFIG_KEYS) if (config[`nexus-redis:${key}`] !== undefined) raw[key] = config[`nexus-redis:${key}`];
-    return raw;
-}
 
 function problemsOf(overrides: RawConfig): { key: string; message: string }[] {
     try {
