@@ -28,6 +28,7 @@ import { missingKeys, parseInfo, planCa } from "../../harness/fleet";
 import { SwarmCluster, clusterNames, swarmAvailable } from "../../harness/swarm";
 import { SWARM_TEST_IMAGE, SwarmFleet, imageId, waitUntil } from "../../harness/swarmFleet";
 import { anotherCa } from "../../harness/tls";
+import { spawnRunner } from "../../cli/runner";
 import { cli as inProcess } from "../unit/cliRun";
 
 const ENV = "contact";
@@ -245,6 +246,23 @@ describe.skipIf(!available)("a TLS fleet on Swarm", () => {
         await expect(handshake(endpoint.host, endpoint.port, secure.fleet.serviceName(ENV, "vault"), ca)).rejects.toThrow(
             /self[- ]signed certificate in certificate chain|unable to verify/i,
         );
+    });
+
+    it("backs up over TLS through the probe (redis-cli --tls on a relayed port), verified in a scratch server of the service's image", async () => {
+        writeOutputs(planCa(secure.fleet.plan)!);
+        const to = path.join(folder, "backups");
+        const started = performance.now();
+        const run = await inProcess(["backup", "--json", "--env", ENV, "--to", to, "--outputs", outputsFile()], {
+            runner: spawnRunner,
+            env: { DOCKER_HOST: `unix://${cluster.manager.socket}`, PATH: process.env.PATH ?? "" },
+        });
+        expect(run.code, run.stdout + run.stderr).toBe(0);
+        const snapshot = JSON.parse(run.stdout).backups[0].snapshot;
+        log(`backup over TLS through the probe in ${Math.round(performance.now() - started)} ms: ${snapshot.keys} keys`);
+        // capture:key, written on the vault by the capture scenario, is in it.
+        expect(snapshot.keys).toBeGreaterThanOrEqual(1);
+        expect(readFileSync(snapshot.file).subarray(0, 5).toString()).toBe("REDIS");
+        expect(readFileSync(snapshot.file).includes(Buffer.from("capture:key"))).toBe(true);
     });
 
     it("refuses a plain client on the TLS port (no reply)", async () => {
