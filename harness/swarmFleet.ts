@@ -9,6 +9,8 @@ import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import Redis, { type RedisOptions } from "ioredis";
 import { parseGoDuration } from "../plan/engineModel";
+import type { EngineState } from "../plan/engine";
+import { runEngineProcess } from "../plan/engineProcess";
 import type { Plan, PlannedResource } from "../plan/plan";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
 import { IN_CONTAINER_TLS, type Role, containerName } from "../components/redisServer";
@@ -337,6 +339,7 @@ export class SwarmFleet {
         // Replaced secrets and configs go once no service refers to them, as Pulumi deletes them last.
         for (const r of oldObjects) await this.remove(r);
         this.plan = next;
+        this.state = this.planned.get(next) ?? this.state;
         return result;
     }
 
@@ -386,13 +389,31 @@ export class SwarmFleet {
     }
 
     /**
-     * The plan of this stack with `config` changed, as Pulumi would make it: every password
-     * stays what it is (Pulumi keeps generated ones in its state; a fresh offline plan would
-     * generate new ones and replace every secret).
+     * The plan of this stack with `config` changed, as Pulumi would make it from its state
+     * (plan/engineRun.ts): every generated password, key and certificate stays what the state
+     * holds (a fresh offline plan would make new ones and replace every secret and config).
+     * `apply` of that plan makes its state the fleet's.
      */
     async replanSwarm(config: Record<string, string> = {}): Promise<Plan> {
-        return synthPlan({ ...this.config, ...config }, { ...this.secrets, passwords: JSON.stringify(deployedPasswords(this.outputs)) });
+        if (!this.state) {
+            return synthPlan(
+                { ...this.config, ...config },
+                { ...this.secrets, passwords: JSON.stringify(deployedPasswords(this.outputs)) },
+            );
+        }
+        const next = await runEngineProcess({
+            mode: "apply",
+            prior: this.state,
+            values: { ...this.config, ...config },
+            secrets: this.secrets,
+        });
+        this.planned.set(next.plan, next.state);
+        return next.plan;
     }
+
+    /** The engine's state after the plan the fleet was last created or updated from, when it was planned by the engine. */
+    state: EngineState | undefined;
+    private readonly planned = new WeakMap<Plan, EngineState>();
 
     /** The image the running task of a role was started from (its task's spec), or undefined. */
     async runningImage(env: string, role: Role): Promise<string | undefined> {
@@ -557,8 +578,11 @@ export async function startSwarmFleet(cluster: SwarmCluster, options: SwarmFleet
         swarmPublish: JSON.stringify(options.publish ?? ["vault", "operational"]),
         ...options.config,
     };
-    const plan = await synthPlan(config, options.secrets);
+    // Planned as the engine's first `pulumi up` would: a later replanSwarm starts from its state,
+    // so what the provider generated (passwords, TLS keys and certificates) stays.
+    const { plan, state } = await runEngineProcess({ mode: "apply", values: config, secrets: options.secrets });
     const fleet = new SwarmFleet(cluster, runId, plan, runId, config, options.secrets);
+    fleet.state = state;
     if (options.create !== false) {
         try {
             await fleet.createAll();

@@ -26,7 +26,7 @@ import type { EngineState } from "../../plan/engine";
 import { runEngineProcess } from "../../plan/engineProcess";
 import { missingKeys, parseInfo, planCa } from "../../harness/fleet";
 import { SwarmCluster, clusterNames, swarmAvailable } from "../../harness/swarm";
-import { SWARM_TEST_IMAGE, SwarmFleet, imageId, waitUntil } from "../../harness/swarmFleet";
+import { SWARM_TEST_IMAGE, type SwarmFleet, startSwarmFleet, waitUntil } from "../../harness/swarmFleet";
 import { anotherCa } from "../../harness/tls";
 import { spawnRunner } from "../../cli/runner";
 import { cli as inProcess } from "../unit/cliRun";
@@ -44,25 +44,11 @@ const folder = mkdtempSync(path.join(tmpdir(), "tls-swarm-"));
 let cluster: SwarmCluster;
 const fleets: SwarmFleet[] = [];
 
-/** A fleet of one standard environment, planned as `pulumi up` would, and created on the cluster. */
+/** A fleet of one standard environment, planned as `pulumi up` would (from no state), and created on the cluster. */
 async function deploy(tlsOn: boolean): Promise<{ fleet: SwarmFleet; state: EngineState; config: Record<string, string> }> {
-    const runId = `nrt${randomBytes(3).toString("hex")}`;
-    const config = {
-        platform: "swarm",
-        image: await imageId(cluster.manager, SWARM_TEST_IMAGE),
-        containerPrefix: runId,
-        network: `${runId}-net`,
-        createNetwork: "true",
-        environments: JSON.stringify([ENV]),
-        swarmNodes: JSON.stringify({ vault: cluster.manager.id }),
-        swarmPublish: JSON.stringify(["vault", "operational"]),
-        tls: String(tlsOn),
-    };
-    const { plan, state } = await runEngineProcess({ mode: "apply", values: config });
-    const fleet = new SwarmFleet(cluster, runId, plan, runId, config);
+    const fleet = await startSwarmFleet(cluster, { environments: [ENV], config: { tls: String(tlsOn) } });
     fleets.push(fleet);
-    await fleet.createAll();
-    return { fleet, state, config };
+    return { fleet, state: fleet.state!, config: fleet.config };
 }
 
 /** The link is up, read on the operational from inside its container. */
