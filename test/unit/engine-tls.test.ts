@@ -45,6 +45,7 @@ beforeAll(async () => {
             swarmKey: fromSwarm({ replace: [urnOf(swarmBase, "contact-operational-tls-key", KEY)] }),
             swarmCa: fromSwarm({ replace: [urnOf(swarmBase, "tls-ca", CA)] }),
             swarmOff: fromSwarm({ values: { ...swarm, tls: "false" } }),
+            swarmEncrypted: fromSwarm({ mode: "preview", values: { ...swarm, encryptedOverlay: "true" } }),
             dockerSecond: { mode: "preview", prior: dockerBase.state, values: docker },
             dockerCert: {
                 mode: "apply",
@@ -146,5 +147,19 @@ describe("replacing one role's certificate on docker", () => {
     it("replaces that container, delete-first (an upload cannot change), and keeps its data volume", () => {
         expect(changes(runs.dockerCert)).toEqual(["replace contact-vault", "replace contact-vault-tls-cert"]);
         expect(stepOf(runs.dockerCert, "contact-vault", "docker:index/container:Container")).toMatchObject({ deleteFirst: true });
+    });
+});
+
+describe("turning encryptedOverlay on (untested live here: such an overlay carries nothing on this kernel)", () => {
+    it("creates the overlay with Docker's encrypted option, which replaces the network (options is ForceNew) and every service on it, delete-first", () => {
+        const network = runs.swarmEncrypted.plan.resources.find((r) => r.type === "docker:index/network:Network")!;
+        expect(network.inputs.options).toEqual({ encrypted: "" });
+        expect(stepOf(runs.swarmEncrypted, "storage-network")).toMatchObject({ op: "replace", deleteFirst: true });
+        expect(changes(runs.swarmEncrypted)).toEqual([
+            "replace contact-operational",
+            "replace contact-vault",
+            "replace storage-network",
+            "replace user-vault",
+        ]);
     });
 });
