@@ -76,7 +76,7 @@ export const CHECK_METRICS: Readonly<Record<string, MetricDefinition>> = {
         labels: SERVER,
     },
     nexus_redis_writes_refused: {
-        help: "1 for each reason the vault refuses writes: unreachable, password-refused, unknown (INFO failed), replica, loading, rdb-bgsave-failed, aof-write-failed, out-of-memory. No series while it accepts them.",
+        help: "1 for each reason the vault refuses writes: unreachable, password-refused, certificate-refused, unknown (INFO failed), replica, loading, rdb-bgsave-failed, aof-write-failed, out-of-memory. No series while it accepts them.",
         labels: ["environment", "role", "reason"],
     },
     nexus_redis_loading: {
@@ -179,6 +179,8 @@ const UNOBSERVED: Partial<Record<FailureKind, string>> = {
     silent: "unreachable",
     closed: "unreachable",
     auth: "password-refused",
+    // Over TLS: the server's certificate is not the stack's CA's, or is for another name, or expired.
+    tls: "certificate-refused",
 };
 
 /**
