@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CERT_EXPIRY_WARNING_DAYS, certificateProblem } from "../../cli/diagnose";
 import { Deadline, RedisSession } from "../../cli/session";
-import { certRequest, locallySignedCert, privateKey, selfSignedCert } from "../../plan/tlsStandIn";
+import { anotherCa, testCa } from "../../harness/tls";
+import { certRequest, locallySignedCert, privateKey } from "../../plan/tlsStandIn";
 import { OutputsError, parseOutputs } from "../../cli/outputs";
 import { classifyTlsFailure } from "../../cli/tlsFailure";
 
@@ -113,21 +114,9 @@ describe("a session over TLS, against a local TLS server that answers PING", () 
 
     beforeAll(async () => {
         const tls = await import("node:tls");
-        const makeCa = async () => {
-            const key = privateKey({ algorithm: "ECDSA", ecdsaCurve: "P256" });
-            const cert = await selfSignedCert({
-                privateKeyPem: key.privateKeyPem,
-                subject: { commonName: "CA" },
-                isCaCertificate: true,
-                setSubjectKeyId: true,
-                allowedUses: ["cert_signing", "digital_signature"],
-                validityPeriodHours: 24,
-            });
-            return { key: String(key.privateKeyPem), cert: String(cert.certPem) };
-        };
-        const authority = await makeCa();
+        const authority = await testCa("CA");
         ca = authority.cert;
-        otherCa = (await makeCa()).cert;
+        otherCa = await anotherCa();
         const key = privateKey({ algorithm: "ECDSA", ecdsaCurve: "P256" });
         const { certRequestPem } = await certRequest({
             privateKeyPem: key.privateKeyPem,
