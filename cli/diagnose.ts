@@ -192,7 +192,7 @@ export function certificateProblem(
     return {
         code: "tls-cert-expiring",
         role,
-        message: `the ${role}'s TLS certificate ${when}: renew it with \`pulumi up --replace URN\`, URN the one of ${environment}-${role}-tls-cert (README, Certificate rotation); that ${role} restarts once`,
+        message: `the ${role}'s TLS certificate ${when}: renew it with \`pulumi up --target URN --target-dependents --replace URN\`, URN the one of ${environment}-${role}-tls-cert (README, Certificate rotation); that ${role} restarts once`,
     };
 }
 

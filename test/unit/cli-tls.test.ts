@@ -68,7 +68,9 @@ describe("tls-cert-expiring", () => {
         else {
             expect(problem).toMatchObject({ code: "tls-cert-expiring", role: "vault" });
             expect(problem!.message).toMatch(words);
-            expect(problem!.message).toContain("`pulumi up --replace URN`, URN the one of contact-vault-tls-cert");
+            expect(problem!.message).toContain(
+                "`pulumi up --target URN --target-dependents --replace URN`, URN the one of contact-vault-tls-cert",
+            );
         }
     });
 
