@@ -30,6 +30,8 @@ export const CONFIG_KEYS = [
     "platform",
     "swarmNodes",
     "swarmPublish",
+    "tls",
+    "encryptedOverlay",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 export type RawConfig = Partial<Record<ConfigKey, string>>;
@@ -70,6 +72,13 @@ export interface FleetConfig {
     passwords: Record<string, EnvironmentPasswords>;
     /** Environment → existing volume name or absolute host folder holding its vault's data. */
     vaultData: Record<string, string>;
+    /**
+     * Replication and clients over TLS only (`port 0`, `tls-port 6379`), with certificates from
+     * a CA the stack creates. `tls: auto` (Pulumi.yaml's default) is on for swarm, off for docker.
+     */
+    tls: boolean;
+    /** Swarm with createNetwork only: the overlay created with Docker's `encrypted` option (IPsec). Untested here. */
+    encryptedOverlay: boolean;
 }
 
 export interface ConfigProblem {
@@ -183,6 +192,8 @@ export function parseFleetConfig(raw: RawConfig, secretKeys: ReadonlySet<ConfigK
         }
     }
 
+    const { tls, encryptedOverlay } = parseTls(raw, platform, createNetwork, vaultData, problem);
+
     if (problems.length > 0) throw new ConfigError(problems);
     return {
         platform,
@@ -196,7 +207,48 @@ export function parseFleetConfig(raw: RawConfig, secretKeys: ReadonlySet<ConfigK
         environments: environments.map((e) => e.env),
         passwords,
         vaultData,
+        tls,
+        encryptedOverlay,
     };
+}
+
+/** The values `tls` takes: `auto` is on for swarm (traffic crosses hosts), off for docker (one host's bridge). */
+export const TLS_VALUES = ["auto", "true", "false"] as const;
+
+/** `tls` and `encryptedOverlay`, each with the rules that tie it to the platform. */
+function parseTls(
+    raw: RawConfig,
+    platform: Platform,
+    createNetwork: boolean,
+    vaultData: Record<string, string>,
+    problem: Report,
+): { tls: boolean; encryptedOverlay: boolean } {
+    const tlsText = (raw.tls ?? "auto").trim();
+    let tls = platform === "swarm";
+    if (tlsText === "true") tls = true;
+    else if (tlsText === "false") tls = false;
+    else if (tlsText !== "auto") problem("tls", `"${tlsText}" is not one of ${TLS_VALUES.join(", ")} (auto: on for swarm, off for docker)`);
+    if (tls && Object.keys(vaultData).length > 0) {
+        // An adopted fleet's clients speak plain TCP today: turning TLS on as it is adopted would
+        // cut every one of them off at the first `pulumi up`. Adopt first, then turn TLS on.
+        problem(
+            "tls",
+            `is on while vaultData adopts existing vaults (${Object.keys(vaultData).join(", ")}): adopt with tls false first, move the clients to TLS, then set tls true`,
+        );
+    }
+    const encryptedOverlay = parseBoolean(raw.encryptedOverlay ?? "false", "encryptedOverlay", raw, problem);
+    if (encryptedOverlay && platform !== "swarm") {
+        problem(
+            "encryptedOverlay",
+            'applies to platform swarm only (an overlay network); set platform to "swarm" or unset encryptedOverlay',
+        );
+    } else if (encryptedOverlay && !createNetwork) {
+        problem(
+            "encryptedOverlay",
+            "needs createNetwork true: the stack can only choose the options of a network it creates (an existing network keeps its own)",
+        );
+    }
+    return { tls, encryptedOverlay };
 }
 
 type Report = (key: string, message: string) => void;

@@ -6,9 +6,12 @@
  * resource is registered; everything below only turns it into resources.
  */
 import * as docker from "@pulumi/docker";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
+import * as tlsProvider from "@pulumi/tls";
+import { Buffer } from "node:buffer";
 import { readFleetConfig } from "./config";
-import { SecureEnvironment, StandardEnvironment } from "./components";
+import { SecureEnvironment, StandardEnvironment, contentName } from "./components";
+import type { StackTls } from "./components/vault";
 
 const config = readFleetConfig();
 const swarm = config.platform === "swarm";
@@ -31,12 +34,54 @@ const network: { name: pulumi.Output<string>; id: pulumi.Output<string> } = conf
           {
               name: config.network,
               ...(swarm ? { driver: "overlay", attachable: true } : { driver: "bridge" }),
+              // IPsec between the nodes (Docker's `--opt encrypted`). Untested here: on this
+              // project's test machines an encrypted overlay carries nothing (README, TLS).
+              ...(config.encryptedOverlay ? { options: { encrypted: "" } } : {}),
               labels: [{ label: "nexus-redis.network", value: config.network }],
           },
           { deleteBeforeReplace: true },
       )
     : docker.getNetworkOutput({ name: config.network });
 const networkName = network.name;
+
+/**
+ * One CA per stack (ECDSA P-256, ten years), which signs a certificate for every role. Its key
+ * stays in the stack's state, a secret; its certificate is a stack output, which clients
+ * need. On Swarm it is also one config every service mounts, under a name with a hash of its
+ * content, so a client on the overlay can mount the same one.
+ */
+function stackCa(): { tls: StackTls; output: Record<string, unknown> } {
+    const key = new tlsProvider.PrivateKey("tls-ca-key", { algorithm: "ECDSA", ecdsaCurve: "P256" });
+    const caKeyPem = pulumi.secret(key.privateKeyPem);
+    const ca = new tlsProvider.SelfSignedCert("tls-ca", {
+        privateKeyPem: caKeyPem,
+        subject: { commonName: `nexus-redis ${pulumi.getProject()}/${pulumi.getStack()} CA`, organization: "nexus-redis" },
+        isCaCertificate: true,
+        setSubjectKeyId: true,
+        allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
+        validityPeriodHours: 10 * 365 * 24,
+    });
+    // The certificate is public: the state and the outputs show it as it is.
+    const caPem = pulumi.unsecret(ca.certPem);
+    if (!swarm) return { tls: { caCertPem: caPem, caPrivateKeyPem: caKeyPem }, output: { ca: caPem } };
+    const caConfig = new docker.ServiceConfig("tls-ca", {
+        name: caPem.apply((pem) => contentName(`${config.containerPrefix}-tls-ca`, pem)),
+        data: caPem.apply((pem) => Buffer.from(pem, "utf8").toString("base64")),
+        labels: [{ label: "nexus-redis.tls-ca", value: config.containerPrefix }],
+    });
+    return {
+        tls: { caCertPem: caPem, caPrivateKeyPem: caKeyPem, caConfig: { id: caConfig.id, name: caConfig.name } },
+        output: { ca: caPem, caConfig: caConfig.name },
+    };
+}
+
+const stackTls = config.tls ? stackCa() : undefined;
+
+/**
+ * With TLS: the stack's CA (PEM, not secret), which every client needs
+ * (`pulumi stack output tls --json | jq -r .ca`), and on Swarm the name of the config that holds it.
+ */
+export const tls = stackTls?.output;
 
 const common = {
     image,
@@ -46,6 +91,7 @@ const common = {
     containerPrefix: config.containerPrefix,
     memoryLimitMb: config.memoryLimitMb === 0 ? undefined : config.memoryLimitMb,
     platform: config.platform,
+    tls: stackTls?.tls,
 };
 
 /** Platform swarm: each environment's vault node and what is published; undefined on Docker. */

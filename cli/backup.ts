@@ -59,6 +59,7 @@ import {
     SnapshotInvalidError,
     VaultContainerError,
     inspectVaultContainer,
+    inspectVaultService,
     loadWithItsDatabases,
     removeAbandonedScratch,
 } from "./backupVerify";
@@ -128,11 +129,13 @@ Exit codes:
   3  internal error: a bug in nexus-redis (the stack trace is on stderr)`;
 
 /**
- * backup and restore reach a vault's published port and its container: a Swarm deployment
- * publishes no vault port by default, and runs services, whose containers Swarm replaces.
+ * restore stops and restarts a vault's container and swaps its files: a Swarm service's task
+ * is Swarm's to stop and replace, so restore is Docker-only. (backup works on Swarm: it reaches
+ * the vault through the CLI's probe on the overlay, and verifies in a scratch container of the
+ * service's image on the manager.)
  */
 export const SWARM_REFUSAL =
-    "works on platform docker only: on a Swarm deployment the vaults publish no port by default and run as services; use check, check --fix and recover there";
+    "works on platform docker only: it stops and restarts the vault's container, which on Swarm is the service's task, Swarm's to stop and replace; use check, check --fix, recover and backup there";
 
 export interface BackupOptions {
     environments: string[];
@@ -212,7 +215,23 @@ export async function backupCommand(argv: string[], io: CliIo): Promise<number> 
         return 0;
     }
     const environments = await loadOutputs({ file: options.outputs, stack: options.stack }, io);
-    if (Object.values(environments).some((e) => e.platform === "swarm")) throw new UsageError(SWARM_REFUSAL, "backup");
+    // On Swarm each vault is reached through the CLI's probe on the overlay (cli/swarm.ts), for as long as the backup may take.
+    const swarm = Object.values(environments).some((e) => e.platform === "swarm") ? await import("./swarm.js") : undefined;
+    const route = swarm ? await swarm.attachSwarmRoute(environments, io.env, Math.ceil(options.timeoutMs / 1000) + 60) : undefined;
+    try {
+        // On Swarm the scratch server runs on the manager the CLI talks to (DOCKER_HOST names it).
+        return await backupWithRoute(environments, options, io, swarm ? () => swarm.connectManager(io.env) : undefined);
+    } finally {
+        await route?.close();
+    }
+}
+
+async function backupWithRoute(
+    environments: EnvironmentsOutput,
+    options: BackupOptions & { json: boolean },
+    io: CliIo,
+    manager: (() => Promise<Docker>) | undefined,
+): Promise<number> {
     const unknown = options.environments.filter((n) => !(n in environments));
     if (unknown.length > 0)
         throw new UsageError(
@@ -223,10 +242,12 @@ export async function backupCommand(argv: string[], io: CliIo): Promise<number> 
 
     const missing = await missingTools(io.run, options);
     if (missing) throw new UsageError(missing, "backup");
-    const docker = await connectDockerFor(
-        "backup",
-        "backup verifies each snapshot in a scratch container of the vault's image, on the fleet's engine (DOCKER_HOST, else /var/run/docker.sock)",
-    );
+    const docker = manager
+        ? await manager()
+        : await connectDockerFor(
+              "backup",
+              "backup verifies each snapshot in a scratch container of the vault's image, on the fleet's engine (DOCKER_HOST, else /var/run/docker.sock)",
+          );
     const log = (message: string) => {
         if (!options.json) io.stderr.write(`${message}\n`);
     };
@@ -321,18 +342,29 @@ export async function backupEnvironment(
 
         const snapshotStarted = performance.now();
         const endpoint = `${env.vault.host}:${env.vault.port}`;
+        // On Swarm, a loopback port the probe carries to the vault's task (one connection: redis-cli's).
+        const reached = env.vault.via ? await env.vault.via.open({ host: env.vault.host, port: env.vault.port }) : env.vault;
         const command = [
             "redis-cli",
             "-h",
-            env.vault.host,
+            reached.host,
             "-p",
-            String(env.vault.port),
+            String(reached.port),
+            // Over TLS with the stack's CA (a file beside the snapshot, public); redis-cli checks the
+            // chain, not the name (F1 of issue 23's spike), and --sni asks for the vault's name.
+            ...(env.vault.tls ? ["--tls", "--cacert", paths.caFile, "--sni", env.vault.tls.serverName] : []),
             "--user",
             env.backup.user,
             "--rdb",
             paths.rdbTemp,
         ];
-        const taken = await deps.run(command, { capture: true, env: { REDISCLI_AUTH: env.backup.password }, timeoutMs: remaining() });
+        if (env.vault.tls) fs.writeFileSync(paths.caFile, env.vault.tls.ca, { mode: 0o600 });
+        let taken: Awaited<ReturnType<typeof deps.run>>;
+        try {
+            taken = await deps.run(command, { capture: true, env: { REDISCLI_AUTH: env.backup.password }, timeoutMs: remaining() });
+        } finally {
+            if (env.vault.tls) fs.rmSync(paths.caFile, { force: true });
+        }
         if (taken.timedOut)
             throw new Timeout(`the snapshot from vault ${endpoint} did not finish within ${options.timeoutMs} ms (--timeout)`);
         if (taken.exitCode !== 0) {
@@ -354,7 +386,10 @@ export async function backupEnvironment(
         const origin = snapshotOrigin(parseRdbHeader(readHead(paths.rdbTemp)));
         deps.log(`${name}: snapshot of ${formatBytes(bytes)} in ${seconds(result.measurements.snapshotMs)}; verifying`);
 
-        const vault = await inspectVaultContainer(deps.docker, env.vault.container);
+        const vault =
+            env.platform === "swarm"
+                ? await inspectVaultService(deps.docker, env.vault.container)
+                : await inspectVaultContainer(deps.docker, env.vault.container);
         for (const scratch of await removeAbandonedScratch(deps.docker, vault))
             deps.log(`${name}: removed scratch container ${scratch}, left by a backup or restore that was killed`);
         const content = await loadWithItsDatabases({ docker: deps.docker, vault, file: paths.rdbTemp, timeoutMs: remaining() });

@@ -69,6 +69,8 @@ export interface SnapshotPaths {
     /** Written first, renamed to `rdb` once complete and verified. */
     rdbTemp: string;
     manifestTemp: string;
+    /** With TLS: the stack's CA for redis-cli while it takes the snapshot (public; a temporary file like the others). */
+    caFile: string;
 }
 
 /**
@@ -88,6 +90,7 @@ export function snapshotPaths(root: string, environment: string, stamp: string, 
         manifest,
         rdbTemp: path.join(folder, `.${stamp}.${tag}.rdb.partial`),
         manifestTemp: path.join(folder, `.${stamp}.${tag}.json.partial`),
+        caFile: path.join(folder, `.${stamp}.${tag}.ca.partial`),
     };
 }
 

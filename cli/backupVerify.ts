@@ -72,6 +72,38 @@ export async function inspectVaultContainer(docker: Docker, name: string): Promi
     };
 }
 
+/**
+ * A Swarm vault as backup needs it: the service's image (pinned: an image ID or a digest every
+ * node has or pulls) and labels, and its data volume, from the manager. The scratch server then
+ * runs on the manager's engine (the vault's task may be on another node): the same Redis.
+ */
+export async function inspectVaultService(docker: Docker, name: string): Promise<VaultContainer> {
+    let spec: {
+        ID: string;
+        Spec: {
+            Name: string;
+            Labels?: Record<string, string>;
+            TaskTemplate: { ContainerSpec: { Image: string; Mounts?: { Type: string; Source?: string; Target: string }[] } };
+        };
+    };
+    try {
+        spec = (await docker.getService(name).inspect()) as typeof spec;
+    } catch (e) {
+        if (isNotFound(e)) throw new VaultContainerError(`the Swarm has no service ${name} (is the stack deployed on this Swarm?)`);
+        throw e;
+    }
+    const container = spec.Spec.TaskTemplate.ContainerSpec;
+    const mount = container.Mounts?.find((m) => m.Target === DATA_DIR && m.Type === "volume");
+    return {
+        id: spec.ID,
+        name: spec.Spec.Name,
+        image: container.Image,
+        labels: spec.Spec.Labels ?? {},
+        running: true,
+        data: mount?.Source ? { kind: "volume", name: mount.Source } : undefined,
+    };
+}
+
 /** How a vault's data is named for people: `volume nexus3-contact-vault-data`, `folder /srv/contact`. */
 export function dataName(vault: VaultContainer): string {
     if (!vault.data) return "its /data (not a mount)";

@@ -5,7 +5,15 @@
  * (settings and ACL users), and whether re-syncing an operational could lose data.
  */
 import { REDIS_INTERNAL_PORT } from "../components/protocol";
-import { type Settings, operationalSettings, operationalUsers, vaultSettings, vaultUsers } from "../components/redisServer";
+import {
+    type Settings,
+    type TlsPaths,
+    operationalSettings,
+    operationalUsers,
+    tlsPaths,
+    vaultSettings,
+    vaultUsers,
+} from "../components/redisServer";
 import { aclDifferences } from "./acl";
 import type { ContainerFacts, EnvironmentObservation, OperationalObservation, SwarmObservation, VaultObservation } from "./observe";
 import type { EnvironmentOutput, EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
@@ -16,13 +24,18 @@ import { NOTHING_LISTENS, type ProbeFailure } from "./session";
  * Vault settings `check` compares with `CONFIG GET`. Declared without a memory limit: the
  * stack output does not carry it, so maxmemory and its policy are not compared.
  */
-export function declaredVaultSettings(): Settings {
-    const { maxmemory: _maxmemory, "maxmemory-policy": _policy, ...rest } = vaultSettings();
+export function declaredVaultSettings(tls?: TlsPaths): Settings {
+    const { maxmemory: _maxmemory, "maxmemory-policy": _policy, ...rest } = vaultSettings({ tls });
     return rest;
 }
 
-export function declaredOperationalSettings(vaultContainer: string): Settings {
-    return operationalSettings({ vaultContainer });
+export function declaredOperationalSettings(vaultContainer: string, tls?: TlsPaths): Settings {
+    return operationalSettings({ vaultContainer, tls });
+}
+
+/** Where an environment's servers read their TLS files, when its outputs say it speaks TLS: its tls-* settings are declared too. */
+export function declaredTlsPaths(env: EnvironmentOutput): TlsPaths | undefined {
+    return env.vault.tls ? tlsPaths(env.platform === "swarm" ? "swarm" : "docker") : undefined;
 }
 
 /** The vault's ACL users and their declared rules (password hashes), from the program's own function. */
@@ -90,7 +103,8 @@ export type ProblemCode =
     | "vault-not-running"
     | "operational-not-running"
     | "vault-misplaced"
-    | "operational-misplaced";
+    | "operational-misplaced"
+    | "tls-cert-expiring";
 
 /**
  * Problems of the vault alone. Nothing done to the operational causes or cures them: --fix
@@ -117,6 +131,8 @@ export interface Problem {
     setting?: string;
     /** The ACL user concerned, for ACL drift. */
     user?: string;
+    /** The server concerned, for a problem either role can have (tls-cert-expiring). */
+    role?: "vault" | "operational";
 }
 
 /** What the operational's replication looks like, for the report. */
@@ -147,10 +163,37 @@ export interface Diagnosis {
 export interface DiagnosisContext {
     /** Container name → environment, for every vault of the stack: names "another environment's vault". */
     vaultOwners: ReadonlyMap<string, string>;
+    /** Now, in ms since the epoch: what a certificate's end is measured against. Default: the clock. */
+    now?: number;
 }
 
-export function diagnosisContext(environments: EnvironmentsOutput): DiagnosisContext {
-    return { vaultOwners: new Map(Object.entries(environments).map(([name, env]) => [env.vault.container, name])) };
+export function diagnosisContext(environments: EnvironmentsOutput, now = Date.now()): DiagnosisContext {
+    return { vaultOwners: new Map(Object.entries(environments).map(([name, env]) => [env.vault.container, name])), now };
+}
+
+/** How long before a certificate's end `check` reports it (tls-cert-expiring, exit 1). */
+export const CERT_EXPIRY_WARNING_DAYS = 30;
+
+/**
+ * A server's certificate that ends within CERT_EXPIRY_WARNING_DAYS (or has ended). Nothing
+ * renews certificates by itself (pulumi/pulumi-tls#39): the message says how to. Pure.
+ */
+export function certificateProblem(
+    environment: string,
+    role: "vault" | "operational",
+    validTo: string | undefined,
+    now: number,
+): Problem | undefined {
+    if (validTo === undefined) return undefined;
+    const end = Date.parse(validTo);
+    const days = Math.floor((end - now) / 86_400_000);
+    if (Number.isNaN(end) || days >= CERT_EXPIRY_WARNING_DAYS) return undefined;
+    const when = end <= now ? `expired on ${validTo}` : `expires on ${validTo}, in ${days} day${days === 1 ? "" : "s"}`;
+    return {
+        code: "tls-cert-expiring",
+        role,
+        message: `the ${role}'s TLS certificate ${when}: renew it with \`pulumi up --target URN --target-dependents --replace URN\`, URN the one of ${environment}-${role}-tls-cert (README, Certificate rotation); that ${role} restarts once`,
+    };
 }
 
 const LOCALHOST = new Set(["localhost", "127.0.0.1", "::1", "0.0.0.0"]);
@@ -161,7 +204,14 @@ export function diagnose(env: EnvironmentOutput, observation: EnvironmentObserva
         env.kind === "standard"
             ? diagnoseStandard(env, observation.vault, observation.operational ?? {}, context, observation.containers)
             : diagnoseSecure(env, observation.vault, observation.containers);
-    return observation.swarm ? withPlacement(env, observation.swarm, diagnosis) : diagnosis;
+    const name = context.vaultOwners.get(env.vault.container) ?? env.vault.container;
+    const now = context.now ?? Date.now();
+    const certificates = [
+        certificateProblem(name, "vault", observation.vault.certificateValidTo, now),
+        certificateProblem(name, "operational", observation.operational?.certificateValidTo, now),
+    ].filter((p): p is Problem => p !== undefined);
+    const withCertificates = certificates.length > 0 ? { ...diagnosis, problems: [...diagnosis.problems, ...certificates] } : diagnosis;
+    return observation.swarm ? withPlacement(env, observation.swarm, withCertificates) : withCertificates;
 }
 
 const UNANSWERED: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
@@ -261,7 +311,8 @@ function vaultProblems(env: EnvironmentOutput, vault: VaultObservation, containe
     if (vault.failure && !(loading && vault.failure.kind === "error" && /LOADING/.test(vault.failure.message))) {
         const f = vault.failure;
         if (f.kind === "auth") problems.push({ code: "vault-auth", message: `${where} rejected the stack's vault password` });
-        else if (f.kind === "denied" || f.kind === "error" || f.kind === "not-redis")
+        // A certificate refused (tls) is an answer too: the server is there, its certificate is wrong.
+        else if (f.kind === "denied" || f.kind === "error" || f.kind === "not-redis" || f.kind === "tls")
             problems.push({ code: "vault-error", message: `${where} ${f.message}` });
         else problems.push({ code: "vault-unreachable", message: unansweredMessage(env, "vault", where, f, containers) });
     }
@@ -273,7 +324,7 @@ function vaultProblems(env: EnvironmentOutput, vault: VaultObservation, containe
     }
     problems.push(...writeRefusals(info, vault.config));
     if (vault.config) {
-        for (const [setting, declared] of Object.entries(declaredVaultSettings())) {
+        for (const [setting, declared] of Object.entries(declaredVaultSettings(declaredTlsPaths(env)))) {
             const actual = vault.config[setting];
             if (actual === declared) continue;
             if (setting === "appendonly") {
@@ -451,7 +502,7 @@ export function diagnoseStandard(
     if (operational.failure) {
         const f = operational.failure;
         const code =
-            f.kind === "denied" || f.kind === "error" || f.kind === "not-redis" || f.kind === "auth"
+            f.kind === "denied" || f.kind === "error" || f.kind === "not-redis" || f.kind === "auth" || f.kind === "tls"
                 ? "operational-error"
                 : "operational-unreachable";
         problems.push({
@@ -524,7 +575,7 @@ export function diagnoseStandard(
                 message: `masterauth differs from the stack's replication password (CONFIG SET by hand?): the vault refuses the replica`,
             });
         }
-        for (const [setting, declared] of Object.entries(declaredOperationalSettings(env.vault.container))) {
+        for (const [setting, declared] of Object.entries(declaredOperationalSettings(env.vault.container, declaredTlsPaths(env)))) {
             // replicaof is judged from INFO replication above, which says more.
             if (setting === "replicaof") continue;
             const actual = config[setting];

@@ -7,7 +7,7 @@
  */
 import { REDIS_INTERNAL_PORT } from "../components/protocol";
 import { operationalDefaultUserRules } from "../components/redisServer";
-import { type Diagnosis, type Problem, VAULT_PROBLEMS, declaredOperationalSettings, resyncRisk } from "./diagnose";
+import { type Diagnosis, type Problem, VAULT_PROBLEMS, declaredOperationalSettings, declaredTlsPaths, resyncRisk } from "./diagnose";
 import type { EnvironmentObservation } from "./observe";
 import type { EnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
 import { parseInfo } from "./redisReplies";
@@ -59,7 +59,7 @@ export function planFix(env: EnvironmentOutput, observation: EnvironmentObservat
     }
 
     const actions: FixAction[] = [];
-    const declared = declaredOperationalSettings(env.vault.container);
+    const declared = declaredOperationalSettings(env.vault.container, declaredTlsPaths(env));
     for (const problem of diagnosis.problems) {
         if (problem.code === "operational-drift" && problem.setting) {
             const value = declared[problem.setting];

@@ -76,7 +76,7 @@ export const CHECK_METRICS: Readonly<Record<string, MetricDefinition>> = {
         labels: SERVER,
     },
     nexus_redis_writes_refused: {
-        help: "1 for each reason the vault refuses writes: unreachable, password-refused, unknown (INFO failed), replica, loading, rdb-bgsave-failed, aof-write-failed, out-of-memory. No series while it accepts them.",
+        help: "1 for each reason the vault refuses writes: unreachable, password-refused, certificate-refused, unknown (INFO failed), replica, loading, rdb-bgsave-failed, aof-write-failed, out-of-memory. No series while it accepts them.",
         labels: ["environment", "role", "reason"],
     },
     nexus_redis_loading: {
@@ -165,8 +165,10 @@ export function exitCodeWithMetrics(verdict: number, metricsWritten: boolean): n
  * about the operational or its link. The same rule as Swarm placement's (diagnose.ts
  * withPlacement), so a code added there is placed without a change here.
  */
-export function problemRole(kind: "standard" | "secure", code: ProblemCode): Role {
+export function problemRole(kind: "standard" | "secure", code: ProblemCode, role?: Role): Role {
     if (kind === "secure") return "vault";
+    // A problem either role can have (an expiring certificate) says whose it is.
+    if (role) return role;
     return code.startsWith("vault") || VAULT_PROBLEMS.has(code) ? "vault" : "operational";
 }
 
@@ -177,6 +179,8 @@ const UNOBSERVED: Partial<Record<FailureKind, string>> = {
     silent: "unreachable",
     closed: "unreachable",
     auth: "password-refused",
+    // Over TLS: the server's certificate is not the stack's CA's, or is for another name, or expired.
+    tls: "certificate-refused",
 };
 
 /**
@@ -271,7 +275,7 @@ export function checkSamples(
         }
         const counts = new Map<string, number>();
         for (const problem of e.problems) {
-            const key = `${problemRole(e.kind, problem.code)}\u0000${problem.code}`;
+            const key = `${problemRole(e.kind, problem.code, problem.role)}\u0000${problem.code}`;
             counts.set(key, (counts.get(key) ?? 0) + 1);
         }
         for (const [key, count] of counts) {

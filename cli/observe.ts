@@ -6,7 +6,13 @@
 import type { EnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
 import { READER_FORBIDDEN_COMMANDS } from "../components/redisServer";
 import { type AclUser, type ClientEntry, type Info, configPairs, keyCount, parseAclUser, parseClientList, parseInfo } from "./redisReplies";
-import { declaredOperationalSettings, declaredOperationalUsers, declaredVaultSettings, declaredVaultUsers } from "./diagnose";
+import {
+    declaredOperationalSettings,
+    declaredOperationalUsers,
+    declaredTlsPaths,
+    declaredVaultSettings,
+    declaredVaultUsers,
+} from "./diagnose";
 import { Deadline, ProbeError, type ProbeFailure, RedisSession } from "./session";
 
 export interface VaultObservation {
@@ -16,6 +22,8 @@ export interface VaultObservation {
     info?: Info;
     /** CONFIG GET of the declared settings. */
     config?: Record<string, string>;
+    /** Over TLS: the end of its certificate's validity (ISO 8601). */
+    certificateValidTo?: string;
     /** Keys in every database (INFO keyspace; DBSIZE, which the batch also sends, counts database 0 alone). */
     keys?: number;
     /** CLIENT LIST TYPE replica: the replicas' connections, with the ACL user each authenticated as. */
@@ -39,6 +47,8 @@ export interface OperationalObservation {
     adminFailure?: ProbeFailure;
     /** CONFIG GET of the declared settings and masterauth, as the admin user. */
     config?: Record<string, string>;
+    /** Over TLS: the end of its certificate's validity (ISO 8601). */
+    certificateValidTo?: string;
     /** CLIENT LIST TYPE master: the operational's own connection to its master (its `laddr` is how the vault lists it). */
     masterLink?: ClientEntry;
     /** ACL USERS, as the admin user. */
@@ -135,7 +145,7 @@ export function vaultBatch(env: EnvironmentOutput): Batch {
     const commands = [
         ["AUTH", env.vault.password],
         ["INFO", ...INFO_SECTIONS],
-        ["CONFIG", "GET", ...Object.keys(declaredVaultSettings())],
+        ["CONFIG", "GET", ...Object.keys(declaredVaultSettings(declaredTlsPaths(env)))],
         ["DBSIZE"],
         ["CLIENT", "LIST", "TYPE", "replica"],
         ["ACL", "USERS"],
@@ -151,7 +161,7 @@ export function vaultBatch(env: EnvironmentOutput): Batch {
  */
 export function operationalBatch(env: StandardEnvironmentOutput): Batch {
     const aclUsers = Object.keys(declaredOperationalUsers(env));
-    const names = [...Object.keys(declaredOperationalSettings(env.vault.container)), "masterauth"];
+    const names = [...Object.keys(declaredOperationalSettings(env.vault.container, declaredTlsPaths(env))), "masterauth"];
     const commands = [
         ["INFO", ...INFO_SECTIONS],
         ["DBSIZE"],
@@ -191,6 +201,7 @@ export async function observeVault(env: EnvironmentOutput, deadline: Deadline): 
     } catch (e) {
         observation.failure = failureOf(e);
     } finally {
+        if (session.certificate) observation.certificateValidTo = session.certificate.validTo;
         session.close();
     }
     return observation;
@@ -239,6 +250,7 @@ export async function observeOperational(env: StandardEnvironmentOutput, deadlin
     } catch (e) {
         observation.failure = failureOf(e);
     } finally {
+        if (session.certificate) observation.certificateValidTo = session.certificate.validTo;
         session.close();
     }
     return observation;

@@ -24,6 +24,19 @@ export interface EndpointOutput {
     publishedPort?: number;
     /** Not in the outputs: set by the CLI when the server is reached through a relay (Swarm). */
     via?: Relay;
+    /**
+     * With TLS: the name the server's certificate is for (the output's `tls.serverName`) and the
+     * stack's CA (the top-level output `tls.ca`, joined here by the parser).
+     */
+    tls?: EndpointTls;
+}
+
+/** How a client checks one server over TLS. */
+export interface EndpointTls {
+    /** The name to ask for (SNI) and to find in the certificate. */
+    serverName: string;
+    /** The stack's CA certificate, PEM. */
+    ca: string;
 }
 
 /** A Swarm deployment's facts the CLI needs (the stack output's `platform: "swarm"` and `swarm`). */
@@ -133,16 +146,30 @@ export function parseOutputs(text: string, source: string): EnvironmentsOutput {
     }
     // Pulumi marks a whole output secret when any value inside it is one.
     if (environments === SECRET_PLACEHOLDER) throw new OutputsError(`${key} is "${SECRET_PLACEHOLDER}": ${SHOW_SECRETS_HINT}`);
-    return validateEnvironments(environments, key);
+    // The stack's CA sits beside `environments` (the output `tls`), in either shape.
+    const tls = "environments" in document ? document.tls : isObject(document.outputs) ? document.outputs.tls : undefined;
+    const tlsKey = "environments" in document ? "tls" : "outputs.tls";
+    return validateEnvironments(environments, key, tls, tlsKey);
+}
+
+/** The stack's CA from the output `tls`, or why it is unusable; undefined when the stack has no TLS. */
+function readCa(value: unknown, key: string, problems: string[]): string | undefined {
+    if (value === undefined || value === null) return undefined;
+    if (!isObject(value) || typeof value.ca !== "string" || !value.ca.includes("-----BEGIN CERTIFICATE-----")) {
+        problems.push(`${key}.ca must be the stack's CA certificate (PEM), got ${describeValue(isObject(value) ? value.ca : value)}`);
+        return undefined;
+    }
+    return value.ca;
 }
 
 /** Validates the `environments` value; every problem is named by its key (`environments.contact.vault.port`). */
-export function validateEnvironments(value: unknown, key = "environments"): EnvironmentsOutput {
+export function validateEnvironments(value: unknown, key = "environments", tlsOutput?: unknown, tlsKey = "tls"): EnvironmentsOutput {
     if (!isObject(value)) throw new OutputsError(`${key} must be an object of environments by name, got ${describeValue(value)}`);
     const problems: string[] = [];
     let secretsHidden = false;
     const result: EnvironmentsOutput = {};
-    const read = new Reader(problems, () => (secretsHidden = true));
+    const ca = readCa(tlsOutput, tlsKey, problems);
+    const read = new Reader(problems, () => (secretsHidden = true), ca, tlsKey);
     for (const [name, env] of Object.entries(value)) {
         const at = `${key}.${name}`;
         if (!isObject(env)) {
@@ -195,7 +222,24 @@ class Reader {
     constructor(
         private readonly problems: string[],
         private readonly onHiddenSecret: () => void,
+        /** The stack's CA, when its outputs have one. */
+        private readonly ca: string | undefined = undefined,
+        private readonly caKey = "tls",
     ) {}
+
+    /** An endpoint's `tls`, with the stack's CA: a server name without a CA cannot be checked. */
+    tls(value: unknown, key: string): { tls?: EndpointTls } {
+        if (value === undefined) return {};
+        const serverName = this.object(value, key, (o, k) => this.string(o.serverName, `${k}.serverName`));
+        if (serverName === undefined) return {};
+        if (this.ca === undefined) {
+            this.problems.push(
+                `${key} is set but the output ${this.caKey} (the stack's CA) is missing: pass the whole \`pulumi stack output --json --show-secrets\``,
+            );
+            return {};
+        }
+        return { tls: { serverName, ca: this.ca } };
+    }
 
     string(value: unknown, key: string): string {
         if (value === UNKNOWN_PLACEHOLDER) {
@@ -234,6 +278,7 @@ class Reader {
             host: this.string(o.host, `${key}.host`),
             port: this.port(o.port, `${key}.port`),
             ...(o.publishedPort === undefined ? {} : { publishedPort: this.port(o.publishedPort, `${key}.publishedPort`) }),
+            ...this.tls(o.tls, `${key}.tls`),
         };
     }
 

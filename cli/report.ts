@@ -94,6 +94,7 @@ export function renderJson(report: FleetReport): string {
                 code: p.code,
                 ...(p.setting ? { setting: p.setting } : {}),
                 ...(p.user ? { user: p.user } : {}),
+                ...(p.role ? { role: p.role } : {}),
                 message: p.message,
             })),
             changes: e.changes,

@@ -25,7 +25,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { Transform } from "node:stream";
-import { REDIS_UID, vaultSettings } from "../components/redisServer";
+import { IN_CONTAINER_TLS, REDIS_UID, vaultSettings } from "../components/redisServer";
 import { extract } from "tar-stream";
 import { tarFileStream } from "./archive";
 import { SWARM_REFUSAL } from "./backup";
@@ -96,7 +96,7 @@ import {
     wayBackCommands,
 } from "./restorePlan";
 import type { CommandRunner } from "./runner";
-import { Deadline, RedisSession } from "./session";
+import { Deadline, RedisSession, type SessionTarget } from "./session";
 
 export const DEFAULT_RESTORE_TIMEOUT_MS = 600_000;
 
@@ -526,7 +526,7 @@ function removeAbandonedTempFolders(): string[] {
 async function vaultDatabases(docker: Docker, vault: VaultContainer, password: string, timeoutMs: number): Promise<number> {
     const declared = Number(vaultSettings().databases ?? DEFAULT_DATABASES);
     if (!vault.running) return declared;
-    const result = await exec(docker, vault.name, ["redis-cli", "config", "get", "databases"], {
+    const result = await exec(docker, vault.name, ["sh", "-c", `${IN_CONTAINER_TLS}redis-cli "$@" config get databases`, "databases"], {
         env: [`REDISCLI_AUTH=${password}`],
         timeoutMs: Math.min(timeoutMs, 10_000),
     }).catch(() => undefined);
@@ -600,7 +600,7 @@ async function verifySnapshot(
  * A sh -c script that prints INFO keyspace (every database's keys: DBSIZE counts database 0
  * only), memory, replication and persistence, `@@` between them.
  */
-const STATE_SCRIPT = `redis-cli "$@" info keyspace && echo @@ && redis-cli "$@" info memory && echo @@ &&
+const STATE_SCRIPT = `${IN_CONTAINER_TLS}redis-cli "$@" info keyspace && echo @@ && redis-cli "$@" info memory && echo @@ &&
 redis-cli "$@" info replication && echo @@ && redis-cli "$@" info persistence`;
 
 /** What a server holds, and (when `digest` says so, given what it holds) its DEBUG DIGEST. */
@@ -665,7 +665,7 @@ async function serverState(
         lastSave: saves.rdb_last_save_time,
     };
     if (state.keys !== 0 && !digest(state)) return state;
-    const digested = await cli(`redis-cli "$@" debug digest`);
+    const digested = await cli(`${IN_CONTAINER_TLS}redis-cli "$@" debug digest`);
     const value = digested.stdout.trim();
     if (digested.exitCode !== 0 || !/^[0-9a-f]{40}$/.test(value)) {
         return { unavailable: `DEBUG DIGEST in ${name} answered ${JSON.stringify(lastLine(digested.output)).slice(0, 120)}` };
@@ -1125,7 +1125,8 @@ async function settledHelper(docker: Docker, id: string, remaining: () => number
  * the session and its deadline's timer end with it, so nothing keeps the process alive.
  */
 async function withSession<T>(
-    target: { host: string; port: number },
+    // With its tls, when the outputs give one: the session then speaks TLS.
+    target: SessionTarget,
     timeoutMs: number,
     body: (session: RedisSession) => Promise<T>,
 ): Promise<T> {

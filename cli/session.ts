@@ -5,7 +5,9 @@
  * timeout, and the connection is always closed.
  */
 import * as net from "node:net";
+import type * as tls from "node:tls";
 import { RedisReplyError, type Reply, ReplyReader, encodeCommand } from "./resp";
+import { classifyTlsFailure } from "./tlsFailure";
 
 export type FailureKind =
     /** Nothing listens (container stopped): ECONNREFUSED. */
@@ -22,6 +24,8 @@ export type FailureKind =
     | "closed"
     /** What came back is not Redis's protocol: another kind of server listens there. */
     | "not-redis"
+    /** TLS failed: a certificate the stack's CA did not sign, for another name, expired; or no TLS where the outputs say TLS. */
+    | "tls"
     | "error";
 
 /** What a refused connection says of its cause when nothing else is known (the engine, asked, says more). */
@@ -53,6 +57,27 @@ export interface SessionTarget {
      * service on its overlay network: cli/swarm.ts). Unset: connect to host:port.
      */
     via?: Relay;
+    /** Speak TLS, checking the server's certificate against this CA and for this name (through a relay too). */
+    tls?: { serverName: string; ca: string };
+}
+
+let tlsModule: typeof tls | undefined;
+/** One SecureContext per CA for the whole run: passing `ca` to every connection parses it again each time. */
+const contexts = new Map<string, tls.SecureContext>();
+
+/** node:tls, loaded only when a server speaks TLS: a check of a plain fleet does not pay for loading it. */
+function tlsApi(): typeof tls {
+    tlsModule ??= require("node:tls") as typeof tls;
+    return tlsModule;
+}
+
+export function secureContext(ca: string): tls.SecureContext {
+    let context = contexts.get(ca);
+    if (!context) {
+        context = tlsApi().createSecureContext({ ca });
+        contexts.set(ca, context);
+    }
+    return context;
 }
 
 /**
@@ -145,6 +170,10 @@ export class RedisSession {
     private readonly waiting: Waiting[] = [];
     /** Why the connection ended, once it has: every later command fails with it. */
     private ended: ConnectionFailure | undefined;
+    /** Any byte came back. */
+    private replied = false;
+    /** Over TLS: the server's certificate, once the handshake is done. */
+    certificate: { validTo: string; serial: string } | undefined;
 
     constructor(
         readonly target: SessionTarget,
@@ -222,11 +251,30 @@ export class RedisSession {
     }
 
     private connect(address: { host: string; port: number }): void {
-        const socket = net.connect({ host: address.host, port: address.port });
+        const secure = this.target.tls;
+        // Over TLS the name checked is the certificate's (the service's or container's), whatever
+        // address leads there: a relay's loopback port, or a published port on a node.
+        const socket = secure
+            ? tlsApi().connect({
+                  host: address.host,
+                  port: address.port,
+                  servername: secure.serverName,
+                  secureContext: secureContext(secure.ca),
+              })
+            : net.connect({ host: address.host, port: address.port });
         this.socket = socket;
         socket.setNoDelay(true);
         socket.once("connect", () => (this.connected = true));
-        socket.on("data", (chunk: Buffer) => this.received(chunk));
+        if (secure) {
+            socket.once("secureConnect", () => {
+                const peer = (socket as tls.TLSSocket).getPeerCertificate();
+                if (peer?.valid_to) this.certificate = { validTo: new Date(peer.valid_to).toISOString(), serial: peer.serialNumber };
+            });
+        }
+        socket.on("data", (chunk: Buffer) => {
+            this.replied = true;
+            this.received(chunk);
+        });
         socket.on("error", (e: NodeJS.ErrnoException) => this.end(new ConnectionFailure(e.message, e.code)));
         socket.on("close", () => this.end(new ConnectionFailure("the connection was closed")));
         if (this.unsent !== "") socket.write(this.unsent);
@@ -286,6 +334,11 @@ export class RedisSession {
             }
             if (/^NOPERM|^NOAUTH/.test(message)) return { kind: "denied", command, message: `refused ${command}: ${firstLine(message)}` };
             return { kind: "error", command, message: `${command} failed: ${firstLine(message)}` };
+        }
+        if (error instanceof ConnectionFailure) {
+            const tlsFailure = classifyTlsFailure(error, this.target.tls !== undefined, this.replied);
+            if (tlsFailure?.kind === "tls") return { ...tlsFailure, command };
+            if (tlsFailure) return { kind: "closed", command, message: `closed the connection during ${command} ${tlsFailure.message}` };
         }
         if (code === "EPROTO") return { kind: "not-redis", command, message: `${command} failed: ${message}` };
         if (code === "EREPLY") return { kind: "error", command, message: `${command} failed: ${message}` };

@@ -41,10 +41,43 @@ export const MAXMEMORY_SHARE = 0.75;
 
 export type Settings = Readonly<Record<string, string>>;
 
+/** Where Redis finds its TLS files (they differ by platform: Swarm mounts secrets under /run/secrets). */
+export interface TlsPaths {
+    cert: string;
+    key: string;
+    ca: string;
+}
+
+/**
+ * The TLS versions a server accepts: 1.3, and 1.2 for clients that have no 1.3 yet. One
+ * argument in the config file: unquoted, Redis stops with "wrong number of arguments".
+ */
+export const TLS_PROTOCOLS = "TLSv1.2 TLSv1.3";
+
+/**
+ * What turns a role's port into TLS only (Redis 7 src/tls.c, config.c): no plain port, the TLS
+ * port on Redis's own port number (so names, ports and `replicaof` stay as they are), its
+ * certificate, key and the stack's CA. Passwords stay the authentication: no client
+ * certificate is asked for (`tls-auth-clients no`), so readers of an operational still need
+ * no credential, only the CA to check the server.
+ */
+function tlsSettings(paths: TlsPaths): Record<string, string> {
+    return {
+        port: "0",
+        "tls-port": String(REDIS_INTERNAL_PORT),
+        "tls-cert-file": paths.cert,
+        "tls-key-file": paths.key,
+        "tls-ca-cert-file": paths.ca,
+        "tls-auth-clients": "no",
+        "tls-protocols": TLS_PROTOCOLS,
+    };
+}
+
 /** Settings every container has, whatever its role. */
-function commonSettings(): Record<string, string> {
+function commonSettings(tls: TlsPaths | undefined): Record<string, string> {
     return {
         port: String(REDIS_INTERNAL_PORT),
+        ...(tls ? tlsSettings(tls) : {}),
         dir: DATA_DIR,
         // DEBUG DIGEST is how a recovery is verified (both sides equal). "local" allows it
         // only from inside the container (docker exec), never through a published port.
@@ -58,9 +91,9 @@ function commonSettings(): Record<string, string> {
 }
 
 /** Declared settings of a vault (standard or secure). */
-export function vaultSettings(opts: { memoryLimitMb?: number } = {}): Settings {
+export function vaultSettings(opts: { memoryLimitMb?: number; tls?: TlsPaths } = {}): Settings {
     const settings: Record<string, string> = {
-        ...commonSettings(),
+        ...commonSettings(opts.tls),
         // The vault is the single source of truth: AOF, so a restart (even kill -9) loses at
         // most a second of writes and never comes back empty. A vault that restarted empty
         // would replicate its emptiness and wipe every operational.
@@ -109,9 +142,13 @@ export function vaultSettings(opts: { memoryLimitMb?: number } = {}): Settings {
 }
 
 /** Declared settings of an operational replica of `vaultContainer`. */
-export function operationalSettings(opts: { vaultContainer: string }): Settings {
+export function operationalSettings(opts: { vaultContainer: string; tls?: TlsPaths }): Settings {
     return {
-        ...commonSettings(),
+        ...commonSettings(opts.tls),
+        // The link to the vault over TLS too. The replica presents the role's own certificate
+        // as a client (src/tls.c tlsConfigure builds the client side from tls-cert-file when no
+        // tls-client-cert-file is set): without one it does not start.
+        ...(opts.tls ? { "tls-replication": "yes" } : {}),
         // By container name on the shared network, on the internal port: never localhost
         // (that is the operational itself) and never the host-mapped port.
         replicaof: `${opts.vaultContainer} ${REDIS_INTERNAL_PORT}`,
@@ -244,13 +281,26 @@ export function configWord(value: string): string {
     return `"${quoted}"`;
 }
 
+/**
+ * Settings whose value is several arguments in a config file, written space-separated as
+ * `CONFIG GET` returns them: `replicaof HOST PORT`, and `save`'s SECONDS CHANGES pairs (Redis 7
+ * config.c: replicaof is a special config taking two arguments, save takes pairs). Every other
+ * value is one argument, quoted when it holds a space (`tls-protocols "TLSv1.2 TLSv1.3"`).
+ */
+export const MULTI_ARGUMENT_SETTINGS: ReadonlySet<string> = new Set(["replicaof", "save"]);
+
+/** The arguments a setting's value is written as on its config-file line. */
+export function settingWords(name: string, value: string): string[] {
+    // `save ""` stays one empty argument.
+    if (value === "" || !MULTI_ARGUMENT_SETTINGS.has(name)) return [value];
+    return value.split(" ");
+}
+
 /** The contents of a redis.conf: one `name value...` line per setting, then one `user` line per ACL user. */
 export function renderConfig(settings: Settings, users: Record<string, string[]>, secrets: Settings = {}): string {
     const lines = ["# Written by nexus-redis (Pulumi); changed only by changing the stack."];
     for (const [name, value] of [...Object.entries(settings), ...Object.entries(secrets)]) {
-        // `save ""` stays one empty argument; "host port" becomes two.
-        const words = value === "" ? [""] : value.split(" ");
-        lines.push([name, ...words.map(configWord)].join(" "));
+        lines.push([name, ...settingWords(name, value).map(configWord)].join(" "));
     }
     for (const [user, rules] of Object.entries(users)) lines.push(["user", user, ...rules].map(configWord).join(" "));
     return `${lines.join("\n")}\n`;
@@ -298,6 +348,55 @@ export const OPERATIONAL_CONFIG: FileShape = {
     secret: true,
 };
 
+/** Where the plan puts a role's TLS files on docker (uploads); on Swarm the key is a secret under /run/secrets. */
+export const TLS_DIR = `${CONFIG_DIR}/tls`;
+
+/** Where Docker mounts a Swarm secret whose target is a bare file name. */
+export const SWARM_SECRETS_DIR = "/run/secrets";
+/** The role's private key: a secret, readable by the redis user alone (Redis refuses to start if it cannot read it). */
+export const TLS_KEY: FileShape = { path: `${TLS_DIR}/tls.key`, mode: "0400", owner: REDIS_UID, group: REDIS_UID, secret: true };
+/** The role's certificate (public). */
+export const TLS_CERT: FileShape = { path: `${TLS_DIR}/server.crt`, mode: "0444", owner: REDIS_UID, group: REDIS_UID, secret: false };
+/** The stack's CA certificate (public): what the role trusts, and what every client needs. */
+export const TLS_CA: FileShape = { path: `${TLS_DIR}/ca.crt`, mode: "0444", owner: REDIS_UID, group: REDIS_UID, secret: false };
+/**
+ * Where Redis reads its TLS files: uploads on Docker; on Swarm the key is a secret, which
+ * Docker mounts under /run/secrets, and the certificates are configs, mounted where the plan says.
+ */
+export function tlsPaths(platform: "docker" | "swarm"): TlsPaths {
+    const key = platform === "swarm" ? `${SWARM_SECRETS_DIR}/${TLS_KEY.path.split("/").pop()}` : TLS_KEY.path;
+    return { cert: TLS_CERT.path, key, ca: TLS_CA.path };
+}
+
+/**
+ * A `sh -c` preamble for redis-cli inside a role's container: with TLS the server has no plain
+ * port (`port 0`), not even on loopback, so redis-cli speaks TLS to it with the stack's CA,
+ * which the container has exactly when its Redis speaks TLS (an upload on Docker, a config on
+ * Swarm). Its arguments are the script's ("$@"), which this prefixes.
+ */
+export const IN_CONTAINER_TLS = `if [ -f ${TLS_CA.path} ]; then set -- --tls --cacert ${TLS_CA.path} "$@"; fi; `;
+
+/** A role's TLS files, in the order they are created. */
+export const TLS_FILE_SHAPES: readonly FileShape[] = [TLS_KEY, TLS_CERT, TLS_CA];
+
+/** The PEM texts of a role's TLS files. */
+export interface TlsFilesInput {
+    keyPem: string;
+    certPem: string;
+    caPem: string;
+    /** Where Redis reads them (the config names them). */
+    paths: TlsPaths;
+}
+
+/** A role's TLS files, with their contents. */
+export function tlsFiles(tls: TlsFilesInput): ContainerFile[] {
+    return [
+        { ...TLS_KEY, content: tls.keyPem },
+        { ...TLS_CERT, content: tls.certPem },
+        { ...TLS_CA, content: tls.caPem },
+    ];
+}
+
 /** What a vault's files are (`vaultFiles`), known before their contents. */
 export const VAULT_FILE_SHAPES: readonly FileShape[] = [VAULT_CONFIG, START_SCRIPT];
 /** What an operational's files are (`operationalFiles`), known before their contents. */
@@ -306,6 +405,8 @@ export const OPERATIONAL_FILE_SHAPES: readonly FileShape[] = [OPERATIONAL_CONFIG
 /** Inputs of a vault's files. */
 export interface VaultFilesInput extends VaultPasswords {
     memoryLimitMb?: number;
+    /** TLS only: the role's key and certificate, and the stack's CA. */
+    tls?: TlsFilesInput;
 }
 
 /**
@@ -313,9 +414,11 @@ export interface VaultFilesInput extends VaultPasswords {
  * the start script that loads whatever data its folder holds before clients can write.
  */
 export function vaultFiles(input: VaultFilesInput): ContainerFile[] {
+    const settings = vaultSettings({ memoryLimitMb: input.memoryLimitMb, tls: input.tls?.paths });
     return [
-        { ...VAULT_CONFIG, content: renderConfig(vaultSettings({ memoryLimitMb: input.memoryLimitMb }), vaultUsers(input)) },
+        { ...VAULT_CONFIG, content: renderConfig(settings, vaultUsers(input)) },
         { ...START_SCRIPT, content: startScript() },
+        ...(input.tls ? tlsFiles(input.tls) : []),
     ];
 }
 
@@ -332,17 +435,15 @@ export interface OperationalFilesInput {
     vaultContainer: string;
     replicationPassword: string;
     adminPassword: string;
+    /** TLS only: the role's key and certificate, and the stack's CA. */
+    tls?: TlsFilesInput;
 }
 
 /** An operational's config (replication baked in, so it is right from its first start) and the start script. */
 export function operationalFiles(input: OperationalFilesInput): ContainerFile[] {
-    const content = renderConfig(operationalSettings({ vaultContainer: input.vaultContainer }), operationalUsers(input.adminPassword), {
-        masterauth: input.replicationPassword,
-    });
-    return [
-        { ...OPERATIONAL_CONFIG, content },
-        { ...START_SCRIPT, content: startScript() },
-    ];
+    const settings = operationalSettings({ vaultContainer: input.vaultContainer, tls: input.tls?.paths });
+    const content = renderConfig(settings, operationalUsers(input.adminPassword), { masterauth: input.replicationPassword });
+    return [{ ...OPERATIONAL_CONFIG, content }, { ...START_SCRIPT, content: startScript() }, ...(input.tls ? tlsFiles(input.tls) : [])];
 }
 
 /**

@@ -10,7 +10,15 @@ import {
     operationalCommand,
     operationalFiles,
 } from "./redisServer";
-import { type Endpoint, type EnvironmentBaseArgs, createRedisNode, createVault, passwordOrGenerated } from "./vault";
+import {
+    type Endpoint,
+    type EnvironmentBaseArgs,
+    createRedisNode,
+    createVault,
+    passwordOrGenerated,
+    roleTls,
+    tlsFileShapes,
+} from "./vault";
 
 /** Arguments of a standard environment: a vault and its operational replica. */
 export interface StandardEnvironmentArgs extends EnvironmentBaseArgs {
@@ -69,15 +77,15 @@ export class StandardEnvironment extends pulumi.ComponentResource {
         // (pulumi/pulumi step_generator.go calculateDependentReplacements).
         const vaultName = pulumi.output(args.containerPrefix ?? PROTOCOL_CONTAINER_PREFIX).apply((p) => containerName(p, name, "vault"));
         const files = pulumi
-            .all([vaultName, this.replicationPassword, this.operationalAdminPassword])
-            .apply(([vaultContainer, replicationPassword, adminPassword]) =>
-                operationalFiles({ vaultContainer, replicationPassword, adminPassword }),
+            .all([vaultName, this.replicationPassword, this.operationalAdminPassword, roleTls(this, name, "operational", args)])
+            .apply(([vaultContainer, replicationPassword, adminPassword, tls]) =>
+                operationalFiles({ vaultContainer, replicationPassword, adminPassword, tls }),
             );
         this.operational = createRedisNode(this, name, args, {
             role: "operational",
             command: operationalCommand,
             configFile: OPERATIONAL_CONFIG,
-            fileShapes: OPERATIONAL_FILE_SHAPES,
+            fileShapes: [...OPERATIONAL_FILE_SHAPES, ...tlsFileShapes(args)],
             files: pulumi.secret(files),
             hostPort: args.operationalPort,
             // Not retained, unlike the vault's: the operational is rebuilt from the vault,

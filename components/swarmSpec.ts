@@ -25,7 +25,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { STOP_GRACE_SECONDS, labels } from "./containerSpec";
 import { REDIS_INTERNAL_PORT } from "./protocol";
-import { DATA_DIR, type FileShape, type Role } from "./redisServer";
+import { DATA_DIR, type FileShape, type Role, SWARM_SECRETS_DIR } from "./redisServer";
 
 /** Seconds Swarm waits before restarting a task that stopped. */
 export const RESTART_DELAY_SECONDS = 2;
@@ -36,7 +36,7 @@ export const SWARM_OBJECT_NAME_MAX = 64;
 export const SWARM_SERVICE_NAME_MAX = 63;
 
 /** Where Docker mounts a secret whose target is a bare file name. */
-export const SECRETS_DIR = "/run/secrets";
+export const SECRETS_DIR = SWARM_SECRETS_DIR;
 
 /** Placement constraint that pins a service to exactly one node. */
 export function onNode(nodeId: string): string {

@@ -5,13 +5,21 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import * as tls from "@pulumi/tls";
 import { Buffer } from "node:buffer";
+import { isIP } from "node:net";
 import { DEFAULT_BIND_ADDRESS, type DataMount, clientHost, containerArgs, labels } from "./containerSpec";
 import { PROTOCOL_CONTAINER_PREFIX, REDIS_INTERNAL_PORT } from "./protocol";
 import {
     type ContainerFile,
     type FileShape,
     type Role,
+    TLS_CA,
+    TLS_CERT,
+    TLS_FILE_SHAPES,
+    TLS_KEY,
+    type TlsFilesInput,
+    tlsPaths,
     VAULT_CONFIG,
     VAULT_FILE_SHAPES,
     containerName,
@@ -76,6 +84,111 @@ export interface EnvironmentBaseArgs {
     platform?: Platform;
     /** Platform swarm: the vault's node and the published roles. Required on swarm. */
     swarm?: SwarmPlacement;
+    /** Replication and clients over TLS only, each role with a certificate from this CA. Default: plain TCP. */
+    tls?: StackTls;
+}
+
+/** The stack's CA, which signs a certificate for every role (index.ts creates it once per stack). */
+export interface StackTls {
+    /** The CA's certificate (PEM): what every server and client trusts. */
+    caCertPem: pulumi.Input<string>;
+    /** The CA's private key (PEM, a secret): signs each role's certificate. */
+    caPrivateKeyPem: pulumi.Input<string>;
+    /** Platform swarm: the CA as the stack's one docker.ServiceConfig, which every service mounts. Required on swarm. */
+    caConfig?: { id: pulumi.Input<string>; name: pulumi.Input<string> };
+    /** Validity of each role's certificate in hours. Default 17520 (two years). */
+    certValidityHours?: number;
+}
+
+/** Validity of a role's certificate: two years; `check` warns 30 days before the end. */
+export const DEFAULT_CERT_VALIDITY_HOURS = 2 * 365 * 24;
+
+/**
+ * The key uses of a role's certificate, in the TLS provider's names (terraform-provider-tls
+ * common_cert.go supportedKeyUsagesStr): a server (clients check it) and, on an operational,
+ * the client side of its link to the vault, which presents the same certificate.
+ */
+export const ROLE_CERT_USES = ["digital_signature", "key_encipherment", "server_auth", "client_auth"];
+
+/**
+ * The names a role's certificate is valid for: on Swarm the service's name (what the overlay's
+ * DNS and the operational use) and `tasks.NAME` (the same task in DNS round-robin mode); on
+ * Docker the container's name, plus the bind address when clients dial it by address. Node's
+ * TLS checks the name; Redis and redis-cli check only the chain.
+ */
+export function roleCertNames(
+    platform: Platform,
+    name: string,
+    bindAddress: string,
+): { commonName: string; dnsNames: string[]; ipAddresses: string[] } {
+    if (platform === "swarm") return { commonName: name, dnsNames: [name, `tasks.${name}`], ipAddresses: [] };
+    const reachable = isIP(bindAddress) !== 0 && bindAddress !== "0.0.0.0" && bindAddress !== "::";
+    return { commonName: name, dnsNames: [name], ipAddresses: reachable ? [bindAddress] : [] };
+}
+
+/**
+ * A role's private key and its certificate signed by the stack's CA, as the TLS provider's
+ * resources (ECDSA P-256: the provider's default curve, P-224, is not one TLS 1.3 offers).
+ * The key is wrapped in a secret here: the provider marks it secret itself, the mock runtime
+ * does not. Returns the PEM texts, the key a secret.
+ */
+function createRoleCertificate(
+    parent: pulumi.ComponentResource,
+    environment: string,
+    role: Role,
+    args: EnvironmentBaseArgs,
+    stackTls: StackTls,
+): { keyPem: pulumi.Output<string>; certPem: pulumi.Output<string> } {
+    const base = `${environment}-${role}-tls`;
+    const key = new tls.PrivateKey(`${base}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent });
+    const keyPem = pulumi.secret(key.privateKeyPem);
+    const names = pulumi
+        .all([args.containerPrefix ?? PROTOCOL_CONTAINER_PREFIX, args.bindAddress ?? DEFAULT_BIND_ADDRESS])
+        .apply(([prefix, bind]) => roleCertNames(args.platform ?? "docker", containerName(prefix, environment, role), bind));
+    const request = new tls.CertRequest(
+        `${base}-csr`,
+        {
+            privateKeyPem: keyPem,
+            subject: { commonName: names.commonName, organization: "nexus-redis" },
+            dnsNames: names.dnsNames,
+            ipAddresses: names.ipAddresses,
+        },
+        { parent },
+    );
+    const cert = new tls.LocallySignedCert(
+        `${base}-cert`,
+        {
+            certRequestPem: request.certRequestPem,
+            caCertPem: stackTls.caCertPem,
+            caPrivateKeyPem: pulumi.secret(stackTls.caPrivateKeyPem),
+            validityPeriodHours: stackTls.certValidityHours ?? DEFAULT_CERT_VALIDITY_HOURS,
+            allowedUses: ROLE_CERT_USES,
+        },
+        { parent },
+    );
+    return { keyPem, certPem: cert.certPem };
+}
+
+/**
+ * A role's TLS files' contents, or undefined without TLS. The certificate (public) is created
+ * here; the files themselves are the role's, delivered with its config.
+ */
+export function roleTls(
+    parent: pulumi.ComponentResource,
+    environment: string,
+    role: Role,
+    args: EnvironmentBaseArgs,
+): pulumi.Output<TlsFilesInput> | undefined {
+    if (!args.tls) return undefined;
+    const { keyPem, certPem } = createRoleCertificate(parent, environment, role, args, args.tls);
+    const paths = tlsPaths(args.platform ?? "docker");
+    return pulumi.all([keyPem, certPem, args.tls.caCertPem]).apply(([k, c, ca]) => ({ keyPem: k, certPem: c, caPem: ca, paths }));
+}
+
+/** The file shapes a role has with TLS: on Swarm the CA comes from the stack's one config, not the role's files. */
+export function tlsFileShapes(args: EnvironmentBaseArgs): readonly FileShape[] {
+    if (!args.tls) return [];
+    return (args.platform ?? "docker") === "swarm" ? TLS_FILE_SHAPES.filter((f) => f !== TLS_CA) : TLS_FILE_SHAPES;
 }
 
 /** Where a client reaches one role. */
@@ -88,6 +201,8 @@ export interface Endpoint {
     port: pulumi.Output<number>;
     /** Swarm only, when published: the host-mode port on the node that runs the task. */
     publishedPort?: pulumi.Output<number>;
+    /** With TLS: the name the role's certificate is for, which a client checks (`servername`, `--sni`). */
+    tls?: { serverName: pulumi.Output<string> };
 }
 
 /** A password input as given, or a generated one; a secret either way. */
@@ -186,7 +301,12 @@ function createContainer(parent: pulumi.ComponentResource, environment: string, 
     );
     return {
         resource: container,
-        endpoint: { container: container.name, host: bindAddress.apply(clientHost), port: pulumi.output(node.hostPort) },
+        endpoint: {
+            container: container.name,
+            host: bindAddress.apply(clientHost),
+            port: pulumi.output(node.hostPort),
+            ...(args.tls ? { tls: { serverName: container.name } } : {}),
+        },
     };
 }
 
@@ -207,12 +327,12 @@ function createSwarmService(
     const prefix = pulumi.output(args.containerPrefix ?? PROTOCOL_CONTAINER_PREFIX);
     const serviceName = prefix.apply((p) => containerName(p, environment, node.role));
     const labelList = labels(environment, node.role);
-    if (node.fileShapes.filter((f) => f.secret).length > 1 || node.fileShapes.filter((f) => !f.secret).length > 1) {
-        throw new Error(`${environment} ${node.role}: a role has at most one config file and one script`);
-    }
+    const kinds = node.fileShapes.map(swarmObjectKind);
+    if (new Set(kinds).size !== kinds.length)
+        throw new Error(`${environment} ${node.role}: two files would be the same Swarm object (${kinds})`);
     const files: SwarmFile[] = node.fileShapes.map((shape) => {
         const content = node.files.apply((all) => all.find((f) => f.path === shape.path)!.content);
-        const kind = shape.secret ? "config" : "script";
+        const kind = swarmObjectKind(shape);
         const resourceName = `${environment}-${node.role}-${kind}`;
         // Named by a hash of the whole file (which `docker secret ls` shows): secrets and configs
         // are immutable, so new content (a new password) is a new object under a new name, and
@@ -226,11 +346,16 @@ function createSwarmService(
             );
             return { file: shape, id: secret.id, name: secret.name };
         }
-        // No password in it (the secrets test would say so): not a secret, readable in the plan.
+        // No password or key in it (the secrets test would say so): not a secret, readable in the plan.
         const script = pulumi.unsecret(content);
         const config = new docker.ServiceConfig(resourceName, { name, data: script.apply(base64), labels: labelList }, { parent });
         return { file: shape, id: config.id, name: config.name };
     });
+    if (args.tls) {
+        // The stack's CA: one config for every service (what a client on the overlay mounts too).
+        if (!args.tls.caConfig) throw new Error(`${environment}: platform swarm with TLS needs the CA's config (args.tls.caConfig)`);
+        files.push({ file: TLS_CA, id: args.tls.caConfig.id, name: args.tls.caConfig.name });
+    }
     if (args.networkId === undefined) throw new Error(`${environment}: platform swarm needs the network's ID (args.networkId)`);
     const publish = (node.role === "vault" ? placement.publishVault : placement.publishOperational) ?? false;
     const service = new docker.Service(
@@ -267,6 +392,7 @@ function createSwarmService(
             host: service.name,
             port: pulumi.output(REDIS_INTERNAL_PORT),
             ...(publish ? { publishedPort: pulumi.output(node.hostPort) } : {}),
+            ...(args.tls ? { tls: { serverName: service.name } } : {}),
         },
     };
 }
@@ -290,6 +416,18 @@ function vaultVolumeName(parent: pulumi.ComponentResource, environment: string, 
     return record.keepers.apply((k) => k!.volume);
 }
 
+/**
+ * The part of a Swarm secret's or config's resource and object name that says which file it
+ * is: `config` (passwords), `script`, `tls-key`, `tls-cert`. Existing stacks keep the names
+ * they had.
+ */
+export function swarmObjectKind(shape: FileShape): string {
+    if (shape.path === TLS_KEY.path) return "tls-key";
+    if (shape.path === TLS_CERT.path) return "tls-cert";
+    if (shape.path === TLS_CA.path) return "tls-ca";
+    return shape.secret ? "config" : "script";
+}
+
 function base64(text: string): string {
     return Buffer.from(text, "utf8").toString("base64");
 }
@@ -310,15 +448,21 @@ export function createVault(
     passwords: VaultPasswordOutputs,
 ): RedisNode {
     const files = pulumi
-        .all([passwords.password, passwords.replicationPassword, passwords.backupPassword, args.memoryLimitMb])
-        .apply(([password, replicationPassword, backupPassword, memoryLimitMb]) =>
-            vaultFiles({ password, replicationPassword, backupPassword, memoryLimitMb }),
+        .all([
+            passwords.password,
+            passwords.replicationPassword,
+            passwords.backupPassword,
+            args.memoryLimitMb,
+            roleTls(parent, environment, "vault", args),
+        ])
+        .apply(([password, replicationPassword, backupPassword, memoryLimitMb, tlsFiles]) =>
+            vaultFiles({ password, replicationPassword, backupPassword, memoryLimitMb, tls: tlsFiles }),
         );
     return createRedisNode(parent, environment, args, {
         role: "vault",
         command: vaultCommand,
         configFile: VAULT_CONFIG,
-        fileShapes: VAULT_FILE_SHAPES,
+        fileShapes: [...VAULT_FILE_SHAPES, ...tlsFileShapes(args)],
         files: pulumi.secret(files),
         hostPort: args.vaultPort,
         // The vault's volume is the single source of truth: a `pulumi destroy` or a

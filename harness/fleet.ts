@@ -18,7 +18,7 @@ import Redis, { type RedisOptions } from "ioredis";
 import type { Plan, PlannedResource } from "../plan/plan";
 import { mockImageId } from "../plan/mocks";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
-import { type Role, containerName } from "../components/redisServer";
+import { IN_CONTAINER_TLS, type Role, containerName } from "../components/redisServer";
 import { type Docker, connectDocker, exec, imageExists } from "./docker";
 import { removeRun, startWatchdog } from "./cleanup";
 import { TEST_PORTS, freePortOffset } from "./ports";
@@ -31,10 +31,21 @@ const ROOT = path.resolve(__dirname, "..");
 /** The `environments` stack output, with real passwords (the plan is rendered with secrets shown). */
 export interface EnvironmentOutput {
     kind: "standard" | "secure";
-    vault: { container: string; host: string; port: number; password: string };
+    vault: { container: string; host: string; port: number; password: string; tls?: { serverName: string } };
     replication?: { user: string; password: string };
-    operational?: { container: string; host: string; port: number; adminUser: string; adminPassword: string };
+    operational?: { container: string; host: string; port: number; adminUser: string; adminPassword: string; tls?: { serverName: string } };
     backup: { user: string; password: string };
+}
+
+/** The stack's CA (the output `tls.ca`) when the plan has TLS. */
+export function planCa(plan: Plan): string | undefined {
+    return (plan.outputs.tls as { ca?: string } | undefined)?.ca;
+}
+
+/** ioredis's TLS options for an endpoint of a TLS plan: the stack's CA, and the name its certificate is for. */
+export function clientTls(plan: Plan, endpoint: { tls?: { serverName: string } }): RedisOptions {
+    const ca = planCa(plan);
+    return endpoint.tls && ca ? { tls: { ca, servername: endpoint.tls.serverName } } : {};
 }
 
 export interface LiveFleetOptions {
@@ -205,7 +216,11 @@ export class LiveFleet {
             case "nexus-redis:redis:StandardEnvironment":
             case "nexus-redis:redis:SecureEnvironment":
             case "random:index/randomPassword:RandomPassword":
-                return; // Components hold no state; the passwords' values are in the plan already.
+            case "tls:index/privateKey:PrivateKey":
+            case "tls:index/selfSignedCert:SelfSignedCert":
+            case "tls:index/certRequest:CertRequest":
+            case "tls:index/locallySignedCert:LocallySignedCert":
+                return; // Components hold no state; the passwords, keys and certificates are in the plan already.
             case "docker:index/remoteImage:RemoteImage": {
                 refuseUnknown(r, ["name", "keepLocally"]);
                 const ref = String(r.inputs.name);
@@ -393,6 +408,7 @@ export class LiveFleet {
         const client = new Redis({
             host: endpoint.host,
             port: endpoint.port,
+            ...clientTls(this.plan, endpoint),
             ...credentials,
             // The operational's default user may not run everything the ready check needs.
             enableReadyCheck: false,
@@ -410,7 +426,9 @@ export class LiveFleet {
         const out = this.outputs[env];
         const auth = role === "vault" ? [`REDISCLI_AUTH=${out.vault.password}`] : [`REDISCLI_AUTH=${out.operational!.adminPassword}`];
         const userArgs = role === "operational" ? ["--user", out.operational!.adminUser] : [];
-        const result = await exec(this.docker, this.containerName(env, role), ["redis-cli", ...userArgs, ...args], { env: auth });
+        // With TLS the container's Redis has no plain port: redis-cli uses the CA the container has.
+        const script = ["sh", "-c", `${IN_CONTAINER_TLS}exec redis-cli "$@"`, "redis-cli", ...userArgs, ...args];
+        const result = await exec(this.docker, this.containerName(env, role), script, { env: auth });
         if (result.exitCode !== 0) throw new Error(`redis-cli ${args.join(" ")} in ${env} ${role}: ${result.output}`);
         return result.stdout.trim();
     }

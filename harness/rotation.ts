@@ -24,7 +24,9 @@ export async function rotateWithStandIn(fleet: LiveFleet, env: string, role: str
     try {
         const passwordFile = path.join(dir, `${role}.pw`);
         writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
-        const stack = new FakePulumiStack({ outputs: () => ({ environments: fleet.outputs }) });
+        // With TLS the stack's CA is an output beside the environments.
+        const tls = fleet.plan.outputs.tls;
+        const stack = new FakePulumiStack({ outputs: () => ({ environments: fleet.outputs, ...(tls ? { tls } : {}) }) });
         let stderr = "";
         const code = await main(["rotate", env, role, "--from-file", passwordFile], {
             stdout: { write: () => true },

@@ -9,15 +9,18 @@ import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import Redis, { type RedisOptions } from "ioredis";
 import { parseGoDuration } from "../plan/engineModel";
+import type { EngineState } from "../plan/engine";
+import { runEngineProcess } from "../plan/engineProcess";
 import type { Plan, PlannedResource } from "../plan/plan";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
-import { type Role, containerName } from "../components/redisServer";
+import { IN_CONTAINER_TLS, type Role, containerName } from "../components/redisServer";
 import { exec } from "./docker";
 import {
     type EnvironmentOutput,
     RUN_LABEL_KEY,
     TEST_IMAGE,
     UnsupportedPlanError,
+    clientTls,
     createInOrder,
     deployedPasswords,
     plannedResource,
@@ -141,7 +144,11 @@ export class SwarmFleet {
             case "nexus-redis:redis:SecureEnvironment":
             case "random:index/randomPassword:RandomPassword":
             case "random:index/randomId:RandomId":
-                return; // Nothing on the engine: the values (passwords, the vault volume's name) are in the plan.
+            case "tls:index/privateKey:PrivateKey":
+            case "tls:index/selfSignedCert:SelfSignedCert":
+            case "tls:index/certRequest:CertRequest":
+            case "tls:index/locallySignedCert:LocallySignedCert":
+                return; // Nothing on the engine: the values (passwords, keys, certificates, the vault volume's name) are in the plan.
             case "docker:index/network:Network":
                 refuseUnknown(r.name, i, ["name", "driver", "attachable", "labels"]);
                 if (i.driver !== "overlay")
@@ -180,7 +187,8 @@ export class SwarmFleet {
     }
 
     private realId(planId: string, what: string): string {
-        const id = this.ids.get(planId);
+        // The engine's plan names a replacement's ID NAME-id.2 (plan/engineRun.ts): the newest object of that name.
+        const id = this.ids.get(planId) ?? this.ids.get(planId.replace(/\.\d+$/, ""));
         if (!id) throw new UnsupportedPlanError(`${what}: ${planId} is not a network, secret or config of the plan created yet`);
         return id;
     }
@@ -300,6 +308,9 @@ export class SwarmFleet {
             if (!before.has(r.urn)) {
                 await this.create(r);
                 result.created.push(r.name);
+            } else if (changed(r) && r.type.startsWith("tls:")) {
+                // A new key or certificate holds nothing on the engine: the secret or config that carries it does.
+                result.replaced.push(r.name);
             } else if (changed(r)) {
                 if (r.type === "docker:index/secret:Secret" || r.type === "docker:index/serviceConfig:ServiceConfig") {
                     oldObjects.push(before.get(r.urn)!);
@@ -328,6 +339,7 @@ export class SwarmFleet {
         // Replaced secrets and configs go once no service refers to them, as Pulumi deletes them last.
         for (const r of oldObjects) await this.remove(r);
         this.plan = next;
+        this.state = this.planned.get(next) ?? this.state;
         return result;
     }
 
@@ -377,13 +389,31 @@ export class SwarmFleet {
     }
 
     /**
-     * The plan of this stack with `config` changed, as Pulumi would make it: every password
-     * stays what it is (Pulumi keeps generated ones in its state; a fresh offline plan would
-     * generate new ones and replace every secret).
+     * The plan of this stack with `config` changed, as Pulumi would make it from its state
+     * (plan/engineRun.ts): every generated password, key and certificate stays what the state
+     * holds (a fresh offline plan would make new ones and replace every secret and config).
+     * `apply` of that plan makes its state the fleet's.
      */
     async replanSwarm(config: Record<string, string> = {}): Promise<Plan> {
-        return synthPlan({ ...this.config, ...config }, { ...this.secrets, passwords: JSON.stringify(deployedPasswords(this.outputs)) });
+        if (!this.state) {
+            return synthPlan(
+                { ...this.config, ...config },
+                { ...this.secrets, passwords: JSON.stringify(deployedPasswords(this.outputs)) },
+            );
+        }
+        const next = await runEngineProcess({
+            mode: "apply",
+            prior: this.state,
+            values: { ...this.config, ...config },
+            secrets: this.secrets,
+        });
+        this.planned.set(next.plan, next.state);
+        return next.plan;
     }
+
+    /** The engine's state after the plan the fleet was last created or updated from, when it was planned by the engine. */
+    state: EngineState | undefined;
+    private readonly planned = new WeakMap<Plan, EngineState>();
 
     /** The image the running task of a role was started from (its task's spec), or undefined. */
     async runningImage(env: string, role: Role): Promise<string | undefined> {
@@ -448,6 +478,7 @@ export class SwarmFleet {
         const client = new Redis({
             ...(await this.endpoint(env, role)),
             ...credentials,
+            ...clientTls(this.plan, role === "vault" ? out.vault : out.operational!),
             enableReadyCheck: false,
             maxRetriesPerRequest: 1,
             retryStrategy: (times) => (times > 50 ? null : 200),
@@ -464,7 +495,8 @@ export class SwarmFleet {
         const task = await this.waitRunning(env, role);
         const auth = role === "vault" ? out.vault.password : out.operational!.adminPassword;
         const userArgs = role === "operational" ? ["--user", out.operational!.adminUser] : [];
-        const result = await exec(task.node.docker, task.containerId, ["redis-cli", ...userArgs, ...args], {
+        const script = ["sh", "-c", `${IN_CONTAINER_TLS}exec redis-cli "$@"`, "redis-cli", ...userArgs, ...args];
+        const result = await exec(task.node.docker, task.containerId, script, {
             env: [`REDISCLI_AUTH=${auth}`],
         });
         if (result.exitCode !== 0) throw new Error(`redis-cli ${args.join(" ")} in ${env} ${role}: ${result.output}`);
@@ -546,8 +578,11 @@ export async function startSwarmFleet(cluster: SwarmCluster, options: SwarmFleet
         swarmPublish: JSON.stringify(options.publish ?? ["vault", "operational"]),
         ...options.config,
     };
-    const plan = await synthPlan(config, options.secrets);
+    // Planned as the engine's first `pulumi up` would: a later replanSwarm starts from its state,
+    // so what the provider generated (passwords, TLS keys and certificates) stays.
+    const { plan, state } = await runEngineProcess({ mode: "apply", values: config, secrets: options.secrets });
     const fleet = new SwarmFleet(cluster, runId, plan, runId, config, options.secrets);
+    fleet.state = state;
     if (options.create !== false) {
         try {
             await fleet.createAll();

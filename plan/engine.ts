@@ -306,11 +306,16 @@ export class StepGenerator {
     /** Resources deleted already as dependents of a delete-first replacement → that resource. */
     private readonly condemned = new Map<string, string>();
 
+    private readonly replaceTargets: ReadonlySet<string>;
+
     constructor(
         private readonly state: EngineState = { resources: [] },
         readonly facts: EngineFacts = {},
+        /** `pulumi up --replace URN`: these resources are replaced whatever their diff says (step_generator.go isTargetedReplace). */
+        replace: readonly string[] = [],
     ) {
         this.prior = new Map(state.resources.map((r) => [r.urn, r]));
+        this.replaceTargets = new Set(replace);
     }
 
     /** The state entry of a resource before this run. */
@@ -341,8 +346,9 @@ export class StepGenerator {
             };
         } else {
             const changes = diffResource(goal.type, old.outputs, inputs, goal.options);
-            if (changes.length === 0) step = { ...base, op: "same", inputs };
-            else if (!changes.some((c) => c.replace)) step = { ...base, op: "update", inputs, changes };
+            const targeted = this.replaceTargets.has(goal.urn);
+            if (changes.length === 0 && !targeted) step = { ...base, op: "same", inputs };
+            else if (!changes.some((c) => c.replace) && !targeted) step = { ...base, op: "update", inputs, changes };
             else {
                 const deleteFirst = goal.options.deleteBeforeReplace ?? model.deleteBeforeReplace ?? false;
                 const dependents = deleteFirst ? dependentReplacements(this.state, goal.urn) : [];

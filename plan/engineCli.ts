@@ -5,7 +5,7 @@
  * tests and the live harness start one process per run.
  *
  * stdin:  { "mode": "preview" | "apply", "prior"?: EngineState, "facts"?: EngineFacts,
- *           "stack"?: string, "values"?: { KEY: VALUE }, "secrets"?: { KEY: VALUE } }
+ *           "stack"?: string, "values"?: { KEY: VALUE }, "secrets"?: { KEY: VALUE }, "replace"?: URN[] }
  * stdout: { "steps": Step[], "state": EngineState, "plan": Plan }
  * Exit codes: 0 done, 2 a configuration error (on stderr), 1 anything else.
  */

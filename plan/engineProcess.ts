@@ -20,6 +20,8 @@ export interface EngineRequest {
     values?: Record<string, string>;
     /** `--secret KEY=VALUE`. */
     secrets?: Record<string, string>;
+    /** `--replace URN`. */
+    replace?: string[];
 }
 
 export interface EngineResult {

@@ -17,7 +17,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { createHash, randomInt } from "node:crypto";
 import { type EngineFacts, readBack } from "./engineModel";
 import { type EngineState, type StateResource, type Step, StepGenerator } from "./engine";
-import { PlanMocks, SECRET_SIG_KEY, SECRET_SIG_VALUE, mockImageId } from "./mocks";
+import { PlanMocks, SECRET_SIG_KEY, SECRET_SIG_VALUE, mockImageId, tlsState } from "./mocks";
+import { TLS_TYPES, tlsOutputs } from "./tlsStandIn";
 import { type Plan, type PlanOptions, type PlanRun, plainValue, runPlan } from "./plan";
 
 export interface EngineRunOptions extends Omit<PlanOptions, "mocks" | "preview" | "unknownOutputs"> {
@@ -27,6 +28,8 @@ export interface EngineRunOptions extends Omit<PlanOptions, "mocks" | "preview" 
     mode: "preview" | "apply";
     /** What the engine that answers knows: networks' IDs, a registry's digests, swap accounting. */
     facts?: EngineFacts;
+    /** `pulumi up --replace URN`, for each URN here. */
+    replace?: string[];
 }
 
 export interface EngineRun {
@@ -50,24 +53,25 @@ class EngineMocks extends PlanMocks {
         private readonly mode: "preview" | "apply",
         private readonly facts: EngineFacts,
         existingNetworks: string[] | undefined,
+        replace: string[] = [],
     ) {
         super({ existingNetworks, preview: mode === "preview" });
-        this.generator = new StepGenerator(prior, facts);
+        this.generator = new StepGenerator(prior, facts, replace);
     }
 
     /** The first error a registration met here: the SDK reports it only as a resource never registered. */
     failure: unknown;
 
-    override newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
+    override async newResource(args: pulumi.runtime.MockResourceArgs): Promise<{ id: string | undefined; state: Record<string, unknown> }> {
         try {
-            return this.step(args);
+            return await this.step(args);
         } catch (e) {
             this.failure ??= e;
             throw e;
         }
     }
 
-    private step(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
+    private async step(args: pulumi.runtime.MockResourceArgs): Promise<{ id: string | undefined; state: Record<string, unknown> }> {
         // The root stack is the engine's own, no resource of the program's.
         if (args.type === "pulumi:pulumi:Stack") return { id: undefined, state: {} };
         const key = `${args.type}::${args.name}`;
@@ -100,7 +104,10 @@ class EngineMocks extends PlanMocks {
             outputs = step.op === "update" ? { ...old!.outputs, ...raw } : { ...raw };
         } else {
             id = step.op === "update" ? old!.id : nextId(args.name, old?.id);
-            outputs = { ...readBack(args.type, step.inputs, this.facts), ...this.computed(args.type, args.name, step.inputs, old) };
+            outputs = {
+                ...readBack(args.type, step.inputs, this.facts),
+                ...(await this.computed(args.type, args.name, step.inputs, step.op === "update" ? old : undefined, old)),
+            };
         }
         this.resources.set(key, { type: args.type, name: args.name, custom, inputs: raw, state: outputs });
         if (custom && (this.mode === "apply" || step.op !== "create")) {
@@ -129,11 +136,27 @@ class EngineMocks extends PlanMocks {
                 options: registration.options,
             });
         }
+        if (TLS_TYPES.includes(args.type)) return { id, state: tlsState(args.type, outputs, this.generatedSecrets) };
         return { id, state: args.type === RANDOM_PASSWORD ? secretResult(outputs) : outputs };
     }
 
-    /** What the provider computes on create (or keeps across an update). */
-    private computed(type: string, name: string, inputs: Record<string, unknown>, old: StateResource | undefined): Record<string, unknown> {
+    /**
+     * What the provider computes on create (or keeps across an update). `updated` is the state
+     * before an update in place; `old` the state before an update or a replacement.
+     */
+    private async computed(
+        type: string,
+        name: string,
+        inputs: Record<string, unknown>,
+        updated: StateResource | undefined,
+        old: StateResource | undefined,
+    ): Promise<Record<string, unknown>> {
+        if (TLS_TYPES.includes(type)) {
+            // An update in place (earlyRenewalHours) keeps the key or certificate (the provider's
+            // updatedUsingPlan); a create or a replacement makes a new one.
+            if (updated) return Object.fromEntries(Object.entries(updated.outputs).filter(([k]) => !(k in inputs)));
+            return tlsOutputs(type, inputs);
+        }
         switch (type) {
             case RANDOM_PASSWORD: {
                 const result = typeof old?.outputs.result === "string" ? old.outputs.result : password(inputs);
@@ -180,7 +203,7 @@ function password(inputs: Record<string, unknown>): string {
 /** Runs the program once as `pulumi preview` or `pulumi up` would from `prior`. */
 export async function runEngine(options: EngineRunOptions): Promise<EngineRun> {
     const prior = options.prior ?? { resources: [] };
-    const mocks = new EngineMocks(prior, options.mode, options.facts ?? {}, options.existingNetworks);
+    const mocks = new EngineMocks(prior, options.mode, options.facts ?? {}, options.existingNetworks, options.replace);
     let run: PlanRun;
     try {
         run = await runPlan({ ...options, mocks, preview: options.mode === "preview" });

@@ -6,6 +6,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { createHash, randomInt } from "node:crypto";
 import type { Registration } from "./plan";
+import { TLS_SECRET_OUTPUTS, TLS_TYPES, tlsOutputs } from "./tlsStandIn";
 
 /** How the SDK wraps a secret value when it crosses the RPC boundary to the mocks. */
 export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -19,6 +20,31 @@ export function isSecretEnvelope(value: unknown): value is { value: unknown } {
 
 function secretEnvelope(value: unknown): Record<string, unknown> {
     return { [SECRET_SIG_KEY]: SECRET_SIG_VALUE, value };
+}
+
+/** A value with every secret envelope taken off (what a provider receives). */
+export function unwrapSecrets(value: unknown): unknown {
+    if (isSecretEnvelope(value)) return unwrapSecrets(value.value);
+    if (Array.isArray(value)) return value.map(unwrapSecrets);
+    if (typeof value === "object" && value !== null) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+    }
+    return value;
+}
+
+/**
+ * The TLS provider's outputs of a resource as the program receives them: the private keys
+ * in secret envelopes (the provider's additionalSecretOutputs, which the mock runtime does not
+ * apply), and every key recorded in `secrets` so that the plan and the leak tests know it.
+ */
+export function tlsState(type: string, outputs: Record<string, unknown>, secrets: Set<string>): Record<string, unknown> {
+    const state = { ...outputs };
+    for (const key of TLS_SECRET_OUTPUTS[type] ?? []) {
+        if (typeof state[key] !== "string") continue;
+        secrets.add(state[key] as string);
+        state[key] = secretEnvelope(state[key]);
+    }
+    return state;
 }
 
 /** The image ID the mocked `RemoteImage` reports for an image reference (the live harness maps it back). */
@@ -71,7 +97,9 @@ export class PlanMocks implements pulumi.runtime.Mocks {
 
     constructor(protected readonly options: PlanMocksOptions = {}) {}
 
-    newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
+    newResource(
+        args: pulumi.runtime.MockResourceArgs,
+    ): { id: string | undefined; state: Record<string, unknown> } | Promise<{ id: string | undefined; state: Record<string, unknown> }> {
         const key = `${args.type}::${args.name}`;
         if (this.resources.has(key)) throw new Error(`two resources of type ${args.type} are named ${args.name}`);
         const inputs = args.inputs as Record<string, unknown>;
@@ -79,6 +107,15 @@ export class PlanMocks implements pulumi.runtime.Mocks {
             // No id and no state: the SDK leaves every output unknown in a preview.
             this.resources.set(key, { type: args.type, name: args.name, custom: args.custom !== false, inputs, state: {} });
             return { id: undefined, state: {} };
+        }
+        if (TLS_TYPES.includes(args.type) && !(this.options.preview && !this.options.unknownOutputs)) {
+            // Signing is asynchronous (WebCrypto): the SDK waits on a promise from the mocks.
+            this.resources.set(key, { type: args.type, name: args.name, custom: true, inputs, state: {} });
+            return tlsOutputs(args.type, unwrapSecrets(inputs) as Record<string, unknown>).then((outputs) => {
+                const state = { ...inputs, ...tlsState(args.type, outputs, this.generatedSecrets) };
+                this.resources.set(key, { type: args.type, name: args.name, custom: true, inputs, state });
+                return { id: `${args.name}-id`, state };
+            });
         }
         const state = this.stateFor(args.type, args.name, inputs, args.custom !== false);
         this.resources.set(key, { type: args.type, name: args.name, custom: args.custom !== false, inputs, state });

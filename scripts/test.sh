@@ -61,6 +61,8 @@ bash scripts/ensure-docker.sh
 bash scripts/build-test-image.sh
 # restic (Debian's package), for the backup tests' local restic repository.
 bash scripts/ensure-restic.sh
+# tcpdump (Debian's package), for the Swarm TLS test's capture between the nodes.
+bash scripts/ensure-tcpdump.sh
 # The tools that make the full-disk tests' small ext4 volumes (check's and backup's; Debian's
 # required packages).
 bash scripts/ensure-disk-tools.sh

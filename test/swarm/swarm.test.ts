@@ -89,7 +89,8 @@ beforeAll(async () => {
     cluster = await SwarmCluster.start({ images: [SWARM_TEST_IMAGE], log });
     fleet = await startSwarmFleet(cluster, { vaultNodes: Object.fromEntries(ON_N2.map((env) => [env, "n2"])) });
     outputsFile = path.join(mkdtempSync(path.join(tmpdir(), "nexus-redis-swarm-")), "outputs.json");
-    writeFileSync(outputsFile, JSON.stringify({ environments: fleet.outputs }));
+    // With the stack's CA: TLS is on by default on swarm, and the CLI checks each server's certificate.
+    writeFileSync(outputsFile, JSON.stringify({ environments: fleet.outputs, tls: fleet.plan.outputs.tls }));
     for (const env of ALL) {
         await fleet.waitRunning(env, "vault");
         if (STANDARD.includes(env)) await fleet.waitRunning(env, "operational");

@@ -88,6 +88,7 @@ describe("where a backup is written", () => {
             manifest: "/var/backups/nexus-redis/locker/20260126T030005.123Z.json",
             rdbTemp: "/var/backups/nexus-redis/locker/.20260126T030005.123Z.pid4242@backup-host.rdb.partial",
             manifestTemp: "/var/backups/nexus-redis/locker/.20260126T030005.123Z.pid4242@backup-host.json.partial",
+            caFile: "/var/backups/nexus-redis/locker/.20260126T030005.123Z.pid4242@backup-host.ca.partial",
         });
     });
 

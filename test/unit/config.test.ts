@@ -3,20 +3,13 @@ import { describe, expect, it } from "vitest";
 import { CONFIG_KEYS, ConfigError, type RawConfig, isPinnedImage, parseFleetConfig } from "../../config";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
 import { loadProjectConfig } from "../../plan/projectConfig";
+import { devConfig } from "./devConfig";
 
 const ROOT = path.resolve(__dirname, "../..");
 /** Images a swarm stack accepts: a registry image pinned by digest, and an image ID. */
 const PINNED = `redis:7.2@sha256:${"c".repeat(64)}`;
 const IMAGE_ID = `sha256:${"d".repeat(64)}`;
 const NODE = "a1b2c3d4e5f6g7h8i9j0k1l2m";
-
-/** The dev stack's configuration as the Pulumi CLI would hand it over, keys without namespace. */
-function devConfig(): RawConfig {
-    const { config } = loadProjectConfig(ROOT, "dev");
-    const raw: RawConfig = {};
-    for (const key of CONFIG_KEYS) if (config[`nexus-redis:${key}`] !== undefined) raw[key] = config[`nexus-redis:${key}`];
-    return raw;
-}
 
 function problemsOf(overrides: RawConfig): { key: string; message: string }[] {
     try {

@@ -114,21 +114,13 @@ describe("memoryLimitMb", () => {
 
 describe("environments", () => {
     it("removing one deletes its resources alone", () => {
-        expect(changes(runs.dropEnvironment).sort()).toEqual(
-            [
-                "kb",
-                ...["vault", "replication", "operational-admin", "backup"].map((p) => `kb-${p}-password`),
-                "kb-vault-config",
-                "kb-vault-script",
-                "kb-vault-volume",
-                "kb-vault",
-                "kb-operational-config",
-                "kb-operational-script",
-                "kb-operational",
-            ]
-                .map((name) => `delete ${name}`)
-                .sort(),
-        );
+        // With TLS (on by default on swarm), each role's key, request and certificate, its key's
+        // secret and its certificate's config go too; the stack's CA stays.
+        const tls = (role: string) => [`${role}-tls-cert`, `${role}-tls-cert`, `${role}-tls-csr`, `${role}-tls-key`, `${role}-tls-key`];
+        const names = ["", "-backup-password", "-operational", "-operational-admin-password", "-operational-config", "-operational-script"]
+            .concat(tls("-operational"), ["-replication-password", "-vault", "-vault-config", "-vault-password", "-vault-script"])
+            .concat(tls("-vault"), ["-vault-volume"]);
+        expect(changes(runs.dropEnvironment).sort()).toEqual(names.map((n) => `delete kb${n}`));
     });
 });
 

@@ -111,6 +111,11 @@ describe("why a vault refuses writes, by Redis's own rules", () => {
         ["nothing listening", { failure: { kind: "refused", command: "AUTH", message: "refused" } }, ["unreachable"]],
         ["a host that never answers", { failure: { kind: "silent", command: "AUTH", message: "silent" } }, ["unreachable"]],
         ["the stack's password refused", { failure: { kind: "auth", command: "AUTH", message: "rejected" } }, ["password-refused"]],
+        [
+            "its certificate refused (another CA)",
+            { failure: { kind: "tls", command: "AUTH", message: "not signed" } },
+            ["certificate-refused"],
+        ],
         ["INFO refused", { failure: { kind: "denied", command: "INFO", message: "NOPERM" } }, ["unknown"]],
     ])("%s", (_what, observation, reasons) => {
         expect(writeRefusals(observation)).toEqual(reasons);

@@ -5,9 +5,13 @@
  */
 import { Buffer } from "node:buffer";
 import { beforeAll, describe, expect, it } from "vitest";
+import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
 import { isSecretEnvelope } from "../../plan/mocks";
 import { type PlanRun, runPlan } from "../../plan/plan";
 import { leaks, sha256 } from "./secretLeaks";
+
+/** Roles of the protocol's table: a vault per environment, an operational per standard one. */
+const ROLES = PROTOCOL_ENVIRONMENTS.length + PROTOCOL_ENVIRONMENTS.filter((e) => e.kind === "standard").length;
 
 let run: PlanRun;
 beforeAll(async () => {
@@ -24,18 +28,22 @@ beforeAll(async () => {
 const ofType = (type: string) => [...run.rawInputs].filter(([urn]) => urn.includes(`$${type}::`));
 
 describe("the swarm stack with generated passwords", () => {
-    it("knows every password of the stack (so the search below is not vacuous)", () => {
-        expect(run.secrets).toHaveLength(44);
+    it("knows every password and every private key of the stack (so the search below is not vacuous)", () => {
+        const keys = run.secrets.filter((s) => s.includes("PRIVATE KEY-----"));
+        expect(run.secrets.length - keys.length).toBe(44);
+        // TLS is on by default on swarm: the CA's key and one per role, each as SEC1 and PKCS#8.
+        expect(keys).toHaveLength(2 * (1 + ROLES));
     });
 
     it("puts no password, and no password's hash, in any input that is not a Pulumi secret (base64 decoded too)", () => {
         expect(leaks(run)).toEqual([]);
     });
 
-    it("holds the passwords only in the Swarm secrets' data, a Pulumi secret, base64", () => {
+    it("holds the passwords and the private keys only in the Swarm secrets' data, a Pulumi secret, base64", () => {
         const needles = run.secrets.flatMap((s) => [s, sha256(s)]);
         const secrets = ofType("docker:index/secret:Secret");
-        expect(secrets).toHaveLength(22);
+        // A config per role, and its TLS key.
+        expect(secrets).toHaveLength(2 * ROLES);
         for (const [urn, inputs] of secrets) {
             expect(isSecretEnvelope(inputs.data), urn).toBe(true);
             const decoded = Buffer.from(String((inputs.data as { value: unknown }).value), "base64").toString("utf8");

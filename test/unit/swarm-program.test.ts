@@ -61,11 +61,31 @@ function setting(secretName: string, key: string): string[] | undefined {
 }
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 const outputs = () => plan.outputs.environments as Record<string, any>;
+/** A role's TLS resources (tls defaults to on for swarm): its key, request and certificate, the key as a secret, the certificate as a config. */
+const tlsResources = (env: string, role: string) => [
+    `tls:index/privateKey:PrivateKey::${env}-${role}-tls-key`,
+    `tls:index/certRequest:CertRequest::${env}-${role}-tls-csr`,
+    `tls:index/locallySignedCert:LocallySignedCert::${env}-${role}-tls-cert`,
+    `docker:index/secret:Secret::${env}-${role}-tls-key`,
+    `docker:index/serviceConfig:ServiceConfig::${env}-${role}-tls-cert`,
+];
+/** The stack's CA config every service mounts. */
+const caReference = () => ({
+    configId: "tls-ca-id",
+    configName: script("tls-ca").inputs.name,
+    fileName: "/etc/nexus-redis/tls/ca.crt",
+    fileUid: "999",
+    fileGid: "999",
+    fileMode: 0o444,
+});
 
 describe("the swarm stack's resources", () => {
     it("are one service per role with its secret and the start script as a config, a record of each vault's volume name, and no container, volume or image pull", () => {
         const expected = [
             "docker:index/network:Network::storage-network",
+            "tls:index/privateKey:PrivateKey::tls-ca-key",
+            "tls:index/selfSignedCert:SelfSignedCert::tls-ca",
+            "docker:index/serviceConfig:ServiceConfig::tls-ca",
             ...STANDARD.flatMap((e) => [
                 `nexus-redis:redis:StandardEnvironment::${e.name}`,
                 ...["vault", "replication", "operational-admin", "backup"].map(
@@ -78,6 +98,8 @@ describe("the swarm stack's resources", () => {
                 `docker:index/secret:Secret::${e.name}-operational-config`,
                 `docker:index/serviceConfig:ServiceConfig::${e.name}-operational-script`,
                 `docker:index/service:Service::${e.name}-operational`,
+                ...tlsResources(e.name, "vault"),
+                ...tlsResources(e.name, "operational"),
             ]),
             ...SECURE.flatMap((e) => [
                 `nexus-redis:redis:SecureEnvironment::${e.name}`,
@@ -87,6 +109,7 @@ describe("the swarm stack's resources", () => {
                 `docker:index/serviceConfig:ServiceConfig::${e.name}-vault-script`,
                 `random:index/randomId:RandomId::${e.name}-vault-volume`,
                 `docker:index/service:Service::${e.name}-vault`,
+                ...tlsResources(e.name, "vault"),
             ]),
         ];
         expect(plan.resources.map((r) => `${r.type}::${r.name}`).sort()).toEqual(expected.sort());
@@ -169,13 +192,21 @@ describe.each(PROTOCOL_ENVIRONMENTS)("$name's vault", (env) => {
         expect(spec.image).toBe(IMAGE);
     });
 
-    it("gets its config as a secret readable by the redis user alone, and its start script as a config", () => {
+    it("gets its config and its TLS key as secrets readable by the redis user alone, its start script, certificate and the stack's CA as configs", () => {
         const spec = containerSpec(name);
         expect(spec.secrets).toEqual([
             {
                 secretId: `${env.name}-vault-config-id`,
                 secretName: secret(`${env.name}-vault-config`).inputs.name,
                 fileName: "/run/secrets/vault.conf",
+                fileUid: "999",
+                fileGid: "999",
+                fileMode: 0o400,
+            },
+            {
+                secretId: `${env.name}-vault-tls-key-id`,
+                secretName: secret(`${env.name}-vault-tls-key`).inputs.name,
+                fileName: "/run/secrets/tls.key",
                 fileUid: "999",
                 fileGid: "999",
                 fileMode: 0o400,
@@ -190,6 +221,15 @@ describe.each(PROTOCOL_ENVIRONMENTS)("$name's vault", (env) => {
                 fileGid: "0",
                 fileMode: 0o555,
             },
+            {
+                configId: `${env.name}-vault-tls-cert-id`,
+                configName: script(`${env.name}-vault-tls-cert`).inputs.name,
+                fileName: "/etc/nexus-redis/tls/server.crt",
+                fileUid: "999",
+                fileGid: "999",
+                fileMode: 0o444,
+            },
+            caReference(),
         ]);
         expect(decode(script(`${env.name}-vault-script`).inputs.data)).toBe(START_SCRIPT);
     });
@@ -239,9 +279,12 @@ describe.each(STANDARD)("$name's operational", (env) => {
         expect(containerSpec(name).args).toEqual(["sh", "/etc/nexus-redis/start-redis.sh", "operational", "/run/secrets/operational.conf"]);
         expect(containerSpec(name).secrets).toEqual([
             expect.objectContaining({ fileName: "/run/secrets/operational.conf", fileUid: "999", fileGid: "999", fileMode: 0o400 }),
+            expect.objectContaining({ fileName: "/run/secrets/tls.key", fileUid: "999", fileGid: "999", fileMode: 0o400 }),
         ]);
         expect(containerSpec(name).configs).toEqual([
             expect.objectContaining({ fileName: "/etc/nexus-redis/start-redis.sh", fileUid: "0", fileGid: "0", fileMode: 0o555 }),
+            expect.objectContaining({ fileName: "/etc/nexus-redis/tls/server.crt", fileUid: "999", fileGid: "999", fileMode: 0o444 }),
+            caReference(),
         ]);
         expect(decode(script(`${env.name}-operational-script`).inputs.data)).toBe(START_SCRIPT);
     });
@@ -265,6 +308,7 @@ describe.each(STANDARD)("$name's operational", (env) => {
                 host: `nexus3-${env.name}-vault`,
                 port: 6379,
                 publishedPort: env.vaultPort,
+                tls: { serverName: `nexus3-${env.name}-vault` },
                 password: expect.stringMatching(/^[A-Za-z0-9]{32}$/),
             },
             replication: { user: "replicator", password: expect.stringMatching(/^[A-Za-z0-9]{32}$/) },
@@ -272,6 +316,7 @@ describe.each(STANDARD)("$name's operational", (env) => {
                 container: `nexus3-${env.name}-operational`,
                 host: `nexus3-${env.name}-operational`,
                 port: 6379,
+                tls: { serverName: `nexus3-${env.name}-operational` },
                 adminUser: "admin",
                 adminPassword: expect.stringMatching(/^[A-Za-z0-9]{32}$/),
             },

@@ -3,7 +3,7 @@
  * here from a copy in a temp project, next to stand-ins for what it calls: the Docker and image
  * scripts, `npm` and `npx` record their calls instead of doing anything.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { bash, executable, scriptProject } from "./scriptProject";
@@ -14,7 +14,14 @@ function testCommand(args: string[]) {
     writeFileSync(path.join(project, "package-lock.json"), "{}\n");
     writeFileSync(path.join(project, "scripts/use-node-24.sh"), ":\n");
     const recorder = (name: string) => `#!/bin/sh\nprintf '%s\\n' "${name} $*" >> "${calls}"\n`;
-    for (const script of ["ensure-prometheus.sh", "ensure-docker.sh", "build-test-image.sh", "ensure-restic.sh", "ensure-disk-tools.sh"])
+    for (const script of [
+        "ensure-prometheus.sh",
+        "ensure-docker.sh",
+        "build-test-image.sh",
+        "ensure-restic.sh",
+        "ensure-tcpdump.sh",
+        "ensure-disk-tools.sh",
+    ])
         writeFileSync(path.join(project, "scripts", script), recorder(script));
     for (const command of ["npm", "npx"]) executable(path.join(bin, command), `${recorder(command)}mkdir -p node_modules\n`);
     const result = bash([path.join(project, "scripts/test.sh"), ...args], { bin });
@@ -54,7 +61,7 @@ describe("npm test", () => {
     );
 
     it.each(WITH_LIVE)(
-        "installs Prometheus, starts Docker, builds the test image, installs restic and the disk tools before the live tests: $shown",
+        "installs Prometheus, starts Docker, builds the test image, installs restic, tcpdump and the disk tools before the live tests: $shown",
         ({ args }) => {
             expect(testCommand(args)).toEqual([
                 "npm ci --no-audit --no-fund",
@@ -62,6 +69,7 @@ describe("npm test", () => {
                 "ensure-docker.sh ",
                 "build-test-image.sh ",
                 "ensure-restic.sh ",
+                "ensure-tcpdump.sh ",
                 "ensure-disk-tools.sh ",
                 "npx tsc --noEmit -p .",
                 "npx biome check .",
@@ -113,5 +121,48 @@ describe("scripts/ensure-disk-tools.sh", () => {
         expect(run.stderr).toBe(
             `ensure-disk-tools: ${missingWith(["truncate"]).join(" ")} missing and this is not root: install Debian's e2fsprogs, mount and util-linux first\n`,
         );
+    });
+});
+
+describe("scripts/ensure-tcpdump.sh", () => {
+    /**
+     * Runs it with PATH holding only stand-ins (tcpdump when `present`, id answering `uid`,
+     * dirname) and a stand-in apt-install.sh that "installs" tcpdump; returns its calls and status.
+     */
+    function ensure(present: boolean, uid: number) {
+        const { dir, project, bin } = scriptProject("tcpdump", ["scripts/ensure-tcpdump.sh"]);
+        const calls = path.join(dir, "calls");
+        writeFileSync(calls, "");
+        writeFileSync(
+            path.join(project, "scripts/apt-install.sh"),
+            `printf '%s\\n' "apt-install.sh $*" >> "${calls}"\nprintf '#!/bin/sh\\n' > "${bin}/tcpdump"\n/bin/chmod +x "${bin}/tcpdump"\n`,
+        );
+        if (present) executable(path.join(bin, "tcpdump"), "#!/bin/sh\n");
+        executable(path.join(bin, "id"), `#!/bin/sh\necho ${uid}\n`);
+        executable(path.join(bin, "dirname"), '#!/bin/sh\necho "${1%/*}"\n');
+        // The real bash, alone of this machine's programs (it has tcpdump in /usr/bin).
+        symlinkSync("/bin/bash", path.join(bin, "bash"));
+        const result = bash([path.join(project, "scripts/ensure-tcpdump.sh")], { bin, env: { PATH: bin } });
+        return { status: result.status, stderr: result.stderr, calls: readFileSync(calls, "utf8").trimEnd() };
+    }
+
+    it("changes nothing when tcpdump is there", () => {
+        expect(ensure(true, 0)).toEqual({ status: 0, stderr: "", calls: "" });
+    });
+
+    it("installs Debian's tcpdump with apt, as root, when it is missing", () => {
+        expect(ensure(false, 0)).toEqual({
+            status: 0,
+            stderr: "ensure-tcpdump: installing tcpdump with apt\n",
+            calls: "apt-install.sh tcpdump",
+        });
+    });
+
+    it("refuses, naming the package, when tcpdump is missing and this is not root", () => {
+        expect(ensure(false, 1000)).toEqual({
+            status: 1,
+            stderr: "ensure-tcpdump: tcpdump is missing and this is not root: install Debian's tcpdump package first\n",
+            calls: "",
+        });
     });
 });
