@@ -128,10 +128,12 @@ describe.skipIf(!live)("rotating a password under a steady writer", () => {
                         : fleet.outputs[ENV].operational!.adminPassword;
             const fresh = `New-${role}-${Date.now().toString(36)}`;
 
+            const earlier = JSON.parse(fleet.config.secrets.passwords ?? "{}");
             const rotated = await rotateWithStandIn(fleet, ENV, role, fresh);
             expect(rotated.stderr).toContain("accepts the old and the new");
             expect(rotated.code).toBe(0);
-            expect(JSON.parse(rotated.config)).toEqual({ [ENV]: { [role]: fresh } });
+            // The stack's whole passwords config: the earlier rotations' passwords kept, this one added.
+            expect(JSON.parse(rotated.config)).toEqual({ [ENV]: { ...earlier[ENV], [role]: fresh } });
             expect(await logsIn(server, user, old)).toBe(true);
             expect(await logsIn(server, user, fresh)).toBe(true);
             // check sees the open rotation for what it is.
@@ -142,9 +144,17 @@ describe.skipIf(!live)("rotating a password under a steady writer", () => {
             await new Promise((r) => setTimeout(r, 300));
 
             // pulumi up with the stack's new config.
-            const result = await fleet.apply(await fleet.replan({ passwords: JSON.parse(rotated.config) }));
+            const untouched = (["vault", "operational"] as const).filter((r) => !(replaced as readonly string[]).includes(`${ENV}-${r}`));
+            const ids = async () =>
+                Object.fromEntries(await Promise.all(untouched.map(async (r) => [r, (await fleet.container(ENV, r).inspect()).Id])));
+            const idsBefore = await ids();
+            const result = await fleet.up({ secrets: { passwords: rotated.config } });
             expect(result.replaced.sort()).toEqual([...replaced].sort());
-            expect(result.created).toEqual([]);
+            expect([...result.created, ...result.updated]).toEqual([]);
+            // The generated password the config now gives goes from the state, and nothing else.
+            expect(result.deleted.every((name) => name.endsWith("-password"))).toBe(true);
+            // What is not replaced is the same container, never stopped.
+            expect(await ids()).toEqual(idsBefore);
             await waitFor(
                 "writes acknowledged after the restart",
                 async () => {
