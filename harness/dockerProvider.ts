@@ -105,6 +105,8 @@ async function untilRemoved(what: string, attempt: () => Promise<"removed" | "pe
 export class DockerProvider implements StandInProvider {
     /** The mocks' image ID (plan/mocks.ts mockImageId) of each image created → its reference here. */
     private readonly images = new Map<string, string>();
+    /** The state's ID of each container created (the mocks' `NAME-id`, `NAME-id.2`...) → the engine's. */
+    private readonly containerIds = new Map<string, string>();
 
     constructor(
         /** The engine the provider talks to. */
@@ -203,10 +205,23 @@ export class DockerProvider implements StandInProvider {
                 .getNetwork(n.name)
                 .connect({ Container: container.id, EndpointConfig: n.aliases ? { Aliases: n.aliases } : {} });
         }
+        if (r.id) this.containerIds.set(r.id, container.id);
         // As the provider does: uploads after create, before the first start.
         const archive = await uploadsArchive(r.name, i.uploads);
         if (archive) await container.putArchive(archive, { path: "/" });
         await container.start();
+    }
+
+    /**
+     * The provider's Read of a container, as far as a refresh needs it: whether the engine still
+     * has a container of the ID this stand-in created it with (resource_docker_container_funcs.go
+     * resourceDockerContainerRead lists the containers and looks for the ID, not the name).
+     */
+    async exists(r: StateResource): Promise<boolean> {
+        if (r.type !== CONTAINER) return true;
+        const id = r.id === undefined ? undefined : this.containerIds.get(r.id);
+        if (id === undefined) throw new UnsupportedPlanError(`${r.name}: not created by this stand-in, so its engine ID is not known`);
+        return (await this.docker.listContainers({ all: true })).some((c) => c.Id === id);
     }
 
     async update(old: StateResource, r: StateResource, changes: FieldChange[]): Promise<void> {

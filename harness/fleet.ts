@@ -15,6 +15,7 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import Redis, { type RedisOptions } from "ioredis";
+import { refreshState } from "../plan/engine";
 import type { EngineFacts } from "../plan/engineModel";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
 import { type Role, containerName } from "../components/redisServer";
@@ -47,9 +48,16 @@ export interface LiveFleetOptions {
     config?: Record<string, string>;
     /** Secret stack config (`pulumi config set --secret KEY VALUE`), e.g. passwords. */
     secrets?: Record<string, string>;
-    /** Another checkout of the program to plan with (Pulumi.yaml, index.ts). Default: this repository. */
+    /** Another checkout of the program to plan with (Pulumi.yaml, index.ts). Default: PROGRAM_DIR. */
     projectDir?: string;
 }
+
+/**
+ * The program the live and Swarm tests deploy: this repository's, or the checkout
+ * NEXUS_REDIS_PROGRAM_DIR names (Pulumi.yaml, index.ts and what it imports): how a test is
+ * shown to fail on an earlier version of the program.
+ */
+export const PROGRAM_DIR: string | undefined = process.env.NEXUS_REDIS_PROGRAM_DIR || undefined;
 
 /**
  * Whether a Docker engine answers and has the test image. Synchronous, so test files can
@@ -114,6 +122,17 @@ export class LiveFleet extends StandInStack {
     async facts(): Promise<EngineFacts> {
         const info = (await this.docker.info()) as { SwapLimit?: boolean };
         return { swapLimit: info.SwapLimit !== false };
+    }
+
+    /**
+     * `pulumi refresh`: the state after each container's Read (plan/engine.ts refreshState): a
+     * container no longer on the engine under the ID it was created with leaves the state, even
+     * where another container has its name. Volumes, networks and the image are taken as read.
+     */
+    async refresh(): Promise<void> {
+        const found = new Map<string, boolean>();
+        for (const r of this.state.resources) found.set(r.urn, await this.provider.exists(r));
+        this.state = refreshState(this.state, (r) => found.get(r.urn) !== false);
     }
 
     /**
@@ -248,7 +267,7 @@ export async function startLiveFleet(options: LiveFleetOptions = {}): Promise<Li
         runId,
         await connectDocker(),
         { values, secrets: options.secrets ?? {} },
-        { projectDir: options.projectDir },
+        { projectDir: options.projectDir ?? PROGRAM_DIR },
     );
     try {
         await fleet.createAll();

@@ -17,7 +17,7 @@ import { type Role, containerName } from "../components/redisServer";
 import { exec } from "./docker";
 import { DockerProvider, labelsOf } from "./dockerProvider";
 import { RANDOM_PROVIDER, type StackConfig, type StandInProvider, StandInStack, UnsupportedPlanError, planRun } from "./engineApply";
-import { type EnvironmentOutput, RUN_LABEL_KEY, TEST_IMAGE } from "./fleet";
+import { type EnvironmentOutput, PROGRAM_DIR, RUN_LABEL_KEY, TEST_IMAGE } from "./fleet";
 import type { SwarmCluster, SwarmNode } from "./swarm";
 
 /** The image the Swarm tests run: the Docker tests' own (scripts/build-test-image.sh), loaded into every node. */
@@ -44,7 +44,7 @@ export interface SwarmFleetOptions {
     secrets?: Record<string, string>;
     /** Create the plan's resources now (the stack's first up). Default true; false: planned only, `createAll` creates. */
     create?: boolean;
-    /** Another checkout of the program to plan with (Pulumi.yaml, index.ts). Default: this repository. */
+    /** Another checkout of the program to plan with (Pulumi.yaml, index.ts). Default: PROGRAM_DIR. */
     projectDir?: string;
 }
 
@@ -532,8 +532,9 @@ export async function startSwarmFleet(cluster: SwarmCluster, options: SwarmFleet
         ...options.config,
     };
     const stack = { values: config, secrets: options.secrets ?? {} };
-    const planned = await planRun("apply", { resources: [] }, stack, { projectDir: options.projectDir });
-    const fleet = new SwarmFleet(cluster, runId, runId, stack, { planned, projectDir: options.projectDir });
+    const projectDir = options.projectDir ?? PROGRAM_DIR;
+    const planned = await planRun("apply", { resources: [] }, stack, { projectDir });
+    const fleet = new SwarmFleet(cluster, runId, runId, stack, { planned, projectDir });
     if (options.create !== false) {
         try {
             await fleet.createAll();
