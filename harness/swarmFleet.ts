@@ -104,7 +104,6 @@ export class SwarmFleet extends StandInStack implements StandInProvider {
     constructor(
         readonly cluster: SwarmCluster,
         readonly runId: string,
-        readonly prefix: string,
         config: StackConfig,
         options: StandInStack["stackOptions"] & {
             /** The state of the stack so far (a stack deployed before, on the manager). */
@@ -135,6 +134,11 @@ export class SwarmFleet extends StandInStack implements StandInProvider {
     /** The stack output `environments`, with passwords. */
     get outputs(): Record<string, SwarmEnvironmentOutput> {
         return this.plan.outputs.environments as Record<string, SwarmEnvironmentOutput>;
+    }
+
+    /** The stack's container prefix as of the last up (a new one renames the services). */
+    get prefix(): string {
+        return this.config.values.containerPrefix ?? this.runId;
     }
 
     serviceName(env: string, role: Role): string {
@@ -534,7 +538,7 @@ export async function startSwarmFleet(cluster: SwarmCluster, options: SwarmFleet
     const stack = { values: config, secrets: options.secrets ?? {} };
     const projectDir = options.projectDir ?? PROGRAM_DIR;
     const planned = await planRun("apply", { resources: [] }, stack, { projectDir });
-    const fleet = new SwarmFleet(cluster, runId, runId, stack, { planned, projectDir });
+    const fleet = new SwarmFleet(cluster, runId, stack, { planned, projectDir });
     if (options.create !== false) {
         try {
             await fleet.createAll();

@@ -74,7 +74,7 @@ describe("planned services on the Engine API", () => {
             endpointSpec: { mode: "dnsrr", ports: [{ targetPort: 6379, publishedPort: 6626, publishMode: "host", protocol: "tcp" }] },
         },
     });
-    const fleet = new SwarmFleet({ manager: { docker: {} } } as never, "nrs000000", "p", { values: {}, secrets: {} });
+    const fleet = new SwarmFleet({ manager: { docker: {} } } as never, "nrs000000", { values: {}, secrets: {} });
 
     it("maps args, mounts, placement, update order and host-mode ports as the provider does, with its defaults", () => {
         const spec = fleet.serviceSpec(
