@@ -310,7 +310,7 @@ export class SwarmFleet extends StandInStack implements StandInProvider {
         refuseUnknown(`${r.name}.resources.limits`, t.resources?.limits, ["memoryBytes"]);
         const e = i.endpointSpec ?? {};
         refuseUnknown(`${r.name}.endpointSpec`, e, ["mode", "ports"]);
-        for (const n of t.networksAdvanceds ?? []) refuseUnknown(`${r.name} network`, n, ["id", "aliases"]);
+        for (const n of t.networksAdvanceds ?? []) refuseUnknown(`${r.name} network`, n, ["id", "name", "aliases"]);
         return {
             Name: i.name,
             Labels: labelsOf(i.labels, this.runLabel),
@@ -327,10 +327,11 @@ export class SwarmFleet extends StandInStack implements StandInProvider {
                     Configs: (c.configs ?? []).map((s: Record<string, any>) => file(`${r.name} config`, s, "configId", "configName")),
                     ...(c.stopGracePeriod ? { StopGracePeriod: durationNs(c.stopGracePeriod) } : {}),
                 },
-                Networks: (t.networksAdvanceds ?? []).map((n: Record<string, any>) => ({
-                    Target: this.realId(n.id, `${r.name} network`),
-                    Aliases: n.aliases ?? [],
-                })),
+                // createServiceAdvancedNetworks: the ID, else the name (deprecated), as the target.
+                Networks: (t.networksAdvanceds ?? []).map((n: Record<string, any>) => {
+                    if (!n.id && !n.name) throw new UnsupportedPlanError(`${r.name}: network 'name' or 'id' must be specified`);
+                    return { Target: n.id ? this.realId(n.id, `${r.name} network`) : n.name, Aliases: n.aliases ?? [] };
+                }),
                 Placement: { Constraints: placement.constraints ?? [] },
                 ...(t.restartPolicy
                     ? {
