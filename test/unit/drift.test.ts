@@ -13,7 +13,10 @@ function setUp({ preview = 0, check = 0, withPulumi = true } = {}) {
     const { dir, project, bin } = scriptProject("drift", ["scripts/drift.sh"]);
     const calls = path.join(dir, "calls");
     const recorder = (name: string, code: number) =>
-        executable(path.join(bin, name), ["#!/bin/sh", `echo "${name} $*" >> "${calls}"`, `exit ${code}`, ""].join("\n"));
+        executable(
+            path.join(bin, name),
+            ["#!/bin/sh", `echo "${name} $*" >> "${calls}"`, `echo "${name} ran in $(pwd)" >&2`, `exit ${code}`, ""].join("\n"),
+        );
     if (withPulumi) recorder("pulumi", preview);
     recorder("node", check);
     const run = (args: string[] = []) => {
@@ -21,7 +24,7 @@ function setUp({ preview = 0, check = 0, withPulumi = true } = {}) {
         const recorded = existsSync(calls) ? readFileSync(calls, "utf8").trimEnd().split("\n") : [];
         return { status: result.status, stderr: result.stderr, calls: recorded };
     };
-    return { run };
+    return { project, run };
 }
 
 describe.each([
@@ -52,6 +55,13 @@ describe.each([
             `node ./bin/nexus-redis.js check ${forCheck}`,
         ]);
     });
+});
+
+it("runs both in the project, whatever folder it is started from", () => {
+    const { project, run } = setUp();
+    const result = run();
+    expect(result.stderr).toContain(`pulumi ran in ${project}`);
+    expect(result.stderr).toContain(`node ran in ${project}`);
 });
 
 it("says which half found something", () => {
