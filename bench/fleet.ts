@@ -7,12 +7,12 @@
 import { performance } from "node:perf_hooks";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
 import { main as nexusRedis } from "../cli/nexus-redis";
-import { type EnvironmentOutput, LiveFleet } from "../harness/fleet";
+import { type EnvironmentOutput, LiveFleet, testStackConfig } from "../harness/fleet";
+import { type PlannedRun, planRun } from "../harness/engineApply";
 import type { Plan } from "../plan/plan";
 import { BENCH_PORTS, freePortOffset } from "../harness/ports";
 import { info, redisCommand } from "../harness/resp";
 import { type BenchRun, ROOT, until } from "./resources";
-import { type SynthRun, runSynth, testStackConfig } from "./synth";
 
 export const PROTOCOL_NAMES = PROTOCOL_ENVIRONMENTS.map((e) => e.name);
 
@@ -24,25 +24,21 @@ export function planPorts(plan: Plan): number[] {
 }
 
 /**
- * Plans a test stack of `environments` (the same config keys `startLiveFleet` sets), timing
- * the plan: with the protocol's 12 environments it is also a sample of synth-12.
+ * Plans the first `pulumi up` of a test stack of `environments` (the same config keys
+ * `startLiveFleet` sets), as the engine would plan it (harness/engineApply.ts planRun).
  */
-export async function planFleet(
-    name: string,
-    environments: string[],
-): Promise<{ plan: Plan; synth: SynthRun; config: Record<string, string> }> {
-    const config = testStackConfig(name, environments, await freePortOffset(environments, BENCH_PORTS));
-    const synth = await runSynth(config, { showSecrets: true });
-    return { plan: synth.plan, synth, config };
+export async function planFleet(name: string, environments: string[]): Promise<PlannedRun> {
+    const values = testStackConfig(name, environments, await freePortOffset(environments, BENCH_PORTS));
+    return planRun("apply", { resources: [] }, { values, secrets: {} });
 }
 
 /**
- * A LiveFleet over an existing plan, made with `config` (so that `replan` plans the next state
- * of the same stack). The harness's own `startLiveFleet` plans and creates in one call; the
- * benchmarks need the two apart, to time creation alone.
+ * A LiveFleet whose first up is `planned` (so that later ups plan the next state of the same
+ * stack). The harness's own `startLiveFleet` plans and creates in one call; the benchmarks
+ * need the two apart, to time creation alone.
  */
-export function fleetFor(run: BenchRun, name: string, plan: Plan, config: Record<string, string>): LiveFleet {
-    return new LiveFleet(name, plan, name, run.docker, config);
+export function fleetFor(run: BenchRun, name: string, planned: PlannedRun): LiveFleet {
+    return new LiveFleet(name, name, run.docker, planned.config, { planned });
 }
 
 /** Whether one environment is healthy: its vault answers with its password, its operational reports the link up. */

@@ -1,17 +1,18 @@
 /**
  * fleet-up: from nothing to all twelve environments healthy (every vault answering with
- * its password, every operational's link up), creating exactly what the plan declares
- * (network, 22 volumes, 22 containers) the way the live harness does, one after another
- * as `pulumi up` would for dependent resources.
+ * its password, every operational's link up), creating exactly what the stack's first
+ * `pulumi up` creates (network, 22 volumes, 22 containers) the way the live harness does,
+ * a create step after another.
  *
  * Baseline: the same engine starting the same number of bare Redis containers (the same
  * image, `redis-server` with no arguments, each published on a loopback port) until each
  * answers. A bare server in protected mode answers an outside client with -DENIED: that
  * is an answer, so it counts as up.
  *
- * The plan itself is not timed here (synth-12 measures it): the baseline needs none.
+ * The plan itself is not timed here (synth-12 measures the program's run): the baseline needs none.
  */
 import { performance } from "node:perf_hooks";
+import type { PlannedRun } from "../harness/engineApply";
 import type { LiveFleet } from "../harness/fleet";
 import type { Plan } from "../plan/plan";
 import { BENCH_PORTS, freePorts } from "../harness/ports";
@@ -73,10 +74,10 @@ async function fleetUp(fleet: LiveFleet): Promise<number> {
 export async function benchFleetUp(
     run: BenchRun,
     name: string,
-    plan: Plan,
-    config: Record<string, string>,
+    planned: PlannedRun,
     repetitions: number,
 ): Promise<{ results: BenchResult[]; fleet: LiveFleet; defaults: Record<string, string> }> {
+    const plan = planned.plan;
     const count = containerCount(plan);
     const fleetMs: number[] = [];
     const bareMs: number[] = [];
@@ -89,7 +90,7 @@ export async function benchFleetUp(
         defaults = bare.defaults;
         run.log(`fleet-up: baseline ${(bareMs[bareMs.length - 1] / 1000).toFixed(2)} s; now the fleet from its plan (${i}/${repetitions})`);
         if (fleet) await fleet.destroy();
-        fleet = fleetFor(run, name, plan, config);
+        fleet = fleetFor(run, name, planned);
         try {
             fleetMs.push(await fleetUp(fleet));
         } catch (e) {

@@ -10,7 +10,7 @@
  * - baseline, Redis's default replication settings (environment `links`): every `repl-*`
  *   setting the plan declares is put back to the default a bare redis-server of the same
  *   image reports (CONFIG GET). On the vault by CONFIG SET; the operational, which the
- *   drill re-creates, from a copy of its plan entry with those lines of its redis.conf changed and
+ *   drill re-creates, from a copy of its state entry with those lines of its redis.conf changed and
  *   nothing else;
  * - the limit, a plain full sync: an empty, already running replica with the program's
  *   operational settings is told REPLICAOF the vault; the clock runs until its link is up.
@@ -95,8 +95,8 @@ async function probeDefaults(run: BenchRun): Promise<Record<string, string>> {
 }
 
 function containerResourceIndex(fleet: LiveFleet, env: string, role: "vault" | "operational"): number {
-    const i = fleet.plan.resources.findIndex((r) => r.type === "docker:index/container:Container" && r.name === `${env}-${role}`);
-    if (i < 0) throw new Error(`the plan has no container ${env}-${role}`);
+    const i = fleet.state.resources.findIndex((r) => r.type === "docker:index/container:Container" && r.name === `${env}-${role}`);
+    if (i < 0) throw new Error(`the stack's state has no container ${env}-${role}`);
     return i;
 }
 
@@ -109,7 +109,7 @@ interface Upload {
 }
 
 function uploadsOf(fleet: LiveFleet, env: string, role: "vault" | "operational"): Upload[] {
-    return (fleet.plan.resources[containerResourceIndex(fleet, env, role)].inputs.uploads as Upload[] | undefined) ?? [];
+    return (fleet.state.resources[containerResourceIndex(fleet, env, role)].inputs.uploads as Upload[] | undefined) ?? [];
 }
 
 /** The redis.conf the plan uploads into a container (the `.conf` upload). */
@@ -120,7 +120,7 @@ function configUpload(fleet: LiveFleet, env: string, role: "vault" | "operationa
 }
 
 function commandOf(fleet: LiveFleet, env: string, role: "vault" | "operational"): string[] {
-    return fleet.plan.resources[containerResourceIndex(fleet, env, role)].inputs.command as string[];
+    return fleet.state.resources[containerResourceIndex(fleet, env, role)].inputs.command as string[];
 }
 
 function describeChanges(role: string, from: Record<string, string>, to: Record<string, string>): string {
@@ -130,7 +130,7 @@ function describeChanges(role: string, from: Record<string, string>, to: Record<
 
 /**
  * Puts DEFAULTS_ENV on Redis's default replication settings: its vault now (CONFIG SET),
- * its operational at its next re-creation (the fleet's in-memory plan entry). Returns what changed.
+ * its operational at its next re-creation (the fleet's state entry, which recreate creates from). Returns what changed.
  */
 async function applyDefaults(fleet: LiveFleet, defaults: Record<string, string>): Promise<string> {
     const vaultDeclared = replicationSettings(configUpload(fleet, DEFAULTS_ENV, "vault").content);
@@ -139,12 +139,12 @@ async function applyDefaults(fleet: LiveFleet, defaults: Record<string, string>)
         await fleet.cli(DEFAULTS_ENV, "vault", ["CONFIG", "SET", name, defaults[name]]);
     }
     const index = containerResourceIndex(fleet, DEFAULTS_ENV, "operational");
-    const entry = fleet.plan.resources[index];
+    const entry = fleet.state.resources[index];
     const config = configUpload(fleet, DEFAULTS_ENV, "operational");
     const uploads = uploadsOf(fleet, DEFAULTS_ENV, "operational").map((u) =>
         u === config ? { ...u, content: withReplicationValues(u.content, defaults) } : u,
     );
-    fleet.plan.resources[index] = { ...entry, inputs: { ...entry.inputs, uploads } };
+    fleet.state.resources[index] = { ...entry, inputs: { ...entry.inputs, uploads } };
     const operationalDeclared = replicationSettings(config.content);
     return `${describeChanges("vault", vaultDeclared, defaults)}; ${describeChanges("operational", operationalDeclared, defaults)}`;
 }

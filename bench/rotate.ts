@@ -64,9 +64,11 @@ export async function benchRotateVault(run: BenchRun, fleet: LiveFleet, settings
             await sleep(200);
             // 3. pulumi up with the new config (planned, then applied; writes stop only when the old vault does).
             const applyStarted = performance.now();
-            const applied = await fleet.apply(await fleet.replan({ passwords: JSON.parse(rotated.config) }));
+            const applied = await fleet.up({ secrets: { passwords: rotated.config } });
             if (JSON.stringify(applied.replaced) !== JSON.stringify([`${env}-vault`]) || applied.created.length > 0)
-                throw new Error(`pulumi up after a vault rotation must replace ${env}-vault alone, it did ${JSON.stringify(applied)}`);
+                throw new Error(
+                    `pulumi up after a vault rotation must replace ${env}-vault alone, it did ${JSON.stringify({ ...applied, steps: undefined })}`,
+                );
             await writable(vault, `${env}'s new vault`);
             applies.push(performance.now() - applyStarted);
             await sleep(200);

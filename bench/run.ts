@@ -12,7 +12,7 @@ import * as os from "node:os";
 import { parseArgs } from "node:util";
 import { DEFAULT_CHECK_TIMEOUT_MS } from "../cli/nexus-redis";
 import type { LiveFleet } from "../harness/fleet";
-import type { Plan } from "../plan/plan";
+import type { PlannedRun } from "../harness/engineApply";
 import { type AdoptSettings, adoptResultNames, benchAdopt } from "./adopt";
 import { type SizeOptions, benchBackup, benchRestore } from "./backup";
 import { benchCheck, checkResultNames } from "./check";
@@ -325,33 +325,26 @@ async function runBenchmarks(
         }
     };
 
-    const synth12: { ms: number; maxRssBytes: number | null }[] = [];
-    const synth = () => attempt("synth", () => benchSynth(run, { plans: settings.synth, earlier12: synth12 }));
+    const synth = () => attempt("synth", () => benchSynth(run, { plans: settings.synth }));
     let synthDone: Promise<void> | undefined;
 
     if (options.groups.some((g) => FLEET_GROUPS.includes(g))) {
         const name = run.fleetName("fleet");
         let fleet: LiveFleet | undefined;
-        let plan: Plan | undefined;
-        let config: Record<string, string> = {};
+        let planned: PlannedRun | undefined;
         let defaults: Record<string, string> | undefined;
         let fleetError: unknown;
         try {
             const environments = settings.fleetEnvironments;
-            run.log(
-                `planning the benchmark fleet (${environments.length} environments${environments.length === 12 ? "; also a synth-12 sample" : ""})`,
-            );
-            const planned = await planFleet(name, environments);
-            plan = planned.plan;
-            config = planned.config;
-            if (environments.length === 12) synth12.push({ ms: planned.synth.ms, maxRssBytes: planned.synth.maxRssBytes });
+            run.log(`planning the benchmark fleet's first up (${environments.length} environments)`);
+            planned = await planFleet(name, environments);
         } catch (e) {
             fleetError = e;
         }
         await attempt("fleet-up", async () => {
-            if (!plan) throw fleetError;
+            if (!planned) throw fleetError;
             // A failure here is also why the benchmarks that need the fleet cannot run.
-            const up = await benchFleetUp(run, name, plan, config, settings.fleetUpRepetitions).catch((e) => {
+            const up = await benchFleetUp(run, name, planned, settings.fleetUpRepetitions).catch((e) => {
                 fleetError = e;
                 throw e;
             });
@@ -360,9 +353,9 @@ async function runBenchmarks(
             setFleet(fleet);
             return up.results;
         });
-        if (!fleet && plan && !options.groups.includes("fleet-up")) {
+        if (!fleet && planned && !options.groups.includes("fleet-up")) {
             try {
-                fleet = fleetFor(run, name, plan, config);
+                fleet = fleetFor(run, name, planned);
                 setFleet(fleet);
                 run.log("creating the benchmark fleet (untimed: fleet-up was not selected)");
                 await fleet.createAll();

@@ -206,8 +206,7 @@ export async function benchSwarm(run: BenchRun, options: SwarmBenchOptions): Pro
 
         // Baseline: the same environments on one host, each operational replaced as `recover` does.
         const name = run.fleetName("swarm-baseline");
-        const planned = await planFleet(name, moved);
-        const oneHost = fleetFor(run, name, planned.plan, planned.config);
+        const oneHost = fleetFor(run, name, await planFleet(name, moved));
         let recoverMs: number;
         try {
             await oneHost.createAll();

@@ -12,7 +12,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
-import { TEST_IMAGE } from "../harness/fleet";
+import { testStackConfig } from "../harness/fleet";
 import type { Plan } from "../plan/plan";
 import { type BenchResult, type Target, failed, median, result, samplesText } from "./results";
 import { type BenchRun, ROOT } from "./resources";
@@ -123,23 +123,9 @@ export function generatedEnvironments(count: number): string[] {
     });
 }
 
-/** The config of a plan-only test stack: the keys the live harness sets, so synth-12 and the fleet's plan are the same work. */
-export function testStackConfig(name: string, environments: string[], portOffset: number): Record<string, string> {
-    return {
-        image: TEST_IMAGE,
-        containerPrefix: name,
-        network: `${name}-net`,
-        createNetwork: "true",
-        portOffset: String(portOffset),
-        environments: JSON.stringify(environments),
-    };
-}
-
 export interface SynthScaleOptions {
     /** Table sizes, 12 (the protocol's) first, each with how many plans to time in all. */
     plans: { size: number; repetitions: number }[];
-    /** Samples of the 12-environment plan already taken (the live fleet's own plan): they count as repetitions. */
-    earlier12: { ms: number; maxRssBytes: number | null }[];
 }
 
 const MIB = 1024 * 1024;
@@ -226,10 +212,6 @@ export function synthResults(
 
 export async function benchSynth(run: BenchRun, options: SynthScaleOptions): Promise<BenchResult[]> {
     const samples = new Map<number, { ms: number; rss: number | null }[]>();
-    samples.set(
-        12,
-        options.earlier12.map((s) => ({ ms: s.ms, rss: s.maxRssBytes })),
-    );
     const protocolNames = PROTOCOL_ENVIRONMENTS.map((e) => e.name);
     const sizes = options.plans.map((p) => p.size);
     if (sizes[0] !== 12) throw new Error("synth: the protocol's 12 environments are the reference and come first");

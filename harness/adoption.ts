@@ -3,7 +3,7 @@
  * LiveFleet with nothing created (what Pulumi's state holds before the first `pulumi up`),
  * and a stand-in Pulumi CLI (pulumiStack.ts) whose `pulumi up` plans the stack's next state
  * from exactly the configuration adopt set, and applies it on the engine as `pulumi up`
- * would (harness/fleet.ts: replan, apply).
+ * would (harness/engineApply.ts).
  */
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
@@ -11,7 +11,7 @@ import { type ApplyResult, LiveFleet, RUN_LABEL_KEY, TEST_IMAGE } from "./fleet"
 import { startWatchdog } from "./cleanup";
 import { type Docker, connectDocker } from "./docker";
 import { createRunNetwork } from "./handBuiltFleet";
-import { FakePulumiStack, type StackConfig } from "./pulumiStack";
+import { FakePulumiStack } from "./pulumiStack";
 import { type PortRange, TEST_PORTS } from "./ports";
 
 /**
@@ -43,23 +43,8 @@ export function adoptionStack(
     docker: Docker,
     o: { runId: string; prefix: string; portOffset: number; image?: string; initial?: Record<string, string> },
 ): AdoptionStack {
-    const fleet = new LiveFleet(
-        o.runId,
-        { project: "nexus-redis", stack: "dev", resources: [], outputs: { environments: {} } },
-        o.prefix,
-        docker,
-    );
+    const fleet = new LiveFleet(o.runId, o.prefix, docker);
     const applied: AdoptionStack["applied"] = [];
-    // The stack's next state from exactly the configuration the CLI set (passwords of what is
-    // deployed kept, as Pulumi's state keeps them).
-    const plan = ({ values, secrets }: StackConfig) => {
-        const { passwords, ...otherSecrets } = secrets;
-        return fleet.replan({
-            config: values,
-            secrets: otherSecrets,
-            passwords: passwords === undefined ? {} : (JSON.parse(passwords) as Record<string, Record<string, string>>),
-        });
-    };
     const pulumi = new FakePulumiStack({
         // What an operator sets before adopting a fleet of this prefix and ports (dev's own values included).
         initial: {
@@ -70,18 +55,18 @@ export function adoptionStack(
             bindAddress: "127.0.0.1",
             ...o.initial,
         },
+        // The program planned from the stack's state with exactly the configuration the CLI set.
         onPreview: async (config) => {
-            await plan(config);
+            await fleet.planFor("preview", config);
         },
         onUp: async (config) => {
             const started = performance.now();
-            const result = await fleet.apply(await plan(config));
+            const result = await fleet.apply(await fleet.planFor("apply", config));
             applied.push({ ...result, ms: performance.now() - started });
         },
-        // Every resource removed, as `pulumi destroy` does: the plan of a stack with nothing in it.
         onDestroy: async () => {
             const started = performance.now();
-            const result = await fleet.apply({ ...fleet.plan, resources: [], outputs: { environments: {} } });
+            const result = await fleet.destroyStack();
             applied.push({ ...result, ms: performance.now() - started });
         },
         outputs: () => ({ environments: fleet.outputs }),

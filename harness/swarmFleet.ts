@@ -1,31 +1,23 @@
 /**
- * The Swarm harness: takes the program's own plan for a `platform: swarm` test stack and
- * creates exactly its overlay network, secrets, configs and services on a Swarm manager
- * through the Engine API, the way the Docker provider maps each input (kreuzwerker's
- * `createServiceSpec`, which @pulumi/docker 5.2 runs). An input it does not understand is
- * refused, so the tests always run what the program declares. No Pulumi CLI runs here.
+ * The Swarm harness: a `platform: swarm` test stack deployed on a Swarm manager by the
+ * stand-in for `pulumi up` (harness/engineApply.ts): planned as the engine plans it from the
+ * state the last up left, and each step carried out through the Engine API as the Docker
+ * provider does it (kreuzwerker/terraform-provider-docker v4.5.0, which @pulumi/docker 5.2
+ * bridges: `createServiceSpec` for the spec; its Create, Update and Delete functions, cited
+ * where each is stood in for). An input it does not understand is refused, so the tests always
+ * run what the program declares. No Pulumi CLI runs here.
  */
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import Redis, { type RedisOptions } from "ioredis";
-import { parseGoDuration } from "../plan/engineModel";
-import type { EngineState } from "../plan/engine";
-import { runEngineProcess } from "../plan/engineProcess";
-import type { Plan, PlannedResource } from "../plan/plan";
+import type { FieldChange, StateResource } from "../plan/engine";
+import { type EngineFacts, parseGoDuration } from "../plan/engineModel";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
 import { IN_CONTAINER_TLS, type Role, containerName } from "../components/redisServer";
 import { exec } from "./docker";
-import {
-    type EnvironmentOutput,
-    RUN_LABEL_KEY,
-    TEST_IMAGE,
-    UnsupportedPlanError,
-    clientTls,
-    createInOrder,
-    deployedPasswords,
-    plannedResource,
-    synthPlan,
-} from "./fleet";
+import { DockerProvider, labelsOf } from "./dockerProvider";
+import { STATE_ONLY_PROVIDER, type StackConfig, type StandInProvider, StandInStack, UnsupportedPlanError, planRun } from "./engineApply";
+import { type EnvironmentOutput, PROGRAM_DIR, RUN_LABEL_KEY, TEST_IMAGE, clientTls } from "./fleet";
 import type { SwarmCluster, SwarmNode } from "./swarm";
 
 /** The image the Swarm tests run: the Docker tests' own (scripts/build-test-image.sh), loaded into every node. */
@@ -50,8 +42,10 @@ export interface SwarmFleetOptions {
     config?: Record<string, string>;
     /** Secret stack config (`--secret`). */
     secrets?: Record<string, string>;
-    /** Create the plan's resources now. Default true. */
+    /** Create the plan's resources now (the stack's first up). Default true; false: planned only, `createAll` creates. */
     create?: boolean;
+    /** Another checkout of the program to plan with (Pulumi.yaml, index.ts). Default: PROGRAM_DIR. */
+    projectDir?: string;
 }
 
 /** A running task of a service: where it runs and its container there. */
@@ -62,12 +56,6 @@ export interface RunningTask {
 }
 
 type Labels = Record<string, string>;
-
-function labelsOf(list: unknown, extra: Labels): Labels {
-    const labels: Labels = { ...extra };
-    for (const { label, value } of (list as { label: string; value: string }[] | undefined) ?? []) labels[label] = value;
-    return labels;
-}
 
 function refuseUnknown(what: string, inputs: object | undefined, known: string[]): void {
     const unknown = Object.keys(inputs ?? {}).filter((k) => !known.includes(k));
@@ -96,20 +84,48 @@ function updateConfig(what: string, c: Record<string, any> | undefined): Record<
     };
 }
 
-export class SwarmFleet {
+const NETWORK = "docker:index/network:Network";
+const SECRET = "docker:index/secret:Secret";
+const CONFIG = "docker:index/serviceConfig:ServiceConfig";
+const SERVICE = "docker:index/service:Service";
+
+/**
+ * A `platform: swarm` stack on a test cluster, deployed through the manager's engine (the one
+ * the provider talks to). It stands in for the provider's overlay networks, secrets, configs
+ * and services; containers, volumes and bridge networks (a stack that was on `platform:
+ * docker` on the manager) go to the Docker stand-in (harness/dockerProvider.ts).
+ */
+export class SwarmFleet extends StandInStack implements StandInProvider {
     private readonly clients: Redis[] = [];
-    /** The plan's IDs of the network, secrets and configs (the mocks' `NAME-id`) → the manager's. */
+    /** The state's IDs of the networks, secrets and configs (the mocks' `NAME-id`, `NAME-id.2`...) → the manager's. */
     private readonly ids = new Map<string, string>();
+    readonly dockerProvider: DockerProvider;
 
     constructor(
         readonly cluster: SwarmCluster,
         readonly runId: string,
-        /** The plan the fleet was last created from (what Pulumi's state would hold). */
-        public plan: Plan,
-        readonly prefix: string,
-        readonly config: Record<string, string>,
-        readonly secrets: Record<string, string> = {},
-    ) {}
+        config: StackConfig,
+        options: StandInStack["stackOptions"] & {
+            /** The state of the stack so far (a stack deployed before, on the manager). */
+            state?: StandInStack["state"];
+            /** The real IDs of what that stack created (state ID → the manager's ID). */
+            ids?: Map<string, string>;
+        } = {},
+    ) {
+        super(config, options);
+        if (options.state) this.state = options.state;
+        for (const [k, v] of options.ids ?? []) this.ids.set(k, v);
+        this.dockerProvider = new DockerProvider(cluster.manager.docker, { [RUN_LABEL_KEY]: runId });
+    }
+
+    protected providers(): StandInProvider[] {
+        return [STATE_ONLY_PROVIDER, this, this.dockerProvider];
+    }
+
+    /** The engine of a Swarm stack knows nothing the model needs: the image is pinned, networks go by ID. */
+    async facts(): Promise<EngineFacts> {
+        return {};
+    }
 
     get docker() {
         return this.cluster.manager.docker;
@@ -120,65 +136,55 @@ export class SwarmFleet {
         return this.plan.outputs.environments as Record<string, SwarmEnvironmentOutput>;
     }
 
+    /** The stack's container prefix as of the last up (a new one renames the services). */
+    get prefix(): string {
+        return this.config.values.containerPrefix ?? this.runId;
+    }
+
     serviceName(env: string, role: Role): string {
         return containerName(this.prefix, env, role);
-    }
-
-    private resource(type: string, name: string): PlannedResource {
-        return plannedResource(this.plan, type, name);
-    }
-
-    /** Creates every resource of the plan in the order the program registered them (createInOrder). */
-    async createAll(): Promise<void> {
-        await createInOrder(this.plan, (r) => this.create(r));
     }
 
     private get runLabel(): Labels {
         return { [RUN_LABEL_KEY]: this.runId };
     }
 
-    private async create(r: PlannedResource): Promise<void> {
+    handles(r: StateResource): boolean {
+        if (r.type === NETWORK) return r.inputs.driver === "overlay";
+        return [SECRET, CONFIG, SERVICE].includes(r.type);
+    }
+
+    async create(r: StateResource): Promise<void> {
         const i = r.inputs as Record<string, any>;
+        const id = (created: { id?: string; ID?: string }) => {
+            if (!r.id) throw new Error(`${r.name}: the state gives it no ID`);
+            this.ids.set(r.id, String(created.id ?? created.ID));
+        };
         switch (r.type) {
-            case "nexus-redis:redis:StandardEnvironment":
-            case "nexus-redis:redis:SecureEnvironment":
-            case "random:index/randomPassword:RandomPassword":
-            case "random:index/randomId:RandomId":
-            case "tls:index/privateKey:PrivateKey":
-            case "tls:index/selfSignedCert:SelfSignedCert":
-            case "tls:index/certRequest:CertRequest":
-            case "tls:index/locallySignedCert:LocallySignedCert":
-                return; // Nothing on the engine: the values (passwords, keys, certificates, the vault volume's name) are in the plan.
-            case "docker:index/network:Network":
+            case NETWORK:
                 refuseUnknown(r.name, i, ["name", "driver", "attachable", "labels"]);
-                if (i.driver !== "overlay")
-                    throw new UnsupportedPlanError(`${r.name}: a Swarm stack's network must be an overlay, got ${i.driver}`);
-                {
-                    const created = await this.docker.createNetwork({
+                id(
+                    await this.docker.createNetwork({
                         Name: i.name,
                         Driver: "overlay",
                         Attachable: i.attachable === true,
                         Labels: labelsOf(i.labels, this.runLabel),
                         CheckDuplicate: true,
-                    });
-                    // Services attach by the network's ID (the plan's is the mocks' NAME-id).
-                    this.ids.set(`${r.name}-id`, created.id);
-                }
+                    }),
+                );
                 return;
-            case "docker:index/secret:Secret": {
+            case SECRET:
                 refuseUnknown(r.name, i, ["name", "data", "labels"]);
                 // The provider decodes standard base64 and sends the bytes (the Engine API wants base64 again).
-                const created = await this.docker.createSecret({ Name: i.name, Data: i.data, Labels: labelsOf(i.labels, this.runLabel) });
-                this.ids.set(`${r.name}-id`, created.id ?? created.ID);
+                id(await this.docker.createSecret({ Name: i.name, Data: i.data, Labels: labelsOf(i.labels, this.runLabel) }));
                 return;
-            }
-            case "docker:index/serviceConfig:ServiceConfig": {
+            case CONFIG:
                 refuseUnknown(r.name, i, ["name", "data", "labels"]);
-                const created = await this.docker.createConfig({ Name: i.name, Data: i.data, Labels: labelsOf(i.labels, this.runLabel) });
-                this.ids.set(`${r.name}-id`, created.id ?? created.ID);
+                id(await this.docker.createConfig({ Name: i.name, Data: i.data, Labels: labelsOf(i.labels, this.runLabel) }));
                 return;
-            }
-            case "docker:index/service:Service":
+            case SERVICE:
+                // resource_docker_service_funcs.go resourceDockerServiceCreate: ServiceCreate with the spec
+                // (QueryRegistry set: an image given by ID, as here, has no registry to ask).
                 await this.docker.createService(this.serviceSpec(r) as any);
                 return;
             default:
@@ -186,15 +192,77 @@ export class SwarmFleet {
         }
     }
 
+    /**
+     * resource_docker_service_funcs.go resourceDockerServiceUpdate: the service inspected for
+     * its version, then ServiceUpdate with the whole new spec (createServiceSpec): Swarm rolls
+     * the task as the update config says. No convergeConfig: the provider returns at once.
+     * Networks, secrets and configs have nothing to update in place (every field is ForceNew).
+     */
+    async update(old: StateResource, r: StateResource, changes: FieldChange[]): Promise<void> {
+        if (r.type !== SERVICE)
+            throw new UnsupportedPlanError(`${r.name}: ${r.type} has no in-place update of ${changes.map((c) => c.path).join(", ")}`);
+        const svc = this.docker.getService(String(old.inputs.name));
+        const inspected = (await svc.inspect()) as { Version: { Index: number } };
+        await svc.update({ version: inspected.Version.Index, ...this.serviceSpec(r) });
+    }
+
+    async delete(r: StateResource): Promise<void> {
+        const target = r.type === SERVICE ? String(r.inputs.name) : this.realId(String(r.id), r.name);
+        if (r.type === SERVICE) await this.deleteService(r);
+        // resource_docker_secret.go resourceDockerSecretDelete, resource_docker_config.go
+        // resourceDockerConfigDelete: removed by ID; Docker refuses one a service still uses.
+        else if (r.type === SECRET) await this.docker.getSecret(target).remove();
+        else if (r.type === CONFIG) await this.docker.getConfig(target).remove();
+        else await this.dockerProvider.delete({ ...r, inputs: { ...r.inputs, name: target } });
+    }
+
+    /**
+     * resource_docker_service_funcs.go deleteService: with a stop grace period, it lists the
+     * service's tasks and their containers first, removes the service, then waits (up to the
+     * grace period) for each container to be removed and force-removes it, each through the
+     * engine the provider talks to: the manager's. A container on another node is "No such
+     * container" there, which it ignores: it does not wait for it. (A grace period the wait
+     * outlasts fails the delete.)
+     */
+    private async deleteService(r: StateResource): Promise<void> {
+        const name = String(r.inputs.name);
+        const grace = (r.outputs.taskSpec as any)?.containerSpec?.stopGracePeriod as string | undefined;
+        const containers =
+            grace && grace !== "0s"
+                ? (await this.tasks(name))
+                      .filter((t) => t.Status?.ContainerStatus?.ContainerID && t.Status?.State !== "shutdown")
+                      .map((t) => String(t.Status.ContainerStatus.ContainerID))
+                : [];
+        await this.docker.getService(name).remove();
+        for (const id of containers) {
+            const container = this.docker.getContainer(id);
+            const waited = await Promise.race([
+                container.wait({ condition: "removed" }).then(
+                    () => "removed",
+                    (e) => (statusOf(e) === 404 ? "absent" : Promise.reject(e)),
+                ),
+                new Promise((resolve) => setTimeout(() => resolve("timeout"), durationNs(grace!) / 1e6).unref()),
+            ]);
+            if (waited === "timeout") throw new Error(`error on wait for container with ID '${id}': context deadline exceeded`);
+            await container.remove({ force: true, v: true }).catch((e) => {
+                if (statusOf(e) !== 404 && !/already in progress/.test(String(e))) throw e;
+            });
+        }
+    }
+
     private realId(planId: string, what: string): string {
-        // The engine's plan names a replacement's ID NAME-id.2 (plan/engineRun.ts): the newest object of that name.
-        const id = this.ids.get(planId) ?? this.ids.get(planId.replace(/\.\d+$/, ""));
-        if (!id) throw new UnsupportedPlanError(`${what}: ${planId} is not a network, secret or config of the plan created yet`);
+        const id = this.ids.get(planId);
+        if (!id) throw new UnsupportedPlanError(`${what}: ${planId} is not a network, secret or config created yet`);
         return id;
     }
 
+    /** The manager's ID of what the state calls `stateId` (a network, secret or config this stand-in created). */
+    engineId(stateId: string): string {
+        return this.realId(stateId, stateId);
+    }
+
     /** The Engine API ServiceSpec the provider sends for a planned docker.Service. */
-    serviceSpec(r: PlannedResource): Record<string, unknown> {
+    serviceSpec(r: StateResource): Record<string, unknown> {
         const i = r.inputs as Record<string, any>;
         refuseUnknown(r.name, i, ["name", "labels", "mode", "taskSpec", "updateConfig", "rollbackConfig", "endpointSpec"]);
         refuseUnknown(`${r.name}.mode`, i.mode, ["replicated"]);
@@ -242,7 +310,7 @@ export class SwarmFleet {
         refuseUnknown(`${r.name}.resources.limits`, t.resources?.limits, ["memoryBytes"]);
         const e = i.endpointSpec ?? {};
         refuseUnknown(`${r.name}.endpointSpec`, e, ["mode", "ports"]);
-        for (const n of t.networksAdvanceds ?? []) refuseUnknown(`${r.name} network`, n, ["id", "aliases"]);
+        for (const n of t.networksAdvanceds ?? []) refuseUnknown(`${r.name} network`, n, ["id", "name", "aliases"]);
         return {
             Name: i.name,
             Labels: labelsOf(i.labels, this.runLabel),
@@ -259,10 +327,11 @@ export class SwarmFleet {
                     Configs: (c.configs ?? []).map((s: Record<string, any>) => file(`${r.name} config`, s, "configId", "configName")),
                     ...(c.stopGracePeriod ? { StopGracePeriod: durationNs(c.stopGracePeriod) } : {}),
                 },
-                Networks: (t.networksAdvanceds ?? []).map((n: Record<string, any>) => ({
-                    Target: this.realId(n.id, `${r.name} network`),
-                    Aliases: n.aliases ?? [],
-                })),
+                // createServiceAdvancedNetworks: the ID, else the name (deprecated), as the target.
+                Networks: (t.networksAdvanceds ?? []).map((n: Record<string, any>) => {
+                    if (!n.id && !n.name) throw new UnsupportedPlanError(`${r.name}: network 'name' or 'id' must be specified`);
+                    return { Target: n.id ? this.realId(n.id, `${r.name} network`) : n.name, Aliases: n.aliases ?? [] };
+                }),
                 Placement: { Constraints: placement.constraints ?? [] },
                 ...(t.restartPolicy
                     ? {
@@ -293,127 +362,14 @@ export class SwarmFleet {
     }
 
     /**
-     * Brings the cluster from this fleet's plan to `next` as `pulumi up` would: new resources
-     * created; a changed secret or config replaced create-first (new name, content), services
-     * updated in place (Swarm rolls the task per the update config), what is gone removed.
-     * Returns what it did, by resource name.
-     */
-    async apply(next: Plan): Promise<{ created: string[]; updated: string[]; replaced: string[]; deleted: string[] }> {
-        const before = new Map(this.plan.resources.map((r) => [r.urn, r]));
-        const after = new Map(next.resources.map((r) => [r.urn, r]));
-        const result = { created: [] as string[], updated: [] as string[], replaced: [] as string[], deleted: [] as string[] };
-        const changed = (r: PlannedResource) => before.has(r.urn) && JSON.stringify(before.get(r.urn)!.inputs) !== JSON.stringify(r.inputs);
-        const oldObjects: PlannedResource[] = [];
-        for (const r of next.resources) {
-            if (!before.has(r.urn)) {
-                await this.create(r);
-                result.created.push(r.name);
-            } else if (changed(r) && r.type.startsWith("tls:")) {
-                // A new key or certificate holds nothing on the engine: the secret or config that carries it does.
-                result.replaced.push(r.name);
-            } else if (changed(r)) {
-                if (r.type === "docker:index/secret:Secret" || r.type === "docker:index/serviceConfig:ServiceConfig") {
-                    oldObjects.push(before.get(r.urn)!);
-                    await this.create(r);
-                    result.replaced.push(r.name);
-                } else if (r.type === "docker:index/service:Service") {
-                    if (before.get(r.urn)!.inputs.name !== r.inputs.name)
-                        throw new UnsupportedPlanError(`${r.name}: a renamed service is a replacement`);
-                    const svc = this.docker.getService(String(r.inputs.name));
-                    const inspected = (await svc.inspect()) as { Version: { Index: number } };
-                    await svc.update({ version: inspected.Version.Index, ...this.serviceSpec(r) });
-                    result.updated.push(r.name);
-                } else {
-                    throw new UnsupportedPlanError(`${r.name}: the Swarm harness does not change ${r.type} in place`);
-                }
-            }
-        }
-        for (const r of [...this.plan.resources].reverse().filter((x) => !after.has(x.urn))) {
-            // Components and passwords hold nothing on the engine (a generated password becomes
-            // a given one when the next plan is made from the state, see replanSwarm).
-            if (r.type.startsWith("docker:")) {
-                await this.remove(r);
-                result.deleted.push(r.name);
-            }
-        }
-        // Replaced secrets and configs go once no service refers to them, as Pulumi deletes them last.
-        for (const r of oldObjects) await this.remove(r);
-        this.plan = next;
-        this.state = this.planned.get(next) ?? this.state;
-        return result;
-    }
-
-    private async remove(r: PlannedResource): Promise<void> {
-        const name = String(r.inputs.name);
-        if (r.type === "docker:index/service:Service") await this.removeService(name);
-        else if (r.type === "docker:index/secret:Secret") await this.docker.getSecret(name).remove();
-        else if (r.type === "docker:index/serviceConfig:ServiceConfig") await this.docker.getConfig(name).remove();
-        else if (r.type === "docker:index/network:Network") await this.docker.getNetwork(name).remove();
-    }
-
-    /**
-     * Removes a service and waits until its tasks' containers are gone, as the provider does
-     * when the service has a stop grace period (a removed service's tasks vanish from the
-     * manager's list at once, while their containers are still stopping).
-     */
-    private async removeService(name: string): Promise<void> {
-        const containers = (await this.tasks(name))
-            .filter((t) => t.Status?.ContainerStatus?.ContainerID && t.NodeID)
-            .map((t) => ({ node: this.cluster.node(t.NodeID), id: t.Status.ContainerStatus.ContainerID as string }));
-        await this.docker.getService(name).remove();
-        await waitUntil(
-            `service ${name}'s containers to be gone`,
-            async () => {
-                for (const c of containers) {
-                    try {
-                        await c.node.docker.getContainer(c.id).inspect();
-                        return false;
-                    } catch {
-                        // Gone (404), or its node is down: nothing of it runs.
-                    }
-                }
-                return true;
-            },
-            120_000,
-        );
-    }
-
-    /**
-     * Replaces a role's service as `pulumi up --replace` does with deleteBeforeReplace: the
-     * old one removed (its task stopped) before the new one is created.
+     * Replaces a role's service as `pulumi up --replace` does with deleteBeforeReplace: the old
+     * one deleted as the provider deletes it (deleteService), then the new one created.
      */
     async replaceService(env: string, role: Role): Promise<void> {
-        const r = this.resource("docker:index/service:Service", `${env}-${role}`);
-        await this.removeService(String(r.inputs.name));
+        const r = this.resourceState(SERVICE, `${env}-${role}`);
+        await this.deleteService(r);
         await this.create(r);
     }
-
-    /**
-     * The plan of this stack with `config` changed, as Pulumi would make it from its state
-     * (plan/engineRun.ts): every generated password, key and certificate stays what the state
-     * holds (a fresh offline plan would make new ones and replace every secret and config).
-     * `apply` of that plan makes its state the fleet's.
-     */
-    async replanSwarm(config: Record<string, string> = {}): Promise<Plan> {
-        if (!this.state) {
-            return synthPlan(
-                { ...this.config, ...config },
-                { ...this.secrets, passwords: JSON.stringify(deployedPasswords(this.outputs)) },
-            );
-        }
-        const next = await runEngineProcess({
-            mode: "apply",
-            prior: this.state,
-            values: { ...this.config, ...config },
-            secrets: this.secrets,
-        });
-        this.planned.set(next.plan, next.state);
-        return next.plan;
-    }
-
-    /** The engine's state after the plan the fleet was last created or updated from, when it was planned by the engine. */
-    state: EngineState | undefined;
-    private readonly planned = new WeakMap<Plan, EngineState>();
 
     /** The image the running task of a role was started from (its task's spec), or undefined. */
     async runningImage(env: string, role: Role): Promise<string | undefined> {
@@ -495,6 +451,7 @@ export class SwarmFleet {
         const task = await this.waitRunning(env, role);
         const auth = role === "vault" ? out.vault.password : out.operational!.adminPassword;
         const userArgs = role === "operational" ? ["--user", out.operational!.adminUser] : [];
+        // With TLS the task's Redis has no plain port: redis-cli uses the CA the container has.
         const script = ["sh", "-c", `${IN_CONTAINER_TLS}exec redis-cli "$@"`, "redis-cli", ...userArgs, ...args];
         const result = await exec(task.node.docker, task.containerId, script, {
             env: [`REDISCLI_AUTH=${auth}`],
@@ -527,6 +484,10 @@ export class SwarmFleet {
                 .remove()
                 .catch(() => undefined);
     }
+}
+
+function statusOf(e: unknown): number | undefined {
+    return (e as { statusCode?: number }).statusCode;
 }
 
 export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, intervalMs = 250): Promise<number> {
@@ -578,11 +539,10 @@ export async function startSwarmFleet(cluster: SwarmCluster, options: SwarmFleet
         swarmPublish: JSON.stringify(options.publish ?? ["vault", "operational"]),
         ...options.config,
     };
-    // Planned as the engine's first `pulumi up` would: a later replanSwarm starts from its state,
-    // so what the provider generated (passwords, TLS keys and certificates) stays.
-    const { plan, state } = await runEngineProcess({ mode: "apply", values: config, secrets: options.secrets });
-    const fleet = new SwarmFleet(cluster, runId, plan, runId, config, options.secrets);
-    fleet.state = state;
+    const stack = { values: config, secrets: options.secrets ?? {} };
+    const projectDir = options.projectDir ?? PROGRAM_DIR;
+    const planned = await planRun("apply", { resources: [] }, stack, { projectDir });
+    const fleet = new SwarmFleet(cluster, runId, stack, { planned, projectDir });
     if (options.create !== false) {
         try {
             await fleet.createAll();

@@ -383,3 +383,16 @@ export function planSteps(state: EngineState, goals: Goal[], facts: EngineFacts 
     for (const goal of goals) generator.register(goal);
     return generator.finish();
 }
+
+/**
+ * The state after a refresh (`pulumi refresh`, `pulumi preview --refresh`): each resource read
+ * again by its provider; one whose Read finds nothing leaves the state, and the next plan
+ * creates it anew. For a container: resource_docker_container_funcs.go
+ * resourceDockerContainerRead lists the engine's containers and looks for the state's ID; none,
+ * and it clears the ID (`d.SetId("")`), which pulumi/pulumi's RefreshStep takes as the resource
+ * gone. A container of the same name with another ID (one re-created by hand) is not it.
+ * `exists` answers the provider's Read; what Read would store otherwise is left as it was.
+ */
+export function refreshState(state: EngineState, exists: (resource: StateResource) => boolean): EngineState {
+    return { resources: state.resources.filter((r) => !r.custom || exists(r)) };
+}

@@ -403,7 +403,7 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
     });
 
     describe("a running operational cut off its network", () => {
-        const network = () => fleet.config.network;
+        const network = () => fleet.config.values.network;
 
         beforeAll(async () => {
             if (!live) return;

@@ -326,7 +326,7 @@ describe.skipIf(!available)("the protocol's table on a three-node Swarm", () => 
                 }
             }
         });
-        const result = await fleet.apply(await fleet.replanSwarm({ image: next }));
+        const result = await fleet.up({ config: { image: next } });
         expect(result.updated.sort()).toEqual(
             ALL.flatMap((env) => (STANDARD.includes(env) ? [`${env}-operational`, `${env}-vault`] : [`${env}-vault`])).sort(),
         );

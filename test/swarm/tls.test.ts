@@ -22,8 +22,6 @@ import { performance } from "node:perf_hooks";
 import * as tls from "node:tls";
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EngineState } from "../../plan/engine";
-import { runEngineProcess } from "../../plan/engineProcess";
 import { missingKeys, parseInfo, planCa } from "../../harness/fleet";
 import { SwarmCluster, clusterNames, swarmAvailable } from "../../harness/swarm";
 import { SWARM_TEST_IMAGE, type SwarmFleet, startSwarmFleet, waitUntil } from "../../harness/swarmFleet";
@@ -45,10 +43,10 @@ let cluster: SwarmCluster;
 const fleets: SwarmFleet[] = [];
 
 /** A fleet of one standard environment, planned as `pulumi up` would (from no state), and created on the cluster. */
-async function deploy(tlsOn: boolean): Promise<{ fleet: SwarmFleet; state: EngineState; config: Record<string, string> }> {
+async function deploy(tlsOn: boolean): Promise<{ fleet: SwarmFleet }> {
     const fleet = await startSwarmFleet(cluster, { environments: [ENV], config: { tls: String(tlsOn) } });
     fleets.push(fleet);
-    return { fleet, state: fleet.state!, config: fleet.config };
+    return { fleet };
 }
 
 /** The link is up, read on the operational from inside its container. */
@@ -93,9 +91,7 @@ async function stopCapture(child: ChildProcess): Promise<void> {
 }
 
 /** The scenario of the file's comment, on a fresh fleet; returns what the capture holds. */
-async function captureScenario(
-    tlsOn: boolean,
-): Promise<{ fleet: SwarmFleet; capture: Capture; state: EngineState; config: Record<string, string> }> {
+async function captureScenario(tlsOn: boolean): Promise<{ fleet: SwarmFleet; capture: Capture }> {
     const started = performance.now();
     const file = path.join(folder, `capture-${tlsOn ? "tls" : "plain"}.pcap`);
     const tcpdump = await startCapture(file);
@@ -262,8 +258,8 @@ describe.skipIf(!available)("a TLS fleet on Swarm", () => {
 
     it("replaces the vault's certificate (pulumi up --replace) and loses no acknowledged write: the new certificate is served, the link comes back", async () => {
         const fleet = secure.fleet;
-        const certUrn = secure.state.resources.find((r) => r.name === `${ENV}-vault-tls-cert` && r.type.startsWith("tls:"))!.urn;
-        const next = await runEngineProcess({ mode: "apply", prior: secure.state, values: secure.config, replace: [certUrn] });
+        const certUrn = fleet.state.resources.find((r) => r.name === `${ENV}-vault-tls-cert` && r.type.startsWith("tls:"))!.urn;
+        const next = await fleet.planFor("apply", fleet.config, { replace: [certUrn] });
         const newCert = String(next.state.resources.find((r) => r.urn === certUrn)!.outputs.certPem);
         const writer: Redis = await fleet.client(ENV, "vault", "password", { maxRetriesPerRequest: 100, retryStrategy: () => 100 });
         const acknowledged: string[] = [];
@@ -285,7 +281,7 @@ describe.skipIf(!available)("a TLS fleet on Swarm", () => {
             }
         })();
         const started = performance.now();
-        const applied = await fleet.apply(next.plan);
+        const applied = await fleet.apply(next);
         expect(applied.updated).toEqual([`${ENV}-vault`]);
         const endpoint = await fleet.endpoint(ENV, "vault");
         const ca = planCa(fleet.plan)!;
@@ -305,7 +301,6 @@ describe.skipIf(!available)("a TLS fleet on Swarm", () => {
         log(
             `vault certificate rotated: new one served after ${Math.round(performance.now() - started)} ms, longest gap between acknowledged writes ${Math.round(longestGap)} ms, ${acknowledged.length} writes`,
         );
-        secure.state = next.state;
         expect(await missingKeys(writer, acknowledged)).toEqual([]);
         const reader = await fleet.client(ENV, "operational");
         await waitUntil(

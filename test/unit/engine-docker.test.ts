@@ -5,6 +5,8 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
+import { refreshState } from "../../plan/engine";
+import { containerNameConflicts, operations } from "../../plan/engineApply";
 import type { EngineResult } from "../../plan/engineProcess";
 import { changes, rotated, runAll, stepOf } from "./engineRuns";
 
@@ -184,5 +186,29 @@ describe("switching platform to swarm on a stack that holds data", () => {
             expect(stepOf(runs.platform, `${e}-vault`, "docker:index/container:Container").op).toBe("delete");
             expect(stepOf(runs.platform, `${e}-vault`, "docker:index/service:Service").op).toBe("create");
         }
+    });
+});
+
+describe("a vault container re-created by hand beside the stack (drift)", () => {
+    it("leaves the state on refresh (Read finds no container of its ID), so the preview creates it, and Docker refuses that create: the name is taken", async () => {
+        // The engine holds every container of the stack, the vault's being another container of the same name.
+        const names = base.state.resources.filter((r) => r.type === "docker:index/container:Container").map((r) => String(r.inputs.name));
+        const refreshed = refreshState(base.state, (r) => r.name !== "contact-vault");
+        expect(refreshed.resources).toHaveLength(base.state.resources.length - 1);
+        const { preview, applied } = await runAll({
+            preview: { mode: "preview", prior: refreshed },
+            applied: { mode: "apply", prior: refreshed },
+        });
+        expect(changes(preview)).toEqual(["create contact-vault"]);
+        const ops = operations(applied.steps, refreshed, applied.state);
+        expect(containerNameConflicts(ops, names)).toEqual(["nexus3-contact-vault"]);
+        // The README's way back: the hand-made container removed (its data is on the kept volume), then up.
+        expect(
+            containerNameConflicts(
+                ops,
+                names.filter((n) => n !== "nexus3-contact-vault"),
+            ),
+        ).toEqual([]);
+        expect(stepOf(applied, "contact-vault-data").op).toBe("same");
     });
 });

@@ -4,7 +4,7 @@
  * provider maps them, refusing what the harness does not understand.
  */
 import { describe, expect, it } from "vitest";
-import type { PlannedResource } from "../../plan/plan";
+import type { StateResource } from "../../plan/engine";
 import { UnsupportedPlanError } from "../../harness/fleet";
 import { clusterNames, nxdomain, teardownScript } from "../../harness/swarm";
 import { SwarmFleet, durationNs } from "../../harness/swarmFleet";
@@ -57,12 +57,15 @@ describe("planned services on the Engine API", () => {
         expect(() => durationNs("soon")).toThrow(UnsupportedPlanError);
     });
 
-    const planned = (containerSpec: Record<string, unknown>): PlannedResource => ({
+    const planned = (containerSpec: Record<string, unknown>): StateResource => ({
         urn: "urn:x",
         type: "docker:index/service:Service",
         name: "kb-operational",
-        parent: undefined,
-        dependsOn: [],
+        custom: true,
+        outputs: {},
+        propertyDependencies: {},
+        dependencies: [],
+        options: {},
         inputs: {
             name: "p-kb-operational",
             mode: { replicated: { replicas: 1 } },
@@ -71,7 +74,7 @@ describe("planned services on the Engine API", () => {
             endpointSpec: { mode: "dnsrr", ports: [{ targetPort: 6379, publishedPort: 6626, publishMode: "host", protocol: "tcp" }] },
         },
     });
-    const fleet = new SwarmFleet({} as never, "nrs000000", { project: "p", stack: "s", resources: [], outputs: {} }, "p", {});
+    const fleet = new SwarmFleet({ manager: { docker: {} } } as never, "nrs000000", { values: {}, secrets: {} });
 
     it("maps args, mounts, placement, update order and host-mode ports as the provider does, with its defaults", () => {
         const spec = fleet.serviceSpec(
@@ -110,7 +113,7 @@ describe("planned services on the Engine API", () => {
                     secrets: [{ secretId: "kb-operational-config-id", secretName: "s", fileName: "/run/secrets/operational.conf" }],
                 }),
             ),
-        ).toThrow(/kb-operational-config-id is not a network, secret or config of the plan created yet/);
+        ).toThrow(/kb-operational-config-id is not a network, secret or config created yet/);
     });
 
     it("attaches to the network by the ID the plan's network was created with, and refuses one it did not create", () => {
