@@ -194,11 +194,19 @@ describe.skipIf(!live)("the fleet in a real Prometheus", () => {
             }
             throw new Error("the vault never refused a write: is maxmemory set?");
         };
+        const declaredMax = ((await vault.config("GET", "maxmemory")) as string[])[1];
         try {
             // Large values first, then small ones: a large value is refused while its own bytes sit
             // in the query buffer, so only small writes find the vault really full.
             await fillWith(8 * 1024 * 1024, 1);
             await fillWith(1024, 500);
+            // Redis refuses a write when the data *and the query buffers* pass maxmemory, so the
+            // refused pipeline leaves the data alone just under it: once that buffer is freed a
+            // small write fits again (CI saw it). An operator lowering the limit below what the
+            // vault holds makes it full for good: 4 MB under its used memory.
+            const info = await vault.info("memory");
+            const used = Number(/^used_memory:(\d+)/m.exec(info)?.[1]);
+            await vault.config("SET", "maxmemory", String(used - 4 * 1024 * 1024));
             await expect(vault.set("refused", "1")).rejects.toThrow(/^OOM /);
             await check();
             await expectValidExposition(checkFile());
@@ -208,6 +216,7 @@ describe.skipIf(!live)("the fleet in a real Prometheus", () => {
             const alert = (await monitoring!.alerts()).find((a) => a.labels.alertname === "NexusRedisVaultRefusingWrites");
             expect(alert?.annotations.description).toMatch(/^The vault of contact would not take a write \(reasons: out-of-memory\)/);
         } finally {
+            await vault.config("SET", "maxmemory", declaredMax);
             // DEL is allowed under OOM: the room comes back.
             if (filled.length > 0) await vault.del(...filled);
         }
