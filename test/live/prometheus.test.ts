@@ -203,10 +203,13 @@ describe.skipIf(!live)("the fleet in a real Prometheus", () => {
             // Redis refuses a write when the data *and the query buffers* pass maxmemory, so the
             // refused pipeline leaves the data alone just under it: once that buffer is freed a
             // small write fits again (CI saw it). An operator lowering the limit below what the
-            // vault holds makes it full for good: 4 MB under its used memory.
+            // vault holds makes it full for good: 4 MB under the memory Redis compares with
+            // maxmemory, which leaves out the replication backlog (64 MB once full) and the
+            // replica's output buffer (mem_not_counted_for_evict, evict.c).
             const info = await vault.info("memory");
-            const used = Number(/^used_memory:(\d+)/m.exec(info)?.[1]);
-            await vault.config("SET", "maxmemory", String(used - 4 * 1024 * 1024));
+            const counted =
+                Number(/^used_memory:(\d+)/m.exec(info)?.[1]) - Number(/^mem_not_counted_for_evict:(\d+)/m.exec(info)?.[1] ?? 0);
+            await vault.config("SET", "maxmemory", String(counted - 4 * 1024 * 1024));
             await expect(vault.set("refused", "1")).rejects.toThrow(/^OOM /);
             await check();
             await expectValidExposition(checkFile());
