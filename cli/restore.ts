@@ -769,6 +769,29 @@ function hangForTest(point: TestHangPoint): Promise<never> {
     return new Promise<never>(() => setInterval(() => undefined, 60_000));
 }
 
+/** One swap under way: what steps 3 to 7 each read, and the report each writes into. */
+interface Swap {
+    env: EnvironmentOutput;
+    vault: VaultContainer;
+    /** The vault's own container: stopped and started again, never replaced. */
+    container: Docker.Container;
+    /** The environment, for the log. */
+    name: string;
+    /** The folder in /data the vault's previous files are moved into. */
+    aside: string;
+    leaseMs: number;
+    snapshot: ScratchResult;
+    deps: RestoreDeps;
+    remaining: () => number;
+    report: RestoreReport;
+}
+
+/**
+ * Steps 3 to 7 of the header: the snapshot staged, writes paused and the vault stopped, the
+ * files swapped, the same container started on them, then verified. Each step undoes what it
+ * began when it fails before the stop (the helper and the staged file removed, writes resumed);
+ * after the stop a failure says where the vault's previous files are and how to go back.
+ */
 async function replaceVaultData(
     env: EnvironmentOutput,
     vault: VaultContainer,
@@ -780,23 +803,39 @@ async function replaceVaultData(
     remaining: () => number,
     report: RestoreReport,
 ): Promise<void> {
-    const name = options.environment;
     const container = deps.docker.getContainer(vault.id);
     const aside = asideFolderName(deps.now());
     const leaseMs = pauseLeaseMs(snapshot.digestMs);
     report.measurements.pauseLeaseMs = leaseMs;
-    const bytes = fs.statSync(file).size;
+    const s: Swap = { env, vault, container, name: options.environment, aside, leaseMs, snapshot, deps, remaining, report };
+    const { helper, discard } = await stageSnapshot(s, file);
+    const writesStopped = await stopUnderPause(s, decision, discard);
+    await swapFiles(s, helper);
+    const { startedSave, ready } = await startOnSnapshot(s, helper);
+    report.measurements.writesRefusedMs = Math.round(ready - writesStopped);
+    deps.log(`${s.name}: the vault answers again: writes were refused for ${seconds(report.measurements.writesRefusedMs)}`);
 
-    // 3. The snapshot is staged in the vault's volume while the vault still runs: copying the
-    // whole file is not part of the time writes are refused, and a restore killed here leaves
-    // the vault running, untouched.
+    // 7. Verify.
+    report.verification = await verifyRestore(env, vault, snapshot, startedSave, ready, leaseMs, deps, remaining, report);
+    report.status = report.verification.equal ? "restored" : "failed";
+    if (!report.verification.equal) report.error = `verification failed: ${report.verification.problems.join("; ")}`;
+}
+
+/**
+ * 3. The snapshot is staged in the vault's volume while the vault still runs: copying the
+ * whole file is not part of the time writes are refused, and a restore killed here leaves
+ * the vault running, untouched. Returns the helper and how to discard it with the staged file.
+ */
+async function stageSnapshot(s: Swap, file: string) {
+    const { env, vault, deps, remaining } = s;
+    const bytes = fs.statSync(file).size;
     const savePoints = vault.running ? await readSavePoints(env, remaining()) : undefined;
-    const helper = await createHelper(deps.docker, vault, swapScript(aside, REDIS_UID, bytes), savePoints);
+    const helper = await createHelper(deps.docker, vault, swapScript(s.aside, REDIS_UID, bytes), savePoints);
     const discard = async () => {
         await removeContainer(deps.docker, helper.id);
         await removeStagedFile(deps.docker, vault, Math.max(timeLeft(remaining), 30_000));
     };
-    deps.log(`${name}: staging the snapshot (${formatBytes(bytes)}) in ${dataName(vault)} as /data/${STAGING_FILE}`);
+    deps.log(`${s.name}: staging the snapshot (${formatBytes(bytes)}) in ${dataName(vault)} as /data/${STAGING_FILE}`);
     try {
         await stage(helper, file, bytes, deps);
     } catch (e) {
@@ -807,20 +846,30 @@ async function replaceVaultData(
             );
         throw e;
     }
+    return { helper, discard };
+}
 
-    // 4. Pause writes, look again, stop the same container.
+/** 4. Pause writes, look again, stop the same container; all undone should any of it fail. Returns when writes stopped. */
+async function stopUnderPause(
+    s: Swap,
+    decision: Extract<RestoreDecision, { action: "restore" }>,
+    discard: () => Promise<void>,
+): Promise<number> {
+    const { env, vault, deps, remaining, report } = s;
     const writesStopped = performance.now();
     let held: Awaited<ReturnType<typeof pauseAndRecheck>> | undefined;
     try {
-        held = vault.running ? await pauseAndRecheck(env, vault, snapshot, decision, leaseMs, deps, remaining, report) : undefined;
+        held = vault.running ? await pauseAndRecheck(env, vault, s.snapshot, decision, s.leaseMs, deps, remaining, report) : undefined;
     } catch (e) {
         await discard();
         throw e;
     }
-    deps.log(`${name}: writes paused (${describePause(leaseMs)}); stopping ${vault.name} (the same container: Pulumi's state stays true)`);
+    deps.log(
+        `${s.name}: writes paused (${describePause(s.leaseMs)}); stopping ${vault.name} (the same container: Pulumi's state stays true)`,
+    );
     const stopStarted = performance.now();
     // The container's own stop timeout (the plan's stopTimeout), as `docker stop` would use it: time for Redis to fsync.
-    await container.stop().catch(async (e) => {
+    await s.container.stop().catch(async (e) => {
         if ((e as { statusCode?: number }).statusCode === 304) return; // 304: already stopped
         await held?.undo();
         await discard();
@@ -829,12 +878,16 @@ async function replaceVaultData(
     held?.pause.stopRenewing();
     report.measurements.stopMs = Math.round(performance.now() - stopStarted);
     if (hangsAt(deps, "stopped")) await hangForTest("stopped");
+    return writesStopped;
+}
 
-    // 5. The swap, in the vault's data, while it is stopped.
+/** 5. The swap, in the vault's data, while it is stopped; a failure leaves it stopped and says where its files are. */
+async function swapFiles(s: Swap, helper: Docker.Container): Promise<void> {
+    const { vault, aside, deps, report } = s;
     const swapStarted = performance.now();
     let moved: string[];
     try {
-        moved = movedFiles(await runHelper(helper, remaining()));
+        moved = movedFiles(await runHelper(helper, s.remaining()));
     } catch (e) {
         await removeContainer(deps.docker, helper.id);
         report.error =
@@ -845,33 +898,33 @@ async function replaceVaultData(
     report.measurements.swapMs = Math.round(performance.now() - swapStarted);
     report.aside = moved.length === 0 ? null : { data: dataName(vault), folder: `/data/${aside}`, moved };
     deps.log(
-        `${name}: ${moved.length === 0 ? "no previous files to move aside" : `moved ${moved.join(", ")} aside into /data/${aside} (${dataName(vault)})`}; starting ${vault.name} on the snapshot`,
+        `${s.name}: ${moved.length === 0 ? "no previous files to move aside" : `moved ${moved.join(", ")} aside into /data/${aside} (${dataName(vault)})`}; starting ${vault.name} on the snapshot`,
     );
+}
 
-    // 6. Start the same container; start-redis.sh converts dump.rdb before clients can write.
+/**
+ * 6. Start the same container; start-redis.sh converts dump.rdb before clients can write.
+ * Returns the save points it started with and when it answered.
+ */
+async function startOnSnapshot(s: Swap, helper: Docker.Container): Promise<{ startedSave: string | undefined; ready: number }> {
+    const { env, vault, aside, deps, report } = s;
     // Its log from a second before this start on: an older refusal in it is not this start's.
     const logFrom = Math.floor(Date.now() / 1000) - 1;
     const startStarted = performance.now();
-    await container.start();
+    await s.container.start();
     // Only once the vault runs again: a restore killed before this leaves the helper, which
     // tells the next one that the swap was done and the vault must be started.
     await removeContainer(deps.docker, helper.id);
     let startedSave: string | undefined;
     try {
-        startedSave = await waitForVault(env, vault, deps.docker, remaining, logFrom);
+        startedSave = await waitForVault(env, vault, deps.docker, s.remaining, logFrom);
     } catch (e) {
         report.error = `${(e as Error).message}.${report.aside ? ` The vault's previous files are kept in ${dataName(vault)}, /data/${aside}. ${wayBackAdvice(vault, aside)}` : ""}`;
         throw e;
     }
     const ready = performance.now();
     report.measurements.startMs = Math.round(ready - startStarted);
-    report.measurements.writesRefusedMs = Math.round(ready - writesStopped);
-    deps.log(`${name}: the vault answers again: writes were refused for ${seconds(report.measurements.writesRefusedMs)}`);
-
-    // 7. Verify.
-    report.verification = await verifyRestore(env, vault, snapshot, startedSave, ready, leaseMs, deps, remaining, report);
-    report.status = report.verification.equal ? "restored" : "failed";
-    if (!report.verification.equal) report.error = `verification failed: ${report.verification.problems.join("; ")}`;
+    return { startedSave, ready };
 }
 
 /** The vault's `save` setting (its RDB save points), or undefined when it does not answer. */
