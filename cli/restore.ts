@@ -292,7 +292,10 @@ interface LocalSnapshot {
 
 class Refusal extends Error {}
 
-/** The whole restore of one environment. Throws UsageError for what is the caller's mistake; everything else ends in the report. */
+/**
+ * The whole restore of one environment. Throws UsageError for what is the caller's mistake; everything else ends in the report.
+ * The try/catch/finally here covers every step, so the snapshot fetched from restic is removed however it ends.
+ */
 export async function restore(env: EnvironmentOutput, options: RestoreOptions, deps: RestoreDeps): Promise<RestoreReport> {
     const started = performance.now();
     const deadline = started + options.timeoutMs;
@@ -301,29 +304,7 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
         if (left <= 0) throw new Error(`the restore did not finish within ${options.timeoutMs} ms (--timeout)`);
         return left;
     };
-    const report: RestoreReport = {
-        environment: options.environment,
-        status: "failed",
-        from: options.from,
-        snapshot: null,
-        before: { vault: null, operational: null },
-        reasons: [],
-        forced: [],
-        verification: null,
-        aside: null,
-        leftovers: [],
-        error: null,
-        measurements: {
-            durationMs: 0,
-            writesRefusedMs: null,
-            stopMs: null,
-            swapMs: null,
-            startMs: null,
-            verifyPauseMs: null,
-            pauseLeaseMs: null,
-            operationalSyncMs: null,
-        },
-    };
+    const report = emptyReport(options);
     let local: LocalSnapshot | undefined;
     try {
         for (const folder of removeAbandonedTempFolders()) {
@@ -332,42 +313,19 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
         }
         local = await fetchSnapshot(options, deps, remaining);
         if (!local.manifest && !options.withoutManifest) throw new Refusal(noManifestRefusal(options.from));
-        const inspect = () =>
-            inspectVaultContainer(deps.docker, env.vault.container).catch((e) => {
-                if (e instanceof VaultContainerError)
-                    throw new UsageError(`${e.message}; after a lost host, \`pulumi up\` first (an empty vault), then restore`, "restore");
-                throw e;
-            });
         // 0. What a restore that was killed left (its helper, a staged file; a vault it stopped).
-        let vault = await inspect();
-        if (await cleanUpAfterKilledRestore(env, vault, deps, remaining, report)) vault = await inspect();
+        let vault = await inspectVault(deps.docker, env);
+        if (await cleanUpAfterKilledRestore(env, vault, deps, remaining, report)) vault = await inspectVault(deps.docker, env);
         // 1. The snapshot, verified before anything is touched, in a scratch server with the vault's databases.
         const databases = await vaultDatabases(deps.docker, vault, env.vault.password, remaining());
         const content = await verifySnapshot(local, vault, databases, options, deps, remaining, report);
 
         // 2. What would be replaced.
-        const vaultBefore = await vaultState(deps.docker, vault, env, content, remaining());
-        let operationalBefore = env.kind === "standard" ? await operationalState(deps.docker, env, remaining()) : undefined;
-        // A cut-off operational is compared with the vault too: read the vault's digest if it was not needed so far.
-        if (
-            operationalBefore?.digest !== undefined &&
-            (operationalBefore.keys ?? 0) > 0 &&
-            operationalBefore.link !== "up" &&
-            vaultBefore.digest === undefined &&
-            vaultBefore.unavailable === undefined
-        ) {
-            Object.assign(vaultBefore, await serverState(deps.docker, vault, env.vault.password, undefined, remaining(), () => true));
-        }
-        if (operationalBefore?.link === "up") operationalBefore = { ...operationalBefore, digest: undefined };
+        const { vaultBefore, operationalBefore } = await readBefore(env, vault, content, deps, remaining);
         report.before = { vault: publicState(vaultBefore), operational: operationalBefore ? publicState(operationalBefore) : null };
         const decision = decideRestore(content, vaultBefore, operationalBefore, options.force);
         report.reasons = decision.reasons;
-        if (decision.action === "refuse") {
-            const stopped = !vault.running
-                ? `. Should ${vault.name} have been stopped by a restore that was killed, start it (docker start ${vault.name}) and run restore again (the README, "After a killed restore")`
-                : "";
-            throw new Refusal(`refused, nothing was changed: ${decision.reasons.join("; ")} (--force overrides)${stopped}`);
-        }
+        if (decision.action === "refuse") throw new Refusal(refusalMessage(decision.reasons, vault));
         if (decision.action === "unchanged") {
             report.status = "unchanged";
             deps.log(`${options.environment}: ${decision.reasons.join("; ")}: nothing to do`);
@@ -393,6 +351,74 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
         report.measurements.durationMs = Math.round(performance.now() - started);
     }
     return report;
+}
+
+/** A report of a restore that has not done anything yet: failed until it says otherwise. */
+function emptyReport(options: RestoreOptions): RestoreReport {
+    return {
+        environment: options.environment,
+        status: "failed",
+        from: options.from,
+        snapshot: null,
+        before: { vault: null, operational: null },
+        reasons: [],
+        forced: [],
+        verification: null,
+        aside: null,
+        leftovers: [],
+        error: null,
+        measurements: {
+            durationMs: 0,
+            writesRefusedMs: null,
+            stopMs: null,
+            swapMs: null,
+            startMs: null,
+            verifyPauseMs: null,
+            pauseLeaseMs: null,
+            operationalSyncMs: null,
+        },
+    };
+}
+
+/** The vault's container; none is the caller's to fix (a lost host: `pulumi up` first). */
+function inspectVault(docker: Docker, env: EnvironmentOutput): Promise<VaultContainer> {
+    return inspectVaultContainer(docker, env.vault.container).catch((e) => {
+        if (e instanceof VaultContainerError)
+            throw new UsageError(`${e.message}; after a lost host, \`pulumi up\` first (an empty vault), then restore`, "restore");
+        throw e;
+    });
+}
+
+/** What the vault and the operational hold before the restore: what it would replace. */
+async function readBefore(
+    env: EnvironmentOutput,
+    vault: VaultContainer,
+    content: SnapshotContent,
+    deps: RestoreDeps,
+    remaining: () => number,
+): Promise<{ vaultBefore: StateRead; operationalBefore: StateRead | undefined }> {
+    const vaultBefore = await vaultState(deps.docker, vault, env, content, remaining());
+    let operationalBefore = env.kind === "standard" ? await operationalState(deps.docker, env, remaining()) : undefined;
+    // A cut-off operational is compared with the vault too: read the vault's digest if it was not needed so far.
+    if (
+        operationalBefore?.digest !== undefined &&
+        (operationalBefore.keys ?? 0) > 0 &&
+        operationalBefore.link !== "up" &&
+        vaultBefore.digest === undefined &&
+        vaultBefore.unavailable === undefined
+    ) {
+        Object.assign(vaultBefore, await serverState(deps.docker, vault, env.vault.password, undefined, remaining(), () => true));
+    }
+    if (operationalBefore?.link === "up") operationalBefore = { ...operationalBefore, digest: undefined };
+    return { vaultBefore, operationalBefore };
+}
+
+/** Why nothing was changed, and what to do when a killed restore left the vault stopped. */
+function refusalMessage(reasons: string[], vault: VaultContainer): string {
+    const stopped = !vault.running
+        ? `. Should ${vault.name} have been stopped by a restore that was killed, start it (docker start ${vault.name}) and run restore again (the README, "After a killed restore")`
+        : "";
+    return `refused, nothing was changed: ${reasons.join("; ")} (--force overrides)${stopped}`;
 }
 
 /** The snapshot as a file on this machine: --from FILE as it is, restic:... restored into a private temporary folder. */
