@@ -70,7 +70,7 @@ import { type Docker, connectDockerFor, containerLog, exec, isNotFound } from ".
 import { UsageError, parseCommandLine, parseMs } from "./errors";
 import { type Keyspace, KeyspaceError, describeDatabases, parseKeyspace } from "./keyspace";
 import type { CliIo } from "./nexus-redis";
-import { type EnvironmentOutput, loadOutputs } from "./outputs";
+import { type EnvironmentOutput, type StandardEnvironmentOutput, loadOutputs } from "./outputs";
 import { ownerState, processAlive } from "./owner";
 import { parseInfo } from "./redisReplies";
 import { EXIT_HEALTHY, EXIT_PROBLEMS, formatBytes, seconds } from "./report";
@@ -1275,6 +1275,12 @@ function publicState(state: StateRead): ServerState {
     return rest;
 }
 
+/** A server's content as restore reads it, with what tells whether clients wrote since. */
+type ReadContent = Awaited<ReturnType<typeof contentOf>>;
+
+/** Runs `body` on the vault while its writes are paused, the pause ended however `body` ends. */
+type Paused = <T>(body: (session: RedisSession) => Promise<T>) => Promise<T>;
+
 /**
  * The restored vault against the snapshot, then the operational against the vault, each
  * under a short write pause, so that no client write lands between the two sides' digests.
@@ -1292,7 +1298,7 @@ async function verifyRestore(
 ): Promise<Verification> {
     let pausedMs = 0;
     // Each pause lasts one lease at a time, renewed while this runs (WritePause).
-    const paused = async <T>(body: (session: RedisSession) => Promise<T>): Promise<T> => {
+    const paused: Paused = async (body) => {
         const started = performance.now();
         const pause = await WritePause.begin(env, leaseMs, remaining());
         try {
@@ -1304,6 +1310,39 @@ async function verifyRestore(
             report.measurements.verifyPauseMs = Math.round(pausedMs);
         }
     };
+    const { restored, verification } = await vaultAgainstSnapshot(env, vault, snapshot, startedSave, paused, deps, remaining, report);
+    if (env.kind !== "standard") return verification;
+
+    await waitForResync(env, remaining);
+    report.measurements.operationalSyncMs = Math.round(performance.now() - readyAt);
+    const [atVault, atOperational] = await operationalAgainstVault(env, vault, restored, paused, deps, remaining);
+    verification.operational = atOperational.digest;
+    if (atOperational.digest !== atVault.digest) {
+        verification.equal = false;
+        verification.problems.push(
+            `the operational holds ${atOperational.keys} keys with DEBUG DIGEST ${short(atOperational.digest)}, the vault ${atVault.keys} with ${short(atVault.digest)}`,
+        );
+    } else if (atVault.digest !== restored.digest) {
+        // Clients wrote between the two pauses: the operational matches the vault as it is now.
+        verification.compared += `; the operational against the vault as it is now (${atVault.keys} keys: clients wrote since the restore)`;
+    }
+    deps.log(
+        `${report.environment}: the operational re-synced ${seconds(report.measurements.operationalSyncMs)} after the vault answered: DEBUG DIGEST ${short(atOperational.digest)}, ${atOperational.digest === atVault.digest ? "as the vault" : "NOT as the vault"}`,
+    );
+    return verification;
+}
+
+/** The restored vault's digest, read under a pause, against the snapshot's (its AOF base's when clients wrote first). */
+async function vaultAgainstSnapshot(
+    env: EnvironmentOutput,
+    vault: VaultContainer,
+    snapshot: SnapshotContent,
+    startedSave: string | undefined,
+    paused: Paused,
+    deps: RestoreDeps,
+    remaining: () => number,
+    report: RestoreReport,
+): Promise<{ restored: ReadContent; verification: Verification }> {
     const restored = await paused(() => contentOf(deps.docker, vault.name, env.vault.password, undefined, remaining()));
     let verification: Verification;
     // A restored vault starts with no change since its last save; a client that wrote the moment
@@ -1329,12 +1368,16 @@ async function verifyRestore(
     deps.log(
         `${report.environment}: the vault holds ${restored.keys} keys, DEBUG DIGEST ${short(restored.digest)}: ${verification.equal ? "as the snapshot" : "NOT as the snapshot"} (${verification.compared})`,
     );
-    if (env.kind !== "standard") return verification;
+    return { restored, verification };
+}
 
-    // The operational re-syncs by itself: the restarted vault has a new replication id, so its
-    // PSYNC gets a full sync. Wait until it follows the vault's history with the link up. The
-    // vault's id is read each time: Redis gives a master a new one when its first replica
-    // attaches after a start (it creates its backlog then).
+/**
+ * The operational re-syncs by itself: the restarted vault has a new replication id, so its
+ * PSYNC gets a full sync. Wait until it follows the vault's history with the link up. The
+ * vault's id is read each time: Redis gives a master a new one when its first replica
+ * attaches after a start (it creates its backlog then).
+ */
+async function waitForResync(env: EnvironmentOutput, remaining: () => number): Promise<void> {
     for (;;) {
         const [master, replica] = await Promise.all([
             withVault(env, Math.min(timeLeft(remaining), 2_000), (s) => s.call("INFO", "replication"))
@@ -1346,7 +1389,7 @@ async function verifyRestore(
             replica?.master_link_status === "up" &&
             replica.master_sync_in_progress === "0" &&
             replica.master_replid === master?.master_replid;
-        if (synced) break;
+        if (synced) return;
         if (timeLeft(remaining) < 500) {
             throw new Error(
                 `the operational did not re-sync from the restored vault in time: ${replica ? `link ${replica.master_link_status}, following history ${short(replica.master_replid)}, the vault's is ${short(master?.master_replid)}` : "it does not answer"}`,
@@ -1354,7 +1397,17 @@ async function verifyRestore(
         }
         await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    report.measurements.operationalSyncMs = Math.round(performance.now() - readyAt);
+}
+
+/** The vault's and the caught-up operational's contents, to compare: without a pause when no write came between, else under one. */
+async function operationalAgainstVault(
+    env: StandardEnvironmentOutput,
+    vault: VaultContainer,
+    restored: ReadContent,
+    paused: Paused,
+    deps: RestoreDeps,
+    remaining: () => number,
+): Promise<[ReadContent, ReadContent]> {
     // First without pausing the vault: when no write reaches the vault while the operational,
     // caught up, takes its digest (Redis counts every change, an expiry's too, until a save),
     // both hold what the vault's first digest covered.
@@ -1375,35 +1428,20 @@ async function verifyRestore(
         );
         return (await mark()).mark === before.mark ? operational : undefined;
     });
-    const [atVault, atOperational] = unpaused
-        ? [restored, unpaused]
-        : await paused(async (session) => {
-              const offset = Number(parseInfo(String(await session.call("INFO", "replication"))).master_repl_offset);
-              // Paused: the vault sends nothing more; the operational has everything once its offset is there.
-              await operationalCaughtUp(env, offset, remaining);
-              // No write since the first digest (Redis counts every change until a save): the vault's
-              // digest is still that one, and DEBUG DIGEST, which blocks the vault, need not run again.
-              const saves = parseInfo(String(await session.call("INFO", "persistence")));
-              const unchanged = `${saves.rdb_changes_since_last_save}@${saves.rdb_last_save_time}` === restored.writeMark;
-              return Promise.all([
-                  unchanged ? restored : contentOf(deps.docker, vault.name, env.vault.password, undefined, remaining()),
-                  contentOf(deps.docker, env.operational.container, env.operational.adminPassword, env.operational.adminUser, remaining()),
-              ]);
-          });
-    verification.operational = atOperational.digest;
-    if (atOperational.digest !== atVault.digest) {
-        verification.equal = false;
-        verification.problems.push(
-            `the operational holds ${atOperational.keys} keys with DEBUG DIGEST ${short(atOperational.digest)}, the vault ${atVault.keys} with ${short(atVault.digest)}`,
-        );
-    } else if (atVault.digest !== restored.digest) {
-        // Clients wrote between the two pauses: the operational matches the vault as it is now.
-        verification.compared += `; the operational against the vault as it is now (${atVault.keys} keys: clients wrote since the restore)`;
-    }
-    deps.log(
-        `${report.environment}: the operational re-synced ${seconds(report.measurements.operationalSyncMs)} after the vault answered: DEBUG DIGEST ${short(atOperational.digest)}, ${atOperational.digest === atVault.digest ? "as the vault" : "NOT as the vault"}`,
-    );
-    return verification;
+    if (unpaused) return [restored, unpaused];
+    return paused(async (session) => {
+        const offset = Number(parseInfo(String(await session.call("INFO", "replication"))).master_repl_offset);
+        // Paused: the vault sends nothing more; the operational has everything once its offset is there.
+        await operationalCaughtUp(env, offset, remaining);
+        // No write since the first digest (Redis counts every change until a save): the vault's
+        // digest is still that one, and DEBUG DIGEST, which blocks the vault, need not run again.
+        const saves = parseInfo(String(await session.call("INFO", "persistence")));
+        const unchanged = `${saves.rdb_changes_since_last_save}@${saves.rdb_last_save_time}` === restored.writeMark;
+        return Promise.all([
+            unchanged ? restored : contentOf(deps.docker, vault.name, env.vault.password, undefined, remaining()),
+            contentOf(deps.docker, env.operational.container, env.operational.adminPassword, env.operational.adminUser, remaining()),
+        ]);
+    });
 }
 
 /** Waits until the operational has received the vault's replication stream up to `offset`. */
