@@ -560,6 +560,11 @@ async function vaultDatabases(docker: Docker, vault: VaultContainer, password: s
     return result?.exitCode === 0 && Number.isInteger(value) && value > 0 ? value : declared;
 }
 
+/**
+ * Step 1 of the header: the snapshot checked against its manifest (sha256), loaded in a scratch
+ * server with the vault's databases, and its content checked against the manifest again. Any
+ * mismatch refuses before anything is touched.
+ */
 async function verifySnapshot(
     local: LocalSnapshot,
     vault: VaultContainer,
@@ -584,30 +589,9 @@ async function verifySnapshot(
         deps.log(`${options.environment}: verifying ${where} (${formatBytes(bytes)}) in a scratch server of ${vault.name}'s image`);
         content = await loadInScratch({ docker: deps.docker, vault, file: local.file, timeoutMs: remaining(), databases });
     } catch (e) {
-        if (e instanceof TooManyDatabasesError) {
-            const needed = await databasesNeeded({ docker: deps.docker, vault, file: local.file, timeoutMs: remaining() }).catch(
-                () => undefined,
-            );
-            throw new Refusal(
-                `refused, nothing was changed: ${where} holds keys in database ${needed === undefined ? `${databases} or above` : needed - 1}, ` +
-                    `and ${vault.name} has ${databases} databases (databases ${databases}): Redis refuses to load such a file, so the vault would not start on it. ` +
-                    `Restore it onto a vault with at least ${needed ?? databases + 1} databases, or load it into a Redis server of your own (redis-server --databases ${needed ?? "N"}) and move its keys into databases 0 to ${databases - 1}`,
-            );
-        }
-        if (e instanceof RdbFormatError || e instanceof SnapshotInvalidError)
-            throw new Refusal(`refused, nothing was changed: ${where} is not a snapshot that loads: ${e.message}`);
-        throw e;
+        throw await notLoadable(e, where, local.file, vault, databases, deps, remaining);
     }
-    const manifestKeys = local.manifest ? manifestKeysOf(local.manifest, content) : undefined;
-    if (local.manifest && (local.manifest.digest !== content.digest || local.manifest.keys !== manifestKeys)) {
-        const counted =
-            local.manifest.format === MANIFEST_FORMAT_1
-                ? ` (${manifestKeys} in database 0, which a ${MANIFEST_FORMAT_1} manifest counts)`
-                : "";
-        throw new Refusal(
-            `refused, nothing was changed: ${where} loads with ${content.keys} keys${counted} and DEBUG DIGEST ${short(content.digest)}, its manifest says ${local.manifest.keys} and ${short(local.manifest.digest)}`,
-        );
-    }
+    if (local.manifest) manifestAgrees(local.manifest, content, where);
     report.snapshot = {
         ...content,
         sha256,
@@ -620,6 +604,44 @@ async function verifySnapshot(
         `${options.environment}: the snapshot loads: ${content.keys} keys (${describeDatabases(content.databases ?? {})}; ${content.expiringKeys} with an expiry), DEBUG DIGEST ${short(content.digest)}`,
     );
     return content;
+}
+
+/**
+ * What to throw when the snapshot did not load: a refusal saying why (more databases than the
+ * vault has, and how many it needs; not an RDB; empty), else the error itself.
+ */
+async function notLoadable(
+    e: unknown,
+    where: string,
+    file: string,
+    vault: VaultContainer,
+    databases: number,
+    deps: RestoreDeps,
+    remaining: () => number,
+): Promise<unknown> {
+    if (e instanceof TooManyDatabasesError) {
+        const needed = await databasesNeeded({ docker: deps.docker, vault, file, timeoutMs: remaining() }).catch(() => undefined);
+        return new Refusal(
+            `refused, nothing was changed: ${where} holds keys in database ${needed === undefined ? `${databases} or above` : needed - 1}, ` +
+                `and ${vault.name} has ${databases} databases (databases ${databases}): Redis refuses to load such a file, so the vault would not start on it. ` +
+                `Restore it onto a vault with at least ${needed ?? databases + 1} databases, or load it into a Redis server of your own (redis-server --databases ${needed ?? "N"}) and move its keys into databases 0 to ${databases - 1}`,
+        );
+    }
+    if (e instanceof RdbFormatError || e instanceof SnapshotInvalidError)
+        return new Refusal(`refused, nothing was changed: ${where} is not a snapshot that loads: ${e.message}`);
+    return e;
+}
+
+/** Refuses a snapshot whose loaded keys or digest are not what its manifest recorded. */
+function manifestAgrees(manifest: BackupManifest, content: ScratchResult, where: string): void {
+    const manifestKeys = manifestKeysOf(manifest, content);
+    if (manifest.digest !== content.digest || manifest.keys !== manifestKeys) {
+        const counted =
+            manifest.format === MANIFEST_FORMAT_1 ? ` (${manifestKeys} in database 0, which a ${MANIFEST_FORMAT_1} manifest counts)` : "";
+        throw new Refusal(
+            `refused, nothing was changed: ${where} loads with ${content.keys} keys${counted} and DEBUG DIGEST ${short(content.digest)}, its manifest says ${manifest.keys} and ${short(manifest.digest)}`,
+        );
+    }
 }
 
 /**
