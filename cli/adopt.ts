@@ -17,7 +17,9 @@ import { type Docker, connectDocker } from "./docker";
 import type { ConfigKey } from "../config";
 import {
     AdoptError,
+    type Candidate,
     type ConfigStep,
+    type EnvironmentPlan,
     type Findings,
     type StackView,
     candidates,
@@ -152,7 +154,14 @@ export function readPasswordsFile(file: string | undefined): PasswordsFile {
     return parsed as PasswordsFile;
 }
 
-/** Finds, judges and (unless --dry-run) takes over. Never prints; the caller renders the report. */
+/** One environment's configuration steps, and the stack as it is just before them (what its failure is undone to). */
+type StepsOf = Map<string, { steps: ConfigStep[]; before: StackView }>;
+
+/**
+ * Finds, judges and (unless --dry-run) takes over. Never prints; the caller renders the report.
+ * The order is the order of what can go wrong: the stack and the names asked for (usage errors),
+ * the engine, the plans; nothing is changed unless every plan goes ahead.
+ */
 export async function adopt(options: AdoptOptions, io: AdoptIo): Promise<AdoptResult> {
     const given = readPasswordsFile(options.passwordsFile);
     const view = await readStack(io, options.stack);
@@ -161,6 +170,25 @@ export async function adopt(options: AdoptOptions, io: AdoptIo): Promise<AdoptRe
             `the stack's platform is ${view.platform}: adopt takes over a fleet built by hand on one Docker engine, for platform docker only (its data is used in place there)`,
             2,
         );
+    const selected = selectCandidates(view, options, given);
+    const { docker, findings, managed, imageVersion, imageProblem } = await findFleet(view, selected, given, io);
+    const { plans, stepsOf } = planFleet(view, options, findings, managed, imageVersion, imageProblem);
+    const toAdopt = plans.filter((p) => p.status === "adopt");
+    const commands = toAdopt.flatMap((p) => [
+        ...stepsOf.get(p.name)!.steps.map((s) => printable(configSetCommand(s, options.stack))),
+        printable(previewCommand(options.stack)),
+        printable(upCommand(options.stack)),
+    ]);
+    const report: AdoptReport = { dryRun: options.dryRun, plans, commands, outcomes: {} };
+    if (plans.some((p) => p.status === "refused")) return { exitCode: 1, report: { ...report, commands: [] } };
+    if (options.dryRun || toAdopt.length === 0) return { exitCode: 0, report };
+
+    report.commands = [];
+    return { exitCode: await takeOverAll(toAdopt, stepsOf, options, io, docker, report), report };
+}
+
+/** The environments --env asks for (every one when none), each name in --env and --passwords checked. */
+function selectCandidates(view: StackView, options: AdoptOptions, given: PasswordsFile): Candidate[] {
     const all = candidates(view);
     const unknown = options.environments.filter((name) => !all.some((c) => c.name === name));
     if (unknown.length > 0)
@@ -174,8 +202,11 @@ export async function adopt(options: AdoptOptions, io: AdoptIo): Promise<AdoptRe
             `--passwords names unknown environment${unknownInFile.length === 1 ? "" : "s"} ${unknownInFile.join(", ")}`,
             2,
         );
-    const selected = options.environments.length === 0 ? all : all.filter((c) => options.environments.includes(c.name));
+    return options.environments.length === 0 ? all : all.filter((c) => options.environments.includes(c.name));
+}
 
+/** What the engine holds: each environment's findings, the environments nexus-redis already manages, the image's Redis version. */
+async function findFleet(view: StackView, selected: Candidate[], given: PasswordsFile, io: AdoptIo) {
     let docker: Docker;
     try {
         docker = await io.docker();
@@ -199,6 +230,18 @@ export async function adopt(options: AdoptOptions, io: AdoptIo): Promise<AdoptRe
             imageProblem = e.message;
         }
     }
+    return { docker, findings, managed, imageVersion, imageProblem };
+}
+
+/** Each environment judged, then the fleet; a plan that goes ahead gets its configuration steps, chained from the one before. */
+function planFleet(
+    view: StackView,
+    options: AdoptOptions,
+    findings: Findings[],
+    managed: string[],
+    imageVersion: string | undefined,
+    imageProblem: string | undefined,
+): { plans: EnvironmentPlan[]; stepsOf: StepsOf } {
     const requested = new Set(options.environments);
     const declared = declaredVaultSettings(view.memoryLimitMb);
     const plans = judgeFleet(
@@ -214,7 +257,7 @@ export async function adopt(options: AdoptOptions, io: AdoptIo): Promise<AdoptRe
 
     // The configuration of each environment in turn, each from the one before: its steps, and the
     // stack as it will be just before them (what a failure of that environment is undone to).
-    const stepsOf = new Map<string, { steps: ConfigStep[]; before: StackView }>();
+    const stepsOf: StepsOf = new Map();
     let next = view;
     for (const plan of plans.filter((p) => p.status === "adopt")) {
         try {
@@ -227,27 +270,28 @@ export async function adopt(options: AdoptOptions, io: AdoptIo): Promise<AdoptRe
             plan.reasons.push(e.message);
         }
     }
-    const toAdopt = plans.filter((p) => p.status === "adopt");
-    const commands = toAdopt.flatMap((p) => [
-        ...stepsOf.get(p.name)!.steps.map((s) => printable(configSetCommand(s, options.stack))),
-        printable(previewCommand(options.stack)),
-        printable(upCommand(options.stack)),
-    ]);
-    const report: AdoptReport = { dryRun: options.dryRun, plans, commands, outcomes: {} };
-    if (plans.some((p) => p.status === "refused")) return { exitCode: 1, report: { ...report, commands: [] } };
-    if (options.dryRun || toAdopt.length === 0) return { exitCode: 0, report };
+    return { plans, stepsOf };
+}
 
-    report.commands = [];
+/** One takeover after another; the first that does not adopt stops the rest, which are reported not reached. */
+async function takeOverAll(
+    toAdopt: EnvironmentPlan[],
+    stepsOf: StepsOf,
+    options: AdoptOptions,
+    io: AdoptIo,
+    docker: Docker,
+    report: AdoptReport,
+): Promise<number> {
     for (const [i, plan] of toAdopt.entries()) {
         const { steps, before } = stepsOf.get(plan.name)!;
         const outcome = await new Takeover(plan, steps, before, options, io, docker, report).run();
         report.outcomes[plan.name] = outcome;
         if (outcome.status !== "adopted") {
             for (const rest of toAdopt.slice(i + 1)) report.outcomes[rest.name] = { status: "not reached" };
-            return { exitCode: 1, report };
+            return 1;
         }
     }
-    return { exitCode: 0, report };
+    return 0;
 }
 
 /** The CLI's adopt: runs it and prints the report; returns the exit code. */

@@ -400,59 +400,121 @@ export interface JudgeContext {
     declared?: Settings;
 }
 
-/** One environment: adopt it, refuse it (and why), or skip it (nothing to adopt). */
+/** One environment being judged: what every step reads, and the plan each step writes into. */
+interface Judging {
+    f: Findings;
+    ctx: JudgeContext;
+    plan: EnvironmentPlan;
+    vaultName: string;
+    operationalName: string;
+    /** Marks the plan refused and says why; the judgement goes on, so every reason is given at once. */
+    refuse: (reason: string) => void;
+}
+
+/** The hand-built vault found, and where its data lives. */
+interface VaultWhere {
+    vault: ContainerFacts;
+    dir: string;
+    data: DataSource;
+    networks: string[];
+}
+
+/** What a running vault that took the password answered: the judgement goes on with these. */
+interface Answered {
+    password: NonNullable<Findings["password"]>;
+    info: Info;
+    config: Record<string, string>;
+    version: string;
+}
+
+/**
+ * One environment: adopt it, refuse it (and why), or skip it (nothing to adopt). The steps run in
+ * this order so the reasons read as before: whether there is a vault to adopt, its container and
+ * Redis (a vault that is stopped, unknown or not answering ends it), its settings, its data and
+ * where clients reach it, then what the plan does.
+ */
 export function judgeEnvironment(f: Findings, ctx: JudgeContext): EnvironmentPlan {
     const { candidate } = f;
     const name = candidate.name;
     const prefix = ctx.view.containerPrefix;
-    const vaultName = containerName(prefix, name, "vault");
-    const operationalName = containerName(prefix, name, "operational");
     const plan: EnvironmentPlan = { name, kind: candidate.kind, status: "adopt", reasons: [], notes: [] };
-    const refuse = (reason: string) => {
-        plan.status = "refused";
-        plan.reasons.push(reason);
+    const j: Judging = {
+        f,
+        ctx,
+        plan,
+        vaultName: containerName(prefix, name, "vault"),
+        operationalName: containerName(prefix, name, "operational"),
+        refuse: (reason: string) => {
+            plan.status = "refused";
+            plan.reasons.push(reason);
+        },
     };
+    const vault = presence(j);
+    if (!vault) return plan;
+    const dir = f.vaultRedis?.config?.dir ?? DATA_DIR;
+    const where: VaultWhere = { vault, dir, data: dataSource(vault.mounts, dir), networks: Object.keys(vault.networks) };
+    const planned = describeVault(j, where);
+
+    // The container and its Redis.
+    const answered = judgeAnswer(j, vault);
+    if (!answered) return plan;
+    judgeServerState(j, answered);
+    const settings = judgeVaultSettings(j, answered);
+
+    judgeDataAndReach(j, where, answered);
+    if (plan.status === "refused") return plan;
+    plannedNotes(j, where, answered, settings, planned);
+    return plan;
+}
+
+/**
+ * Whether there is a hand-built vault to judge: none, or one nexus-redis already manages, ends the
+ * judgement (refused or skipped). A managed operational beside a hand-built vault, or an operational
+ * in a secure environment, is refused while the rest is still judged.
+ */
+function presence({ f, ctx, plan, vaultName, operationalName, refuse }: Judging): ContainerFacts | undefined {
+    const { name } = f.candidate;
     const skip = (reason: string) => {
         plan.status = "skipped";
         plan.reasons.push(reason);
-        return plan;
     };
-
     if (!f.vault) {
         if (f.operational && !f.operational.managed)
             refuse(
                 `${operationalName} exists but ${vaultName} does not: there is no vault to adopt (the operational's data is rebuilt from its vault)`,
             );
-        else if (ctx.requested.has(name)) refuse(`no container ${vaultName} on this Docker host (containerPrefix ${prefix})`);
-        else return skip(`no container ${vaultName}`);
-        return plan;
+        else if (ctx.requested.has(name))
+            refuse(`no container ${vaultName} on this Docker host (containerPrefix ${ctx.view.containerPrefix})`);
+        else skip(`no container ${vaultName}`);
+        return undefined;
     }
     if (f.vault.managed) {
         if (f.operational && !f.operational.managed)
             refuse(
                 `${vaultName} is managed by nexus-redis, but ${operationalName} was made by hand: remove or rename it, then run pulumi up`,
             );
-        else return skip(`${vaultName} is already managed by nexus-redis`);
-        return plan;
+        else skip(`${vaultName} is already managed by nexus-redis`);
+        return undefined;
     }
     if (f.operational?.managed)
         refuse(
             `${operationalName} is managed by nexus-redis but ${vaultName} is not: this state was not made by adopt; sort it out by hand`,
         );
-    if (candidate.kind === "secure" && f.operational)
+    if (f.candidate.kind === "secure" && f.operational)
         refuse(
             `${operationalName} exists, but ${name} is a secure environment (a vault alone): remove it first, or declare ${name} with both ports`,
         );
+    return f.vault;
+}
 
-    const vault = f.vault;
-    const dir = f.vaultRedis?.config?.dir ?? DATA_DIR;
-    const data = dataSource(vault.mounts, dir);
-    const networks = Object.keys(vault.networks);
+/** The plan's picture of the old vault and operational: where they are reached now and after. */
+function describeVault({ f, ctx, plan, vaultName, operationalName }: Judging, where: VaultWhere) {
+    const { vault, data, networks } = where;
     const at = reachAt(vault);
-    plan.vault = {
+    const planned: NonNullable<EnvironmentPlan["vault"]> = {
         container: vaultName,
         endpoint: at ? `${at.host}:${at.port}` : "-",
-        newEndpoint: `${clientHost(ctx.view.bindAddress)}:${candidate.vaultPort}`,
+        newEndpoint: `${clientHost(ctx.view.bindAddress)}:${f.candidate.vaultPort}`,
         data,
         ...(networks.length === 1 ? { network: networks[0] } : {}),
         ...(f.vaultRedis?.info?.redis_version ? { version: f.vaultRedis.info.redis_version } : {}),
@@ -460,23 +522,31 @@ export function judgeEnvironment(f: Findings, ctx: JudgeContext): EnvironmentPla
         appendonly: f.vaultRedis?.config?.appendonly === "yes",
         setSavePoints: (f.vaultRedis?.config?.save ?? "x").trim() === "",
     };
+    plan.vault = planned;
     if (f.operational) {
         const o = reachAt(f.operational);
         plan.operational = { container: operationalName, endpoint: o ? `${o.host}:${o.port}` : "-" };
     }
+    return planned;
+}
 
-    // The container and its Redis.
+/**
+ * The refusals that end the judgement: a vault that is not running, whose password is unknown or
+ * refused, that is not Redis, or that refuses CONFIG GET cannot be judged any further.
+ */
+function judgeAnswer({ f, plan, vaultName, refuse }: Judging, vault: ContainerFacts): Answered | undefined {
+    const { name } = f.candidate;
     if (vault.state !== "running") {
         refuse(
             `${vaultName} is ${vault.state}, not running: start it (docker start ${vaultName}) so its data can be made safe before the takeover`,
         );
-        return plan;
+        return undefined;
     }
     if (!f.password) {
         refuse(
             `${name}'s vault password is unknown: ${vaultName} has no --requirepass on its command line; give it with --passwords FILE ({"${name}": {"vault": "..."}})`,
         );
-        return plan;
+        return undefined;
     }
     if (BAD_PASSWORD.test(f.password.value))
         refuse(
@@ -493,20 +563,25 @@ export function judgeEnvironment(f: Findings, ctx: JudgeContext): EnvironmentPla
             error: `${vaultName}: ${redis.failure.message}`,
         }[redis.failure.kind];
         refuse(what);
-        return plan;
+        return undefined;
     }
     const info = redis?.info ?? {};
     const config = redis?.config ?? {};
     if (info.redis_version === undefined) {
         refuse(`${vaultName} is not Redis: it answered, but INFO server has no redis_version`);
-        return plan;
+        return undefined;
     }
     if (redis && !redis.config) {
         refuse(
             `${vaultName} refused CONFIG GET (${redis.configFailure ?? "no answer"}): adopt reads every setting to compare it with the new vault's, and turns AOF on with CONFIG SET; if CONFIG is renamed (rename-command), restart the vault without that, then adopt again`,
         );
-        return plan;
+        return undefined;
     }
+    return { password: f.password, info, config, version: info.redis_version };
+}
+
+/** What the vault is doing now that a takeover could not carry: loading, replicating, syncing, its users and file names. */
+function judgeServerState({ f, vaultName, operationalName, refuse }: Judging, { info, config }: Answered): void {
     if (info.loading === "1") refuse(`${vaultName} is still loading its data: try again once it is done`);
     if (info.role !== "master")
         refuse(
@@ -519,7 +594,7 @@ export function judgeEnvironment(f: Findings, ctx: JudgeContext): EnvironmentPla
         refuse(
             `a full sync is in progress (${[...syncing, ...(f.operationalRedis?.info?.master_sync_in_progress === "1" ? [`${operationalName} master_sync_in_progress:1`] : [])].join(", ")}): try again once every replica is online`,
         );
-    const users = (redis?.users ?? ["default"]).filter((u) => u !== "default");
+    const users = (f.vaultRedis?.users ?? ["default"]).filter((u) => u !== "default");
     if (users.length > 0)
         refuse(
             `${vaultName} has ACL users ${users.join(", ")}, which the adopted vault would not have: clients using them would be refused`,
@@ -532,26 +607,37 @@ export function judgeEnvironment(f: Findings, ctx: JudgeContext): EnvironmentPla
                 `${vaultName} has ${setting} ${value}, not ${expected}: rename the file to ${expected} (the program declares Redis's default names), or CONFIG SET ${setting} back`,
             );
     }
+}
+
+/** Its settings against the new vault's, and its Redis version against the stack's image. */
+function judgeVaultSettings({ f, ctx, vaultName, refuse }: Judging, { info, config, version }: Answered) {
+    const redis = f.vaultRedis;
     const declared = ctx.declared ?? declaredVaultSettings(ctx.view.memoryLimitMb);
-    const keyspace = redis?.keyspace ?? {};
     const settings = judgeSettings({
         container: vaultName,
         config,
         declared,
         memoryLimitMb: ctx.view.memoryLimitMb,
-        keyspace,
+        keyspace: redis?.keyspace ?? {},
         modules: redis?.modules ?? [],
         renamed: redis?.renamed ?? [],
         usedMemory: infoInt(info, "used_memory"),
         connectedClients: infoInt(info, "connected_clients"),
     });
     for (const r of settings.refusals) refuse(r);
-    if (ctx.imageVersion && compareVersions(info.redis_version, ctx.imageVersion) > 0)
+    if (ctx.imageVersion && compareVersions(version, ctx.imageVersion) > 0)
         refuse(
-            `${vaultName} runs Redis ${info.redis_version}, newer than the stack's image ${ctx.view.image} (Redis ${ctx.imageVersion}): its data may not load there; set the stack's image to Redis ${info.redis_version} or newer (pulumi config set image ...)`,
+            `${vaultName} runs Redis ${version}, newer than the stack's image ${ctx.view.image} (Redis ${ctx.imageVersion}): its data may not load there; set the stack's image to Redis ${version} or newer (pulumi config set image ...)`,
         );
+    return { declared, notes: settings.notes };
+}
 
-    // The data.
+/** Its data (usable in place, as the stack declares it) and where clients reach it (ports, network). */
+function judgeDataAndReach(j: Judging, where: VaultWhere, { password, config }: Answered): void {
+    const { f, ctx, plan, vaultName, operationalName, refuse } = j;
+    const { vault, dir, data, networks } = where;
+    const { candidate } = f;
+    const name = candidate.name;
     if (data.kind === "none") {
         refuse(`${name}'s data cannot be used in place: ${data.why}. ${moveToFolder(vaultName, dir, config.dbfilename ?? "dump.rdb")}`);
     } else if (data.kind === "host" && (!HOST_FOLDER.test(data.path) || data.path.split("/").includes(".."))) {
@@ -562,7 +648,7 @@ export function judgeEnvironment(f: Findings, ctx: JudgeContext): EnvironmentPla
     if (declaredData !== undefined && value !== undefined && declaredData !== value)
         refuse(`the stack's vaultData says ${name}'s data is ${declaredData}, but ${vaultName} runs on ${value}: fix vaultData first`);
     const declaredPassword = ctx.view.passwords[name]?.vault;
-    if (declaredPassword !== undefined && declaredPassword !== f.password.value)
+    if (declaredPassword !== undefined && declaredPassword !== password.value)
         refuse(`the stack's passwords holds another vault password for ${name} than ${vaultName} accepts: fix passwords first`);
 
     // Ports and addresses: clients must find the vault and the operational where they are.
@@ -582,11 +668,19 @@ export function judgeEnvironment(f: Findings, ctx: JudgeContext): EnvironmentPla
         );
     else if (f.operational && !(networks[0] in f.operational.networks))
         plan.notes.push(`${operationalName} is not on ${networks[0]}; the adopted one will be`);
+}
 
-    if (plan.status === "refused") return plan;
-
-    plan.item = candidate.item ?? name;
-    plan.vaultData = value;
+/** An environment to adopt: its stack item and vaultData, the files a rollback loads, and what a person should know. */
+function plannedNotes(
+    { f, plan }: Judging,
+    { dir, data }: VaultWhere,
+    { config }: Answered,
+    settings: { declared: Settings; notes: string[] },
+    planned: NonNullable<EnvironmentPlan["vault"]>,
+): void {
+    const keyspace = f.vaultRedis?.keyspace ?? {};
+    plan.item = f.candidate.item ?? f.candidate.name;
+    plan.vaultData = vaultDataValue(data);
     if (data.kind === "host")
         plan.notes.push(
             `host folder ${data.path} is bind-mounted at ${DATA_DIR}; the vault's start script gives its files to the redis user (uid 999) as the vault starts` +
@@ -597,7 +691,7 @@ export function judgeEnvironment(f: Findings, ctx: JudgeContext): EnvironmentPla
             `anonymous volume ${data.name} (the image's VOLUME ${DATA_DIR}) is used in place under its ID; it is never removed`,
         );
     if (Object.keys(keyspace).length > 1) plan.notes.push(`keys by database: ${describeKeyspace(keyspace)}`);
-    plan.vault.files = {
+    planned.files = {
         dir,
         dbfilename: config.dbfilename ?? "dump.rdb",
         ...(config.appenddirname === undefined ? {} : { appenddirname: config.appenddirname }),
@@ -605,15 +699,14 @@ export function judgeEnvironment(f: Findings, ctx: JudgeContext): EnvironmentPla
         databases: config.databases ?? "16",
     };
     plan.notes.push(...settings.notes);
-    const persistence = persistenceChange(config, declared);
+    const persistence = persistenceChange(config, settings.declared);
     if (persistence) plan.notes.push(persistence);
-    if (!plan.vault.appendonly)
+    if (!planned.appendonly)
         plan.notes.push("AOF is off: it is turned on while the vault runs (CONFIG SET appendonly yes), and the rewrite waited for");
-    if (plan.vault.setSavePoints)
+    if (planned.setSavePoints)
         plan.notes.push(
             `save points are off: Redis's defaults (${DEFAULT_SAVE_POINTS}) are set before the stop, so dump.rdb holds every key should the old container be started again`,
         );
-    return plan;
 }
 
 /**

@@ -604,7 +604,8 @@ export class Takeover {
      * its last writes in the AOF alone. A short-lived server of the old vault's own image loads
      * the folder as the newest state is (the AOF, which adopt turned on before the stop), and only
      * once it holds at least every key expected, `SAVE`s dump.rdb in the old Redis's format.
-     * Returns the keys the old vault must come back with.
+     * Returns the keys the old vault must come back with. The readying server is removed however
+     * this ends, from its start on.
      */
     private async readyData(progress: RollbackProgress, done: string[]): Promise<Keyspace> {
         const j = this.journal;
@@ -627,6 +628,30 @@ export class Takeover {
         const files = j.files!;
         const old = await this.docker.getContainer(holder).inspect();
         const oneTime = randomBytes(18).toString("hex");
+        const { helper, helperName } = await this.createReadyingServer(holder, old, files, oneTime);
+        try {
+            await helper.start();
+            const port = Number((await helper.inspect()).NetworkSettings.Ports?.["6379/tcp"]?.[0]?.HostPort);
+            const target = { host: "127.0.0.1", port };
+            const keyspace = await this.loadedKeyspace(helper, helperName, target, oneTime, atStop);
+            await this.saveForOldRedis(helper, helperName, target, oneTime);
+            progress.dataReady = true;
+            done.push(
+                `readied the data folder with ${this.oldVault}'s own Redis (${describeKeyspace(keyspace) || "no key"}; ${files.dbfilename} saved)`,
+            );
+            return keyspace;
+        } finally {
+            await this.removeReadyingServer(helper, old);
+        }
+    }
+
+    /** A server of the old vault's own image on the old vault's volumes, loading its append-only file; created, not started. */
+    private async createReadyingServer(
+        holder: string,
+        old: Docker.ContainerInspectInfo,
+        files: NonNullable<Journal["files"]>,
+        oneTime: string,
+    ): Promise<{ helper: Docker.Container; helperName: string }> {
         const helperName = asideName(this.oldVault, new Date(this.io.now())).replace(".adopted-", ".readying-");
         this.io.log(
             `${this.name}: readying the data folder for ${this.oldVault} (${helperName}: its own Redis loads the append-only file, then saves ${files.dbfilename})`,
@@ -642,60 +667,69 @@ export class Takeover {
                 PortBindings: { "6379/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] },
             },
         });
-        try {
-            await helper.start();
-            const port = Number((await helper.inspect()).NetworkSettings.Ports?.["6379/tcp"]?.[0]?.HostPort);
-            const target = { host: "127.0.0.1", port };
-            const started = this.io.now();
-            let keyspace: Keyspace | undefined;
-            while (keyspace === undefined) {
-                const state = (await helper.inspect()).State;
-                if (!state.Running)
-                    this.fail(
-                        `${helperName} stopped (exit code ${state.ExitCode}) before it had loaded the folder${await lastLog(this.docker, helperName)}`,
-                    );
-                const r = await infoOf(target, oneTime, ["persistence", "keyspace"]);
-                if (r && r.info.loading === "0") keyspace = parseKeyspace(r.info);
-                else if (this.io.now() - started > this.options.timeoutMs)
-                    this.fail(`${helperName} did not load the folder within ${Math.round(this.options.timeoutMs / 1000)} s`);
-                else await this.io.sleep(100);
-            }
-            for (const [what, expected] of [
-                ["the old vault had at its stop", atStop],
-                ["the new vault served", j.newVaultKeyspace],
-            ] as const) {
-                const short = expected && keyspaceShortfall(expected, keyspace);
-                if (short)
-                    this.fail(
-                        `the data folder's append-only file holds fewer keys than ${what} (${short}); nothing was overwritten, and the old containers stay stopped`,
-                    );
-            }
-            const r = await infoOf(target, oneTime, [], [["SAVE"], ["INFO", "persistence"]]);
-            const status = r && !r.rest[1].failure ? parseInfo(String(r.rest[1].value)).rdb_last_bgsave_status : undefined;
-            if (!r || r.rest[0].failure || status !== "ok")
-                this.fail(`SAVE in ${helperName} failed: ${r?.rest[0].failure?.message ?? `rdb_last_bgsave_status:${status ?? "?"}`}`);
-            await ask(target, [
-                ["AUTH", oneTime],
-                ["SHUTDOWN", "NOSAVE"],
-            ]);
-            await helper.wait();
-            progress.dataReady = true;
-            done.push(
-                `readied the data folder with ${this.oldVault}'s own Redis (${describeKeyspace(keyspace) || "no key"}; ${files.dbfilename} saved)`,
-            );
-            return keyspace;
-        } finally {
-            const mounts = new Set((old.Mounts ?? []).map((m) => m.Name).filter(Boolean));
-            const own = ((await helper.inspect().catch(() => undefined))?.Mounts ?? []).filter(
-                (m) => m.Type === "volume" && m.Name && !mounts.has(m.Name),
-            );
-            await helper.remove({ force: true, v: false }).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
-            for (const m of own)
-                await this.docker
-                    .getVolume(m.Name!)
-                    .remove()
-                    .catch(() => undefined);
+        return { helper, helperName };
+    }
+
+    /** The keys the readying server loaded, once it has; fails unless it holds every key the old and the new vault had. */
+    private async loadedKeyspace(
+        helper: Docker.Container,
+        helperName: string,
+        target: Target,
+        oneTime: string,
+        atStop: Keyspace,
+    ): Promise<Keyspace> {
+        const started = this.io.now();
+        let keyspace: Keyspace | undefined;
+        while (keyspace === undefined) {
+            const state = (await helper.inspect()).State;
+            if (!state.Running)
+                this.fail(
+                    `${helperName} stopped (exit code ${state.ExitCode}) before it had loaded the folder${await lastLog(this.docker, helperName)}`,
+                );
+            const r = await infoOf(target, oneTime, ["persistence", "keyspace"]);
+            if (r && r.info.loading === "0") keyspace = parseKeyspace(r.info);
+            else if (this.io.now() - started > this.options.timeoutMs)
+                this.fail(`${helperName} did not load the folder within ${Math.round(this.options.timeoutMs / 1000)} s`);
+            else await this.io.sleep(100);
         }
+        for (const [what, expected] of [
+            ["the old vault had at its stop", atStop],
+            ["the new vault served", this.journal.newVaultKeyspace],
+        ] as const) {
+            const short = expected && keyspaceShortfall(expected, keyspace);
+            if (short)
+                this.fail(
+                    `the data folder's append-only file holds fewer keys than ${what} (${short}); nothing was overwritten, and the old containers stay stopped`,
+                );
+        }
+        return keyspace;
+    }
+
+    /** dump.rdb written by the old Redis itself (`SAVE`, checked), then the readying server shut down without saving again. */
+    private async saveForOldRedis(helper: Docker.Container, helperName: string, target: Target, oneTime: string): Promise<void> {
+        const r = await infoOf(target, oneTime, [], [["SAVE"], ["INFO", "persistence"]]);
+        const status = r && !r.rest[1].failure ? parseInfo(String(r.rest[1].value)).rdb_last_bgsave_status : undefined;
+        if (!r || r.rest[0].failure || status !== "ok")
+            this.fail(`SAVE in ${helperName} failed: ${r?.rest[0].failure?.message ?? `rdb_last_bgsave_status:${status ?? "?"}`}`);
+        await ask(target, [
+            ["AUTH", oneTime],
+            ["SHUTDOWN", "NOSAVE"],
+        ]);
+        await helper.wait();
+    }
+
+    /** The readying server removed, with the volumes it made itself (never one of the old vault's). */
+    private async removeReadyingServer(helper: Docker.Container, old: Docker.ContainerInspectInfo): Promise<void> {
+        const mounts = new Set((old.Mounts ?? []).map((m) => m.Name).filter(Boolean));
+        const own = ((await helper.inspect().catch(() => undefined))?.Mounts ?? []).filter(
+            (m) => m.Type === "volume" && m.Name && !mounts.has(m.Name),
+        );
+        await helper.remove({ force: true, v: false }).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+        for (const m of own)
+            await this.docker
+                .getVolume(m.Name!)
+                .remove()
+                .catch(() => undefined);
     }
 
     /** The old containers under their names again, started; the vault must serve its data before anything else. Returns when it does. */

@@ -32,7 +32,7 @@ import {
     spaceOf,
     writeFileDurably,
 } from "./backupFiles";
-import { MANIFEST_FORMAT, renderManifest, snapshotPaths, snapshotStamp } from "./backupManifest";
+import { MANIFEST_FORMAT, type SnapshotPaths, renderManifest, snapshotPaths, snapshotStamp } from "./backupManifest";
 import { RdbFormatError, parseRdbHeader, snapshotOrigin } from "./backupRdb";
 import {
     type BackupReport,
@@ -56,7 +56,9 @@ import {
     retentionProblems,
 } from "./backupRestic";
 import {
+    type ScratchResult,
     SnapshotInvalidError,
+    type VaultContainer,
     VaultContainerError,
     inspectVaultContainer,
     inspectVaultService,
@@ -304,6 +306,37 @@ export async function backupFleet(
 
 class Timeout extends Error {}
 
+/** One environment's backup under way: what each step reads, and what its failure path must know. */
+interface BackupRun {
+    name: string;
+    env: EnvironmentOutput;
+    options: BackupOptions;
+    deps: BackupDeps;
+    paths: SnapshotPaths;
+    result: BackupResult;
+    /** Milliseconds left of --timeout; throws Timeout when none are. */
+    remaining(): number;
+    /** What is being written, for the message of a full disk. */
+    writing: string;
+    snapshotBytes?: number;
+    /** The final names this run made: removed again unless the whole backup is there. */
+    placed: string[];
+    kept: boolean;
+}
+
+/** What the snapshot file is, once taken: checked to be a whole file. */
+interface Taken {
+    endpoint: string;
+    bytes: number;
+    sha256: string;
+    origin: ReturnType<typeof snapshotOrigin>;
+}
+
+/**
+ * One environment's backup, in the steps of this file's header: taken, verified, placed under
+ * its final names, stored in restic. The try/catch/finally stays here, around every step, so
+ * one failure anywhere is reported and leaves nothing under a final name and no temporary.
+ */
 export async function backupEnvironment(
     name: string,
     env: EnvironmentOutput,
@@ -312,158 +345,184 @@ export async function backupEnvironment(
 ): Promise<BackupResult> {
     const started = performance.now();
     const deadline = started + options.timeoutMs;
-    const remaining = () => {
-        const left = Math.round(deadline - performance.now());
-        if (left <= 0) throw new Timeout(`did not finish within ${options.timeoutMs} ms (--timeout)`);
-        return left;
-    };
     const createdAt = deps.now();
-    const paths = snapshotPaths(options.to, name, snapshotStamp(createdAt), ownerTag());
-    const result: BackupResult = {
-        environment: name,
-        kind: env.kind as EnvironmentKind,
-        status: "failed",
-        snapshot: null,
-        restic: null,
-        error: null,
-        measurements: { durationMs: 0, snapshotMs: null, verifyMs: null, resticMs: null },
+    const r: BackupRun = {
+        name,
+        env,
+        options,
+        deps,
+        paths: snapshotPaths(options.to, name, snapshotStamp(createdAt), ownerTag()),
+        result: {
+            environment: name,
+            kind: env.kind as EnvironmentKind,
+            status: "failed",
+            snapshot: null,
+            restic: null,
+            error: null,
+            measurements: { durationMs: 0, snapshotMs: null, verifyMs: null, resticMs: null },
+        },
+        remaining: () => {
+            const left = Math.round(deadline - performance.now());
+            if (left <= 0) throw new Timeout(`did not finish within ${options.timeoutMs} ms (--timeout)`);
+            return left;
+        },
+        writing: "the snapshot",
+        placed: [],
+        kept: false,
     };
-    // What is being written, for the message of a full disk; and the final names this run made.
-    let writing = "the snapshot";
-    let snapshotBytes: number | undefined;
-    const placed: string[] = [];
-    let kept = false;
+    const { paths, result } = r;
     try {
         createPrivateFolder(options.to, paths.folder);
         for (const file of removeAbandonedFiles(paths.folder))
             deps.log(`${name}: removed ${path.join(paths.folder, file)}, left by a backup that was killed before it finished`);
         // Created empty and private before redis-cli opens it: the snapshot is never readable by others, even half written.
         fs.closeSync(fs.openSync(paths.rdbTemp, "wx", 0o600));
-
-        const snapshotStarted = performance.now();
-        const endpoint = `${env.vault.host}:${env.vault.port}`;
-        // On Swarm, a loopback port the probe carries to the vault's task (one connection: redis-cli's).
-        const reached = env.vault.via ? await env.vault.via.open({ host: env.vault.host, port: env.vault.port }) : env.vault;
-        const command = [
-            "redis-cli",
-            "-h",
-            reached.host,
-            "-p",
-            String(reached.port),
-            // Over TLS with the stack's CA (a file beside the snapshot, public); redis-cli checks the
-            // chain, not the name (F1 of issue 23's spike), and --sni asks for the vault's name.
-            ...(env.vault.tls ? ["--tls", "--cacert", paths.caFile, "--sni", env.vault.tls.serverName] : []),
-            "--user",
-            env.backup.user,
-            "--rdb",
-            paths.rdbTemp,
-        ];
-        if (env.vault.tls) fs.writeFileSync(paths.caFile, env.vault.tls.ca, { mode: 0o600 });
-        let taken: Awaited<ReturnType<typeof deps.run>>;
-        try {
-            taken = await deps.run(command, { capture: true, env: { REDISCLI_AUTH: env.backup.password }, timeoutMs: remaining() });
-        } finally {
-            if (env.vault.tls) fs.rmSync(paths.caFile, { force: true });
-        }
-        if (taken.timedOut)
-            throw new Timeout(`the snapshot from vault ${endpoint} did not finish within ${options.timeoutMs} ms (--timeout)`);
-        if (taken.exitCode !== 0) {
-            const message = lastLine(taken.stderr || taken.stdout);
-            const space = spaceOf(paths.folder);
-            if (redisCliRanOutOfSpace(message, space)) {
-                throw new DiskFull(
-                    diskFullMessage({ folder: paths.folder, writing, space, snapshotBytes: sizeOf(paths.rdbTemp) }) +
-                        ` (redis-cli: ${message})`,
-                );
-            }
-            throw new Error(`redis-cli --rdb from vault ${endpoint} as user ${env.backup.user} failed: ${message}`);
-        }
-        fsyncPath(paths.rdbTemp);
-        const { bytes, sha256 } = await sha256File(paths.rdbTemp);
-        snapshotBytes = bytes;
-        result.measurements.snapshotMs = Math.round(performance.now() - snapshotStarted);
-        if (bytes === 0) throw new SnapshotInvalidError("redis-cli wrote an empty file");
-        const origin = snapshotOrigin(parseRdbHeader(readHead(paths.rdbTemp)));
-        deps.log(`${name}: snapshot of ${formatBytes(bytes)} in ${seconds(result.measurements.snapshotMs)}; verifying`);
-
-        const vault =
-            env.platform === "swarm"
-                ? await inspectVaultService(deps.docker, env.vault.container)
-                : await inspectVaultContainer(deps.docker, env.vault.container);
-        for (const scratch of await removeAbandonedScratch(deps.docker, vault))
-            deps.log(`${name}: removed scratch container ${scratch}, left by a backup or restore that was killed`);
-        const content = await loadWithItsDatabases({ docker: deps.docker, vault, file: paths.rdbTemp, timeoutMs: remaining() });
-        result.measurements.verifyMs = content.durationMs;
-
-        // What the manifest and this run's result both say of the snapshot.
-        const facts = {
-            createdAt: createdAt.toISOString(),
-            bytes,
-            sha256,
-            keys: content.keys,
-            expiringKeys: content.expiringKeys,
-            databases: content.databases ?? {},
-            digest: content.digest,
-            redis: origin,
-        };
-        // Whole and durable under temporary names first; renamed into place only then, the
-        // manifest last: a snapshot under its final name always has its manifest.
-        writing = "the manifest";
-        writeFileDurably(
-            paths.manifestTemp,
-            renderManifest({
-                format: MANIFEST_FORMAT,
-                environment: name,
-                kind: env.kind,
-                file: path.basename(paths.rdb),
-                ...facts,
-                source: { container: env.vault.container, endpoint, user: env.backup.user },
-                verification: { method: content.method, image: vault.image, durationMs: content.durationMs },
-            }),
-        );
-        writing = "renaming the snapshot and its manifest into place";
-        fs.renameSync(paths.rdbTemp, paths.rdb);
-        placed.push(paths.rdb);
-        fs.renameSync(paths.manifestTemp, paths.manifest);
-        placed.push(paths.manifest);
-        fsyncPath(paths.folder);
-        kept = true;
-        result.snapshot = { file: paths.rdb, manifest: paths.manifest, ...facts };
-        deps.log(
-            `${name}: verified, ${content.keys} keys (${describeDatabases(facts.databases)}; digest ${content.digest.slice(0, 12)}), written to ${paths.rdb}`,
-        );
-
-        if (options.resticRepo) {
-            const resticStarted = performance.now();
-            const stored = await deps.run(
-                resticBackupCommand(options.resticRepo, name, [path.resolve(paths.rdb), path.resolve(paths.manifest)]),
-                {
-                    capture: true,
-                    env: resticEnv(deps.env),
-                    timeoutMs: remaining(),
-                },
-            );
-            result.measurements.resticMs = Math.round(performance.now() - resticStarted);
-            if (stored.timedOut) throw new Timeout(`restic backup did not finish within ${options.timeoutMs} ms (--timeout)`);
-            if (stored.exitCode !== 0) throw new Error(`restic backup to ${options.resticRepo} failed: ${lastLine(stored.stderr)}`);
-            result.restic = { snapshot: parseBackupSummary(stored.stdout) };
-            deps.log(`${name}: stored in restic as snapshot ${result.restic.snapshot}`);
-        }
+        const taken = await takeSnapshot(r);
+        const { vault, content } = await verifyInScratch(r);
+        placeDurably(r, createdAt, taken, vault, content);
+        if (options.resticRepo) await storeInRestic(r, options.resticRepo);
         result.status = "ok";
     } catch (e) {
         result.error = isDiskFull(e)
-            ? `${diskFullMessage({ folder: paths.folder, writing, space: spaceOf(paths.folder), snapshotBytes })} (${(e as Error).message})`
+            ? `${diskFullMessage({ folder: paths.folder, writing: r.writing, space: spaceOf(paths.folder), snapshotBytes: r.snapshotBytes })} (${(e as Error).message})`
             : describeFailure(e);
         deps.log(`${name}: FAILED: ${result.error}`);
     } finally {
-        if (!kept) {
+        if (!r.kept) {
             // Nothing under a final name unless the whole backup is there; no temporary left.
-            for (const file of [...placed, paths.rdbTemp, paths.manifestTemp]) removeQuietly(file);
-            if (placed.length > 0) fsyncQuietly(paths.folder);
+            for (const file of [...r.placed, paths.rdbTemp, paths.manifestTemp]) removeQuietly(file);
+            if (r.placed.length > 0) fsyncQuietly(paths.folder);
         }
         result.measurements.durationMs = Math.round(performance.now() - started);
     }
     return result;
+}
+
+/** Step 1 and 2: the snapshot streamed into its temporary file, made durable, hashed, and its RDB header read. */
+async function takeSnapshot(r: BackupRun): Promise<Taken> {
+    const { name, env, deps, paths, result } = r;
+    const snapshotStarted = performance.now();
+    const endpoint = `${env.vault.host}:${env.vault.port}`;
+    await redisCliRdb(r, endpoint);
+    fsyncPath(paths.rdbTemp);
+    const { bytes, sha256 } = await sha256File(paths.rdbTemp);
+    r.snapshotBytes = bytes;
+    result.measurements.snapshotMs = Math.round(performance.now() - snapshotStarted);
+    if (bytes === 0) throw new SnapshotInvalidError("redis-cli wrote an empty file");
+    const origin = snapshotOrigin(parseRdbHeader(readHead(paths.rdbTemp)));
+    deps.log(`${name}: snapshot of ${formatBytes(bytes)} in ${seconds(result.measurements.snapshotMs)}; verifying`);
+    return { endpoint, bytes, sha256, origin };
+}
+
+/** `redis-cli --rdb` into the temporary file; a full disk, a timeout and any other failure each told apart. */
+async function redisCliRdb(r: BackupRun, endpoint: string): Promise<void> {
+    const { env, options, deps, paths } = r;
+    // On Swarm, a loopback port the probe carries to the vault's task (one connection: redis-cli's).
+    const reached = env.vault.via ? await env.vault.via.open({ host: env.vault.host, port: env.vault.port }) : env.vault;
+    const command = [
+        "redis-cli",
+        "-h",
+        reached.host,
+        "-p",
+        String(reached.port),
+        // Over TLS with the stack's CA (a file beside the snapshot, public); redis-cli checks the
+        // chain, not the name (F1 of issue 23's spike), and --sni asks for the vault's name.
+        ...(env.vault.tls ? ["--tls", "--cacert", paths.caFile, "--sni", env.vault.tls.serverName] : []),
+        "--user",
+        env.backup.user,
+        "--rdb",
+        paths.rdbTemp,
+    ];
+    if (env.vault.tls) fs.writeFileSync(paths.caFile, env.vault.tls.ca, { mode: 0o600 });
+    let taken: Awaited<ReturnType<typeof deps.run>>;
+    try {
+        taken = await deps.run(command, { capture: true, env: { REDISCLI_AUTH: env.backup.password }, timeoutMs: r.remaining() });
+    } finally {
+        if (env.vault.tls) fs.rmSync(paths.caFile, { force: true });
+    }
+    if (taken.timedOut) throw new Timeout(`the snapshot from vault ${endpoint} did not finish within ${options.timeoutMs} ms (--timeout)`);
+    if (taken.exitCode !== 0) {
+        const message = lastLine(taken.stderr || taken.stdout);
+        const space = spaceOf(paths.folder);
+        if (redisCliRanOutOfSpace(message, space)) {
+            throw new DiskFull(
+                diskFullMessage({ folder: paths.folder, writing: r.writing, space, snapshotBytes: sizeOf(paths.rdbTemp) }) +
+                    ` (redis-cli: ${message})`,
+            );
+        }
+        throw new Error(`redis-cli --rdb from vault ${endpoint} as user ${env.backup.user} failed: ${message}`);
+    }
+}
+
+/** Step 3: the snapshot loaded in a scratch server of the vault's own image, after any scratch a killed run left. */
+async function verifyInScratch({ name, env, deps, paths, result, remaining }: BackupRun) {
+    const vault =
+        env.platform === "swarm"
+            ? await inspectVaultService(deps.docker, env.vault.container)
+            : await inspectVaultContainer(deps.docker, env.vault.container);
+    for (const scratch of await removeAbandonedScratch(deps.docker, vault))
+        deps.log(`${name}: removed scratch container ${scratch}, left by a backup or restore that was killed`);
+    const content = await loadWithItsDatabases({ docker: deps.docker, vault, file: paths.rdbTemp, timeoutMs: remaining() });
+    result.measurements.verifyMs = content.durationMs;
+    return { vault, content };
+}
+
+/**
+ * Step 4: whole and durable under temporary names first; renamed into place only then, the
+ * manifest last: a snapshot under its final name always has its manifest.
+ */
+function placeDurably(r: BackupRun, createdAt: Date, taken: Taken, vault: VaultContainer, content: ScratchResult): void {
+    const { name, env, deps, paths, result } = r;
+    // What the manifest and this run's result both say of the snapshot.
+    const facts = {
+        createdAt: createdAt.toISOString(),
+        bytes: taken.bytes,
+        sha256: taken.sha256,
+        keys: content.keys,
+        expiringKeys: content.expiringKeys,
+        databases: content.databases ?? {},
+        digest: content.digest,
+        redis: taken.origin,
+    };
+    r.writing = "the manifest";
+    writeFileDurably(
+        paths.manifestTemp,
+        renderManifest({
+            format: MANIFEST_FORMAT,
+            environment: name,
+            kind: env.kind,
+            file: path.basename(paths.rdb),
+            ...facts,
+            source: { container: env.vault.container, endpoint: taken.endpoint, user: env.backup.user },
+            verification: { method: content.method, image: vault.image, durationMs: content.durationMs },
+        }),
+    );
+    r.writing = "renaming the snapshot and its manifest into place";
+    fs.renameSync(paths.rdbTemp, paths.rdb);
+    r.placed.push(paths.rdb);
+    fs.renameSync(paths.manifestTemp, paths.manifest);
+    r.placed.push(paths.manifest);
+    fsyncPath(paths.folder);
+    r.kept = true;
+    result.snapshot = { file: paths.rdb, manifest: paths.manifest, ...facts };
+    deps.log(
+        `${name}: verified, ${content.keys} keys (${describeDatabases(facts.databases)}; digest ${content.digest.slice(0, 12)}), written to ${paths.rdb}`,
+    );
+}
+
+/** Step 5: the snapshot and its manifest stored in restic, off the host. */
+async function storeInRestic({ name, options, deps, paths, result, remaining }: BackupRun, repo: string): Promise<void> {
+    const resticStarted = performance.now();
+    const stored = await deps.run(resticBackupCommand(repo, name, [path.resolve(paths.rdb), path.resolve(paths.manifest)]), {
+        capture: true,
+        env: resticEnv(deps.env),
+        timeoutMs: remaining(),
+    });
+    result.measurements.resticMs = Math.round(performance.now() - resticStarted);
+    if (stored.timedOut) throw new Timeout(`restic backup did not finish within ${options.timeoutMs} ms (--timeout)`);
+    if (stored.exitCode !== 0) throw new Error(`restic backup to ${repo} failed: ${lastLine(stored.stderr)}`);
+    result.restic = { snapshot: parseBackupSummary(stored.stdout) };
+    deps.log(`${name}: stored in restic as snapshot ${result.restic.snapshot}`);
 }
 
 /** A backup that ran out of disk space: its message says so, with the folder and the sizes. */

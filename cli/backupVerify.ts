@@ -283,47 +283,66 @@ export async function loadInScratch(o: ScratchOptions): Promise<ScratchResult> {
             },
         );
         await container.start();
-        const remaining = Math.max(1, o.timeoutMs - (performance.now() - started));
-        let result: Awaited<ReturnType<typeof exec>> | undefined;
-        let failure: unknown;
-        try {
-            result = await exec(o.docker, container.id, ["sh", "-c", SCRATCH_SCRIPT], { timeoutMs: remaining });
-        } catch (e) {
-            failure = e;
-        }
-        // Redis exiting ends the exec too, sometimes before the engine reports the container stopped.
-        const stopped = await stoppedWithin(container, result?.exitCode === 0 ? 0 : 5_000);
-        if (stopped) {
-            const log = await containerLog(container);
-            const refused = databasesRefused(log);
-            if (refused !== undefined)
-                throw new TooManyDatabasesError(
-                    refused,
-                    `it holds a database numbered ${refused} or above, and a Redis server with databases ${refused} (the number it was started with) refuses to load it`,
-                );
-            throw new SnapshotInvalidError(`a scratch Redis server could not load it: ${redisLogReason(log)}`);
-        }
-        if (failure) {
-            if (/no end of output after/.test((failure as Error).message))
-                throw new SnapshotInvalidError(`a scratch Redis server did not finish loading it within ${o.timeoutMs} ms`);
-            throw failure;
-        }
-        if (result?.exitCode !== 0) throw new Error(`reading the scratch server failed: ${result?.output.trim()}`);
-        const keyspace = parseScratchKeyspace(result.stdout);
-        // Timed on its own: DEBUG DIGEST blocks a server while it runs, and restore bounds its
-        // write pauses by what it costs on the same data.
-        const digestStarted = performance.now();
-        const digested = await exec(o.docker, container.id, ["redis-cli", "debug", "digest"], {
-            timeoutMs: Math.max(1, o.timeoutMs - (performance.now() - started)),
-        });
-        const digestMs = Math.round(performance.now() - digestStarted);
-        const digest = digested.stdout.trim();
-        if (digested.exitCode !== 0 || !/^[0-9a-f]{40}$/.test(digest))
-            throw new Error(`unexpected answer from the scratch server to DEBUG DIGEST: ${JSON.stringify(digested.output.slice(0, 200))}`);
+        const keyspace = await scratchKeyspace(o, container, started);
+        const { digest, digestMs } = await scratchDigest(o, container, started);
         return { ...keyspace, digest, digestMs, durationMs: Math.round(performance.now() - started), method: SCRATCH_METHOD };
     } finally {
         await removeContainer(o.docker, container.id);
     }
+}
+
+/**
+ * The scratch server's keys once it has loaded the file; a file it could not load (too many
+ * databases, not an RDB) or did not load in time is told apart from a failure to read it.
+ */
+async function scratchKeyspace(o: ScratchOptions, container: Docker.Container, started: number) {
+    const remaining = Math.max(1, o.timeoutMs - (performance.now() - started));
+    let result: Awaited<ReturnType<typeof exec>> | undefined;
+    let failure: unknown;
+    try {
+        result = await exec(o.docker, container.id, ["sh", "-c", SCRATCH_SCRIPT], { timeoutMs: remaining });
+    } catch (e) {
+        failure = e;
+    }
+    // Redis exiting ends the exec too, sometimes before the engine reports the container stopped.
+    const stopped = await stoppedWithin(container, result?.exitCode === 0 ? 0 : 5_000);
+    if (stopped) {
+        const log = await containerLog(container);
+        const refused = databasesRefused(log);
+        if (refused !== undefined)
+            throw new TooManyDatabasesError(
+                refused,
+                `it holds a database numbered ${refused} or above, and a Redis server with databases ${refused} (the number it was started with) refuses to load it`,
+            );
+        throw new SnapshotInvalidError(`a scratch Redis server could not load it: ${redisLogReason(log)}`);
+    }
+    if (failure) {
+        if (/no end of output after/.test((failure as Error).message))
+            throw new SnapshotInvalidError(`a scratch Redis server did not finish loading it within ${o.timeoutMs} ms`);
+        throw failure;
+    }
+    if (result?.exitCode !== 0) throw new Error(`reading the scratch server failed: ${result?.output.trim()}`);
+    return parseScratchKeyspace(result.stdout);
+}
+
+/**
+ * The scratch server's DEBUG DIGEST, timed on its own: DEBUG DIGEST blocks a server while it
+ * runs, and restore bounds its write pauses by what it costs on the same data.
+ */
+async function scratchDigest(
+    o: ScratchOptions,
+    container: Docker.Container,
+    started: number,
+): Promise<{ digest: string; digestMs: number }> {
+    const digestStarted = performance.now();
+    const digested = await exec(o.docker, container.id, ["redis-cli", "debug", "digest"], {
+        timeoutMs: Math.max(1, o.timeoutMs - (performance.now() - started)),
+    });
+    const digestMs = Math.round(performance.now() - digestStarted);
+    const digest = digested.stdout.trim();
+    if (digested.exitCode !== 0 || !/^[0-9a-f]{40}$/.test(digest))
+        throw new Error(`unexpected answer from the scratch server to DEBUG DIGEST: ${JSON.stringify(digested.output.slice(0, 200))}`);
+    return { digest, digestMs };
 }
 
 /**

@@ -487,6 +487,11 @@ export function aclProblems(
     return problems;
 }
 
+/**
+ * A standard environment's problems, in the order the report lists them: the vault's, the
+ * operational's answer, its replication, its admin user, its settings, its ACL, then the
+ * vault's side of the link.
+ */
 export function diagnoseStandard(
     env: StandardEnvironmentOutput,
     vault: VaultObservation,
@@ -496,9 +501,25 @@ export function diagnoseStandard(
 ): Diagnosis {
     const problems = vaultProblems(env, vault, containers);
     const where = `operational ${env.operational.host}:${env.operational.port}`;
-    const expected = `${env.vault.container}:${REDIS_INTERNAL_PORT}`;
-    const info = operational.info;
+    problems.push(...operationalFailures(env, operational, where, containers));
+    const { replication, lag, wrongMaster, problems: replicationProblems } = replicationState(env, vault, operational, context);
+    problems.push(...replicationProblems);
+    problems.push(...adminProblems(env, operational, where));
+    if (operational.config) problems.push(...operationalDrift(env, operational.config));
+    problems.push(...readerAcl(env, operational));
+    if (replication && replication.link === "up" && !wrongMaster && vault.replicas)
+        problems.push(...replicaSide(env, vault.replicas, operational, replication));
+    return { problems, replication, lag };
+}
 
+/** The operational did not answer, or would not let anyone read without a password. */
+function operationalFailures(
+    env: StandardEnvironmentOutput,
+    operational: OperationalObservation,
+    where: string,
+    containers: Containers | undefined,
+): Problem[] {
+    const problems: Problem[] = [];
     if (operational.failure) {
         const f = operational.failure;
         const code =
@@ -517,90 +538,112 @@ export function diagnoseStandard(
             message: `${where} ${operational.readFailure.message}: the protocol's reads (and its INFO replication check) need no password`,
         });
     }
+    return problems;
+}
 
-    let replication: ReplicationState | null = null;
+/** Role, master, link and lag from the operational's INFO replication; whether it follows another master. */
+function replicationState(
+    env: StandardEnvironmentOutput,
+    vault: VaultObservation,
+    operational: OperationalObservation,
+    context: DiagnosisContext,
+): { problems: Problem[]; replication: ReplicationState | null; lag: Lag | null; wrongMaster: boolean } {
+    const problems: Problem[] = [];
+    const info = operational.info;
+    if (!info) return { problems, replication: null, lag: null, wrongMaster: false };
     let lag: Lag | null = null;
     let wrongMaster = false;
-    if (info) {
-        const role = info.role ?? null;
-        const isReplica = role === "slave";
-        const masterHost = info.master_host;
-        const masterPort = infoInt(info, "master_port");
-        const link = info.master_link_status ?? null;
-        replication = { role, master: isReplica ? `${masterHost}:${masterPort}` : null, link: isReplica ? link : null, user: null };
-        if (!isReplica) {
+    const role = info.role ?? null;
+    const isReplica = role === "slave";
+    const masterHost = info.master_host;
+    const masterPort = infoInt(info, "master_port");
+    const link = info.master_link_status ?? null;
+    const replication = { role, master: isReplica ? `${masterHost}:${masterPort}` : null, link: isReplica ? link : null, user: null };
+    if (!isReplica) {
+        problems.push({
+            code: "not-replica",
+            message: `the operational is not a replica (role:${role}; REPLICAOF NO ONE?): it no longer receives the vault's writes`,
+        });
+    } else if (masterHost !== env.vault.container || masterPort !== REDIS_INTERNAL_PORT) {
+        wrongMaster = true;
+        problems.push({ code: "wrong-master", message: wrongMasterMessage(env, masterHost ?? "", masterPort, context) });
+    } else if (link !== "up") {
+        if (info.master_sync_in_progress === "1") {
+            problems.push({ code: "syncing", message: `the operational is loading the vault's data (initial sync in progress)` });
+        } else {
+            // No "down for N s": the report must read the same on two runs against an unchanged fleet.
+            const expected = `${env.vault.container}:${REDIS_INTERNAL_PORT}`;
             problems.push({
-                code: "not-replica",
-                message: `the operational is not a replica (role:${role}; REPLICAOF NO ONE?): it no longer receives the vault's writes`,
+                code: "link-down",
+                message: `the replication link to ${expected} is ${link ?? "unknown"}${linkDownCause(vault, operational, env)}`,
             });
-        } else if (masterHost !== env.vault.container || masterPort !== REDIS_INTERNAL_PORT) {
-            wrongMaster = true;
-            problems.push({ code: "wrong-master", message: wrongMasterMessage(env, masterHost ?? "", masterPort, context) });
-        } else if (link !== "up") {
-            if (info.master_sync_in_progress === "1") {
-                problems.push({ code: "syncing", message: `the operational is loading the vault's data (initial sync in progress)` });
-            } else {
-                // No "down for N s": the report must read the same on two runs against an unchanged fleet.
-                problems.push({
-                    code: "link-down",
-                    message: `the replication link to ${expected} is ${link ?? "unknown"}${linkDownCause(vault, operational, env)}`,
-                });
-            }
-        }
-        if (isReplica && !wrongMaster && link === "up" && vault.info) {
-            lag = replicationLag(vault.info, info);
-        } else if (isReplica && link === "up") {
-            lag = { bytes: null, seconds: infoInt(info, "master_last_io_seconds_ago") ?? null };
         }
     }
+    if (isReplica && !wrongMaster && link === "up" && vault.info) {
+        lag = replicationLag(vault.info, info);
+    } else if (isReplica && link === "up") {
+        lag = { bytes: null, seconds: infoInt(info, "master_last_io_seconds_ago") ?? null };
+    }
+    return { problems, replication, lag, wrongMaster };
+}
 
-    if (operational.adminFailure) {
-        const f = operational.adminFailure;
-        problems.push({
+/** The admin user could not log in: runtime settings can be neither checked nor repaired. */
+function adminProblems(env: StandardEnvironmentOutput, operational: OperationalObservation, where: string): Problem[] {
+    if (!operational.adminFailure) return [];
+    const f = operational.adminFailure;
+    return [
+        {
             code: "admin-auth",
             message:
                 f.kind === "auth"
                     ? `${where} rejected the admin user ${env.operational.adminUser}'s password: runtime settings cannot be checked, nor repaired`
                     : `${where}: the admin user ${env.operational.adminUser} ${f.message}`,
+        },
+    ];
+}
+
+/** The operational's runtime settings against what the program declares (masterauth compared, never printed). */
+function operationalDrift(env: StandardEnvironmentOutput, config: Record<string, string>): Problem[] {
+    const problems: Problem[] = [];
+    if (config.masterauth !== env.replication.password) {
+        // Never print either value: both are passwords.
+        problems.push({
+            code: "masterauth-drift",
+            setting: "masterauth",
+            message: `masterauth differs from the stack's replication password (CONFIG SET by hand?): the vault refuses the replica`,
         });
     }
-
-    if (operational.config) {
-        const config = operational.config;
-        if (config.masterauth !== env.replication.password) {
-            // Never print either value: both are passwords.
+    for (const [setting, declared] of Object.entries(declaredOperationalSettings(env.vault.container, declaredTlsPaths(env)))) {
+        // replicaof is judged from INFO replication above, which says more.
+        if (setting === "replicaof") continue;
+        const actual = config[setting];
+        if (actual === declared) continue;
+        if (setting === "masteruser") {
             problems.push({
-                code: "masterauth-drift",
-                setting: "masterauth",
-                message: `masterauth differs from the stack's replication password (CONFIG SET by hand?): the vault refuses the replica`,
+                code: "masteruser-drift",
+                setting,
+                message: `masteruser is ${show(actual)}, declared ${show(declared)} (the replication-only user)`,
+            });
+        } else {
+            problems.push({
+                code: "operational-drift",
+                setting,
+                message: `operational setting ${setting} is ${show(actual)}, declared ${show(declared)}`,
             });
         }
-        for (const [setting, declared] of Object.entries(declaredOperationalSettings(env.vault.container, declaredTlsPaths(env)))) {
-            // replicaof is judged from INFO replication above, which says more.
-            if (setting === "replicaof") continue;
-            const actual = config[setting];
-            if (actual === declared) continue;
-            if (setting === "masteruser") {
-                problems.push({
-                    code: "masteruser-drift",
-                    setting,
-                    message: `masteruser is ${show(actual)}, declared ${show(declared)} (the replication-only user)`,
-                });
-            } else {
-                problems.push({
-                    code: "operational-drift",
-                    setting,
-                    message: `operational setting ${setting} is ${show(actual)}, declared ${show(declared)}`,
-                });
-            }
-        }
     }
+    return problems;
+}
 
+/** The operational's ACL users against their declarations; the reader's commands (ACL DRYRUN) when its rules looked right. */
+function readerAcl(env: StandardEnvironmentOutput, operational: OperationalObservation): Problem[] {
+    const problems: Problem[] = [];
     if (operational.users && operational.acl) {
         problems.push(
             ...aclProblems("operational-acl-drift", "operational", declaredOperationalUsers(env), operational.users, operational.acl),
         );
     }
+    // Only aclProblems above reports operational-acl-drift: the default user is reported once.
     if (
         operational.readerMayRun &&
         operational.readerMayRun.length > 0 &&
@@ -612,26 +655,36 @@ export function diagnoseStandard(
             message: `operational ACL user default (${USER_ROLE.default}, who may only read) may run ${operational.readerMayRun.join(", ")} (ACL DRYRUN; ACL SETUSER by hand?)`,
         });
     }
+    return problems;
+}
 
-    // The vault's side of the link: which user the replica's connection authenticated as.
-    if (replication && replication.link === "up" && !wrongMaster && vault.replicas) {
-        const connection = replicaConnection(withoutBackups(env, vault.replicas), operational.masterLink);
-        if (connection) {
-            replication.user = connection.user ?? null;
-            if (connection.user !== env.replication.user) {
-                problems.push({
+/** The vault's side of an up link: which user the replica's connection authenticated as (written into `replication`). */
+function replicaSide(
+    env: StandardEnvironmentOutput,
+    replicas: NonNullable<VaultObservation["replicas"]>,
+    operational: OperationalObservation,
+    replication: ReplicationState,
+): Problem[] {
+    const connection = replicaConnection(withoutBackups(env, replicas), operational.masterLink);
+    if (connection) {
+        replication.user = connection.user ?? null;
+        if (connection.user !== env.replication.user) {
+            return [
+                {
                     code: "replication-user",
                     message: `the operational replicates as user ${connection.user ?? "?"}, not ${env.replication.user} (the replication-only user)`,
-                });
-            }
-        } else if (operational.masterLink) {
-            problems.push({
+                },
+            ];
+        }
+    } else if (operational.masterLink) {
+        return [
+            {
                 code: "replica-unseen",
                 message: `the vault does not list the operational's connection (${operational.masterLink.laddr}) among its replicas`,
-            });
-        }
+            },
+        ];
     }
-    return { problems, replication, lag };
+    return [];
 }
 
 function wrongMasterMessage(env: StandardEnvironmentOutput, host: string, port: number | undefined, context: DiagnosisContext): string {

@@ -10,7 +10,7 @@ import { operationalDefaultUserRules } from "../components/redisServer";
 import { type Diagnosis, type Problem, VAULT_PROBLEMS, declaredOperationalSettings, declaredTlsPaths, resyncRisk } from "./diagnose";
 import type { EnvironmentObservation } from "./observe";
 import type { EnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
-import { parseInfo } from "./redisReplies";
+import { type Info, parseInfo } from "./redisReplies";
 import { Deadline, ProbeError, RedisSession } from "./session";
 
 export interface FixAction {
@@ -35,6 +35,11 @@ export interface FixOptions {
     force: boolean;
 }
 
+/**
+ * What --fix does for one environment, and why the rest stays. It refuses first (a vault's
+ * problems, a secure environment, an operational that cannot be logged into), then plans the
+ * repairs that keep the operational's data, then those that re-sync it, behind the resync gate.
+ */
 export function planFix(env: EnvironmentOutput, observation: EnvironmentObservation, diagnosis: Diagnosis, options: FixOptions): FixPlan {
     const notFixed: string[] = [];
     const codes = new Set(diagnosis.problems.map((p) => p.code));
@@ -58,13 +63,41 @@ export function planFix(env: EnvironmentOutput, observation: EnvironmentObservat
         return { actions: [], notFixed };
     }
 
+    const drift = driftRepairs(env, diagnosis, operational.config);
+    const actions = drift.actions;
+    notFixed.push(...drift.notFixed);
+    const resync = resyncRepairs(env, codes, operational.config, operational.info);
+    let forced: string | undefined;
+    if (resync.length > 0) {
+        const blocked = resyncBlocked(observation, codes, options);
+        if (blocked) {
+            notFixed.push(
+                `${resync.map((a) => a.command.slice(0, a.command[0] === "CONFIG" ? 3 : 1).join(" ")).join(", ")} not done: ${blocked}`,
+            );
+        } else {
+            actions.push(...resync);
+            forced = resyncRisk(observation.vault, operational);
+        }
+    } else if (codes.has("link-down") && observation.vault.failure) {
+        notFixed.push("the replication link stays down until the vault answers again");
+    }
+    return forced ? { actions, notFixed, forced } : { actions, notFixed };
+}
+
+/** Repairs that keep the operational's data: drifted settings put back, the default user's ACL reset. */
+function driftRepairs(
+    env: StandardEnvironmentOutput,
+    diagnosis: Diagnosis,
+    config: Record<string, string>,
+): { actions: FixAction[]; notFixed: string[] } {
     const actions: FixAction[] = [];
+    const notFixed: string[] = [];
     const declared = declaredOperationalSettings(env.vault.container, declaredTlsPaths(env));
     for (const problem of diagnosis.problems) {
         if (problem.code === "operational-drift" && problem.setting) {
             const value = declared[problem.setting];
             actions.push({
-                description: `CONFIG SET ${problem.setting} ${JSON.stringify(value)} (was ${JSON.stringify(operational.config[problem.setting] ?? "")})`,
+                description: `CONFIG SET ${problem.setting} ${JSON.stringify(value)} (was ${JSON.stringify(config[problem.setting] ?? "")})`,
                 command: ["CONFIG", "SET", problem.setting, value],
                 resyncs: false,
             });
@@ -85,10 +118,15 @@ export function planFix(env: EnvironmentOutput, observation: EnvironmentObservat
             `--fix restores only the default user's ACL: ${[...new Set(others.map((p) => p.user))].join(", ")} stay${others.length === 1 ? "s" : ""} for an operator`,
         );
     }
+    return { actions, notFixed };
+}
+
+/** Repairs of the replication link (masteruser, masterauth, REPLICAOF): each makes the operational re-sync. */
+function resyncRepairs(env: StandardEnvironmentOutput, codes: Set<string>, config: Record<string, string>, info: Info): FixAction[] {
     const resync: FixAction[] = [];
     if (codes.has("masteruser-drift")) {
         resync.push({
-            description: `CONFIG SET masteruser ${env.replication.user} (was ${JSON.stringify(operational.config.masteruser ?? "")})`,
+            description: `CONFIG SET masteruser ${env.replication.user} (was ${JSON.stringify(config.masteruser ?? "")})`,
             command: ["CONFIG", "SET", "masteruser", env.replication.user],
             resyncs: true,
         });
@@ -101,7 +139,6 @@ export function planFix(env: EnvironmentOutput, observation: EnvironmentObservat
         });
     }
     if (codes.has("not-replica") || codes.has("wrong-master")) {
-        const info = operational.info;
         const was = info.role === "slave" ? `${info.master_host} ${info.master_port}` : "NO ONE";
         resync.push({
             description: `REPLICAOF ${env.vault.container} ${REDIS_INTERNAL_PORT} (was ${was})`,
@@ -109,21 +146,7 @@ export function planFix(env: EnvironmentOutput, observation: EnvironmentObservat
             resyncs: true,
         });
     }
-    let forced: string | undefined;
-    if (resync.length > 0) {
-        const blocked = resyncBlocked(observation, codes, options);
-        if (blocked) {
-            notFixed.push(
-                `${resync.map((a) => a.command.slice(0, a.command[0] === "CONFIG" ? 3 : 1).join(" ")).join(", ")} not done: ${blocked}`,
-            );
-        } else {
-            actions.push(...resync);
-            forced = resyncRisk(observation.vault, operational);
-        }
-    } else if (codes.has("link-down") && observation.vault.failure) {
-        notFixed.push("the replication link stays down until the vault answers again");
-    }
-    return forced ? { actions, notFixed, forced } : { actions, notFixed };
+    return resync;
 }
 
 function resyncBlocked(observation: EnvironmentObservation, codes: Set<string>, options: FixOptions): string | undefined {

@@ -53,6 +53,7 @@ import {
     DEFAULT_DATABASES,
     type ScratchResult,
     SnapshotInvalidError,
+    type TemporaryContainer,
     TooManyDatabasesError,
     type VaultContainer,
     VaultContainerError,
@@ -70,7 +71,7 @@ import { type Docker, connectDockerFor, containerLog, exec, isNotFound } from ".
 import { UsageError, parseCommandLine, parseMs } from "./errors";
 import { type Keyspace, KeyspaceError, describeDatabases, parseKeyspace } from "./keyspace";
 import type { CliIo } from "./nexus-redis";
-import { type EnvironmentOutput, loadOutputs } from "./outputs";
+import { type EnvironmentOutput, type StandardEnvironmentOutput, loadOutputs } from "./outputs";
 import { ownerState, processAlive } from "./owner";
 import { parseInfo } from "./redisReplies";
 import { EXIT_HEALTHY, EXIT_PROBLEMS, formatBytes, seconds } from "./report";
@@ -292,7 +293,10 @@ interface LocalSnapshot {
 
 class Refusal extends Error {}
 
-/** The whole restore of one environment. Throws UsageError for what is the caller's mistake; everything else ends in the report. */
+/**
+ * The whole restore of one environment. Throws UsageError for what is the caller's mistake; everything else ends in the report.
+ * The try/catch/finally here covers every step, so the snapshot fetched from restic is removed however it ends.
+ */
 export async function restore(env: EnvironmentOutput, options: RestoreOptions, deps: RestoreDeps): Promise<RestoreReport> {
     const started = performance.now();
     const deadline = started + options.timeoutMs;
@@ -301,29 +305,7 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
         if (left <= 0) throw new Error(`the restore did not finish within ${options.timeoutMs} ms (--timeout)`);
         return left;
     };
-    const report: RestoreReport = {
-        environment: options.environment,
-        status: "failed",
-        from: options.from,
-        snapshot: null,
-        before: { vault: null, operational: null },
-        reasons: [],
-        forced: [],
-        verification: null,
-        aside: null,
-        leftovers: [],
-        error: null,
-        measurements: {
-            durationMs: 0,
-            writesRefusedMs: null,
-            stopMs: null,
-            swapMs: null,
-            startMs: null,
-            verifyPauseMs: null,
-            pauseLeaseMs: null,
-            operationalSyncMs: null,
-        },
-    };
+    const report = emptyReport(options);
     let local: LocalSnapshot | undefined;
     try {
         for (const folder of removeAbandonedTempFolders()) {
@@ -332,42 +314,19 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
         }
         local = await fetchSnapshot(options, deps, remaining);
         if (!local.manifest && !options.withoutManifest) throw new Refusal(noManifestRefusal(options.from));
-        const inspect = () =>
-            inspectVaultContainer(deps.docker, env.vault.container).catch((e) => {
-                if (e instanceof VaultContainerError)
-                    throw new UsageError(`${e.message}; after a lost host, \`pulumi up\` first (an empty vault), then restore`, "restore");
-                throw e;
-            });
         // 0. What a restore that was killed left (its helper, a staged file; a vault it stopped).
-        let vault = await inspect();
-        if (await cleanUpAfterKilledRestore(env, vault, deps, remaining, report)) vault = await inspect();
+        let vault = await inspectVault(deps.docker, env);
+        if (await cleanUpAfterKilledRestore(env, vault, deps, remaining, report)) vault = await inspectVault(deps.docker, env);
         // 1. The snapshot, verified before anything is touched, in a scratch server with the vault's databases.
         const databases = await vaultDatabases(deps.docker, vault, env.vault.password, remaining());
         const content = await verifySnapshot(local, vault, databases, options, deps, remaining, report);
 
         // 2. What would be replaced.
-        const vaultBefore = await vaultState(deps.docker, vault, env, content, remaining());
-        let operationalBefore = env.kind === "standard" ? await operationalState(deps.docker, env, remaining()) : undefined;
-        // A cut-off operational is compared with the vault too: read the vault's digest if it was not needed so far.
-        if (
-            operationalBefore?.digest !== undefined &&
-            (operationalBefore.keys ?? 0) > 0 &&
-            operationalBefore.link !== "up" &&
-            vaultBefore.digest === undefined &&
-            vaultBefore.unavailable === undefined
-        ) {
-            Object.assign(vaultBefore, await serverState(deps.docker, vault, env.vault.password, undefined, remaining(), () => true));
-        }
-        if (operationalBefore?.link === "up") operationalBefore = { ...operationalBefore, digest: undefined };
+        const { vaultBefore, operationalBefore } = await readBefore(env, vault, content, deps, remaining);
         report.before = { vault: publicState(vaultBefore), operational: operationalBefore ? publicState(operationalBefore) : null };
         const decision = decideRestore(content, vaultBefore, operationalBefore, options.force);
         report.reasons = decision.reasons;
-        if (decision.action === "refuse") {
-            const stopped = !vault.running
-                ? `. Should ${vault.name} have been stopped by a restore that was killed, start it (docker start ${vault.name}) and run restore again (the README, "After a killed restore")`
-                : "";
-            throw new Refusal(`refused, nothing was changed: ${decision.reasons.join("; ")} (--force overrides)${stopped}`);
-        }
+        if (decision.action === "refuse") throw new Refusal(refusalMessage(decision.reasons, vault));
         if (decision.action === "unchanged") {
             report.status = "unchanged";
             deps.log(`${options.environment}: ${decision.reasons.join("; ")}: nothing to do`);
@@ -393,6 +352,74 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
         report.measurements.durationMs = Math.round(performance.now() - started);
     }
     return report;
+}
+
+/** A report of a restore that has not done anything yet: failed until it says otherwise. */
+function emptyReport(options: RestoreOptions): RestoreReport {
+    return {
+        environment: options.environment,
+        status: "failed",
+        from: options.from,
+        snapshot: null,
+        before: { vault: null, operational: null },
+        reasons: [],
+        forced: [],
+        verification: null,
+        aside: null,
+        leftovers: [],
+        error: null,
+        measurements: {
+            durationMs: 0,
+            writesRefusedMs: null,
+            stopMs: null,
+            swapMs: null,
+            startMs: null,
+            verifyPauseMs: null,
+            pauseLeaseMs: null,
+            operationalSyncMs: null,
+        },
+    };
+}
+
+/** The vault's container; none is the caller's to fix (a lost host: `pulumi up` first). */
+function inspectVault(docker: Docker, env: EnvironmentOutput): Promise<VaultContainer> {
+    return inspectVaultContainer(docker, env.vault.container).catch((e) => {
+        if (e instanceof VaultContainerError)
+            throw new UsageError(`${e.message}; after a lost host, \`pulumi up\` first (an empty vault), then restore`, "restore");
+        throw e;
+    });
+}
+
+/** What the vault and the operational hold before the restore: what it would replace. */
+async function readBefore(
+    env: EnvironmentOutput,
+    vault: VaultContainer,
+    content: SnapshotContent,
+    deps: RestoreDeps,
+    remaining: () => number,
+): Promise<{ vaultBefore: StateRead; operationalBefore: StateRead | undefined }> {
+    const vaultBefore = await vaultState(deps.docker, vault, env, content, remaining());
+    let operationalBefore = env.kind === "standard" ? await operationalState(deps.docker, env, remaining()) : undefined;
+    // A cut-off operational is compared with the vault too: read the vault's digest if it was not needed so far.
+    if (
+        operationalBefore?.digest !== undefined &&
+        (operationalBefore.keys ?? 0) > 0 &&
+        operationalBefore.link !== "up" &&
+        vaultBefore.digest === undefined &&
+        vaultBefore.unavailable === undefined
+    ) {
+        Object.assign(vaultBefore, await serverState(deps.docker, vault, env.vault.password, undefined, remaining(), () => true));
+    }
+    if (operationalBefore?.link === "up") operationalBefore = { ...operationalBefore, digest: undefined };
+    return { vaultBefore, operationalBefore };
+}
+
+/** Why nothing was changed, and what to do when a killed restore left the vault stopped. */
+function refusalMessage(reasons: string[], vault: VaultContainer): string {
+    const stopped = !vault.running
+        ? `. Should ${vault.name} have been stopped by a restore that was killed, start it (docker start ${vault.name}) and run restore again (the README, "After a killed restore")`
+        : "";
+    return `refused, nothing was changed: ${reasons.join("; ")} (--force overrides)${stopped}`;
 }
 
 /** The snapshot as a file on this machine: --from FILE as it is, restic:... restored into a private temporary folder. */
@@ -534,6 +561,11 @@ async function vaultDatabases(docker: Docker, vault: VaultContainer, password: s
     return result?.exitCode === 0 && Number.isInteger(value) && value > 0 ? value : declared;
 }
 
+/**
+ * Step 1 of the header: the snapshot checked against its manifest (sha256), loaded in a scratch
+ * server with the vault's databases, and its content checked against the manifest again. Any
+ * mismatch refuses before anything is touched.
+ */
 async function verifySnapshot(
     local: LocalSnapshot,
     vault: VaultContainer,
@@ -558,30 +590,9 @@ async function verifySnapshot(
         deps.log(`${options.environment}: verifying ${where} (${formatBytes(bytes)}) in a scratch server of ${vault.name}'s image`);
         content = await loadInScratch({ docker: deps.docker, vault, file: local.file, timeoutMs: remaining(), databases });
     } catch (e) {
-        if (e instanceof TooManyDatabasesError) {
-            const needed = await databasesNeeded({ docker: deps.docker, vault, file: local.file, timeoutMs: remaining() }).catch(
-                () => undefined,
-            );
-            throw new Refusal(
-                `refused, nothing was changed: ${where} holds keys in database ${needed === undefined ? `${databases} or above` : needed - 1}, ` +
-                    `and ${vault.name} has ${databases} databases (databases ${databases}): Redis refuses to load such a file, so the vault would not start on it. ` +
-                    `Restore it onto a vault with at least ${needed ?? databases + 1} databases, or load it into a Redis server of your own (redis-server --databases ${needed ?? "N"}) and move its keys into databases 0 to ${databases - 1}`,
-            );
-        }
-        if (e instanceof RdbFormatError || e instanceof SnapshotInvalidError)
-            throw new Refusal(`refused, nothing was changed: ${where} is not a snapshot that loads: ${e.message}`);
-        throw e;
+        throw await notLoadable(e, where, local.file, vault, databases, deps, remaining);
     }
-    const manifestKeys = local.manifest ? manifestKeysOf(local.manifest, content) : undefined;
-    if (local.manifest && (local.manifest.digest !== content.digest || local.manifest.keys !== manifestKeys)) {
-        const counted =
-            local.manifest.format === MANIFEST_FORMAT_1
-                ? ` (${manifestKeys} in database 0, which a ${MANIFEST_FORMAT_1} manifest counts)`
-                : "";
-        throw new Refusal(
-            `refused, nothing was changed: ${where} loads with ${content.keys} keys${counted} and DEBUG DIGEST ${short(content.digest)}, its manifest says ${local.manifest.keys} and ${short(local.manifest.digest)}`,
-        );
-    }
+    if (local.manifest) manifestAgrees(local.manifest, content, where);
     report.snapshot = {
         ...content,
         sha256,
@@ -594,6 +605,44 @@ async function verifySnapshot(
         `${options.environment}: the snapshot loads: ${content.keys} keys (${describeDatabases(content.databases ?? {})}; ${content.expiringKeys} with an expiry), DEBUG DIGEST ${short(content.digest)}`,
     );
     return content;
+}
+
+/**
+ * What to throw when the snapshot did not load: a refusal saying why (more databases than the
+ * vault has, and how many it needs; not an RDB; empty), else the error itself.
+ */
+async function notLoadable(
+    e: unknown,
+    where: string,
+    file: string,
+    vault: VaultContainer,
+    databases: number,
+    deps: RestoreDeps,
+    remaining: () => number,
+): Promise<unknown> {
+    if (e instanceof TooManyDatabasesError) {
+        const needed = await databasesNeeded({ docker: deps.docker, vault, file, timeoutMs: remaining() }).catch(() => undefined);
+        return new Refusal(
+            `refused, nothing was changed: ${where} holds keys in database ${needed === undefined ? `${databases} or above` : needed - 1}, ` +
+                `and ${vault.name} has ${databases} databases (databases ${databases}): Redis refuses to load such a file, so the vault would not start on it. ` +
+                `Restore it onto a vault with at least ${needed ?? databases + 1} databases, or load it into a Redis server of your own (redis-server --databases ${needed ?? "N"}) and move its keys into databases 0 to ${databases - 1}`,
+        );
+    }
+    if (e instanceof RdbFormatError || e instanceof SnapshotInvalidError)
+        return new Refusal(`refused, nothing was changed: ${where} is not a snapshot that loads: ${e.message}`);
+    return e;
+}
+
+/** Refuses a snapshot whose loaded keys or digest are not what its manifest recorded. */
+function manifestAgrees(manifest: BackupManifest, content: ScratchResult, where: string): void {
+    const manifestKeys = manifestKeysOf(manifest, content);
+    if (manifest.digest !== content.digest || manifest.keys !== manifestKeys) {
+        const counted =
+            manifest.format === MANIFEST_FORMAT_1 ? ` (${manifestKeys} in database 0, which a ${MANIFEST_FORMAT_1} manifest counts)` : "";
+        throw new Refusal(
+            `refused, nothing was changed: ${where} loads with ${content.keys} keys${counted} and DEBUG DIGEST ${short(content.digest)}, its manifest says ${manifest.keys} and ${short(manifest.digest)}`,
+        );
+    }
 }
 
 /**
@@ -769,6 +818,29 @@ function hangForTest(point: TestHangPoint): Promise<never> {
     return new Promise<never>(() => setInterval(() => undefined, 60_000));
 }
 
+/** One swap under way: what steps 3 to 7 each read, and the report each writes into. */
+interface Swap {
+    env: EnvironmentOutput;
+    vault: VaultContainer;
+    /** The vault's own container: stopped and started again, never replaced. */
+    container: Docker.Container;
+    /** The environment, for the log. */
+    name: string;
+    /** The folder in /data the vault's previous files are moved into. */
+    aside: string;
+    leaseMs: number;
+    snapshot: ScratchResult;
+    deps: RestoreDeps;
+    remaining: () => number;
+    report: RestoreReport;
+}
+
+/**
+ * Steps 3 to 7 of the header: the snapshot staged, writes paused and the vault stopped, the
+ * files swapped, the same container started on them, then verified. Each step undoes what it
+ * began when it fails before the stop (the helper and the staged file removed, writes resumed);
+ * after the stop a failure says where the vault's previous files are and how to go back.
+ */
 async function replaceVaultData(
     env: EnvironmentOutput,
     vault: VaultContainer,
@@ -780,23 +852,39 @@ async function replaceVaultData(
     remaining: () => number,
     report: RestoreReport,
 ): Promise<void> {
-    const name = options.environment;
     const container = deps.docker.getContainer(vault.id);
     const aside = asideFolderName(deps.now());
     const leaseMs = pauseLeaseMs(snapshot.digestMs);
     report.measurements.pauseLeaseMs = leaseMs;
-    const bytes = fs.statSync(file).size;
+    const s: Swap = { env, vault, container, name: options.environment, aside, leaseMs, snapshot, deps, remaining, report };
+    const { helper, discard } = await stageSnapshot(s, file);
+    const writesStopped = await stopUnderPause(s, decision, discard);
+    await swapFiles(s, helper);
+    const { startedSave, ready } = await startOnSnapshot(s, helper);
+    report.measurements.writesRefusedMs = Math.round(ready - writesStopped);
+    deps.log(`${s.name}: the vault answers again: writes were refused for ${seconds(report.measurements.writesRefusedMs)}`);
 
-    // 3. The snapshot is staged in the vault's volume while the vault still runs: copying the
-    // whole file is not part of the time writes are refused, and a restore killed here leaves
-    // the vault running, untouched.
+    // 7. Verify.
+    report.verification = await verifyRestore(env, vault, snapshot, startedSave, ready, leaseMs, deps, remaining, report);
+    report.status = report.verification.equal ? "restored" : "failed";
+    if (!report.verification.equal) report.error = `verification failed: ${report.verification.problems.join("; ")}`;
+}
+
+/**
+ * 3. The snapshot is staged in the vault's volume while the vault still runs: copying the
+ * whole file is not part of the time writes are refused, and a restore killed here leaves
+ * the vault running, untouched. Returns the helper and how to discard it with the staged file.
+ */
+async function stageSnapshot(s: Swap, file: string) {
+    const { env, vault, deps, remaining } = s;
+    const bytes = fs.statSync(file).size;
     const savePoints = vault.running ? await readSavePoints(env, remaining()) : undefined;
-    const helper = await createHelper(deps.docker, vault, swapScript(aside, REDIS_UID, bytes), savePoints);
+    const helper = await createHelper(deps.docker, vault, swapScript(s.aside, REDIS_UID, bytes), savePoints);
     const discard = async () => {
         await removeContainer(deps.docker, helper.id);
         await removeStagedFile(deps.docker, vault, Math.max(timeLeft(remaining), 30_000));
     };
-    deps.log(`${name}: staging the snapshot (${formatBytes(bytes)}) in ${dataName(vault)} as /data/${STAGING_FILE}`);
+    deps.log(`${s.name}: staging the snapshot (${formatBytes(bytes)}) in ${dataName(vault)} as /data/${STAGING_FILE}`);
     try {
         await stage(helper, file, bytes, deps);
     } catch (e) {
@@ -807,20 +895,30 @@ async function replaceVaultData(
             );
         throw e;
     }
+    return { helper, discard };
+}
 
-    // 4. Pause writes, look again, stop the same container.
+/** 4. Pause writes, look again, stop the same container; all undone should any of it fail. Returns when writes stopped. */
+async function stopUnderPause(
+    s: Swap,
+    decision: Extract<RestoreDecision, { action: "restore" }>,
+    discard: () => Promise<void>,
+): Promise<number> {
+    const { env, vault, deps, remaining, report } = s;
     const writesStopped = performance.now();
     let held: Awaited<ReturnType<typeof pauseAndRecheck>> | undefined;
     try {
-        held = vault.running ? await pauseAndRecheck(env, vault, snapshot, decision, leaseMs, deps, remaining, report) : undefined;
+        held = vault.running ? await pauseAndRecheck(env, vault, s.snapshot, decision, s.leaseMs, deps, remaining, report) : undefined;
     } catch (e) {
         await discard();
         throw e;
     }
-    deps.log(`${name}: writes paused (${describePause(leaseMs)}); stopping ${vault.name} (the same container: Pulumi's state stays true)`);
+    deps.log(
+        `${s.name}: writes paused (${describePause(s.leaseMs)}); stopping ${vault.name} (the same container: Pulumi's state stays true)`,
+    );
     const stopStarted = performance.now();
     // The container's own stop timeout (the plan's stopTimeout), as `docker stop` would use it: time for Redis to fsync.
-    await container.stop().catch(async (e) => {
+    await s.container.stop().catch(async (e) => {
         if ((e as { statusCode?: number }).statusCode === 304) return; // 304: already stopped
         await held?.undo();
         await discard();
@@ -829,12 +927,16 @@ async function replaceVaultData(
     held?.pause.stopRenewing();
     report.measurements.stopMs = Math.round(performance.now() - stopStarted);
     if (hangsAt(deps, "stopped")) await hangForTest("stopped");
+    return writesStopped;
+}
 
-    // 5. The swap, in the vault's data, while it is stopped.
+/** 5. The swap, in the vault's data, while it is stopped; a failure leaves it stopped and says where its files are. */
+async function swapFiles(s: Swap, helper: Docker.Container): Promise<void> {
+    const { vault, aside, deps, report } = s;
     const swapStarted = performance.now();
     let moved: string[];
     try {
-        moved = movedFiles(await runHelper(helper, remaining()));
+        moved = movedFiles(await runHelper(helper, s.remaining()));
     } catch (e) {
         await removeContainer(deps.docker, helper.id);
         report.error =
@@ -845,33 +947,33 @@ async function replaceVaultData(
     report.measurements.swapMs = Math.round(performance.now() - swapStarted);
     report.aside = moved.length === 0 ? null : { data: dataName(vault), folder: `/data/${aside}`, moved };
     deps.log(
-        `${name}: ${moved.length === 0 ? "no previous files to move aside" : `moved ${moved.join(", ")} aside into /data/${aside} (${dataName(vault)})`}; starting ${vault.name} on the snapshot`,
+        `${s.name}: ${moved.length === 0 ? "no previous files to move aside" : `moved ${moved.join(", ")} aside into /data/${aside} (${dataName(vault)})`}; starting ${vault.name} on the snapshot`,
     );
+}
 
-    // 6. Start the same container; start-redis.sh converts dump.rdb before clients can write.
+/**
+ * 6. Start the same container; start-redis.sh converts dump.rdb before clients can write.
+ * Returns the save points it started with and when it answered.
+ */
+async function startOnSnapshot(s: Swap, helper: Docker.Container): Promise<{ startedSave: string | undefined; ready: number }> {
+    const { env, vault, aside, deps, report } = s;
     // Its log from a second before this start on: an older refusal in it is not this start's.
     const logFrom = Math.floor(Date.now() / 1000) - 1;
     const startStarted = performance.now();
-    await container.start();
+    await s.container.start();
     // Only once the vault runs again: a restore killed before this leaves the helper, which
     // tells the next one that the swap was done and the vault must be started.
     await removeContainer(deps.docker, helper.id);
     let startedSave: string | undefined;
     try {
-        startedSave = await waitForVault(env, vault, deps.docker, remaining, logFrom);
+        startedSave = await waitForVault(env, vault, deps.docker, s.remaining, logFrom);
     } catch (e) {
         report.error = `${(e as Error).message}.${report.aside ? ` The vault's previous files are kept in ${dataName(vault)}, /data/${aside}. ${wayBackAdvice(vault, aside)}` : ""}`;
         throw e;
     }
     const ready = performance.now();
     report.measurements.startMs = Math.round(ready - startStarted);
-    report.measurements.writesRefusedMs = Math.round(ready - writesStopped);
-    deps.log(`${name}: the vault answers again: writes were refused for ${seconds(report.measurements.writesRefusedMs)}`);
-
-    // 7. Verify.
-    report.verification = await verifyRestore(env, vault, snapshot, startedSave, ready, leaseMs, deps, remaining, report);
-    report.status = report.verification.equal ? "restored" : "failed";
-    if (!report.verification.equal) report.error = `verification failed: ${report.verification.problems.join("; ")}`;
+    return { startedSave, ready };
 }
 
 /** The vault's `save` setting (its RDB save points), or undefined when it does not answer. */
@@ -1059,55 +1161,78 @@ async function cleanUpAfterKilledRestore(
     for (const scratch of await removeAbandonedScratch(deps.docker, vault))
         note(`removed scratch container ${scratch}, left by a backup or restore that was killed`);
     const helpers = (await temporaryContainersOf(deps.docker, vault)).filter((c) => c.role === HELPER_ROLE);
-    for (const h of helpers) {
-        const owner = ownerState(h.owner);
-        if (owner === "alive")
-            throw new Refusal(
-                `refused, nothing was changed: another restore of ${report.environment} is running on this host (${h.owner}, its helper container ${h.name}): let it finish`,
-            );
-        if (owner === "elsewhere")
-            throw new Refusal(
-                `refused, nothing was changed: a restore of ${report.environment} from another host (${h.owner}) has its helper container ${h.name} here; ` +
-                    `if that restore no longer runs, run restore again from that host, which then cleans up after it (see the README, "After a killed restore")`,
-            );
-    }
+    refuseWhileAnotherRuns(helpers, report.environment);
     let started = false;
     for (const h of helpers) {
-        const info = await settledHelper(deps.docker, h.id, remaining);
-        const leftover: LeftoverHelper = {
-            name: h.name,
-            state: info.State.Status,
-            exitCode: info.State.ExitCode,
-            createdMs: Date.parse(info.Created),
-            aside: asideFolderOfScript((info.Config.Cmd ?? []).join("\n")),
-            log: await containerLog(deps.docker.getContainer(h.id)),
-        };
-        const now = (await deps.docker.getContainer(vault.id).inspect()).State;
-        const verdict = judgeLeftover(leftover, { name: vault.name, running: now.Running, finishedMs: Date.parse(now.FinishedAt) });
-        note(verdict.note);
-        if (verdict.action === "refuse") throw new Refusal(`refused, nothing was changed: ${verdict.note}`);
-        if (verdict.action === "discard") await removeStagedFile(deps.docker, vault, remaining());
-        await removeContainer(deps.docker, h.id);
-        const savePoints = info.Config.Labels?.[LABEL_SAVE_POINTS];
-        if (verdict.startVault) {
-            const logFrom = Math.floor(Date.now() / 1000) - 1;
-            await deps.docker.getContainer(vault.id).start();
-            await waitForVault(env, vault, deps.docker, remaining, logFrom);
-            note(`${vault.name} answers again`);
-            started = true;
-        } else if (now.Running && savePoints) {
-            // Killed between turning the save points off for the stop and the stop itself.
-            if ((await readSavePoints(env, remaining())) === "") {
-                await setSavePoints(env, savePoints);
-                note(`the vault's RDB save points, which that restore had turned off for its stop, are back ("${savePoints}")`);
-            }
-        }
+        if (await cleanUpAfterHelper(h, env, vault, deps, remaining, note)) started = true;
     }
     if (helpers.length === 0 && (await stagedFileExists(deps.docker, vault))) {
         await removeStagedFile(deps.docker, vault, remaining());
         note(`removed /data/${STAGING_FILE}, a snapshot a killed restore had begun to stage in ${dataName(vault)}`);
     }
     return started;
+}
+
+/** Refuses, before anything is removed, while a helper's restore still runs, here or on another host. */
+function refuseWhileAnotherRuns(helpers: TemporaryContainer[], environment: string): void {
+    for (const h of helpers) {
+        const owner = ownerState(h.owner);
+        if (owner === "alive")
+            throw new Refusal(
+                `refused, nothing was changed: another restore of ${environment} is running on this host (${h.owner}, its helper container ${h.name}): let it finish`,
+            );
+        if (owner === "elsewhere")
+            throw new Refusal(
+                `refused, nothing was changed: a restore of ${environment} from another host (${h.owner}) has its helper container ${h.name} here; ` +
+                    `if that restore no longer runs, run restore again from that host, which then cleans up after it (see the README, "After a killed restore")`,
+            );
+    }
+}
+
+/**
+ * One killed restore's helper: judged from its state (judgeLeftover), its staged file discarded
+ * or the vault it stopped started again, the save points it turned off put back, then removed.
+ * Whether the vault was started again.
+ */
+async function cleanUpAfterHelper(
+    h: TemporaryContainer,
+    env: EnvironmentOutput,
+    vault: VaultContainer,
+    deps: RestoreDeps,
+    remaining: () => number,
+    note: (text: string) => void,
+): Promise<boolean> {
+    const info = await settledHelper(deps.docker, h.id, remaining);
+    const leftover: LeftoverHelper = {
+        name: h.name,
+        state: info.State.Status,
+        exitCode: info.State.ExitCode,
+        createdMs: Date.parse(info.Created),
+        aside: asideFolderOfScript((info.Config.Cmd ?? []).join("\n")),
+        log: await containerLog(deps.docker.getContainer(h.id)),
+    };
+    const now = (await deps.docker.getContainer(vault.id).inspect()).State;
+    const verdict = judgeLeftover(leftover, { name: vault.name, running: now.Running, finishedMs: Date.parse(now.FinishedAt) });
+    note(verdict.note);
+    if (verdict.action === "refuse") throw new Refusal(`refused, nothing was changed: ${verdict.note}`);
+    if (verdict.action === "discard") await removeStagedFile(deps.docker, vault, remaining());
+    await removeContainer(deps.docker, h.id);
+    const savePoints = info.Config.Labels?.[LABEL_SAVE_POINTS];
+    if (verdict.startVault) {
+        const logFrom = Math.floor(Date.now() / 1000) - 1;
+        await deps.docker.getContainer(vault.id).start();
+        await waitForVault(env, vault, deps.docker, remaining, logFrom);
+        note(`${vault.name} answers again`);
+        return true;
+    }
+    if (now.Running && savePoints) {
+        // Killed between turning the save points off for the stop and the stop itself.
+        if ((await readSavePoints(env, remaining())) === "") {
+            await setSavePoints(env, savePoints);
+            note(`the vault's RDB save points, which that restore had turned off for its stop, are back ("${savePoints}")`);
+        }
+    }
+    return false;
 }
 
 /** The helper's state once it no longer runs (a swap still running is waited for: it is short). */
@@ -1196,6 +1321,12 @@ function publicState(state: StateRead): ServerState {
     return rest;
 }
 
+/** A server's content as restore reads it, with what tells whether clients wrote since. */
+type ReadContent = Awaited<ReturnType<typeof contentOf>>;
+
+/** Runs `body` on the vault while its writes are paused, the pause ended however `body` ends. */
+type Paused = <T>(body: (session: RedisSession) => Promise<T>) => Promise<T>;
+
 /**
  * The restored vault against the snapshot, then the operational against the vault, each
  * under a short write pause, so that no client write lands between the two sides' digests.
@@ -1213,7 +1344,7 @@ async function verifyRestore(
 ): Promise<Verification> {
     let pausedMs = 0;
     // Each pause lasts one lease at a time, renewed while this runs (WritePause).
-    const paused = async <T>(body: (session: RedisSession) => Promise<T>): Promise<T> => {
+    const paused: Paused = async (body) => {
         const started = performance.now();
         const pause = await WritePause.begin(env, leaseMs, remaining());
         try {
@@ -1225,6 +1356,39 @@ async function verifyRestore(
             report.measurements.verifyPauseMs = Math.round(pausedMs);
         }
     };
+    const { restored, verification } = await vaultAgainstSnapshot(env, vault, snapshot, startedSave, paused, deps, remaining, report);
+    if (env.kind !== "standard") return verification;
+
+    await waitForResync(env, remaining);
+    report.measurements.operationalSyncMs = Math.round(performance.now() - readyAt);
+    const [atVault, atOperational] = await operationalAgainstVault(env, vault, restored, paused, deps, remaining);
+    verification.operational = atOperational.digest;
+    if (atOperational.digest !== atVault.digest) {
+        verification.equal = false;
+        verification.problems.push(
+            `the operational holds ${atOperational.keys} keys with DEBUG DIGEST ${short(atOperational.digest)}, the vault ${atVault.keys} with ${short(atVault.digest)}`,
+        );
+    } else if (atVault.digest !== restored.digest) {
+        // Clients wrote between the two pauses: the operational matches the vault as it is now.
+        verification.compared += `; the operational against the vault as it is now (${atVault.keys} keys: clients wrote since the restore)`;
+    }
+    deps.log(
+        `${report.environment}: the operational re-synced ${seconds(report.measurements.operationalSyncMs)} after the vault answered: DEBUG DIGEST ${short(atOperational.digest)}, ${atOperational.digest === atVault.digest ? "as the vault" : "NOT as the vault"}`,
+    );
+    return verification;
+}
+
+/** The restored vault's digest, read under a pause, against the snapshot's (its AOF base's when clients wrote first). */
+async function vaultAgainstSnapshot(
+    env: EnvironmentOutput,
+    vault: VaultContainer,
+    snapshot: SnapshotContent,
+    startedSave: string | undefined,
+    paused: Paused,
+    deps: RestoreDeps,
+    remaining: () => number,
+    report: RestoreReport,
+): Promise<{ restored: ReadContent; verification: Verification }> {
     const restored = await paused(() => contentOf(deps.docker, vault.name, env.vault.password, undefined, remaining()));
     let verification: Verification;
     // A restored vault starts with no change since its last save; a client that wrote the moment
@@ -1250,12 +1414,16 @@ async function verifyRestore(
     deps.log(
         `${report.environment}: the vault holds ${restored.keys} keys, DEBUG DIGEST ${short(restored.digest)}: ${verification.equal ? "as the snapshot" : "NOT as the snapshot"} (${verification.compared})`,
     );
-    if (env.kind !== "standard") return verification;
+    return { restored, verification };
+}
 
-    // The operational re-syncs by itself: the restarted vault has a new replication id, so its
-    // PSYNC gets a full sync. Wait until it follows the vault's history with the link up. The
-    // vault's id is read each time: Redis gives a master a new one when its first replica
-    // attaches after a start (it creates its backlog then).
+/**
+ * The operational re-syncs by itself: the restarted vault has a new replication id, so its
+ * PSYNC gets a full sync. Wait until it follows the vault's history with the link up. The
+ * vault's id is read each time: Redis gives a master a new one when its first replica
+ * attaches after a start (it creates its backlog then).
+ */
+async function waitForResync(env: EnvironmentOutput, remaining: () => number): Promise<void> {
     for (;;) {
         const [master, replica] = await Promise.all([
             withVault(env, Math.min(timeLeft(remaining), 2_000), (s) => s.call("INFO", "replication"))
@@ -1267,7 +1435,7 @@ async function verifyRestore(
             replica?.master_link_status === "up" &&
             replica.master_sync_in_progress === "0" &&
             replica.master_replid === master?.master_replid;
-        if (synced) break;
+        if (synced) return;
         if (timeLeft(remaining) < 500) {
             throw new Error(
                 `the operational did not re-sync from the restored vault in time: ${replica ? `link ${replica.master_link_status}, following history ${short(replica.master_replid)}, the vault's is ${short(master?.master_replid)}` : "it does not answer"}`,
@@ -1275,7 +1443,17 @@ async function verifyRestore(
         }
         await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    report.measurements.operationalSyncMs = Math.round(performance.now() - readyAt);
+}
+
+/** The vault's and the caught-up operational's contents, to compare: without a pause when no write came between, else under one. */
+async function operationalAgainstVault(
+    env: StandardEnvironmentOutput,
+    vault: VaultContainer,
+    restored: ReadContent,
+    paused: Paused,
+    deps: RestoreDeps,
+    remaining: () => number,
+): Promise<[ReadContent, ReadContent]> {
     // First without pausing the vault: when no write reaches the vault while the operational,
     // caught up, takes its digest (Redis counts every change, an expiry's too, until a save),
     // both hold what the vault's first digest covered.
@@ -1296,35 +1474,20 @@ async function verifyRestore(
         );
         return (await mark()).mark === before.mark ? operational : undefined;
     });
-    const [atVault, atOperational] = unpaused
-        ? [restored, unpaused]
-        : await paused(async (session) => {
-              const offset = Number(parseInfo(String(await session.call("INFO", "replication"))).master_repl_offset);
-              // Paused: the vault sends nothing more; the operational has everything once its offset is there.
-              await operationalCaughtUp(env, offset, remaining);
-              // No write since the first digest (Redis counts every change until a save): the vault's
-              // digest is still that one, and DEBUG DIGEST, which blocks the vault, need not run again.
-              const saves = parseInfo(String(await session.call("INFO", "persistence")));
-              const unchanged = `${saves.rdb_changes_since_last_save}@${saves.rdb_last_save_time}` === restored.writeMark;
-              return Promise.all([
-                  unchanged ? restored : contentOf(deps.docker, vault.name, env.vault.password, undefined, remaining()),
-                  contentOf(deps.docker, env.operational.container, env.operational.adminPassword, env.operational.adminUser, remaining()),
-              ]);
-          });
-    verification.operational = atOperational.digest;
-    if (atOperational.digest !== atVault.digest) {
-        verification.equal = false;
-        verification.problems.push(
-            `the operational holds ${atOperational.keys} keys with DEBUG DIGEST ${short(atOperational.digest)}, the vault ${atVault.keys} with ${short(atVault.digest)}`,
-        );
-    } else if (atVault.digest !== restored.digest) {
-        // Clients wrote between the two pauses: the operational matches the vault as it is now.
-        verification.compared += `; the operational against the vault as it is now (${atVault.keys} keys: clients wrote since the restore)`;
-    }
-    deps.log(
-        `${report.environment}: the operational re-synced ${seconds(report.measurements.operationalSyncMs)} after the vault answered: DEBUG DIGEST ${short(atOperational.digest)}, ${atOperational.digest === atVault.digest ? "as the vault" : "NOT as the vault"}`,
-    );
-    return verification;
+    if (unpaused) return [restored, unpaused];
+    return paused(async (session) => {
+        const offset = Number(parseInfo(String(await session.call("INFO", "replication"))).master_repl_offset);
+        // Paused: the vault sends nothing more; the operational has everything once its offset is there.
+        await operationalCaughtUp(env, offset, remaining);
+        // No write since the first digest (Redis counts every change until a save): the vault's
+        // digest is still that one, and DEBUG DIGEST, which blocks the vault, need not run again.
+        const saves = parseInfo(String(await session.call("INFO", "persistence")));
+        const unchanged = `${saves.rdb_changes_since_last_save}@${saves.rdb_last_save_time}` === restored.writeMark;
+        return Promise.all([
+            unchanged ? restored : contentOf(deps.docker, vault.name, env.vault.password, undefined, remaining()),
+            contentOf(deps.docker, env.operational.container, env.operational.adminPassword, env.operational.adminUser, remaining()),
+        ]);
+    });
 }
 
 /** Waits until the operational has received the vault's replication stream up to `offset`. */

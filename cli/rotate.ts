@@ -23,7 +23,7 @@ import { PASSWORD_ROLES, type PasswordRole, isValidPassword } from "../component
 import { CliError } from "./errors";
 import type { EnvironmentOutput, EnvironmentsOutput } from "./outputs";
 import type { CommandRunner } from "./runner";
-import { Deadline, ProbeError, RedisSession } from "./session";
+import { Deadline, ProbeError, RedisSession, type SessionTarget } from "./session";
 
 /** An error that ends `rotate` with exit code 2 (usage or configuration) or 1 (the fleet). */
 export class RotateError extends CliError {
@@ -200,6 +200,31 @@ export async function rotate(options: RotateOptions, environments: EnvironmentsO
     if (password === target.current) throw new RotateError(`the new ${target.role} password is the one the stack has now`, 2);
     const endpoint = target.server === "vault" ? env.vault : env.kind === "standard" ? env.operational : env.vault;
     const where = `${options.environment}'s ${target.server} ${endpoint.host}:${endpoint.port}`;
+    const { steps, next } = describeRotation(options, target, where);
+    if (options.dryRun) return { target, steps, next };
+
+    if (options.generate !== undefined) keepGenerated(options.generate, password, io);
+    // 1. The stack's current passwords config, read first: without the Pulumi CLI (or the
+    // stack's passphrase) nothing else may move.
+    const current = await currentPasswords(options, io);
+    // 2. The overlap: if the server cannot take it, the stack does not change either.
+    await openOverlap(endpoint, target, password, where, options.timeoutMs);
+    io.log(`rotate: ${where} accepts the old and the new ${target.role} password`);
+
+    // 3. The stack's config: the value the next \`pulumi up\` delivers.
+    const value = withPassword(current, options.environment, target.role, password);
+    const set = await io.run(setPasswordsCommand(options.stack), { cwd: io.projectDir, capture: true, input: value }).catch(notInstalled);
+    if (set.exitCode !== 0) {
+        throw new RotateError(
+            `\`${setPasswordsCommand(options.stack).join(" ")}\` failed (exit ${set.exitCode}): ${set.stderr.trim()}; the overlap is open, the stack is unchanged`,
+            1,
+        );
+    }
+    return { target, steps, next };
+}
+
+/** What the rotation does (or, with --dry-run, would do), and what the operator does next, in words. */
+function describeRotation(options: RotateOptions, target: RotationTarget, where: string): { steps: string[]; next: string[] } {
     const steps = [
         `ACL SETUSER ${target.user} >(new password) on ${where}: the old and the new password both work`,
         `pulumi config set --secret passwords: ${options.environment}.${target.role} is the new password`,
@@ -209,35 +234,42 @@ export async function rotate(options: RotateOptions, environments: EnvironmentsO
         `run \`pulumi up${options.stack ? ` --stack ${options.stack}` : ""}\`: it replaces ${options.environment}'s ${target.replaces.join(" and ")} container${target.replaces.length === 1 ? "" : "s"} (one restart), after which only the new password works`,
         `if the ${target.server} restarts before then, the old password alone works again: run this command once more with --from-file`,
     ];
-    if (options.dryRun) return { target, steps, next };
+    return { steps, next };
+}
 
-    if (options.generate !== undefined) {
-        try {
-            // wx: never overwrite a file (it could hold the only copy of another password).
-            writeFileSync(options.generate, `${password}\n`, { mode: 0o600, flag: "wx" });
-        } catch (e) {
-            throw new RotateError(
-                `cannot create --generate ${options.generate}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-                2,
-            );
-        }
-        io.log(`rotate: the new password is in ${options.generate} (mode 0600): keep it where the old one is kept`);
+/** A generated password written to --generate FILE before anything changes: the operator must have it. */
+function keepGenerated(file: string, password: string, io: RotateIo): void {
+    try {
+        // wx: never overwrite a file (it could hold the only copy of another password).
+        writeFileSync(file, `${password}\n`, { mode: 0o600, flag: "wx" });
+    } catch (e) {
+        throw new RotateError(`cannot create --generate ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 2);
     }
+    io.log(`rotate: the new password is in ${file} (mode 0600): keep it where the old one is kept`);
+}
 
-    // 1. The stack's current passwords config, read first: without the Pulumi CLI (or the
-    // stack's passphrase) nothing else may move.
+/** The stack's passwords config as it is ("" when it has none). */
+async function currentPasswords(options: RotateOptions, io: RotateIo): Promise<string> {
     const existing = await io.run(getPasswordsCommand(options.stack), { cwd: io.projectDir, capture: true }).catch(notInstalled);
-    let current = "";
-    if (existing.exitCode === 0) current = existing.stdout.trim();
-    else if (!/not found/i.test(existing.stderr)) {
+    if (existing.exitCode === 0) return existing.stdout.trim();
+    if (!/not found/i.test(existing.stderr)) {
         throw new RotateError(
             `\`${getPasswordsCommand(options.stack).join(" ")}\` failed (exit ${existing.exitCode}): ${existing.stderr.trim()}; nothing was changed`,
             1,
         );
     }
+    return "";
+}
 
-    // 2. The overlap: if the server cannot take it, the stack does not change either.
-    const deadline = new Deadline(options.timeoutMs);
+/** The new password added beside the old one on the server, and proven to log in on a second connection. */
+async function openOverlap(
+    endpoint: SessionTarget,
+    target: RotationTarget,
+    password: string,
+    where: string,
+    timeoutMs: number,
+): Promise<void> {
+    const deadline = new Deadline(timeoutMs);
     try {
         const session = new RedisSession(endpoint, deadline);
         const admin =
@@ -252,18 +284,6 @@ export async function rotate(options: RotateOptions, environments: EnvironmentsO
     } finally {
         deadline.finish();
     }
-    io.log(`rotate: ${where} accepts the old and the new ${target.role} password`);
-
-    // 3. The stack's config: the value the next \`pulumi up\` delivers.
-    const value = withPassword(current, options.environment, target.role, password);
-    const set = await io.run(setPasswordsCommand(options.stack), { cwd: io.projectDir, capture: true, input: value }).catch(notInstalled);
-    if (set.exitCode !== 0) {
-        throw new RotateError(
-            `\`${setPasswordsCommand(options.stack).join(" ")}\` failed (exit ${set.exitCode}): ${set.stderr.trim()}; the overlap is open, the stack is unchanged`,
-            1,
-        );
-    }
-    return { target, steps, next };
 }
 
 function notInstalled(e: unknown): never {

@@ -226,4 +226,11 @@ describe("an operational whose default user may run what it must not, though its
             ["ACL", "SETUSER", "default", "reset", ...operationalDefaultUserRules()],
         ]);
     });
+    it("is reported once when its rules differ too: the differences, not ACL DRYRUN's list a second time", () => {
+        const o = observation(["KEYS"]);
+        o.operational!.acl!.default = defaultUser("+@all");
+        const problems = diagnose(contact, o, context).problems;
+        expect(problems.map((p) => [p.code, p.user])).toEqual([["operational-acl-drift", "default"]]);
+        expect(problems[0].message).toContain("commands start from +@all");
+    });
 });
