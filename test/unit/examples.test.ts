@@ -39,6 +39,8 @@ const VOLUME = "volume:Volume";
 /** What each example's README promises, checked on its plan. */
 const FACTS: Record<string, (resources: Resource[]) => void> = {
     "single-host": (resources) => {
+        // The README's quickstart: `pulumi up` previews 103 resources, this plan's and the stack itself.
+        expect(resources).toHaveLength(102);
         const containers = ofType(resources, CONTAINER);
         expect(containers).toHaveLength(22);
         for (const c of containers) {
