@@ -28,6 +28,8 @@ export interface ConfigOverrides {
     values?: Record<string, string>;
     /** `--secret KEY=VALUE`: values treated as secrets, like `pulumi config set --secret`. */
     secrets?: Record<string, string>;
+    /** A stack file elsewhere than the project's `Pulumi.<stack>.yaml` (an example's); it must exist. */
+    stackFile?: string;
 }
 
 function asConfigString(value: unknown): string {
@@ -67,16 +69,18 @@ export function loadProjectConfig(projectDir: string, stack: string, overrides: 
         }
     }
 
-    const stackFile = path.join(projectDir, `Pulumi.${stack}.yaml`);
+    const stackFile = overrides.stackFile ?? path.join(projectDir, `Pulumi.${stack}.yaml`);
+    if (overrides.stackFile !== undefined && !existsSync(stackFile)) throw new ProjectConfigError(`no stack file ${stackFile}`);
+    const stackFileName = path.basename(stackFile);
     if (existsSync(stackFile)) {
         const stackDoc = parse(readFileSync(stackFile, "utf8")) ?? {};
         for (const [key, value] of Object.entries<unknown>(stackDoc.config ?? {})) {
             const full = qualifyKey(project, key);
-            checkDeclared(full, `Pulumi.${stack}.yaml`);
+            checkDeclared(full, stackFileName);
             if (value !== null && typeof value === "object" && "secure" in (value as object)) {
                 // Encrypted by the stack's secrets provider, which only the Pulumi CLI can open.
                 throw new ProjectConfigError(
-                    `${full} is encrypted in Pulumi.${stack}.yaml and the offline plan cannot decrypt it; pass it with --secret ${full}=VALUE`,
+                    `${full} is encrypted in ${stackFileName} and the offline plan cannot decrypt it; pass it with --secret ${full}=VALUE`,
                 );
             }
             config[full] = asConfigString(value);

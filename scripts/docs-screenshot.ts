@@ -1,6 +1,6 @@
 /**
  * `npm run docs:screenshot`: makes docs/grafana/prometheus-graph.png, the picture in the
- * README's Monitoring section. Grafana is not in Debian, so it is Prometheus's own graph page,
+ * monitoring page (docs/monitoring.md). Grafana is not in Debian, so it is Prometheus's own graph page,
  * drawing the Grafana dashboard's key queries (taken from docs/grafana/nexus-redis.json) over a
  * few minutes of a live fleet watched the documented way: `check --prometheus` every couple of
  * seconds and `backup --prometheus` now and then, into a folder that node_exporter's textfile

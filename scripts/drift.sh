@@ -7,7 +7,7 @@
 #    resource back (in memory only: preview never writes the state) and Pulumi diffs the
 #    program against it. It sees only what the provider's Read reads back: a container
 #    removed or stopped, its image, command, ports, restart policy, memory; not its env,
-#    labels, mounts or uploaded files (the README's drift section has the table). Extra
+#    labels, mounts or uploaded files (docs/pipeline-and-drift.md, the drift section, has the table). Extra
 #    arguments go to `pulumi preview`.
 # 2. `./bin/nexus-redis.js check` (with the same --stack): what each server runs against what
 #    the program declares (its config file's settings, CONFIG SET or REPLICAOF by hand, the

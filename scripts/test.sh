@@ -51,6 +51,7 @@ if unit_only "$@"; then
   say "type check, format and lint"
   npx tsc --noEmit -p .
   npx biome check .
+  npm run --silent lint:docs
   exec npx vitest run "$@"
 fi
 
@@ -72,5 +73,6 @@ bash scripts/ensure-disk-tools.sh
 say "type check, format and lint"
 npx tsc --noEmit -p .
 npx biome check .
+npm run --silent lint:docs
 say "unit, live and Swarm tests"
 npx vitest run "$@"

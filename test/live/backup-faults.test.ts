@@ -410,7 +410,7 @@ describe.skipIf(!live)("backup and restore when things go wrong", () => {
         });
     });
 
-    it("moves the vault's files aside into a folder as private as they are, and the README's way back keeps the writes made since the restore", async () => {
+    it("moves the vault's files aside into a folder as private as they are, and the restore page's way back keeps the writes made since the restore", async () => {
         const vault = fleet.client(ENV, "vault", "password");
         await vault.flushall();
         await vault.set("before-the-restore", "1");
@@ -424,7 +424,7 @@ describe.skipIf(!live)("backup and restore when things go wrong", () => {
         expect((await inVault(`stat -c '%a %u' /data/${aside}`)).stdout.trim()).toBe("700 999");
 
         await vault.set("written-after-the-restore", "acknowledged");
-        // The README's commands, as printed for this vault (the test image in place of redis:7.2).
+        // The restore page's commands (docs/restore.md), as printed for this vault (the test image in place of redis:7.2).
         const commands = wayBackCommands(vaultName(), TEST_IMAGE, aside);
         execFileSync("sh", ["-c", commands.join(" && ")], { stdio: "pipe" });
         await waitFor("the vault back on its previous files", async () =>

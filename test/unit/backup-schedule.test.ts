@@ -1,5 +1,5 @@
 /**
- * The README's scheduling of backups (cron lines, a systemd service and timer) must work as
+ * The backup page's scheduling of backups (docs/backup.md) (cron lines, a systemd service and timer) must work as
  * pasted: the backup command is parsed by backup's own argument parser, the pruning `find`
  * runs on a folder of backups, and the units pass `systemd-analyze verify`. Cron and systemd
  * themselves cannot fire here.
@@ -13,15 +13,15 @@ import { BACKUP_HELP, parseBackupArgs } from "../../cli/backup";
 import { systemdAnalyzeAvailable, unitsOf, verifyUnits } from "./systemdUnits";
 
 const ROOT = path.resolve(__dirname, "../..");
-const README = readFileSync(path.join(ROOT, "README.md"), "utf8");
+const PAGE = readFileSync(path.join(ROOT, "docs/backup.md"), "utf8");
 const made: string[] = [];
 afterAll(() => {
     for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
-/** The one fenced block of `language` in the README's Backups section. */
+/** The one fenced block of `language` on the backup page (the README's Backups section was moved there). */
 function block(language: string): string {
-    const section = README.slice(README.indexOf("## Backups"));
+    const section = PAGE;
     const fence = "```";
     const blocks = [...section.matchAll(new RegExp(`${fence}${language}\\n([\\s\\S]*?)\\n${fence}`, "g"))].map((m) => m[1]);
     expect(blocks).toHaveLength(1);
@@ -77,7 +77,7 @@ function remaining(root: string): string[] {
         .sort();
 }
 
-describe("the README's cron lines", () => {
+describe("the backup page's cron lines", () => {
     const lines = block("cron")
         .split("\n")
         .filter((l) => l.trim() !== "" && !l.startsWith("#"));
@@ -108,7 +108,7 @@ describe("the README's cron lines", () => {
     it("back up every hour, from the project's folder, with options backup has, into a folder of their own", () => {
         const command = jobs[0].slice(6).join(" ");
         expect(jobs[0].slice(0, 5)).toEqual(["17", "*", "*", "*", "*"]);
-        // The bin itself, as the README shows it: no npx, whose start-up would come on top.
+        // The bin itself, as the page shows it: no npx, whose start-up would come on top.
         expect(command).toMatch(/^cd \/opt\/nexus-redis && \.\/bin\/nexus-redis\.js backup /);
         expectValidBackup(backupArgs(command), variables);
     });
@@ -122,7 +122,7 @@ describe("the README's cron lines", () => {
     });
 });
 
-describe("the README's systemd units", () => {
+describe("the backup page's systemd units", () => {
     const text = block("ini");
     const units = unitsOf(text);
     const analyze = systemdAnalyzeAvailable;

@@ -17,6 +17,7 @@ import * as vm from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HELP } from "../../cli/nexus-redis";
 import { contact, user } from "./cli-samples";
+import { markdownFiles } from "./docsFiles";
 
 const ROOT = path.resolve(__dirname, "../..");
 /** How the bin wraps the build before compiling it (scripts/build-cli.js, plain JavaScript). */
@@ -271,6 +272,20 @@ describe("the nexus-redis bin", () => {
             expect(text.match(/npx nexus-redis[^\n]*/g), where).toBeNull();
             expect(text, where).toContain("./bin/nexus-redis.js ");
         }
+    });
+
+    it("is never run through npx on any page of the docs or the examples, but where the benchmarks name what they measure", () => {
+        // The benchmark of npx's cost (check-cli-npx) says what it runs, and why the docs stopped showing it.
+        const measured = new Set([
+            "docs/benchmarks.md: npx nexus-redis check`, which adds npm's own",
+            "docs/benchmarks.md: npx nexus-redis check`, what the README showed before (npm's own start-up",
+        ]);
+        const files = markdownFiles();
+        expect(files).toEqual(expect.arrayContaining(["README.md", "docs/check.md", "docs/benchmarks.md"]));
+        const found = files.flatMap((file) =>
+            (fs.readFileSync(path.join(ROOT, file), "utf8").match(/npx nexus-redis[^\n]*/g) ?? []).map((line) => `${file}: ${line}`),
+        );
+        expect(found.filter((line) => !measured.has(line))).toEqual([]);
     });
 });
 

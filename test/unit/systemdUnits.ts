@@ -1,5 +1,5 @@
 /**
- * The README's systemd units, checked as systemd would load them: `systemd-analyze verify` on
+ * The systemd units of the docs (monitoring, backup scheduling), checked as systemd would load them: `systemd-analyze verify` on
  * a copy whose project folder (/opt/nexus-redis) is a temp folder holding an executable
  * stand-in of the bin, since verify checks that ExecStart's program is there. Cron and
  * systemd themselves cannot fire here. Not a test file itself.
@@ -11,7 +11,7 @@ import * as path from "node:path";
 /** Whether `systemd-analyze` runs on this machine (tests that need it skip without). */
 export const systemdAnalyzeAvailable = spawnSync("systemd-analyze", ["--version"]).status === 0;
 
-/** The units of a README block (`# /etc/systemd/system/NAME` starts each), by name. */
+/** The units of a docs block (`# /etc/systemd/system/NAME` starts each), by name. */
 export function unitsOf(block: string): Record<string, string> {
     return Object.fromEntries(
         block.split(/^(?=# \/etc\/systemd\/system\/)/m).map((unit) => [/^# \/etc\/systemd\/system\/(\S+)/.exec(unit)![1], unit.trim()]),

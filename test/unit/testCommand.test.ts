@@ -48,13 +48,14 @@ const WITH_LIVE = cases([
 
 describe("npm test", () => {
     it.each(UNIT_ONLY)(
-        "installs promtool, then runs only the type check, lint and unit tests, never starting Docker: $shown",
+        "installs promtool, then runs only the type check, lint, the docs' link check and unit tests, never starting Docker: $shown",
         ({ args }) => {
             expect(testCommand(args)).toEqual([
                 "npm ci --no-audit --no-fund",
                 "ensure-prometheus.sh ",
                 "npx tsc --noEmit -p .",
                 "npx biome check .",
+                "npm run --silent lint:docs",
                 `npx vitest run ${args.join(" ")}`,
             ]);
         },
@@ -73,6 +74,7 @@ describe("npm test", () => {
                 "ensure-disk-tools.sh ",
                 "npx tsc --noEmit -p .",
                 "npx biome check .",
+                "npm run --silent lint:docs",
                 `npx vitest run ${args.join(" ")}`.trimEnd(),
             ]);
         },

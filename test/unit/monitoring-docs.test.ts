@@ -1,5 +1,5 @@
 /**
- * The README's Monitoring section must work as pasted: the cron line and the systemd units run
+ * The monitoring page (docs/monitoring.md) must work as pasted: the cron line and the systemd units run
  * a check the CLI accepts and that writes the file, the units pass `systemd-analyze verify`,
  * the Prometheus snippet passes `promtool check config` with the shipped rules, the folder is
  * the one Debian's node_exporter reads, and the tables name exactly the metrics and alerts
@@ -18,8 +18,8 @@ import { stoppedStack } from "./stoppedStack";
 import { systemdAnalyzeAvailable, unitsOf, verifyUnits } from "./systemdUnits";
 
 const ROOT = path.resolve(__dirname, "../..");
-const README = readFileSync(path.join(ROOT, "README.md"), "utf8");
-const SECTION = README.slice(README.indexOf("## Monitoring\n"), README.indexOf("## Backups\n"));
+/** The whole page: it is the Monitoring section the README had. */
+const SECTION = readFileSync(path.join(ROOT, "docs/monitoring.md"), "utf8");
 const FOLDER = "/var/lib/prometheus/node-exporter";
 const made: string[] = [];
 afterAll(() => {
@@ -31,7 +31,7 @@ function tempDir(): string {
     return dir;
 }
 
-/** The one fenced block of `language` in the Monitoring section. */
+/** The one fenced block of `language` on the monitoring page. */
 function block(language: string): string {
     const fence = "```";
     const blocks = [...SECTION.matchAll(new RegExp(`${fence}${language}\\n([\\s\\S]*?)\\n${fence}`, "g"))].map((m) => m[1]);
@@ -40,12 +40,12 @@ function block(language: string): string {
 }
 
 /**
- * The check of a command line as the README gives it, run in-process: its options as written,
+ * The check of a command line as the page gives it, run in-process: its options as written,
  * except the stack (outputs whose servers refuse connections, on stdin) and the metrics file (a
  * temp file). Exit 1 (problems found) and the file written show the options work together.
  */
 async function runsAsWritten(command: string): Promise<void> {
-    // The bin as the README runs it: relative in the project's folder (cron), by its full path (systemd).
+    // The bin as the page runs it: relative in the project's folder (cron), by its full path (systemd).
     const bin = /(?:\.|\/opt\/nexus-redis)\/bin\/nexus-redis\.js (?=check )/.exec(command);
     expect(bin).not.toBeNull();
     const args = command
@@ -66,7 +66,7 @@ async function runsAsWritten(command: string): Promise<void> {
     expect(parseSamples(readFileSync(file, "utf8")).filter((s) => s.name === "nexus_redis_server_up")).toHaveLength(3);
 }
 
-describe("the README's Monitoring section", () => {
+describe("the monitoring page, docs/monitoring.md", () => {
     it("runs check every minute from cron, as root, in the same form as the backups' lines", async () => {
         const lines = block("cron")
             .split("\n")
@@ -120,16 +120,17 @@ describe("the README's Monitoring section", () => {
     });
 
     it("shows the dashboard and the picture, files that exist, and the command that makes the picture again", () => {
-        const links = [...SECTION.matchAll(/\]\((docs\/[^)#]+)\)/g)].map((m) => m[1]);
-        expect(links).toEqual(expect.arrayContaining(["docs/grafana/nexus-redis.json", "docs/grafana/prometheus-graph.png"]));
-        for (const link of links) expect(existsSync(path.join(ROOT, link)), link).toBe(true);
+        // Links relative to the page's folder, docs/.
+        const links = [...SECTION.matchAll(/\]\(((?:alerts|grafana)\/[^)#]+)\)/g)].map((m) => m[1]);
+        expect(links).toEqual(expect.arrayContaining(["grafana/nexus-redis.json", "grafana/prometheus-graph.png"]));
+        for (const link of links) expect(existsSync(path.join(ROOT, "docs", link)), link).toBe(true);
         const png = readFileSync(path.join(ROOT, "docs/grafana/prometheus-graph.png"));
         expect(png.subarray(1, 4).toString()).toBe("PNG");
         expect(SECTION).toContain("`npm run docs:screenshot`");
         const scripts = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts;
         expect(scripts["docs:screenshot"]).toBe("tsx scripts/docs-screenshot.ts");
         expect(SECTION).toContain("(#the-grafana-dashboard)");
-        expect(SECTION).toContain("\n### The Grafana dashboard\n");
+        expect(SECTION).toContain("\n## The Grafana dashboard\n");
     });
 
     it("names every alert of the rules file, and no other", () => {
