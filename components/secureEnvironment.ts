@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BACKUP_USER } from "./redisServer";
-import { type Endpoint, type EnvironmentBaseArgs, createVault, passwordOrGenerated } from "./vault";
+import { type Endpoint, type EnvironmentBaseArgs, createVault, passwordOrGenerated } from "./redisNode";
 
 /** Arguments of a secure environment: a vault alone. */
 export type SecureEnvironmentArgs = EnvironmentBaseArgs;

@@ -18,7 +18,7 @@ import {
     passwordOrGenerated,
     roleTls,
     tlsFileShapes,
-} from "./vault";
+} from "./redisNode";
 
 /** Arguments of a standard environment: a vault and its operational replica. */
 export interface StandardEnvironmentArgs extends EnvironmentBaseArgs {
