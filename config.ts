@@ -8,6 +8,7 @@
  * The rules of each key are in config/, a file per concern.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { PLATFORMS, type Platform } from "./components/environmentArgs";
 import { checkPorts, parseEnvironments } from "./config/environments";
 import { parsePasswords } from "./config/passwords";
 import { parseSettings } from "./config/settings";
@@ -20,13 +21,12 @@ import {
     type ConfigKey,
     type ConfigProblem,
     type FleetConfig,
-    PLATFORMS,
-    type Platform,
     type RawConfig,
 } from "./config/types";
 import { requiredValue } from "./config/values";
 import { parseVaultData } from "./config/vaultData";
 
+export { PLATFORMS, type Platform } from "./components/environmentArgs";
 export { isPinnedImage } from "./config/swarm";
 export { TLS_VALUES } from "./config/tls";
 export {
@@ -37,8 +37,6 @@ export {
     type ConfigProblem,
     type EnvironmentPasswords,
     type FleetConfig,
-    PLATFORMS,
-    type Platform,
     type PlannedEnvironment,
     type RawConfig,
     SWARM_PUBLISH_ROLES,

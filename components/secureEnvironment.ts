@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BACKUP_USER } from "./redisServer";
-import { type Endpoint, type EnvironmentBaseArgs, createVault, passwordOrGenerated } from "./redisNode";
+import type { Endpoint, EnvironmentBaseArgs } from "./environmentArgs";
+import { createVault, passwordOrGenerated } from "./redisNode";
 
 /** Arguments of a secure environment: a vault alone. */
 export type SecureEnvironmentArgs = EnvironmentBaseArgs;

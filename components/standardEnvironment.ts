@@ -10,15 +10,8 @@ import {
     operationalCommand,
     operationalFiles,
 } from "./redisServer";
-import {
-    type Endpoint,
-    type EnvironmentBaseArgs,
-    createRedisNode,
-    createVault,
-    passwordOrGenerated,
-    roleTls,
-    tlsFileShapes,
-} from "./redisNode";
+import type { Endpoint, EnvironmentBaseArgs } from "./environmentArgs";
+import { createRedisNode, createVault, passwordOrGenerated, roleTls, tlsFileShapes } from "./redisNode";
 
 /** Arguments of a standard environment: a vault and its operational replica. */
 export interface StandardEnvironmentArgs extends EnvironmentBaseArgs {

@@ -2,14 +2,15 @@
  * Platform swarm: `swarmNodes` and `swarmPublish`, and the rules that hold only on a Swarm
  * (pinned images, DNS-sized service names, no bind address, no data adopted in place).
  */
+import { DEFAULT_BIND_ADDRESS } from "../components/containerSpec";
+import type { Platform } from "../components/environmentArgs";
 import { describeValue } from "../components/values";
 import type { Settings } from "./settings";
-import { type ParsedEnvironment, type Platform, type RawConfig, type Report, SWARM_PUBLISH_ROLES, type SwarmConfig } from "./types";
+import { type ParsedEnvironment, type RawConfig, type Report, SWARM_PUBLISH_ROLES, type SwarmConfig } from "./types";
 import { isPlainObject } from "./values";
 
 // Swarm node IDs are 25 characters of lowercase letters and digits (swarmkit's identity.NewID).
 const NODE_ID = /^[a-z0-9]{25}$/;
-const DEFAULT_BIND_ADDRESS = "127.0.0.1";
 
 /**
  * An image reference the Docker provider stores on a Swarm service exactly as given: pinned by

@@ -1,5 +1,6 @@
 /** `tls` and `encryptedOverlay`: encryption of the fleet's traffic, each tied to the platform. */
-import type { Platform, RawConfig, Report } from "./types";
+import type { Platform } from "../components/environmentArgs";
+import type { RawConfig, Report } from "./types";
 import { parseBoolean } from "./values";
 
 /** The values `tls` takes: `auto` is on for swarm (traffic crosses hosts), off for docker (one host's bridge). */

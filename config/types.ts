@@ -2,6 +2,7 @@
  * The stack configuration's shapes: the keys Pulumi.yaml declares, the FleetConfig the program
  * is built from, and the error that lists every problem found (config.ts reads and validates).
  */
+import type { Platform } from "../components/environmentArgs";
 import type { EnvironmentDefinition } from "../components/protocol";
 import type { PasswordRole } from "../components/redisServer";
 
@@ -34,10 +35,6 @@ export type EnvironmentPasswords = Partial<Record<PasswordRole, string>>;
 
 /** An environment as this stack deploys it: host ports with the offset applied. */
 export type PlannedEnvironment = EnvironmentDefinition;
-
-/** Where the fleet runs: containers on one Docker engine, or services on a Docker Swarm. */
-export type Platform = "docker" | "swarm";
-export const PLATFORMS: readonly Platform[] = ["docker", "swarm"];
 
 /** Roles whose port a Swarm deployment may publish (host mode, every interface of the node). */
 export const SWARM_PUBLISH_ROLES = ["vault", "operational"] as const;
