@@ -5,9 +5,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import * as tls from "@pulumi/tls";
 import { Buffer } from "node:buffer";
-import { isIP } from "node:net";
 import { DEFAULT_BIND_ADDRESS, type DataMount, clientHost, containerArgs, labels } from "./containerSpec";
 import { PROTOCOL_CONTAINER_PREFIX, REDIS_INTERNAL_PORT } from "./protocol";
 import {
@@ -16,10 +14,7 @@ import {
     type Role,
     TLS_CA,
     TLS_CERT,
-    TLS_FILE_SHAPES,
     TLS_KEY,
-    type TlsFilesInput,
-    tlsPaths,
     VAULT_CONFIG,
     VAULT_FILE_SHAPES,
     containerName,
@@ -27,99 +22,9 @@ import {
     vaultFiles,
     volumeName,
 } from "./redisServer";
-import type { Endpoint, EnvironmentBaseArgs, Platform, StackTls } from "./environmentArgs";
+import type { Endpoint, EnvironmentBaseArgs } from "./environmentArgs";
+import { roleTls, tlsFileShapes } from "./roleTls";
 import { type SwarmFile, contentName, offNode, onNode, serviceArgs, swarmFilePath } from "./swarmSpec";
-
-/** Validity of a role's certificate: two years; `check` warns 30 days before the end. */
-export const DEFAULT_CERT_VALIDITY_HOURS = 2 * 365 * 24;
-
-/**
- * The key uses of a role's certificate, in the TLS provider's names (terraform-provider-tls
- * common_cert.go supportedKeyUsagesStr): a server (clients check it) and, on an operational,
- * the client side of its link to the vault, which presents the same certificate.
- */
-export const ROLE_CERT_USES = ["digital_signature", "key_encipherment", "server_auth", "client_auth"];
-
-/**
- * The names a role's certificate is valid for: on Swarm the service's name (what the overlay's
- * DNS and the operational use) and `tasks.NAME` (the same task in DNS round-robin mode); on
- * Docker the container's name, plus the bind address when clients dial it by address. Node's
- * TLS checks the name; Redis and redis-cli check only the chain.
- */
-export function roleCertNames(
-    platform: Platform,
-    name: string,
-    bindAddress: string,
-): { commonName: string; dnsNames: string[]; ipAddresses: string[] } {
-    if (platform === "swarm") return { commonName: name, dnsNames: [name, `tasks.${name}`], ipAddresses: [] };
-    const reachable = isIP(bindAddress) !== 0 && bindAddress !== "0.0.0.0" && bindAddress !== "::";
-    return { commonName: name, dnsNames: [name], ipAddresses: reachable ? [bindAddress] : [] };
-}
-
-/**
- * A role's private key and its certificate signed by the stack's CA, as the TLS provider's
- * resources (ECDSA P-256: the provider's default curve, P-224, is not one TLS 1.3 offers).
- * The key is wrapped in a secret here: the provider marks it secret itself, the mock runtime
- * does not. Returns the PEM texts, the key a secret.
- */
-function createRoleCertificate(
-    parent: pulumi.ComponentResource,
-    environment: string,
-    role: Role,
-    args: EnvironmentBaseArgs,
-    stackTls: StackTls,
-): { keyPem: pulumi.Output<string>; certPem: pulumi.Output<string> } {
-    const base = `${environment}-${role}-tls`;
-    const key = new tls.PrivateKey(`${base}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent });
-    const keyPem = pulumi.secret(key.privateKeyPem);
-    const names = pulumi
-        .all([args.containerPrefix ?? PROTOCOL_CONTAINER_PREFIX, args.bindAddress ?? DEFAULT_BIND_ADDRESS])
-        .apply(([prefix, bind]) => roleCertNames(args.platform ?? "docker", containerName(prefix, environment, role), bind));
-    const request = new tls.CertRequest(
-        `${base}-csr`,
-        {
-            privateKeyPem: keyPem,
-            subject: { commonName: names.commonName, organization: "nexus-redis" },
-            dnsNames: names.dnsNames,
-            ipAddresses: names.ipAddresses,
-        },
-        { parent },
-    );
-    const cert = new tls.LocallySignedCert(
-        `${base}-cert`,
-        {
-            certRequestPem: request.certRequestPem,
-            caCertPem: stackTls.caCertPem,
-            caPrivateKeyPem: pulumi.secret(stackTls.caPrivateKeyPem),
-            validityPeriodHours: stackTls.certValidityHours ?? DEFAULT_CERT_VALIDITY_HOURS,
-            allowedUses: ROLE_CERT_USES,
-        },
-        { parent },
-    );
-    return { keyPem, certPem: cert.certPem };
-}
-
-/**
- * A role's TLS files' contents, or undefined without TLS. The certificate (public) is created
- * here; the files themselves are the role's, delivered with its config.
- */
-export function roleTls(
-    parent: pulumi.ComponentResource,
-    environment: string,
-    role: Role,
-    args: EnvironmentBaseArgs,
-): pulumi.Output<TlsFilesInput> | undefined {
-    if (!args.tls) return undefined;
-    const { keyPem, certPem } = createRoleCertificate(parent, environment, role, args, args.tls);
-    const paths = tlsPaths(args.platform ?? "docker");
-    return pulumi.all([keyPem, certPem, args.tls.caCertPem]).apply(([k, c, ca]) => ({ keyPem: k, certPem: c, caPem: ca, paths }));
-}
-
-/** The file shapes a role has with TLS: on Swarm the CA comes from the stack's one config, not the role's files. */
-export function tlsFileShapes(args: EnvironmentBaseArgs): readonly FileShape[] {
-    if (!args.tls) return [];
-    return (args.platform ?? "docker") === "swarm" ? TLS_FILE_SHAPES.filter((f) => f !== TLS_CA) : TLS_FILE_SHAPES;
-}
 
 /** A password input as given, or a generated one; a secret either way. */
 export function passwordOrGenerated(

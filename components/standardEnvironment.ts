@@ -11,7 +11,8 @@ import {
     operationalFiles,
 } from "./redisServer";
 import type { Endpoint, EnvironmentBaseArgs } from "./environmentArgs";
-import { createRedisNode, createVault, passwordOrGenerated, roleTls, tlsFileShapes } from "./redisNode";
+import { createRedisNode, createVault, passwordOrGenerated } from "./redisNode";
+import { roleTls, tlsFileShapes } from "./roleTls";
 
 /** Arguments of a standard environment: a vault and its operational replica. */
 export interface StandardEnvironmentArgs extends EnvironmentBaseArgs {
