@@ -1,6 +1,7 @@
 /**
  * What a standard and a secure environment share: passwords (given or generated), each
- * role with its data and files (a container, or on Swarm a service), and the vault itself.
+ * role with its data and files (a container, or on Swarm a service); vault.ts creates the vault
+ * from it, standardEnvironment.ts the operational.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -8,22 +9,8 @@ import * as random from "@pulumi/random";
 import { Buffer } from "node:buffer";
 import { DEFAULT_BIND_ADDRESS, type DataMount, clientHost, containerArgs, labels } from "./containerSpec";
 import { PROTOCOL_CONTAINER_PREFIX, REDIS_INTERNAL_PORT } from "./protocol";
-import {
-    type ContainerFile,
-    type FileShape,
-    type Role,
-    TLS_CA,
-    TLS_CERT,
-    TLS_KEY,
-    VAULT_CONFIG,
-    VAULT_FILE_SHAPES,
-    containerName,
-    vaultCommand,
-    vaultFiles,
-    volumeName,
-} from "./redisServer";
+import { type ContainerFile, type FileShape, type Role, TLS_CA, TLS_CERT, TLS_KEY, containerName, volumeName } from "./redisServer";
 import type { Endpoint, EnvironmentBaseArgs } from "./environmentArgs";
-import { roleTls, tlsFileShapes } from "./roleTls";
 import { type SwarmFile, contentName, offNode, onNode, serviceArgs, swarmFilePath } from "./swarmSpec";
 
 /** A password input as given, or a generated one; a secret either way. */
@@ -251,45 +238,4 @@ export function swarmObjectKind(shape: FileShape): string {
 
 function base64(text: string): string {
     return Buffer.from(text, "utf8").toString("base64");
-}
-
-/** The passwords a vault is created with. */
-export interface VaultPasswordOutputs {
-    password: pulumi.Output<string>;
-    /** Absent for a secure environment. */
-    replicationPassword?: pulumi.Output<string>;
-    backupPassword: pulumi.Output<string>;
-}
-
-/** Creates the vault (a container and, unless its data exists already, a volume; or a Swarm service) as children of `parent`. */
-export function createVault(
-    parent: pulumi.ComponentResource,
-    environment: string,
-    args: EnvironmentBaseArgs,
-    passwords: VaultPasswordOutputs,
-): RedisNode {
-    const files = pulumi
-        .all([
-            passwords.password,
-            passwords.replicationPassword,
-            passwords.backupPassword,
-            args.memoryLimitMb,
-            roleTls(parent, environment, "vault", args),
-        ])
-        .apply(([password, replicationPassword, backupPassword, memoryLimitMb, tlsFiles]) =>
-            vaultFiles({ password, replicationPassword, backupPassword, memoryLimitMb, tls: tlsFiles }),
-        );
-    return createRedisNode(parent, environment, args, {
-        role: "vault",
-        command: vaultCommand,
-        configFile: VAULT_CONFIG,
-        fileShapes: [...VAULT_FILE_SHAPES, ...tlsFileShapes(args)],
-        files: pulumi.secret(files),
-        hostPort: args.vaultPort,
-        // The vault's volume is the single source of truth: a `pulumi destroy` or a
-        // replacement must not delete it. Docker hands back an existing volume of the same
-        // name, so a re-created vault finds its data again.
-        retainVolume: true,
-        existingData: args.vaultData,
-    });
 }

@@ -11,7 +11,8 @@ import {
     operationalFiles,
 } from "./redisServer";
 import type { Endpoint, EnvironmentBaseArgs } from "./environmentArgs";
-import { createRedisNode, createVault, passwordOrGenerated } from "./redisNode";
+import { createRedisNode, passwordOrGenerated } from "./redisNode";
+import { createVault } from "./vault";
 import { roleTls, tlsFileShapes } from "./roleTls";
 
 /** Arguments of a standard environment: a vault and its operational replica. */
