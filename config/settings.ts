@@ -1,21 +1,16 @@
 /** The single-valued keys every platform reads: image, network, addresses, names, ports and memory. */
 import { isIP } from "node:net";
-import type { RawConfig, Report } from "./types";
+import type { FleetConfig, RawConfig, Report } from "./types";
 import { DOCKER_NAME, parseBoolean, parseInteger, requiredValue } from "./values";
 
 // Redis does not count the 64 MiB replication backlog, client buffers or a fork's
 // copy-on-write against maxmemory: below this, a busy vault is killed by the limit.
 const MIN_MEMORY_MB = 256;
 
-export interface Settings {
-    image: string;
-    network: string;
-    createNetwork: boolean;
-    bindAddress: string;
-    containerPrefix: string;
+/** The single-valued keys, as FleetConfig holds them, and the port offset the environments take. */
+export type Settings = Pick<FleetConfig, "image" | "network" | "createNetwork" | "bindAddress" | "containerPrefix" | "memoryLimitMb"> & {
     portOffset: number;
-    memoryLimitMb: number;
-}
+};
 
 export function parseSettings(raw: RawConfig, problem: Report): Settings {
     const required = (key: Parameters<typeof requiredValue>[1]) => requiredValue(raw, key, problem);
