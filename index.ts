@@ -11,7 +11,7 @@ import * as tlsProvider from "@pulumi/tls";
 import { Buffer } from "node:buffer";
 import { readFleetConfig } from "./config";
 import { SecureEnvironment, StandardEnvironment, contentName } from "./components";
-import type { StackTls } from "./components/vault";
+import type { StackTls } from "./components/environmentArgs";
 
 const config = readFleetConfig();
 const swarm = config.platform === "swarm";

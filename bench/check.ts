@@ -38,25 +38,21 @@ import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { EnvironmentOutput, LiveFleet } from "../harness/fleet";
 import { runCheck } from "./fleet";
-import { type BenchResult, type Target, median, result, samplesText } from "./results";
+import { type CheckSamples, checkResults } from "./checkResults";
+import type { BenchResult } from "./results";
 import { type BenchRun, ROOT } from "./resources";
+
+export {
+    CHECK_CLI_TARGET,
+    CHECK_HUNG_BOUND_TARGET,
+    CHECK_HUNG_TARGET,
+    type CheckSamples,
+    checkResultNames,
+    checkResults,
+} from "./checkResults";
 
 /** The CLI as the README writes it: relative to the project's folder, where timedProcess runs it. */
 export const BIN = "./bin/nexus-redis.js";
-
-/** Issue 11: the whole process within 1.5x of the protocol's sequential script. */
-export const CHECK_CLI_TARGET: Target = { maxRatio: 1.5, text: "the whole check process within 1.5x of the protocol's sequential script" };
-/** Issue 11: ahead of the script whenever a host hangs. */
-export const CHECK_HUNG_TARGET: Target = {
-    maxRatio: 1,
-    strict: true,
-    text: "ahead of the script (with the same per-host bound) when hosts hang",
-};
-/** Issue 5, as BENCHMARKS.md reads it: hung hosts cost one timeout together, not one each. */
-export const CHECK_HUNG_BOUND_TARGET: Target = {
-    maxRatio: 1.25,
-    text: "hung hosts cost one --timeout together, not one each (several hung at most 1.25x one hung)",
-};
 
 type Environments = Record<string, EnvironmentOutput>;
 
@@ -133,194 +129,8 @@ export interface CheckBenchOptions {
     npxRepetitions: number;
 }
 
-/** Names of the results of this group, in order, for a group that could not run. */
-export function checkResultNames(options: Pick<CheckBenchOptions, "hung" | "npxRepetitions">): string[] {
-    const n = options.hung.length;
-    return [
-        "cli-help",
-        "check-cli",
-        "check-floor",
-        "check-cli-vs-floor",
-        "check-connections-floor",
-        "check-cli-prometheus",
-        "check-cli-prometheus-vs-cli",
-        "check-cli-1-hung",
-        ...(n > 1 ? [`check-cli-${n}-hung`, `check-cli-${n}-vs-1-hung`] : []),
-        "check-in-process",
-        ...(options.npxRepetitions > 0 ? ["check-cli-npx"] : []),
-    ];
-}
-
-/** Samples of every timed run, in ms: what the results are computed from. */
-export interface CheckSamples {
-    help: number[];
-    bareNode: number[];
-    cli: number[];
-    script: number[];
-    /** bench/checkFloor.ts as a process: the conversations alone. */
-    floor: number[];
-    /** bench/checkFloor.ts --first-command-only: Node, the batches built and the connections. */
-    connections: number[];
-    /** The CLI with --prometheus FILE. */
-    prometheus: number[];
-    /** By number of hung operationals: the CLI's runs and the script's. */
-    hung: Map<number, { cli: number[]; script: number[] }>;
-    inProcess: number[];
-    npx: number[];
-}
-
-/** The results from the samples. Pure: medians first, ratios and verdicts from them, rounding last. */
-export function checkResults(
-    samples: CheckSamples,
-    context: { environments: number; operationals: number; timeoutMs: number },
-): BenchResult[] {
-    const { environments, operationals, timeoutMs } = context;
-    const cliText = `./bin/nexus-redis.js check --outputs FILE --timeout ${timeoutMs} as the README shows it (the bin through its shebang, from the project's folder, stdout piped) over ${environments} environments`;
-    const scriptText = `the protocol's script, bash -c 'for p in PORTS; do redis-cli -p $p INFO replication; done' over the ${operationals} operationals`;
-    const results: BenchResult[] = [
-        result({
-            name: "cli-help",
-            value: median(samples.help),
-            unit: "ms",
-            baseline: median(samples.bareNode),
-            note: `nexus-redis --help as a whole process, ${samplesText(samples.help)} ms; baseline: node itself starting and exiting (node -e ''), ${samplesText(samples.bareNode)} ms`,
-        }),
-        result({
-            name: "check-cli",
-            value: median(samples.cli),
-            unit: "ms",
-            baseline: median(samples.script),
-            note: `${cliText}, healthy fleet, whole process, ${samplesText(samples.cli)} ms; baseline: ${scriptText}, ${samplesText(samples.script)} ms; alternated`,
-            target: CHECK_CLI_TARGET,
-        }),
-        result({
-            name: "check-floor",
-            value: median(samples.floor),
-            unit: "ms",
-            baseline: median(samples.script),
-            note:
-                `bench/checkFloor.ts as a whole process (node, one JavaScript file): a connection to each of the ${environments} environments' servers at once, the check's own batch to each, every reply read (RESP framing only), nothing else, ${samplesText(samples.floor)} ms; ` +
-                `baseline: the protocol's script, as for check-cli; alternated with both`,
-        }),
-        result({
-            name: "check-cli-vs-floor",
-            value: median(samples.cli),
-            unit: "ms",
-            baseline: median(samples.floor),
-            note: "check-cli's runs against check-floor's: the ratio is the whole check over its conversations alone, the rest being the CLI's own work (loading, options, outputs, reading what the replies say, diagnosis, the table)",
-        }),
-        result({
-            name: "check-connections-floor",
-            value: median(samples.connections),
-            unit: "ms",
-            baseline: median(samples.script),
-            note:
-                `bench/checkFloor.ts --first-command-only as a whole process: the same ${environments} environments' servers at once, each sent only its batch's first command (the vault's AUTH, the operational's INFO), ${samplesText(samples.connections)} ms; ` +
-                "baseline: the protocol's script, as for check-cli; alternated with both. Node's start-up, the check's batches built (password hashes too) and the connections",
-        }),
-        result({
-            name: "check-cli-prometheus",
-            value: median(samples.prometheus),
-            unit: "ms",
-            baseline: median(samples.script),
-            note: `${cliText} --prometheus FILE (prom-client loaded, the metrics rendered and the file replaced atomically), healthy fleet, ${samplesText(samples.prometheus)} ms; baseline: the protocol's script, as for check-cli; alternated with both`,
-        }),
-        result({
-            name: "check-cli-prometheus-vs-cli",
-            value: median(samples.prometheus),
-            unit: "ms",
-            baseline: median(samples.cli),
-            note: "check-cli-prometheus's runs against check-cli's: what --prometheus adds to a check",
-        }),
-    ];
-    const counts = [...samples.hung.keys()].sort((a, b) => a - b);
-    for (const n of counts) {
-        const runs = samples.hung.get(n)!;
-        results.push(
-            result({
-                name: `check-cli-${n}-hung`,
-                value: median(runs.cli),
-                unit: "ms",
-                baseline: median(runs.script),
-                note:
-                    `${cliText}, ${n} operational${n === 1 ? "" : "s"} replaced by a host that accepts connections and never answers, ${samplesText(runs.cli)} ms; ` +
-                    `baseline: the same script over the same ports with each redis-cli bounded by timeout ${timeoutMs / 1000} (redis-cli alone would wait forever), ${samplesText(runs.script)} ms`,
-                target: CHECK_HUNG_TARGET,
-            }),
-        );
-    }
-    const most = counts[counts.length - 1];
-    if (counts.length > 1 && counts[0] === 1) {
-        results.push(
-            result({
-                name: `check-cli-${most}-vs-1-hung`,
-                value: median(samples.hung.get(most)!.cli),
-                unit: "ms",
-                baseline: median(samples.hung.get(1)!.cli),
-                note: `check-cli-${most}-hung's CLI runs against check-cli-1-hung's (--timeout ${timeoutMs})`,
-                target: CHECK_HUNG_BOUND_TARGET,
-            }),
-        );
-    }
-    results.push(
-        result({
-            name: "check-in-process",
-            value: median(samples.inProcess),
-            unit: "ms",
-            baseline: median(samples.cli),
-            note:
-                `the check alone: the CLI's main() called in this benchmark's process (no start-up; outputs on stdin, --json), healthy fleet, ${samplesText(samples.inProcess)} ms; ` +
-                "baseline: check-cli, the whole process; the ratio is the share of the whole process spent checking, the rest is start-up and exit",
-        }),
-    );
-    if (samples.npx.length > 0) {
-        results.push(
-            result({
-                name: "check-cli-npx",
-                value: median(samples.npx),
-                unit: "ms",
-                baseline: median(samples.cli),
-                note: `npx nexus-redis check --outputs FILE --timeout ${timeoutMs} (what the README showed before: npm's own start-up added), healthy fleet, ${samplesText(samples.npx)} ms; baseline: check-cli, ./bin/nexus-redis.js as the README shows it`,
-            }),
-        );
-    }
-    return results;
-}
-
 export async function benchCheck(run: BenchRun, fleet: LiveFleet, options: CheckBenchOptions): Promise<BenchResult[]> {
-    const environments = fleet.outputs as Environments;
-    const names = Object.keys(environments);
-    const operationals = names.filter((n) => environments[n].kind === "standard");
-    for (const name of options.hung) if (!operationals.includes(name)) throw new Error(`check: ${name} has no operational to hang`);
-    const { timeoutMs } = options;
-    // The bin through its shebang finds `node` on PATH: this one, so both runs use the same Node.
-    const env = { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ""}` };
-    const folder = fs.mkdtempSync(path.join(os.tmpdir(), `${run.id}-check-`));
-    const writeOutputs = (outputs: Environments) => {
-        const file = path.join(folder, `outputs-${Math.random().toString(36).slice(2)}.json`);
-        // The stack output holds every password: readable by this user only, removed at the end.
-        fs.writeFileSync(file, JSON.stringify({ environments: outputs }), { mode: 0o600 });
-        return file;
-    };
-    const cli = async (file: string, ...more: string[]) =>
-        timedProcess(BIN, ["check", "--outputs", file, "--timeout", String(timeoutMs), ...more], env);
-    const metricsFile = path.join(folder, "nexus-redis-check.prom");
-    const script = async (ports: number[], bounded: boolean) =>
-        timedProcess("bash", ["-c", protocolScript(ports, bounded ? timeoutMs / 1000 : undefined)], env);
-    const portsOf = (outputs: Environments) => operationals.map((n) => outputs[n].operational!.port);
-    const expectRun = (what: string, r: ProcessRun, code: number, problems: string[]) => {
-        const statuses = tableStatuses(r.stdout);
-        const wrong = names.filter((n) => (statuses[n] === "PROBLEM") !== problems.includes(n));
-        if (r.code !== code || wrong.length > 0)
-            throw new Error(
-                `${what}: exit ${r.code}, unexpected rows ${wrong.join(", ") || "none"}: ${r.stderr.trim()} ${r.stdout.trim()}`,
-            );
-    };
-    const expectAnswers = (what: string, r: ProcessRun, answers: number) => {
-        const got = (r.stdout.match(/^role:slave/gm) ?? []).length;
-        if (got !== answers) throw new Error(`${what}: ${got} operationals answered, expected ${answers}`);
-    };
-
+    const rig = checkRig(run, fleet, options);
     const samples: CheckSamples = {
         help: [],
         bareNode: [],
@@ -335,93 +145,170 @@ export async function benchCheck(run: BenchRun, fleet: LiveFleet, options: Check
     };
     const servers = new HungServers();
     try {
-        const healthyFile = writeOutputs(environments);
-        const ports = portsOf(environments);
-        const floorFile = path.join(folder, "check-floor.js");
-        await buildFloor(floorFile);
-        const floor = async (...flags: string[]) => {
-            const r = await timedProcess(process.execPath, [floorFile, healthyFile, ...flags], env);
-            const expected = names.length + operationals.length;
-            if (r.code !== 0 || r.stdout !== `${expected} servers answered\n`)
-                throw new Error(
-                    `check-floor: exit ${r.code}, expected ${expected} servers to answer: ${r.stderr.trim()} ${r.stdout.trim()}`,
-                );
-            return r.ms;
-        };
-        await floor();
-        await floor("--first-command-only");
-        // Untimed first runs: a build made stale by an edit is rebuilt, and the check's code cache written.
-        expectRun("nexus-redis check", await cli(healthyFile), 0, []);
-        expectRun("nexus-redis check --prometheus", await cli(healthyFile, "--prometheus", metricsFile), 0, []);
-        await script(ports, false);
-
-        run.log(
-            `cli-help, check-cli, check-floor, check-connections-floor and check-cli-prometheus: ${options.healthyRepetitions} x each, alternated with their baselines`,
-        );
-        for (let i = 0; i < options.healthyRepetitions; i++) {
-            samples.help.push((await timedProcess(BIN, ["--help"], env)).ms);
-            samples.bareNode.push((await timedProcess(process.execPath, ["-e", ""], env)).ms);
-            const check = await cli(healthyFile);
-            expectRun("nexus-redis check on the healthy fleet", check, 0, []);
-            samples.cli.push(check.ms);
-            const baseline = await script(ports, false);
-            expectAnswers("the protocol's script on the healthy fleet", baseline, operationals.length);
-            samples.script.push(baseline.ms);
-            samples.floor.push(await floor());
-            samples.connections.push(await floor("--first-command-only"));
-            const withMetrics = await cli(healthyFile, "--prometheus", metricsFile);
-            expectRun("nexus-redis check --prometheus on the healthy fleet", withMetrics, 0, []);
-            const links = fs.readFileSync(metricsFile, "utf8").match(/^nexus_redis_replication_link_up\{.*\} 1$/gm) ?? [];
-            if (links.length !== operationals.length)
-                throw new Error(`check --prometheus: ${links.length} links up in its file, expected ${operationals.length}`);
-            samples.prometheus.push(withMetrics.ms);
-        }
-
-        const hungPorts = new Map<string, number>();
-        for (const name of options.hung) hungPorts.set(name, await servers.open());
-        const counts = options.hung.length > 1 ? [1, options.hung.length] : [1];
-        for (const n of counts) {
-            const hung = options.hung.slice(-n);
-            const outputs = JSON.parse(JSON.stringify(environments)) as Environments;
-            for (const name of hung) outputs[name].operational!.port = hungPorts.get(name)!;
-            const file = writeOutputs(outputs);
-            const runs = { cli: [] as number[], script: [] as number[] };
-            samples.hung.set(n, runs);
-            run.log(`check-cli-${n}-hung: ${hung.join(", ")} hung, --timeout ${timeoutMs} ms, ${options.hungRepetitions} x each`);
-            for (let i = 0; i < options.hungRepetitions; i++) {
-                const check = await cli(file);
-                expectRun(`nexus-redis check with ${hung.join(", ")} hung`, check, 1, hung);
-                runs.cli.push(check.ms);
-                const baseline = await script(portsOf(outputs), true);
-                expectAnswers(`the protocol's script with ${hung.join(", ")} hung`, baseline, operationals.length - n);
-                runs.script.push(baseline.ms);
-            }
-        }
-
+        const healthyFile = rig.writeOutputs(rig.environments);
+        await timeHealthy(run, rig, options, healthyFile, samples);
+        await timeHung(run, rig, options, servers, samples);
         run.log(`check-in-process: ${options.healthyRepetitions} x`);
         for (let i = 0; i < options.healthyRepetitions; i++) {
-            const check = await runCheck(environments as Record<string, unknown>, timeoutMs);
+            const check = await runCheck(rig.environments as Record<string, unknown>, options.timeoutMs);
             if (check.exitCode !== 0) throw new Error("nexus-redis check in process found the healthy fleet unhealthy");
             samples.inProcess.push(check.ms);
         }
-
         if (options.npxRepetitions > 0) {
             run.log(`check-cli-npx: ${options.npxRepetitions} x`);
             for (let i = 0; i < options.npxRepetitions; i++) {
                 const check = await timedProcess(
                     "npx",
-                    ["--no-install", "nexus-redis", "check", "--outputs", healthyFile, "--timeout", String(timeoutMs)],
-                    env,
+                    ["--no-install", "nexus-redis", "check", "--outputs", healthyFile, "--timeout", String(options.timeoutMs)],
+                    rig.env,
                 );
-                expectRun("npx nexus-redis check", check, 0, []);
+                rig.expectRun("npx nexus-redis check", check, 0, []);
                 samples.npx.push(check.ms);
             }
         }
     } finally {
         await servers.close();
-        fs.rmSync(folder, { recursive: true, force: true });
+        fs.rmSync(rig.folder, { recursive: true, force: true });
     }
-    return checkResults(samples, { environments: names.length, operationals: operationals.length, timeoutMs });
+    return checkResults(samples, { environments: rig.names.length, operationals: rig.operationals.length, timeoutMs: options.timeoutMs });
+}
+
+/** What every timed run of the group uses: the fleet's names, the processes it spawns, and what it expects of them. */
+interface CheckRig {
+    environments: Environments;
+    names: string[];
+    operationals: string[];
+    env: NodeJS.ProcessEnv;
+    /** This run's folder: outputs files (passwords: this user's only), the floor's build, the metrics file. */
+    folder: string;
+    metricsFile: string;
+    writeOutputs(outputs: Environments): string;
+    cli(file: string, ...more: string[]): Promise<ProcessRun>;
+    script(ports: number[], bounded: boolean): Promise<ProcessRun>;
+    portsOf(outputs: Environments): number[];
+    expectRun(what: string, r: ProcessRun, code: number, problems: string[]): void;
+    expectAnswers(what: string, r: ProcessRun, answers: number): void;
+}
+
+function checkRig(run: BenchRun, fleet: LiveFleet, options: CheckBenchOptions): CheckRig {
+    const environments = fleet.outputs as Environments;
+    const names = Object.keys(environments);
+    const operationals = names.filter((n) => environments[n].kind === "standard");
+    for (const name of options.hung) if (!operationals.includes(name)) throw new Error(`check: ${name} has no operational to hang`);
+    const { timeoutMs } = options;
+    // The bin through its shebang finds `node` on PATH: this one, so both runs use the same Node.
+    const env = { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ""}` };
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), `${run.id}-check-`));
+    return {
+        environments,
+        names,
+        operationals,
+        env,
+        folder,
+        metricsFile: path.join(folder, "nexus-redis-check.prom"),
+        writeOutputs: (outputs) => {
+            const file = path.join(folder, `outputs-${Math.random().toString(36).slice(2)}.json`);
+            // The stack output holds every password: readable by this user only, removed at the end.
+            fs.writeFileSync(file, JSON.stringify({ environments: outputs }), { mode: 0o600 });
+            return file;
+        },
+        cli: async (file, ...more) => timedProcess(BIN, ["check", "--outputs", file, "--timeout", String(timeoutMs), ...more], env),
+        script: async (ports, bounded) => timedProcess("bash", ["-c", protocolScript(ports, bounded ? timeoutMs / 1000 : undefined)], env),
+        portsOf: (outputs) => operationals.map((n) => outputs[n].operational!.port),
+        expectRun: (what, r, code, problems) => {
+            const statuses = tableStatuses(r.stdout);
+            const wrong = names.filter((n) => (statuses[n] === "PROBLEM") !== problems.includes(n));
+            if (r.code !== code || wrong.length > 0)
+                throw new Error(
+                    `${what}: exit ${r.code}, unexpected rows ${wrong.join(", ") || "none"}: ${r.stderr.trim()} ${r.stdout.trim()}`,
+                );
+        },
+        expectAnswers: (what, r, answers) => {
+            const got = (r.stdout.match(/^role:slave/gm) ?? []).length;
+            if (got !== answers) throw new Error(`${what}: ${got} operationals answered, expected ${answers}`);
+        },
+    };
+}
+
+/** cli-help, check-cli, the floors and check-cli-prometheus on the healthy fleet, alternated with their baselines. */
+async function timeHealthy(
+    run: BenchRun,
+    rig: CheckRig,
+    options: CheckBenchOptions,
+    healthyFile: string,
+    samples: CheckSamples,
+): Promise<void> {
+    const { names, operationals, env, cli, script, expectRun, expectAnswers, metricsFile } = rig;
+    const ports = rig.portsOf(rig.environments);
+    const floorFile = path.join(rig.folder, "check-floor.js");
+    await buildFloor(floorFile);
+    const floor = async (...flags: string[]) => {
+        const r = await timedProcess(process.execPath, [floorFile, healthyFile, ...flags], env);
+        const expected = names.length + operationals.length;
+        if (r.code !== 0 || r.stdout !== `${expected} servers answered\n`)
+            throw new Error(`check-floor: exit ${r.code}, expected ${expected} servers to answer: ${r.stderr.trim()} ${r.stdout.trim()}`);
+        return r.ms;
+    };
+    await floor();
+    await floor("--first-command-only");
+    // Untimed first runs: a build made stale by an edit is rebuilt, and the check's code cache written.
+    expectRun("nexus-redis check", await cli(healthyFile), 0, []);
+    expectRun("nexus-redis check --prometheus", await cli(healthyFile, "--prometheus", metricsFile), 0, []);
+    await script(ports, false);
+
+    run.log(
+        `cli-help, check-cli, check-floor, check-connections-floor and check-cli-prometheus: ${options.healthyRepetitions} x each, alternated with their baselines`,
+    );
+    for (let i = 0; i < options.healthyRepetitions; i++) {
+        samples.help.push((await timedProcess(BIN, ["--help"], env)).ms);
+        samples.bareNode.push((await timedProcess(process.execPath, ["-e", ""], env)).ms);
+        const check = await cli(healthyFile);
+        expectRun("nexus-redis check on the healthy fleet", check, 0, []);
+        samples.cli.push(check.ms);
+        const baseline = await script(ports, false);
+        expectAnswers("the protocol's script on the healthy fleet", baseline, operationals.length);
+        samples.script.push(baseline.ms);
+        samples.floor.push(await floor());
+        samples.connections.push(await floor("--first-command-only"));
+        const withMetrics = await cli(healthyFile, "--prometheus", metricsFile);
+        expectRun("nexus-redis check --prometheus on the healthy fleet", withMetrics, 0, []);
+        const links = fs.readFileSync(metricsFile, "utf8").match(/^nexus_redis_replication_link_up\{.*\} 1$/gm) ?? [];
+        if (links.length !== operationals.length)
+            throw new Error(`check --prometheus: ${links.length} links up in its file, expected ${operationals.length}`);
+        samples.prometheus.push(withMetrics.ms);
+    }
+}
+
+/** check-cli-N-hung: the last operational hung alone, then all of `options.hung`, each run against the bounded script. */
+async function timeHung(
+    run: BenchRun,
+    rig: CheckRig,
+    options: CheckBenchOptions,
+    servers: HungServers,
+    samples: CheckSamples,
+): Promise<void> {
+    const { operationals } = rig;
+    const { timeoutMs } = options;
+    const hungPorts = new Map<string, number>();
+    for (const name of options.hung) hungPorts.set(name, await servers.open());
+    const counts = options.hung.length > 1 ? [1, options.hung.length] : [1];
+    for (const n of counts) {
+        const hung = options.hung.slice(-n);
+        const outputs = JSON.parse(JSON.stringify(rig.environments)) as Environments;
+        for (const name of hung) outputs[name].operational!.port = hungPorts.get(name)!;
+        const file = rig.writeOutputs(outputs);
+        const runs = { cli: [] as number[], script: [] as number[] };
+        samples.hung.set(n, runs);
+        run.log(`check-cli-${n}-hung: ${hung.join(", ")} hung, --timeout ${timeoutMs} ms, ${options.hungRepetitions} x each`);
+        for (let i = 0; i < options.hungRepetitions; i++) {
+            const check = await rig.cli(file);
+            rig.expectRun(`nexus-redis check with ${hung.join(", ")} hung`, check, 1, hung);
+            runs.cli.push(check.ms);
+            const baseline = await rig.script(rig.portsOf(outputs), true);
+            rig.expectAnswers(`the protocol's script with ${hung.join(", ")} hung`, baseline, operationals.length - n);
+            runs.script.push(baseline.ms);
+        }
+    }
 }
 
 /** Bundles bench/checkFloor.ts into one JavaScript file, as the CLI's build is (no compiler when it runs). */

@@ -134,101 +134,12 @@ export async function benchSwarm(run: BenchRun, options: SwarmBenchOptions): Pro
     run.log(`swarm: building a three-node Swarm (untimed)`);
     const cluster = await SwarmCluster.start({ images: [TEST_IMAGE], log: (m) => run.log(m) });
     try {
-        const vaultNodes = Object.fromEntries(ON_N2.filter((env) => environments.includes(env)).map((env) => [env, "n2"]));
-        const fleetMs: number[] = [];
-        const bareMs: number[] = [];
-        let fleet: SwarmFleet | undefined;
-        let services = 0;
-        for (let i = 1; i <= options.repetitions; i++) {
-            if (fleet) {
-                await fleet.destroy();
-                fleet = undefined;
-            }
-            const next = await startSwarmFleet(cluster, { environments, vaultNodes, create: false });
-            services = next.plan.resources.filter((r) => r.type === "docker:index/service:Service").length;
-            run.log(`swarm-fleet-up: baseline, ${services} bare services (${i}/${options.repetitions})`);
-            bareMs.push(await bareServices(run, cluster, services, i));
-            run.log(`swarm-fleet-up: baseline ${(bareMs[i - 1] / 1000).toFixed(1)} s; now the table from its plan`);
-            const started = performance.now();
-            await next.createAll();
-            fleet = next;
-            await waitSwarmHealthy(next, environments);
-            fleetMs.push(performance.now() - started);
-            run.log(`swarm-fleet-up: the table healthy after ${(fleetMs[i - 1] / 1000).toFixed(1)} s`);
-        }
-        const results: BenchResult[] = [
-            result({
-                name: "swarm-fleet-up",
-                value: Math.round(median(fleetMs)),
-                unit: "ms",
-                baseline: Math.round(median(bareMs)),
-                note:
-                    `${environments.length} environments on three Swarm nodes (overlay, a secret per role, a config per vault, ${services} services, created one after another from the plan through the Engine API) until every vault answers and every link is up, ${samplesText(fleetMs)} ms; ` +
-                    `baseline: ${services} bare single-replica services of the same image until each answers, ${samplesText(bareMs)} ms; no target in the issue`,
-            }),
-        ];
-
-        // Failover: the node that runs operationals (and no vault) is lost.
-        const swarmFleet = fleet!;
-        const n3 = cluster.nodes.find((n) => n.name === "n3") as SwarmNode;
-        const moved: string[] = [];
-        for (const env of environments) {
-            if (swarmFleet.outputs[env].kind === "standard" && (await swarmFleet.running(env, "operational"))?.node === n3) moved.push(env);
-        }
-        if (moved.length === 0) throw new Error("the scheduler put no operational on n3: nothing to fail over");
-        run.log(`swarm-operational-failover: losing n3, which runs ${moved.length} operationals (${moved.join(", ")})`);
-        const lost = performance.now();
-        await cluster.stopNode(n3);
-        let failoverMs: number;
-        let downMs: number;
-        try {
-            downMs = await cluster.waitNode(n3, "down");
-            await Promise.all(
-                moved.map((env) =>
-                    until(
-                        `${env}'s operational healthy off n3`,
-                        async () => {
-                            const task = await swarmFleet.running(env, "operational");
-                            return task && task.node !== n3 && (await healthy(swarmFleet, env).catch(() => false)) ? true : undefined;
-                        },
-                        { timeoutMs: 300_000, intervalMs: 100 },
-                    ),
-                ),
-            );
-            failoverMs = performance.now() - lost;
-        } finally {
-            await cluster.startStoppedNodes();
-        }
-        run.log(
-            `swarm-operational-failover: healthy again after ${(failoverMs / 1000).toFixed(1)} s (node seen down after ${(downMs / 1000).toFixed(1)} s)`,
-        );
-        await swarmFleet.destroy();
-
-        // Baseline: the same environments on one host, each operational replaced as `recover` does.
-        const name = run.fleetName("swarm-baseline");
-        const oneHost = fleetFor(run, name, await planFleet(name, moved));
-        let recoverMs: number;
-        try {
-            await oneHost.createAll();
-            await waitHealthy(oneHost);
-            const started = performance.now();
-            for (const env of moved) {
-                await oneHost.recreate(env, "operational");
-                await until(
-                    `${env} synced on one host`,
-                    async () =>
-                        (await info(oneHost.outputs[env].operational!.port, "replication", { timeoutMs: 1_000 })).master_link_status ===
-                        "up"
-                            ? true
-                            : undefined,
-                    { timeoutMs: 120_000 },
-                );
-            }
-            recoverMs = performance.now() - started;
-        } finally {
-            await oneHost.destroy();
-        }
-        results.push(
+        const { fleet, result: fleetUp } = await timeFleetUp(run, cluster, environments, options.repetitions);
+        const { moved, failoverMs, downMs } = await timeFailover(run, cluster, fleet, environments);
+        await fleet.destroy();
+        const recoverMs = await timeOneHostRecover(run, moved);
+        return [
+            fleetUp,
             result({
                 name: "swarm-operational-failover",
                 value: Math.round(failoverMs),
@@ -238,9 +149,118 @@ export async function benchSwarm(run: BenchRun, options: SwarmBenchOptions): Pro
                     `losing the Swarm node that runs ${moved.length} operationals until each is healthy on another node, by itself: ${Math.round(failoverMs)} ms, of which ${Math.round(downMs)} ms until the manager marked the node down (its heartbeat); ` +
                     `baseline: the one-host equivalent, \`nexus-redis recover\` of the same ${moved.length} environments one after another, measured as the harness's recreate of each operational's container and volume (what recover's \`pulumi up --replace\` does) until its link is up, without the Pulumi CLI's own time; one sample each; no target in the issue`,
             }),
-        );
-        return results;
+        ];
     } finally {
         await cluster.destroy();
+    }
+}
+
+/** swarm-fleet-up: the table from its plan until healthy, alternated with as many bare services; the last fleet is left up. */
+async function timeFleetUp(
+    run: BenchRun,
+    cluster: SwarmCluster,
+    environments: string[],
+    repetitions: number,
+): Promise<{ fleet: SwarmFleet; result: BenchResult }> {
+    const vaultNodes = Object.fromEntries(ON_N2.filter((env) => environments.includes(env)).map((env) => [env, "n2"]));
+    const fleetMs: number[] = [];
+    const bareMs: number[] = [];
+    let fleet: SwarmFleet | undefined;
+    let services = 0;
+    for (let i = 1; i <= repetitions; i++) {
+        if (fleet) {
+            await fleet.destroy();
+            fleet = undefined;
+        }
+        const next = await startSwarmFleet(cluster, { environments, vaultNodes, create: false });
+        services = next.plan.resources.filter((r) => r.type === "docker:index/service:Service").length;
+        run.log(`swarm-fleet-up: baseline, ${services} bare services (${i}/${repetitions})`);
+        bareMs.push(await bareServices(run, cluster, services, i));
+        run.log(`swarm-fleet-up: baseline ${(bareMs[i - 1] / 1000).toFixed(1)} s; now the table from its plan`);
+        const started = performance.now();
+        await next.createAll();
+        fleet = next;
+        await waitSwarmHealthy(next, environments);
+        fleetMs.push(performance.now() - started);
+        run.log(`swarm-fleet-up: the table healthy after ${(fleetMs[i - 1] / 1000).toFixed(1)} s`);
+    }
+    return {
+        fleet: fleet!,
+        result: result({
+            name: "swarm-fleet-up",
+            value: Math.round(median(fleetMs)),
+            unit: "ms",
+            baseline: Math.round(median(bareMs)),
+            note:
+                `${environments.length} environments on three Swarm nodes (overlay, a secret per role, a config per vault, ${services} services, created one after another from the plan through the Engine API) until every vault answers and every link is up, ${samplesText(fleetMs)} ms; ` +
+                `baseline: ${services} bare single-replica services of the same image until each answers, ${samplesText(bareMs)} ms; no target in the issue`,
+        }),
+    };
+}
+
+/** swarm-operational-failover: the node that runs operationals (and no vault) is lost, until each is healthy elsewhere. */
+async function timeFailover(
+    run: BenchRun,
+    cluster: SwarmCluster,
+    swarmFleet: SwarmFleet,
+    environments: string[],
+): Promise<{ moved: string[]; failoverMs: number; downMs: number }> {
+    const n3 = cluster.nodes.find((n) => n.name === "n3") as SwarmNode;
+    const moved: string[] = [];
+    for (const env of environments) {
+        if (swarmFleet.outputs[env].kind === "standard" && (await swarmFleet.running(env, "operational"))?.node === n3) moved.push(env);
+    }
+    if (moved.length === 0) throw new Error("the scheduler put no operational on n3: nothing to fail over");
+    run.log(`swarm-operational-failover: losing n3, which runs ${moved.length} operationals (${moved.join(", ")})`);
+    const lost = performance.now();
+    await cluster.stopNode(n3);
+    let failoverMs: number;
+    let downMs: number;
+    try {
+        downMs = await cluster.waitNode(n3, "down");
+        await Promise.all(
+            moved.map((env) =>
+                until(
+                    `${env}'s operational healthy off n3`,
+                    async () => {
+                        const task = await swarmFleet.running(env, "operational");
+                        return task && task.node !== n3 && (await healthy(swarmFleet, env).catch(() => false)) ? true : undefined;
+                    },
+                    { timeoutMs: 300_000, intervalMs: 100 },
+                ),
+            ),
+        );
+        failoverMs = performance.now() - lost;
+    } finally {
+        await cluster.startStoppedNodes();
+    }
+    run.log(
+        `swarm-operational-failover: healthy again after ${(failoverMs / 1000).toFixed(1)} s (node seen down after ${(downMs / 1000).toFixed(1)} s)`,
+    );
+    return { moved, failoverMs, downMs };
+}
+
+/** The baseline: the same environments on one host, each operational replaced as `recover` does, one after another. */
+async function timeOneHostRecover(run: BenchRun, moved: string[]): Promise<number> {
+    const name = run.fleetName("swarm-baseline");
+    const oneHost = fleetFor(run, name, await planFleet(name, moved));
+    try {
+        await oneHost.createAll();
+        await waitHealthy(oneHost);
+        const started = performance.now();
+        for (const env of moved) {
+            await oneHost.recreate(env, "operational");
+            await until(
+                `${env} synced on one host`,
+                async () =>
+                    (await info(oneHost.outputs[env].operational!.port, "replication", { timeoutMs: 1_000 })).master_link_status === "up"
+                        ? true
+                        : undefined,
+                { timeoutMs: 120_000 },
+            );
+        }
+        return performance.now() - started;
+    } finally {
+        await oneHost.destroy();
     }
 }

@@ -2,6 +2,6 @@ export * from "./protocol";
 export * from "./redisServer";
 export * from "./containerSpec";
 export * from "./swarmSpec";
-export { Endpoint, EnvironmentBaseArgs, Platform, SwarmPlacement } from "./vault";
+export { Endpoint, EnvironmentBaseArgs, PLATFORMS, Platform, SwarmPlacement } from "./environmentArgs";
 export * from "./standardEnvironment";
 export * from "./secureEnvironment";

@@ -12,18 +12,31 @@
  * `ps`, /proc/1/cmdline), the environment or a log. The vault holds only SHA-256 hashes
  * of its passwords (`#<hex>` ACL rules); the operational must hold its `masterauth` in
  * plain text, since it presents that to the vault.
+ *
+ * The ACL users are in redisUsers.ts and the files with the config-file format in
+ * redisFiles.ts; this file re-exports both, so every setting's reader imports one place.
  */
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { REDIS_INTERNAL_PORT } from "./protocol";
+import {
+    type ContainerFile,
+    OPERATIONAL_CONFIG,
+    OPERATIONAL_CONFIG_FILE,
+    START_SCRIPT,
+    START_SCRIPT_FILE,
+    type Settings,
+    type TlsFilesInput,
+    type TlsPaths,
+    VAULT_CONFIG,
+    VAULT_CONFIG_FILE,
+    renderConfig,
+    tlsFiles,
+} from "./redisFiles";
+import { REPLICATION_USER, type VaultPasswords, operationalUsers, vaultUsers } from "./redisUsers";
 
-/** ACL user the operational authenticates as to its vault: it may only replicate. */
-export const REPLICATION_USER = "replicator";
-
-/** ACL user on the operational for repairs (`REPLICAOF`, `CONFIG SET`); the default user cannot. */
-export const OPERATIONAL_ADMIN_USER = "admin";
+export * from "./redisFiles";
+export * from "./redisUsers";
 
 /** Where the named volume is mounted in every container. */
 export const DATA_DIR = "/data";
@@ -38,15 +51,6 @@ export const REPLICATION_BACKLOG_BYTES = 64 * 1024 * 1024;
 
 /** Share of a container's memory limit given to Redis; the rest covers fork copy-on-write and buffers. */
 export const MAXMEMORY_SHARE = 0.75;
-
-export type Settings = Readonly<Record<string, string>>;
-
-/** Where Redis finds its TLS files (they differ by platform: Swarm mounts secrets under /run/secrets). */
-export interface TlsPaths {
-    cert: string;
-    key: string;
-    ca: string;
-}
 
 /**
  * The TLS versions a server accepts: 1.3, and 1.2 for clients that have no 1.3 yet. One
@@ -167,240 +171,6 @@ export function operationalSettings(opts: { vaultContainer: string; tls?: TlsPat
         "protected-mode": "no",
     };
 }
-
-/** The passwords of an environment, by role: the keys of the `passwords` config of each environment. */
-export const PASSWORD_ROLES = ["vault", "replication", "operationalAdmin", "backup"] as const;
-export type PasswordRole = (typeof PASSWORD_ROLES)[number];
-
-/** A password the program can deliver: not empty, no whitespace or control characters. */
-export function isValidPassword(password: string): boolean {
-    return password !== "" && !/[\s\p{Cc}]/u.test(password);
-}
-
-/** ACL user that takes backups (`redis-cli --rdb`) of a vault: it may only ask for a snapshot. */
-export const BACKUP_USER = "backup";
-
-/** The SHA-256 of a password, as Redis stores it and as `#<hex>` ACL rules give it. */
-export function passwordHash(password: string): string {
-    return bytesToHex(sha256(utf8ToBytes(password)));
-}
-
-/** ACL rules of a vault's default user: every command and key, for the holder of the vault's password. */
-export function vaultDefaultUserRules(passwordSha256: string): string[] {
-    return ["on", `#${passwordSha256}`, "~*", "&*", "+@all"];
-}
-
-/** ACL rules of the vault's replication user: PSYNC and REPLCONF only (with PSYNC alone the link drops every second). */
-export function replicationUserRules(passwordSha256: string): string[] {
-    return ["on", `#${passwordSha256}`, "-@all", "+psync", "+replconf"];
-}
-
-/**
- * ACL rules of the vault's backup user: what `redis-cli --rdb` needs (`REPLCONF capa eof`,
- * `REPLCONF rdb-only 1`, `SYNC`) and nothing else; no key can be read or written with it.
- */
-export function backupUserRules(passwordSha256: string): string[] {
-    return ["on", `#${passwordSha256}`, "-@all", "+sync", "+replconf"];
-}
-
-/**
- * ACL rules of the operational's passwordless default user: read every key, run INFO
- * (the protocol's `redis-cli -p {op_port} INFO replication` check), nothing else. -@dangerous
- * removes KEYS, CONFIG, REPLICAOF, FLUSHALL, SHUTDOWN, DEBUG, ACL, MONITOR, CLIENT KILL;
- * writes and EVAL are not in @read at all. +info comes after -@dangerous, which contains it.
- */
-export function operationalDefaultUserRules(): string[] {
-    return ["on", "nopass", "~*", "resetchannels", "-@all", "+@read", "+@connection", "-@dangerous", "+info"];
-}
-
-/**
- * Commands the operational's passwordless default user must never run, with arguments of a
- * valid arity (`ACL DRYRUN` checks them): writes, configuration, replication, shutdown,
- * scans of every key, ACLs, scripts, MONITOR and DEBUG. `check` asks Redis about each with
- * `ACL DRYRUN default ...`: a rule added by hand that widens the user shows there whatever
- * form Redis writes the rules back in (a `+keys` only deletes `-keys` from ACL GETUSER's
- * list, which reads the same as the declared rules).
- */
-export const READER_FORBIDDEN_COMMANDS: readonly (readonly string[])[] = [
-    ["SET", "k", "v"],
-    ["DEL", "k"],
-    ["CONFIG", "SET", "masterauth", "x"],
-    ["CONFIG", "GET", "masterauth"],
-    ["REPLICAOF", "NO", "ONE"],
-    ["FLUSHALL"],
-    ["SHUTDOWN", "NOSAVE"],
-    ["KEYS", "*"],
-    ["ACL", "LIST"],
-    ["EVAL", "return 1", "0"],
-    ["MONITOR"],
-    ["DEBUG", "SLEEP", "0"],
-];
-
-/** ACL rules of the operational's admin user, used for repairs. */
-export function operationalAdminRules(passwordSha256: string): string[] {
-    return ["on", `#${passwordSha256}`, "~*", "&*", "+@all"];
-}
-
-/** Passwords of a vault; `replicationPassword` is absent for a secure environment. */
-export interface VaultPasswords {
-    password: string;
-    replicationPassword?: string;
-    backupPassword: string;
-}
-
-/** A vault's ACL users and their rules: default, the backup user, and on a standard vault the replication user. */
-export function vaultUsers(passwords: VaultPasswords): Record<string, string[]> {
-    return {
-        default: vaultDefaultUserRules(passwordHash(passwords.password)),
-        ...(passwords.replicationPassword === undefined
-            ? {}
-            : { [REPLICATION_USER]: replicationUserRules(passwordHash(passwords.replicationPassword)) }),
-        [BACKUP_USER]: backupUserRules(passwordHash(passwords.backupPassword)),
-    };
-}
-
-/** An operational's ACL users: the passwordless, read-only default user and the admin user. */
-export function operationalUsers(adminPassword: string): Record<string, string[]> {
-    return { default: operationalDefaultUserRules(), [OPERATIONAL_ADMIN_USER]: operationalAdminRules(passwordHash(adminPassword)) };
-}
-
-// Characters a config-file argument may hold without quotes.
-const BARE_CONFIG_WORD = /^[A-Za-z0-9_.:/@#~&+*%=,-]+$/;
-
-/**
- * One argument of a config-file line: bare when safe, else double-quoted with every byte
- * that is not plain printable ASCII escaped as \xHH, which Redis's parser reads back.
- */
-export function configWord(value: string): string {
-    if (BARE_CONFIG_WORD.test(value)) return value;
-    let quoted = "";
-    for (const byte of Buffer.from(value, "utf8")) {
-        const c = String.fromCharCode(byte);
-        quoted += byte < 0x20 || byte > 0x7e || c === '"' || c === "\\" ? `\\x${byte.toString(16).padStart(2, "0")}` : c;
-    }
-    return `"${quoted}"`;
-}
-
-/**
- * Settings whose value is several arguments in a config file, written space-separated as
- * `CONFIG GET` returns them: `replicaof HOST PORT`, and `save`'s SECONDS CHANGES pairs (Redis 7
- * config.c: replicaof is a special config taking two arguments, save takes pairs). Every other
- * value is one argument, quoted when it holds a space (`tls-protocols "TLSv1.2 TLSv1.3"`).
- */
-export const MULTI_ARGUMENT_SETTINGS: ReadonlySet<string> = new Set(["replicaof", "save"]);
-
-/** The arguments a setting's value is written as on its config-file line. */
-export function settingWords(name: string, value: string): string[] {
-    // `save ""` stays one empty argument.
-    if (value === "" || !MULTI_ARGUMENT_SETTINGS.has(name)) return [value];
-    return value.split(" ");
-}
-
-/** The contents of a redis.conf: one `name value...` line per setting, then one `user` line per ACL user. */
-export function renderConfig(settings: Settings, users: Record<string, string[]>, secrets: Settings = {}): string {
-    const lines = ["# Written by nexus-redis (Pulumi); changed only by changing the stack."];
-    for (const [name, value] of [...Object.entries(settings), ...Object.entries(secrets)]) {
-        lines.push([name, ...settingWords(name, value).map(configWord)].join(" "));
-    }
-    for (const [user, rules] of Object.entries(users)) lines.push(["user", user, ...rules].map(configWord).join(" "));
-    return `${lines.join("\n")}\n`;
-}
-
-/** Where the plan puts each container's files; not under /data, which is the data volume. */
-export const CONFIG_DIR = "/etc/nexus-redis";
-export const VAULT_CONFIG_FILE = `${CONFIG_DIR}/vault.conf`;
-export const OPERATIONAL_CONFIG_FILE = `${CONFIG_DIR}/operational.conf`;
-/** How both roles start (components/start-redis.sh): who Redis runs as, and for the vault its data folder. */
-export const START_SCRIPT_FILE = `${CONFIG_DIR}/start-redis.sh`;
-
-/**
- * The redis user of the official image (and of the test images built like it): the start
- * script runs Redis as it. Numbers, not names: the Docker provider
- * resolves upload owner names on the machine that runs Pulumi, not in the container.
- */
-export const REDIS_UID = "999";
-
-/** A file the plan puts into a container before its first start. */
-export interface ContainerFile {
-    path: string;
-    content: string;
-    /** Octal, as the Docker provider's upload `permissions` takes it. */
-    mode: string;
-    owner: string;
-    group: string;
-    /** Holds passwords or their hashes: a Pulumi secret, never shown. */
-    secret: boolean;
-}
-
-/** A file's place and permissions, known before its content (which may wait on passwords). */
-export type FileShape = Omit<ContainerFile, "content">;
-
-/** The vault's config: passwords as hashes, readable by the redis user alone. */
-export const VAULT_CONFIG: FileShape = { path: VAULT_CONFIG_FILE, mode: "0400", owner: REDIS_UID, group: REDIS_UID, secret: true };
-/** The start script of both roles (start-redis.sh): no secret in it. */
-export const START_SCRIPT: FileShape = { path: START_SCRIPT_FILE, mode: "0555", owner: "0", group: "0", secret: false };
-/** The operational's config: it holds masterauth in plain text, readable by the redis user alone. */
-export const OPERATIONAL_CONFIG: FileShape = {
-    path: OPERATIONAL_CONFIG_FILE,
-    mode: "0400",
-    owner: REDIS_UID,
-    group: REDIS_UID,
-    secret: true,
-};
-
-/** Where the plan puts a role's TLS files on docker (uploads); on Swarm the key is a secret under /run/secrets. */
-export const TLS_DIR = `${CONFIG_DIR}/tls`;
-
-/** Where Docker mounts a Swarm secret whose target is a bare file name. */
-export const SWARM_SECRETS_DIR = "/run/secrets";
-/** The role's private key: a secret, readable by the redis user alone (Redis refuses to start if it cannot read it). */
-export const TLS_KEY: FileShape = { path: `${TLS_DIR}/tls.key`, mode: "0400", owner: REDIS_UID, group: REDIS_UID, secret: true };
-/** The role's certificate (public). */
-export const TLS_CERT: FileShape = { path: `${TLS_DIR}/server.crt`, mode: "0444", owner: REDIS_UID, group: REDIS_UID, secret: false };
-/** The stack's CA certificate (public): what the role trusts, and what every client needs. */
-export const TLS_CA: FileShape = { path: `${TLS_DIR}/ca.crt`, mode: "0444", owner: REDIS_UID, group: REDIS_UID, secret: false };
-/**
- * Where Redis reads its TLS files: uploads on Docker; on Swarm the key is a secret, which
- * Docker mounts under /run/secrets, and the certificates are configs, mounted where the plan says.
- */
-export function tlsPaths(platform: "docker" | "swarm"): TlsPaths {
-    const key = platform === "swarm" ? `${SWARM_SECRETS_DIR}/${TLS_KEY.path.split("/").pop()}` : TLS_KEY.path;
-    return { cert: TLS_CERT.path, key, ca: TLS_CA.path };
-}
-
-/**
- * A `sh -c` preamble for redis-cli inside a role's container: with TLS the server has no plain
- * port (`port 0`), not even on loopback, so redis-cli speaks TLS to it with the stack's CA,
- * which the container has exactly when its Redis speaks TLS (an upload on Docker, a config on
- * Swarm). Its arguments are the script's ("$@"), which this prefixes.
- */
-export const IN_CONTAINER_TLS = `if [ -f ${TLS_CA.path} ]; then set -- --tls --cacert ${TLS_CA.path} "$@"; fi; `;
-
-/** A role's TLS files, in the order they are created. */
-export const TLS_FILE_SHAPES: readonly FileShape[] = [TLS_KEY, TLS_CERT, TLS_CA];
-
-/** The PEM texts of a role's TLS files. */
-export interface TlsFilesInput {
-    keyPem: string;
-    certPem: string;
-    caPem: string;
-    /** Where Redis reads them (the config names them). */
-    paths: TlsPaths;
-}
-
-/** A role's TLS files, with their contents. */
-export function tlsFiles(tls: TlsFilesInput): ContainerFile[] {
-    return [
-        { ...TLS_KEY, content: tls.keyPem },
-        { ...TLS_CERT, content: tls.certPem },
-        { ...TLS_CA, content: tls.caPem },
-    ];
-}
-
-/** What a vault's files are (`vaultFiles`), known before their contents. */
-export const VAULT_FILE_SHAPES: readonly FileShape[] = [VAULT_CONFIG, START_SCRIPT];
-/** What an operational's files are (`operationalFiles`), known before their contents. */
-export const OPERATIONAL_FILE_SHAPES: readonly FileShape[] = [OPERATIONAL_CONFIG, START_SCRIPT];
 
 /** Inputs of a vault's files. */
 export interface VaultFilesInput extends VaultPasswords {

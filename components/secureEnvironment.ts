@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BACKUP_USER } from "./redisServer";
-import { type Endpoint, type EnvironmentBaseArgs, createVault, passwordOrGenerated } from "./vault";
+import type { Endpoint, EnvironmentBaseArgs } from "./environmentArgs";
+import { passwordOrGenerated } from "./redisNode";
+import { createVault } from "./vault";
 
 /** Arguments of a secure environment: a vault alone. */
 export type SecureEnvironmentArgs = EnvironmentBaseArgs;

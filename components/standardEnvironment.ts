@@ -10,15 +10,10 @@ import {
     operationalCommand,
     operationalFiles,
 } from "./redisServer";
-import {
-    type Endpoint,
-    type EnvironmentBaseArgs,
-    createRedisNode,
-    createVault,
-    passwordOrGenerated,
-    roleTls,
-    tlsFileShapes,
-} from "./vault";
+import type { Endpoint, EnvironmentBaseArgs } from "./environmentArgs";
+import { createRedisNode, passwordOrGenerated } from "./redisNode";
+import { createVault } from "./vault";
+import { roleTls, tlsFileShapes } from "./roleTls";
 
 /** Arguments of a standard environment: a vault and its operational replica. */
 export interface StandardEnvironmentArgs extends EnvironmentBaseArgs {

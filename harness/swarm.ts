@@ -20,13 +20,18 @@
  * when the cluster starts) if this process dies without calling it, kill -9 included.
  */
 import { execFile, spawn, spawnSync } from "node:child_process";
-import { type Socket as UdpSocket, createSocket } from "node:dgram";
+import type { Socket as UdpSocket } from "node:dgram";
 import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
 import { type Docker, connectDocker } from "./docker";
+import { type Names, clusterNames, teardownScript } from "./swarmNames";
+import { startResolver } from "./swarmResolver";
+
+export { clusterNames, teardownScript } from "./swarmNames";
+export { nxdomain } from "./swarmResolver";
 
 const run = promisify(execFile);
 
@@ -66,78 +71,6 @@ function sleep(ms: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** The cluster's names, all derived from its id so that the teardown script needs nothing else. */
-export function clusterNames(id: string, nodes: number, subnet: string) {
-    return {
-        bridge: id,
-        comment: id,
-        state: `/tmp/${id}`,
-        runtime: `/run/${id}`,
-        nodes: Array.from({ length: nodes }, (_, i) => {
-            const name = `n${i + 1}`;
-            return {
-                name,
-                namespace: `${id}-${name}`,
-                hostVeth: `${id}${name}`,
-                peerVeth: `${id}p${i + 1}`,
-                address: `${subnet}.${11 + i}`,
-                state: `/tmp/${id}/${name}`,
-                execRoot: `/run/${id}/${name}`,
-                socket: `/run/${id}/${name}.sock`,
-                pidfile: `/run/${id}/${name}.pid`,
-                cgroupParent: `${id}-${name}`,
-                hostname: `${id}-${name}`,
-            };
-        }),
-    };
-}
-
-type Names = ReturnType<typeof clusterNames>;
-
-/**
- * The script that removes a cluster, idempotent and self-contained (the watchdog runs it
- * with nothing else loaded): kill each node's PID namespace, wait for its processes to be
- * gone, remove its cgroups, veth and network namespace, then the bridge, the iptables rule
- * and the folders.
- */
-export function teardownScript(names: Names): string {
-    const nodeList = names.nodes.map((n) => n.name).join(" ");
-    return `#!/bin/bash
-# Removes the nexus-redis Swarm test cluster ${names.bridge} and everything it made on this machine.
-id=${names.bridge}
-inits=""
-for n in ${nodeList}; do
-    u=$(cat /tmp/$id/$n/unshare.pid 2>/dev/null)
-    [ -n "$u" ] && [ -d /proc/$u ] || continue
-    i=$(cat /proc/$u/task/$u/children 2>/dev/null)
-    kill -9 $i $u 2>/dev/null
-    inits="$inits $i"
-done
-for try in $(seq 100); do
-    alive=""
-    for i in $inits; do [ -d /proc/$i ] && alive=1; done
-    [ -z "$alive" ] && break
-    sleep 0.1
-done
-for try in $(seq 50); do
-    left=$(find /sys/fs/cgroup/*/$id-n* -depth -type d 2>/dev/null)
-    [ -z "$left" ] && break
-    for d in $left; do rmdir "$d" 2>/dev/null; done
-    sleep 0.2
-done
-for n in ${nodeList}; do
-    ip link del $id$n 2>/dev/null
-    ip netns del $id-$n 2>/dev/null
-done
-ip link del $id 2>/dev/null
-while iptables -C FORWARD -i $id -o $id -j ACCEPT -m comment --comment $id 2>/dev/null; do
-    iptables -D FORWARD -i $id -o $id -j ACCEPT -m comment --comment $id
-done
-rm -rf /tmp/$id /run/$id
-exit 0
-`;
-}
-
 /** A /24 for the bridge that no route of this machine uses yet. */
 async function freeSubnet(): Promise<string> {
     const routes = await sh("ip", ["-4", "route", "show", "table", "all"]);
@@ -146,27 +79,6 @@ async function freeSubnet(): Promise<string> {
         if (!routes.includes(`${subnet}.`)) return subnet;
     }
     throw new Error("no free 10.213.x.0/24 for the Swarm test bridge");
-}
-
-/**
- * The answer a resolver gives for a name it does not know (NXDOMAIN), for any query: the
- * question echoed, no records. Swarm's embedded DNS forwards every name it does not know
- * (a service with no running task) to the node's resolvers; here none would answer, each
- * lookup would wait out the resolver's 5 s timeout, and Redis resolves its master's name on
- * its main thread: a replica whose vault is down would stall on every reconnect.
- */
-export function nxdomain(query: Buffer): Buffer | undefined {
-    if (query.length < 12) return undefined;
-    let end = 12;
-    while (end < query.length && query[end] !== 0) end += query[end] + 1;
-    end += 5; // the root label, QTYPE and QCLASS
-    if (end > query.length) return undefined;
-    const answer = Buffer.from(query.subarray(0, end));
-    answer[2] = 0x80 | (query[2] & 0x01); // a response; RD as asked
-    answer[3] = 0x80 | 0x03; // RA, NXDOMAIN
-    answer.writeUInt16BE(1, 4); // one question
-    answer.fill(0, 6, 12); // no answer, authority or additional records
-    return answer;
 }
 
 export class SwarmCluster {
@@ -230,6 +142,22 @@ export class SwarmCluster {
 
     private async build(images: string[]): Promise<void> {
         const started = performance.now();
+        await this.buildNetwork();
+        const engines = await Promise.all(this.names.nodes.map((n) => this.startEngine(n.name)));
+        this.log(`swarm ${this.id}: ${engines.length} engines up`);
+
+        // The image, saved once from the machine's engine, loaded into each node.
+        if (images.length > 0) {
+            const tar = path.join(this.names.state, "images.tar");
+            await sh("docker", ["save", "-o", tar, ...images]);
+            await Promise.all(this.names.nodes.map((n) => sh("docker", ["-H", `unix://${n.socket}`, "load", "-q", "-i", tar])));
+        }
+        await this.formSwarm(engines);
+        this.log(`swarm ${this.id}: ${this.nodes.length} nodes joined in ${Math.round(performance.now() - started)} ms`);
+    }
+
+    /** The bridge, its FORWARD rule and resolver, and each node's network namespace and veth on it. */
+    private async buildNetwork(): Promise<void> {
         const { bridge, comment } = this.names;
         await sh("ip", ["link", "add", bridge, "type", "bridge"]);
         await sh("ip", ["addr", "add", `${this.subnet}.1/24`, "dev", bridge]);
@@ -237,18 +165,7 @@ export class SwarmCluster {
         // The machine's engine sets FORWARD to DROP; bridged traffic between the nodes needs this.
         await sh("iptables", ["-I", "FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT", "-m", "comment", "--comment", comment]);
         // The nodes' resolver (each engine's --dns): this process, on the bridge.
-        const resolver = createSocket("udp4");
-        resolver.on("message", (query, peer) => {
-            const answer = nxdomain(query);
-            if (answer) resolver.send(answer, peer.port, peer.address);
-        });
-        resolver.on("error", () => undefined);
-        await new Promise<void>((resolve, reject) => {
-            resolver.once("error", reject);
-            resolver.bind(53, `${this.subnet}.1`, () => resolve());
-        });
-        resolver.unref();
-        this.resolver = resolver;
+        this.resolver = await startResolver(`${this.subnet}.1`);
         for (const n of this.names.nodes) {
             await sh("ip", ["netns", "add", n.namespace]);
             await sh("ip", ["link", "add", n.hostVeth, "type", "veth", "peer", "name", n.peerVeth]);
@@ -260,16 +177,10 @@ export class SwarmCluster {
             await sh("ip", ["-n", n.namespace, "link", "set", "lo", "up"]);
             mkdirSync(n.state, { recursive: true });
         }
-        const engines = await Promise.all(this.names.nodes.map((n) => this.startEngine(n.name)));
-        this.log(`swarm ${this.id}: ${engines.length} engines up`);
+    }
 
-        // The image, saved once from the machine's engine, loaded into each node.
-        if (images.length > 0) {
-            const tar = path.join(this.names.state, "images.tar");
-            await sh("docker", ["save", "-o", tar, ...images]);
-            await Promise.all(this.names.nodes.map((n) => sh("docker", ["-H", `unix://${n.socket}`, "load", "-q", "-i", tar])));
-        }
-
+    /** The first engine initialises the Swarm, the others join; each node labelled `nrsw.node` with its name. */
+    private async formSwarm(engines: Docker[]): Promise<void> {
         const [first, ...rest] = this.names.nodes;
         const manager = engines[0];
         await manager.swarmInit({
@@ -309,7 +220,6 @@ export class SwarmCluster {
                 Labels: { ...inspected.Spec.Labels, "nrsw.node": node.name },
             });
         }
-        this.log(`swarm ${this.id}: ${this.nodes.length} nodes joined in ${Math.round(performance.now() - started)} ms`);
     }
 
     /**

@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import Redis, { type RedisOptions } from "ioredis";
 import type { FieldChange, StateResource } from "../plan/engine";
-import { type EngineFacts, parseGoDuration } from "../plan/engineModel";
+import type { EngineFacts } from "../plan/engineModel";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
 import { IN_CONTAINER_TLS, type Role, containerName } from "../components/redisServer";
 import { exec } from "./docker";
@@ -19,6 +19,9 @@ import { DockerProvider, labelsOf } from "./dockerProvider";
 import { STATE_ONLY_PROVIDER, type StackConfig, type StandInProvider, StandInStack, UnsupportedPlanError, planRun } from "./engineApply";
 import { type EnvironmentOutput, PROGRAM_DIR, RUN_LABEL_KEY, TEST_IMAGE, clientTls } from "./fleet";
 import type { SwarmCluster, SwarmNode } from "./swarm";
+import { type Labels, durationNs, refuseUnknown, serviceSpec } from "./swarmServiceSpec";
+
+export { durationNs } from "./swarmServiceSpec";
 
 /** The image the Swarm tests run: the Docker tests' own (scripts/build-test-image.sh), loaded into every node. */
 export const SWARM_TEST_IMAGE = process.env.NEXUS_REDIS_SWARM_TEST_IMAGE ?? TEST_IMAGE;
@@ -53,35 +56,6 @@ export interface RunningTask {
     id: string;
     node: SwarmNode;
     containerId: string;
-}
-
-type Labels = Record<string, string>;
-
-function refuseUnknown(what: string, inputs: object | undefined, known: string[]): void {
-    const unknown = Object.keys(inputs ?? {}).filter((k) => !known.includes(k));
-    if (unknown.length > 0) throw new UnsupportedPlanError(`${what}: the Swarm harness does not understand input(s) ${unknown.join(", ")}`);
-}
-
-/** A Go duration as the provider parses it ("60s", "2s", "1m30s") in nanoseconds. */
-export function durationNs(text: string): number {
-    try {
-        return parseGoDuration(text);
-    } catch {
-        throw new UnsupportedPlanError(`"${text}" is not a duration`);
-    }
-}
-
-/** The provider's update/rollback config, with the defaults its schema gives every unset field. */
-function updateConfig(what: string, c: Record<string, any> | undefined): Record<string, unknown> {
-    refuseUnknown(what, c, ["parallelism", "delay", "failureAction", "monitor", "maxFailureRatio", "order"]);
-    return {
-        Parallelism: c?.parallelism ?? 1,
-        Delay: durationNs(c?.delay ?? "0s"),
-        FailureAction: c?.failureAction ?? "pause",
-        Monitor: durationNs(c?.monitor ?? "5s"),
-        MaxFailureRatio: Number(c?.maxFailureRatio ?? "0.0"),
-        Order: c?.order ?? "stop-first",
-    };
 }
 
 const NETWORK = "docker:index/network:Network";
@@ -263,102 +237,7 @@ export class SwarmFleet extends StandInStack implements StandInProvider {
 
     /** The Engine API ServiceSpec the provider sends for a planned docker.Service. */
     serviceSpec(r: StateResource): Record<string, unknown> {
-        const i = r.inputs as Record<string, any>;
-        refuseUnknown(r.name, i, ["name", "labels", "mode", "taskSpec", "updateConfig", "rollbackConfig", "endpointSpec"]);
-        refuseUnknown(`${r.name}.mode`, i.mode, ["replicated"]);
-        const t = i.taskSpec ?? {};
-        refuseUnknown(`${r.name}.taskSpec`, t, ["containerSpec", "networksAdvanceds", "placement", "restartPolicy", "resources"]);
-        const c = t.containerSpec ?? {};
-        refuseUnknown(`${r.name}.containerSpec`, c, [
-            "image",
-            "args",
-            "commands",
-            "env",
-            "labels",
-            "mounts",
-            "secrets",
-            "configs",
-            "stopGracePeriod",
-        ]);
-        const file = (what: string, f: Record<string, any>, idKey: string, nameKey: string) => {
-            refuseUnknown(what, f, [idKey, nameKey, "fileName", "fileUid", "fileGid", "fileMode"]);
-            return {
-                File: { Name: f.fileName, UID: f.fileUid ?? "0", GID: f.fileGid ?? "0", Mode: f.fileMode ?? 0o444 },
-                [idKey === "secretId" ? "SecretID" : "ConfigID"]: this.realId(f[idKey], what),
-                [idKey === "secretId" ? "SecretName" : "ConfigName"]: f[nameKey],
-            };
-        };
-        const mounts = (c.mounts ?? []).map((m: Record<string, any>) => {
-            refuseUnknown(`${r.name} mount`, m, ["type", "source", "target", "readOnly", "volumeOptions", "tmpfsOptions"]);
-            refuseUnknown(`${r.name} volumeOptions`, m.volumeOptions, ["labels", "noCopy"]);
-            refuseUnknown(`${r.name} tmpfsOptions`, m.tmpfsOptions, ["sizeBytes", "mode"]);
-            return {
-                Type: m.type,
-                Source: m.source ?? "",
-                Target: m.target,
-                ReadOnly: m.readOnly === true,
-                ...(m.volumeOptions
-                    ? { VolumeOptions: { NoCopy: m.volumeOptions.noCopy === true, Labels: labelsOf(m.volumeOptions.labels, {}) } }
-                    : {}),
-                ...(m.tmpfsOptions ? { TmpfsOptions: { SizeBytes: m.tmpfsOptions.sizeBytes, Mode: m.tmpfsOptions.mode } } : {}),
-            };
-        });
-        const placement = t.placement ?? {};
-        refuseUnknown(`${r.name}.placement`, placement, ["constraints"]);
-        refuseUnknown(`${r.name}.restartPolicy`, t.restartPolicy, ["condition", "delay", "maxAttempts", "window"]);
-        refuseUnknown(`${r.name}.resources`, t.resources, ["limits"]);
-        refuseUnknown(`${r.name}.resources.limits`, t.resources?.limits, ["memoryBytes"]);
-        const e = i.endpointSpec ?? {};
-        refuseUnknown(`${r.name}.endpointSpec`, e, ["mode", "ports"]);
-        for (const n of t.networksAdvanceds ?? []) refuseUnknown(`${r.name} network`, n, ["id", "name", "aliases"]);
-        return {
-            Name: i.name,
-            Labels: labelsOf(i.labels, this.runLabel),
-            Mode: { Replicated: { Replicas: i.mode?.replicated?.replicas ?? 1 } },
-            TaskTemplate: {
-                ContainerSpec: {
-                    Image: c.image,
-                    ...(c.commands ? { Command: c.commands } : {}),
-                    ...(c.args ? { Args: c.args } : {}),
-                    ...(c.env ? { Env: Object.entries(c.env).map(([k, v]) => `${k}=${v}`) } : {}),
-                    Labels: labelsOf(c.labels, this.runLabel),
-                    Mounts: mounts,
-                    Secrets: (c.secrets ?? []).map((s: Record<string, any>) => file(`${r.name} secret`, s, "secretId", "secretName")),
-                    Configs: (c.configs ?? []).map((s: Record<string, any>) => file(`${r.name} config`, s, "configId", "configName")),
-                    ...(c.stopGracePeriod ? { StopGracePeriod: durationNs(c.stopGracePeriod) } : {}),
-                },
-                // createServiceAdvancedNetworks: the ID, else the name (deprecated), as the target.
-                Networks: (t.networksAdvanceds ?? []).map((n: Record<string, any>) => {
-                    if (!n.id && !n.name) throw new UnsupportedPlanError(`${r.name}: network 'name' or 'id' must be specified`);
-                    return { Target: n.id ? this.realId(n.id, `${r.name} network`) : n.name, Aliases: n.aliases ?? [] };
-                }),
-                Placement: { Constraints: placement.constraints ?? [] },
-                ...(t.restartPolicy
-                    ? {
-                          RestartPolicy: {
-                              Condition: t.restartPolicy.condition,
-                              ...(t.restartPolicy.delay ? { Delay: durationNs(t.restartPolicy.delay) } : {}),
-                              ...(t.restartPolicy.window ? { Window: durationNs(t.restartPolicy.window) } : {}),
-                          },
-                      }
-                    : {}),
-                ...(t.resources?.limits ? { Resources: { Limits: { MemoryBytes: t.resources.limits.memoryBytes } } } : {}),
-            },
-            UpdateConfig: updateConfig(`${r.name}.updateConfig`, i.updateConfig),
-            RollbackConfig: updateConfig(`${r.name}.rollbackConfig`, i.rollbackConfig),
-            EndpointSpec: {
-                Mode: e.mode ?? "vip",
-                Ports: (e.ports ?? []).map((p: Record<string, any>) => {
-                    refuseUnknown(`${r.name} port`, p, ["targetPort", "publishedPort", "publishMode", "protocol", "name"]);
-                    return {
-                        Protocol: p.protocol ?? "tcp",
-                        TargetPort: p.targetPort,
-                        PublishedPort: p.publishedPort,
-                        PublishMode: p.publishMode ?? "ingress",
-                    };
-                }),
-            },
-        };
+        return serviceSpec(r, (planId, what) => this.realId(planId, what), this.runLabel);
     }
 
     /**

@@ -135,7 +135,7 @@ export class PlanMocks implements pulumi.runtime.Mocks {
                 return { ...inputs, result: secretEnvelope(result) };
             }
             case "random:index/randomId:RandomId": {
-                // Records a name at creation (components/vault.ts vaultVolumeName); its bytes are not used.
+                // Records a name at creation (components/redisNode.ts vaultVolumeName); its bytes are not used.
                 const bytes = createHash("sha256")
                     .update(name)
                     .digest()

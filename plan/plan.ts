@@ -103,17 +103,11 @@ export interface PlanRun {
     render(showSecrets: boolean): Promise<Plan>;
 }
 
-export async function runPlan(options: PlanOptions = {}): Promise<PlanRun> {
-    const projectDir = options.projectDir ?? REPO_ROOT;
-    const stack = options.stack ?? "dev";
-    const loaded = loadProjectConfig(projectDir, stack, options);
-    const mocks =
-        options.mocks ??
-        new PlanMocks({ existingNetworks: options.existingNetworks, preview: options.preview, unknownOutputs: options.unknownOutputs });
-    await pulumi.runtime.setMocks(mocks, loaded.project, stack, options.preview ?? false);
-    pulumi.runtime.setAllConfig(loaded.config, loaded.secretKeys);
-    const recorded = recordRegistrations(mocks);
-
+/**
+ * Runs the program (index.ts) under the mocks already set, and returns every resource it
+ * declared, with the options a stack transformation sees, and its exports.
+ */
+async function runProgram(projectDir: string): Promise<{ registrations: Declared[]; exports: Record<string, unknown> }> {
     const registrations: Declared[] = [];
     let exports: Record<string, unknown> = {};
     await pulumi.runtime.runInPulumiStack(async () => {
@@ -144,6 +138,21 @@ export async function runPlan(options: PlanOptions = {}): Promise<PlanRun> {
     });
     // Waiting on one output is not enough: registrations behind dependsOn finish later.
     await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    return { registrations, exports };
+}
+
+export async function runPlan(options: PlanOptions = {}): Promise<PlanRun> {
+    const projectDir = options.projectDir ?? REPO_ROOT;
+    const stack = options.stack ?? "dev";
+    const loaded = loadProjectConfig(projectDir, stack, options);
+    const mocks =
+        options.mocks ??
+        new PlanMocks({ existingNetworks: options.existingNetworks, preview: options.preview, unknownOutputs: options.unknownOutputs });
+    await pulumi.runtime.setMocks(mocks, loaded.project, stack, options.preview ?? false);
+    pulumi.runtime.setAllConfig(loaded.config, loaded.secretKeys);
+    const recorded = recordRegistrations(mocks);
+
+    const { registrations, exports } = await runProgram(projectDir);
 
     const secrets = new Set<string>(mocks.generatedSecrets);
     for (const key of loaded.secretKeys) collectStrings(tryJson(loaded.config[key]), secrets);

@@ -296,7 +296,7 @@ const projectBin = () => path.join(project, "bin/nexus-redis.js");
 /** Makes the copy, once (each describe below may run alone). */
 function copyProject(): void {
     if (fs.existsSync(project)) return;
-    for (const part of ["bin", "cli", "components", "config.ts", "scripts/build-cli.js", "Pulumi.yaml", "package.json"])
+    for (const part of ["bin", "cli", "components", "config.ts", "config", "scripts/build-cli.js", "Pulumi.yaml", "package.json"])
         fs.cpSync(path.join(ROOT, part), path.join(project, part), { recursive: true });
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(project, "node_modules"));
 }

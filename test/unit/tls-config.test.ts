@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigError, type RawConfig, parseFleetConfig } from "../../config";
 import { TLS_KEY, operationalSettings, renderConfig, settingWords, tlsPaths, vaultSettings } from "../../components/redisServer";
 import { swarmFilePath } from "../../components/swarmSpec";
-import { roleCertNames } from "../../components/vault";
+import { roleCertNames } from "../../components/roleTls";
 import { devConfig } from "./devConfig";
 
 const SWARM: RawConfig = { platform: "swarm", image: `sha256:${"d".repeat(64)}`, swarmNodes: `{"vault":"${"a".repeat(25)}"}` };
