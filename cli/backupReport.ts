@@ -6,7 +6,8 @@ import type { EnvironmentKind } from "../components/protocol";
 import type { SnapshotOrigin } from "./backupRdb";
 import type { RetentionPolicy } from "./backupRestic";
 import type { DatabaseCount } from "./keyspace";
-import { EXIT_HEALTHY, EXIT_PROBLEMS, formatBytes, tableLines } from "./report";
+import { EXIT_HEALTHY, EXIT_PROBLEMS } from "./core/exit";
+import { formatBytes, tableLines } from "./report";
 
 export interface SnapshotRecord {
     /** The snapshot and its manifest, as paths the operator gave (relative to where the CLI ran, unless --to was absolute). */

@@ -24,7 +24,8 @@ import type { EnvironmentResult } from "./fleet";
 import type { CliIo } from "./nexus-redis";
 import type { EnvironmentObservation, VaultObservation } from "./observe";
 import { keyCount } from "./redisReplies";
-import { EXIT_HEALTHY, EXIT_USAGE, type FleetReport } from "./report";
+import { EXIT_HEALTHY, EXIT_USAGE } from "./core/exit";
+import type { FleetReport } from "./report";
 import { type Info, infoInt } from "./redisReplies";
 import type { FailureKind } from "./session";
 

@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { DEFAULT_ADOPT_TIMEOUT_MS, DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS, DEFAULT_SYNC_TIMEOUT_MS } from "./defaults";
 import { CliError, UsageError, parseCommandLine } from "./errors";
 import type { ContainerSource } from "./observe";
-import { EXIT_INTERNAL } from "./report";
+import { EXIT_INTERNAL } from "./core/exit";
 import { type CommandRunner, spawnRunner } from "./runner";
 
 export { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS };

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { CliError } from "./errors";
 import type { ContainerSource, PlacementSource } from "./observe";
 import { describeValue, kindOf } from "../components/values";
-import { EXIT_USAGE } from "./report";
+import { EXIT_USAGE } from "./core/exit";
 import type { CommandRunner, RunResult } from "./runner";
 import type { Relay } from "./session";
 

@@ -8,6 +8,7 @@
  */
 import type { Problem, ReplicationState } from "./diagnose";
 import type { EnvironmentKind } from "../components/protocol";
+import { EXIT_HEALTHY, EXIT_PROBLEMS } from "./core/exit";
 
 /**
  * The lines of a table for people: a header and rows of cells, each column as wide as its
@@ -51,12 +52,6 @@ export interface FleetReport {
     measurements: Record<string, Measurement>;
 }
 
-/** Exit codes, as documented in the help text. */
-export const EXIT_HEALTHY = 0;
-export const EXIT_PROBLEMS = 1;
-export const EXIT_USAGE = 2;
-/** A bug in nexus-redis (an unexpected exception): distinct from 1, which is a finding about the fleet. */
-export const EXIT_INTERNAL = 3;
 
 /** 0 when every environment is healthy (ok or fixed), 1 when any problem remains. */
 export function exitCode(report: FleetReport): number {

@@ -73,7 +73,8 @@ import type { CliIo } from "./nexus-redis";
 import { type EnvironmentOutput, loadOutputs } from "./outputs";
 import { ownerState, processAlive } from "./owner";
 import { parseInfo } from "./redisReplies";
-import { EXIT_HEALTHY, EXIT_PROBLEMS, formatBytes, seconds } from "./report";
+import { EXIT_HEALTHY, EXIT_PROBLEMS } from "./core/exit";
+import { formatBytes, seconds } from "./report";
 import {
     type LeftoverHelper,
     type RestoreDecision,
