@@ -34,7 +34,7 @@ import {
 } from "./adoptPlan";
 import { type PasswordsFile, discoverEnvironment, imageRedisVersion, managedEnvironments } from "./adoptDiscover";
 import { type AdoptReport, renderJson, renderTable } from "./adoptReport";
-import { declaredVaultSettings } from "./adoptSettings";
+import { newVaultSettings } from "./adoptSettings";
 import { PROBE_TIMEOUT_MS, Takeover } from "./adoptTakeover";
 import type { CommandRunner, RunResult } from "./runner";
 
@@ -200,7 +200,7 @@ export async function adopt(options: AdoptOptions, io: AdoptIo): Promise<AdoptRe
         }
     }
     const requested = new Set(options.environments);
-    const declared = declaredVaultSettings(view.memoryLimitMb);
+    const declared = newVaultSettings(view.memoryLimitMb);
     const plans = judgeFleet(
         findings.map((f) => judgeEnvironment(f, { view, imageVersion, requested, declared })),
         view,

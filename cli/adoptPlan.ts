@@ -12,7 +12,7 @@ import { DEFAULT_BIND_ADDRESS, clientHost } from "../components/containerSpec";
 import {
     type Keyspace,
     type LoadedModule,
-    declaredVaultSettings,
+    newVaultSettings,
     describeKeyspace,
     judgeSettings,
     persistenceChange,
@@ -396,7 +396,7 @@ export interface JudgeContext {
     imageVersion?: string;
     /** Environments named with --env: not finding them is a refusal, not a skip. */
     requested: ReadonlySet<string>;
-    /** What the new vault runs with; default: `declaredVaultSettings` of the stack's memoryLimitMb. */
+    /** What the new vault runs with; default: `newVaultSettings` of the stack's memoryLimitMb. */
     declared?: Settings;
 }
 
@@ -532,7 +532,7 @@ export function judgeEnvironment(f: Findings, ctx: JudgeContext): EnvironmentPla
                 `${vaultName} has ${setting} ${value}, not ${expected}: rename the file to ${expected} (the program declares Redis's default names), or CONFIG SET ${setting} back`,
             );
     }
-    const declared = ctx.declared ?? declaredVaultSettings(ctx.view.memoryLimitMb);
+    const declared = ctx.declared ?? newVaultSettings(ctx.view.memoryLimitMb);
     const keyspace = redis?.keyspace ?? {};
     const settings = judgeSettings({
         container: vaultName,

@@ -152,7 +152,7 @@ export const SETTING_ALIASES: Readonly<Record<string, string>> = {
 export const SECRET_SETTINGS: ReadonlySet<string> = new Set(["requirepass", "masterauth", "tls-key-file-pass", "tls-client-key-file-pass"]);
 
 /** What the new vault runs with: the program's declared settings over Redis's defaults. */
-export function declaredVaultSettings(memoryLimitMb: number): Settings {
+export function newVaultSettings(memoryLimitMb: number): Settings {
     return { ...REDIS_DEFAULTS, ...vaultSettings({ memoryLimitMb: memoryLimitMb === 0 ? undefined : memoryLimitMb }) };
 }
 

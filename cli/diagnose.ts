@@ -1,75 +1,22 @@
 /**
  * What is wrong with an environment, in words: pure functions from observations (see
  * `observe.ts`) and the stack output to problems, so every rule is tested on INFO/CONFIG
- * samples without a server. Also what the program declares that `check` compares with
- * (settings and ACL users), and whether re-syncing an operational could lose data.
+ * samples without a server (what the program declares that they compare with is in
+ * `fleet/declared.ts`), and whether re-syncing an operational could lose data.
  */
 import { REDIS_INTERNAL_PORT } from "../components/protocol";
-import {
-    type Settings,
-    type TlsPaths,
-    operationalSettings,
-    operationalUsers,
-    tlsPaths,
-    vaultSettings,
-    vaultUsers,
-} from "../components/redisServer";
 import { aclDifferences } from "./acl";
+import {
+    declaredOperationalSettings,
+    declaredOperationalUsers,
+    declaredTlsPaths,
+    declaredVaultSettings,
+    declaredVaultUsers,
+} from "./fleet/declared";
 import type { ContainerFacts, EnvironmentObservation, OperationalObservation, SwarmObservation, VaultObservation } from "./observe";
 import type { EnvironmentOutput, EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
 import { type AclUser, type ClientEntry, type Info, NO_REPLID, infoInt } from "./redisReplies";
 import { NOTHING_LISTENS, type ProbeFailure } from "./session";
-
-/**
- * Vault settings `check` compares with `CONFIG GET`. Declared without a memory limit: the
- * stack output does not carry it, so maxmemory and its policy are not compared.
- */
-export function declaredVaultSettings(tls?: TlsPaths): Settings {
-    const { maxmemory: _maxmemory, "maxmemory-policy": _policy, ...rest } = vaultSettings({ tls });
-    return rest;
-}
-
-export function declaredOperationalSettings(vaultContainer: string, tls?: TlsPaths): Settings {
-    return operationalSettings({ vaultContainer, tls });
-}
-
-/** Where an environment's servers read their TLS files, when its outputs say it speaks TLS: its tls-* settings are declared too. */
-export function declaredTlsPaths(env: EnvironmentOutput): TlsPaths | undefined {
-    return env.vault.tls ? tlsPaths(env.platform === "swarm" ? "swarm" : "docker") : undefined;
-}
-
-/** The vault's ACL users and their declared rules (password hashes), from the program's own function. */
-export function declaredVaultUsers(env: EnvironmentOutput): Record<string, string[]> {
-    const passwords = {
-        password: env.vault.password,
-        replicationPassword: env.kind === "standard" ? env.replication.password : undefined,
-        backupPassword: env.backup.password,
-    };
-    return remembered(vaultUsersOf, env, JSON.stringify(passwords), () => vaultUsers(passwords));
-}
-
-/** The operational's ACL users and their declared rules: the passwordless default user and the admin user. */
-export function declaredOperationalUsers(env: StandardEnvironmentOutput): Record<string, string[]> {
-    return remembered(operationalUsersOf, env, env.operational.adminPassword, () => operationalUsers(env.operational.adminPassword));
-}
-
-// Each check asks for an environment's declared users several times (observing, diagnosing),
-// and each answer hashes its passwords: kept per environment, for the passwords it was made from.
-const vaultUsersOf = new WeakMap<object, { key: string; users: Record<string, string[]> }>();
-const operationalUsersOf = new WeakMap<object, { key: string; users: Record<string, string[]> }>();
-
-function remembered(
-    memory: WeakMap<object, { key: string; users: Record<string, string[]> }>,
-    env: object,
-    key: string,
-    make: () => Record<string, string[]>,
-): Record<string, string[]> {
-    const known = memory.get(env);
-    if (known?.key === key) return structuredClone(known.users);
-    const users = make();
-    memory.set(env, { key, users });
-    return structuredClone(users);
-}
 
 export type ProblemCode =
     | "vault-unreachable"

@@ -12,7 +12,7 @@ import {
     declaredTlsPaths,
     declaredVaultSettings,
     declaredVaultUsers,
-} from "./diagnose";
+} from "./fleet/declared";
 import { Deadline, ProbeError, type ProbeFailure, RedisSession } from "./session";
 
 export interface VaultObservation {

@@ -52,7 +52,6 @@ export interface FleetReport {
     measurements: Record<string, Measurement>;
 }
 
-
 /** 0 when every environment is healthy (ok or fixed), 1 when any problem remains. */
 export function exitCode(report: FleetReport): number {
     return report.environments.every((e) => e.status !== "problem") ? EXIT_HEALTHY : EXIT_PROBLEMS;

@@ -21,7 +21,7 @@ import { ADOPT_PORTS, type AdoptionStack, adoptionStack, startAdoptionRun } from
 import { createRunVolume, handBuiltClient, logsOf } from "../../harness/handBuilt";
 import { type HandBuiltEnvironment, buildProtocolFleet, fillEnvironment, snapshotDigest } from "../../harness/handBuiltFleet";
 import { freePortOffset } from "../../harness/ports";
-import { declaredVaultSettings, parseKeyspace, persistenceChange, totalKeys } from "../../cli/adoptSettings";
+import { newVaultSettings, parseKeyspace, persistenceChange, totalKeys } from "../../cli/adoptSettings";
 
 const ROOT = path.resolve(__dirname, "../..");
 const KEYS = 100_000;
@@ -191,7 +191,7 @@ describe.skipIf(!live)("nexus-redis adopt on a fleet built by the protocol's ste
         expect(run.stdout).toContain(
             persistenceChange(
                 { save: "", appendonly: "no", appendfsync: "everysec", "stop-writes-on-bgsave-error": "yes" },
-                declaredVaultSettings(0),
+                newVaultSettings(0),
             ),
         );
         expect(run.stdout).toContain("12 environments: 5 to adopt, 7 skipped: nothing was changed (--dry-run)");

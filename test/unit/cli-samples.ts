@@ -3,7 +3,7 @@
  * standard environment (INFO, CONFIG GET, CLIENT LIST as the servers print them) that each
  * test bends into one failure. Not a test file itself (no `.test.ts`).
  */
-import { declaredOperationalSettings, declaredVaultSettings } from "../../cli/diagnose";
+import { declaredOperationalSettings, declaredVaultSettings } from "../../cli/fleet/declared";
 import type { EnvironmentObservation } from "../../cli/observe";
 import { FakeRedis, type Reply } from "./cli-fake-redis";
 import type { EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "../../cli/outputs";
