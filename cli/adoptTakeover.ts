@@ -50,7 +50,8 @@ import { type Keyspace, describeKeyspace, keyspaceShortfall, parseKeyspace } fro
 import { diagnose, diagnosisContext } from "./diagnose";
 import { type Docker, containerLog, isNotFound } from "./docker";
 import { observeEnvironment } from "./observe";
-import { type EnvironmentsOutput, loadOutputs } from "./outputs";
+import { loadOutputs } from "./outputs";
+import type { EnvironmentsOutput } from "./fleet/environment";
 import { type Info, aofSettled, configPairs, parseInfo } from "./redisReplies";
 import type { CommandRunner, RunResult } from "./runner";
 import { Deadline, RedisSession, type Settled } from "./session";

@@ -67,9 +67,10 @@ import { type Docker, connectDockerFor } from "./docker";
 import { UsageError, parseCommandLine, parseMs } from "./errors";
 import { parsePrometheusFile, publishBackupMetrics } from "./metrics";
 import { describeDatabases } from "./keyspace";
-import type { CliIo } from "./nexus-redis";
+import type { CliIo } from "./core/io";
 import { ownerTag } from "./owner";
-import { type EnvironmentOutput, type EnvironmentsOutput, loadOutputs } from "./outputs";
+import { loadOutputs } from "./outputs";
+import type { EnvironmentOutput, EnvironmentsOutput } from "./fleet/environment";
 import { formatBytes, seconds } from "./report";
 import type { CommandRunner } from "./runner";
 

@@ -13,8 +13,10 @@ import {
     declaredVaultSettings,
     declaredVaultUsers,
 } from "./fleet/declared";
-import type { ContainerFacts, EnvironmentObservation, OperationalObservation, SwarmObservation, VaultObservation } from "./observe";
-import type { EnvironmentOutput, EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
+import type { EnvironmentObservation, OperationalObservation, VaultObservation } from "./observe";
+import type { SwarmObservation } from "./fleet/environment";
+import type { ContainerFacts } from "./core/io";
+import type { EnvironmentOutput, EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "./fleet/environment";
 import { type AclUser, type ClientEntry, type Info, NO_REPLID, infoInt } from "./redisReplies";
 import { NOTHING_LISTENS, type ProbeFailure } from "./session";
 

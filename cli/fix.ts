@@ -10,7 +10,7 @@ import { operationalDefaultUserRules } from "../components/redisServer";
 import { type Diagnosis, type Problem, VAULT_PROBLEMS, resyncRisk } from "./diagnose";
 import { declaredOperationalSettings, declaredTlsPaths } from "./fleet/declared";
 import type { EnvironmentObservation } from "./observe";
-import type { EnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
+import type { EnvironmentOutput, StandardEnvironmentOutput } from "./fleet/environment";
 import { parseInfo } from "./redisReplies";
 import { Deadline, ProbeError, RedisSession } from "./session";
 

@@ -6,7 +6,7 @@ import { type Diagnosis, type DiagnosisContext, type Problem, diagnose, diagnosi
 import { type EnvironmentObservation, observeEnvironment } from "./observe";
 import { DEFAULT_SYNC_TIMEOUT_MS } from "./defaults";
 import { applyFix, planFix } from "./fix";
-import type { EnvironmentOutput, EnvironmentsOutput } from "./outputs";
+import type { EnvironmentOutput, EnvironmentsOutput } from "./fleet/environment";
 import { type EnvironmentReport, type FleetReport, type Measurement, statusOf } from "./report";
 
 export interface CheckOptions {

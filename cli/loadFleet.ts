@@ -6,8 +6,9 @@
  * the engine why a server does not answer (cli/engine.ts).
  */
 import { UsageError } from "./errors";
-import type { CliIo, Closeable } from "./nexus-redis";
-import { type EnvironmentsOutput, type OutputsSource, loadOutputs } from "./outputs";
+import type { CliIo, Closeable } from "./core/io";
+import { type OutputsSource, loadOutputs } from "./outputs";
+import type { EnvironmentsOutput } from "./fleet/environment";
 
 export async function loadFleet(
     command: string,

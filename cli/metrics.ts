@@ -21,7 +21,7 @@ import type { BackupReport } from "./backupReport";
 import { type ProblemCode, VAULT_PROBLEMS } from "./diagnose";
 import { UsageError } from "./errors";
 import type { EnvironmentResult } from "./fleet";
-import type { CliIo } from "./nexus-redis";
+import type { CliIo } from "./core/io";
 import type { EnvironmentObservation, VaultObservation } from "./observe";
 import { keyCount } from "./redisReplies";
 import { EXIT_HEALTHY, EXIT_USAGE } from "./core/exit";

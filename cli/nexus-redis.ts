@@ -12,10 +12,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DEFAULT_ADOPT_TIMEOUT_MS, DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS, DEFAULT_SYNC_TIMEOUT_MS } from "./defaults";
-import { CliError, UsageError, parseCommandLine } from "./errors";
-import type { ContainerSource } from "./observe";
+import { CliError, UsageError } from "./errors";
+import type { CliIo, Closeable, Command, ContainerSource, OwnCommand } from "./core/io";
+import { type OPTIONS, parse } from "./core/options";
 import { EXIT_INTERNAL } from "./core/exit";
-import { type CommandRunner, spawnRunner } from "./runner";
+import { spawnRunner } from "./runner";
 
 export { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS };
 
@@ -116,64 +117,6 @@ Exit codes:
   3  internal error: a bug in nexus-redis (the stack trace is on stderr), nothing was judged
 backup and restore: see their own --help.`;
 
-export interface CliIo {
-    stdout: { write(text: string): unknown };
-    stderr: { write(text: string): unknown };
-    readStdin(): Promise<string>;
-    run: CommandRunner;
-    /** Folder with Pulumi.yaml, where the Pulumi CLI runs. */
-    projectDir: string;
-    env: Readonly<Record<string, string | undefined>>;
-    /**
-     * The Docker engine `check` and `recover` ask why a container's server does not answer
-     * (Docker deployments); unset: none is asked, and the report says only what the port did.
-     */
-    engine?: ContainerSource;
-}
-
-const OPTIONS = {
-    fix: { type: "boolean" },
-    force: { type: "boolean" },
-    json: { type: "boolean" },
-    prometheus: { type: "string" },
-    env: { type: "string", multiple: true },
-    outputs: { type: "string" },
-    stack: { type: "string" },
-    timeout: { type: "string" },
-    wait: { type: "string" },
-    "sync-timeout": { type: "string" },
-    "dry-run": { type: "boolean" },
-    passwords: { type: "string" },
-    "from-file": { type: "string" },
-    generate: { type: "string" },
-    help: { type: "boolean", short: "h" },
-} as const;
-
-function parse(argv: string[]) {
-    return parseCommandLine(argv, OPTIONS);
-}
-
-/** The parsed options, as every command receives them. */
-export type OptionValues = ReturnType<typeof parse>["values"];
-
-/** Something a command opened that must be closed when it ends (a Swarm route's probe container). */
-export interface Closeable {
-    close(): Promise<void>;
-}
-
-/** One run of a command: its options, its arguments after the command's name, and where to put what it opens. */
-export interface Invocation {
-    values: OptionValues;
-    args: string[];
-    /** Closed by the dispatcher when the command ends, however it ends. */
-    opened: Closeable[];
-}
-
-/** What a command module exports. */
-export interface Command {
-    run(invocation: Invocation, io: CliIo): Promise<number>;
-}
-
 /**
  * The commands: the options each takes (any other is a usage error naming it), and its
  * module, imported only when it runs. To add one: a module in cli/commands/ exporting
@@ -197,11 +140,6 @@ const COMMANDS: Record<string, { options: (keyof typeof OPTIONS)[]; load: () => 
         load: () => import("./commands/rotate.js"),
     },
 };
-
-/** What a command module that parses its own options exports. */
-export interface OwnCommand {
-    runArgv(argv: string[], io: CliIo): Promise<number>;
-}
 
 /**
  * Commands with options of their own (backup's --to, --restic-repo, --keep-*; restore's

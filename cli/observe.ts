@@ -3,7 +3,7 @@
  * deadline, never throws) and returns plain observations, which `diagnose.ts` judges. The I/O
  * half of `nexus-redis check`, `--fix` and `recover`.
  */
-import type { EnvironmentOutput, StandardEnvironmentOutput } from "./outputs";
+import type { EnvironmentOutput, StandardEnvironmentOutput, SwarmObservation } from "./fleet/environment";
 import { READER_FORBIDDEN_COMMANDS } from "../components/redisServer";
 import { type AclUser, type ClientEntry, type Info, configPairs, keyCount, parseAclUser, parseClientList, parseInfo } from "./redisReplies";
 import {
@@ -13,6 +13,7 @@ import {
     declaredVaultSettings,
     declaredVaultUsers,
 } from "./fleet/declared";
+import type { ContainerFacts, ContainerSource } from "./core/io";
 import { Deadline, ProbeError, type ProbeFailure, RedisSession } from "./session";
 
 export interface VaultObservation {
@@ -57,59 +58,6 @@ export interface OperationalObservation {
     acl?: Record<string, AclUser | undefined>;
     /** Of READER_FORBIDDEN_COMMANDS, those `ACL DRYRUN default` says the passwordless user may run. */
     readerMayRun?: string[];
-}
-
-/** A Swarm node as the manager sees it. */
-export interface NodeFacts {
-    id: string;
-    hostname: string;
-    /** "ready", "down", "disconnected", "unknown". */
-    state: string;
-}
-
-/** Where a role's Swarm task runs, or why none does. */
-export interface TaskPlacement {
-    /** false: the manager has no such service. */
-    exists: boolean;
-    /** The node of the task that runs now. */
-    node?: NodeFacts;
-    /** No task runs: the newest task's state and the scheduler's or the container's message. */
-    waiting?: { state: string; message: string };
-}
-
-/** What the Swarm manager says about an environment's services: for the diagnosis. */
-export interface SwarmObservation {
-    vault: TaskPlacement;
-    /** Standard environments only. */
-    operational?: TaskPlacement;
-    /** The node the vault is pinned to; undefined when the Swarm has no node with that ID. */
-    vaultNode?: NodeFacts;
-    /** Ready nodes other than the vault's: where the operational may run. */
-    otherReadyNodes: number;
-}
-
-/** Asks the Swarm manager where an environment's tasks run (cli/swarm.ts). */
-export interface PlacementSource {
-    observe(env: EnvironmentOutput): Promise<SwarmObservation>;
-}
-
-/** What the Docker engine says about a container (cli/engine.ts): asked only when its server did not answer. */
-export interface ContainerFacts {
-    /** false: the engine has no container of that name. */
-    exists: boolean;
-    /** State.Status: "running", "exited", "restarting", "paused", "created", "dead", "removing". */
-    status?: string;
-    /** State.ExitCode of its last run. */
-    exitCode?: number;
-    /** State.OOMKilled: the kernel killed it for lack of memory. */
-    oomKilled?: boolean;
-    /** The networks it is attached to, by name. */
-    networks: string[];
-}
-
-/** Asks the Docker engine about a container by name (cli/engine.ts); rejects when the engine cannot say. */
-export interface ContainerSource {
-    inspect(name: string, timeoutMs: number): Promise<ContainerFacts>;
 }
 
 export interface EnvironmentObservation {

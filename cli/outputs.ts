@@ -6,95 +6,10 @@
  */
 import { readFileSync } from "node:fs";
 import { CliError } from "./errors";
-import type { ContainerSource, PlacementSource } from "./observe";
+import type { CredentialsOutput, EndpointOutput, EndpointTls, EnvironmentsOutput, PlatformOutput, VaultOutput } from "./fleet/environment";
 import { describeValue, kindOf } from "../components/values";
 import { EXIT_USAGE } from "./core/exit";
 import type { CommandRunner, RunResult } from "./runner";
-import type { Relay } from "./session";
-
-/** Where a client on the Docker host reaches one container (on Swarm: one service, on its overlay). */
-export interface EndpointOutput {
-    /** Docker container name (operationals replicate from the vault's); on Swarm the service's name. */
-    container: string;
-    /** Host address to connect to from here; on Swarm the service's name on the overlay. */
-    host: string;
-    /** Host port; on Swarm Redis's port on the overlay (6379). */
-    port: number;
-    /** Swarm only, when published: the host-mode port on the node that runs the task. */
-    publishedPort?: number;
-    /** Not in the outputs: set by the CLI when the server is reached through a relay (Swarm). */
-    via?: Relay;
-    /**
-     * With TLS: the name the server's certificate is for (the output's `tls.serverName`) and the
-     * stack's CA (the top-level output `tls.ca`, joined here by the parser).
-     */
-    tls?: EndpointTls;
-}
-
-/** How a client checks one server over TLS. */
-export interface EndpointTls {
-    /** The name to ask for (SNI) and to find in the certificate. */
-    serverName: string;
-    /** The stack's CA certificate, PEM. */
-    ca: string;
-}
-
-/** A Swarm deployment's facts the CLI needs (the stack output's `platform: "swarm"` and `swarm`). */
-export interface SwarmOutput {
-    /** The attachable overlay network the services are on. */
-    network: string;
-    /** The Redis image they run: the CLI's probe runs it on the overlay too. */
-    image: string;
-    /** The node the vault is pinned to. */
-    vaultNode: string;
-}
-
-/** What every environment output has besides its servers: where it runs. */
-interface PlatformOutput {
-    /** Set on a Swarm deployment; absent on Docker. */
-    platform?: "swarm";
-    swarm?: SwarmOutput;
-    /** Not in the outputs: set by the CLI on Swarm, where each role's task runs (or why none does). */
-    placement?: PlacementSource;
-    /** Not in the outputs: set by the CLI on Docker, the engine it asks about a container whose server does not answer. */
-    engine?: ContainerSource;
-}
-
-export interface VaultOutput extends EndpointOutput {
-    password: string;
-}
-
-export interface OperationalOutput extends EndpointOutput {
-    adminUser: string;
-    adminPassword: string;
-}
-
-/** An ACL user and its password. */
-export interface CredentialsOutput {
-    user: string;
-    password: string;
-}
-
-export interface StandardEnvironmentOutput extends PlatformOutput {
-    kind: "standard";
-    vault: VaultOutput;
-    replication: CredentialsOutput;
-    operational: OperationalOutput;
-    /** The vault's backup user (`redis-cli --rdb` only). */
-    backup: CredentialsOutput;
-}
-
-export interface SecureEnvironmentOutput extends PlatformOutput {
-    kind: "secure";
-    vault: VaultOutput;
-    /** The vault's backup user (`redis-cli --rdb` only). */
-    backup: CredentialsOutput;
-}
-
-export type EnvironmentOutput = StandardEnvironmentOutput | SecureEnvironmentOutput;
-
-/** The `environments` stack output, by environment name, in the stack's order. */
-export type EnvironmentsOutput = Record<string, EnvironmentOutput>;
 
 /** What `pulumi stack output` prints for a secret without `--show-secrets`. */
 export const SECRET_PLACEHOLDER = "[secret]";

@@ -12,7 +12,8 @@ import { parse } from "yaml";
 import { type Diagnosis, VAULT_PROBLEMS, diagnose, diagnosisContext, resyncRisk } from "./diagnose";
 import { observeEnvironment } from "./observe";
 import { CliError } from "./errors";
-import { type EnvironmentsOutput, OutputsError } from "./outputs";
+import { OutputsError } from "./outputs";
+import type { EnvironmentsOutput } from "./fleet/environment";
 import type { CommandRunner } from "./runner";
 
 /** Type token of the component that parents an environment's operational (components/standardEnvironment.ts). */

@@ -69,8 +69,9 @@ import {
 import { type Docker, connectDockerFor, containerLog, exec, isNotFound } from "./docker";
 import { UsageError, parseCommandLine, parseMs } from "./errors";
 import { type Keyspace, KeyspaceError, describeDatabases, parseKeyspace } from "./keyspace";
-import type { CliIo } from "./nexus-redis";
-import { type EnvironmentOutput, loadOutputs } from "./outputs";
+import type { CliIo } from "./core/io";
+import { loadOutputs } from "./outputs";
+import type { EnvironmentOutput } from "./fleet/environment";
 import { ownerState, processAlive } from "./owner";
 import { parseInfo } from "./redisReplies";
 import { EXIT_HEALTHY, EXIT_PROBLEMS } from "./core/exit";

@@ -21,7 +21,7 @@ import { randomInt } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { PASSWORD_ROLES, type PasswordRole, isValidPassword } from "../components/redisServer";
 import { CliError } from "./errors";
-import type { EnvironmentOutput, EnvironmentsOutput } from "./outputs";
+import type { EnvironmentOutput, EnvironmentsOutput } from "./fleet/environment";
 import type { CommandRunner } from "./runner";
 import { Deadline, ProbeError, RedisSession } from "./session";
 

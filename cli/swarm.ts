@@ -26,8 +26,9 @@ import { createServer, type Server, type Socket } from "node:net";
 import { Writable } from "node:stream";
 import type Dockerode from "dockerode";
 import { engineAddress } from "./engine";
-import type { NodeFacts, PlacementSource, SwarmObservation, TaskPlacement } from "./observe";
-import { type EnvironmentOutput, type EnvironmentsOutput, OutputsError } from "./outputs";
+import type { NodeFacts, PlacementSource, SwarmObservation, TaskPlacement } from "./fleet/environment";
+import { OutputsError } from "./outputs";
+import type { EnvironmentOutput, EnvironmentsOutput } from "./fleet/environment";
 import { type FailureKind, type Relay, type RelayedAddress, RelayError } from "./session";
 
 /** Label on the probe container: `docker ps --filter label=nexus-redis.probe` finds a stray one. */

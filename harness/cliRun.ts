@@ -4,7 +4,8 @@
  * in memory. For the live tests and the docs' screenshot (scripts/docs-screenshot.ts).
  */
 import * as path from "node:path";
-import { type CliIo, main } from "../cli/nexus-redis";
+import { main } from "../cli/nexus-redis";
+import type { CliIo } from "../cli/core/io";
 import { spawnRunner } from "../cli/runner";
 import type { EnvironmentOutput } from "./fleet";
 

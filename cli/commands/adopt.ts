@@ -2,7 +2,7 @@
 import { runAdopt } from "../adopt";
 import { DEFAULT_ADOPT_TIMEOUT_MS } from "../defaults";
 import { UsageError, parseMs } from "../errors";
-import type { CliIo, Invocation } from "../nexus-redis";
+import type { CliIo, Invocation } from "../core/io";
 
 export async function run({ values, args }: Invocation, io: CliIo): Promise<number> {
     if (args.length > 0) throw new UsageError(`adopt takes no arguments, got "${args.join(" ")}" (use --env NAME to choose environments)`);

@@ -2,9 +2,9 @@
 import { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_SYNC_TIMEOUT_MS } from "../defaults";
 import { UsageError, parseMs } from "../errors";
 import { buildReport, checkEnvironments } from "../fleet";
-import type { CliIo, Invocation } from "../nexus-redis";
+import type { CliIo, Invocation } from "../core/io";
 import { loadFleet } from "../loadFleet";
-import type { EnvironmentsOutput } from "../outputs";
+import type { EnvironmentsOutput } from "../fleet/environment";
 import { exitCode, renderJson, renderTable } from "../report";
 
 export async function run({ values, args, opened }: Invocation, io: CliIo): Promise<number> {

@@ -2,7 +2,7 @@
 import { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS } from "../defaults";
 import { UsageError, parseMs } from "../errors";
 import { checkFleet } from "../fleet";
-import type { CliIo, Invocation } from "../nexus-redis";
+import type { CliIo, Invocation } from "../core/io";
 import { loadFleet } from "../loadFleet";
 import { loadOutputs } from "../outputs";
 import { recover, shellQuote } from "../recover";

@@ -1,7 +1,7 @@
 /** `nexus-redis rotate ENV ROLE`: opens a password rotation (old and new accepted) and puts the new one in the stack's config. */
 import { DEFAULT_CHECK_TIMEOUT_MS } from "../defaults";
 import { UsageError, parseMs } from "../errors";
-import type { CliIo, Invocation } from "../nexus-redis";
+import type { CliIo, Invocation } from "../core/io";
 import { loadFleet } from "../loadFleet";
 import { rotate } from "../rotate";
 

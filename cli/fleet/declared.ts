@@ -12,7 +12,7 @@ import {
     vaultSettings,
     vaultUsers,
 } from "../../components/redisServer";
-import type { EnvironmentOutput, StandardEnvironmentOutput } from "../outputs";
+import type { EnvironmentOutput, StandardEnvironmentOutput } from "./environment";
 
 /**
  * Vault settings `check` compares with `CONFIG GET`. Declared without a memory limit: the

@@ -10,7 +10,7 @@ import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { diagnose, diagnosisContext } from "../../cli/diagnose";
 import { observeEnvironment } from "../../cli/observe";
-import type { EnvironmentsOutput } from "../../cli/outputs";
+import type { EnvironmentsOutput } from "../../cli/fleet/environment";
 import { type LiveFleet, dockerAvailable, missingKeys, startLiveFleet, waitFor } from "../../harness/fleet";
 import { rotateWithStandIn } from "../../harness/rotation";
 

@@ -36,7 +36,8 @@ import { type Journal, readyingArgs, replicationCommands, rollbackText, undoComm
 import { aofSettled } from "../../cli/redisReplies";
 import { askVault, containerFacts } from "../../cli/adoptDiscover";
 import { WriteProbe } from "../../cli/adoptTakeover";
-import { type CliIo, HELP, main } from "../../cli/nexus-redis";
+import { HELP, main } from "../../cli/nexus-redis";
+import type { CliIo } from "../../cli/core/io";
 import { FakeRedis } from "./cli-fake-redis";
 
 const ROOT = path.resolve(__dirname, "../..");

@@ -8,7 +8,8 @@ import {
     replicationLag,
     writeRefusals,
 } from "../../cli/diagnose";
-import type { ContainerFacts, EnvironmentObservation } from "../../cli/observe";
+import type { EnvironmentObservation } from "../../cli/observe";
+import type { ContainerFacts } from "../../cli/core/io";
 import { configPairs, parseInfo } from "../../cli/redisReplies";
 import {
     OTHER_REPLID,

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HELP } from "../../cli/nexus-redis";
 import { cli } from "./cliRun";
-import type { EnvironmentsOutput } from "../../cli/outputs";
+import type { EnvironmentsOutput } from "../../cli/fleet/environment";
 import { isSynced, operationalUrns } from "../../cli/recover";
 import { diagnose, diagnosisContext } from "../../cli/diagnose";
 import type { EnvironmentObservation } from "../../cli/observe";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { diagnose, diagnosisContext } from "../../cli/diagnose";
 import type { EnvironmentObservation } from "../../cli/observe";
-import type { EnvironmentOutput } from "../../cli/outputs";
+import type { EnvironmentOutput } from "../../cli/fleet/environment";
 import { parseInfo } from "../../cli/redisReplies";
 import { buildReport } from "../../cli/fleet";
 import { type FleetReport, exitCode, formatBytes, renderJson, renderTable, statusOf } from "../../cli/report";

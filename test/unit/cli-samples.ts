@@ -6,7 +6,7 @@
 import { declaredOperationalSettings, declaredVaultSettings } from "../../cli/fleet/declared";
 import type { EnvironmentObservation } from "../../cli/observe";
 import { FakeRedis, type Reply } from "./cli-fake-redis";
-import type { EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "../../cli/outputs";
+import type { EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "../../cli/fleet/environment";
 import { parseClientList, parseInfo } from "../../cli/redisReplies";
 
 export const VAULT_REPLID = "fc19e59b521c479238bf4b9d1eeb4b122050d692";

@@ -25,9 +25,9 @@ import {
     writeAtomically,
     writeRefusals,
 } from "../../cli/metrics";
-import type { CliIo } from "../../cli/nexus-redis";
+import type { CliIo } from "../../cli/core/io";
 import type { EnvironmentObservation, VaultObservation } from "../../cli/observe";
-import type { EnvironmentOutput } from "../../cli/outputs";
+import type { EnvironmentOutput } from "../../cli/fleet/environment";
 import { keyCount, parseInfo } from "../../cli/redisReplies";
 import { prometheusAvailable, promtool } from "../../harness/prometheus";
 import { cli } from "./cliRun";

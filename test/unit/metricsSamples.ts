@@ -11,7 +11,7 @@ import { diagnose, diagnosisContext } from "../../cli/diagnose";
 import { type EnvironmentResult, buildReport } from "../../cli/fleet";
 import { type Sample, backupSamples, checkSamples } from "../../cli/metrics";
 import type { EnvironmentObservation } from "../../cli/observe";
-import type { EnvironmentOutput } from "../../cli/outputs";
+import type { EnvironmentOutput } from "../../cli/fleet/environment";
 import { parseInfo } from "../../cli/redisReplies";
 import { contact, fleetOutputs, healthySecure, healthyStandard, kb, user } from "./cli-samples";
 
