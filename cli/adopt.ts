@@ -36,7 +36,7 @@ import { type PasswordsFile, discoverEnvironment, imageRedisVersion, managedEnvi
 import { type AdoptReport, renderJson, renderTable } from "./adoptReport";
 import { newVaultSettings } from "./adoptSettings";
 import { PROBE_TIMEOUT_MS, Takeover } from "./adoptTakeover";
-import type { CommandRunner, RunResult } from "./runner";
+import type { CommandRunner, RunResult } from "./core/runner";
 
 /** Keys adopt reads: everything it judges or changes. */
 export const READ_KEYS: readonly ConfigKey[] = [

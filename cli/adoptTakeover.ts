@@ -53,7 +53,7 @@ import { observeEnvironment } from "./observe";
 import { loadOutputs } from "./outputs";
 import type { EnvironmentsOutput } from "./fleet/environment";
 import { type Info, aofSettled, configPairs, parseInfo } from "./redisReplies";
-import type { CommandRunner, RunResult } from "./runner";
+import type { CommandRunner, RunResult } from "./core/runner";
 import { Deadline, RedisSession, type Settled } from "./session";
 
 /** `docker stop -t`: Redis fsyncs its AOF and saves its RDB before it exits; a big dataset takes a while. */

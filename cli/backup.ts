@@ -64,15 +64,15 @@ import {
     removeAbandonedScratch,
 } from "./backupVerify";
 import { type Docker, connectDockerFor } from "./docker";
-import { UsageError, parseCommandLine, parseMs } from "./errors";
+import { UsageError, parseCommandLine, parseMs } from "./core/errors";
 import { parsePrometheusFile, publishBackupMetrics } from "./metrics";
 import { describeDatabases } from "./keyspace";
 import type { CliIo } from "./core/io";
-import { ownerTag } from "./owner";
+import { ownerTag } from "./core/owner";
 import { loadOutputs } from "./outputs";
 import type { EnvironmentOutput, EnvironmentsOutput } from "./fleet/environment";
 import { formatBytes, seconds } from "./report";
-import type { CommandRunner } from "./runner";
+import type { CommandRunner } from "./core/runner";
 
 export const DEFAULT_BACKUP_TIMEOUT_MS = 300_000;
 export const DEFAULT_BACKUP_DIR = "backups";

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { temporaryFileOwner } from "./backupManifest";
-import { ownerState } from "./owner";
+import { ownerState } from "./core/owner";
 import { formatBytes } from "./report";
 
 /** `root` and `folder` (inside it) exist, the owner's alone when this creates them; `folder` always is. */

@@ -12,7 +12,7 @@ import * as path from "node:path";
 import type { EnvironmentKind } from "../components/protocol";
 import type { SnapshotOrigin } from "./backupRdb";
 import type { DatabaseCount } from "./keyspace";
-import { safeHostName } from "./owner";
+import { safeHostName } from "./core/owner";
 
 /**
  * Format 2: `keys` counts every database, and `databases` says which hold keys. Format 1

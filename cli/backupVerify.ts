@@ -11,7 +11,7 @@ import { tarFileStream } from "./archive";
 import type { SnapshotContent } from "./backupManifest";
 import { type Docker, containerLog, exec, isNotFound } from "./docker";
 import { parseKeyspace } from "./keyspace";
-import { ownerState, ownerTag } from "./owner";
+import { ownerState, ownerTag } from "./core/owner";
 
 /** Label of the containers backup and restore create for a moment (scratch servers, file helpers). */
 export const LABEL_TEMPORARY = "nexus-redis.temporary";

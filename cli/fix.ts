@@ -152,7 +152,7 @@ export interface FixResult {
     failures: Problem[];
 }
 
-export { DEFAULT_SYNC_TIMEOUT_MS } from "./defaults";
+export { DEFAULT_SYNC_TIMEOUT_MS } from "./core/defaults";
 
 export interface ApplyTimeouts {
     /** Bound of the repair's own conversation (and of each INFO while waiting). */

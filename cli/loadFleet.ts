@@ -5,7 +5,7 @@
  * `recover` work there, other commands are Docker-only. On Docker, `check` and `recover` ask
  * the engine why a server does not answer (cli/engine.ts).
  */
-import { UsageError } from "./errors";
+import { UsageError } from "./core/errors";
 import type { CliIo, Closeable } from "./core/io";
 import { type OutputsSource, loadOutputs } from "./outputs";
 import type { EnvironmentsOutput } from "./fleet/environment";

@@ -19,7 +19,7 @@ import * as path from "node:path";
 import { REDIS_INTERNAL_PORT } from "../components/protocol";
 import type { BackupReport } from "./backupReport";
 import { type ProblemCode, VAULT_PROBLEMS } from "./diagnose";
-import { UsageError } from "./errors";
+import { UsageError } from "./core/errors";
 import type { EnvironmentResult } from "./fleet";
 import type { CliIo } from "./core/io";
 import type { EnvironmentObservation, VaultObservation } from "./observe";

@@ -11,12 +11,12 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DEFAULT_ADOPT_TIMEOUT_MS, DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS, DEFAULT_SYNC_TIMEOUT_MS } from "./defaults";
-import { CliError, UsageError } from "./errors";
+import { DEFAULT_ADOPT_TIMEOUT_MS, DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS, DEFAULT_SYNC_TIMEOUT_MS } from "./core/defaults";
+import { CliError, UsageError } from "./core/errors";
 import type { CliIo, Closeable, Command, ContainerSource, OwnCommand } from "./core/io";
 import { type OPTIONS, parse } from "./core/options";
 import { EXIT_INTERNAL } from "./core/exit";
-import { spawnRunner } from "./runner";
+import { spawnRunner } from "./core/runner";
 
 export { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS };
 

@@ -11,10 +11,10 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { type Diagnosis, VAULT_PROBLEMS, diagnose, diagnosisContext, resyncRisk } from "./diagnose";
 import { observeEnvironment } from "./observe";
-import { CliError } from "./errors";
+import { CliError } from "./core/errors";
 import { OutputsError } from "./outputs";
 import type { EnvironmentsOutput } from "./fleet/environment";
-import type { CommandRunner } from "./runner";
+import type { CommandRunner } from "./core/runner";
 
 /** Type token of the component that parents an environment's operational (components/standardEnvironment.ts). */
 export const STANDARD_ENVIRONMENT_TYPE = "nexus-redis:redis:StandardEnvironment";

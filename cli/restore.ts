@@ -67,12 +67,12 @@ import {
     temporaryName,
 } from "./backupVerify";
 import { type Docker, connectDockerFor, containerLog, exec, isNotFound } from "./docker";
-import { UsageError, parseCommandLine, parseMs } from "./errors";
+import { UsageError, parseCommandLine, parseMs } from "./core/errors";
 import { type Keyspace, KeyspaceError, describeDatabases, parseKeyspace } from "./keyspace";
 import type { CliIo } from "./core/io";
 import { loadOutputs } from "./outputs";
 import type { EnvironmentOutput } from "./fleet/environment";
-import { ownerState, processAlive } from "./owner";
+import { ownerState, processAlive } from "./core/owner";
 import { parseInfo } from "./redisReplies";
 import { EXIT_HEALTHY, EXIT_PROBLEMS } from "./core/exit";
 import { formatBytes, seconds } from "./report";
@@ -97,7 +97,7 @@ import {
     verifyVault,
     wayBackCommands,
 } from "./restorePlan";
-import type { CommandRunner } from "./runner";
+import type { CommandRunner } from "./core/runner";
 import { Deadline, RedisSession, type SessionTarget } from "./session";
 
 export const DEFAULT_RESTORE_TIMEOUT_MS = 600_000;

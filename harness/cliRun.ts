@@ -6,7 +6,7 @@
 import * as path from "node:path";
 import { main } from "../cli/nexus-redis";
 import type { CliIo } from "../cli/core/io";
-import { spawnRunner } from "../cli/runner";
+import { spawnRunner } from "../cli/core/runner";
 import type { EnvironmentOutput } from "./fleet";
 
 const ROOT = path.resolve(__dirname, "..");

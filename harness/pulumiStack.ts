@@ -15,7 +15,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import type { CommandRunner, RunResult } from "../cli/runner";
+import type { CommandRunner, RunResult } from "../cli/core/runner";
 
 /** The configuration as the program receives it: `values` (`-c KEY=VALUE`) and `secrets` (`--secret KEY=VALUE`). */
 export interface StackConfig {

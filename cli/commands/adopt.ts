@@ -1,7 +1,7 @@
 /** `nexus-redis adopt`: puts a fleet built by hand under the stack, keeping every key and password. */
 import { runAdopt } from "../adopt";
-import { DEFAULT_ADOPT_TIMEOUT_MS } from "../defaults";
-import { UsageError, parseMs } from "../errors";
+import { DEFAULT_ADOPT_TIMEOUT_MS } from "../core/defaults";
+import { UsageError, parseMs } from "../core/errors";
 import type { CliIo, Invocation } from "../core/io";
 
 export async function run({ values, args }: Invocation, io: CliIo): Promise<number> {

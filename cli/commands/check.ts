@@ -1,6 +1,6 @@
 /** `nexus-redis check [--fix]`: every environment of the stack at once, one row each. */
-import { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_SYNC_TIMEOUT_MS } from "../defaults";
-import { UsageError, parseMs } from "../errors";
+import { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_SYNC_TIMEOUT_MS } from "../core/defaults";
+import { UsageError, parseMs } from "../core/errors";
 import { buildReport, checkEnvironments } from "../fleet";
 import type { CliIo, Invocation } from "../core/io";
 import { loadFleet } from "../loadFleet";

@@ -1,6 +1,6 @@
 /** `nexus-redis recover ENV`: the protocol's disaster recovery of one operational, through Pulumi. */
-import { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS } from "../defaults";
-import { UsageError, parseMs } from "../errors";
+import { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS } from "../core/defaults";
+import { UsageError, parseMs } from "../core/errors";
 import { checkFleet } from "../fleet";
 import type { CliIo, Invocation } from "../core/io";
 import { loadFleet } from "../loadFleet";

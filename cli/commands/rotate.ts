@@ -1,6 +1,6 @@
 /** `nexus-redis rotate ENV ROLE`: opens a password rotation (old and new accepted) and puts the new one in the stack's config. */
-import { DEFAULT_CHECK_TIMEOUT_MS } from "../defaults";
-import { UsageError, parseMs } from "../errors";
+import { DEFAULT_CHECK_TIMEOUT_MS } from "../core/defaults";
+import { UsageError, parseMs } from "../core/errors";
 import type { CliIo, Invocation } from "../core/io";
 import { loadFleet } from "../loadFleet";
 import { rotate } from "../rotate";

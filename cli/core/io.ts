@@ -4,7 +4,7 @@
  * apart from the entry file (main imports the commands; the commands import only this).
  */
 import type { OptionValues } from "./options";
-import type { CommandRunner } from "../runner";
+import type { CommandRunner } from "./runner";
 
 export interface CliIo {
     stdout: { write(text: string): unknown };

@@ -2,7 +2,7 @@
  * The options of the commands that share the main help page (check, recover, adopt, rotate),
  * parsed strictly in one pass: main checks each against its command's list.
  */
-import { parseCommandLine } from "../errors";
+import { parseCommandLine } from "./errors";
 
 export const OPTIONS = {
     fix: { type: "boolean" },

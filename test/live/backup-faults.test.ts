@@ -15,7 +15,7 @@ import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABEL_TEMPORARY } from "../../cli/backupVerify";
-import { ownerTag } from "../../cli/owner";
+import { ownerTag } from "../../cli/core/owner";
 import { STAGING_FILE, wayBackCommands } from "../../cli/restorePlan";
 import { type CliRun, runCli } from "../../harness/cliRun";
 import { exec } from "../../harness/docker";

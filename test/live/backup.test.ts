@@ -19,7 +19,7 @@ import { main } from "../../cli/nexus-redis";
 import type { CliIo } from "../../cli/core/io";
 import { validateEnvironments } from "../../cli/outputs";
 import { type RestoreOptions, parseRestoreArgs, restore } from "../../cli/restore";
-import { spawnRunner } from "../../cli/runner";
+import { spawnRunner } from "../../cli/core/runner";
 import { type LiveFleet, RUN_LABEL_KEY, dockerAvailable, missingKeys, startLiveFleet, waitFor } from "../../harness/fleet";
 import { fillDataset, waitForRedis } from "../../harness/handBuilt";
 import { redisCommand, redisCommands } from "../../harness/resp";

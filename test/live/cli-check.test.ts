@@ -12,7 +12,7 @@ import { EngineContainers } from "../../cli/engine";
 import { main } from "../../cli/nexus-redis";
 import type { CliIo } from "../../cli/core/io";
 import { operationalUrns } from "../../cli/recover";
-import type { CommandRunner, RunOptions } from "../../cli/runner";
+import type { CommandRunner, RunOptions } from "../../cli/core/runner";
 import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../../harness/fleet";
 import { connectOutcome } from "../../harness/ports";
 

@@ -11,7 +11,7 @@ import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../cli/nexus-redis";
 import type { CliIo } from "../../cli/core/io";
-import { spawnRunner } from "../../cli/runner";
+import { spawnRunner } from "../../cli/core/runner";
 import { type LiveFleet, clientTls, dockerAvailable, planCa, startLiveFleet, waitFor } from "../../harness/fleet";
 import { rotateWithStandIn } from "../../harness/rotation";
 import { anotherCa } from "../../harness/tls";

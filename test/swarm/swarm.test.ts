@@ -15,7 +15,7 @@ import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CommandRunner } from "../../cli/runner";
+import type { CommandRunner } from "../../cli/core/runner";
 import { swarmOperationalUrn } from "../../cli/recover";
 import { PROBE_LABEL } from "../../cli/swarm";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";

@@ -43,9 +43,9 @@ import {
     temporaryLabels,
 } from "../../cli/backupVerify";
 import { describeDatabases, parseKeyspace } from "../../cli/keyspace";
-import { ownerState, ownerTag } from "../../cli/owner";
+import { ownerState, ownerTag } from "../../cli/core/owner";
 import { LABEL_ROLE as PROGRAM_ROLE_LABEL } from "../../components/containerSpec";
-import type { RunResult } from "../../cli/runner";
+import type { RunResult } from "../../cli/core/runner";
 import { SAMPLE_SECRETS, fleetOutputs } from "./cli-samples";
 import { cli } from "./cliRun";
 

@@ -15,7 +15,7 @@ import { isSynced, operationalUrns } from "../../cli/recover";
 import { diagnose, diagnosisContext } from "../../cli/diagnose";
 import type { EnvironmentObservation } from "../../cli/observe";
 import { parseInfo } from "../../cli/redisReplies";
-import type { CommandRunner } from "../../cli/runner";
+import type { CommandRunner } from "../../cli/core/runner";
 import { contact, fleetOutputs, healthyStandard, replicaInfoText, user } from "./cli-samples";
 
 function outputsFile(environments: EnvironmentsOutput): string {

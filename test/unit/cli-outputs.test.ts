@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { OutputsError, loadOutputs, parseOutputs, stackOutputCommand } from "../../cli/outputs";
-import type { CommandRunner, RunOptions } from "../../cli/runner";
+import type { CommandRunner, RunOptions } from "../../cli/core/runner";
 import { contact, fleetOutputs, user } from "./cli-samples";
 
 const stackOutput = JSON.stringify({ environments: fleetOutputs });

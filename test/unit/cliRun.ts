@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { main } from "../../cli/nexus-redis";
 import type { CliIo } from "../../cli/core/io";
 import type { ContainerSource } from "../../cli/core/io";
-import type { CommandRunner, RunOptions } from "../../cli/runner";
+import type { CommandRunner, RunOptions } from "../../cli/core/runner";
 
 const ROOT = path.resolve(__dirname, "../..");
 

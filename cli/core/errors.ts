@@ -4,7 +4,7 @@
  * Kept apart from every command so the dispatcher knows them without loading any command.
  */
 import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
-import { EXIT_USAGE } from "./core/exit";
+import { EXIT_USAGE } from "./exit";
 
 export class CliError extends Error {
     constructor(
