@@ -19,7 +19,7 @@ import {
     totalKeys,
 } from "./adoptSettings";
 import { type Info, infoInt } from "./redisReplies";
-import { shellQuote } from "./recover";
+import { shellQuote } from "./core/format";
 
 /** An adoption that cannot go ahead, or cannot go on: exit code 1 (the fleet) or 2 (usage, configuration). */
 export class AdoptError extends Error {

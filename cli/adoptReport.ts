@@ -3,7 +3,7 @@
  * for people or one JSON document. Pure; never holds a password.
  */
 import { type DataSource, type EnvironmentPlan, describeData } from "./adoptPlan";
-import { seconds, tableLines } from "./report";
+import { seconds, tableLines } from "./core/format";
 
 /** Status in the report: the plan's, or after a takeover, what happened. */
 export type ReportStatus = "adopt" | "adopted" | "refused" | "skipped" | "failed" | "rolled back" | "not reached";

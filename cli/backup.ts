@@ -71,7 +71,7 @@ import type { CliIo } from "./core/io";
 import { ownerTag } from "./core/owner";
 import { loadOutputs } from "./outputs";
 import type { EnvironmentOutput, EnvironmentsOutput } from "./fleet/environment";
-import { formatBytes, seconds } from "./report";
+import { formatBytes, seconds } from "./core/format";
 import type { CommandRunner } from "./core/runner";
 
 export const DEFAULT_BACKUP_TIMEOUT_MS = 300_000;

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { temporaryFileOwner } from "./backupManifest";
 import { ownerState } from "./core/owner";
-import { formatBytes } from "./report";
+import { formatBytes } from "./core/format";
 
 /** `root` and `folder` (inside it) exist, the owner's alone when this creates them; `folder` always is. */
 export function createPrivateFolder(root: string, folder: string): void {

@@ -7,7 +7,7 @@ import type { SnapshotOrigin } from "./backupRdb";
 import type { RetentionPolicy } from "./backupRestic";
 import type { DatabaseCount } from "./keyspace";
 import { EXIT_HEALTHY, EXIT_PROBLEMS } from "./core/exit";
-import { formatBytes, tableLines } from "./report";
+import { formatBytes, tableLines } from "./core/format";
 
 export interface SnapshotRecord {
     /** The snapshot and its manifest, as paths the operator gave (relative to where the CLI ran, unless --to was absolute). */

@@ -93,11 +93,6 @@ export function projectName(projectDir: string): string {
     return name;
 }
 
-/** Quotes a command for a POSIX shell, so `--dry-run` prints something to paste. */
-export function shellQuote(command: string[]): string {
-    return command.map((word) => (/^[A-Za-z0-9_\-./:=@%+,]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`)).join(" ");
-}
-
 /** An error that ends `recover` with exit code 2 (usage or configuration) or 1 (the fleet). */
 export class RecoverError extends CliError {
     constructor(message: string, exitCode: 1 | 2) {

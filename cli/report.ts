@@ -9,20 +9,7 @@
 import type { Problem, ReplicationState } from "./diagnose";
 import type { EnvironmentKind } from "../components/protocol";
 import { EXIT_HEALTHY, EXIT_PROBLEMS } from "./core/exit";
-
-/**
- * The lines of a table for people: a header and rows of cells, each column as wide as its
- * widest cell, two spaces apart; the last column is left as long as it is.
- */
-export function tableLines(header: string[], rows: string[][]): string[] {
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) =>
-        cells
-            .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
-            .join("  ")
-            .trimEnd();
-    return [line(header), ...rows.map(line)];
-}
+import { formatBytes, tableLines } from "./core/format";
 
 export type Status = "ok" | "problem" | "fixed";
 
@@ -110,17 +97,6 @@ function lagText(m: Measurement | undefined): string {
     const bytes = m.lagBytes === null ? "?" : formatBytes(m.lagBytes);
     const seconds = m.lagSeconds === null ? "?" : `${m.lagSeconds} s`;
     return `${bytes}, ${seconds}`;
-}
-
-/** A duration for people: "1.2 s"; "-" when there is none. */
-export function seconds(ms: number | null | undefined): string {
-    return ms === null || ms === undefined ? "-" : `${(ms / 1000).toFixed(1)} s`;
-}
-
-export function formatBytes(bytes: number): string {
-    if (bytes < 1024) return `${bytes} B`;
-    if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-    return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 /**

@@ -75,7 +75,7 @@ import type { EnvironmentOutput } from "./fleet/environment";
 import { ownerState, processAlive } from "./core/owner";
 import { parseInfo } from "./redisReplies";
 import { EXIT_HEALTHY, EXIT_PROBLEMS } from "./core/exit";
-import { formatBytes, seconds } from "./report";
+import { formatBytes, seconds } from "./core/format";
 import {
     type LeftoverHelper,
     type RestoreDecision,

@@ -7,7 +7,7 @@
 import { vaultSettings } from "../components/redisServer";
 import type { SnapshotContent } from "./backupManifest";
 import { type DatabaseCount, describeDatabases } from "./keyspace";
-import { formatBytes, seconds } from "./report";
+import { formatBytes, seconds } from "./core/format";
 
 /** The DEBUG DIGEST of an empty dataset (debug.c: a digest of nothing is 20 zero bytes). */
 export const EMPTY_DIGEST = "0".repeat(40);

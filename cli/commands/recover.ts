@@ -5,7 +5,8 @@ import { checkFleet } from "../fleet";
 import type { CliIo, Invocation } from "../core/io";
 import { loadFleet } from "../loadFleet";
 import { loadOutputs } from "../outputs";
-import { recover, shellQuote } from "../recover";
+import { recover } from "../recover";
+import { shellQuote } from "../core/format";
 import { renderTable } from "../report";
 
 export async function run({ values, args, opened }: Invocation, io: CliIo): Promise<number> {

@@ -4,7 +4,8 @@ import type { EnvironmentObservation } from "../../cli/observe";
 import type { EnvironmentOutput } from "../../cli/fleet/environment";
 import { parseInfo } from "../../cli/redisReplies";
 import { buildReport } from "../../cli/fleet";
-import { type FleetReport, exitCode, formatBytes, renderJson, renderTable, statusOf } from "../../cli/report";
+import { type FleetReport, exitCode, renderJson, renderTable, statusOf } from "../../cli/report";
+import { formatBytes } from "../../cli/core/format";
 import { SAMPLE_SECRETS, contact, fleetOutputs, healthySecure, healthyStandard, kb, promotedInfoText, user } from "./cli-samples";
 
 const context = diagnosisContext(fleetOutputs);
