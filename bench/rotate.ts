@@ -17,7 +17,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { aofSettled } from "../cli/redisReplies";
+import { aofSettled } from "../cli/redis/replies";
 import { type LiveFleet, missingKeys, parseInfo } from "../harness/fleet";
 import { rotateWithStandIn } from "../harness/rotation";
 import { type BenchResult, median, result, samplesText } from "./results";

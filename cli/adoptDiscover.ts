@@ -25,8 +25,8 @@ import {
     reachAt,
 } from "./adoptPlan";
 import { parseKeyspace, parseModuleList, renamedCommands } from "./adoptSettings";
-import { type Info, configPairs, parseInfo } from "./redisReplies";
-import { Deadline, type ProbeFailure, RedisSession } from "./session";
+import { type Info, configPairs, parseInfo } from "./redis/replies";
+import { Deadline, type ProbeFailure, RedisSession } from "./redis/session";
 
 /** Label of the container that asks the stack's image for its Redis version; removed right after. */
 export const PROBE_LABEL = "nexus-redis.adopt-probe";

@@ -5,7 +5,7 @@
  * `gateVerdict` after each observation.
  */
 import { type Keyspace, describeKeyspace, keyspaceShortfall, parseKeyspace } from "./adoptSettings";
-import type { Info } from "./redisReplies";
+import type { Info } from "./redis/replies";
 
 /**
  * How long a new vault may stay without answering, neither serving nor loading, once `pulumi

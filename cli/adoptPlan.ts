@@ -18,7 +18,7 @@ import {
     persistenceChange,
     totalKeys,
 } from "./adoptSettings";
-import { type Info, infoInt } from "./redisReplies";
+import { type Info, infoInt } from "./redis/replies";
 import { shellQuote } from "./core/format";
 
 /** An adoption that cannot go ahead, or cannot go on: exit code 1 (the fleet) or 2 (usage, configuration). */

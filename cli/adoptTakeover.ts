@@ -52,9 +52,9 @@ import { type Docker, containerLog, isNotFound } from "./docker";
 import { observeEnvironment } from "./observe";
 import { loadOutputs } from "./outputs";
 import type { EnvironmentsOutput } from "./fleet/environment";
-import { type Info, aofSettled, configPairs, parseInfo } from "./redisReplies";
+import { type Info, aofSettled, configPairs, parseInfo } from "./redis/replies";
 import type { CommandRunner, RunResult } from "./core/runner";
-import { Deadline, RedisSession, type Settled } from "./session";
+import { Deadline, RedisSession, type Settled } from "./redis/session";
 
 /** `docker stop -t`: Redis fsyncs its AOF and saves its RDB before it exits; a big dataset takes a while. */
 export const STOP_SECONDS = 300;

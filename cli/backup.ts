@@ -66,7 +66,7 @@ import {
 import { type Docker, connectDockerFor } from "./docker";
 import { UsageError, parseCommandLine, parseMs } from "./core/errors";
 import { parsePrometheusFile, publishBackupMetrics } from "./metrics";
-import { describeDatabases } from "./keyspace";
+import { describeDatabases } from "./redis/keyspace";
 import type { CliIo } from "./core/io";
 import { ownerTag } from "./core/owner";
 import { loadOutputs } from "./outputs";

@@ -11,7 +11,7 @@
 import * as path from "node:path";
 import type { EnvironmentKind } from "../components/protocol";
 import type { SnapshotOrigin } from "./backupRdb";
-import type { DatabaseCount } from "./keyspace";
+import type { DatabaseCount } from "./redis/keyspace";
 import { safeHostName } from "./core/owner";
 
 /**

@@ -5,7 +5,7 @@
 import type { EnvironmentKind } from "../components/protocol";
 import type { SnapshotOrigin } from "./backupRdb";
 import type { RetentionPolicy } from "./backupRestic";
-import type { DatabaseCount } from "./keyspace";
+import type { DatabaseCount } from "./redis/keyspace";
 import { EXIT_HEALTHY, EXIT_PROBLEMS } from "./core/exit";
 import { formatBytes, tableLines } from "./core/format";
 

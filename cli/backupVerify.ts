@@ -10,7 +10,7 @@ import { DATA_DIR, REDIS_UID } from "../components/redisServer";
 import { tarFileStream } from "./archive";
 import type { SnapshotContent } from "./backupManifest";
 import { type Docker, containerLog, exec, isNotFound } from "./docker";
-import { parseKeyspace } from "./keyspace";
+import { parseKeyspace } from "./redis/keyspace";
 import { ownerState, ownerTag } from "./core/owner";
 
 /** Label of the containers backup and restore create for a moment (scratch servers, file helpers). */

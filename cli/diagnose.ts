@@ -5,7 +5,7 @@
  * `fleet/declared.ts`), and whether re-syncing an operational could lose data.
  */
 import { REDIS_INTERNAL_PORT } from "../components/protocol";
-import { aclDifferences } from "./acl";
+import { aclDifferences } from "./redis/acl";
 import {
     declaredOperationalSettings,
     declaredOperationalUsers,
@@ -17,8 +17,8 @@ import type { EnvironmentObservation, OperationalObservation, VaultObservation }
 import type { SwarmObservation } from "./fleet/environment";
 import type { ContainerFacts } from "./core/io";
 import type { EnvironmentOutput, EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "./fleet/environment";
-import { type AclUser, type ClientEntry, type Info, NO_REPLID, infoInt } from "./redisReplies";
-import { NOTHING_LISTENS, type ProbeFailure } from "./session";
+import { type AclUser, type ClientEntry, type Info, NO_REPLID, infoInt } from "./redis/replies";
+import { NOTHING_LISTENS, type ProbeFailure } from "./redis/session";
 
 export type ProblemCode =
     | "vault-unreachable"

@@ -11,8 +11,8 @@ import { type Diagnosis, type Problem, VAULT_PROBLEMS, resyncRisk } from "./diag
 import { declaredOperationalSettings, declaredTlsPaths } from "./fleet/declared";
 import type { EnvironmentObservation } from "./observe";
 import type { EnvironmentOutput, StandardEnvironmentOutput } from "./fleet/environment";
-import { parseInfo } from "./redisReplies";
-import { Deadline, ProbeError, RedisSession } from "./session";
+import { parseInfo } from "./redis/replies";
+import { Deadline, ProbeError, RedisSession } from "./redis/session";
 
 export interface FixAction {
     /** What it does, for the report; never a password. */

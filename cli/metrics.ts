@@ -23,11 +23,11 @@ import { UsageError } from "./core/errors";
 import type { EnvironmentResult } from "./fleet";
 import type { CliIo } from "./core/io";
 import type { EnvironmentObservation, VaultObservation } from "./observe";
-import { keyCount } from "./redisReplies";
+import { keyCount } from "./redis/replies";
 import { EXIT_HEALTHY, EXIT_USAGE } from "./core/exit";
 import type { FleetReport } from "./report";
-import { type Info, infoInt } from "./redisReplies";
-import type { FailureKind } from "./session";
+import { type Info, infoInt } from "./redis/replies";
+import type { FailureKind } from "./redis/session";
 
 export type Role = "vault" | "operational";
 type LabelName = "environment" | "role" | "code" | "reason";

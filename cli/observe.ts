@@ -5,7 +5,16 @@
  */
 import type { EnvironmentOutput, StandardEnvironmentOutput, SwarmObservation } from "./fleet/environment";
 import { READER_FORBIDDEN_COMMANDS } from "../components/redisServer";
-import { type AclUser, type ClientEntry, type Info, configPairs, keyCount, parseAclUser, parseClientList, parseInfo } from "./redisReplies";
+import {
+    type AclUser,
+    type ClientEntry,
+    type Info,
+    configPairs,
+    keyCount,
+    parseAclUser,
+    parseClientList,
+    parseInfo,
+} from "./redis/replies";
 import {
     declaredOperationalSettings,
     declaredOperationalUsers,
@@ -14,7 +23,7 @@ import {
     declaredVaultUsers,
 } from "./fleet/declared";
 import type { ContainerFacts, ContainerSource } from "./core/io";
-import { Deadline, ProbeError, type ProbeFailure, RedisSession } from "./session";
+import { Deadline, ProbeError, type ProbeFailure, RedisSession } from "./redis/session";
 
 export interface VaultObservation {
     /** Where the conversation stopped, if it did. Everything before it is filled in. */

@@ -68,12 +68,12 @@ import {
 } from "./backupVerify";
 import { type Docker, connectDockerFor, containerLog, exec, isNotFound } from "./docker";
 import { UsageError, parseCommandLine, parseMs } from "./core/errors";
-import { type Keyspace, KeyspaceError, describeDatabases, parseKeyspace } from "./keyspace";
+import { type Keyspace, KeyspaceError, describeDatabases, parseKeyspace } from "./redis/keyspace";
 import type { CliIo } from "./core/io";
 import { loadOutputs } from "./outputs";
 import type { EnvironmentOutput } from "./fleet/environment";
 import { ownerState, processAlive } from "./core/owner";
-import { parseInfo } from "./redisReplies";
+import { parseInfo } from "./redis/replies";
 import { EXIT_HEALTHY, EXIT_PROBLEMS } from "./core/exit";
 import { formatBytes, seconds } from "./core/format";
 import {
@@ -98,7 +98,7 @@ import {
     wayBackCommands,
 } from "./restorePlan";
 import type { CommandRunner } from "./core/runner";
-import { Deadline, RedisSession, type SessionTarget } from "./session";
+import { Deadline, RedisSession, type SessionTarget } from "./redis/session";
 
 export const DEFAULT_RESTORE_TIMEOUT_MS = 600_000;
 

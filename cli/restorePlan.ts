@@ -6,7 +6,7 @@
  */
 import { vaultSettings } from "../components/redisServer";
 import type { SnapshotContent } from "./backupManifest";
-import { type DatabaseCount, describeDatabases } from "./keyspace";
+import { type DatabaseCount, describeDatabases } from "./redis/keyspace";
 import { formatBytes, seconds } from "./core/format";
 
 /** The DEBUG DIGEST of an empty dataset (debug.c: a digest of nothing is 20 zero bytes). */

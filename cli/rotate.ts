@@ -23,7 +23,7 @@ import { PASSWORD_ROLES, type PasswordRole, isValidPassword } from "../component
 import { CliError } from "./core/errors";
 import type { EnvironmentOutput, EnvironmentsOutput } from "./fleet/environment";
 import type { CommandRunner } from "./core/runner";
-import { Deadline, ProbeError, RedisSession } from "./session";
+import { Deadline, ProbeError, RedisSession } from "./redis/session";
 
 /** An error that ends `rotate` with exit code 2 (usage or configuration) or 1 (the fleet). */
 export class RotateError extends CliError {

@@ -29,7 +29,7 @@ import { engineAddress } from "./engine";
 import type { NodeFacts, PlacementSource, SwarmObservation, TaskPlacement } from "./fleet/environment";
 import { OutputsError } from "./outputs";
 import type { EnvironmentOutput, EnvironmentsOutput } from "./fleet/environment";
-import { type FailureKind, type Relay, type RelayedAddress, RelayError } from "./session";
+import { type FailureKind, type Relay, type RelayedAddress, RelayError } from "./redis/session";
 
 /** Label on the probe container: `docker ps --filter label=nexus-redis.probe` finds a stray one. */
 export const PROBE_LABEL = "nexus-redis.probe";

@@ -8,8 +8,8 @@
  * backoff to the measurement.
  */
 import * as net from "node:net";
-import { parseInfo } from "../cli/redisReplies";
-import { type Reply, encodeCommand, parseReply } from "../cli/resp";
+import { parseInfo } from "../cli/redis/replies";
+import { type Reply, encodeCommand, parseReply } from "../cli/redis/resp";
 
 export type { Reply };
 

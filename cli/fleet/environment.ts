@@ -5,7 +5,7 @@
  * Types only: parsing and loading are in outputs.ts.
  */
 import type { ContainerSource } from "../core/io";
-import type { Relay } from "../session";
+import type { Relay } from "../redis/session";
 
 /** Where a client on the Docker host reaches one container (on Swarm: one service, on its overlay). */
 export interface EndpointOutput {

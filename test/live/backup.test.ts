@@ -14,7 +14,7 @@ import * as path from "node:path";
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABEL_TEMPORARY } from "../../cli/backupVerify";
-import { parseKeyspace } from "../../cli/keyspace";
+import { parseKeyspace } from "../../cli/redis/keyspace";
 import { main } from "../../cli/nexus-redis";
 import type { CliIo } from "../../cli/core/io";
 import { validateEnvironments } from "../../cli/outputs";

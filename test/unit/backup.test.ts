@@ -42,7 +42,7 @@ import {
     scratchCommand,
     temporaryLabels,
 } from "../../cli/backupVerify";
-import { describeDatabases, parseKeyspace } from "../../cli/keyspace";
+import { describeDatabases, parseKeyspace } from "../../cli/redis/keyspace";
 import { ownerState, ownerTag } from "../../cli/core/owner";
 import { LABEL_ROLE as PROGRAM_ROLE_LABEL } from "../../components/containerSpec";
 import type { RunResult } from "../../cli/core/runner";

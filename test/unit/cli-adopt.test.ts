@@ -33,7 +33,7 @@ import {
 import { type AdoptReport, renderJson, renderTable } from "../../cli/adoptReport";
 import { newVaultSettings, persistenceChange } from "../../cli/adoptSettings";
 import { type Journal, readyingArgs, replicationCommands, rollbackText, undoCommands, undoPlan } from "../../cli/adoptRollback";
-import { aofSettled } from "../../cli/redisReplies";
+import { aofSettled } from "../../cli/redis/replies";
 import { askVault, containerFacts } from "../../cli/adoptDiscover";
 import { WriteProbe } from "../../cli/adoptTakeover";
 import { HELP, main } from "../../cli/nexus-redis";

@@ -10,7 +10,7 @@ import {
 } from "../../cli/diagnose";
 import type { EnvironmentObservation } from "../../cli/observe";
 import type { ContainerFacts } from "../../cli/core/io";
-import { configPairs, parseInfo } from "../../cli/redisReplies";
+import { configPairs, parseInfo } from "../../cli/redis/replies";
 import {
     OTHER_REPLID,
     VAULT_REPLID,

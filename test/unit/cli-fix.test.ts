@@ -4,7 +4,7 @@ import type { EnvironmentObservation } from "../../cli/observe";
 import { DEFAULT_SYNC_TIMEOUT_MS, type FixPlan, applyFix, planFix } from "../../cli/fix";
 import { HELP } from "../../cli/nexus-redis";
 import { FakeRedis } from "./cli-fake-redis";
-import { parseInfo } from "../../cli/redisReplies";
+import { parseInfo } from "../../cli/redis/replies";
 import {
     OTHER_REPLID,
     PROMOTED_REPLID,

@@ -14,7 +14,7 @@ import type { EnvironmentsOutput } from "../../cli/fleet/environment";
 import { isSynced, operationalUrns } from "../../cli/recover";
 import { diagnose, diagnosisContext } from "../../cli/diagnose";
 import type { EnvironmentObservation } from "../../cli/observe";
-import { parseInfo } from "../../cli/redisReplies";
+import { parseInfo } from "../../cli/redis/replies";
 import type { CommandRunner } from "../../cli/core/runner";
 import { contact, fleetOutputs, healthyStandard, replicaInfoText, user } from "./cli-samples";
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { diagnose, diagnosisContext } from "../../cli/diagnose";
 import type { EnvironmentObservation } from "../../cli/observe";
 import type { EnvironmentOutput } from "../../cli/fleet/environment";
-import { parseInfo } from "../../cli/redisReplies";
+import { parseInfo } from "../../cli/redis/replies";
 import { buildReport } from "../../cli/fleet";
 import { type FleetReport, exitCode, renderJson, renderTable, statusOf } from "../../cli/report";
 import { formatBytes } from "../../cli/core/format";

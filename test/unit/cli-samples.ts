@@ -7,7 +7,7 @@ import { declaredOperationalSettings, declaredVaultSettings } from "../../cli/fl
 import type { EnvironmentObservation } from "../../cli/observe";
 import { FakeRedis, type Reply } from "./cli-fake-redis";
 import type { EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "../../cli/fleet/environment";
-import { parseClientList, parseInfo } from "../../cli/redisReplies";
+import { parseClientList, parseInfo } from "../../cli/redis/replies";
 
 export const VAULT_REPLID = "fc19e59b521c479238bf4b9d1eeb4b122050d692";
 export const OTHER_REPLID = "524a51f698518afb2f855a61e565a355e0e7e0fb";

@@ -5,7 +5,7 @@
 import * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Deadline, ProbeError, type Relay, RedisSession, RelayError } from "../../cli/session";
+import { Deadline, ProbeError, type Relay, RedisSession, RelayError } from "../../cli/redis/session";
 import { FakeRedis, type Reply } from "./cli-fake-redis";
 
 const fake = new FakeRedis((command): Reply => {

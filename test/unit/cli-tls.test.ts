@@ -1,11 +1,11 @@
 /** The CLI's side of TLS: what each TLS failure means, the certificate's expiry, and the CA in the outputs. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CERT_EXPIRY_WARNING_DAYS, certificateProblem } from "../../cli/diagnose";
-import { Deadline, RedisSession } from "../../cli/session";
+import { Deadline, RedisSession } from "../../cli/redis/session";
 import { anotherCa, testCa } from "../../harness/tls";
 import { certRequest, locallySignedCert, privateKey } from "../../plan/tlsStandIn";
 import { OutputsError, parseOutputs } from "../../cli/outputs";
-import { classifyTlsFailure } from "../../cli/tlsFailure";
+import { classifyTlsFailure } from "../../cli/redis/tlsFailure";
 
 describe.each([
     ["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "unable to verify the first certificate", true, "tls", /the stack's CA did not sign/],

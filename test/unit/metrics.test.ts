@@ -28,7 +28,7 @@ import {
 import type { CliIo } from "../../cli/core/io";
 import type { EnvironmentObservation, VaultObservation } from "../../cli/observe";
 import type { EnvironmentOutput } from "../../cli/fleet/environment";
-import { keyCount, parseInfo } from "../../cli/redisReplies";
+import { keyCount, parseInfo } from "../../cli/redis/replies";
 import { prometheusAvailable, promtool } from "../../harness/prometheus";
 import { cli } from "./cliRun";
 import {

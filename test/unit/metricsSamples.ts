@@ -12,7 +12,7 @@ import { type EnvironmentResult, buildReport } from "../../cli/fleet";
 import { type Sample, backupSamples, checkSamples } from "../../cli/metrics";
 import type { EnvironmentObservation } from "../../cli/observe";
 import type { EnvironmentOutput } from "../../cli/fleet/environment";
-import { parseInfo } from "../../cli/redisReplies";
+import { parseInfo } from "../../cli/redis/replies";
 import { contact, fleetOutputs, healthySecure, healthyStandard, kb, user } from "./cli-samples";
 
 const FIXTURES = path.join(__dirname, "fixtures/info");

@@ -3,7 +3,7 @@
  * CONFIG GET's flat name/value list, and what INFO persistence says of the AOF. Pure, so the
  * diagnosis is tested on samples.
  */
-import { kindOf } from "../components/values";
+import { kindOf } from "../../components/values";
 
 /** `INFO` text as `field → value` (section headers and blank lines dropped). */
 export type Info = Readonly<Record<string, string>>;

@@ -32,8 +32,8 @@
  * `-@dangerous`. Either gives KEYS back to clients without a password, and the tokens still
  * compare equal: seeing it needs the categories' contents (ACL CAT) or the rules' order.
  */
-import { passwordHash } from "../components/redisServer";
-import type { AclUser } from "./redisReplies";
+import { passwordHash } from "../../components/redisServer";
+import type { AclUser } from "./replies";
 
 /** Differences between a user as Redis reports it and its declared rules, in words; [] when none. Never a password. */
 export function aclDifferences(actual: AclUser | undefined, declared: string[]): string[] {
