@@ -13,7 +13,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { type Docker, connectDocker } from "./docker";
+import { type Docker, connectDocker } from "./docker/client";
 import type { ConfigKey } from "../config";
 import {
     AdoptError,

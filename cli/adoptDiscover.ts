@@ -6,7 +6,7 @@
  * at once with its anonymous volume.
  */
 import { statSync } from "node:fs";
-import { type Docker, containerLog, imageExists, isNotFound } from "./docker";
+import { type Docker, containerLog, imageExists, isNotFound } from "./docker/client";
 import { LABEL_ENVIRONMENT } from "../components/containerSpec";
 import { containerName } from "../components/redisServer";
 import {

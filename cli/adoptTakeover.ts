@@ -48,7 +48,7 @@ import {
 } from "./adoptRollback";
 import { type Keyspace, describeKeyspace, keyspaceShortfall, parseKeyspace } from "./adoptSettings";
 import { diagnose, diagnosisContext } from "./diagnose";
-import { type Docker, containerLog, isNotFound } from "./docker";
+import { type Docker, containerLog, isNotFound } from "./docker/client";
 import { observeEnvironment } from "./observe";
 import { loadOutputs } from "./outputs";
 import type { EnvironmentsOutput } from "./fleet/environment";

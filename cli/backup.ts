@@ -63,7 +63,7 @@ import {
     loadWithItsDatabases,
     removeAbandonedScratch,
 } from "./backupVerify";
-import { type Docker, connectDockerFor } from "./docker";
+import { type Docker, connectDockerFor } from "./docker/client";
 import { UsageError, parseCommandLine, parseMs } from "./core/errors";
 import { parsePrometheusFile, publishBackupMetrics } from "./metrics";
 import { describeDatabases } from "./redis/keyspace";

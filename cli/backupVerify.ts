@@ -7,9 +7,9 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { DATA_DIR, REDIS_UID } from "../components/redisServer";
-import { tarFileStream } from "./archive";
+import { tarFileStream } from "./docker/archive";
 import type { SnapshotContent } from "./backupManifest";
-import { type Docker, containerLog, exec, isNotFound } from "./docker";
+import { type Docker, containerLog, exec, isNotFound } from "./docker/client";
 import { parseKeyspace } from "./redis/keyspace";
 import { ownerState, ownerTag } from "./core/owner";
 

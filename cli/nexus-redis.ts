@@ -222,7 +222,7 @@ export function processIo(): CliIo {
 /** The engine DOCKER_HOST names (else the local socket); its module is loaded only when a server does not answer. */
 function dockerEngine(dockerHost: string | undefined): ContainerSource {
     return {
-        inspect: async (name, timeoutMs) => new (await import("./engine.js")).EngineContainers(dockerHost).inspect(name, timeoutMs),
+        inspect: async (name, timeoutMs) => new (await import("./docker/engine.js")).EngineContainers(dockerHost).inspect(name, timeoutMs),
     };
 }
 

@@ -27,7 +27,7 @@ import { performance } from "node:perf_hooks";
 import { Transform } from "node:stream";
 import { IN_CONTAINER_TLS, REDIS_UID, vaultSettings } from "../components/redisServer";
 import { extract } from "tar-stream";
-import { tarFileStream } from "./archive";
+import { tarFileStream } from "./docker/archive";
 import { SWARM_REFUSAL } from "./backup";
 import { readHead, sha256File } from "./backupFiles";
 import {
@@ -66,7 +66,7 @@ import {
     temporaryLabels,
     temporaryName,
 } from "./backupVerify";
-import { type Docker, connectDockerFor, containerLog, exec, isNotFound } from "./docker";
+import { type Docker, connectDockerFor, containerLog, exec, isNotFound } from "./docker/client";
 import { UsageError, parseCommandLine, parseMs } from "./core/errors";
 import { type Keyspace, KeyspaceError, describeDatabases, parseKeyspace } from "./redis/keyspace";
 import type { CliIo } from "./core/io";

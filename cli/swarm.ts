@@ -25,7 +25,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { Writable } from "node:stream";
 import type Dockerode from "dockerode";
-import { engineAddress } from "./engine";
+import { engineAddress } from "./docker/engine";
 import type { NodeFacts, PlacementSource, SwarmObservation, TaskPlacement } from "./fleet/environment";
 import { OutputsError } from "./outputs";
 import type { EnvironmentOutput, EnvironmentsOutput } from "./fleet/environment";

@@ -14,4 +14,4 @@ export {
     imageExists,
     isNotFound,
     negotiateApiVersion,
-} from "../cli/docker";
+} from "../cli/docker/client";

@@ -18,7 +18,7 @@ import { rmSync } from "node:fs";
 import * as path from "node:path";
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tarArchive } from "../../cli/archive";
+import { tarArchive } from "../../cli/docker/archive";
 import { READYING_LABEL } from "../../cli/adoptTakeover";
 import { removeRun } from "../../harness/cleanup";
 import { type Docker, isNotFound } from "../../harness/docker";

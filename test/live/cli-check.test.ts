@@ -8,7 +8,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EngineContainers } from "../../cli/engine";
+import { EngineContainers } from "../../cli/docker/engine";
 import { main } from "../../cli/nexus-redis";
 import type { CliIo } from "../../cli/core/io";
 import { operationalUrns } from "../../cli/recover";

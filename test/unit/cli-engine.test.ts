@@ -8,7 +8,7 @@ import * as http from "node:http";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EngineContainers, containerFacts } from "../../cli/engine";
+import { EngineContainers, containerFacts } from "../../cli/docker/engine";
 
 /** What `docker inspect` of a running container cut off its only network returns (the fields check reads, and some it does not). */
 const DETACHED = {

@@ -14,7 +14,7 @@ import type { NodeFacts, SwarmObservation } from "../../cli/fleet/environment";
 import { parseOutputs } from "../../cli/outputs";
 import type { EnvironmentsOutput, StandardEnvironmentOutput } from "../../cli/fleet/environment";
 import { recoverCommand, swarmOperationalUrn } from "../../cli/recover";
-import { engineAddress } from "../../cli/engine";
+import { engineAddress } from "../../cli/docker/engine";
 import { RELAY_SCRIPT, relayFailure } from "../../cli/swarm";
 import { healthyStandard } from "./cli-samples";
 import { cli } from "./cliRun";

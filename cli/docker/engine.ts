@@ -10,8 +10,8 @@
  * about 30 ms. The fields read (State, NetworkSettings.Networks) are the same in every API
  * version, so the path is unversioned.
  */
-import type { ContainerFacts, ContainerSource } from "./core/io";
-import { OutputsError } from "./outputs";
+import type { ContainerFacts, ContainerSource } from "../core/io";
+import { OutputsError } from "../outputs";
 
 /** A local socket, or a host and port (plain HTTP), as dockerode's options name them. */
 export interface EngineAddress {

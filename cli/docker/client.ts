@@ -12,7 +12,7 @@
  */
 import { Writable } from "node:stream";
 import Docker from "dockerode";
-import { UsageError } from "./core/errors";
+import { UsageError } from "../core/errors";
 
 export type { Docker };
 
