@@ -11,7 +11,8 @@
  * version, so the path is unversioned.
  */
 import type { ContainerFacts, ContainerSource } from "../core/io";
-import { OutputsError } from "../outputs";
+import { EXIT_USAGE } from "../core/exit";
+import { CliError } from "../core/errors";
 
 /** A local socket, or a host and port (plain HTTP), as dockerode's options name them. */
 export interface EngineAddress {
@@ -27,7 +28,8 @@ export function engineAddress(dockerHost: string | undefined): EngineAddress {
     if (dockerHost.startsWith("unix://")) return { socketPath: dockerHost.slice("unix://".length) };
     const tcp = /^tcp:\/\/([^:/]+)(?::(\d+))?\/?$/.exec(dockerHost);
     if (tcp) return { host: tcp[1], port: Number(tcp[2] ?? 2375), protocol: "http" };
-    throw new OutputsError(`DOCKER_HOST ${dockerHost} is neither unix:///PATH nor tcp://HOST:PORT`);
+    // A configuration error (exit 2), as the stack output's were: the docker layer imports no fleet code.
+    throw new CliError(`DOCKER_HOST ${dockerHost} is neither unix:///PATH nor tcp://HOST:PORT`, EXIT_USAGE);
 }
 
 /** The facts `check` uses from an inspect body (`GET /containers/{name}/json`). Pure. */
