@@ -50,7 +50,7 @@ import { type Keyspace, describeKeyspace, keyspaceShortfall, parseKeyspace } fro
 import { diagnose, diagnosisContext } from "./diagnose";
 import { type Docker, containerLog, isNotFound } from "./docker/client";
 import { observeEnvironment } from "./observe";
-import { loadOutputs } from "./outputs";
+import { loadOutputs } from "./fleet/outputs";
 import type { EnvironmentsOutput } from "./fleet/environment";
 import { type Info, aofSettled, configPairs, parseInfo } from "./redis/replies";
 import type { CommandRunner, RunResult } from "./core/runner";

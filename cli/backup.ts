@@ -69,7 +69,7 @@ import { parsePrometheusFile, publishBackupMetrics } from "./metrics";
 import { describeDatabases } from "./redis/keyspace";
 import type { CliIo } from "./core/io";
 import { ownerTag } from "./core/owner";
-import { loadOutputs } from "./outputs";
+import { loadOutputs } from "./fleet/outputs";
 import type { EnvironmentOutput, EnvironmentsOutput } from "./fleet/environment";
 import { formatBytes, seconds } from "./core/format";
 import type { CommandRunner } from "./core/runner";
@@ -217,7 +217,7 @@ export async function backupCommand(argv: string[], io: CliIo): Promise<number> 
     }
     const environments = await loadOutputs({ file: options.outputs, stack: options.stack }, io);
     // On Swarm each vault is reached through the CLI's probe on the overlay (cli/swarm.ts), for as long as the backup may take.
-    const swarm = Object.values(environments).some((e) => e.platform === "swarm") ? await import("./swarm.js") : undefined;
+    const swarm = Object.values(environments).some((e) => e.platform === "swarm") ? await import("./fleet/swarm.js") : undefined;
     const route = swarm ? await swarm.attachSwarmRoute(environments, io.env, Math.ceil(options.timeoutMs / 1000) + 60) : undefined;
     try {
         // On Swarm the scratch server runs on the manager the CLI talks to (DOCKER_HOST names it).

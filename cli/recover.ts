@@ -12,7 +12,7 @@ import { parse } from "yaml";
 import { type Diagnosis, VAULT_PROBLEMS, diagnose, diagnosisContext, resyncRisk } from "./diagnose";
 import { observeEnvironment } from "./observe";
 import { CliError } from "./core/errors";
-import { OutputsError } from "./outputs";
+import { OutputsError } from "./fleet/outputs";
 import type { EnvironmentsOutput } from "./fleet/environment";
 import type { CommandRunner } from "./core/runner";
 

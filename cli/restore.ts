@@ -70,7 +70,7 @@ import { type Docker, connectDockerFor, containerLog, exec, isNotFound } from ".
 import { UsageError, parseCommandLine, parseMs } from "./core/errors";
 import { type Keyspace, KeyspaceError, describeDatabases, parseKeyspace } from "./redis/keyspace";
 import type { CliIo } from "./core/io";
-import { loadOutputs } from "./outputs";
+import { loadOutputs } from "./fleet/outputs";
 import type { EnvironmentOutput } from "./fleet/environment";
 import { ownerState, processAlive } from "./core/owner";
 import { parseInfo } from "./redis/replies";

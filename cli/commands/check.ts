@@ -3,7 +3,7 @@ import { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_SYNC_TIMEOUT_MS } from "../core/defau
 import { UsageError, parseMs } from "../core/errors";
 import { buildReport, checkEnvironments } from "../fleet";
 import type { CliIo, Invocation } from "../core/io";
-import { loadFleet } from "../loadFleet";
+import { loadFleet } from "../fleet/load";
 import type { EnvironmentsOutput } from "../fleet/environment";
 import { exitCode, renderJson, renderTable } from "../report";
 

@@ -3,8 +3,8 @@ import { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS } from "../core/defau
 import { UsageError, parseMs } from "../core/errors";
 import { checkFleet } from "../fleet";
 import type { CliIo, Invocation } from "../core/io";
-import { loadFleet } from "../loadFleet";
-import { loadOutputs } from "../outputs";
+import { loadFleet } from "../fleet/load";
+import { loadOutputs } from "../fleet/outputs";
 import { recover } from "../recover";
 import { shellQuote } from "../core/format";
 import { renderTable } from "../report";

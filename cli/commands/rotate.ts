@@ -2,7 +2,7 @@
 import { DEFAULT_CHECK_TIMEOUT_MS } from "../core/defaults";
 import { UsageError, parseMs } from "../core/errors";
 import type { CliIo, Invocation } from "../core/io";
-import { loadFleet } from "../loadFleet";
+import { loadFleet } from "../fleet/load";
 import { rotate } from "../rotate";
 
 export async function run({ values, args, opened }: Invocation, io: CliIo): Promise<number> {

@@ -17,7 +17,7 @@ import { LABEL_TEMPORARY } from "../../cli/backupVerify";
 import { parseKeyspace } from "../../cli/redis/keyspace";
 import { main } from "../../cli/nexus-redis";
 import type { CliIo } from "../../cli/core/io";
-import { validateEnvironments } from "../../cli/outputs";
+import { validateEnvironments } from "../../cli/fleet/outputs";
 import { type RestoreOptions, parseRestoreArgs, restore } from "../../cli/restore";
 import { spawnRunner } from "../../cli/core/runner";
 import { type LiveFleet, RUN_LABEL_KEY, dockerAvailable, missingKeys, startLiveFleet, waitFor } from "../../harness/fleet";

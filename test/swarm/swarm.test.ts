@@ -17,7 +17,7 @@ import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CommandRunner } from "../../cli/core/runner";
 import { swarmOperationalUrn } from "../../cli/recover";
-import { PROBE_LABEL } from "../../cli/swarm";
+import { PROBE_LABEL } from "../../cli/fleet/swarm";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
 import { exec } from "../../harness/docker";
 import { missingKeys, parseInfo } from "../../harness/fleet";

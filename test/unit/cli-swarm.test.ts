@@ -11,11 +11,11 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { type Diagnosis, diagnose, diagnosisContext, withPlacement } from "../../cli/diagnose";
 import type { NodeFacts, SwarmObservation } from "../../cli/fleet/environment";
-import { parseOutputs } from "../../cli/outputs";
+import { parseOutputs } from "../../cli/fleet/outputs";
 import type { EnvironmentsOutput, StandardEnvironmentOutput } from "../../cli/fleet/environment";
 import { recoverCommand, swarmOperationalUrn } from "../../cli/recover";
 import { engineAddress } from "../../cli/docker/engine";
-import { RELAY_SCRIPT, relayFailure } from "../../cli/swarm";
+import { RELAY_SCRIPT, relayFailure } from "../../cli/fleet/swarm";
 import { healthyStandard } from "./cli-samples";
 import { cli } from "./cliRun";
 

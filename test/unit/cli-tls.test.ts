@@ -4,7 +4,7 @@ import { CERT_EXPIRY_WARNING_DAYS, certificateProblem } from "../../cli/diagnose
 import { Deadline, RedisSession } from "../../cli/redis/session";
 import { anotherCa, testCa } from "../../harness/tls";
 import { certRequest, locallySignedCert, privateKey } from "../../plan/tlsStandIn";
-import { OutputsError, parseOutputs } from "../../cli/outputs";
+import { OutputsError, parseOutputs } from "../../cli/fleet/outputs";
 import { classifyTlsFailure } from "../../cli/redis/tlsFailure";
 
 describe.each([

@@ -5,11 +5,11 @@
  * is made, so a typo is a configuration error naming its key, never a half-run check.
  */
 import { readFileSync } from "node:fs";
-import { CliError } from "./core/errors";
-import type { CredentialsOutput, EndpointOutput, EndpointTls, EnvironmentsOutput, PlatformOutput, VaultOutput } from "./fleet/environment";
-import { describeValue, kindOf } from "../components/values";
-import { EXIT_USAGE } from "./core/exit";
-import type { CommandRunner, RunResult } from "./core/runner";
+import { CliError } from "../core/errors";
+import type { CredentialsOutput, EndpointOutput, EndpointTls, EnvironmentsOutput, PlatformOutput, VaultOutput } from "./environment";
+import { describeValue, kindOf } from "../../components/values";
+import { EXIT_USAGE } from "../core/exit";
+import type { CommandRunner, RunResult } from "../core/runner";
 
 /** What `pulumi stack output` prints for a secret without `--show-secrets`. */
 export const SECRET_PLACEHOLDER = "[secret]";

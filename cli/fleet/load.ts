@@ -5,10 +5,10 @@
  * `recover` work there, other commands are Docker-only. On Docker, `check` and `recover` ask
  * the engine why a server does not answer (cli/engine.ts).
  */
-import { UsageError } from "./core/errors";
-import type { CliIo, Closeable } from "./core/io";
+import { UsageError } from "../core/errors";
+import type { CliIo, Closeable } from "../core/io";
 import { type OutputsSource, loadOutputs } from "./outputs";
-import type { EnvironmentsOutput } from "./fleet/environment";
+import type { EnvironmentsOutput } from "./environment";
 
 export async function loadFleet(
     command: string,
