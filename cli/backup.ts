@@ -129,15 +129,6 @@ Exit codes:
      redis-cli, restic or Docker engine, no restic password)
   3  internal error: a bug in nexus-redis (the stack trace is on stderr)`;
 
-/**
- * restore stops and restarts a vault's container and swaps its files: a Swarm service's task
- * is Swarm's to stop and replace, so restore is Docker-only. (backup works on Swarm: it reaches
- * the vault through the CLI's probe on the overlay, and verifies in a scratch container of the
- * service's image on the manager.)
- */
-export const SWARM_REFUSAL =
-    "works on platform docker only: it stops and restarts the vault's container, which on Swarm is the service's task, Swarm's to stop and replace; use check, check --fix, recover and backup there";
-
 export interface BackupOptions {
     environments: string[];
     to: string;

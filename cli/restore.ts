@@ -28,7 +28,6 @@ import { Transform } from "node:stream";
 import { IN_CONTAINER_TLS, REDIS_UID, vaultSettings } from "../components/redisServer";
 import { extract } from "tar-stream";
 import { tarFileStream } from "./docker/archive";
-import { SWARM_REFUSAL } from "./backup";
 import { readHead, sha256File } from "./backupFiles";
 import {
     type BackupManifest,
@@ -248,6 +247,15 @@ export interface RestoreReport {
         operationalSyncMs: number | null;
     };
 }
+
+/**
+ * restore stops and restarts a vault's container and swaps its files: a Swarm service's task
+ * is Swarm's to stop and replace, so restore is Docker-only. (backup works on Swarm: it reaches
+ * the vault through the CLI's probe on the overlay, and verifies in a scratch container of the
+ * service's image on the manager.)
+ */
+const SWARM_REFUSAL =
+    "works on platform docker only: it stops and restarts the vault's container, which on Swarm is the service's task, Swarm's to stop and replace; use check, check --fix, recover and backup there";
 
 /** `nexus-redis restore ARGS`: the exit code. */
 export async function restoreCommand(argv: string[], io: CliIo): Promise<number> {
