@@ -21,7 +21,7 @@
  */
 import * as fs from "node:fs";
 import * as net from "node:net";
-import { type Batch, operationalBatch, vaultBatch } from "../cli/observe";
+import { type Batch, operationalBatch, vaultBatch } from "../cli/health/observe";
 import type { EnvironmentsOutput } from "../cli/fleet/environment";
 import { ReplyReader, encodeCommand } from "../cli/redis/resp";
 

@@ -47,9 +47,9 @@ import {
     undoPlan,
 } from "./adoptRollback";
 import { type Keyspace, describeKeyspace, keyspaceShortfall, parseKeyspace } from "./adoptSettings";
-import { diagnose, diagnosisContext } from "./diagnose";
+import { diagnose, diagnosisContext } from "./health/diagnose";
 import { type Docker, containerLog, isNotFound } from "./docker/client";
-import { observeEnvironment } from "./observe";
+import { observeEnvironment } from "./health/observe";
 import { loadOutputs } from "./fleet/outputs";
 import type { EnvironmentsOutput } from "./fleet/environment";
 import { type Info, aofSettled, configPairs, parseInfo } from "./redis/replies";

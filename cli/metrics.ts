@@ -18,14 +18,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { REDIS_INTERNAL_PORT } from "../components/protocol";
 import type { BackupReport } from "./backupReport";
-import { type ProblemCode, VAULT_PROBLEMS } from "./diagnose";
+import { type ProblemCode, VAULT_PROBLEMS } from "./health/diagnose";
 import { UsageError } from "./core/errors";
-import type { EnvironmentResult } from "./fleet";
+import type { EnvironmentResult } from "./health/checkFleet";
 import type { CliIo } from "./core/io";
-import type { EnvironmentObservation, VaultObservation } from "./observe";
+import type { EnvironmentObservation, VaultObservation } from "./health/observe";
 import { keyCount } from "./redis/replies";
 import { EXIT_HEALTHY, EXIT_USAGE } from "./core/exit";
-import type { FleetReport } from "./report";
+import type { FleetReport } from "./health/report";
 import { type Info, infoInt } from "./redis/replies";
 import type { FailureKind } from "./redis/session";
 

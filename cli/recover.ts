@@ -9,8 +9,8 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { type Diagnosis, VAULT_PROBLEMS, diagnose, diagnosisContext, resyncRisk } from "./diagnose";
-import { observeEnvironment } from "./observe";
+import { type Diagnosis, VAULT_PROBLEMS, diagnose, diagnosisContext, resyncRisk } from "./health/diagnose";
+import { observeEnvironment } from "./health/observe";
 import { CliError } from "./core/errors";
 import { OutputsError } from "./fleet/outputs";
 import type { EnvironmentsOutput } from "./fleet/environment";

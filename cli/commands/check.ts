@@ -1,11 +1,11 @@
 /** `nexus-redis check [--fix]`: every environment of the stack at once, one row each. */
 import { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_SYNC_TIMEOUT_MS } from "../core/defaults";
 import { UsageError, parseMs } from "../core/errors";
-import { buildReport, checkEnvironments } from "../fleet";
+import { buildReport, checkEnvironments } from "../health/checkFleet";
 import type { CliIo, Invocation } from "../core/io";
 import { loadFleet } from "../fleet/load";
 import type { EnvironmentsOutput } from "../fleet/environment";
-import { exitCode, renderJson, renderTable } from "../report";
+import { exitCode, renderJson, renderTable } from "../health/report";
 
 export async function run({ values, args, opened }: Invocation, io: CliIo): Promise<number> {
     if (args.length > 0) throw new UsageError(`check takes no arguments, got "${args.join(" ")}" (use --env NAME to choose environments)`);

@@ -1,13 +1,13 @@
 /** `nexus-redis recover ENV`: the protocol's disaster recovery of one operational, through Pulumi. */
 import { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS } from "../core/defaults";
 import { UsageError, parseMs } from "../core/errors";
-import { checkFleet } from "../fleet";
+import { checkFleet } from "../health/checkFleet";
 import type { CliIo, Invocation } from "../core/io";
 import { loadFleet } from "../fleet/load";
 import { loadOutputs } from "../fleet/outputs";
 import { recover } from "../recover";
 import { shellQuote } from "../core/format";
-import { renderTable } from "../report";
+import { renderTable } from "../health/report";
 
 export async function run({ values, args, opened }: Invocation, io: CliIo): Promise<number> {
     if (args.length !== 1)

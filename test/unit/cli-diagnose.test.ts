@@ -7,8 +7,8 @@ import {
     replicaConnection,
     replicationLag,
     writeRefusals,
-} from "../../cli/diagnose";
-import type { EnvironmentObservation } from "../../cli/observe";
+} from "../../cli/health/diagnose";
+import type { EnvironmentObservation } from "../../cli/health/observe";
 import type { ContainerFacts } from "../../cli/core/io";
 import { configPairs, parseInfo } from "../../cli/redis/replies";
 import {

@@ -5,7 +5,7 @@
  */
 import * as net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { observeEnvironment } from "../../cli/observe";
+import { observeEnvironment } from "../../cli/health/observe";
 import type { ContainerSource } from "../../cli/core/io";
 import { contact, contactServer } from "./cli-samples";
 

@@ -4,7 +4,7 @@
  * test bends into one failure. Not a test file itself (no `.test.ts`).
  */
 import { declaredOperationalSettings, declaredVaultSettings } from "../../cli/fleet/declared";
-import type { EnvironmentObservation } from "../../cli/observe";
+import type { EnvironmentObservation } from "../../cli/health/observe";
 import { FakeRedis, type Reply } from "./cli-fake-redis";
 import type { EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "../../cli/fleet/environment";
 import { parseClientList, parseInfo } from "../../cli/redis/replies";

@@ -9,7 +9,7 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { type Diagnosis, diagnose, diagnosisContext, withPlacement } from "../../cli/diagnose";
+import { type Diagnosis, diagnose, diagnosisContext, withPlacement } from "../../cli/health/diagnose";
 import type { NodeFacts, SwarmObservation } from "../../cli/fleet/environment";
 import { parseOutputs } from "../../cli/fleet/outputs";
 import type { EnvironmentsOutput, StandardEnvironmentOutput } from "../../cli/fleet/environment";

@@ -1,6 +1,6 @@
 /** The CLI's side of TLS: what each TLS failure means, the certificate's expiry, and the CA in the outputs. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CERT_EXPIRY_WARNING_DAYS, certificateProblem } from "../../cli/diagnose";
+import { CERT_EXPIRY_WARNING_DAYS, certificateProblem } from "../../cli/health/diagnose";
 import { Deadline, RedisSession } from "../../cli/redis/session";
 import { anotherCa, testCa } from "../../harness/tls";
 import { certRequest, locallySignedCert, privateKey } from "../../plan/tlsStandIn";

@@ -4,21 +4,21 @@
  * samples without a server (what the program declares that they compare with is in
  * `fleet/declared.ts`), and whether re-syncing an operational could lose data.
  */
-import { REDIS_INTERNAL_PORT } from "../components/protocol";
-import { aclDifferences } from "./redis/acl";
+import { REDIS_INTERNAL_PORT } from "../../components/protocol";
+import { aclDifferences } from "../redis/acl";
 import {
     declaredOperationalSettings,
     declaredOperationalUsers,
     declaredTlsPaths,
     declaredVaultSettings,
     declaredVaultUsers,
-} from "./fleet/declared";
+} from "../fleet/declared";
 import type { EnvironmentObservation, OperationalObservation, VaultObservation } from "./observe";
-import type { SwarmObservation } from "./fleet/environment";
-import type { ContainerFacts } from "./core/io";
-import type { EnvironmentOutput, EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "./fleet/environment";
-import { type AclUser, type ClientEntry, type Info, NO_REPLID, infoInt } from "./redis/replies";
-import { NOTHING_LISTENS, type ProbeFailure } from "./redis/session";
+import type { SwarmObservation } from "../fleet/environment";
+import type { ContainerFacts } from "../core/io";
+import type { EnvironmentOutput, EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "../fleet/environment";
+import { type AclUser, type ClientEntry, type Info, NO_REPLID, infoInt } from "../redis/replies";
+import { NOTHING_LISTENS, type ProbeFailure } from "../redis/session";
 
 export type ProblemCode =
     | "vault-unreachable"

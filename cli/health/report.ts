@@ -7,9 +7,9 @@
  * (replication lag, durations) sits apart in `measurements`.
  */
 import type { Problem, ReplicationState } from "./diagnose";
-import type { EnvironmentKind } from "../components/protocol";
-import { EXIT_HEALTHY, EXIT_PROBLEMS } from "./core/exit";
-import { formatBytes, tableLines } from "./core/format";
+import type { EnvironmentKind } from "../../components/protocol";
+import { EXIT_HEALTHY, EXIT_PROBLEMS } from "../core/exit";
+import { formatBytes, tableLines } from "../core/format";
 
 export type Status = "ok" | "problem" | "fixed";
 

@@ -3,8 +3,8 @@
  * deadline, never throws) and returns plain observations, which `diagnose.ts` judges. The I/O
  * half of `nexus-redis check`, `--fix` and `recover`.
  */
-import type { EnvironmentOutput, StandardEnvironmentOutput, SwarmObservation } from "./fleet/environment";
-import { READER_FORBIDDEN_COMMANDS } from "../components/redisServer";
+import type { EnvironmentOutput, StandardEnvironmentOutput, SwarmObservation } from "../fleet/environment";
+import { READER_FORBIDDEN_COMMANDS } from "../../components/redisServer";
 import {
     type AclUser,
     type ClientEntry,
@@ -14,16 +14,16 @@ import {
     parseAclUser,
     parseClientList,
     parseInfo,
-} from "./redis/replies";
+} from "../redis/replies";
 import {
     declaredOperationalSettings,
     declaredOperationalUsers,
     declaredTlsPaths,
     declaredVaultSettings,
     declaredVaultUsers,
-} from "./fleet/declared";
-import type { ContainerFacts, ContainerSource } from "./core/io";
-import { Deadline, ProbeError, type ProbeFailure, RedisSession } from "./redis/session";
+} from "../fleet/declared";
+import type { ContainerFacts, ContainerSource } from "../core/io";
+import { Deadline, ProbeError, type ProbeFailure, RedisSession } from "../redis/session";
 
 export interface VaultObservation {
     /** Where the conversation stopped, if it did. Everything before it is filled in. */

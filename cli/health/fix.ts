@@ -5,14 +5,14 @@
  *
  * `planFix` is pure (what to change, and why something stays); `applyFix` sends it.
  */
-import { REDIS_INTERNAL_PORT } from "../components/protocol";
-import { operationalDefaultUserRules } from "../components/redisServer";
+import { REDIS_INTERNAL_PORT } from "../../components/protocol";
+import { operationalDefaultUserRules } from "../../components/redisServer";
 import { type Diagnosis, type Problem, VAULT_PROBLEMS, resyncRisk } from "./diagnose";
-import { declaredOperationalSettings, declaredTlsPaths } from "./fleet/declared";
+import { declaredOperationalSettings, declaredTlsPaths } from "../fleet/declared";
 import type { EnvironmentObservation } from "./observe";
-import type { EnvironmentOutput, StandardEnvironmentOutput } from "./fleet/environment";
-import { parseInfo } from "./redis/replies";
-import { Deadline, ProbeError, RedisSession } from "./redis/session";
+import type { EnvironmentOutput, StandardEnvironmentOutput } from "../fleet/environment";
+import { parseInfo } from "../redis/replies";
+import { Deadline, ProbeError, RedisSession } from "../redis/session";
 
 export interface FixAction {
     /** What it does, for the report; never a password. */
@@ -152,7 +152,7 @@ export interface FixResult {
     failures: Problem[];
 }
 
-export { DEFAULT_SYNC_TIMEOUT_MS } from "./core/defaults";
+export { DEFAULT_SYNC_TIMEOUT_MS } from "../core/defaults";
 
 export interface ApplyTimeouts {
     /** Bound of the repair's own conversation (and of each INFO while waiting). */

@@ -4,9 +4,9 @@
  */
 import { type Diagnosis, type DiagnosisContext, type Problem, diagnose, diagnosisContext } from "./diagnose";
 import { type EnvironmentObservation, observeEnvironment } from "./observe";
-import { DEFAULT_SYNC_TIMEOUT_MS } from "./core/defaults";
+import { DEFAULT_SYNC_TIMEOUT_MS } from "../core/defaults";
 import { applyFix, planFix } from "./fix";
-import type { EnvironmentOutput, EnvironmentsOutput } from "./fleet/environment";
+import type { EnvironmentOutput, EnvironmentsOutput } from "../fleet/environment";
 import { type EnvironmentReport, type FleetReport, type Measurement, statusOf } from "./report";
 
 export interface CheckOptions {
