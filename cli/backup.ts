@@ -31,9 +31,9 @@ import {
     sha256File,
     spaceOf,
     writeFileDurably,
-} from "./backupFiles";
-import { MANIFEST_FORMAT, renderManifest, snapshotPaths, snapshotStamp } from "./backupManifest";
-import { RdbFormatError, parseRdbHeader, snapshotOrigin } from "./backupRdb";
+} from "./snapshot/files";
+import { MANIFEST_FORMAT, renderManifest, snapshotPaths, snapshotStamp } from "./snapshot/manifest";
+import { RdbFormatError, parseRdbHeader, snapshotOrigin } from "./snapshot/rdb";
 import {
     type BackupReport,
     type BackupResult,
@@ -54,7 +54,7 @@ import {
     resticForgetCommand,
     resticPasswordGiven,
     retentionProblems,
-} from "./backupRestic";
+} from "./snapshot/restic";
 import {
     SnapshotInvalidError,
     VaultContainerError,
@@ -62,7 +62,7 @@ import {
     inspectVaultService,
     loadWithItsDatabases,
     removeAbandonedScratch,
-} from "./backupVerify";
+} from "./snapshot/verify";
 import { type Docker, connectDockerFor } from "./docker/client";
 import { UsageError, parseCommandLine, parseMs } from "./core/errors";
 import { parsePrometheusFile, publishBackupMetrics } from "./metrics";

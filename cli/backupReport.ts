@@ -3,8 +3,8 @@
  * and its exit code: all pure.
  */
 import type { EnvironmentKind } from "../components/protocol";
-import type { SnapshotOrigin } from "./backupRdb";
-import type { RetentionPolicy } from "./backupRestic";
+import type { SnapshotOrigin } from "./snapshot/rdb";
+import type { RetentionPolicy } from "./snapshot/restic";
 import type { DatabaseCount } from "./redis/keyspace";
 import { EXIT_HEALTHY, EXIT_PROBLEMS } from "./core/exit";
 import { formatBytes, tableLines } from "./core/format";

@@ -28,7 +28,7 @@ import { Transform } from "node:stream";
 import { IN_CONTAINER_TLS, REDIS_UID, vaultSettings } from "../components/redisServer";
 import { extract } from "tar-stream";
 import { tarFileStream } from "./docker/archive";
-import { readHead, sha256File } from "./backupFiles";
+import { readHead, sha256File } from "./snapshot/files";
 import {
     type BackupManifest,
     MANIFEST_FORMAT_1,
@@ -37,8 +37,8 @@ import {
     manifestKeysOf,
     manifestPathOf,
     parseManifest,
-} from "./backupManifest";
-import { RdbFormatError, type SnapshotOrigin, parseRdbHeader, snapshotOrigin } from "./backupRdb";
+} from "./snapshot/manifest";
+import { RdbFormatError, type SnapshotOrigin, parseRdbHeader, snapshotOrigin } from "./snapshot/rdb";
 import {
     lastLine,
     resticEnv,
@@ -47,7 +47,7 @@ import {
     resticSnapshotOf,
     resticVersionCommand,
     validSnapshotId,
-} from "./backupRestic";
+} from "./snapshot/restic";
 import {
     DEFAULT_DATABASES,
     type ScratchResult,
@@ -64,7 +64,7 @@ import {
     temporaryContainersOf,
     temporaryLabels,
     temporaryName,
-} from "./backupVerify";
+} from "./snapshot/verify";
 import { type Docker, connectDockerFor, containerLog, exec, isNotFound } from "./docker/client";
 import { UsageError, parseCommandLine, parseMs } from "./core/errors";
 import { type Keyspace, KeyspaceError, describeDatabases, parseKeyspace } from "./redis/keyspace";

@@ -5,7 +5,7 @@
  * report. The I/O is in restore.ts.
  */
 import { vaultSettings } from "../components/redisServer";
-import type { SnapshotContent } from "./backupManifest";
+import type { SnapshotContent } from "./snapshot/manifest";
 import { type DatabaseCount, describeDatabases } from "./redis/keyspace";
 import { formatBytes, seconds } from "./core/format";
 

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { BACKUP_HELP, DEFAULT_BACKUP_TIMEOUT_MS, parseBackupArgs, redisCliRanOutOfSpace, retentionBlocked } from "../../cli/backup";
-import { diskFullMessage, isDiskFull, removeAbandonedFiles, spaceOf, writeFileDurably } from "../../cli/backupFiles";
+import { diskFullMessage, isDiskFull, removeAbandonedFiles, spaceOf, writeFileDurably } from "../../cli/snapshot/files";
 import {
     type BackupManifest,
     MANIFEST_FORMAT,
@@ -19,7 +19,7 @@ import {
     snapshotPaths,
     snapshotStamp,
     temporaryFileOwner,
-} from "../../cli/backupManifest";
+} from "../../cli/snapshot/manifest";
 import { type BackupReport, type BackupResult, backupExitCode, renderBackupJson, renderBackupTable } from "../../cli/backupReport";
 import {
     parseBackupSummary,
@@ -31,7 +31,7 @@ import {
     retentionArgs,
     retentionProblems,
     validSnapshotId,
-} from "../../cli/backupRestic";
+} from "../../cli/snapshot/restic";
 import {
     LABEL_ROLE,
     databasesRefused,
@@ -41,7 +41,7 @@ import {
     redisLogReason,
     scratchCommand,
     temporaryLabels,
-} from "../../cli/backupVerify";
+} from "../../cli/snapshot/verify";
 import { describeDatabases, parseKeyspace } from "../../cli/redis/keyspace";
 import { ownerState, ownerTag } from "../../cli/core/owner";
 import { LABEL_ROLE as PROGRAM_ROLE_LABEL } from "../../components/containerSpec";

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { SnapshotContent } from "../../cli/backupManifest";
+import type { SnapshotContent } from "../../cli/snapshot/manifest";
 import {
     DEFAULT_RESTORE_TIMEOUT_MS,
     RESTORE_HELP,

@@ -6,9 +6,9 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { temporaryFileOwner } from "./backupManifest";
-import { ownerState } from "./core/owner";
-import { formatBytes } from "./core/format";
+import { temporaryFileOwner } from "./manifest";
+import { ownerState } from "../core/owner";
+import { formatBytes } from "../core/format";
 
 /** `root` and `folder` (inside it) exist, the owner's alone when this creates them; `folder` always is. */
 export function createPrivateFolder(root: string, folder: string): void {

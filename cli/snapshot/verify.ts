@@ -6,12 +6,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { DATA_DIR, REDIS_UID } from "../components/redisServer";
-import { tarFileStream } from "./docker/archive";
-import type { SnapshotContent } from "./backupManifest";
-import { type Docker, containerLog, exec, isNotFound } from "./docker/client";
-import { parseKeyspace } from "./redis/keyspace";
-import { ownerState, ownerTag } from "./core/owner";
+import { DATA_DIR, REDIS_UID } from "../../components/redisServer";
+import { tarFileStream } from "../docker/archive";
+import type { SnapshotContent } from "./manifest";
+import { type Docker, containerLog, exec, isNotFound } from "../docker/client";
+import { parseKeyspace } from "../redis/keyspace";
+import { ownerState, ownerTag } from "../core/owner";
 
 /** Label of the containers backup and restore create for a moment (scratch servers, file helpers). */
 export const LABEL_TEMPORARY = "nexus-redis.temporary";

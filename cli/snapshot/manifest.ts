@@ -9,10 +9,10 @@
  * snapshot without its manifest is one a backup did not finish, and restore refuses it.
  */
 import * as path from "node:path";
-import type { EnvironmentKind } from "../components/protocol";
-import type { SnapshotOrigin } from "./backupRdb";
-import type { DatabaseCount } from "./redis/keyspace";
-import { safeHostName } from "./core/owner";
+import type { EnvironmentKind } from "../../components/protocol";
+import type { SnapshotOrigin } from "./rdb";
+import type { DatabaseCount } from "../redis/keyspace";
+import { safeHostName } from "../core/owner";
 
 /**
  * Format 2: `keys` counts every database, and `databases` says which hold keys. Format 1
