@@ -125,7 +125,7 @@ backup and restore: see their own --help.`;
 const COMMANDS: Record<string, { options: (keyof typeof OPTIONS)[]; load: () => Promise<Command> }> = {
     check: {
         options: ["fix", "force", "json", "prometheus", "env", "outputs", "stack", "timeout", "wait", "sync-timeout", "help"],
-        load: () => import("./commands/check.js"),
+        load: () => import("./check/run.js"),
     },
     recover: {
         options: ["force", "outputs", "stack", "timeout", "dry-run", "help"],
