@@ -129,7 +129,7 @@ const COMMANDS: Record<string, { options: (keyof typeof OPTIONS)[]; load: () => 
     },
     recover: {
         options: ["force", "outputs", "stack", "timeout", "dry-run", "help"],
-        load: () => import("./commands/recover.js"),
+        load: () => import("./recover/run.js"),
     },
     adopt: {
         options: ["dry-run", "json", "env", "stack", "passwords", "timeout", "help"],

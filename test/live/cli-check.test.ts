@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EngineContainers } from "../../cli/docker/engine";
 import { main } from "../../cli/nexus-redis";
 import type { CliIo } from "../../cli/core/io";
-import { operationalUrns } from "../../cli/recover";
+import { operationalUrns } from "../../cli/recover/recover";
 import type { CommandRunner, RunOptions } from "../../cli/core/runner";
 import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../../harness/fleet";
 import { connectOutcome } from "../../harness/ports";

@@ -16,7 +16,7 @@ import { performance } from "node:perf_hooks";
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CommandRunner } from "../../cli/core/runner";
-import { swarmOperationalUrn } from "../../cli/recover";
+import { swarmOperationalUrn } from "../../cli/recover/recover";
 import { PROBE_LABEL } from "../../cli/fleet/swarm";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
 import { exec } from "../../harness/docker";

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HELP } from "../../cli/nexus-redis";
 import { cli } from "./cliRun";
 import type { EnvironmentsOutput } from "../../cli/fleet/environment";
-import { isSynced, operationalUrns } from "../../cli/recover";
+import { isSynced, operationalUrns } from "../../cli/recover/recover";
 import { diagnose, diagnosisContext } from "../../cli/health/diagnose";
 import type { EnvironmentObservation } from "../../cli/health/observe";
 import { parseInfo } from "../../cli/redis/replies";

@@ -13,7 +13,7 @@ import { type Diagnosis, diagnose, diagnosisContext, withPlacement } from "../..
 import type { NodeFacts, SwarmObservation } from "../../cli/fleet/environment";
 import { parseOutputs } from "../../cli/fleet/outputs";
 import type { EnvironmentsOutput, StandardEnvironmentOutput } from "../../cli/fleet/environment";
-import { recoverCommand, swarmOperationalUrn } from "../../cli/recover";
+import { recoverCommand, swarmOperationalUrn } from "../../cli/recover/recover";
 import { engineAddress } from "../../cli/docker/engine";
 import { RELAY_SCRIPT, relayFailure } from "../../cli/fleet/swarm";
 import { healthyStandard } from "./cli-samples";

@@ -9,12 +9,12 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { type Diagnosis, VAULT_PROBLEMS, diagnose, diagnosisContext, resyncRisk } from "./health/diagnose";
-import { observeEnvironment } from "./health/observe";
-import { CliError } from "./core/errors";
-import { OutputsError } from "./fleet/outputs";
-import type { EnvironmentsOutput } from "./fleet/environment";
-import type { CommandRunner } from "./core/runner";
+import { type Diagnosis, VAULT_PROBLEMS, diagnose, diagnosisContext, resyncRisk } from "../health/diagnose";
+import { observeEnvironment } from "../health/observe";
+import { CliError } from "../core/errors";
+import { OutputsError } from "../fleet/outputs";
+import type { EnvironmentsOutput } from "../fleet/environment";
+import type { CommandRunner } from "../core/runner";
 
 /** Type token of the component that parents an environment's operational (components/standardEnvironment.ts). */
 export const STANDARD_ENVIRONMENT_TYPE = "nexus-redis:redis:StandardEnvironment";

@@ -5,7 +5,7 @@ import { checkFleet } from "../health/checkFleet";
 import type { CliIo, Invocation } from "../core/io";
 import { loadFleet } from "../fleet/load";
 import { loadOutputs } from "../fleet/outputs";
-import { recover } from "../recover";
+import { recover } from "./recover";
 import { shellQuote } from "../core/format";
 import { renderTable } from "../health/report";
 
