@@ -137,7 +137,7 @@ const COMMANDS: Record<string, { options: (keyof typeof OPTIONS)[]; load: () => 
     },
     rotate: {
         options: ["from-file", "generate", "outputs", "stack", "timeout", "dry-run", "help"],
-        load: () => import("./commands/rotate.js"),
+        load: () => import("./rotate/run.js"),
     },
 };
 

@@ -19,11 +19,11 @@
  */
 import { randomInt } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
-import { PASSWORD_ROLES, type PasswordRole, isValidPassword } from "../components/redisServer";
-import { CliError } from "./core/errors";
-import type { EnvironmentOutput, EnvironmentsOutput } from "./fleet/environment";
-import type { CommandRunner } from "./core/runner";
-import { Deadline, ProbeError, RedisSession } from "./redis/session";
+import { PASSWORD_ROLES, type PasswordRole, isValidPassword } from "../../components/redisServer";
+import { CliError } from "../core/errors";
+import type { EnvironmentOutput, EnvironmentsOutput } from "../fleet/environment";
+import type { CommandRunner } from "../core/runner";
+import { Deadline, ProbeError, RedisSession } from "../redis/session";
 
 /** An error that ends `rotate` with exit code 2 (usage or configuration) or 1 (the fleet). */
 export class RotateError extends CliError {

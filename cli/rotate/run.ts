@@ -3,7 +3,7 @@ import { DEFAULT_CHECK_TIMEOUT_MS } from "../core/defaults";
 import { UsageError, parseMs } from "../core/errors";
 import type { CliIo, Invocation } from "../core/io";
 import { loadFleet } from "../fleet/load";
-import { rotate } from "../rotate";
+import { rotate } from "./rotate";
 
 export async function run({ values, args, opened }: Invocation, io: CliIo): Promise<number> {
     if (args.length !== 2) throw new UsageError(`rotate takes an environment and a password role, got "${args.join(" ")}"`);
