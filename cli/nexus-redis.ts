@@ -133,7 +133,7 @@ const COMMANDS: Record<string, { options: (keyof typeof OPTIONS)[]; load: () => 
     },
     adopt: {
         options: ["dry-run", "json", "env", "stack", "passwords", "timeout", "help"],
-        load: () => import("./commands/adopt.js"),
+        load: () => import("./adopt/run.js"),
     },
     rotate: {
         options: ["from-file", "generate", "outputs", "stack", "timeout", "dry-run", "help"],

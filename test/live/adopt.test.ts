@@ -22,7 +22,7 @@ import { ADOPT_PORTS, type AdoptionStack, adoptionStack, startAdoptionRun } from
 import { createRunVolume, handBuiltClient, logsOf } from "../../harness/handBuilt";
 import { type HandBuiltEnvironment, buildProtocolFleet, fillEnvironment, snapshotDigest } from "../../harness/handBuiltFleet";
 import { freePortOffset } from "../../harness/ports";
-import { newVaultSettings, parseKeyspace, persistenceChange, totalKeys } from "../../cli/adoptSettings";
+import { newVaultSettings, parseKeyspace, persistenceChange, totalKeys } from "../../cli/adopt/settings";
 
 const ROOT = path.resolve(__dirname, "../..");
 const KEYS = 100_000;

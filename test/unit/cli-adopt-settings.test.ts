@@ -5,7 +5,7 @@
  * (test/live/adopt-refusals.test.ts, test/live/adopt-rollback.test.ts).
  */
 import { describe, expect, it } from "vitest";
-import { type GateContext, type GateObservation, START_BOUND_MS, gateVerdict } from "../../cli/adoptGate";
+import { type GateContext, type GateObservation, START_BOUND_MS, gateVerdict } from "../../cli/adopt/gate";
 import {
     type Keyspace,
     type SettingsFacts,
@@ -19,7 +19,7 @@ import {
     renamedCommands,
     ruleOf,
     totalKeys,
-} from "../../cli/adoptSettings";
+} from "../../cli/adopt/settings";
 import { vaultSettings } from "../../components/redisServer";
 
 const DECLARED = newVaultSettings(0);

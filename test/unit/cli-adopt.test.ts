@@ -7,7 +7,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { describe, expect, it } from "vitest";
-import { projectDefaults, readPasswordsFile } from "../../cli/adopt";
+import { projectDefaults, readPasswordsFile } from "../../cli/adopt/adopt";
 import {
     AdoptError,
     type ContainerFacts,
@@ -29,13 +29,13 @@ import {
     printable,
     stackView,
     upCommand,
-} from "../../cli/adoptPlan";
-import { type AdoptReport, renderJson, renderTable } from "../../cli/adoptReport";
-import { newVaultSettings, persistenceChange } from "../../cli/adoptSettings";
-import { type Journal, readyingArgs, replicationCommands, rollbackText, undoCommands, undoPlan } from "../../cli/adoptRollback";
+} from "../../cli/adopt/plan";
+import { type AdoptReport, renderJson, renderTable } from "../../cli/adopt/report";
+import { newVaultSettings, persistenceChange } from "../../cli/adopt/settings";
+import { type Journal, readyingArgs, replicationCommands, rollbackText, undoCommands, undoPlan } from "../../cli/adopt/rollback";
 import { aofSettled } from "../../cli/redis/replies";
-import { askVault, containerFacts } from "../../cli/adoptDiscover";
-import { WriteProbe } from "../../cli/adoptTakeover";
+import { askVault, containerFacts } from "../../cli/adopt/discover";
+import { WriteProbe } from "../../cli/adopt/takeover";
 import { HELP, main } from "../../cli/nexus-redis";
 import type { CliIo } from "../../cli/core/io";
 import { FakeRedis } from "./cli-fake-redis";

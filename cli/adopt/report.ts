@@ -2,8 +2,8 @@
  * `nexus-redis adopt`'s report: what was found and what will be (or was) done, as a table
  * for people or one JSON document. Pure; never holds a password.
  */
-import { type DataSource, type EnvironmentPlan, describeData } from "./adoptPlan";
-import { seconds, tableLines } from "./core/format";
+import { type DataSource, type EnvironmentPlan, describeData } from "./plan";
+import { seconds, tableLines } from "../core/format";
 
 /** Status in the report: the plan's, or after a takeover, what happened. */
 export type ReportStatus = "adopt" | "adopted" | "refused" | "skipped" | "failed" | "rolled back" | "not reached";

@@ -13,8 +13,8 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { type Docker, connectDocker } from "./docker/client";
-import type { ConfigKey } from "../config";
+import { type Docker, connectDocker } from "../docker/client";
+import type { ConfigKey } from "../../config";
 import {
     AdoptError,
     type ConfigStep,
@@ -31,12 +31,12 @@ import {
     printable,
     stackView,
     upCommand,
-} from "./adoptPlan";
-import { type PasswordsFile, discoverEnvironment, imageRedisVersion, managedEnvironments } from "./adoptDiscover";
-import { type AdoptReport, renderJson, renderTable } from "./adoptReport";
-import { newVaultSettings } from "./adoptSettings";
-import { PROBE_TIMEOUT_MS, Takeover } from "./adoptTakeover";
-import type { CommandRunner, RunResult } from "./core/runner";
+} from "./plan";
+import { type PasswordsFile, discoverEnvironment, imageRedisVersion, managedEnvironments } from "./discover";
+import { type AdoptReport, renderJson, renderTable } from "./report";
+import { newVaultSettings } from "./settings";
+import { PROBE_TIMEOUT_MS, Takeover } from "./takeover";
+import type { CommandRunner, RunResult } from "../core/runner";
 
 /** Keys adopt reads: everything it judges or changes. */
 export const READ_KEYS: readonly ConfigKey[] = [

@@ -6,9 +6,9 @@
  * at once with its anonymous volume.
  */
 import { statSync } from "node:fs";
-import { type Docker, containerLog, imageExists, isNotFound } from "./docker/client";
-import { LABEL_ENVIRONMENT } from "../components/containerSpec";
-import { containerName } from "../components/redisServer";
+import { type Docker, containerLog, imageExists, isNotFound } from "../docker/client";
+import { LABEL_ENVIRONMENT } from "../../components/containerSpec";
+import { containerName } from "../../components/redisServer";
 import {
     AdoptError,
     type Binding,
@@ -23,10 +23,10 @@ import {
     parseRedisServerVersion,
     passwordFromCommand,
     reachAt,
-} from "./adoptPlan";
-import { parseKeyspace, parseModuleList, renamedCommands } from "./adoptSettings";
-import { type Info, configPairs, parseInfo } from "./redis/replies";
-import { Deadline, type ProbeFailure, RedisSession } from "./redis/session";
+} from "./plan";
+import { parseKeyspace, parseModuleList, renamedCommands } from "./settings";
+import { type Info, configPairs, parseInfo } from "../redis/replies";
+import { Deadline, type ProbeFailure, RedisSession } from "../redis/session";
 
 /** Label of the container that asks the stack's image for its Redis version; removed right after. */
 export const PROBE_LABEL = "nexus-redis.adopt-probe";

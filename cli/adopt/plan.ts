@@ -5,10 +5,10 @@
  * (adoptDiscover.ts gathers it, adopt.ts acts on it), so every refusal and every command is
  * tested without Docker or Pulumi.
  */
-import { CONFIG_KEYS, type ConfigKey, ConfigError, type RawConfig, parseFleetConfig } from "../config";
-import { type EnvironmentKind, PROTOCOL_ENVIRONMENTS, findProtocolEnvironment } from "../components/protocol";
-import { DATA_DIR, REDIS_UID, type Role, type Settings, containerName, vaultSettings } from "../components/redisServer";
-import { DEFAULT_BIND_ADDRESS, clientHost } from "../components/containerSpec";
+import { CONFIG_KEYS, type ConfigKey, ConfigError, type RawConfig, parseFleetConfig } from "../../config";
+import { type EnvironmentKind, PROTOCOL_ENVIRONMENTS, findProtocolEnvironment } from "../../components/protocol";
+import { DATA_DIR, REDIS_UID, type Role, type Settings, containerName, vaultSettings } from "../../components/redisServer";
+import { DEFAULT_BIND_ADDRESS, clientHost } from "../../components/containerSpec";
 import {
     type Keyspace,
     type LoadedModule,
@@ -17,9 +17,9 @@ import {
     judgeSettings,
     persistenceChange,
     totalKeys,
-} from "./adoptSettings";
-import { type Info, infoInt } from "./redis/replies";
-import { shellQuote } from "./core/format";
+} from "./settings";
+import { type Info, infoInt } from "../redis/replies";
+import { shellQuote } from "../core/format";
 
 /** An adoption that cannot go ahead, or cannot go on: exit code 1 (the fleet) or 2 (usage, configuration). */
 export class AdoptError extends Error {

@@ -4,8 +4,8 @@
  * observes the container (Docker's State) and the vault (one authenticated batch) and asks
  * `gateVerdict` after each observation.
  */
-import { type Keyspace, describeKeyspace, keyspaceShortfall, parseKeyspace } from "./adoptSettings";
-import type { Info } from "./redis/replies";
+import { type Keyspace, describeKeyspace, keyspaceShortfall, parseKeyspace } from "./settings";
+import type { Info } from "../redis/replies";
 
 /**
  * How long a new vault may stay without answering, neither serving nor loading, once `pulumi

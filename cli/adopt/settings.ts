@@ -15,8 +15,8 @@
  * defaults. Pure: adoptDiscover.ts asks the old vault (`CONFIG GET *`, `MODULE LIST`,
  * `INFO keyspace`, `ACL CAT` and `COMMAND INFO`), adoptPlan.ts turns the verdicts into the plan.
  */
-import { type Settings, vaultSettings } from "../components/redisServer";
-import type { Info } from "./redis/replies";
+import { type Settings, vaultSettings } from "../../components/redisServer";
+import type { Info } from "../redis/replies";
 
 /**
  * Redis 7.0/7.2's compiled-in defaults, as `CONFIG GET` prints them (read from a server

@@ -19,9 +19,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { LABEL_ENVIRONMENT } from "../components/containerSpec";
-import { containerName } from "../components/redisServer";
-import { type ContainerState, type GateObservation, STABLE_MS, START_BOUND_MS, containerFailure, gateVerdict } from "./adoptGate";
+import { LABEL_ENVIRONMENT } from "../../components/containerSpec";
+import { containerName } from "../../components/redisServer";
+import { type ContainerState, type GateObservation, STABLE_MS, START_BOUND_MS, containerFailure, gateVerdict } from "./gate";
 import {
     type ConfigStep,
     DEFAULT_SAVE_POINTS,
@@ -34,8 +34,8 @@ import {
     previewCommand,
     printable,
     upCommand,
-} from "./adoptPlan";
-import type { AdoptReport } from "./adoptReport";
+} from "./plan";
+import type { AdoptReport } from "./report";
 import {
     type Journal,
     NO_PROGRESS,
@@ -45,16 +45,16 @@ import {
     replicationCommands,
     rollbackText,
     undoPlan,
-} from "./adoptRollback";
-import { type Keyspace, describeKeyspace, keyspaceShortfall, parseKeyspace } from "./adoptSettings";
-import { diagnose, diagnosisContext } from "./health/diagnose";
-import { type Docker, containerLog, isNotFound } from "./docker/client";
-import { observeEnvironment } from "./health/observe";
-import { loadOutputs } from "./fleet/outputs";
-import type { EnvironmentsOutput } from "./fleet/environment";
-import { type Info, aofSettled, configPairs, parseInfo } from "./redis/replies";
-import type { CommandRunner, RunResult } from "./core/runner";
-import { Deadline, RedisSession, type Settled } from "./redis/session";
+} from "./rollback";
+import { type Keyspace, describeKeyspace, keyspaceShortfall, parseKeyspace } from "./settings";
+import { diagnose, diagnosisContext } from "../health/diagnose";
+import { type Docker, containerLog, isNotFound } from "../docker/client";
+import { observeEnvironment } from "../health/observe";
+import { loadOutputs } from "../fleet/outputs";
+import type { EnvironmentsOutput } from "../fleet/environment";
+import { type Info, aofSettled, configPairs, parseInfo } from "../redis/replies";
+import type { CommandRunner, RunResult } from "../core/runner";
+import { Deadline, RedisSession, type Settled } from "../redis/session";
 
 /** `docker stop -t`: Redis fsyncs its AOF and saves its RDB before it exits; a big dataset takes a while. */
 export const STOP_SECONDS = 300;

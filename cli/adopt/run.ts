@@ -1,5 +1,5 @@
 /** `nexus-redis adopt`: puts a fleet built by hand under the stack, keeping every key and password. */
-import { runAdopt } from "../adopt";
+import { runAdopt } from "./adopt";
 import { DEFAULT_ADOPT_TIMEOUT_MS } from "../core/defaults";
 import { UsageError, parseMs } from "../core/errors";
 import type { CliIo, Invocation } from "../core/io";

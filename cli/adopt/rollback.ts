@@ -5,8 +5,8 @@
  * replication). adopt.ts runs them itself; `rollbackText` says what is left when that too
  * fails. Pure; never holds a password in any text it returns.
  */
-import type { Keyspace } from "./adoptSettings";
-import { type ConfigStep, type Invocation, printable, upCommand } from "./adoptPlan";
+import type { Keyspace } from "./settings";
+import { type ConfigStep, type Invocation, printable, upCommand } from "./plan";
 
 /** The old operational's replication, set at runtime by the protocol's steps: lost when it restarts. */
 export interface RecordedReplication {
