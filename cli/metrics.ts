@@ -17,7 +17,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { REDIS_INTERNAL_PORT } from "../components/protocol";
-import type { BackupReport } from "./backupReport";
+import type { BackupReport } from "./backup/report";
 import { type ProblemCode, VAULT_PROBLEMS } from "./health/diagnose";
 import { UsageError } from "./core/errors";
 import type { EnvironmentResult } from "./health/checkFleet";

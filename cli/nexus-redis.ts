@@ -147,7 +147,7 @@ const COMMANDS: Record<string, { options: (keyof typeof OPTIONS)[]; load: () => 
  * therefore come first. Loaded only when they run, like the others.
  */
 const OWN_COMMANDS: Record<string, () => Promise<OwnCommand>> = {
-    backup: () => import("./commands/backup.js"),
+    backup: () => import("./backup/run.js"),
     restore: () => import("./commands/restore.js"),
 };
 

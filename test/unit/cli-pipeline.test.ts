@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { BACKUP_HELP, parseBackupArgs } from "../../cli/backup";
+import { BACKUP_HELP, parseBackupArgs } from "../../cli/backup/backup";
 import { HELP } from "../../cli/nexus-redis";
 
 const ROOT = path.resolve(__dirname, "../..");

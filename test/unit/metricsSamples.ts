@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { BackupReport, BackupResult } from "../../cli/backupReport";
+import type { BackupReport, BackupResult } from "../../cli/backup/report";
 import { diagnose, diagnosisContext } from "../../cli/health/diagnose";
 import { type EnvironmentResult, buildReport } from "../../cli/health/checkFleet";
 import { type Sample, backupSamples, checkSamples } from "../../cli/metrics";

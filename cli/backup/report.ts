@@ -2,12 +2,12 @@
  * What `nexus-redis backup` did, as data, as a table, as one JSON document for monitoring,
  * and its exit code: all pure.
  */
-import type { EnvironmentKind } from "../components/protocol";
-import type { SnapshotOrigin } from "./snapshot/rdb";
-import type { RetentionPolicy } from "./snapshot/restic";
-import type { DatabaseCount } from "./redis/keyspace";
-import { EXIT_HEALTHY, EXIT_PROBLEMS } from "./core/exit";
-import { formatBytes, tableLines } from "./core/format";
+import type { EnvironmentKind } from "../../components/protocol";
+import type { SnapshotOrigin } from "../snapshot/rdb";
+import type { RetentionPolicy } from "../snapshot/restic";
+import type { DatabaseCount } from "../redis/keyspace";
+import { EXIT_HEALTHY, EXIT_PROBLEMS } from "../core/exit";
+import { formatBytes, tableLines } from "../core/format";
 
 export interface SnapshotRecord {
     /** The snapshot and its manifest, as paths the operator gave (relative to where the CLI ran, unless --to was absolute). */

@@ -19,7 +19,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import type { EnvironmentKind } from "../components/protocol";
+import type { EnvironmentKind } from "../../components/protocol";
 import {
     createPrivateFolder,
     diskFullMessage,
@@ -31,17 +31,10 @@ import {
     sha256File,
     spaceOf,
     writeFileDurably,
-} from "./snapshot/files";
-import { MANIFEST_FORMAT, renderManifest, snapshotPaths, snapshotStamp } from "./snapshot/manifest";
-import { RdbFormatError, parseRdbHeader, snapshotOrigin } from "./snapshot/rdb";
-import {
-    type BackupReport,
-    type BackupResult,
-    type RetentionResult,
-    backupExitCode,
-    renderBackupJson,
-    renderBackupTable,
-} from "./backupReport";
+} from "../snapshot/files";
+import { MANIFEST_FORMAT, renderManifest, snapshotPaths, snapshotStamp } from "../snapshot/manifest";
+import { RdbFormatError, parseRdbHeader, snapshotOrigin } from "../snapshot/rdb";
+import { type BackupReport, type BackupResult, type RetentionResult, backupExitCode, renderBackupJson, renderBackupTable } from "./report";
 import {
     KEEP_OPTIONS,
     type RetentionPolicy,
@@ -54,7 +47,7 @@ import {
     resticForgetCommand,
     resticPasswordGiven,
     retentionProblems,
-} from "./snapshot/restic";
+} from "../snapshot/restic";
 import {
     SnapshotInvalidError,
     VaultContainerError,
@@ -62,17 +55,17 @@ import {
     inspectVaultService,
     loadWithItsDatabases,
     removeAbandonedScratch,
-} from "./snapshot/verify";
-import { type Docker, connectDockerFor } from "./docker/client";
-import { UsageError, parseCommandLine, parseMs } from "./core/errors";
-import { parsePrometheusFile, publishBackupMetrics } from "./metrics";
-import { describeDatabases } from "./redis/keyspace";
-import type { CliIo } from "./core/io";
-import { ownerTag } from "./core/owner";
-import { loadOutputs } from "./fleet/outputs";
-import type { EnvironmentOutput, EnvironmentsOutput } from "./fleet/environment";
-import { formatBytes, seconds } from "./core/format";
-import type { CommandRunner } from "./core/runner";
+} from "../snapshot/verify";
+import { type Docker, connectDockerFor } from "../docker/client";
+import { UsageError, parseCommandLine, parseMs } from "../core/errors";
+import { parsePrometheusFile, publishBackupMetrics } from "../metrics";
+import { describeDatabases } from "../redis/keyspace";
+import type { CliIo } from "../core/io";
+import { ownerTag } from "../core/owner";
+import { loadOutputs } from "../fleet/outputs";
+import type { EnvironmentOutput, EnvironmentsOutput } from "../fleet/environment";
+import { formatBytes, seconds } from "../core/format";
+import type { CommandRunner } from "../core/runner";
 
 export const DEFAULT_BACKUP_TIMEOUT_MS = 300_000;
 export const DEFAULT_BACKUP_DIR = "backups";
@@ -208,7 +201,7 @@ export async function backupCommand(argv: string[], io: CliIo): Promise<number> 
     }
     const environments = await loadOutputs({ file: options.outputs, stack: options.stack }, io);
     // On Swarm each vault is reached through the CLI's probe on the overlay (cli/swarm.ts), for as long as the backup may take.
-    const swarm = Object.values(environments).some((e) => e.platform === "swarm") ? await import("./fleet/swarm.js") : undefined;
+    const swarm = Object.values(environments).some((e) => e.platform === "swarm") ? await import("../fleet/swarm.js") : undefined;
     const route = swarm ? await swarm.attachSwarmRoute(environments, io.env, Math.ceil(options.timeoutMs / 1000) + 60) : undefined;
     try {
         // On Swarm the scratch server runs on the manager the CLI talks to (DOCKER_HOST names it).
