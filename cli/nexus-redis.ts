@@ -148,7 +148,7 @@ const COMMANDS: Record<string, { options: (keyof typeof OPTIONS)[]; load: () => 
  */
 const OWN_COMMANDS: Record<string, () => Promise<OwnCommand>> = {
     backup: () => import("./backup/run.js"),
-    restore: () => import("./commands/restore.js"),
+    restore: () => import("./restore/run.js"),
 };
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {

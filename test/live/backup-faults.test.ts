@@ -16,7 +16,7 @@ import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABEL_TEMPORARY } from "../../cli/snapshot/verify";
 import { ownerTag } from "../../cli/core/owner";
-import { STAGING_FILE, wayBackCommands } from "../../cli/restorePlan";
+import { STAGING_FILE, wayBackCommands } from "../../cli/restore/plan";
 import { type CliRun, runCli } from "../../harness/cliRun";
 import { exec } from "../../harness/docker";
 import {

@@ -18,7 +18,7 @@ import { parseKeyspace } from "../../cli/redis/keyspace";
 import { main } from "../../cli/nexus-redis";
 import type { CliIo } from "../../cli/core/io";
 import { validateEnvironments } from "../../cli/fleet/outputs";
-import { type RestoreOptions, parseRestoreArgs, restore } from "../../cli/restore";
+import { type RestoreOptions, parseRestoreArgs, restore } from "../../cli/restore/restore";
 import { spawnRunner } from "../../cli/core/runner";
 import { type LiveFleet, RUN_LABEL_KEY, dockerAvailable, missingKeys, startLiveFleet, waitFor } from "../../harness/fleet";
 import { fillDataset, waitForRedis } from "../../harness/handBuilt";

@@ -16,7 +16,7 @@ import {
     parseRestoreArgs,
     renderRestoreJson,
     renderRestoreText,
-} from "../../cli/restore";
+} from "../../cli/restore/restore";
 import {
     EMPTY_DIGEST,
     type LeftoverHelper,
@@ -35,7 +35,7 @@ import {
     verifyVault,
     wayBackCommands,
     wayBackScript,
-} from "../../cli/restorePlan";
+} from "../../cli/restore/plan";
 import { SAMPLE_SECRETS, fleetOutputs } from "./cli-samples";
 import { cli } from "./cliRun";
 

@@ -25,10 +25,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { Transform } from "node:stream";
-import { IN_CONTAINER_TLS, REDIS_UID, vaultSettings } from "../components/redisServer";
+import { IN_CONTAINER_TLS, REDIS_UID, vaultSettings } from "../../components/redisServer";
 import { extract } from "tar-stream";
-import { tarFileStream } from "./docker/archive";
-import { readHead, sha256File } from "./snapshot/files";
+import { tarFileStream } from "../docker/archive";
+import { readHead, sha256File } from "../snapshot/files";
 import {
     type BackupManifest,
     MANIFEST_FORMAT_1,
@@ -37,8 +37,8 @@ import {
     manifestKeysOf,
     manifestPathOf,
     parseManifest,
-} from "./snapshot/manifest";
-import { RdbFormatError, type SnapshotOrigin, parseRdbHeader, snapshotOrigin } from "./snapshot/rdb";
+} from "../snapshot/manifest";
+import { RdbFormatError, type SnapshotOrigin, parseRdbHeader, snapshotOrigin } from "../snapshot/rdb";
 import {
     lastLine,
     resticEnv,
@@ -47,7 +47,7 @@ import {
     resticSnapshotOf,
     resticVersionCommand,
     validSnapshotId,
-} from "./snapshot/restic";
+} from "../snapshot/restic";
 import {
     DEFAULT_DATABASES,
     type ScratchResult,
@@ -64,17 +64,17 @@ import {
     temporaryContainersOf,
     temporaryLabels,
     temporaryName,
-} from "./snapshot/verify";
-import { type Docker, connectDockerFor, containerLog, exec, isNotFound } from "./docker/client";
-import { UsageError, parseCommandLine, parseMs } from "./core/errors";
-import { type Keyspace, KeyspaceError, describeDatabases, parseKeyspace } from "./redis/keyspace";
-import type { CliIo } from "./core/io";
-import { loadOutputs } from "./fleet/outputs";
-import type { EnvironmentOutput } from "./fleet/environment";
-import { ownerState, processAlive } from "./core/owner";
-import { parseInfo } from "./redis/replies";
-import { EXIT_HEALTHY, EXIT_PROBLEMS } from "./core/exit";
-import { formatBytes, seconds } from "./core/format";
+} from "../snapshot/verify";
+import { type Docker, connectDockerFor, containerLog, exec, isNotFound } from "../docker/client";
+import { UsageError, parseCommandLine, parseMs } from "../core/errors";
+import { type Keyspace, KeyspaceError, describeDatabases, parseKeyspace } from "../redis/keyspace";
+import type { CliIo } from "../core/io";
+import { loadOutputs } from "../fleet/outputs";
+import type { EnvironmentOutput } from "../fleet/environment";
+import { ownerState, processAlive } from "../core/owner";
+import { parseInfo } from "../redis/replies";
+import { EXIT_HEALTHY, EXIT_PROBLEMS } from "../core/exit";
+import { formatBytes, seconds } from "../core/format";
 import {
     type LeftoverHelper,
     type RestoreDecision,
@@ -95,9 +95,9 @@ import {
     vaultDataFiles,
     verifyVault,
     wayBackCommands,
-} from "./restorePlan";
-import type { CommandRunner } from "./core/runner";
-import { Deadline, RedisSession, type SessionTarget } from "./redis/session";
+} from "./plan";
+import type { CommandRunner } from "../core/runner";
+import { Deadline, RedisSession, type SessionTarget } from "../redis/session";
 
 export const DEFAULT_RESTORE_TIMEOUT_MS = 600_000;
 

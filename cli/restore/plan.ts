@@ -4,10 +4,10 @@
  * with the vault's old files moved aside, whether the result matches the snapshot, and the
  * report. The I/O is in restore.ts.
  */
-import { vaultSettings } from "../components/redisServer";
-import type { SnapshotContent } from "./snapshot/manifest";
-import { type DatabaseCount, describeDatabases } from "./redis/keyspace";
-import { formatBytes, seconds } from "./core/format";
+import { vaultSettings } from "../../components/redisServer";
+import type { SnapshotContent } from "../snapshot/manifest";
+import { type DatabaseCount, describeDatabases } from "../redis/keyspace";
+import { formatBytes, seconds } from "../core/format";
 
 /** The DEBUG DIGEST of an empty dataset (debug.c: a digest of nothing is 20 zero bytes). */
 export const EMPTY_DIGEST = "0".repeat(40);
