@@ -10,7 +10,7 @@
 import { execFileSync } from "node:child_process";
 import * as os from "node:os";
 import { parseArgs } from "node:util";
-import { DEFAULT_CHECK_TIMEOUT_MS } from "../cli/nexus-redis";
+import { DEFAULT_CHECK_TIMEOUT_MS } from "../cli/main";
 import type { LiveFleet } from "../harness/fleet";
 import type { PlannedRun } from "../harness/engineApply";
 import { type AdoptSettings, adoptResultNames, benchAdopt } from "./adopt";

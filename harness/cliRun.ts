@@ -4,7 +4,7 @@
  * in memory. For the live tests and the docs' screenshot (scripts/docs-screenshot.ts).
  */
 import * as path from "node:path";
-import { main } from "../cli/nexus-redis";
+import { main } from "../cli/main";
 import type { CliIo } from "../cli/core/io";
 import { spawnRunner } from "../cli/core/runner";
 import type { EnvironmentOutput } from "./fleet";

@@ -13,7 +13,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../../cli/nexus-redis";
+import { main } from "../../cli/main";
 import type { CliIo } from "../../cli/core/io";
 import { removeRun } from "../../harness/cleanup";
 import { type Docker, exec, isNotFound } from "../../harness/docker";

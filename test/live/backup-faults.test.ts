@@ -63,7 +63,7 @@ async function restoreJson(argv: string[]) {
  */
 async function restoreKilledAt(point: string, args: string[], beforeKill?: (stderr: string) => Promise<void>): Promise<string> {
     // tsx's loader for both require() and import(): the CLI imports its commands' modules.
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "cli/nexus-redis.ts"), "restore", ...args], {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "cli/main.ts"), "restore", ...args], {
         cwd: ROOT,
         env: { ...process.env, NEXUS_REDIS_TEST_HANG_AT: point },
         stdio: ["ignore", "ignore", "pipe"],

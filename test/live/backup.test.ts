@@ -15,7 +15,7 @@ import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABEL_TEMPORARY } from "../../cli/snapshot/verify";
 import { parseKeyspace } from "../../cli/redis/keyspace";
-import { main } from "../../cli/nexus-redis";
+import { main } from "../../cli/main";
 import type { CliIo } from "../../cli/core/io";
 import { validateEnvironments } from "../../cli/fleet/outputs";
 import { type RestoreOptions, parseRestoreArgs, restore } from "../../cli/restore/restore";

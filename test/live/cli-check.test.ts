@@ -9,7 +9,7 @@ import * as path from "node:path";
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EngineContainers } from "../../cli/docker/engine";
-import { main } from "../../cli/nexus-redis";
+import { main } from "../../cli/main";
 import type { CliIo } from "../../cli/core/io";
 import { operationalUrns } from "../../cli/recover/recover";
 import type { CommandRunner, RunOptions } from "../../cli/core/runner";

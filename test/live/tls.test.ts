@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../../cli/nexus-redis";
+import { main } from "../../cli/main";
 import type { CliIo } from "../../cli/core/io";
 import { spawnRunner } from "../../cli/core/runner";
 import { type LiveFleet, clientTls, dockerAvailable, planCa, startLiveFleet, waitFor } from "../../harness/fleet";

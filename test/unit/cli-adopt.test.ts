@@ -36,7 +36,7 @@ import { type Journal, readyingArgs, replicationCommands, rollbackText, undoComm
 import { aofSettled } from "../../cli/redis/replies";
 import { askVault, containerFacts } from "../../cli/adopt/discover";
 import { WriteProbe } from "../../cli/adopt/takeover";
-import { HELP, main } from "../../cli/nexus-redis";
+import { HELP, main } from "../../cli/main";
 import type { CliIo } from "../../cli/core/io";
 import { FakeRedis } from "./cli-fake-redis";
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { diagnose, diagnosisContext, resyncRisk } from "../../cli/health/diagnose";
 import type { EnvironmentObservation } from "../../cli/health/observe";
 import { DEFAULT_SYNC_TIMEOUT_MS, type FixPlan, applyFix, planFix } from "../../cli/health/fix";
-import { HELP } from "../../cli/nexus-redis";
+import { HELP } from "../../cli/main";
 import { FakeRedis } from "./cli-fake-redis";
 import { parseInfo } from "../../cli/redis/replies";
 import {

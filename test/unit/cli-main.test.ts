@@ -8,7 +8,7 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HELP } from "../../cli/nexus-redis";
+import { HELP } from "../../cli/main";
 import { cli } from "./cliRun";
 import type { EnvironmentsOutput } from "../../cli/fleet/environment";
 import { isSynced, operationalUrns } from "../../cli/recover/recover";

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { BACKUP_HELP, parseBackupArgs } from "../../cli/backup/backup";
-import { HELP } from "../../cli/nexus-redis";
+import { HELP } from "../../cli/main";
 
 const ROOT = path.resolve(__dirname, "../..");
 

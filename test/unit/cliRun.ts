@@ -4,7 +4,7 @@
  * behaves as if the Pulumi CLI were not installed).
  */
 import * as path from "node:path";
-import { main } from "../../cli/nexus-redis";
+import { main } from "../../cli/main";
 import type { CliIo } from "../../cli/core/io";
 import type { ContainerSource } from "../../cli/core/io";
 import type { CommandRunner, RunOptions } from "../../cli/core/runner";

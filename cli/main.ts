@@ -5,7 +5,7 @@
  * with their own stdout, stdin and command runner; `bin/nexus-redis.js` calls `runAsProcess`
  * on the JavaScript build of this folder (dist/, made by `npm run build:cli`).
  *
- * Each command is a module of cli/commands/, loaded only when it runs (COMMANDS below): a
+ * Each command's run is a module of its folder (cli/check/run.ts...), loaded only when it runs (COMMANDS below): a
  * check loads neither recover's YAML parser nor what other commands need (Docker's client),
  * and --help loads no command at all. That is most of the CLI's start-up.
  */
@@ -119,7 +119,7 @@ backup and restore: see their own --help.`;
 
 /**
  * The commands: the options each takes (any other is a usage error naming it), and its
- * module, imported only when it runs. To add one: a module in cli/commands/ exporting
+ * module, imported only when it runs. To add one: a folder with a run.ts exporting
  * `run`, a row here, its options in OPTIONS if new, and its lines in HELP.
  */
 const COMMANDS: Record<string, { options: (keyof typeof OPTIONS)[]; load: () => Promise<Command> }> = {
