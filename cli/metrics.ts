@@ -23,10 +23,9 @@ import { UsageError } from "./core/errors";
 import type { EnvironmentResult } from "./health/checkFleet";
 import type { CliIo } from "./core/io";
 import type { EnvironmentObservation, VaultObservation } from "./health/observe";
-import { keyCount } from "./redis/replies";
+import { keyCount, type Info, infoInt } from "./redis/replies";
 import { EXIT_HEALTHY, EXIT_USAGE } from "./core/exit";
 import type { FleetReport } from "./health/report";
-import { type Info, infoInt } from "./redis/replies";
 import type { FailureKind } from "./redis/session";
 
 export type Role = "vault" | "operational";

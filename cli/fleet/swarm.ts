@@ -26,9 +26,8 @@ import { createServer, type Server, type Socket } from "node:net";
 import { Writable } from "node:stream";
 import type Dockerode from "dockerode";
 import { engineAddress } from "../docker/engine";
-import type { NodeFacts, PlacementSource, SwarmObservation, TaskPlacement } from "./environment";
+import type { NodeFacts, PlacementSource, SwarmObservation, TaskPlacement, EnvironmentOutput, EnvironmentsOutput } from "./environment";
 import { OutputsError } from "./outputs";
-import type { EnvironmentOutput, EnvironmentsOutput } from "./environment";
 import { type FailureKind, type Relay, type RelayedAddress, RelayError } from "../redis/session";
 
 /** Label on the probe container: `docker ps --filter label=nexus-redis.probe` finds a stray one. */

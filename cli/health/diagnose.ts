@@ -14,9 +14,14 @@ import {
     declaredVaultUsers,
 } from "../fleet/declared";
 import type { EnvironmentObservation, OperationalObservation, VaultObservation } from "./observe";
-import type { SwarmObservation } from "../fleet/environment";
+import type {
+    SwarmObservation,
+    EnvironmentOutput,
+    EnvironmentsOutput,
+    SecureEnvironmentOutput,
+    StandardEnvironmentOutput,
+} from "../fleet/environment";
 import type { ContainerFacts } from "../core/io";
-import type { EnvironmentOutput, EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "../fleet/environment";
 import { type AclUser, type ClientEntry, type Info, NO_REPLID, infoInt } from "../redis/replies";
 import { NOTHING_LISTENS, type ProbeFailure } from "../redis/session";
 

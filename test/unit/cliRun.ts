@@ -5,8 +5,7 @@
  */
 import * as path from "node:path";
 import { main } from "../../cli/main";
-import type { CliIo } from "../../cli/core/io";
-import type { ContainerSource } from "../../cli/core/io";
+import type { CliIo, ContainerSource } from "../../cli/core/io";
 import type { CommandRunner, RunOptions } from "../../cli/core/runner";
 
 const ROOT = path.resolve(__dirname, "../..");
