@@ -3,9 +3,9 @@
  * management, keeping every key and every password.
  *
  * It reads the stack's configuration (`pulumi config get`) and what runs on this Docker host
- * (adoptDiscover.ts), judges each environment (adoptPlan.ts, its settings in adoptSettings.ts),
+ * (adopt/discover.ts), judges each environment (adopt/plan.ts, its settings in adopt/settings.ts),
  * prints what it found and will do, and with no refusal takes the environments over one at a
- * time (adoptTakeover.ts): each step checked before the next, the new vault gated, and
+ * time (adopt/takeover.ts): each step checked before the next, the new vault gated, and
  * everything put back by adopt itself when a step fails.
  *
  * Loaded only on adopt's path (it brings dockerode), so `check` starts as fast as before.

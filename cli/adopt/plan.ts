@@ -2,7 +2,7 @@
  * `nexus-redis adopt`, the decisions: what the stack's configuration says, what was found on
  * the Docker host, whether each environment can be taken over safely, and the exact Pulumi
  * commands that give the stack the same data and passwords. Pure functions over plain data
- * (adoptDiscover.ts gathers it, adopt.ts acts on it), so every refusal and every command is
+ * (adopt/discover.ts gathers it, adopt.ts acts on it), so every refusal and every command is
  * tested without Docker or Pulumi.
  */
 import { CONFIG_KEYS, type ConfigKey, ConfigError, type RawConfig, parseFleetConfig } from "../../config";

@@ -12,8 +12,8 @@
  *     differ. The dry run lists those that differ, so nothing changes unsaid.
  *
  * What the new vault runs with is `vaultSettings()` (its config file) over Redis's own
- * defaults. Pure: adoptDiscover.ts asks the old vault (`CONFIG GET *`, `MODULE LIST`,
- * `INFO keyspace`, `ACL CAT` and `COMMAND INFO`), adoptPlan.ts turns the verdicts into the plan.
+ * defaults. Pure: adopt/discover.ts asks the old vault (`CONFIG GET *`, `MODULE LIST`,
+ * `INFO keyspace`, `ACL CAT` and `COMMAND INFO`), adopt/plan.ts turns the verdicts into the plan.
  */
 import { type Settings, vaultSettings } from "../../components/redisServer";
 import type { Info } from "../redis/replies";

@@ -1,7 +1,7 @@
 /**
  * `nexus-redis adopt`, the takeover of one environment and, when it fails, the way back. The
- * I/O shell around adoptPlan.ts (the steps), adoptGate.ts (is the new vault serving?) and
- * adoptRollback.ts (what putting things back takes):
+ * I/O shell around adopt/plan.ts (the steps), adopt/gate.ts (is the new vault serving?) and
+ * adopt/rollback.ts (what putting things back takes):
  *
  *   a. the stack's configuration, then `pulumi preview`;
  *   b. the old vault's persistence made safe while it runs; the old operational's runtime

@@ -200,7 +200,7 @@ export async function backupCommand(argv: string[], io: CliIo): Promise<number> 
         return 0;
     }
     const environments = await loadOutputs({ file: options.outputs, stack: options.stack }, io);
-    // On Swarm each vault is reached through the CLI's probe on the overlay (cli/swarm.ts), for as long as the backup may take.
+    // On Swarm each vault is reached through the CLI's probe on the overlay (cli/fleet/swarm.ts), for as long as the backup may take.
     const swarm = Object.values(environments).some((e) => e.platform === "swarm") ? await import("../fleet/swarm.js") : undefined;
     const route = swarm ? await swarm.attachSwarmRoute(environments, io.env, Math.ceil(options.timeoutMs / 1000) + 60) : undefined;
     try {

@@ -44,7 +44,7 @@ export interface OwnCommand {
     runArgv(argv: string[], io: CliIo): Promise<number>;
 }
 
-/** What the Docker engine says about a container (cli/engine.ts): asked only when its server did not answer. */
+/** What the Docker engine says about a container (cli/docker/engine.ts): asked only when its server did not answer. */
 export interface ContainerFacts {
     /** false: the engine has no container of that name. */
     exists: boolean;
@@ -58,7 +58,7 @@ export interface ContainerFacts {
     networks: string[];
 }
 
-/** Asks the Docker engine about a container by name (cli/engine.ts); rejects when the engine cannot say. */
+/** Asks the Docker engine about a container by name (cli/docker/engine.ts); rejects when the engine cannot say. */
 export interface ContainerSource {
     inspect(name: string, timeoutMs: number): Promise<ContainerFacts>;
 }

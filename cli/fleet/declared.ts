@@ -1,6 +1,6 @@
 /**
  * What the program declares that `check` compares with: each role's settings and ACL users,
- * from the same functions the Pulumi program runs. Kept apart from the judge (diagnose.ts) so
+ * from the same functions the Pulumi program runs. Kept apart from the judge (health/diagnose.ts) so
  * that observe, which asks the servers for exactly these names, does not import the judge.
  */
 import {

@@ -2,7 +2,7 @@
  * An environment as the operator CLI sees it: the stack output `environments` (where each
  * server is reached, with which credentials), and what the CLI attaches to it at run time
  * (the Swarm manager's view of where its tasks run, the engine it asks about a container).
- * Types only: parsing and loading are in outputs.ts.
+ * Types only: parsing and loading are in fleet/outputs.ts.
  */
 import type { ContainerSource } from "../core/io";
 import type { Relay } from "../redis/session";
@@ -120,7 +120,7 @@ export interface SwarmObservation {
     otherReadyNodes: number;
 }
 
-/** Asks the Swarm manager where an environment's tasks run (cli/swarm.ts). */
+/** Asks the Swarm manager where an environment's tasks run (cli/fleet/swarm.ts). */
 export interface PlacementSource {
     observe(env: EnvironmentOutput): Promise<SwarmObservation>;
 }

@@ -1,9 +1,9 @@
 /**
  * The stack's environments, as a command that talks to the servers needs them. On a Swarm
- * deployment (cli/swarm.ts; dockerode is loaded only then) each server is reached through a
+ * deployment (cli/fleet/swarm.ts; dockerode is loaded only then) each server is reached through a
  * probe on the overlay and each task's placement is read from the manager; `check` and
  * `recover` work there, other commands are Docker-only. On Docker, `check` and `recover` ask
- * the engine why a server does not answer (cli/engine.ts).
+ * the engine why a server does not answer (cli/docker/engine.ts).
  */
 import { UsageError } from "../core/errors";
 import type { CliIo, Closeable } from "../core/io";
@@ -19,7 +19,7 @@ export async function loadFleet(
 ): Promise<EnvironmentsOutput> {
     const environments = await loadOutputs(source, io);
     if (!Object.values(environments).some((e) => e.platform === "swarm")) {
-        // Asked only about a container whose server does not answer (cli/engine.ts).
+        // Asked only about a container whose server does not answer (cli/docker/engine.ts).
         if (io.engine && (command === "check" || command === "recover")) {
             for (const env of Object.values(environments)) env.engine = io.engine;
         }

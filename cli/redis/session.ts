@@ -54,7 +54,7 @@ export interface SessionTarget {
     port: number;
     /**
      * A route to the server when this machine cannot connect to it directly (a Swarm
-     * service on its overlay network: cli/swarm.ts). Unset: connect to host:port.
+     * service on its overlay network: cli/fleet/swarm.ts). Unset: connect to host:port.
      */
     via?: Relay;
     /** Speak TLS, checking the server's certificate against this CA and for this name (through a relay too). */

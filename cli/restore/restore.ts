@@ -6,7 +6,7 @@
  *      header, and a load into a scratch server of the vault's image (key count, DEBUG
  *      DIGEST, equal to the manifest's). A corrupt or truncated file is refused.
  *   2. What the vault (and the operational) hold is read inside their containers; a vault
- *      whose keys differ from the snapshot is refused unless --force (restorePlan.ts).
+ *      whose keys differ from the snapshot is refused unless --force (restore/plan.ts).
  *   3. Writes are paused (CLIENT PAUSE WRITE), the decision re-checked, and the vault's
  *      container stopped: the SAME container, `docker stop`, as Pulumi created it. Pulumi's
  *      state stays true (nothing is re-created, no input changes), so neither `pulumi up`
