@@ -35,7 +35,7 @@ const network: { name: pulumi.Output<string>; id: pulumi.Output<string> } = conf
               name: config.network,
               ...(swarm ? { driver: "overlay", attachable: true } : { driver: "bridge" }),
               // IPsec between the nodes (Docker's `--opt encrypted`). Untested here: on this
-              // project's test machines an encrypted overlay carries nothing (README, TLS).
+              // project's test machines an encrypted overlay carries nothing (docs/tls.md).
               ...(config.encryptedOverlay ? { options: { encrypted: "" } } : {}),
               labels: [{ label: "nexus-redis.network", value: config.network }],
           },

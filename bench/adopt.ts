@@ -15,7 +15,7 @@
  * a takeover, which must replace the container, can cost.
  */
 import { performance } from "node:perf_hooks";
-import { main as nexusRedis } from "../cli/nexus-redis";
+import { main as nexusRedis } from "../cli/main";
 import { adoptionStack } from "../harness/adoption";
 import { createRunVolume } from "../harness/handBuilt";
 import { type HandBuiltEnvironment, buildProtocolFleet, createRunNetwork, fillEnvironment, linkUp } from "../harness/handBuiltFleet";

@@ -27,7 +27,7 @@ same run on the same Docker engine, and reports value, baseline and their ratio:
   restore           how long writes fail while nexus-redis restore brings a flushed 1M-key
                     vault back, vs. docker restart of the vault on the same data
   rotate            rotate-vault: how long writes are refused while a vault password is
-                    rotated as the README says (nexus-redis rotate, clients switch, pulumi
+                    rotated as docs/rotate.md says (nexus-redis rotate, clients switch, pulumi
                     up), under a writer, every acknowledged write checked, vs. docker restart
   swarm             on a three-node Docker Swarm built on this machine (not in --quick
                     unless named with --only): swarm-fleet-up, the table from nothing

@@ -21,9 +21,9 @@
  */
 import * as fs from "node:fs";
 import * as net from "node:net";
-import { type Batch, operationalBatch, vaultBatch } from "../cli/observe";
-import type { EnvironmentsOutput } from "../cli/outputs";
-import { ReplyReader, encodeCommand } from "../cli/resp";
+import { type Batch, operationalBatch, vaultBatch } from "../cli/health/observe";
+import type { EnvironmentsOutput } from "../cli/fleet/environment";
+import { ReplyReader, encodeCommand } from "../cli/redis/resp";
 
 function converse(target: { host: string; port: number }, batch: Batch): Promise<void> {
     return new Promise((resolve, reject) => {

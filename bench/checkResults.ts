@@ -12,7 +12,7 @@ export const CHECK_HUNG_TARGET: Target = {
     strict: true,
     text: "ahead of the script (with the same per-host bound) when hosts hang",
 };
-/** Issue 5, as BENCHMARKS.md reads it: hung hosts cost one timeout together, not one each. */
+/** Issue 5, as docs/benchmarks.md reads it: hung hosts cost one timeout together, not one each. */
 export const CHECK_HUNG_BOUND_TARGET: Target = {
     maxRatio: 1.25,
     text: "hung hosts cost one --timeout together, not one each (several hung at most 1.25x one hung)",

@@ -6,7 +6,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
-import { main as nexusRedis } from "../cli/nexus-redis";
+import { main as nexusRedis } from "../cli/main";
 import { type EnvironmentOutput, LiveFleet, testStackConfig } from "../harness/fleet";
 import { type PlannedRun, planRun } from "../harness/engineApply";
 import type { Plan } from "../plan/plan";

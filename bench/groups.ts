@@ -2,7 +2,7 @@
  * The benchmark groups, and what each runs with: a full run's datasets and repetitions, and
  * --quick's smaller ones (bench/run.ts runs them; bench/args.ts names them on the command line).
  */
-import { DEFAULT_CHECK_TIMEOUT_MS } from "../cli/nexus-redis";
+import { DEFAULT_CHECK_TIMEOUT_MS } from "../cli/core/defaults";
 import { type AdoptSettings, adoptResultNames } from "./adopt";
 import type { SizeOptions } from "./backup";
 import { checkResultNames } from "./check";

@@ -14,7 +14,7 @@ import { performance } from "node:perf_hooks";
 import { type Docker, connectDocker, imageExists, isNotFound } from "../harness/docker";
 import { RUN_LABEL_KEY, TEST_IMAGE, waitFor } from "../harness/fleet";
 import { type RemovedCounts, removeRun, sleep, startWatchdog } from "../harness/cleanup";
-import { type ArchiveEntry, tarArchive } from "../cli/archive";
+import { type ArchiveEntry, tarArchive } from "../cli/docker/archive";
 
 export { sleep };
 

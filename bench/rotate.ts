@@ -1,10 +1,10 @@
 /**
- * rotate-vault: a vault password rotated the way the README tells an operator to, under a
+ * rotate-vault: a vault password rotated the way docs/rotate.md tells an operator to, under a
  * writer that is a client of the vault, against `docker restart` of the same vault.
  *
  * Each repetition fills nothing new: the vault holds `keys` keys (DEBUG POPULATE, then an AOF
  * rewrite so a restart loads them), and a writer tries a SET every 10 ms on a fresh connection
- * with the password of the moment. Then, as the README says:
+ * with the password of the moment. Then, as docs/rotate.md says:
  * 1. `nexus-redis rotate contact vault --from-file F` opens the overlap on the running vault
  *    (in this process, the Pulumi CLI a stand-in: harness/rotation.ts);
  * 2. the writer switches to the new password (the documented moment: before pulumi up);
@@ -17,7 +17,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { aofSettled } from "../cli/redisReplies";
+import { aofSettled } from "../cli/redis/replies";
 import { type LiveFleet, missingKeys, parseInfo } from "../harness/fleet";
 import { rotateWithStandIn } from "../harness/rotation";
 import { type BenchResult, median, result, samplesText } from "./results";

@@ -33,7 +33,7 @@ function firstLine(command: string, args: string[]): string {
     }
 }
 
-/** The machine, for the record (stderr; BENCHMARKS.md quotes it). Redis's version comes from the fleet, once up. */
+/** The machine, for the record (stderr; docs/benchmarks.md quotes it). Redis's version comes from the fleet, once up. */
 function describeMachine(run: BenchRun): void {
     run.log(
         `machine: ${os.cpus().length} CPUs, ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB, Linux ${os.release()}, ` +

@@ -28,7 +28,7 @@ async function rebuildAndRun(stale) {
                 "running the TypeScript sources instead (slower); `npm run build:cli` says more\n",
         );
         require("tsx/cjs");
-        cli = require(`${ROOT}/cli/nexus-redis.ts`);
+        cli = require(`${ROOT}/cli/main.ts`);
     }
     cli.runAsProcess();
 }

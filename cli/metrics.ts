@@ -17,16 +17,16 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { REDIS_INTERNAL_PORT } from "../components/protocol";
-import type { BackupReport } from "./backupReport";
-import { type ProblemCode, VAULT_PROBLEMS } from "./diagnose";
-import { UsageError } from "./errors";
-import type { EnvironmentResult } from "./fleet";
-import type { CliIo } from "./nexus-redis";
-import type { EnvironmentObservation, VaultObservation } from "./observe";
-import { keyCount } from "./redisReplies";
-import { EXIT_HEALTHY, EXIT_USAGE, type FleetReport } from "./report";
-import { type Info, infoInt } from "./redisReplies";
-import type { FailureKind } from "./session";
+import type { BackupReport } from "./backup/report";
+import { type ProblemCode, VAULT_PROBLEMS } from "./health/diagnose";
+import { UsageError } from "./core/errors";
+import type { EnvironmentResult } from "./health/checkFleet";
+import type { CliIo } from "./core/io";
+import type { EnvironmentObservation, VaultObservation } from "./health/observe";
+import { keyCount, type Info, infoInt } from "./redis/replies";
+import { EXIT_HEALTHY, EXIT_USAGE } from "./core/exit";
+import type { FleetReport } from "./health/report";
+import type { FailureKind } from "./redis/session";
 
 export type Role = "vault" | "operational";
 type LabelName = "environment" | "role" | "code" | "reason";
@@ -45,7 +45,7 @@ export interface Sample {
 
 const SERVER: readonly LabelName[] = ["environment", "role"];
 
-/** What `check --prometheus` writes, per environment and role (the README's Monitoring table). */
+/** What `check --prometheus` writes, per environment and role (docs/monitoring.md's table). */
 export const CHECK_METRICS: Readonly<Record<string, MetricDefinition>> = {
     nexus_redis_check_timestamp_seconds: {
         help: "When nexus-redis check last looked at this server (Unix time); an old value means the check stopped running.",
@@ -104,7 +104,7 @@ export const CHECK_METRICS: Readonly<Record<string, MetricDefinition>> = {
     nexus_redis_memory_used_bytes: { help: "Memory the server uses (used_memory).", labels: SERVER },
     nexus_redis_memory_max_bytes: { help: "The server's memory limit (maxmemory); 0: no limit.", labels: SERVER },
     nexus_redis_check_problems: {
-        help: "How many problems check reports under each code, by the server they concern (the README's table of codes). No series: none.",
+        help: "How many problems check reports under each code, by the server they concern (docs/check.md, Problem codes). No series: none.",
         labels: ["environment", "role", "code"],
     },
 };

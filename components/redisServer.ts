@@ -112,7 +112,7 @@ export function vaultSettings(opts: { memoryLimitMb?: number; tls?: TlsPaths } =
         // A last command cut short (a crash or a full disk during its write) is dropped, and the
         // vault starts on everything before it (Redis's default); "no" would refuse to start.
         "aof-load-truncated": "yes",
-        // No RDB snapshots of its own (the README's "Persistence of a vault" says why): the AOF
+        // No RDB snapshots of its own (docs/design.md, "Persistence of a vault", says why): the AOF
         // is the vault's durability, and `nexus-redis backup` takes the snapshots, verified and
         // off the volume. With Redis's default save points, a snapshot that fails on a nearly
         // full volume makes every write fail (MISCONF) while the AOF is fine, and a graceful stop
@@ -128,7 +128,7 @@ export function vaultSettings(opts: { memoryLimitMb?: number; tls?: TlsPaths } =
         appendfilename: "appendonly.aof",
         // Stream the snapshot straight to the replica's socket and start at once: Redis's
         // default waits 5 s for more replicas to join: with the default settings a recovery took
-        // 3.8x (1M keys) to 6.7x (100k keys) as long (BENCHMARKS.md, recovery-1m and recovery-100k).
+        // 3.8x (1M keys) to 6.7x (100k keys) as long (docs/benchmarks.md, recovery-1m and recovery-100k).
         "repl-diskless-sync": "yes",
         "repl-diskless-sync-delay": "0",
         "repl-backlog-size": String(REPLICATION_BACKLOG_BYTES),

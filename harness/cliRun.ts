@@ -4,8 +4,9 @@
  * in memory. For the live tests and the docs' screenshot (scripts/docs-screenshot.ts).
  */
 import * as path from "node:path";
-import { type CliIo, main } from "../cli/nexus-redis";
-import { spawnRunner } from "../cli/runner";
+import { main } from "../cli/main";
+import type { CliIo } from "../cli/core/io";
+import { spawnRunner } from "../cli/core/runner";
 import type { EnvironmentOutput } from "./fleet";
 
 const ROOT = path.resolve(__dirname, "..");

@@ -11,7 +11,7 @@
 
 /**
  * node_exporter's own metrics the dashboard may use besides ours: its textfile collector's
- * (README: Monitoring). The live test sees node_exporter serve each of them.
+ * (docs/monitoring.md). The live test sees node_exporter serve each of them.
  */
 export const NODE_EXPORTER_METRICS = ["node_textfile_mtime_seconds", "node_textfile_scrape_error"];
 

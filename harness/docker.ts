@@ -1,5 +1,5 @@
 /**
- * The harness's Docker client: the CLI's own (cli/docker.ts: dockerode pinned to the API
+ * The harness's Docker client: the CLI's own (cli/docker/client.ts: dockerode pinned to the API
  * version negotiated with the engine, and `exec`), so the tests drive Docker exactly as
  * `nexus-redis adopt`, `backup` and `restore` do.
  */
@@ -14,4 +14,4 @@ export {
     imageExists,
     isNotFound,
     negotiateApiVersion,
-} from "../cli/docker";
+} from "../cli/docker/client";

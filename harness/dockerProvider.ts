@@ -5,7 +5,7 @@
  * each citing its function (internal/provider/). Any input it does not understand is refused,
  * so a test can never run something other than what the program declares.
  */
-import { tarArchive } from "../cli/archive";
+import { tarArchive } from "../cli/docker/archive";
 import type { FieldChange, StateResource } from "../plan/engine";
 import { mockImageId } from "../plan/mocks";
 import { type Docker, imageExists } from "./docker";

@@ -229,7 +229,7 @@ export async function missingKeys(client: Redis, keys: readonly string[]): Promi
 }
 
 /** INFO parsing is the CLI's; the tests use the same. */
-export { parseInfo } from "../cli/redisReplies";
+export { parseInfo } from "../cli/redis/replies";
 
 /**
  * Polls `check` every `intervalMs` until it returns a value other than undefined, or

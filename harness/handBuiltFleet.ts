@@ -11,7 +11,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type Redis from "ioredis";
-import { parseKeyspace, totalKeys } from "../cli/adoptSettings";
+import { parseKeyspace, totalKeys } from "../cli/adopt/settings";
 import { findProtocolEnvironment } from "../components/protocol";
 import { type Docker, exec } from "./docker";
 import { RUN_LABEL_KEY, TEST_IMAGE, parseInfo, waitFor } from "./fleet";

@@ -13,7 +13,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { processAlive } from "../cli/owner";
+import { processAlive } from "../cli/core/owner";
 
 const PREFIX = "nexus-redis-loop-pid";
 

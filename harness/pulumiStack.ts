@@ -1,5 +1,5 @@
 /**
- * A stand-in for the Pulumi CLI of one stack, as a `CommandRunner` (cli/runner.ts): the
+ * A stand-in for the Pulumi CLI of one stack, as a `CommandRunner` (cli/core/runner.ts): the
  * live tests and benchmarks hand it to the CLI, which then configures and applies "the
  * stack" exactly as it would with Pulumi, and the commands it ran are recorded.
  *
@@ -15,7 +15,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import type { CommandRunner, RunResult } from "../cli/runner";
+import type { CommandRunner, RunResult } from "../cli/core/runner";
 
 /** The configuration as the program receives it: `values` (`-c KEY=VALUE`) and `secrets` (`--secret KEY=VALUE`). */
 export interface StackConfig {

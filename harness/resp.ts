@@ -1,6 +1,6 @@
 /**
  * A minimal RESP2 client for the live tests' and benchmarks' polling: one fresh TCP connection per call,
- * every command pipelined, closed after the last reply. The protocol itself is the CLI's (cli/resp.ts).
+ * every command pipelined, closed after the last reply. The protocol itself is the CLI's (cli/redis/resp.ts).
  *
  * Why not ioredis: a drill polls a container that is being removed and re-created every
  * few milliseconds, and what matters is when the server itself first says "link up". A
@@ -8,8 +8,8 @@
  * backoff to the measurement.
  */
 import * as net from "node:net";
-import { parseInfo } from "../cli/redisReplies";
-import { type Reply, encodeCommand, parseReply } from "../cli/resp";
+import { parseInfo } from "../cli/redis/replies";
+import { type Reply, encodeCommand, parseReply } from "../cli/redis/resp";
 
 export type { Reply };
 

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { main } from "../cli/nexus-redis";
+import { main } from "../cli/main";
 import type { LiveFleet } from "./fleet";
 import { FakePulumiStack } from "./pulumiStack";
 

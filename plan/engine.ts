@@ -22,7 +22,7 @@
  * - A resource the program no longer registers is deleted, last, unless `retainOnDelete`.
  */
 import { type EngineFacts, type FieldModel, UNKNOWN, checkKnown, isUnknown, resourceModel, zeroValue } from "./engineModel";
-import type { LifecycleOptions } from "./plan";
+import type { LifecycleOptions } from "./types";
 
 /** A resource as the engine's state holds it after an `up`. */
 export interface StateResource {

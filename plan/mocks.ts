@@ -5,7 +5,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { createHash, randomInt } from "node:crypto";
-import type { Registration } from "./plan";
+import type { Registration } from "./types";
 import { TLS_SECRET_OUTPUTS, TLS_TYPES, tlsOutputs } from "./tlsStandIn";
 
 /** How the SDK wraps a secret value when it crosses the RPC boundary to the mocks. */

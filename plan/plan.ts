@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { type ConfigOverrides, loadProjectConfig } from "./projectConfig";
 import { PlanMocks, type PlanMocksOptions, UNKNOWN, isSecretEnvelope } from "./mocks";
+import type { LifecycleOptions, Registration } from "./types";
 
 export interface PlannedResource {
     urn: string;
@@ -56,32 +57,6 @@ interface Declared {
     name: string;
     parent: pulumi.Resource | undefined;
     dependsOn: pulumi.Input<pulumi.Input<pulumi.Resource>[]> | pulumi.Input<pulumi.Resource> | undefined;
-    options: LifecycleOptions;
-}
-
-/** Resource options that decide what a replacement or a destroy does to data. */
-export interface LifecycleOptions {
-    deleteBeforeReplace?: boolean;
-    retainOnDelete?: boolean;
-    ignoreChanges?: string[];
-    replaceOnChanges?: string[];
-}
-
-/**
- * What the engine records of a registration besides its inputs (its state keeps them): the
- * resource's dependencies, and for each input property the resources whose outputs its value
- * came from. The engine's dependent replacement goes by the latter (plan/engine.ts).
- */
-export interface Registration {
-    urn: string;
-    type: string;
-    name: string;
-    /** A custom resource (a provider's); components hold no state. */
-    custom: boolean;
-    /** Input property → URNs of the resources whose outputs its value came from. */
-    propertyDependencies: Record<string, string[]>;
-    /** Every resource it depends on: its dependsOn and its property dependencies. */
-    dependencies: string[];
     options: LifecycleOptions;
 }
 

@@ -2,8 +2,8 @@
 // Builds the operator CLI to JavaScript: `npm run build:cli`, and npm's `prepare` (which
 // `npm ci` and `npm install` run), so `./bin/nexus-redis.js` works right after either.
 //
-// One file, dist/<build>/cli/nexus-redis.js: every TypeScript file the CLI can reach from
-// cli/nexus-redis.ts, its commands included, bundled by esbuild (which tsx, a dependency,
+// One file, dist/<build>/cli/main.js: every TypeScript file the CLI can reach from
+// cli/main.ts, its commands included, bundled by esbuild (which tsx, a dependency,
 // brings) in well under a second; `tsc --noEmit` (npm run build, the tests) checks the types.
 // - Packages are not bundled: each is require()d from node_modules where its importer runs,
 //   except those in BUNDLED (ES modules: require()ing one would start Node's ESM loader).
@@ -27,7 +27,7 @@ const path = require("node:path");
 const ROOT = path.resolve(__dirname, "..");
 const DIST = path.join(ROOT, "dist");
 const CURRENT = path.join(DIST, "current.json");
-const ENTRY = "cli/nexus-redis.ts";
+const ENTRY = "cli/main.ts";
 /** The bundle, in a build's folder. */
 const BUILT_ENTRY = ENTRY.replace(/\.ts$/, ".js");
 /** Builds replaced longer ago than this are removed by the next build (a CLI run is far shorter). */

@@ -18,8 +18,8 @@ import { rmSync } from "node:fs";
 import * as path from "node:path";
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tarArchive } from "../../cli/archive";
-import { READYING_LABEL } from "../../cli/adoptTakeover";
+import { tarArchive } from "../../cli/docker/archive";
+import { READYING_LABEL } from "../../cli/adopt/takeover";
 import { removeRun } from "../../harness/cleanup";
 import { type Docker, isNotFound } from "../../harness/docker";
 import { RUN_LABEL_KEY, TEST_IMAGE, dockerAvailable, parseInfo, waitFor } from "../../harness/fleet";
@@ -36,7 +36,7 @@ import {
 } from "../../harness/handBuiltFleet";
 import { freePortOffset } from "../../harness/ports";
 import { FakePulumiStack } from "../../harness/pulumiStack";
-import { parseKeyspace, totalKeys } from "../../cli/adoptSettings";
+import { parseKeyspace, totalKeys } from "../../cli/adopt/settings";
 import { cli } from "../unit/cliRun";
 
 const live = dockerAvailable();

@@ -13,7 +13,8 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CliIo, main } from "../../cli/nexus-redis";
+import { main } from "../../cli/main";
+import type { CliIo } from "../../cli/core/io";
 import { removeRun } from "../../harness/cleanup";
 import { type Docker, exec, isNotFound } from "../../harness/docker";
 import { RUN_LABEL_KEY, dockerAvailable, parseInfo, waitFor } from "../../harness/fleet";
@@ -21,7 +22,7 @@ import { ADOPT_PORTS, type AdoptionStack, adoptionStack, startAdoptionRun } from
 import { createRunVolume, handBuiltClient, logsOf } from "../../harness/handBuilt";
 import { type HandBuiltEnvironment, buildProtocolFleet, fillEnvironment, snapshotDigest } from "../../harness/handBuiltFleet";
 import { freePortOffset } from "../../harness/ports";
-import { declaredVaultSettings, parseKeyspace, persistenceChange, totalKeys } from "../../cli/adoptSettings";
+import { newVaultSettings, parseKeyspace, persistenceChange, totalKeys } from "../../cli/adopt/settings";
 
 const ROOT = path.resolve(__dirname, "../..");
 const KEYS = 100_000;
@@ -191,7 +192,7 @@ describe.skipIf(!live)("nexus-redis adopt on a fleet built by the protocol's ste
         expect(run.stdout).toContain(
             persistenceChange(
                 { save: "", appendonly: "no", appendfsync: "everysec", "stop-writes-on-bgsave-error": "yes" },
-                declaredVaultSettings(0),
+                newVaultSettings(0),
             ),
         );
         expect(run.stdout).toContain("12 environments: 5 to adopt, 7 skipped: nothing was changed (--dry-run)");

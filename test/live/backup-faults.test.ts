@@ -14,9 +14,9 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LABEL_TEMPORARY } from "../../cli/backupVerify";
-import { ownerTag } from "../../cli/owner";
-import { STAGING_FILE, wayBackCommands } from "../../cli/restorePlan";
+import { LABEL_TEMPORARY } from "../../cli/snapshot/verify";
+import { ownerTag } from "../../cli/core/owner";
+import { STAGING_FILE, wayBackCommands } from "../../cli/restore/plan";
 import { type CliRun, runCli } from "../../harness/cliRun";
 import { exec } from "../../harness/docker";
 import {
@@ -63,7 +63,7 @@ async function restoreJson(argv: string[]) {
  */
 async function restoreKilledAt(point: string, args: string[], beforeKill?: (stderr: string) => Promise<void>): Promise<string> {
     // tsx's loader for both require() and import(): the CLI imports its commands' modules.
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "cli/nexus-redis.ts"), "restore", ...args], {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "cli/main.ts"), "restore", ...args], {
         cwd: ROOT,
         env: { ...process.env, NEXUS_REDIS_TEST_HANG_AT: point },
         stdio: ["ignore", "ignore", "pipe"],

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { containerLog } from "../../cli/docker";
+import { containerLog } from "../../cli/docker/client";
 import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../../harness/fleet";
 import { connectOutcome } from "../../harness/ports";
 import { SmallVolume, smallVolumesAvailable } from "../../harness/smallVolume";

@@ -8,10 +8,11 @@ import * as net from "node:net";
 import * as path from "node:path";
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EngineContainers } from "../../cli/engine";
-import { type CliIo, main } from "../../cli/nexus-redis";
-import { operationalUrns } from "../../cli/recover";
-import type { CommandRunner, RunOptions } from "../../cli/runner";
+import { EngineContainers } from "../../cli/docker/engine";
+import { main } from "../../cli/main";
+import type { CliIo } from "../../cli/core/io";
+import { operationalUrns } from "../../cli/recover/recover";
+import type { CommandRunner, RunOptions } from "../../cli/core/runner";
 import { type LiveFleet, dockerAvailable, parseInfo, startLiveFleet, waitFor } from "../../harness/fleet";
 import { connectOutcome } from "../../harness/ports";
 

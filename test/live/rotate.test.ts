@@ -8,9 +8,9 @@
  */
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { diagnose, diagnosisContext } from "../../cli/diagnose";
-import { observeEnvironment } from "../../cli/observe";
-import type { EnvironmentsOutput } from "../../cli/outputs";
+import { diagnose, diagnosisContext } from "../../cli/health/diagnose";
+import { observeEnvironment } from "../../cli/health/observe";
+import type { EnvironmentsOutput } from "../../cli/fleet/environment";
 import { type LiveFleet, dockerAvailable, missingKeys, startLiveFleet, waitFor } from "../../harness/fleet";
 import { rotateWithStandIn } from "../../harness/rotation";
 

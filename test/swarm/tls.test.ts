@@ -26,7 +26,7 @@ import { missingKeys, parseInfo, planCa } from "../../harness/fleet";
 import { SwarmCluster, clusterNames, swarmAvailable } from "../../harness/swarm";
 import { SWARM_TEST_IMAGE, type SwarmFleet, startSwarmFleet, waitUntil } from "../../harness/swarmFleet";
 import { anotherCa } from "../../harness/tls";
-import { spawnRunner } from "../../cli/runner";
+import { spawnRunner } from "../../cli/core/runner";
 import { cli as inProcess } from "../unit/cliRun";
 
 const ENV = "contact";

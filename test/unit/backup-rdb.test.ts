@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RdbFormatError, lzfDecompress, parseRdbHeader, snapshotOrigin } from "../../cli/backupRdb";
+import { RdbFormatError, lzfDecompress, parseRdbHeader, snapshotOrigin } from "../../cli/snapshot/rdb";
 
 const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ""), "hex");
 

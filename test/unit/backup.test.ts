@@ -6,8 +6,8 @@ import { mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { BACKUP_HELP, DEFAULT_BACKUP_TIMEOUT_MS, parseBackupArgs, redisCliRanOutOfSpace, retentionBlocked } from "../../cli/backup";
-import { diskFullMessage, isDiskFull, removeAbandonedFiles, spaceOf, writeFileDurably } from "../../cli/backupFiles";
+import { BACKUP_HELP, DEFAULT_BACKUP_TIMEOUT_MS, parseBackupArgs, redisCliRanOutOfSpace, retentionBlocked } from "../../cli/backup/backup";
+import { diskFullMessage, isDiskFull, removeAbandonedFiles, spaceOf, writeFileDurably } from "../../cli/snapshot/files";
 import {
     type BackupManifest,
     MANIFEST_FORMAT,
@@ -19,8 +19,8 @@ import {
     snapshotPaths,
     snapshotStamp,
     temporaryFileOwner,
-} from "../../cli/backupManifest";
-import { type BackupReport, type BackupResult, backupExitCode, renderBackupJson, renderBackupTable } from "../../cli/backupReport";
+} from "../../cli/snapshot/manifest";
+import { type BackupReport, type BackupResult, backupExitCode, renderBackupJson, renderBackupTable } from "../../cli/backup/report";
 import {
     parseBackupSummary,
     parseForgetOutput,
@@ -31,7 +31,7 @@ import {
     retentionArgs,
     retentionProblems,
     validSnapshotId,
-} from "../../cli/backupRestic";
+} from "../../cli/snapshot/restic";
 import {
     LABEL_ROLE,
     databasesRefused,
@@ -41,11 +41,11 @@ import {
     redisLogReason,
     scratchCommand,
     temporaryLabels,
-} from "../../cli/backupVerify";
-import { describeDatabases, parseKeyspace } from "../../cli/keyspace";
-import { ownerState, ownerTag } from "../../cli/owner";
+} from "../../cli/snapshot/verify";
+import { describeDatabases, parseKeyspace } from "../../cli/redis/keyspace";
+import { ownerState, ownerTag } from "../../cli/core/owner";
 import { LABEL_ROLE as PROGRAM_ROLE_LABEL } from "../../components/containerSpec";
-import type { RunResult } from "../../cli/runner";
+import type { RunResult } from "../../cli/core/runner";
 import { SAMPLE_SECRETS, fleetOutputs } from "./cli-samples";
 import { cli } from "./cliRun";
 

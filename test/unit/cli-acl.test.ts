@@ -5,11 +5,12 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { operationalAdminRules, operationalDefaultUserRules, replicationUserRules } from "../../components/redisServer";
-import { aclDifferences } from "../../cli/acl";
-import { aclProblems, declaredOperationalUsers, diagnose, diagnosisContext } from "../../cli/diagnose";
-import type { EnvironmentObservation } from "../../cli/observe";
-import { planFix } from "../../cli/fix";
-import { type AclUser, parseAclUser } from "../../cli/redisReplies";
+import { aclDifferences } from "../../cli/redis/acl";
+import { aclProblems, diagnose, diagnosisContext } from "../../cli/health/diagnose";
+import { declaredOperationalUsers } from "../../cli/fleet/declared";
+import type { EnvironmentObservation } from "../../cli/health/observe";
+import { planFix } from "../../cli/health/fix";
+import { type AclUser, parseAclUser } from "../../cli/redis/replies";
 import { contact, fleetOutputs, healthyStandard } from "./cli-samples";
 
 const sha = (text: string) => createHash("sha256").update(text).digest("hex");

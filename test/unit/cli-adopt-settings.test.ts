@@ -5,11 +5,11 @@
  * (test/live/adopt-refusals.test.ts, test/live/adopt-rollback.test.ts).
  */
 import { describe, expect, it } from "vitest";
-import { type GateContext, type GateObservation, START_BOUND_MS, gateVerdict } from "../../cli/adoptGate";
+import { type GateContext, type GateObservation, START_BOUND_MS, gateVerdict } from "../../cli/adopt/gate";
 import {
     type Keyspace,
     type SettingsFacts,
-    declaredVaultSettings,
+    newVaultSettings,
     describeKeyspace,
     judgeSettings,
     keyspaceShortfall,
@@ -19,10 +19,10 @@ import {
     renamedCommands,
     ruleOf,
     totalKeys,
-} from "../../cli/adoptSettings";
+} from "../../cli/adopt/settings";
 import { vaultSettings } from "../../components/redisServer";
 
-const DECLARED = declaredVaultSettings(0);
+const DECLARED = newVaultSettings(0);
 
 /** A protocol vault's settings as CONFIG GET * gives them: Redis's defaults, --requirepass, nothing else. */
 function facts(config: Record<string, string> = {}, over: Partial<SettingsFacts> = {}): SettingsFacts {
@@ -55,7 +55,7 @@ describe("every setting of Redis 7.0 and 7.2 is classified", () => {
         expect(DECLARED.appendonly).toBe(vaultSettings().appendonly);
         expect(DECLARED["repl-diskless-sync-delay"]).toBe(vaultSettings()["repl-diskless-sync-delay"]);
         expect(DECLARED.save).toBe(vaultSettings().save ?? "3600 1 300 100 60 10000");
-        expect(declaredVaultSettings(256)).toMatchObject({ maxmemory: String(192 * 1024 * 1024), "maxmemory-policy": "noeviction" });
+        expect(newVaultSettings(256)).toMatchObject({ maxmemory: String(192 * 1024 * 1024), "maxmemory-policy": "noeviction" });
     });
 
     it("says nothing about a vault built the protocol's way but what the program changes on purpose", () => {
@@ -107,7 +107,7 @@ const REFUSED: [string, Record<string, string>, Partial<SettingsFacts>, RegExp][
     [
         "more data than the declared maxmemory holds",
         {},
-        { declared: declaredVaultSettings(256), memoryLimitMb: 256, usedMemory: 300 * 1024 * 1024 },
+        { declared: newVaultSettings(256), memoryLimitMb: 256, usedMemory: 300 * 1024 * 1024 },
         /uses 314572800 bytes, more than the maxmemory 201326592 the program declares \(75 % of memoryLimitMb 256\): the new vault would refuse every write\. To go on: pulumi config set memoryLimitMb 600/,
     ],
     ["a cluster node", { "cluster-enabled": "yes" }, {}, /is a Redis Cluster node \(cluster-enabled yes\)/],

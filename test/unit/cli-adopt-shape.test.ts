@@ -6,7 +6,7 @@
  */
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { projectDefaults } from "../../cli/adopt";
+import { projectDefaults } from "../../cli/adopt/adopt";
 import {
     type Findings,
     type FoundMount,
@@ -16,7 +16,7 @@ import {
     judgeEnvironment,
     stackView,
     upCommand,
-} from "../../cli/adoptPlan";
+} from "../../cli/adopt/plan";
 import { passwordHash } from "../../components/redisServer";
 import { type Plan, planProgram } from "../../plan/plan";
 import { FakePulumiStack, type StackConfig } from "../../harness/pulumiStack";

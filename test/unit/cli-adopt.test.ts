@@ -7,7 +7,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { describe, expect, it } from "vitest";
-import { projectDefaults, readPasswordsFile } from "../../cli/adopt";
+import { projectDefaults, readPasswordsFile } from "../../cli/adopt/adopt";
 import {
     AdoptError,
     type ContainerFacts,
@@ -29,14 +29,15 @@ import {
     printable,
     stackView,
     upCommand,
-} from "../../cli/adoptPlan";
-import { type AdoptReport, renderJson, renderTable } from "../../cli/adoptReport";
-import { declaredVaultSettings, persistenceChange } from "../../cli/adoptSettings";
-import { type Journal, readyingArgs, replicationCommands, rollbackText, undoCommands, undoPlan } from "../../cli/adoptRollback";
-import { aofSettled } from "../../cli/redisReplies";
-import { askVault, containerFacts } from "../../cli/adoptDiscover";
-import { WriteProbe } from "../../cli/adoptTakeover";
-import { type CliIo, HELP, main } from "../../cli/nexus-redis";
+} from "../../cli/adopt/plan";
+import { type AdoptReport, renderJson, renderTable } from "../../cli/adopt/report";
+import { newVaultSettings, persistenceChange } from "../../cli/adopt/settings";
+import { type Journal, readyingArgs, replicationCommands, rollbackText, undoCommands, undoPlan } from "../../cli/adopt/rollback";
+import { aofSettled } from "../../cli/redis/replies";
+import { askVault, containerFacts } from "../../cli/adopt/discover";
+import { WriteProbe } from "../../cli/adopt/takeover";
+import { HELP, main } from "../../cli/main";
+import type { CliIo } from "../../cli/core/io";
 import { FakeRedis } from "./cli-fake-redis";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -352,7 +353,7 @@ describe("an environment adopt can take over", () => {
         });
         // What the new vault declares comes from vaultSettings() (the persistence note's wording is tested in cli-adopt-settings).
         expect(plan.notes).toEqual([
-            persistenceChange(contact().vaultRedis!.config!, declaredVaultSettings(0)),
+            persistenceChange(contact().vaultRedis!.config!, newVaultSettings(0)),
             "AOF is off: it is turned on while the vault runs (CONFIG SET appendonly yes), and the rewrite waited for",
         ]);
         expect(plan.notes[0]).toMatch(/^the new vault's persistence differs from the old one's: .*appendonly no → yes/);
@@ -391,7 +392,7 @@ describe("an environment adopt can take over", () => {
         expect(plan.notes).toContain(
             "differs, harmless (connections: when idle or slow clients are dropped, and when a long script makes others wait (the published port is the program's)): timeout 300 → 0",
         );
-        const declared = declaredVaultSettings(0);
+        const declared = newVaultSettings(0);
         expect(plan.notes).toContain(persistenceChange({ ...contact().vaultRedis!.config!, timeout: "300", save: "" }, declared));
         if (declared.save !== "")
             expect(plan.notes.join("\n")).toContain("the new vault's persistence differs from the old one's: save '' →");

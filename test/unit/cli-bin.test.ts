@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as vm from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HELP } from "../../cli/nexus-redis";
+import { HELP } from "../../cli/main";
 import { contact, user } from "./cli-samples";
 import { markdownFiles } from "./docsFiles";
 
@@ -140,7 +140,7 @@ describe("the nexus-redis bin", () => {
         expect(run.status, run.stderr).toBe(0);
         expect(run.stdout).toBe(`${HELP}\n`);
         expect(run.stderr).toBe("");
-        expect(run.loaded).toEqual(["bin/nexus-redis.js", "dist/cli/nexus-redis.js", "scripts/build-cli.js"]);
+        expect(run.loaded).toEqual(["bin/nexus-redis.js", "dist/cli/main.js", "scripts/build-cli.js"]);
         expect(run.packages).toEqual([]);
     });
 
@@ -152,7 +152,7 @@ describe("the nexus-redis bin", () => {
             new RegExp(`^contact\\s+standard\\s+PROBLEM\\s+-\\s+vault 127\\.0\\.0\\.1:${closedPort} refused the connection`, "m"),
         );
         expect(run.stdout).toMatch(/^user\s+secure\s+PROBLEM\s/m);
-        expect(run.loaded).toEqual(["bin/nexus-redis.js", "dist/cli/nexus-redis.js", "scripts/build-cli.js"]);
+        expect(run.loaded).toEqual(["bin/nexus-redis.js", "dist/cli/main.js", "scripts/build-cli.js"]);
         // No package at all: no YAML parser (recover's), no Docker client, no Redis library, no compiler.
         expect(run.packages).toEqual([]);
         // Nor node:child_process (it starts no program), node:perf_hooks, or node:crypto (7 ms:
@@ -304,7 +304,7 @@ function copyProject(): void {
 describe("a build older than its sources", () => {
     beforeAll(copyProject);
     const editHelp = (words: string) => {
-        const file = path.join(project, "cli/nexus-redis.ts");
+        const file = path.join(project, "cli/main.ts");
         fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/HELP = `Usage[^:]*:/, `HELP = \`Usage ${words}:`));
     };
     const builds = () => fs.readdirSync(path.join(project, "dist")).filter((f) => f.startsWith("build-"));
@@ -363,7 +363,7 @@ describe("the code cache of each command (in the copy above)", () => {
     };
     /** The current build's cache for `word` (the first word of the command line) and this Node, if there is one. */
     const cacheOf = (word: string) => {
-        const name = fs.readdirSync(currentBuild()).find((f) => f.startsWith(`nexus-redis.js.${word}.node-v`) && f.endsWith(".v8cache"));
+        const name = fs.readdirSync(currentBuild()).find((f) => f.startsWith(`main.js.${word}.node-v`) && f.endsWith(".v8cache"));
         return name === undefined ? undefined : path.join(currentBuild(), name);
     };
     const recoverArgs = () => ["recover", "contact", "--dry-run", "--stack", "dev", "--outputs", stoppedOutputs()];
@@ -393,7 +393,7 @@ describe("the code cache of each command (in the copy above)", () => {
 
     it("holds what the run compiled, not only what loading the file compiles", () => {
         // What a cache taken right after loading the file holds, with this Node.
-        const file = path.join(currentBuild(), "nexus-redis.js");
+        const file = path.join(currentBuild(), "main.js");
         const loadOnly = new vm.Script(commonJsWrapper(fs.readFileSync(file, "utf8")), { filename: file }).createCachedData().length;
         expect(fs.statSync(cacheOf("recover")!).size).toBeGreaterThan(1.3 * loadOnly);
     });

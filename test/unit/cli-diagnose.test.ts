@@ -7,9 +7,10 @@ import {
     replicaConnection,
     replicationLag,
     writeRefusals,
-} from "../../cli/diagnose";
-import type { ContainerFacts, EnvironmentObservation } from "../../cli/observe";
-import { configPairs, parseInfo } from "../../cli/redisReplies";
+} from "../../cli/health/diagnose";
+import type { EnvironmentObservation } from "../../cli/health/observe";
+import type { ContainerFacts } from "../../cli/core/io";
+import { configPairs, parseInfo } from "../../cli/redis/replies";
 import {
     OTHER_REPLID,
     VAULT_REPLID,

@@ -1,6 +1,6 @@
 /**
  * How `check` asks the Docker engine about a container whose server does not answer
- * (cli/engine.ts): one `GET /containers/{name}/json`, here answered by a stand-in engine on a
+ * (cli/docker/engine.ts): one `GET /containers/{name}/json`, here answered by a stand-in engine on a
  * unix socket of its own, as DOCKER_HOST names one.
  */
 import * as fs from "node:fs";
@@ -8,7 +8,7 @@ import * as http from "node:http";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EngineContainers, containerFacts } from "../../cli/engine";
+import { EngineContainers, containerFacts } from "../../cli/docker/engine";
 
 /** What `docker inspect` of a running container cut off its only network returns (the fields check reads, and some it does not). */
 const DETACHED = {

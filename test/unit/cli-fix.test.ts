@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { diagnose, diagnosisContext, resyncRisk } from "../../cli/diagnose";
-import type { EnvironmentObservation } from "../../cli/observe";
-import { DEFAULT_SYNC_TIMEOUT_MS, type FixPlan, applyFix, planFix } from "../../cli/fix";
-import { HELP } from "../../cli/nexus-redis";
+import { diagnose, diagnosisContext, resyncRisk } from "../../cli/health/diagnose";
+import type { EnvironmentObservation } from "../../cli/health/observe";
+import { DEFAULT_SYNC_TIMEOUT_MS, type FixPlan, applyFix, planFix } from "../../cli/health/fix";
+import { HELP } from "../../cli/main";
 import { FakeRedis } from "./cli-fake-redis";
-import { parseInfo } from "../../cli/redisReplies";
+import { parseInfo } from "../../cli/redis/replies";
 import {
     OTHER_REPLID,
     PROMOTED_REPLID,

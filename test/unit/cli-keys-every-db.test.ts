@@ -4,8 +4,8 @@
  * counts database 0 alone), yet it may hold the only copy of a vault that lost its data.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resyncRisk } from "../../cli/diagnose";
-import { observeEnvironment } from "../../cli/observe";
+import { resyncRisk } from "../../cli/health/diagnose";
+import { observeEnvironment } from "../../cli/health/observe";
 import { contact, contactServer } from "./cli-samples";
 
 describe("the keys a re-sync would replace", () => {

@@ -8,14 +8,14 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HELP } from "../../cli/nexus-redis";
+import { HELP } from "../../cli/main";
 import { cli } from "./cliRun";
-import type { EnvironmentsOutput } from "../../cli/outputs";
-import { isSynced, operationalUrns } from "../../cli/recover";
-import { diagnose, diagnosisContext } from "../../cli/diagnose";
-import type { EnvironmentObservation } from "../../cli/observe";
-import { parseInfo } from "../../cli/redisReplies";
-import type { CommandRunner } from "../../cli/runner";
+import type { EnvironmentsOutput } from "../../cli/fleet/environment";
+import { isSynced, operationalUrns } from "../../cli/recover/recover";
+import { diagnose, diagnosisContext } from "../../cli/health/diagnose";
+import type { EnvironmentObservation } from "../../cli/health/observe";
+import { parseInfo } from "../../cli/redis/replies";
+import type { CommandRunner } from "../../cli/core/runner";
 import { contact, fleetOutputs, healthyStandard, replicaInfoText, user } from "./cli-samples";
 
 function outputsFile(environments: EnvironmentsOutput): string {

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { OutputsError, loadOutputs, parseOutputs, stackOutputCommand } from "../../cli/outputs";
-import type { CommandRunner, RunOptions } from "../../cli/runner";
+import { OutputsError, loadOutputs, parseOutputs, stackOutputCommand } from "../../cli/fleet/outputs";
+import type { CommandRunner, RunOptions } from "../../cli/core/runner";
 import { contact, fleetOutputs, user } from "./cli-samples";
 
 const stackOutput = JSON.stringify({ environments: fleetOutputs });

@@ -10,8 +10,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { BACKUP_HELP, parseBackupArgs } from "../../cli/backup";
-import { HELP } from "../../cli/nexus-redis";
+import { BACKUP_HELP, parseBackupArgs } from "../../cli/backup/backup";
+import { HELP } from "../../cli/main";
 
 const ROOT = path.resolve(__dirname, "../..");
 

@@ -3,7 +3,7 @@
  * Its own file: Pulumi keeps its runtime in process globals, one plan per process.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { SERVICE_TYPE, swarmOperationalUrn } from "../../cli/recover";
+import { SERVICE_TYPE, swarmOperationalUrn } from "../../cli/recover/recover";
 import { type Plan, planProgram } from "../../plan/plan";
 
 let plan: Plan;

@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Plan, planProgram } from "../../plan/plan";
-import { CONTAINER_TYPE, STANDARD_ENVIRONMENT_TYPE, VOLUME_TYPE, operationalUrns } from "../../cli/recover";
+import { CONTAINER_TYPE, STANDARD_ENVIRONMENT_TYPE, VOLUME_TYPE, operationalUrns } from "../../cli/recover/recover";
 
 let plan: Plan;
 

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { diagnose, diagnosisContext } from "../../cli/diagnose";
-import type { EnvironmentObservation } from "../../cli/observe";
-import type { EnvironmentOutput } from "../../cli/outputs";
-import { parseInfo } from "../../cli/redisReplies";
-import { buildReport } from "../../cli/fleet";
-import { type FleetReport, exitCode, formatBytes, renderJson, renderTable, statusOf } from "../../cli/report";
+import { diagnose, diagnosisContext } from "../../cli/health/diagnose";
+import type { EnvironmentObservation } from "../../cli/health/observe";
+import type { EnvironmentOutput } from "../../cli/fleet/environment";
+import { parseInfo } from "../../cli/redis/replies";
+import { buildReport } from "../../cli/health/checkFleet";
+import { type FleetReport, exitCode, renderJson, renderTable, statusOf } from "../../cli/health/report";
+import { formatBytes } from "../../cli/core/format";
 import { SAMPLE_SECRETS, contact, fleetOutputs, healthySecure, healthyStandard, kb, promotedInfoText, user } from "./cli-samples";
 
 const context = diagnosisContext(fleetOutputs);

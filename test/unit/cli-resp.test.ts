@@ -3,7 +3,7 @@
  * pieces, and a stream that is not Redis stops the reading instead of being misread.
  */
 import { describe, expect, it } from "vitest";
-import { RedisReplyError, ReplyReader, RespProtocolError, encodeCommand, parseReply } from "../../cli/resp";
+import { RedisReplyError, ReplyReader, RespProtocolError, encodeCommand, parseReply } from "../../cli/redis/resp";
 
 const bytes = (text: string) => Buffer.from(text, "utf8");
 

@@ -5,7 +5,8 @@
  */
 import * as net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ContainerSource, observeEnvironment } from "../../cli/observe";
+import { observeEnvironment } from "../../cli/health/observe";
+import type { ContainerSource } from "../../cli/core/io";
 import { contact, contactServer } from "./cli-samples";
 
 describe("round trips of one environment's check", () => {

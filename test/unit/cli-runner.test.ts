@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { spawnRunner } from "../../cli/runner";
+import { spawnRunner } from "../../cli/core/runner";
 
 describe("the CLI's command runner", () => {
     it("gives the child extra environment variables (how passwords reach redis-cli and restic), not argv", async () => {

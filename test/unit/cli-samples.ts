@@ -3,11 +3,11 @@
  * standard environment (INFO, CONFIG GET, CLIENT LIST as the servers print them) that each
  * test bends into one failure. Not a test file itself (no `.test.ts`).
  */
-import { declaredOperationalSettings, declaredVaultSettings } from "../../cli/diagnose";
-import type { EnvironmentObservation } from "../../cli/observe";
+import { declaredOperationalSettings, declaredVaultSettings } from "../../cli/fleet/declared";
+import type { EnvironmentObservation } from "../../cli/health/observe";
 import { FakeRedis, type Reply } from "./cli-fake-redis";
-import type { EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "../../cli/outputs";
-import { parseClientList, parseInfo } from "../../cli/redisReplies";
+import type { EnvironmentsOutput, SecureEnvironmentOutput, StandardEnvironmentOutput } from "../../cli/fleet/environment";
+import { parseClientList, parseInfo } from "../../cli/redis/replies";
 
 export const VAULT_REPLID = "fc19e59b521c479238bf4b9d1eeb4b122050d692";
 export const OTHER_REPLID = "524a51f698518afb2f855a61e565a355e0e7e0fb";

@@ -1,11 +1,11 @@
 /**
- * One bounded conversation with one server (cli/session.ts) on real sockets: replies and
+ * One bounded conversation with one server (cli/redis/session.ts) on real sockets: replies and
  * error replies in order, and every way a host can fail said in words, within its bound.
  */
 import * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Deadline, ProbeError, type Relay, RedisSession, RelayError } from "../../cli/session";
+import { Deadline, ProbeError, type Relay, RedisSession, RelayError } from "../../cli/redis/session";
 import { FakeRedis, type Reply } from "./cli-fake-redis";
 
 const fake = new FakeRedis((command): Reply => {

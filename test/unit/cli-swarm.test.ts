@@ -9,12 +9,12 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { type Diagnosis, diagnose, diagnosisContext, withPlacement } from "../../cli/diagnose";
-import type { NodeFacts, SwarmObservation } from "../../cli/observe";
-import { type EnvironmentsOutput, type StandardEnvironmentOutput, parseOutputs } from "../../cli/outputs";
-import { recoverCommand, swarmOperationalUrn } from "../../cli/recover";
-import { engineAddress } from "../../cli/engine";
-import { RELAY_SCRIPT, relayFailure } from "../../cli/swarm";
+import { type Diagnosis, diagnose, diagnosisContext, withPlacement } from "../../cli/health/diagnose";
+import type { NodeFacts, SwarmObservation, EnvironmentsOutput, StandardEnvironmentOutput } from "../../cli/fleet/environment";
+import { parseOutputs } from "../../cli/fleet/outputs";
+import { recoverCommand, swarmOperationalUrn } from "../../cli/recover/recover";
+import { engineAddress } from "../../cli/docker/engine";
+import { RELAY_SCRIPT, relayFailure } from "../../cli/fleet/swarm";
 import { healthyStandard } from "./cli-samples";
 import { cli } from "./cliRun";
 

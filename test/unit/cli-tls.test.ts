@@ -1,11 +1,11 @@
 /** The CLI's side of TLS: what each TLS failure means, the certificate's expiry, and the CA in the outputs. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CERT_EXPIRY_WARNING_DAYS, certificateProblem } from "../../cli/diagnose";
-import { Deadline, RedisSession } from "../../cli/session";
+import { CERT_EXPIRY_WARNING_DAYS, certificateProblem } from "../../cli/health/diagnose";
+import { Deadline, RedisSession } from "../../cli/redis/session";
 import { anotherCa, testCa } from "../../harness/tls";
 import { certRequest, locallySignedCert, privateKey } from "../../plan/tlsStandIn";
-import { OutputsError, parseOutputs } from "../../cli/outputs";
-import { classifyTlsFailure } from "../../cli/tlsFailure";
+import { OutputsError, parseOutputs } from "../../cli/fleet/outputs";
+import { classifyTlsFailure } from "../../cli/redis/tlsFailure";
 
 describe.each([
     ["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "unable to verify the first certificate", true, "tls", /the stack's CA did not sign/],
@@ -18,7 +18,13 @@ describe.each([
         "tls",
         /for another name \(Hostname/,
     ],
-    ["CERT_HAS_EXPIRED", "certificate has expired", true, "tls", /expired certificate: rotate it \(see README, Certificate rotation\)/],
+    [
+        "CERT_HAS_EXPIRED",
+        "certificate has expired",
+        true,
+        "tls",
+        /expired certificate: rotate it \(see docs\/tls\.md, Certificate rotation\)/,
+    ],
     ["CERT_NOT_YET_VALID", "certificate is not yet valid", true, "tls", /clock/],
     [
         "ERR_SSL_WRONG_VERSION_NUMBER",

@@ -4,9 +4,9 @@
  * behaves as if the Pulumi CLI were not installed).
  */
 import * as path from "node:path";
-import { type CliIo, main } from "../../cli/nexus-redis";
-import type { ContainerSource } from "../../cli/observe";
-import type { CommandRunner, RunOptions } from "../../cli/runner";
+import { main } from "../../cli/main";
+import type { CliIo, ContainerSource } from "../../cli/core/io";
+import type { CommandRunner, RunOptions } from "../../cli/core/runner";
 
 const ROOT = path.resolve(__dirname, "../..");
 

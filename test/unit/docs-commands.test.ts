@@ -11,7 +11,8 @@ import type { Code, InlineCode, Nodes } from "mdast";
 import { fromMarkdown } from "mdast-util-from-markdown";
 import { parse } from "shell-quote";
 import { describe, expect, it } from "vitest";
-import { type CliIo, main } from "../../cli/nexus-redis";
+import type { CliIo } from "../../cli/core/io";
+import { main } from "../../cli/main";
 import { ROOT, markdownFiles } from "./docsFiles";
 
 /** What `main(argv)` prints on stdout, run in-process with nothing else reachable. */

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { buildReport } from "../../cli/fleet";
+import { buildReport } from "../../cli/health/checkFleet";
 import {
     BACKUP_METRICS,
     CHECK_METRICS,
@@ -25,10 +25,10 @@ import {
     writeAtomically,
     writeRefusals,
 } from "../../cli/metrics";
-import type { CliIo } from "../../cli/nexus-redis";
-import type { EnvironmentObservation, VaultObservation } from "../../cli/observe";
-import type { EnvironmentOutput } from "../../cli/outputs";
-import { keyCount, parseInfo } from "../../cli/redisReplies";
+import type { CliIo } from "../../cli/core/io";
+import type { EnvironmentObservation, VaultObservation } from "../../cli/health/observe";
+import type { EnvironmentOutput } from "../../cli/fleet/environment";
+import { keyCount, parseInfo } from "../../cli/redis/replies";
 import { prometheusAvailable, promtool } from "../../harness/prometheus";
 import { cli } from "./cliRun";
 import {

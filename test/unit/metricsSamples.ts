@@ -6,13 +6,13 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { BackupReport, BackupResult } from "../../cli/backupReport";
-import { diagnose, diagnosisContext } from "../../cli/diagnose";
-import { type EnvironmentResult, buildReport } from "../../cli/fleet";
+import type { BackupReport, BackupResult } from "../../cli/backup/report";
+import { diagnose, diagnosisContext } from "../../cli/health/diagnose";
+import { type EnvironmentResult, buildReport } from "../../cli/health/checkFleet";
 import { type Sample, backupSamples, checkSamples } from "../../cli/metrics";
-import type { EnvironmentObservation } from "../../cli/observe";
-import type { EnvironmentOutput } from "../../cli/outputs";
-import { parseInfo } from "../../cli/redisReplies";
+import type { EnvironmentObservation } from "../../cli/health/observe";
+import type { EnvironmentOutput } from "../../cli/fleet/environment";
+import { parseInfo } from "../../cli/redis/replies";
 import { contact, fleetOutputs, healthySecure, healthyStandard, kb, user } from "./cli-samples";
 
 const FIXTURES = path.join(__dirname, "fixtures/info");

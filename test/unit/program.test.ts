@@ -5,7 +5,8 @@
 import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
-import { type LifecycleOptions, type Plan, type PlannedResource, runPlan } from "../../plan/plan";
+import { type Plan, type PlannedResource, runPlan } from "../../plan/plan";
+import type { LifecycleOptions } from "../../plan/types";
 
 const STANDARD = PROTOCOL_ENVIRONMENTS.filter((e) => e.kind === "standard");
 const SECURE = PROTOCOL_ENVIRONMENTS.filter((e) => e.kind === "secure");

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { SnapshotContent } from "../../cli/backupManifest";
+import type { SnapshotContent } from "../../cli/snapshot/manifest";
 import {
     DEFAULT_RESTORE_TIMEOUT_MS,
     RESTORE_HELP,
@@ -16,7 +16,7 @@ import {
     parseRestoreArgs,
     renderRestoreJson,
     renderRestoreText,
-} from "../../cli/restore";
+} from "../../cli/restore/restore";
 import {
     EMPTY_DIGEST,
     type LeftoverHelper,
@@ -35,7 +35,7 @@ import {
     verifyVault,
     wayBackCommands,
     wayBackScript,
-} from "../../cli/restorePlan";
+} from "../../cli/restore/plan";
 import { SAMPLE_SECRETS, fleetOutputs } from "./cli-samples";
 import { cli } from "./cliRun";
 

@@ -10,7 +10,8 @@ import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL_ENVIRONMENTS } from "../../components/protocol";
 import { contentName, offNode, onNode, serviceArgs } from "../../components/swarmSpec";
-import { type LifecycleOptions, type Plan, type PlannedResource, runPlan } from "../../plan/plan";
+import { type Plan, type PlannedResource, runPlan } from "../../plan/plan";
+import type { LifecycleOptions } from "../../plan/types";
 
 const STANDARD = PROTOCOL_ENVIRONMENTS.filter((e) => e.kind === "standard");
 const SECURE = PROTOCOL_ENVIRONMENTS.filter((e) => e.kind === "secure");

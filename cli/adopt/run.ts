@@ -1,0 +1,20 @@
+/** `nexus-redis adopt`: puts a fleet built by hand under the stack, keeping every key and password. */
+import { runAdopt } from "./adopt";
+import { DEFAULT_ADOPT_TIMEOUT_MS } from "../core/defaults";
+import { UsageError, parseMs } from "../core/errors";
+import type { CliIo, Invocation } from "../core/io";
+
+export async function run({ values, args }: Invocation, io: CliIo): Promise<number> {
+    if (args.length > 0) throw new UsageError(`adopt takes no arguments, got "${args.join(" ")}" (use --env NAME to choose environments)`);
+    return runAdopt(
+        {
+            environments: values.env ?? [],
+            dryRun: values["dry-run"] ?? false,
+            json: values.json ?? false,
+            stack: values.stack,
+            passwordsFile: values.passwords,
+            timeoutMs: parseMs("--timeout", values.timeout, DEFAULT_ADOPT_TIMEOUT_MS),
+        },
+        io,
+    );
+}

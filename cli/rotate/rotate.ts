@@ -1,0 +1,294 @@
+/**
+ * `nexus-redis rotate ENV ROLE (--from-file FILE | --generate FILE)`: changes one password of
+ * an environment with no authentication error for a client that switches at the right
+ * moment, no lost write, and one restart of the vault at most.
+ *
+ * A password's new value lives where the program reads it, the stack's secret `passwords`
+ * config; the containers get it through their config files at the next `pulumi up`, which
+ * replaces them (every upload change does). Between the two, Redis ACL users may hold two
+ * passwords: `rotate` adds the new one to the running server (`ACL SETUSER user >new`), so
+ * old and new are both accepted; clients switch; `pulumi up` then restarts the server with
+ * the new one alone.
+ *
+ *   1. `nexus-redis rotate contact vault --generate new.pw` (both passwords now work)
+ *   2. switch every client to the new password (the MCP servers, the Locker)
+ *   3. `pulumi up` (the vault restarts once, on the new password alone)
+ *
+ * The overlap lives in the running server only: should it restart before step 3, run
+ * step 1 again (with --from-file) before clients need the new password.
+ */
+import { randomInt } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { PASSWORD_ROLES, type PasswordRole, isValidPassword } from "../../components/redisServer";
+import { CliError } from "../core/errors";
+import type { EnvironmentOutput, EnvironmentsOutput } from "../fleet/environment";
+import type { CommandRunner } from "../core/runner";
+import { Deadline, ProbeError, RedisSession, type SessionTarget } from "../redis/session";
+
+/** An error that ends `rotate` with exit code 2 (usage or configuration) or 1 (the fleet). */
+export class RotateError extends CliError {
+    constructor(message: string, exitCode: 1 | 2) {
+        super(message, exitCode, "nexus-redis rotate");
+        this.name = "RotateError";
+    }
+}
+
+/** Where a role's password is checked, and who may change it there. */
+export interface RotationTarget {
+    role: PasswordRole;
+    /** The server whose ACL user holds the password. */
+    server: "vault" | "operational";
+    /** That ACL user. */
+    user: string;
+    /** The password the stack has now. */
+    current: string;
+    /** Who runs ACL SETUSER on that server. */
+    admin: { user?: string; password: string };
+    /** Which containers `pulumi up` replaces to finish the rotation. */
+    replaces: ("vault" | "operational")[];
+    /** Who presents this password, for the instructions. */
+    clients: string;
+}
+
+/** Where `role` of `env` is checked. Pure. */
+export function rotationTarget(name: string, env: EnvironmentOutput, role: string): RotationTarget {
+    if (!(PASSWORD_ROLES as readonly string[]).includes(role)) {
+        throw new RotateError(`unknown password role "${role}"; the roles are ${PASSWORD_ROLES.join(", ")}`, 2);
+    }
+    const vaultAdmin = { password: env.vault.password };
+    switch (role as PasswordRole) {
+        case "vault":
+            return {
+                role: "vault",
+                server: "vault",
+                user: "default",
+                current: env.vault.password,
+                admin: vaultAdmin,
+                replaces: ["vault"],
+                clients: "every client that writes (the MCP servers) and the Locker",
+            };
+        case "backup":
+            return {
+                role: "backup",
+                server: "vault",
+                user: env.backup.user,
+                current: env.backup.password,
+                admin: vaultAdmin,
+                replaces: ["vault"],
+                clients: "nexus-redis backup, which reads it from the stack's outputs after `pulumi up`",
+            };
+        case "replication":
+        case "operationalAdmin":
+            if (env.kind !== "standard") {
+                throw new RotateError(`"${name}" is a secure environment: it has only a vault and a backup password`, 2);
+            }
+            return role === "replication"
+                ? {
+                      role: "replication",
+                      server: "vault",
+                      user: env.replication.user,
+                      current: env.replication.password,
+                      admin: vaultAdmin,
+                      replaces: ["vault", "operational"],
+                      clients: "the operational (its masterauth), which `pulumi up` re-creates with the new password",
+                  }
+                : {
+                      role: "operationalAdmin",
+                      server: "operational",
+                      user: env.operational.adminUser,
+                      current: env.operational.adminPassword,
+                      admin: { user: env.operational.adminUser, password: env.operational.adminPassword },
+                      replaces: ["operational"],
+                      clients: "nexus-redis check --fix, which reads it from the stack's outputs after `pulumi up`",
+                  };
+    }
+}
+
+/** The `passwords` config with `password` as `env`'s `role`, keeping everything else. Pure; never echoes a value. */
+export function withPassword(existing: string, env: string, role: PasswordRole, password: string): string {
+    let parsed: unknown = {};
+    if (existing.trim() !== "") {
+        try {
+            parsed = JSON.parse(existing);
+        } catch {
+            throw new RotateError("the stack's passwords config is not valid JSON; fix it with `pulumi config set --secret passwords`", 2);
+        }
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        throw new RotateError('the stack\'s passwords config is not a JSON object {"ENV": {...}}', 2);
+    }
+    const all = parsed as Record<string, Record<string, string>>;
+    return JSON.stringify({ ...all, [env]: { ...all[env], [role]: password } });
+}
+
+/** `pulumi config get passwords`: the stack's current value (secret, decrypted). */
+export function getPasswordsCommand(stack: string | undefined): string[] {
+    return ["pulumi", "config", "get", "passwords", ...(stack ? ["--stack", stack] : [])];
+}
+
+/** `pulumi config set --secret passwords`, the value given on stdin so no `ps` ever shows it. */
+export function setPasswordsCommand(stack: string | undefined): string[] {
+    return ["pulumi", "config", "set", "--secret", "passwords", ...(stack ? ["--stack", stack] : [])];
+}
+
+const LETTERS_AND_DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** 32 letters and digits, as the program generates them (about 190 bits). */
+export function generatePassword(): string {
+    let password = "";
+    for (let i = 0; i < 32; i++) password += LETTERS_AND_DIGITS[randomInt(LETTERS_AND_DIGITS.length)];
+    return password;
+}
+
+export interface RotateOptions {
+    environment: string;
+    role: string;
+    /** Read the new password from this file. */
+    fromFile?: string;
+    /** Generate the new password and write it to this new file (0600). */
+    generate?: string;
+    stack?: string;
+    dryRun: boolean;
+    timeoutMs: number;
+}
+
+export interface RotateIo {
+    run: CommandRunner;
+    projectDir: string;
+    log(message: string): void;
+}
+
+export interface RotateResult {
+    target: RotationTarget;
+    /** What was done (or, with --dry-run, would be), in words. */
+    steps: string[];
+    /** What the operator does next. */
+    next: string[];
+}
+
+/** The new password: from a file the operator made, or generated into a new one. */
+function newPassword(options: RotateOptions): string {
+    if ((options.fromFile === undefined) === (options.generate === undefined)) {
+        throw new RotateError("give the new password with --from-file FILE, or --generate FILE to have one made", 2);
+    }
+    if (options.fromFile !== undefined) {
+        let text: string;
+        try {
+            text = readFileSync(options.fromFile, "utf8");
+        } catch (e) {
+            throw new RotateError(
+                `cannot read --from-file ${options.fromFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+                2,
+            );
+        }
+        // A file written by an editor or `echo` ends with a newline that is not part of the password.
+        const password = text.replace(/\r?\n$/, "");
+        if (!isValidPassword(password))
+            throw new RotateError(`${options.fromFile} must hold one password: no spaces or control characters`, 2);
+        return password;
+    }
+    return generatePassword();
+}
+
+/** Runs a rotation's first step: the overlap on the server, and the new value in the stack's config. */
+export async function rotate(options: RotateOptions, environments: EnvironmentsOutput, io: RotateIo): Promise<RotateResult> {
+    const env = environments[options.environment];
+    if (!env)
+        throw new RotateError(`unknown environment "${options.environment}"; the stack's are ${Object.keys(environments).join(", ")}`, 2);
+    const target = rotationTarget(options.environment, env, options.role);
+    const password = newPassword(options);
+    if (password === target.current) throw new RotateError(`the new ${target.role} password is the one the stack has now`, 2);
+    const endpoint = target.server === "vault" ? env.vault : env.kind === "standard" ? env.operational : env.vault;
+    const where = `${options.environment}'s ${target.server} ${endpoint.host}:${endpoint.port}`;
+    const { steps, next } = describeRotation(options, target, where);
+    if (options.dryRun) return { target, steps, next };
+
+    if (options.generate !== undefined) keepGenerated(options.generate, password, io);
+    // 1. The stack's current passwords config, read first: without the Pulumi CLI (or the
+    // stack's passphrase) nothing else may move.
+    const current = await currentPasswords(options, io);
+    // 2. The overlap: if the server cannot take it, the stack does not change either.
+    await openOverlap(endpoint, target, password, where, options.timeoutMs);
+    io.log(`rotate: ${where} accepts the old and the new ${target.role} password`);
+
+    // 3. The stack's config: the value the next \`pulumi up\` delivers.
+    const value = withPassword(current, options.environment, target.role, password);
+    const set = await io.run(setPasswordsCommand(options.stack), { cwd: io.projectDir, capture: true, input: value }).catch(notInstalled);
+    if (set.exitCode !== 0) {
+        throw new RotateError(
+            `\`${setPasswordsCommand(options.stack).join(" ")}\` failed (exit ${set.exitCode}): ${set.stderr.trim()}; the overlap is open, the stack is unchanged`,
+            1,
+        );
+    }
+    return { target, steps, next };
+}
+
+/** What the rotation does (or, with --dry-run, would do), and what the operator does next, in words. */
+function describeRotation(options: RotateOptions, target: RotationTarget, where: string): { steps: string[]; next: string[] } {
+    const steps = [
+        `ACL SETUSER ${target.user} >(new password) on ${where}: the old and the new password both work`,
+        `pulumi config set --secret passwords: ${options.environment}.${target.role} is the new password`,
+    ];
+    const next = [
+        `switch ${target.clients} to the new password`,
+        `run \`pulumi up${options.stack ? ` --stack ${options.stack}` : ""}\`: it replaces ${options.environment}'s ${target.replaces.join(" and ")} container${target.replaces.length === 1 ? "" : "s"} (one restart), after which only the new password works`,
+        `if the ${target.server} restarts before then, the old password alone works again: run this command once more with --from-file`,
+    ];
+    return { steps, next };
+}
+
+/** A generated password written to --generate FILE before anything changes: the operator must have it. */
+function keepGenerated(file: string, password: string, io: RotateIo): void {
+    try {
+        // wx: never overwrite a file (it could hold the only copy of another password).
+        writeFileSync(file, `${password}\n`, { mode: 0o600, flag: "wx" });
+    } catch (e) {
+        throw new RotateError(`cannot create --generate ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 2);
+    }
+    io.log(`rotate: the new password is in ${file} (mode 0600): keep it where the old one is kept`);
+}
+
+/** The stack's passwords config as it is ("" when it has none). */
+async function currentPasswords(options: RotateOptions, io: RotateIo): Promise<string> {
+    const existing = await io.run(getPasswordsCommand(options.stack), { cwd: io.projectDir, capture: true }).catch(notInstalled);
+    if (existing.exitCode === 0) return existing.stdout.trim();
+    if (!/not found/i.test(existing.stderr)) {
+        throw new RotateError(
+            `\`${getPasswordsCommand(options.stack).join(" ")}\` failed (exit ${existing.exitCode}): ${existing.stderr.trim()}; nothing was changed`,
+            1,
+        );
+    }
+    return "";
+}
+
+/** The new password added beside the old one on the server, and proven to log in on a second connection. */
+async function openOverlap(
+    endpoint: SessionTarget,
+    target: RotationTarget,
+    password: string,
+    where: string,
+    timeoutMs: number,
+): Promise<void> {
+    const deadline = new Deadline(timeoutMs);
+    try {
+        const session = new RedisSession(endpoint, deadline);
+        const admin =
+            target.admin.user === undefined ? ["AUTH", target.admin.password] : ["AUTH", target.admin.user, target.admin.password];
+        await session.call(admin[0], ...admin.slice(1));
+        await session.call("ACL", "SETUSER", target.user, `>${password}`);
+        // A second connection proves the new password logs in.
+        await new RedisSession(endpoint, deadline).call("AUTH", target.user, password);
+    } catch (e) {
+        const message = e instanceof ProbeError ? e.failure.message : String(e);
+        throw new RotateError(`${where} ${message}: nothing was changed in the stack`, 1);
+    } finally {
+        deadline.finish();
+    }
+}
+
+function notInstalled(e: unknown): never {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+        throw new RotateError("the Pulumi CLI (pulumi) is not on PATH: rotate keeps the new password in the stack's config", 2);
+    }
+    throw e;
+}
