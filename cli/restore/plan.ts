@@ -2,7 +2,7 @@
  * The decisions of `nexus-redis restore`, as pure functions: whether a restore may go ahead
  * (it must never wipe data by accident), the shell script that puts the snapshot in place
  * with the vault's old files moved aside, whether the result matches the snapshot, and the
- * report. The I/O is in restore.ts.
+ * report. The I/O is in restore.ts and the files beside it.
  */
 import { vaultSettings } from "../../components/redisServer";
 import type { SnapshotContent } from "../snapshot/manifest";
