@@ -13,7 +13,7 @@
  *
  * What the new vault runs with is `vaultSettings()` (its config file) over Redis's own
  * defaults. Pure: adopt/discover.ts asks the old vault (`CONFIG GET *`, `MODULE LIST`,
- * `INFO keyspace`, `ACL CAT` and `COMMAND INFO`), adopt/plan.ts turns the verdicts into the plan.
+ * `INFO keyspace`, `ACL CAT` and `COMMAND INFO`), adopt/judge.ts turns the verdicts into the plan.
  */
 import { type Settings, vaultSettings } from "../../components/redisServer";
 import type { Info } from "../redis/replies";
