@@ -33,7 +33,8 @@ import { type EnvironmentPlan, judgeEnvironment } from "./judge";
 import { type PasswordsFile, discoverEnvironment, imageRedisVersion, managedEnvironments } from "./discover";
 import { type AdoptReport, renderJson, renderTable } from "./report";
 import { newVaultSettings } from "./settings";
-import { PROBE_TIMEOUT_MS, Takeover } from "./takeover";
+import { Takeover } from "./takeover";
+import { PROBE_TIMEOUT_MS } from "./probes";
 import type { CommandRunner, RunResult } from "../core/runner";
 
 /** Keys adopt reads: everything it judges or changes. */

@@ -34,7 +34,7 @@ import { newVaultSettings, persistenceChange } from "../../cli/adopt/settings";
 import { type Journal, readyingArgs, replicationCommands, rollbackText, undoCommands, undoPlan } from "../../cli/adopt/rollback";
 import { aofSettled } from "../../cli/redis/replies";
 import { askVault, containerFacts } from "../../cli/adopt/discover";
-import { WriteProbe } from "../../cli/adopt/takeover";
+import { WriteProbe } from "../../cli/adopt/probes";
 import { HELP, main } from "../../cli/main";
 import type { CliIo } from "../../cli/core/io";
 import { FakeRedis } from "./cli-fake-redis";
