@@ -6,7 +6,8 @@
 import type { EnvironmentKind } from "../../components/protocol";
 import { DATA_DIR, type Settings, containerName, vaultSettings } from "../../components/redisServer";
 import { clientHost } from "../../components/containerSpec";
-import { type Keyspace, newVaultSettings, describeKeyspace, judgeSettings, persistenceChange, totalKeys } from "./settings";
+import { type Keyspace, newVaultSettings, describeKeyspace, persistenceChange, totalKeys } from "./settings";
+import { judgeSettings } from "./settingRules";
 import { type Info, infoInt } from "../redis/replies";
 import type { StackView } from "./stack";
 import { type ContainerFacts, type DataSource, type Findings, compareVersions, dataSource, reachAt, vaultDataValue } from "./findings";
