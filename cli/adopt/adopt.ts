@@ -3,7 +3,7 @@
  * management, keeping every key and every password.
  *
  * It reads the stack's configuration (`pulumi config get`) and what runs on this Docker host
- * (adopt/discover.ts), judges each environment (adopt/plan.ts, its settings in adopt/settings.ts),
+ * (adopt/discover.ts), judges each environment (adopt/judge.ts, its settings in adopt/settings.ts),
  * prints what it found and will do, and with no refusal takes the environments over one at a
  * time (adopt/takeover.ts): each step checked before the next, the new vault gated, and
  * everything put back by adopt itself when a step fails.
@@ -16,28 +16,25 @@ import { parse } from "yaml";
 import { type Docker, connectDocker } from "../docker/client";
 import type { ConfigKey } from "../../config";
 import {
-    AdoptError,
-    type Candidate,
     type ConfigStep,
-    type EnvironmentPlan,
-    type Findings,
-    type StackView,
-    candidates,
     configGetCommand,
     configSetCommand,
     configSteps,
     isConfigNotFound,
     previewCommand,
-    judgeEnvironment,
     judgeFleet,
     printable,
-    stackView,
     upCommand,
 } from "./plan";
+import { AdoptError, type StackView, stackView } from "./stack";
+import { type Candidate, candidates } from "./candidates";
+import type { Findings } from "./findings";
+import { type EnvironmentPlan, judgeEnvironment } from "./judge";
 import { type PasswordsFile, discoverEnvironment, imageRedisVersion, managedEnvironments } from "./discover";
 import { type AdoptReport, renderJson, renderTable } from "./report";
 import { newVaultSettings } from "./settings";
-import { PROBE_TIMEOUT_MS, Takeover } from "./takeover";
+import { Takeover } from "./takeover";
+import { PROBE_TIMEOUT_MS } from "./probes";
 import type { CommandRunner, RunResult } from "../core/runner";
 
 /** Keys adopt reads: everything it judges or changes. */

@@ -9,21 +9,20 @@ import { statSync } from "node:fs";
 import { type Docker, containerLog, imageExists, isNotFound } from "../docker/client";
 import { LABEL_ENVIRONMENT } from "../../components/containerSpec";
 import { containerName } from "../../components/redisServer";
+import { AdoptError, type StackView } from "./stack";
+import type { Candidate } from "./candidates";
 import {
-    AdoptError,
     type Binding,
-    type Candidate,
     type ContainerFacts,
     type Findings,
     type FoundMount,
     type OperationalRedisFacts,
-    type StackView,
     type VaultRedisFacts,
     dataSource,
     parseRedisServerVersion,
     passwordFromCommand,
     reachAt,
-} from "./plan";
+} from "./findings";
 import { parseKeyspace, parseModuleList, renamedCommands } from "./settings";
 import { type Info, configPairs, parseInfo } from "../redis/replies";
 import { Deadline, type ProbeFailure, RedisSession } from "../redis/session";

@@ -2,7 +2,8 @@
  * `nexus-redis adopt`'s report: what was found and what will be (or was) done, as a table
  * for people or one JSON document. Pure; never holds a password.
  */
-import { type DataSource, type EnvironmentPlan, describeData } from "./plan";
+import { type DataSource, describeData } from "./findings";
+import type { EnvironmentPlan } from "./judge";
 import { seconds, tableLines } from "../core/format";
 
 /** Status in the report: the plan's, or after a takeover, what happened. */

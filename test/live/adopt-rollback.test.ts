@@ -19,7 +19,7 @@ import * as path from "node:path";
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tarArchive } from "../../cli/docker/archive";
-import { READYING_LABEL } from "../../cli/adopt/takeover";
+import { READYING_LABEL } from "../../cli/adopt/putBack";
 import { removeRun } from "../../harness/cleanup";
 import { type Docker, isNotFound } from "../../harness/docker";
 import { RUN_LABEL_KEY, TEST_IMAGE, dockerAvailable, parseInfo, waitFor } from "../../harness/fleet";

@@ -11,15 +11,14 @@ import {
     type SettingsFacts,
     newVaultSettings,
     describeKeyspace,
-    judgeSettings,
     keyspaceShortfall,
     parseKeyspace,
     parseModuleList,
     persistenceChange,
     renamedCommands,
-    ruleOf,
     totalKeys,
 } from "../../cli/adopt/settings";
+import { judgeSettings, ruleOf } from "../../cli/adopt/settingRules";
 import { vaultSettings } from "../../components/redisServer";
 
 const DECLARED = newVaultSettings(0);

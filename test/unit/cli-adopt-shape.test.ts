@@ -7,16 +7,11 @@
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { projectDefaults } from "../../cli/adopt/adopt";
-import {
-    type Findings,
-    type FoundMount,
-    candidates,
-    configSetCommand,
-    configSteps,
-    judgeEnvironment,
-    stackView,
-    upCommand,
-} from "../../cli/adopt/plan";
+import { configSetCommand, configSteps, upCommand } from "../../cli/adopt/plan";
+import { stackView } from "../../cli/adopt/stack";
+import { candidates } from "../../cli/adopt/candidates";
+import type { Findings, FoundMount } from "../../cli/adopt/findings";
+import { judgeEnvironment } from "../../cli/adopt/judge";
 import { passwordHash } from "../../components/redisServer";
 import { type Plan, planProgram } from "../../plan/plan";
 import { FakePulumiStack, type StackConfig } from "../../harness/pulumiStack";

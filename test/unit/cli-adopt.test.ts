@@ -9,33 +9,32 @@ import { performance } from "node:perf_hooks";
 import { describe, expect, it } from "vitest";
 import { projectDefaults, readPasswordsFile } from "../../cli/adopt/adopt";
 import {
-    AdoptError,
-    type ContainerFacts,
-    type EnvironmentPlan,
-    type Findings,
-    type StackView,
     asideName,
-    candidates,
-    compareVersions,
     configGetCommand,
     configSetCommand,
     configSteps,
-    dataSource,
-    judgeEnvironment,
     judgeFleet,
-    parseRedisServerVersion,
-    passwordFromCommand,
     previewCommand,
     printable,
-    stackView,
     upCommand,
 } from "../../cli/adopt/plan";
+import { AdoptError, type StackView, stackView } from "../../cli/adopt/stack";
+import { candidates } from "../../cli/adopt/candidates";
+import {
+    type ContainerFacts,
+    type Findings,
+    compareVersions,
+    dataSource,
+    parseRedisServerVersion,
+    passwordFromCommand,
+} from "../../cli/adopt/findings";
+import { type EnvironmentPlan, judgeEnvironment } from "../../cli/adopt/judge";
 import { type AdoptReport, renderJson, renderTable } from "../../cli/adopt/report";
 import { newVaultSettings, persistenceChange } from "../../cli/adopt/settings";
 import { type Journal, readyingArgs, replicationCommands, rollbackText, undoCommands, undoPlan } from "../../cli/adopt/rollback";
 import { aofSettled } from "../../cli/redis/replies";
 import { askVault, containerFacts } from "../../cli/adopt/discover";
-import { WriteProbe } from "../../cli/adopt/takeover";
+import { WriteProbe } from "../../cli/adopt/probes";
 import { HELP, main } from "../../cli/main";
 import type { CliIo } from "../../cli/core/io";
 import { FakeRedis } from "./cli-fake-redis";
