@@ -60,7 +60,8 @@ import {
 } from "../snapshot/verify";
 import { type Docker, connectDockerFor } from "../docker/client";
 import { UsageError, parseCommandLine, parseMs } from "../core/errors";
-import { parsePrometheusFile, publishBackupMetrics } from "../metrics";
+import { parsePrometheusFile } from "../core/prometheus";
+import { publishBackupMetrics } from "./metrics";
 import { describeDatabases } from "../redis/keyspace";
 import type { CliIo } from "../core/io";
 import { ownerTag } from "../core/owner";

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { type ProblemCode, VAULT_PROBLEMS } from "../../cli/health/diagnose";
-import { problemRole } from "../../cli/metrics";
+import { problemRole } from "../../cli/check/metrics";
 
 const ROOT = path.resolve(__dirname, "../..");
 /** The file that declares `type ProblemCode` (the import above names the same one). */
