@@ -5,7 +5,7 @@
  * (check/run.ts), as it leads to prom-client.
  */
 import { REDIS_INTERNAL_PORT } from "../../components/protocol";
-import { type ProblemCode, VAULT_PROBLEMS } from "../health/diagnose";
+import { type ProblemCode, VAULT_PROBLEMS } from "../health/problems";
 import type { EnvironmentResult } from "../health/checkFleet";
 import type { CliIo } from "../core/io";
 import type { EnvironmentObservation, VaultObservation } from "../health/observe";
@@ -83,7 +83,7 @@ export const CHECK_METRICS: Readonly<Record<string, MetricDefinition>> = {
  * The server a problem concerns, from its code as check names them: a secure environment has
  * only its vault; otherwise a code of the vault names it (`vault-...`), or is one of the
  * vault's own (VAULT_PROBLEMS, which recover ignores for the same reason); every other one is
- * about the operational or its link. The same rule as Swarm placement's (diagnose.ts
+ * about the operational or its link. The same rule as Swarm placement's (health/placement.ts
  * withPlacement), so a code added there is placed without a change here.
  */
 export function problemRole(kind: "standard" | "secure", code: ProblemCode, role?: Role): Role {
