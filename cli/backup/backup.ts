@@ -46,15 +46,8 @@ import {
     resticPasswordGiven,
     retentionProblems,
 } from "../snapshot/restic";
-import {
-    type ScratchResult,
-    SnapshotInvalidError,
-    type VaultContainer,
-    inspectVaultContainer,
-    inspectVaultService,
-    loadWithItsDatabases,
-    removeAbandonedScratch,
-} from "../snapshot/verify";
+import { type VaultContainer, inspectVaultContainer, inspectVaultService, removeAbandonedScratch } from "../snapshot/vaultContainer";
+import { type ScratchResult, SnapshotInvalidError, loadWithItsDatabases } from "../snapshot/verify";
 import { type Docker, connectDockerFor } from "../docker/client";
 import { UsageError, parseCommandLine, parseMs } from "../core/errors";
 import { parsePrometheusFile } from "../core/prometheus";

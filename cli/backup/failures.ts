@@ -3,7 +3,8 @@
  * the one message each failure gets.
  */
 import { RdbFormatError } from "../snapshot/rdb";
-import { SnapshotInvalidError, VaultContainerError } from "../snapshot/verify";
+import { VaultContainerError } from "../snapshot/vaultContainer";
+import { SnapshotInvalidError } from "../snapshot/verify";
 
 /** A step that ran past --timeout. */
 export class Timeout extends Error {}

@@ -49,22 +49,24 @@ import {
     validSnapshotId,
 } from "../snapshot/restic";
 import {
-    DEFAULT_DATABASES,
-    type ScratchResult,
-    SnapshotInvalidError,
     type TemporaryContainer,
-    TooManyDatabasesError,
     type VaultContainer,
     VaultContainerError,
     dataName,
-    databasesNeeded,
     inspectVaultContainer,
-    loadInScratch,
     removeAbandonedScratch,
     removeContainer,
     temporaryContainersOf,
     temporaryLabels,
     temporaryName,
+} from "../snapshot/vaultContainer";
+import {
+    DEFAULT_DATABASES,
+    type ScratchResult,
+    SnapshotInvalidError,
+    TooManyDatabasesError,
+    databasesNeeded,
+    loadInScratch,
 } from "../snapshot/verify";
 import { type Docker, connectDockerFor, containerLog, exec, isNotFound } from "../docker/client";
 import { UsageError, parseCommandLine, parseMs } from "../core/errors";

@@ -34,16 +34,8 @@ import {
     retentionProblems,
     validSnapshotId,
 } from "../../cli/snapshot/restic";
-import {
-    LABEL_ROLE,
-    databasesRefused,
-    highestSelectedDatabase,
-    isTemporaryNameOf,
-    parseScratchKeyspace,
-    redisLogReason,
-    scratchCommand,
-    temporaryLabels,
-} from "../../cli/snapshot/verify";
+import { LABEL_ROLE, isTemporaryNameOf, temporaryLabels } from "../../cli/snapshot/vaultContainer";
+import { databasesRefused, highestSelectedDatabase, parseScratchKeyspace, redisLogReason, scratchCommand } from "../../cli/snapshot/verify";
 import { describeDatabases, parseKeyspace } from "../../cli/redis/keyspace";
 import { ownerState, ownerTag } from "../../cli/core/owner";
 import { LABEL_ROLE as PROGRAM_ROLE_LABEL } from "../../components/containerSpec";
