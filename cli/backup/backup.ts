@@ -33,7 +33,7 @@ import {
     writeFileDurably,
 } from "../snapshot/files";
 import { MANIFEST_FORMAT, type SnapshotPaths, renderManifest, snapshotPaths, snapshotStamp } from "../snapshot/manifest";
-import { RdbFormatError, parseRdbHeader, snapshotOrigin } from "../snapshot/rdb";
+import { parseRdbHeader, snapshotOrigin } from "../snapshot/rdb";
 import { type BackupReport, type BackupResult, type RetentionResult, backupExitCode, renderBackupJson, renderBackupTable } from "./report";
 import {
     KEEP_OPTIONS,
@@ -41,26 +41,19 @@ import {
     hasRetention,
     lastLine,
     parseBackupSummary,
-    parseForgetOutput,
     resticBackupCommand,
     resticEnv,
-    resticForgetCommand,
     resticPasswordGiven,
     retentionProblems,
 } from "../snapshot/restic";
-import {
-    type ScratchResult,
-    SnapshotInvalidError,
-    type VaultContainer,
-    VaultContainerError,
-    inspectVaultContainer,
-    inspectVaultService,
-    loadWithItsDatabases,
-    removeAbandonedScratch,
-} from "../snapshot/verify";
+import { type VaultContainer, inspectVaultContainer, inspectVaultService, removeAbandonedScratch } from "../snapshot/vaultContainer";
+import { type ScratchResult, SnapshotInvalidError, loadWithItsDatabases } from "../snapshot/verify";
 import { type Docker, connectDockerFor } from "../docker/client";
 import { UsageError, parseCommandLine, parseMs } from "../core/errors";
-import { parsePrometheusFile, publishBackupMetrics } from "../metrics";
+import { parsePrometheusFile } from "../core/prometheus";
+import { DiskFull, Timeout, describeFailure, redisCliRanOutOfSpace } from "./failures";
+import { publishBackupMetrics } from "./metrics";
+import { applyRetention } from "./retention";
 import { describeDatabases } from "../redis/keyspace";
 import type { CliIo } from "../core/io";
 import { ownerTag } from "../core/owner";
@@ -289,8 +282,6 @@ export async function backupFleet(
     return { backups, retention };
 }
 
-class Timeout extends Error {}
-
 /** One environment's backup under way: what each step reads, and what its failure path must know. */
 interface BackupRun {
     name: string;
@@ -510,21 +501,6 @@ async function storeInRestic({ name, options, deps, paths, result, remaining }: 
     deps.log(`${name}: stored in restic as snapshot ${result.restic.snapshot}`);
 }
 
-/** A backup that ran out of disk space: its message says so, with the folder and the sizes. */
-class DiskFull extends Error {}
-
-/**
- * Whether redis-cli --rdb failed because its file system is full. redis-cli reports a write
- * that wrote less than it was given as "short write" (redis-cli.c, getRDB: "Error writing data
- * to file: %s", strerror(errno) or "short write"): that is a full disk (or quota) when the
- * file system has next to nothing left.
- */
-export function redisCliRanOutOfSpace(message: string, space: { free: number } | undefined): boolean {
-    if (!/Error writing data to file/i.test(message)) return false;
-    if (/No space left on device|Disk quota exceeded/i.test(message)) return true;
-    return /short write/i.test(message) && space !== undefined && space.free < 1024 * 1024;
-}
-
 function sizeOf(file: string): number | undefined {
     try {
         return fs.statSync(file).size;
@@ -538,55 +514,5 @@ function fsyncQuietly(folder: string): void {
         fsyncPath(folder);
     } catch {
         // The removals stand; only their durability is left to the file system.
-    }
-}
-
-function describeFailure(e: unknown): string {
-    if (e instanceof SnapshotInvalidError || e instanceof RdbFormatError)
-        return `the snapshot failed verification and was deleted: ${e.message}`;
-    if (e instanceof Timeout || e instanceof VaultContainerError || e instanceof DiskFull) return e.message;
-    if ((e as NodeJS.ErrnoException).code === "EEXIST")
-        return `a backup with the same time stamp is being written (${(e as Error).message})`;
-    if ((e as NodeJS.ErrnoException).code && (e as NodeJS.ErrnoException).syscall)
-        return `cannot write the backup: ${(e as Error).message}`;
-    return e instanceof Error ? e.message : String(e);
-}
-
-/**
- * Why retention must not run after these backups, or undefined: older backups are never thinned
- * out while new ones fail (a vault that stopped backing up keeps what it had).
- */
-export function retentionBlocked(backups: BackupResult[]): string | undefined {
-    const failed = backups.filter((b) => b.status === "failed").map((b) => b.environment);
-    return failed.length > 0 ? `a backup failed (${failed.join(", ")}): nothing is pruned while backups fail` : undefined;
-}
-
-async function applyRetention(
-    repository: string,
-    names: string[],
-    options: BackupOptions,
-    deps: BackupDeps,
-    backups: BackupResult[],
-): Promise<RetentionResult> {
-    const result: RetentionResult = { policy: options.retention, status: "skipped", kept: null, removed: null, error: null };
-    const blocked = retentionBlocked(backups);
-    if (blocked) {
-        result.error = blocked;
-        deps.log(`retention not applied: ${result.error}`);
-        return result;
-    }
-    deps.log(`applying retention (restic forget --prune) to ${names.length} environment${names.length === 1 ? "" : "s"}`);
-    try {
-        const run = await deps.run(resticForgetCommand(repository, names, options.retention), {
-            capture: true,
-            env: resticEnv(deps.env),
-            timeoutMs: options.timeoutMs,
-        });
-        if (run.timedOut) throw new Error(`restic forget --prune did not finish within ${options.timeoutMs} ms (--timeout)`);
-        if (run.exitCode !== 0) throw new Error(`restic forget --prune failed: ${lastLine(run.stderr)}`);
-        const outcome = parseForgetOutput(run.stdout);
-        return { ...result, status: "applied", kept: outcome.kept, removed: outcome.removed };
-    } catch (e) {
-        return { ...result, status: "failed", error: (e as Error).message };
     }
 }

@@ -4,6 +4,7 @@ import { UsageError, parseMs } from "../core/errors";
 import { buildReport, checkEnvironments } from "../health/checkFleet";
 import type { CliIo, Invocation } from "../core/io";
 import { loadFleet } from "../fleet/load";
+import { parsePrometheusFile } from "../core/prometheus";
 import type { EnvironmentsOutput } from "../fleet/environment";
 import { exitCode, renderJson, renderTable } from "../health/report";
 
@@ -15,8 +16,8 @@ export async function run({ values, args, opened }: Invocation, io: CliIo): Prom
     const syncTimeoutMs = parseMs("--sync-timeout", values["sync-timeout"], DEFAULT_SYNC_TIMEOUT_MS);
     const waitMs = values.wait === undefined ? 0 : parseMs("--wait", values.wait, 0);
     // Loaded only with --prometheus: prom-client costs a process two thirds of a whole check's CPU.
-    const metrics = values.prometheus === undefined ? undefined : await import("../metrics.js");
-    metrics?.parsePrometheusFile(values.prometheus);
+    const metrics = values.prometheus === undefined ? undefined : await import("./metrics.js");
+    parsePrometheusFile(values.prometheus);
     // On Swarm, the probe must outlive every conversation, repair and wait of this run.
     const lifetime = Math.ceil((waitMs + syncTimeoutMs + 10 * timeoutMs) / 1000) + 120;
     const environments = await loadFleet("check", { file: values.outputs, stack: values.stack }, io, opened, lifetime);

@@ -2,7 +2,8 @@
  * Checks (and with --fix repairs) every selected environment at once. Each environment has
  * its own deadline, so a dead or silent host costs its own row one timeout and nothing else.
  */
-import { type Diagnosis, type DiagnosisContext, type Problem, diagnose, diagnosisContext } from "./diagnose";
+import { diagnose, diagnosisContext } from "./diagnose";
+import type { Diagnosis, DiagnosisContext, Problem } from "./problems";
 import { type EnvironmentObservation, observeEnvironment } from "./observe";
 import { DEFAULT_SYNC_TIMEOUT_MS } from "../core/defaults";
 import { applyFix, planFix } from "./fix";

@@ -7,7 +7,8 @@
  */
 import { REDIS_INTERNAL_PORT } from "../../components/protocol";
 import { operationalDefaultUserRules } from "../../components/redisServer";
-import { type Diagnosis, type Problem, VAULT_PROBLEMS, resyncRisk } from "./diagnose";
+import { type Diagnosis, type Problem, VAULT_PROBLEMS } from "./problems";
+import { resyncRisk } from "./resync";
 import { declaredOperationalSettings, declaredTlsPaths } from "../fleet/declared";
 import type { EnvironmentObservation } from "./observe";
 import type { EnvironmentOutput, StandardEnvironmentOutput } from "../fleet/environment";

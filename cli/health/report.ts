@@ -6,7 +6,7 @@
  * unchanged fleet print the same JSON. What varies from run to run even on a healthy fleet
  * (replication lag, durations) sits apart in `measurements`.
  */
-import type { Problem, ReplicationState } from "./diagnose";
+import type { Problem, ReplicationState } from "./problems";
 import type { EnvironmentKind } from "../../components/protocol";
 import { EXIT_HEALTHY, EXIT_PROBLEMS } from "../core/exit";
 import { formatBytes, tableLines } from "../core/format";

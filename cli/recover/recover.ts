@@ -9,7 +9,9 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { type Diagnosis, VAULT_PROBLEMS, diagnose, diagnosisContext, resyncRisk } from "../health/diagnose";
+import { diagnose, diagnosisContext } from "../health/diagnose";
+import { type Diagnosis, VAULT_PROBLEMS } from "../health/problems";
+import { resyncRisk } from "../health/resync";
 import { observeEnvironment } from "../health/observe";
 import { CliError } from "../core/errors";
 import { OutputsError } from "../fleet/outputs";

@@ -2,7 +2,7 @@
 import { REDIS_UID } from "../../components/redisServer";
 import { tarFileStream } from "../docker/archive";
 import { lastLine } from "../snapshot/restic";
-import { type VaultContainer, removeContainer, temporaryLabels, temporaryName } from "../snapshot/verify";
+import { type VaultContainer, removeContainer, temporaryLabels, temporaryName } from "../snapshot/vaultContainer";
 import { type Docker, containerLog, isNotFound } from "../docker/client";
 import { STAGING_FILE } from "./plan";
 import type { RestoreDeps } from "./inputs";

@@ -6,7 +6,7 @@ import {
     removeAbandonedScratch,
     removeContainer,
     temporaryContainersOf,
-} from "../snapshot/verify";
+} from "../snapshot/vaultContainer";
 import { type Docker, containerLog } from "../docker/client";
 import type { EnvironmentOutput } from "../fleet/environment";
 import { ownerState } from "../core/owner";

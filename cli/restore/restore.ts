@@ -23,7 +23,7 @@
 import { performance } from "node:perf_hooks";
 import type { SnapshotContent } from "../snapshot/manifest";
 import { resticPasswordGiven, resticSnapshotOf, validSnapshotId } from "../snapshot/restic";
-import { type VaultContainer, VaultContainerError, inspectVaultContainer } from "../snapshot/verify";
+import { type VaultContainer, VaultContainerError, inspectVaultContainer } from "../snapshot/vaultContainer";
 import { type Docker, connectDockerFor } from "../docker/client";
 import { UsageError, parseCommandLine, parseMs } from "../core/errors";
 import type { CliIo } from "../core/io";

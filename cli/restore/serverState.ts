@@ -2,7 +2,7 @@
 import { IN_CONTAINER_TLS } from "../../components/redisServer";
 import type { SnapshotContent } from "../snapshot/manifest";
 import { lastLine } from "../snapshot/restic";
-import type { VaultContainer } from "../snapshot/verify";
+import type { VaultContainer } from "../snapshot/vaultContainer";
 import { type Docker, exec, isNotFound } from "../docker/client";
 import { type Keyspace, KeyspaceError, parseKeyspace } from "../redis/keyspace";
 import type { EnvironmentOutput } from "../fleet/environment";

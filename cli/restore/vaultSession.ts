@@ -1,5 +1,5 @@
 /** Sessions on the vault and the operational: the renewed write pause, save points, the write mark, waiting until the vault answers. */
-import type { VaultContainer } from "../snapshot/verify";
+import type { VaultContainer } from "../snapshot/vaultContainer";
 import { type Docker, containerLog } from "../docker/client";
 import type { EnvironmentOutput } from "../fleet/environment";
 import { parseInfo } from "../redis/replies";

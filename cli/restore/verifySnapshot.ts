@@ -3,12 +3,12 @@ import { IN_CONTAINER_TLS, vaultSettings } from "../../components/redisServer";
 import { readHead, sha256File } from "../snapshot/files";
 import { type BackupManifest, MANIFEST_FORMAT_1, manifestKeysOf } from "../snapshot/manifest";
 import { RdbFormatError, type SnapshotOrigin, parseRdbHeader, snapshotOrigin } from "../snapshot/rdb";
+import type { VaultContainer } from "../snapshot/vaultContainer";
 import {
     DEFAULT_DATABASES,
     type ScratchResult,
     SnapshotInvalidError,
     TooManyDatabasesError,
-    type VaultContainer,
     databasesNeeded,
     loadInScratch,
 } from "../snapshot/verify";

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LABEL_TEMPORARY } from "../../cli/snapshot/verify";
+import { LABEL_TEMPORARY } from "../../cli/snapshot/vaultContainer";
 import { ownerTag } from "../../cli/core/owner";
 import { STAGING_FILE, wayBackCommands } from "../../cli/restore/plan";
 import { type CliRun, runCli } from "../../harness/cliRun";

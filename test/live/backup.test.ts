@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LABEL_TEMPORARY } from "../../cli/snapshot/verify";
+import { LABEL_TEMPORARY } from "../../cli/snapshot/vaultContainer";
 import { parseKeyspace } from "../../cli/redis/keyspace";
 import { main } from "../../cli/main";
 import type { CliIo } from "../../cli/core/io";

@@ -6,7 +6,9 @@ import { mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { BACKUP_HELP, DEFAULT_BACKUP_TIMEOUT_MS, parseBackupArgs, redisCliRanOutOfSpace, retentionBlocked } from "../../cli/backup/backup";
+import { BACKUP_HELP, DEFAULT_BACKUP_TIMEOUT_MS, parseBackupArgs } from "../../cli/backup/backup";
+import { redisCliRanOutOfSpace } from "../../cli/backup/failures";
+import { retentionBlocked } from "../../cli/backup/retention";
 import { diskFullMessage, isDiskFull, removeAbandonedFiles, spaceOf, writeFileDurably } from "../../cli/snapshot/files";
 import {
     type BackupManifest,
@@ -32,16 +34,8 @@ import {
     retentionProblems,
     validSnapshotId,
 } from "../../cli/snapshot/restic";
-import {
-    LABEL_ROLE,
-    databasesRefused,
-    highestSelectedDatabase,
-    isTemporaryNameOf,
-    parseScratchKeyspace,
-    redisLogReason,
-    scratchCommand,
-    temporaryLabels,
-} from "../../cli/snapshot/verify";
+import { LABEL_ROLE, isTemporaryNameOf, temporaryLabels } from "../../cli/snapshot/vaultContainer";
+import { databasesRefused, highestSelectedDatabase, parseScratchKeyspace, redisLogReason, scratchCommand } from "../../cli/snapshot/verify";
 import { describeDatabases, parseKeyspace } from "../../cli/redis/keyspace";
 import { ownerState, ownerTag } from "../../cli/core/owner";
 import { LABEL_ROLE as PROGRAM_ROLE_LABEL } from "../../components/containerSpec";

@@ -1,13 +1,8 @@
 import { describe, expect, it } from "vitest";
-import {
-    type ProblemCode,
-    containerExplanation,
-    diagnose,
-    diagnosisContext,
-    replicaConnection,
-    replicationLag,
-    writeRefusals,
-} from "../../cli/health/diagnose";
+import { diagnose, diagnosisContext, replicaConnection, replicationLag } from "../../cli/health/diagnose";
+import type { ProblemCode } from "../../cli/health/problems";
+import { containerExplanation } from "../../cli/health/unanswered";
+import { writeRefusals } from "../../cli/health/vaultProblems";
 import type { EnvironmentObservation } from "../../cli/health/observe";
 import type { ContainerFacts } from "../../cli/core/io";
 import { configPairs, parseInfo } from "../../cli/redis/replies";

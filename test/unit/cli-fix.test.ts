@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { diagnose, diagnosisContext, resyncRisk } from "../../cli/health/diagnose";
+import { diagnose, diagnosisContext } from "../../cli/health/diagnose";
+import { resyncRisk } from "../../cli/health/resync";
 import type { EnvironmentObservation } from "../../cli/health/observe";
 import { DEFAULT_SYNC_TIMEOUT_MS, type FixPlan, applyFix, planFix } from "../../cli/health/fix";
 import { HELP } from "../../cli/main";

@@ -4,7 +4,7 @@
  * counts database 0 alone), yet it may hold the only copy of a vault that lost its data.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resyncRisk } from "../../cli/health/diagnose";
+import { resyncRisk } from "../../cli/health/resync";
 import { observeEnvironment } from "../../cli/health/observe";
 import { contact, contactServer } from "./cli-samples";
 

@@ -8,12 +8,12 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { type ProblemCode, VAULT_PROBLEMS } from "../../cli/health/diagnose";
-import { problemRole } from "../../cli/metrics";
+import { type ProblemCode, VAULT_PROBLEMS } from "../../cli/health/problems";
+import { problemRole } from "../../cli/check/metrics";
 
 const ROOT = path.resolve(__dirname, "../..");
 /** The file that declares `type ProblemCode` (the import above names the same one). */
-const PROBLEM_CODE_SOURCE = path.join(ROOT, "cli/health/diagnose.ts");
+const PROBLEM_CODE_SOURCE = path.join(ROOT, "cli/health/problems.ts");
 const PAGE = readFileSync(path.join(ROOT, "docs/check.md"), "utf8");
 
 /** The string literals of `type ProblemCode = "a" | "b" | ...`. */

@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { BACKUP_METRICS, CHECK_METRICS, parseSamples, renderExposition } from "../../cli/metrics";
+import { BACKUP_METRICS } from "../../cli/backup/metrics";
+import { CHECK_METRICS } from "../../cli/check/metrics";
+import { parseSamples, renderExposition } from "../../cli/core/prometheus";
 import {
     type Dashboard,
     NODE_EXPORTER_METRICS,

@@ -10,21 +10,16 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildReport } from "../../cli/health/checkFleet";
+import { BACKUP_METRICS, backupSamples, publishBackupMetrics } from "../../cli/backup/metrics";
+import { CHECK_METRICS, problemRole, publishCheckMetrics, writeRefusals } from "../../cli/check/metrics";
 import {
-    BACKUP_METRICS,
-    CHECK_METRICS,
     type Sample,
-    backupSamples,
     exitCodeWithMetrics,
     parsePrometheusFile,
     parseSamples,
-    problemRole,
-    publishBackupMetrics,
-    publishCheckMetrics,
     renderExposition,
     writeAtomically,
-    writeRefusals,
-} from "../../cli/metrics";
+} from "../../cli/core/prometheus";
 import type { CliIo } from "../../cli/core/io";
 import type { EnvironmentObservation, VaultObservation } from "../../cli/health/observe";
 import type { EnvironmentOutput } from "../../cli/fleet/environment";
