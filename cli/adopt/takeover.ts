@@ -22,19 +22,8 @@ import { performance } from "node:perf_hooks";
 import { LABEL_ENVIRONMENT } from "../../components/containerSpec";
 import { containerName } from "../../components/redisServer";
 import { type ContainerState, type GateObservation, STABLE_MS, START_BOUND_MS, containerFailure, gateVerdict } from "./gate";
-import {
-    type ConfigStep,
-    DEFAULT_SAVE_POINTS,
-    type EnvironmentPlan,
-    type Invocation,
-    type StackView,
-    asideName,
-    compareVersions,
-    configSetCommand,
-    previewCommand,
-    printable,
-    upCommand,
-} from "./plan";
+import { type ConfigStep, DEFAULT_SAVE_POINTS, type EnvironmentPlan, type StackView, asideName, compareVersions } from "./plan";
+import { type Invocation, configSetCommand, previewCommand, printable, upCommand } from "../core/pulumi";
 import type { AdoptReport } from "./report";
 import {
     type Journal,

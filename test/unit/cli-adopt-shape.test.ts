@@ -6,17 +6,9 @@
  */
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { projectDefaults } from "../../cli/adopt/adopt";
-import {
-    type Findings,
-    type FoundMount,
-    candidates,
-    configSetCommand,
-    configSteps,
-    judgeEnvironment,
-    stackView,
-    upCommand,
-} from "../../cli/adopt/plan";
+import { configSetCommand, upCommand } from "../../cli/core/pulumi";
+import { projectDefaults } from "../../cli/core/pulumiProject";
+import { type Findings, type FoundMount, candidates, configSteps, judgeEnvironment, stackView } from "../../cli/adopt/plan";
 import { passwordHash } from "../../components/redisServer";
 import { type Plan, planProgram } from "../../plan/plan";
 import { FakePulumiStack, type StackConfig } from "../../harness/pulumiStack";

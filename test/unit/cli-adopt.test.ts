@@ -7,7 +7,9 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { describe, expect, it } from "vitest";
-import { projectDefaults, readPasswordsFile } from "../../cli/adopt/adopt";
+import { readPasswordsFile } from "../../cli/adopt/adopt";
+import { configGetCommand, configSetCommand, previewCommand, printable, upCommand } from "../../cli/core/pulumi";
+import { projectDefaults } from "../../cli/core/pulumiProject";
 import {
     AdoptError,
     type ContainerFacts,
@@ -17,18 +19,13 @@ import {
     asideName,
     candidates,
     compareVersions,
-    configGetCommand,
-    configSetCommand,
     configSteps,
     dataSource,
     judgeEnvironment,
     judgeFleet,
     parseRedisServerVersion,
     passwordFromCommand,
-    previewCommand,
-    printable,
     stackView,
-    upCommand,
 } from "../../cli/adopt/plan";
 import { type AdoptReport, renderJson, renderTable } from "../../cli/adopt/report";
 import { newVaultSettings, persistenceChange } from "../../cli/adopt/settings";
