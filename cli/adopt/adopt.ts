@@ -11,21 +11,9 @@
  * Loaded only on adopt's path (it brings dockerode), so `check` starts as fast as before.
  */
 import { readFileSync } from "node:fs";
-import * as path from "node:path";
-import { parse } from "yaml";
 import { type Docker, connectDocker } from "../docker/client";
 import type { ConfigKey } from "../../config";
-import {
-    type ConfigStep,
-    configGetCommand,
-    configSetCommand,
-    configSteps,
-    isConfigNotFound,
-    previewCommand,
-    judgeFleet,
-    printable,
-    upCommand,
-} from "./plan";
+import { type ConfigStep, configSteps, judgeFleet } from "./plan";
 import { AdoptError, type StackView, stackView } from "./stack";
 import { type Candidate, candidates } from "./candidates";
 import type { Findings } from "./findings";
@@ -36,6 +24,17 @@ import { newVaultSettings } from "./settings";
 import { Takeover } from "./takeover";
 import { PROBE_TIMEOUT_MS } from "./probes";
 import type { CommandRunner, RunResult } from "../core/runner";
+import {
+    PULUMI_NOT_ON_PATH,
+    configGetCommand,
+    configSetCommand,
+    isConfigNotFound,
+    previewCommand,
+    printable,
+    runPulumi as runPulumiCli,
+    upCommand,
+} from "../core/pulumi";
+import { projectDefaults } from "../core/pulumiProject";
 
 /** Keys adopt reads: everything it judges or changes. */
 export const READ_KEYS: readonly ConfigKey[] = [
@@ -79,28 +78,18 @@ export interface AdoptResult {
 }
 
 async function runPulumi(io: AdoptIo, command: string[], capture: boolean, input?: string): Promise<RunResult> {
-    try {
-        return await io.run(command, { cwd: io.projectDir, capture, ...(input === undefined ? {} : { input }) });
-    } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "ENOENT")
-            throw new AdoptError(
-                "the Pulumi CLI (pulumi) is not on PATH: adopt configures and applies the stack with it; install Pulumi where the stack is deployed",
+    return runPulumiCli(
+        io.run,
+        io.projectDir,
+        command,
+        capture,
+        input,
+        () =>
+            new AdoptError(
+                `${PULUMI_NOT_ON_PATH}: adopt configures and applies the stack with it; install Pulumi where the stack is deployed`,
                 2,
-            );
-        throw e;
-    }
-}
-
-/** Pulumi.yaml's default of each key, as the program receives it (arrays and objects as JSON). */
-export function projectDefaults(projectDir: string): Partial<Record<ConfigKey, string>> {
-    const file = path.join(projectDir, "Pulumi.yaml");
-    const doc = parse(readFileSync(file, "utf8")) as { config?: Record<string, { default?: unknown }> } | null;
-    const defaults: Partial<Record<ConfigKey, string>> = {};
-    for (const [key, decl] of Object.entries(doc?.config ?? {})) {
-        if (decl && typeof decl === "object" && "default" in decl)
-            defaults[key as ConfigKey] = typeof decl.default === "string" ? decl.default : JSON.stringify(decl.default);
-    }
-    return defaults;
+            ),
+    );
 }
 
 /** The stack's configuration: `pulumi config get KEY` for each key, Pulumi.yaml's default where the stack sets none. */

@@ -7,7 +7,6 @@
 import { type ConfigKey, ConfigError, parseFleetConfig } from "../../config";
 import type { EnvironmentPlan } from "./judge";
 import { AdoptError, type StackView, rawConfigOf } from "./stack";
-import { shellQuote } from "../core/format";
 
 /**
  * Rules over the whole run: every adopted vault on one network, and that network the
@@ -129,63 +128,6 @@ export function configSteps(view: StackView, plan: EnvironmentPlan): { steps: Co
         throw e;
     }
     return { steps, next };
-}
-
-function stackArgs(stack: string | undefined): string[] {
-    return stack ? ["--stack", stack] : [];
-}
-
-/** A command to run: its arguments, and what goes to its stdin. */
-export interface Invocation {
-    command: string[];
-    /** A secret value, given on stdin so that no `ps` (and no shell history) ever shows it. */
-    input?: string;
-}
-
-/** `pulumi config set ...` of a step; a secret's value goes on stdin, as `pulumi config set` reads it when none is given. */
-export function configSetCommand(step: ConfigStep, stack: string | undefined): Invocation {
-    const command = [
-        "pulumi",
-        "config",
-        "set",
-        ...stackArgs(stack),
-        ...(step.secret ? ["--secret"] : []),
-        ...(step.path ? ["--path"] : []),
-        step.key,
-    ];
-    return step.secret ? { command, input: step.value } : { command: [...command, step.value] };
-}
-
-/** `pulumi config get KEY`: what adopt reads the stack's configuration with (a secret is printed decrypted). */
-export function configGetCommand(key: ConfigKey, stack: string | undefined): string[] {
-    return ["pulumi", "config", "get", ...stackArgs(stack), key];
-}
-
-/**
- * The preview run once the configuration is set and before anything is stopped: a program or
- * configuration Pulumi refuses fails here, while the old vault still takes writes.
- */
-export function previewCommand(stack: string | undefined): string[] {
-    return ["pulumi", "preview", "--diff", ...stackArgs(stack)];
-}
-
-/**
- * The command that applies the stack: a plain `pulumi up` (`environments` lists only what is
- * adopted), without the second preview, which would only lengthen the time writes are refused.
- */
-export function upCommand(stack: string | undefined): string[] {
-    return ["pulumi", "up", "--yes", "--skip-preview", ...stackArgs(stack)];
-}
-
-/** What `pulumi config get` says about a key the stack does not set. */
-export function isConfigNotFound(stderr: string): boolean {
-    return /configuration key '[^']*' not found/.test(stderr);
-}
-
-/** An invocation for people to read (and paste): a value given on stdin is named, never shown. */
-export function printable(invocation: Invocation | string[]): string {
-    if (Array.isArray(invocation)) return shellQuote(invocation);
-    return `${shellQuote(invocation.command)}${invocation.input === undefined ? "" : "  # the value on stdin (secret)"}`;
 }
 
 /** The name an old container is kept under until the adopted one is healthy: `nexus3-contact-vault.adopted-20261201T101500Z`. */

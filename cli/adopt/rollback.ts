@@ -6,7 +6,8 @@
  * fails. Pure; never holds a password in any text it returns.
  */
 import type { Keyspace } from "./settings";
-import { type ConfigStep, type Invocation, printable, upCommand } from "./plan";
+import type { ConfigStep } from "./plan";
+import { type Invocation, configCommand, destroyCommand, printable, upCommand } from "../core/pulumi";
 
 /** The old operational's replication, set at runtime by the protocol's steps: lost when it restarts. */
 export interface RecordedReplication {
@@ -70,15 +71,6 @@ export const NO_PROGRESS: RollbackProgress = {
     replicationRestored: false,
 };
 
-function stackArgs(stack: string | undefined): string[] {
-    return stack ? ["--stack", stack] : [];
-}
-
-/** `pulumi destroy`: what removes the stack's containers when no environment is left in it. */
-export function destroyCommand(stack: string | undefined): string[] {
-    return ["pulumi", "destroy", "--yes", "--skip-preview", ...stackArgs(stack)];
-}
-
 export interface Undo {
     /** Each step done, undone, last first (a secret's former value on stdin), then the item removed if it was there before. */
     invocations: Invocation[];
@@ -96,7 +88,7 @@ export interface Undo {
 /** The configuration undone, and how the stack's containers of the environment go. */
 export function undoPlan(j: Journal, stack: string | undefined): Undo {
     const invocations: Invocation[] = [];
-    const base = (verb: string) => ["pulumi", "config", verb, ...stackArgs(stack)];
+    const base = (verb: "rm" | "set") => configCommand(verb, stack);
     for (const step of j.steps.slice(0, j.stepsDone).reverse()) {
         // An environments key adopt created goes as a whole: an empty list left behind would read the same, but not be as it was.
         if (step.path && step.createsKey) invocations.push({ command: [...base("rm"), step.key.replace(/\[\d+\]$/, "")] });

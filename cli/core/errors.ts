@@ -18,6 +18,14 @@ export class CliError extends Error {
     }
 }
 
+/** A problem with the outputs the CLI was given: exit code 2. */
+export class OutputsError extends CliError {
+    constructor(message: string) {
+        super(message, EXIT_USAGE);
+        this.name = "OutputsError";
+    }
+}
+
 /**
  * A bad command line or configuration: the message is followed by a pointer to --help. Exit 2.
  * `command` names a command with a help of its own (backup, restore): the message is then

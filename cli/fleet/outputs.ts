@@ -5,24 +5,16 @@
  * is made, so a typo is a configuration error naming its key, never a half-run check.
  */
 import { readFileSync } from "node:fs";
-import { CliError } from "../core/errors";
+import { OutputsError } from "../core/errors";
 import type { CredentialsOutput, EndpointOutput, EndpointTls, EnvironmentsOutput, PlatformOutput, VaultOutput } from "./environment";
 import { describeValue, kindOf } from "../../components/values";
-import { EXIT_USAGE } from "../core/exit";
-import type { CommandRunner, RunResult } from "../core/runner";
+import { PULUMI_NOT_ON_PATH, runPulumi, stackOutputCommand } from "../core/pulumi";
+import type { CommandRunner } from "../core/runner";
 
 /** What `pulumi stack output` prints for a secret without `--show-secrets`. */
 export const SECRET_PLACEHOLDER = "[secret]";
 /** What the offline plan prints for a value only known after deployment (`synth` in preview mode). */
 export const UNKNOWN_PLACEHOLDER = "[unknown]";
-
-/** A problem with the outputs the CLI was given: exit code 2. */
-export class OutputsError extends CliError {
-    constructor(message: string) {
-        super(message, EXIT_USAGE);
-        this.name = "OutputsError";
-    }
-}
 
 const SHOW_SECRETS_HINT =
     "the outputs were printed without their secrets: pass --show-secrets (`pulumi stack output --json --show-secrets`, or `npm run --silent synth -- --show-secrets`)";
@@ -238,11 +230,6 @@ export interface OutputsIo {
     projectDir: string;
 }
 
-/** The `pulumi stack output` command the CLI runs when no `--outputs` is given. */
-export function stackOutputCommand(stack: string | undefined): string[] {
-    return ["pulumi", "stack", "output", "--json", "--show-secrets", ...(stack ? ["--stack", stack] : [])];
-}
-
 export async function loadOutputs(source: OutputsSource, io: OutputsIo): Promise<EnvironmentsOutput> {
     if (source.file === "-") return parseOutputs(await io.readStdin(), "stdin");
     if (source.file !== undefined) {
@@ -255,18 +242,18 @@ export async function loadOutputs(source: OutputsSource, io: OutputsIo): Promise
         return parseOutputs(text, source.file);
     }
     const command = stackOutputCommand(source.stack);
-    let result: RunResult;
-    try {
-        result = await io.run(command, { cwd: io.projectDir, capture: true });
-    } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "ENOENT") {
-            throw new OutputsError(
-                "the Pulumi CLI (pulumi) is not on PATH: install it, or pass the outputs with --outputs FILE " +
+    const result = await runPulumi(
+        io.run,
+        io.projectDir,
+        command,
+        true,
+        undefined,
+        () =>
+            new OutputsError(
+                `${PULUMI_NOT_ON_PATH}: install it, or pass the outputs with --outputs FILE ` +
                     "(from `pulumi stack output --json --show-secrets > FILE` where Pulumi runs)",
-            );
-        }
-        throw e;
-    }
+            ),
+    );
     if (result.exitCode !== 0) {
         throw new OutputsError(`\`${command.join(" ")}\` failed (exit ${result.exitCode}): ${result.stderr.trim() || "no message"}`);
     }

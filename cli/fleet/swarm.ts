@@ -27,7 +27,7 @@ import { Writable } from "node:stream";
 import type Dockerode from "dockerode";
 import { engineAddress } from "../docker/engine";
 import type { NodeFacts, PlacementSource, SwarmObservation, TaskPlacement, EnvironmentOutput, EnvironmentsOutput } from "./environment";
-import { OutputsError } from "./outputs";
+import { OutputsError } from "../core/errors";
 import { type FailureKind, type Relay, type RelayedAddress, RelayError } from "../redis/session";
 
 /** Label on the probe container: `docker ps --filter label=nexus-redis.probe` finds a stray one. */

@@ -6,15 +6,13 @@
  * starts as a replica of its vault by name (its config says so), and the command waits
  * until `check` reports the environment synced.
  */
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
-import { parse } from "yaml";
 import { diagnose, diagnosisContext } from "../health/diagnose";
 import { type Diagnosis, VAULT_PROBLEMS } from "../health/problems";
 import { resyncRisk } from "../health/resync";
 import { observeEnvironment } from "../health/observe";
-import { CliError } from "../core/errors";
-import { OutputsError } from "../fleet/outputs";
+import { CliError, OutputsError } from "../core/errors";
+import { PULUMI_NOT_ON_PATH, recoverCommand, resolveStack, runPulumi } from "../core/pulumi";
+import { projectName } from "../core/pulumiProject";
 import type { EnvironmentsOutput } from "../fleet/environment";
 import type { CommandRunner } from "../core/runner";
 
@@ -66,35 +64,6 @@ export function stackShortName(stack: string): string {
     return stack.split("/").pop() ?? stack;
 }
 
-/**
- * The Pulumi command of a recovery. No `--skip-preview`: the preview prints exactly what
- * will be replaced before it is, and costs a second on two resources.
- */
-export function recoverCommand(targets: string[], stack: string | undefined): string[] {
-    return [
-        "pulumi",
-        "up",
-        "--yes",
-        ...(stack ? ["--stack", stack] : []),
-        ...targets.flatMap((urn) => ["--target", urn]),
-        ...targets.flatMap((urn) => ["--replace", urn]),
-    ];
-}
-
-/** The project's name, from its Pulumi.yaml. */
-export function projectName(projectDir: string): string {
-    const file = path.join(projectDir, "Pulumi.yaml");
-    let document: unknown;
-    try {
-        document = parse(readFileSync(file, "utf8"));
-    } catch (e) {
-        throw new OutputsError(`cannot read the project name from ${file}: ${(e as Error).message}`);
-    }
-    const name = (document as { name?: unknown } | null)?.name;
-    if (typeof name !== "string" || name === "") throw new OutputsError(`${file} has no "name"`);
-    return name;
-}
-
 /** An error that ends `recover` with exit code 2 (usage or configuration) or 1 (the fleet). */
 export class RecoverError extends CliError {
     constructor(message: string, exitCode: 1 | 2) {
@@ -125,30 +94,6 @@ export interface RecoverIo {
     now(): number;
 }
 
-/** Which stack Pulumi will act on: --stack, else PULUMI_STACK, else the selected one. */
-export async function resolveStack(options: RecoverOptions, io: RecoverIo): Promise<string> {
-    if (options.stack) return options.stack;
-    if (io.env.PULUMI_STACK) return io.env.PULUMI_STACK;
-    const command = ["pulumi", "stack", "--show-name"];
-    try {
-        const result = await io.run(command, { cwd: io.projectDir, capture: true });
-        const name = result.stdout.trim();
-        if (result.exitCode === 0 && name !== "") return name;
-        throw new RecoverError(
-            `\`${command.join(" ")}\` failed (exit ${result.exitCode}): ${result.stderr.trim() || "no stack selected"}; pass --stack NAME`,
-            2,
-        );
-    } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "ENOENT") {
-            throw new RecoverError(
-                "the Pulumi CLI (pulumi) is not on PATH: recover runs `pulumi up`; install Pulumi where the stack is deployed",
-                2,
-            );
-        }
-        throw e;
-    }
-}
-
 /** Refuses what recover must not touch; returns the URNs and the command. */
 export async function planRecovery(
     options: RecoverOptions,
@@ -165,7 +110,12 @@ export async function planRecovery(
             2,
         );
     }
-    const stack = await resolveStack(options, io);
+    const stack = await resolveStack(
+        options.stack,
+        io,
+        (message) => new RecoverError(message, 2),
+        "recover runs `pulumi up`; install Pulumi where the stack is deployed",
+    );
     const project = projectName(io.projectDir);
     // Docker: the container and its volume; Swarm: the service (its data is its task's tmpfs).
     const targets =
@@ -207,13 +157,7 @@ export async function recover(options: RecoverOptions, environments: Environment
     }
 
     io.log(`recover: replacing ${name}'s operational ${env.platform === "swarm" ? "service" : "container and volume"} through Pulumi`);
-    let result;
-    try {
-        result = await io.run(command, { cwd: io.projectDir, capture: false });
-    } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new RecoverError("the Pulumi CLI (pulumi) is not on PATH", 2);
-        throw e;
-    }
+    const result = await runPulumi(io.run, io.projectDir, command, false, undefined, () => new RecoverError(PULUMI_NOT_ON_PATH, 2));
     if (result.exitCode !== 0)
         throw new RecoverError(
             `\`pulumi up\` failed (exit ${result.exitCode}); the operational may be half replaced: run \`nexus-redis check --env ${name}\``,

@@ -21,6 +21,7 @@ import { randomInt } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { PASSWORD_ROLES, type PasswordRole, isValidPassword } from "../../components/redisServer";
 import { CliError } from "../core/errors";
+import { PULUMI_NOT_ON_PATH, getPasswordsCommand, runPulumi, setPasswordsCommand } from "../core/pulumi";
 import type { EnvironmentOutput, EnvironmentsOutput } from "../fleet/environment";
 import type { CommandRunner } from "../core/runner";
 import { Deadline, ProbeError, RedisSession, type SessionTarget } from "../redis/session";
@@ -121,16 +122,6 @@ export function withPassword(existing: string, env: string, role: PasswordRole, 
     return JSON.stringify({ ...all, [env]: { ...all[env], [role]: password } });
 }
 
-/** `pulumi config get passwords`: the stack's current value (secret, decrypted). */
-export function getPasswordsCommand(stack: string | undefined): string[] {
-    return ["pulumi", "config", "get", "passwords", ...(stack ? ["--stack", stack] : [])];
-}
-
-/** `pulumi config set --secret passwords`, the value given on stdin so no `ps` ever shows it. */
-export function setPasswordsCommand(stack: string | undefined): string[] {
-    return ["pulumi", "config", "set", "--secret", "passwords", ...(stack ? ["--stack", stack] : [])];
-}
-
 const LETTERS_AND_DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /** 32 letters and digits, as the program generates them (about 190 bits). */
@@ -213,7 +204,7 @@ export async function rotate(options: RotateOptions, environments: EnvironmentsO
 
     // 3. The stack's config: the value the next \`pulumi up\` delivers.
     const value = withPassword(current, options.environment, target.role, password);
-    const set = await io.run(setPasswordsCommand(options.stack), { cwd: io.projectDir, capture: true, input: value }).catch(notInstalled);
+    const set = await runPulumi(io.run, io.projectDir, setPasswordsCommand(options.stack), true, value, notInstalled);
     if (set.exitCode !== 0) {
         throw new RotateError(
             `\`${setPasswordsCommand(options.stack).join(" ")}\` failed (exit ${set.exitCode}): ${set.stderr.trim()}; the overlap is open, the stack is unchanged`,
@@ -250,7 +241,7 @@ function keepGenerated(file: string, password: string, io: RotateIo): void {
 
 /** The stack's passwords config as it is ("" when it has none). */
 async function currentPasswords(options: RotateOptions, io: RotateIo): Promise<string> {
-    const existing = await io.run(getPasswordsCommand(options.stack), { cwd: io.projectDir, capture: true }).catch(notInstalled);
+    const existing = await runPulumi(io.run, io.projectDir, getPasswordsCommand(options.stack), true, undefined, notInstalled);
     if (existing.exitCode === 0) return existing.stdout.trim();
     if (!/not found/i.test(existing.stderr)) {
         throw new RotateError(
@@ -286,9 +277,6 @@ async function openOverlap(
     }
 }
 
-function notInstalled(e: unknown): never {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") {
-        throw new RotateError("the Pulumi CLI (pulumi) is not on PATH: rotate keeps the new password in the stack's config", 2);
-    }
-    throw e;
+function notInstalled(): RotateError {
+    return new RotateError(`${PULUMI_NOT_ON_PATH}: rotate keeps the new password in the stack's config`, 2);
 }

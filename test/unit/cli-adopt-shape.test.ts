@@ -6,8 +6,9 @@
  */
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { projectDefaults } from "../../cli/adopt/adopt";
-import { configSetCommand, configSteps, upCommand } from "../../cli/adopt/plan";
+import { configSetCommand, upCommand } from "../../cli/core/pulumi";
+import { projectDefaults } from "../../cli/core/pulumiProject";
+import { configSteps } from "../../cli/adopt/plan";
 import { stackView } from "../../cli/adopt/stack";
 import { candidates } from "../../cli/adopt/candidates";
 import type { Findings, FoundMount } from "../../cli/adopt/findings";

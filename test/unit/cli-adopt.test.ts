@@ -7,17 +7,10 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { describe, expect, it } from "vitest";
-import { projectDefaults, readPasswordsFile } from "../../cli/adopt/adopt";
-import {
-    asideName,
-    configGetCommand,
-    configSetCommand,
-    configSteps,
-    judgeFleet,
-    previewCommand,
-    printable,
-    upCommand,
-} from "../../cli/adopt/plan";
+import { readPasswordsFile } from "../../cli/adopt/adopt";
+import { configGetCommand, configSetCommand, previewCommand, printable, upCommand } from "../../cli/core/pulumi";
+import { projectDefaults } from "../../cli/core/pulumiProject";
+import { asideName, configSteps, judgeFleet } from "../../cli/adopt/plan";
 import { AdoptError, type StackView, stackView } from "../../cli/adopt/stack";
 import { candidates } from "../../cli/adopt/candidates";
 import {

@@ -2,7 +2,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { OutputsError, loadOutputs, parseOutputs, stackOutputCommand } from "../../cli/fleet/outputs";
+import { loadOutputs, parseOutputs } from "../../cli/fleet/outputs";
+import { OutputsError } from "../../cli/core/errors";
+import { stackOutputCommand } from "../../cli/core/pulumi";
 import type { CommandRunner, RunOptions } from "../../cli/core/runner";
 import { contact, fleetOutputs, user } from "./cli-samples";
 

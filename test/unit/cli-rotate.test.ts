@@ -7,14 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-    RotateError,
-    generatePassword,
-    getPasswordsCommand,
-    rotationTarget,
-    setPasswordsCommand,
-    withPassword,
-} from "../../cli/rotate/rotate";
+import { RotateError, generatePassword, rotationTarget, withPassword } from "../../cli/rotate/rotate";
+import { getPasswordsCommand, setPasswordsCommand } from "../../cli/core/pulumi";
 import { type CommandRunner, spawnRunner } from "../../cli/core/runner";
 import { cli } from "./cliRun";
 import { contact, fleetOutputs, user } from "./cli-samples";

@@ -4,7 +4,8 @@ import { CERT_EXPIRY_WARNING_DAYS, certificateProblem } from "../../cli/health/d
 import { Deadline, RedisSession } from "../../cli/redis/session";
 import { anotherCa, testCa } from "../../harness/tls";
 import { certRequest, locallySignedCert, privateKey } from "../../plan/tlsStandIn";
-import { OutputsError, parseOutputs } from "../../cli/fleet/outputs";
+import { parseOutputs } from "../../cli/fleet/outputs";
+import { OutputsError } from "../../cli/core/errors";
 import { classifyTlsFailure } from "../../cli/redis/tlsFailure";
 
 describe.each([
