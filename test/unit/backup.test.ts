@@ -6,7 +6,8 @@ import { mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { BACKUP_HELP, DEFAULT_BACKUP_TIMEOUT_MS, parseBackupArgs, redisCliRanOutOfSpace, retentionBlocked } from "../../cli/backup/backup";
+import { redisCliRanOutOfSpace, retentionBlocked } from "../../cli/backup/backup";
+import { BACKUP_HELP, DEFAULT_BACKUP_TIMEOUT_MS, parseBackupArgs } from "../../cli/backup/spec";
 import { diskFullMessage, isDiskFull, removeAbandonedFiles, spaceOf, writeFileDurably } from "../../cli/snapshot/files";
 import {
     type BackupManifest,

@@ -8,15 +8,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { SnapshotContent } from "../../cli/snapshot/manifest";
-import {
-    DEFAULT_RESTORE_TIMEOUT_MS,
-    RESTORE_HELP,
-    type RestoreReport,
-    noManifestRefusal,
-    parseRestoreArgs,
-    renderRestoreJson,
-    renderRestoreText,
-} from "../../cli/restore/restore";
+import { type RestoreReport, noManifestRefusal, renderRestoreJson, renderRestoreText } from "../../cli/restore/restore";
+import { DEFAULT_RESTORE_TIMEOUT_MS, RESTORE_HELP, parseRestoreArgs } from "../../cli/restore/spec";
 import {
     EMPTY_DIGEST,
     type LeftoverHelper,
