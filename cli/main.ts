@@ -11,105 +11,58 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DEFAULT_ADOPT_TIMEOUT_MS, DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS, DEFAULT_SYNC_TIMEOUT_MS } from "./core/defaults";
-import { CliError, UsageError } from "./core/errors";
+import { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS } from "./core/defaults";
+import { CliError, UsageError, parseCommandLine } from "./core/errors";
 import type { CliIo, Closeable, Command, ContainerSource, OwnCommand } from "./core/io";
-import { type OPTIONS, parse } from "./core/options";
+import { type CommandSpec, parserConfig, renderMainHelp } from "./core/spec";
 import { EXIT_INTERNAL } from "./core/exit";
 import { spawnRunner } from "./core/runner";
+import { ADOPT } from "./adopt/spec";
+import { BACKUP } from "./backup/spec";
+import { CHECK } from "./check/spec";
+import { RECOVER } from "./recover/spec";
+import { RESTORE } from "./restore/spec";
+import { ROTATE } from "./rotate/spec";
 
 export { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS };
 
-export const HELP = `Usage:
-  nexus-redis check [--fix [--force] [--sync-timeout MS]] [--json] [--prometheus FILE] [--env NAME]... [--outputs FILE|-] [--stack NAME] [--timeout MS] [--wait MS]
-  nexus-redis recover ENV [--dry-run] [--force] [--outputs FILE|-] [--stack NAME] [--timeout MS]
-  nexus-redis adopt [--dry-run] [--json] [--env NAME]... [--stack NAME] [--passwords FILE] [--timeout MS]
-  nexus-redis rotate ENV ROLE (--from-file FILE | --generate FILE) [--dry-run] [--outputs FILE|-] [--stack NAME] [--timeout MS]
-  nexus-redis backup [--env NAME]... [--to DIR] [--json] [--prometheus FILE] [--restic-repo URL [--keep-last N ...]] [--outputs FILE|-] [--stack NAME] [--timeout MS]
-  nexus-redis restore ENV --from FILE|restic:SNAPSHOT [--force] [--json] [--restic-repo URL] [--outputs FILE|-] [--stack NAME] [--timeout MS]
+/**
+ * The commands: each one's spec (cli/<command>/spec.ts: options, usage, help lines, plain
+ * data) and its module, imported only when it runs. To add one: a folder with a spec.ts and a
+ * run.ts exporting `run` (or `runArgv`, for a command that parses its own options), and a row here.
+ */
+type Entry = SharedEntry | FirstEntry;
+interface SharedEntry {
+    spec: CommandSpec & { placement: "anywhere" };
+    load: () => Promise<Command>;
+}
+interface FirstEntry {
+    spec: CommandSpec & { placement: "first" };
+    load: () => Promise<OwnCommand>;
+}
+const isFirst = (entry: Entry | undefined): entry is FirstEntry => entry?.spec.placement === "first";
 
-Commands:
-  check     Checks every environment of the stack at once: vault reachable, password
-            accepted and persistence on; operational a replica of its vault's container on
-            6379 (never localhost), link up, lag, replication user; no replica on a secure
-            environment; and runtime drift (CONFIG SET or REPLICAOF by hand) from the
-            settings the program declares. One row per environment.
-  recover   The protocol's disaster recovery through Pulumi: replaces ENV's operational
-            container and volume (pulumi up --target ... --replace ...), then waits until
-            check reports ENV synced. Refused for a secure environment.
-  adopt     Puts a fleet built by hand (containers {prefix}-{env}-vault/-operational,
-            --requirepass, any /data) under the stack, keeping every key and password:
-            finds it through Docker, refuses what it cannot take over safely (every setting
-            of the old vault is compared with the new one's), sets the stack's config
-            (pulumi config set: passwords, vaultData, network, one more environments item),
-            then per environment turns AOF on in the old vault, stops and renames the old
-            containers, runs pulumi up, waits until the new vault serves every database's
-            keys and check reports it healthy, and removes the old containers (never a
-            volume). A takeover that fails is put back by adopt itself (exit 1).
-  rotate    Starts changing one password of ENV (ROLE: vault, replication, operationalAdmin,
-            backup): the running server accepts the old and the new one (ACL SETUSER), and
-            the stack's secret passwords config gets the new one. Switch the clients, then
-            run \`pulumi up\`: one restart, after which only the new password works.
-  backup    A verified point-in-time snapshot of every vault, over the network as its
-            backup user, to ./backups/ENV/UTC-STAMP.rdb with a manifest; optionally into
-            restic with retention. \`nexus-redis backup --help\` for its options.
-  restore   Brings ENV's vault up on a verified snapshot (and its operational re-syncs),
-            refusing to replace data that differs unless --force.
-            \`nexus-redis restore --help\` for its options.
+const COMMANDS: Entry[] = [
+    { spec: CHECK, load: () => import("./check/run.js") },
+    { spec: RECOVER, load: () => import("./recover/run.js") },
+    { spec: ADOPT, load: () => import("./adopt/run.js") },
+    { spec: ROTATE, load: () => import("./rotate/run.js") },
+    // "first": they parse their own options (backup's --to, --restic-repo, --keep-*; restore's
+    // --from) from everything after their name, which must therefore come first.
+    { spec: BACKUP, load: () => import("./backup/run.js") },
+    { spec: RESTORE, load: () => import("./restore/run.js") },
+];
 
-Docker Swarm (the stack's outputs say "platform": "swarm"): run on a manager, or with
+/** The options of the commands that share the main help page, parsed strictly in one pass: run checks each against its command's. */
+const OPTIONS = parserConfig({ ...CHECK.options, ...RECOVER.options, ...ADOPT.options, ...ROTATE.options });
+
+/** What the shared page says of several commands at once: Swarm, and the exit codes. */
+const SWARM_NOTE = `Docker Swarm (the stack's outputs say "platform": "swarm"): run on a manager, or with
 DOCKER_HOST naming one. check and recover reach each service through a short-lived probe
 container on its overlay network, and report a service that runs no task with the cause
 (its node down, nowhere to run); recover replaces the operational's service. adopt, rotate,
-backup and restore are Docker-only there.
-
-Options:
-  --fix             check: repair the operational as its admin user (REPLICAOF the vault,
-                    restore masteruser/masterauth and drifted settings), wait for the link,
-                    report what changed. Never writes to a vault. Refuses a re-sync that
-                    could lose data (vault empty while the operational holds keys, or the
-                    vault's replication id is not one the operational followed).
-  --force           with --fix or recover: re-sync even when that could lose data
-  --json            check, adopt: print one JSON document on stdout instead of the table
-  --prometheus FILE check: also write what it found as Prometheus metrics into FILE (*.prom,
-                    for node_exporter's textfile collector), replaced atomically; the table or
-                    JSON and the exit code as usual (2 when healthy but FILE cannot be written)
-  --env NAME        check, adopt: only this environment (repeatable; default: all of the
-                    stack's; adopt: every environment it finds)
-  --outputs FILE    the stack's outputs: a file with the JSON of
-                    \`pulumi stack output --json --show-secrets\` (or of
-                    \`npm run --silent synth -- --show-secrets\`), - for stdin;
-                    default: run \`pulumi stack output --json --show-secrets\`
-  --stack NAME      the Pulumi stack (default: PULUMI_STACK, else the selected stack)
-  --timeout MS      check: bound of each environment's check and repair (default ${DEFAULT_CHECK_TIMEOUT_MS});
-                    recover: how long to wait for the sync (default ${DEFAULT_RECOVER_WAIT_MS});
-                    adopt: bound of each wait (AOF rewrite, new vault, healthy; default ${DEFAULT_ADOPT_TIMEOUT_MS})
-  --passwords FILE  adopt: JSON {"ENV": {"vault": "..."}} for vaults started without
-                    --requirepass on their command line (checked with AUTH first)
-  --sync-timeout MS check --fix: how long to wait for the link to come up after a repair
-                    that re-syncs (a full sync of a real dataset takes a while; default ${DEFAULT_SYNC_TIMEOUT_MS})
-  --wait MS         check: until every environment is healthy, check again (every second)
-                    for up to MS, e.g. right after a deployment (default 0: check once)
-  --dry-run         recover: print the Pulumi command instead of running it;
-                    adopt: print what was found and the commands, change nothing;
-                    rotate: print what it would do
-  --from-file FILE  rotate: the new password, read from FILE (one line)
-  --generate FILE   rotate: make a new password (32 letters and digits) into FILE (created 0600)
-  -h, --help        this text
-
-Examples:
-  ./bin/nexus-redis.js check
-  ./bin/nexus-redis.js check --env contact --env kb --json | jq '.environments[].status'
-  pulumi stack output --json --show-secrets | ./bin/nexus-redis.js check --outputs - --wait 60000
-  ./bin/nexus-redis.js check --fix
-  ./bin/nexus-redis.js check --prometheus /var/lib/prometheus/node-exporter/nexus-redis-check.prom
-  ./bin/nexus-redis.js recover contact --stack dev --dry-run
-  ./bin/nexus-redis.js adopt --dry-run
-  ./bin/nexus-redis.js rotate contact vault --generate contact-vault.pw
-  ./bin/nexus-redis.js backup --to /var/backups/nexus-redis
-
-Exit codes:
-  0  every environment is healthy (check), synced again (recover), the rotation's overlap is open (rotate),
+backup and restore are Docker-only there.`;
+const EXITS = `  0  every environment is healthy (check), synced again (recover), the rotation's overlap is open (rotate),
      or every environment found was adopted (adopt; with --dry-run: none refused)
   1  a problem remains (check), recovery or adoption failed or was refused, or the server refused the new
      password (rotate)
@@ -117,39 +70,10 @@ Exit codes:
   3  internal error: a bug in nexus-redis (the stack trace is on stderr), nothing was judged
 backup and restore: see their own --help.`;
 
-/**
- * The commands: the options each takes (any other is a usage error naming it), and its
- * module, imported only when it runs. To add one: a folder with a run.ts exporting
- * `run`, a row here, its options in OPTIONS if new, and its lines in HELP.
- */
-const COMMANDS: Record<string, { options: (keyof typeof OPTIONS)[]; load: () => Promise<Command> }> = {
-    check: {
-        options: ["fix", "force", "json", "prometheus", "env", "outputs", "stack", "timeout", "wait", "sync-timeout", "help"],
-        load: () => import("./check/run.js"),
-    },
-    recover: {
-        options: ["force", "outputs", "stack", "timeout", "dry-run", "help"],
-        load: () => import("./recover/run.js"),
-    },
-    adopt: {
-        options: ["dry-run", "json", "env", "stack", "passwords", "timeout", "help"],
-        load: () => import("./adopt/run.js"),
-    },
-    rotate: {
-        options: ["from-file", "generate", "outputs", "stack", "timeout", "dry-run", "help"],
-        load: () => import("./rotate/run.js"),
-    },
-};
-
-/**
- * Commands with options of their own (backup's --to, --restic-repo, --keep-*; restore's
- * --from), parsed by their module from everything after the command's name, which must
- * therefore come first. Loaded only when they run, like the others.
- */
-const OWN_COMMANDS: Record<string, () => Promise<OwnCommand>> = {
-    backup: () => import("./backup/run.js"),
-    restore: () => import("./restore/run.js"),
-};
+export const HELP = renderMainHelp(
+    COMMANDS.map((c) => c.spec),
+    { notes: SWARM_NOTE, width: 18, exits: EXITS },
+);
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
     try {
@@ -171,21 +95,21 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
 }
 
 async function run(argv: string[], io: CliIo): Promise<number> {
-    const own = Object.hasOwn(OWN_COMMANDS, argv[0] ?? "") ? OWN_COMMANDS[argv[0]] : undefined;
-    if (own) return (await own()).runArgv(argv.slice(1), io);
-    const { values, positionals } = parse(argv);
+    const first = COMMANDS.find((c) => c.spec.name === argv[0]);
+    if (isFirst(first)) return (await first.load()).runArgv(argv.slice(1), io);
+    const { values, positionals } = parseCommandLine(argv, OPTIONS);
     const [name, ...args] = positionals;
     if (values.help || name === "help") {
         io.stdout.write(`${HELP}\n`);
         return 0;
     }
-    const names = [...Object.keys(COMMANDS), ...Object.keys(OWN_COMMANDS)].join(", ");
+    const names = COMMANDS.map((c) => c.spec.name).join(", ");
     if (name === undefined) throw new UsageError(`a command is required: ${names}`);
-    if (Object.hasOwn(OWN_COMMANDS, name)) throw new UsageError(`${name} must come first: nexus-redis ${name} [options]`);
-    const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    const command = COMMANDS.find((c) => c.spec.name === name);
+    if (isFirst(command)) throw new UsageError(`${name} must come first: nexus-redis ${name} [options]`);
     if (!command) throw new UsageError(`unknown command "${name}"; the commands are ${names}`);
     for (const [option, value] of Object.entries(values)) {
-        if (value !== undefined && !command.options.includes(option as keyof typeof OPTIONS)) {
+        if (value !== undefined && !Object.hasOwn(command.spec.options, option)) {
             throw new UsageError(`--${option} is not an option of ${name}`);
         }
     }

@@ -3,8 +3,10 @@ import { runAdopt } from "./adopt";
 import { DEFAULT_ADOPT_TIMEOUT_MS } from "../core/defaults";
 import { UsageError, parseMs } from "../core/errors";
 import type { CliIo, Invocation } from "../core/io";
+import type { ValuesOf } from "../core/spec";
+import type { ADOPT } from "./spec";
 
-export async function run({ values, args }: Invocation, io: CliIo): Promise<number> {
+export async function run({ values, args }: Invocation<ValuesOf<typeof ADOPT>>, io: CliIo): Promise<number> {
     if (args.length > 0) throw new UsageError(`adopt takes no arguments, got "${args.join(" ")}" (use --env NAME to choose environments)`);
     return runAdopt(
         {

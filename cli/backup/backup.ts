@@ -35,87 +35,20 @@ import {
 import { MANIFEST_FORMAT, type SnapshotPaths, renderManifest, snapshotPaths, snapshotStamp } from "../snapshot/manifest";
 import { parseRdbHeader, snapshotOrigin } from "../snapshot/rdb";
 import { type BackupReport, type BackupResult, type RetentionResult, backupExitCode, renderBackupJson, renderBackupTable } from "./report";
-import {
-    KEEP_OPTIONS,
-    type RetentionPolicy,
-    hasRetention,
-    lastLine,
-    parseBackupSummary,
-    resticBackupCommand,
-    resticEnv,
-    resticPasswordGiven,
-    retentionProblems,
-} from "../snapshot/restic";
+import { type RetentionPolicy, hasRetention, lastLine, parseBackupSummary, resticBackupCommand, resticEnv } from "../snapshot/restic";
 import { type VaultContainer, inspectVaultContainer, inspectVaultService, removeAbandonedScratch } from "../snapshot/vaultContainer";
 import { type ScratchResult, SnapshotInvalidError, loadWithItsDatabases } from "../snapshot/verify";
 import { type Docker, connectDockerFor } from "../docker/client";
-import { UsageError, parseCommandLine, parseMs } from "../core/errors";
-import { parsePrometheusFile } from "../core/prometheus";
+import { UsageError } from "../core/errors";
 import { DiskFull, Timeout, describeFailure, redisCliRanOutOfSpace } from "./failures";
 import { publishBackupMetrics } from "./metrics";
 import { applyRetention } from "./retention";
 import { describeDatabases } from "../redis/keyspace";
 import type { CliIo } from "../core/io";
 import { ownerTag } from "../core/owner";
-import { loadOutputs } from "../fleet/outputs";
 import type { EnvironmentOutput, EnvironmentsOutput } from "../fleet/environment";
 import { formatBytes, seconds } from "../core/format";
 import type { CommandRunner } from "../core/runner";
-
-export const DEFAULT_BACKUP_TIMEOUT_MS = 300_000;
-export const DEFAULT_BACKUP_DIR = "backups";
-
-export const BACKUP_HELP = `Usage:
-  nexus-redis backup [--env NAME]... [--to DIR] [--json] [--prometheus FILE] [--timeout MS]
-                     [--restic-repo URL [--keep-last N] [--keep-hourly N] [--keep-daily N]
-                      [--keep-weekly N] [--keep-monthly N] [--keep-yearly N] [--keep-within DURATION]]
-                     [--outputs FILE|-] [--stack NAME]
-
-Takes a point-in-time snapshot of every vault (or of each --env) at once, over the network
-as the vault's backup user (redis-cli --rdb), while the vault keeps taking writes; verifies
-each by loading it into a scratch Redis server of the vault's image (no network), and writes
-it atomically to DIR/ENV/UTC-STAMP.rdb with a manifest (ENV/UTC-STAMP.json: keys, Redis
-version, replication id and offset, sha256, DEBUG DIGEST). Folders are created 0700, files
-0600: every snapshot is a secret (locker's holds every vault password).
-
-Options:
-  --env NAME           only this environment (repeatable; default: all of the stack's)
-  --to DIR             where to write (default ./${DEFAULT_BACKUP_DIR}); scheduled backups should name
-                       a folder of their own, outside any checkout
-  --json               print one JSON document on stdout (for monitoring), nothing on stderr
-  --prometheus FILE    also write each vault's last run and last success as Prometheus metrics
-                       into FILE (*.prom, for node_exporter's textfile collector), replaced
-                       atomically; a failed run keeps the last success FILE had (2 when every
-                       backup succeeded but FILE cannot be written)
-  --timeout MS         bound of each environment's backup, verification and restic upload
-                       included (default ${DEFAULT_BACKUP_TIMEOUT_MS})
-  --restic-repo URL    also store each snapshot and manifest in this restic repository
-                       (encrypted, deduplicated; local folder, sftp:, s3:, ...; create it once
-                       with \`restic init\`). Its password from RESTIC_PASSWORD_FILE.
-  --keep-last N ...    with --restic-repo: retention, applied with \`restic forget --prune\`
-                       to each environment's snapshots (tagged env:NAME) after the backups;
-                       skipped when any backup of the run failed. Also --keep-hourly,
-                       --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly N and
-                       --keep-within DURATION (30d, 12h, 1y6m)
-  --outputs FILE       the stack's outputs (see nexus-redis --help); - for stdin
-  --stack NAME         the Pulumi stack
-  -h, --help           this text
-
-Needs on this machine: redis-cli (Redis 6 or newer), access to the fleet's Docker engine
-(DOCKER_HOST or /var/run/docker.sock), and restic for --restic-repo.
-
-Examples:
-  ./bin/nexus-redis.js backup --to /var/backups/nexus-redis
-  ./bin/nexus-redis.js backup --env locker --json | jq '.backups[] | {environment, status, error}'
-  RESTIC_PASSWORD_FILE=/etc/nexus-redis/restic.pw ./bin/nexus-redis.js backup --to /var/backups/nexus-redis \\
-      --restic-repo sftp:backup@vault-store:/srv/restic/nexus-redis --keep-hourly 24 --keep-daily 14
-
-Exit codes:
-  0  every environment was backed up and verified (and stored in restic, and retention applied)
-  1  a backup, its verification, its upload to restic or the retention failed
-  2  usage or configuration error (bad option, unknown environment, unreadable outputs, no
-     redis-cli, restic or Docker engine, no restic password)
-  3  internal error: a bug in nexus-redis (the stack trace is on stderr)`;
 
 export interface BackupOptions {
     environments: string[];
@@ -130,83 +63,7 @@ export interface BackupOptions {
     stack?: string;
 }
 
-const OPTIONS = {
-    env: { type: "string", multiple: true },
-    to: { type: "string" },
-    json: { type: "boolean" },
-    prometheus: { type: "string" },
-    timeout: { type: "string" },
-    "restic-repo": { type: "string" },
-    outputs: { type: "string" },
-    stack: { type: "string" },
-    help: { type: "boolean", short: "h" },
-    ...Object.fromEntries(KEEP_OPTIONS.map((o) => [o, { type: "string" }])),
-} as const;
-
-/** Parses and checks backup's arguments; "help" for --help. Throws UsageError. */
-export function parseBackupArgs(argv: string[], env: Readonly<Record<string, string | undefined>>): BackupOptions | "help" {
-    const parsed = parseCommandLine(argv, OPTIONS, "backup");
-    const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
-    if (values.help) return "help";
-    if (parsed.positionals.length > 0)
-        throw new UsageError(
-            `backup takes no arguments, got "${parsed.positionals.join(" ")}" (use --env NAME to choose environments)`,
-            "backup",
-        );
-    const retention: RetentionPolicy = {};
-    for (const option of KEEP_OPTIONS) if (typeof values[option] === "string") retention[option] = values[option] as string;
-    const problems = retentionProblems(retention);
-    if (problems.length > 0) throw new UsageError(problems.join("; "), "backup");
-    const resticRepo = values["restic-repo"] as string | undefined;
-    if (resticRepo === "") throw new UsageError("--restic-repo needs a repository (a folder, sftp:..., s3:...)", "backup");
-    if (hasRetention(retention) && resticRepo === undefined) {
-        throw new UsageError(
-            "--keep-* applies retention to a restic repository: give --restic-repo (the local folder keeps every snapshot; see docs/backup.md for pruning it)",
-            "backup",
-        );
-    }
-    if (resticRepo !== undefined && !resticPasswordGiven(env)) {
-        throw new UsageError(
-            "--restic-repo needs the repository's password: set RESTIC_PASSWORD_FILE to a file that holds it (mode 0600)",
-            "backup",
-        );
-    }
-    const to = values.to as string | undefined;
-    if (to === "") throw new UsageError("--to needs a folder", "backup");
-    const timeoutMs = parseMs("--timeout", values.timeout as string | undefined, DEFAULT_BACKUP_TIMEOUT_MS, "backup");
-    return {
-        environments: (values.env as string[] | undefined) ?? [],
-        to: to ?? DEFAULT_BACKUP_DIR,
-        json: values.json === true,
-        timeoutMs,
-        resticRepo,
-        retention,
-        prometheus: parsePrometheusFile(values.prometheus as string | undefined, "backup"),
-        outputs: values.outputs as string | undefined,
-        stack: values.stack as string | undefined,
-    };
-}
-
-/** `nexus-redis backup ARGS`: the exit code. Configuration errors of the outputs are thrown (OutputsError) for main to report. */
-export async function backupCommand(argv: string[], io: CliIo): Promise<number> {
-    const options = parseBackupArgs(argv, io.env);
-    if (options === "help") {
-        io.stdout.write(`${BACKUP_HELP}\n`);
-        return 0;
-    }
-    const environments = await loadOutputs({ file: options.outputs, stack: options.stack }, io);
-    // On Swarm each vault is reached through the CLI's probe on the overlay (cli/fleet/swarm.ts), for as long as the backup may take.
-    const swarm = Object.values(environments).some((e) => e.platform === "swarm") ? await import("../fleet/swarm.js") : undefined;
-    const route = swarm ? await swarm.attachSwarmRoute(environments, io.env, Math.ceil(options.timeoutMs / 1000) + 60) : undefined;
-    try {
-        // On Swarm the scratch server runs on the manager the CLI talks to (DOCKER_HOST names it).
-        return await backupWithRoute(environments, options, io, swarm ? () => swarm.connectManager(io.env) : undefined);
-    } finally {
-        await route?.close();
-    }
-}
-
-async function backupWithRoute(
+export async function backupWithRoute(
     environments: EnvironmentsOutput,
     options: BackupOptions & { json: boolean },
     io: CliIo,

@@ -3,12 +3,14 @@ import { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_SYNC_TIMEOUT_MS } from "../core/defau
 import { UsageError, parseMs } from "../core/errors";
 import { buildReport, checkEnvironments } from "../health/checkFleet";
 import type { CliIo, Invocation } from "../core/io";
+import type { ValuesOf } from "../core/spec";
+import type { CHECK } from "./spec";
 import { loadFleet } from "../fleet/load";
 import { parsePrometheusFile } from "../core/prometheus";
 import type { EnvironmentsOutput } from "../fleet/environment";
 import { exitCode, renderJson, renderTable } from "../health/report";
 
-export async function run({ values, args, opened }: Invocation, io: CliIo): Promise<number> {
+export async function run({ values, args, opened }: Invocation<ValuesOf<typeof CHECK>>, io: CliIo): Promise<number> {
     if (args.length > 0) throw new UsageError(`check takes no arguments, got "${args.join(" ")}" (use --env NAME to choose environments)`);
     if (values.force && !values.fix) throw new UsageError("--force only applies to --fix");
     if (values["sync-timeout"] !== undefined && !values.fix) throw new UsageError("--sync-timeout only applies to --fix");

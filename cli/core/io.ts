@@ -3,7 +3,6 @@
  * run, which engine is asked about a container; and what a command module exports. Kept
  * apart from the entry file (main imports the commands; the commands import only this).
  */
-import type { OptionValues } from "./options";
 import type { CommandRunner } from "./runner";
 
 export interface CliIo {
@@ -26,9 +25,12 @@ export interface Closeable {
     close(): Promise<void>;
 }
 
+/** Parsed options by name (each command's run types them with cli/core/spec.ts's ValuesOf). */
+export type OptionValues = Readonly<Record<string, string | boolean | string[] | undefined>>;
+
 /** One run of a command: its options, its arguments after the command's name, and where to put what it opens. */
-export interface Invocation {
-    values: OptionValues;
+export interface Invocation<V = OptionValues> {
+    values: V;
     args: string[];
     /** Closed by the dispatcher when the command ends, however it ends. */
     opened: Closeable[];

@@ -3,13 +3,15 @@ import { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS } from "../core/defau
 import { UsageError, parseMs } from "../core/errors";
 import { checkFleet } from "../health/checkFleet";
 import type { CliIo, Invocation } from "../core/io";
+import type { ValuesOf } from "../core/spec";
+import type { RECOVER } from "./spec";
 import { loadFleet } from "../fleet/load";
 import { loadOutputs } from "../fleet/outputs";
 import { recover } from "./recover";
 import { shellQuote } from "../core/format";
 import { renderTable } from "../health/report";
 
-export async function run({ values, args, opened }: Invocation, io: CliIo): Promise<number> {
+export async function run({ values, args, opened }: Invocation<ValuesOf<typeof RECOVER>>, io: CliIo): Promise<number> {
     if (args.length !== 1)
         throw new UsageError(`recover takes exactly one environment, got ${args.length === 0 ? "none" : `"${args.join(" ")}"`}`);
     const waitMs = parseMs("--timeout", values.timeout, DEFAULT_RECOVER_WAIT_MS);

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, 
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { BACKUP_HELP, parseBackupArgs } from "../../cli/backup/backup";
+import { BACKUP_HELP, parseBackupArgs } from "../../cli/backup/spec";
 import { systemdAnalyzeAvailable, unitsOf, verifyUnits } from "./systemdUnits";
 
 const ROOT = path.resolve(__dirname, "../..");

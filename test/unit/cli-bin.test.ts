@@ -303,9 +303,10 @@ function copyProject(): void {
 
 describe("a build older than its sources", () => {
     beforeAll(copyProject);
+    // The help is built from the commands' specs: an edit of check's usage is a source change like any other.
     const editHelp = (words: string) => {
-        const file = path.join(project, "cli/main.ts");
-        fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/HELP = `Usage[^:]*:/, `HELP = \`Usage ${words}:`));
+        const file = path.join(project, "cli/check/spec.ts");
+        fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/usage: "(\([^)]*\) )?/, `usage: "${words} `));
     };
     const builds = () => fs.readdirSync(path.join(project, "dist")).filter((f) => f.startsWith("build-"));
 
@@ -326,7 +327,7 @@ describe("a build older than its sources", () => {
         editHelp("(edited)");
         const run = bin(["--help"], { bin: projectBin() });
         expect(run.status, run.stderr).toBe(0);
-        expect(run.stdout).toMatch(/^Usage \(edited\):$/m);
+        expect(run.stdout).toMatch(/^ {2}nexus-redis check \(edited\) \[--fix/m);
         expect(builds()).toHaveLength(2);
         // Current again: the next run builds nothing.
         const next = bin(["--help"], { bin: projectBin() });
@@ -344,7 +345,7 @@ describe("a build older than its sources", () => {
         try {
             const run = bin(["--help"], { bin: projectBin() });
             expect(run.status, run.stderr).toBe(0);
-            expect(run.stdout).toMatch(/^Usage \(edited again\):$/m);
+            expect(run.stdout).toMatch(/^ {2}nexus-redis check \(edited again\) \[--fix/m);
             expect(run.stderr).toMatch(
                 /^nexus-redis: the CLI is not built, and it could not be built \(.*\): running the TypeScript sources instead \(slower\)/,
             );

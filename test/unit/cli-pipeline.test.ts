@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { BACKUP_HELP, parseBackupArgs } from "../../cli/backup/backup";
+import { BACKUP_HELP, parseBackupArgs } from "../../cli/backup/spec";
 import { HELP } from "../../cli/main";
 
 const ROOT = path.resolve(__dirname, "../..");

@@ -9,8 +9,8 @@ import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { SnapshotContent } from "../../cli/snapshot/manifest";
 import { type RestoreReport, renderRestoreJson, renderRestoreText } from "../../cli/restore/report";
-import { DEFAULT_RESTORE_TIMEOUT_MS, RESTORE_HELP, parseRestoreArgs } from "../../cli/restore/restore";
 import { noManifestRefusal } from "../../cli/restore/source";
+import { DEFAULT_RESTORE_TIMEOUT_MS, RESTORE_HELP, parseRestoreArgs } from "../../cli/restore/spec";
 import {
     EMPTY_DIGEST,
     type LeftoverHelper,
