@@ -462,6 +462,51 @@ function report(fields: Partial<RestoreReport>): RestoreReport {
 }
 
 describe("restore's report", () => {
+    /** Every digest a restore can compare, each distinct so the report must name the right one in each place. */
+    const compared = {
+        snapshot: "aaaaaaaaaaaa1111",
+        vault: "bbbbbbbbbbbb2222",
+        aofBase: "cccccccccccc3333",
+        operational: "dddddddddddd4444",
+    };
+    const verified = (equal: boolean) =>
+        report({
+            snapshot: {
+                ...report({}).snapshot!,
+                keys: 12_345,
+                databases: { "0": { keys: 12_000, expiringKeys: 7 }, "3": { keys: 345, expiringKeys: 0 } },
+            },
+            verification: {
+                ...compared,
+                equal,
+                compared: "the vault's AOF base with the snapshot",
+                problems: equal ? [] : ["the vault's AOF base does not hold the snapshot"],
+            },
+        });
+
+    it("gives, as JSON, the snapshot's key count over every database and each digest compared, the AOF base's included", () => {
+        const json = JSON.parse(renderRestoreJson(verified(true)));
+        expect(json.snapshot.keys).toBe(12_345);
+        expect(json.snapshot.databases).toEqual({ "0": { keys: 12_000, expiringKeys: 7 }, "3": { keys: 345, expiringKeys: 0 } });
+        expect(json.verification).toEqual({
+            equal: true,
+            ...compared,
+            compared: "the vault's AOF base with the snapshot",
+            problems: [],
+        });
+    });
+
+    it.each([
+        [true, "verified: equal:"],
+        [false, "verified: NOT EQUAL:"],
+    ])("says for people whether the digests agreed (equal %s) and names each one it compared", (equal, verdict) => {
+        const text = renderRestoreText(verified(equal));
+        expect(text).toContain(
+            `${verdict} snapshot aaaaaaaaaaaa, vault's AOF base cccccccccccc, vault bbbbbbbbbbbb, operational dddddddddddd`,
+        );
+        if (!equal) expect(text).toContain("  - the vault's AOF base does not hold the snapshot");
+    });
+
     it("says the three digests, how long writes were refused, and where the old files are", () => {
         const text = renderRestoreText(report({}));
         expect(text).toContain("restored contact from backups/contact/20260126T030000.123Z.rdb: 1000 keys");
