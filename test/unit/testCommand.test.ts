@@ -132,7 +132,7 @@ describe("scripts/ensure-tcpdump.sh", () => {
      * dirname) and a stand-in apt-install.sh that "installs" tcpdump; returns its calls and status.
      */
     function ensure(present: boolean, uid: number) {
-        const { dir, project, bin } = scriptProject("tcpdump", ["scripts/ensure-tcpdump.sh"]);
+        const { dir, project, bin } = scriptProject("tcpdump", ["scripts/ensure-tcpdump.sh", "scripts/ensure-command.sh"]);
         const calls = path.join(dir, "calls");
         writeFileSync(calls, "");
         writeFileSync(
