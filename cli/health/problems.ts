@@ -1,42 +1,46 @@
 /**
  * What the judge (diagnose.ts) says, as data: the problem codes check can report (docs/check.md's
- * table is tested against this file's `ProblemCode`), the vault's own ones, and the shapes of a
+ * table is tested against this file's `PROBLEM_CODES`), the vault's own ones, and the shapes of a
  * diagnosis and of what it needs to know about the rest of the stack.
  */
-export type ProblemCode =
-    | "vault-unreachable"
-    | "vault-auth"
-    | "vault-error"
-    | "vault-not-master"
-    | "persistence-off"
-    | "persistence-failing"
-    | "snapshot-failing"
-    | "vault-loading"
-    | "vault-memory-full"
-    | "vault-drift"
-    | "vault-acl-drift"
-    | "secure-has-replicas"
-    | "operational-unreachable"
-    | "operational-reads-need-password"
-    | "operational-error"
-    | "not-replica"
-    | "wrong-master"
-    | "syncing"
-    | "link-down"
-    | "admin-auth"
-    | "masterauth-drift"
-    | "masteruser-drift"
-    | "operational-drift"
-    | "operational-acl-drift"
-    | "replication-user"
-    | "replica-unseen"
-    | "not-fixed"
-    | "fix-failed"
-    | "vault-not-running"
-    | "operational-not-running"
-    | "vault-misplaced"
-    | "operational-misplaced"
-    | "tls-cert-expiring";
+/** Every code check can report (docs/check.md's table is tested against this list). */
+export const PROBLEM_CODES = [
+    "vault-unreachable",
+    "vault-auth",
+    "vault-error",
+    "vault-not-master",
+    "persistence-off",
+    "persistence-failing",
+    "snapshot-failing",
+    "vault-loading",
+    "vault-memory-full",
+    "vault-drift",
+    "vault-acl-drift",
+    "secure-has-replicas",
+    "operational-unreachable",
+    "operational-reads-need-password",
+    "operational-error",
+    "not-replica",
+    "wrong-master",
+    "syncing",
+    "link-down",
+    "admin-auth",
+    "masterauth-drift",
+    "masteruser-drift",
+    "operational-drift",
+    "operational-acl-drift",
+    "replication-user",
+    "replica-unseen",
+    "not-fixed",
+    "fix-failed",
+    "vault-not-running",
+    "operational-not-running",
+    "vault-misplaced",
+    "operational-misplaced",
+    "tls-cert-expiring",
+] as const;
+
+export type ProblemCode = (typeof PROBLEM_CODES)[number];
 
 /**
  * Problems of the vault alone. Nothing done to the operational causes or cures them: --fix
