@@ -213,9 +213,11 @@ describe.skipIf(!live)("nexus-redis against a live fleet", () => {
             await fleet.client("kb", "operational", "admin").call("REPLICAOF", "NO", "ONE");
             // links: its operational pointed at track's vault.
             await fleet.client("links", "operational", "admin").call("REPLICAOF", fleet.containerName("track", "vault"), "6379");
-            // session: operational stopped; transcripts: vault stopped.
-            await fleet.container("session", "operational").stop({ t: 1 });
-            await fleet.container("transcripts", "vault").stop({ t: 1 });
+            // session: operational stopped; transcripts: vault stopped. Both get the time a loaded CI machine
+            // needs to save and exit on SIGTERM (exit code 0, which the messages below name): with 1 s, one CI
+            // run's vault was still saving and was killed (137).
+            await fleet.container("session", "operational").stop({ t: 60 });
+            await fleet.container("transcripts", "vault").stop({ t: 60 });
             // Wait until Redis itself says what the check must find.
             const down = async (env: string) => {
                 const operational = fleet.client(env, "operational");
