@@ -69,11 +69,19 @@ export type GateVerdict =
     | { verdict: "serving"; keyspace: Keyspace }
     | { verdict: "failed"; reason: string };
 
-/** Whether the container has stopped or been restarted since it was created: a vault that crashes is not kept. */
+/**
+ * Whether the container has stopped or been restarted since it was created: a vault that crashes
+ * is not kept. Docker resets State.ExitCode to 0 when it starts the process again, so a container
+ * seen running after a restart has no exit code worth naming (measured: `running`, RestartCount 1,
+ * ExitCode 0 between two exits with code 1).
+ */
 export function containerFailure(name: string, c: ContainerState): string | undefined {
     const exit = `exit code ${c.exitCode}${c.oomKilled ? ", killed for memory" : ""}`;
-    if (c.restartCount > 0)
-        return `the new ${name} stopped (${exit}) and Docker restarted it ${c.restartCount} time${c.restartCount === 1 ? "" : "s"}`;
+    if (c.restartCount > 0) {
+        const times = `${c.restartCount} time${c.restartCount === 1 ? "" : "s"}`;
+        if (c.status === "running") return `the new ${name} stopped and Docker restarted it ${times}; it runs again for now`;
+        return `the new ${name} stopped (${exit}) and Docker restarted it ${times}`;
+    }
     if (c.status === "restarting") return `the new ${name} stopped (${exit}) and Docker is restarting it`;
     if (c.status === "exited" || c.status === "dead") return `the new ${name} stopped (${exit})`;
     return undefined;
