@@ -137,10 +137,8 @@ export function operationalBatch(env: StandardEnvironmentOutput): Batch {
  * batch); never throws, never waits past the deadline.
  */
 export async function observeVault(env: EnvironmentOutput, deadline: Deadline): Promise<VaultObservation> {
-    const observation: VaultObservation = {};
-    const session = new RedisSession(env.vault, deadline);
     const { commands, aclUsers } = vaultBatch(env);
-    try {
+    return converse<VaultObservation>(env.vault, deadline, async (session, observation) => {
         const [auth, ...replies] = await session.callAll(commands);
         // Refused AUTH: what follows ran unauthenticated and says nothing more.
         if (auth.failure) throw new ProbeError(auth.failure);
@@ -155,13 +153,7 @@ export async function observeVault(env: EnvironmentOutput, deadline: Deadline): 
         }
         const failed = replies.find((r) => r.failure);
         if (failed?.failure) observation.failure = failed.failure;
-    } catch (e) {
-        observation.failure = failureOf(e);
-    } finally {
-        if (session.certificate) observation.certificateValidTo = session.certificate.validTo;
-        session.close();
-    }
-    return observation;
+    });
 }
 
 /**
@@ -169,10 +161,8 @@ export async function observeVault(env: EnvironmentOutput, deadline: Deadline): 
  * as its admin user, all in one round trip (a second only when the reads were refused).
  */
 export async function observeOperational(env: StandardEnvironmentOutput, deadline: Deadline): Promise<OperationalObservation> {
-    const observation: OperationalObservation = {};
-    const session = new RedisSession(env.operational, deadline);
     const { commands, aclUsers } = operationalBatch(env);
-    try {
+    return converse<OperationalObservation>(env.operational, deadline, async (session, observation) => {
         const [info, dbsize, auth, ...admin] = await session.callAll(commands);
         const readFailure = info.failure ?? dbsize.failure;
         if (readFailure) {
@@ -187,7 +177,7 @@ export async function observeOperational(env: StandardEnvironmentOutput, deadlin
         if (adminFailure && adminFailure.kind !== "auth" && adminFailure.kind !== "denied") throw new ProbeError(adminFailure);
         if (adminFailure) {
             observation.adminFailure = adminFailure;
-            return observation;
+            return;
         }
         const [config, masterLink, users, ...rest] = admin;
         const acl = rest.slice(0, aclUsers.length);
@@ -204,6 +194,23 @@ export async function observeOperational(env: StandardEnvironmentOutput, deadlin
             observation.info = parseInfo(String(adminInfo.value));
             observation.keys = keyCount(observation.info);
         }
+    });
+}
+
+/**
+ * One conversation with one server: whatever `talk` throws ends it as the observation's failure
+ * (everything filled in before stays), and the certificate the server showed is kept either way,
+ * so an expiring one is reported even when the conversation failed.
+ */
+async function converse<T extends { failure?: ProbeFailure; certificateValidTo?: string }>(
+    endpoint: ConstructorParameters<typeof RedisSession>[0],
+    deadline: Deadline,
+    talk: (session: RedisSession, observation: T) => Promise<void>,
+): Promise<T> {
+    const observation = {} as T;
+    const session = new RedisSession(endpoint, deadline);
+    try {
+        await talk(session, observation);
     } catch (e) {
         observation.failure = failureOf(e);
     } finally {

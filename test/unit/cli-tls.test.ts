@@ -7,6 +7,7 @@ import { certRequest, locallySignedCert, privateKey } from "../../plan/tlsStandI
 import { parseOutputs } from "../../cli/fleet/outputs";
 import { OutputsError } from "../../cli/core/errors";
 import { classifyTlsFailure } from "../../cli/redis/tlsFailure";
+import { observeVault } from "../../cli/health/observe";
 
 describe.each([
     ["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "unable to verify the first certificate", true, "tls", /the stack's CA did not sign/],
@@ -164,6 +165,16 @@ describe("a session over TLS, against a local TLS server that answers PING", () 
         const { settled, certificate } = await ping({ serverName: "p-kb-vault", ca });
         expect(settled.value).toBe("PONG");
         expect(certificate?.validTo).toBe(new Date(validTo).toISOString());
+    });
+
+    it("keeps the certificate's end in a vault's observation when the conversation after the handshake fails, so check still reports an expiring certificate", async () => {
+        const vault = { ...secure.vault, port, tls: { serverName: "p-kb-vault" } };
+        const env = parseOutputs(JSON.stringify({ environments: { user: { ...secure, vault } }, tls: { ca } }), "f").user;
+        const deadline = new Deadline(1000);
+        // The server answers one PONG per packet, so the vault's pipelined batch is never fully answered.
+        const observation = await observeVault(env, deadline).finally(() => deadline.finish());
+        expect(observation.failure).toBeDefined();
+        expect(observation.certificateValidTo).toBe(new Date(validTo).toISOString());
     });
 
     it("refuses a server whose certificate another CA signed", async () => {
