@@ -85,7 +85,7 @@ async function uploadsArchive(name: string, uploads: unknown): Promise<Buffer | 
     );
 }
 
-function statusOf(e: unknown): number | undefined {
+export function statusOf(e: unknown): number | undefined {
     return (e as { statusCode?: number }).statusCode;
 }
 

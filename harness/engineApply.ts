@@ -2,7 +2,7 @@
  * The stand-in for `pulumi up`: a run of the program planned as the engine plans it
  * (plan/engineRun.ts, in a process of its own), then each provider call the engine would make
  * for its steps (plan/engineApply.ts `operations`) carried out on a real engine by a
- * stand-in provider (harness/dockerProvider.ts for containers, harness/swarmFleet.ts for
+ * stand-in provider (harness/dockerProvider.ts for containers, harness/swarmProvider.ts for
  * services) that calls the Engine API the way the Docker provider's Create, Update and
  * Delete do. The state the run returns (what the provider's Read stores, from the model)
  * is the prior state of the next run.

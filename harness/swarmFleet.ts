@@ -3,23 +3,23 @@
  * stand-in for `pulumi up` (harness/engineApply.ts): planned as the engine plans it from the
  * state the last up left, and each step carried out through the Engine API as the Docker
  * provider does it (kreuzwerker/terraform-provider-docker v4.5.0, which @pulumi/docker 5.2
- * bridges: `createServiceSpec` for the spec; its Create, Update and Delete functions, cited
- * where each is stood in for). An input it does not understand is refused, so the tests always
- * run what the program declares. No Pulumi CLI runs here.
+ * bridges: `createServiceSpec` for the spec in harness/swarmServiceSpec.ts; its Create, Update
+ * and Delete functions in harness/swarmProvider.ts, cited where each is stood in for). An input
+ * it does not understand is refused, so the tests always run what the program declares. No
+ * Pulumi CLI runs here.
  */
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import Redis, { type RedisOptions } from "ioredis";
-import type { FieldChange, StateResource } from "../plan/engine";
 import type { EngineFacts } from "../plan/engineModel";
 import { PROTOCOL_ENVIRONMENTS } from "../components/protocol";
 import { IN_CONTAINER_TLS, type Role, containerName } from "../components/redisServer";
 import { exec } from "./docker";
-import { DockerProvider, labelsOf } from "./dockerProvider";
-import { STATE_ONLY_PROVIDER, type StackConfig, type StandInProvider, StandInStack, UnsupportedPlanError, planRun } from "./engineApply";
+import { DockerProvider } from "./dockerProvider";
+import { STATE_ONLY_PROVIDER, type StackConfig, type StandInProvider, StandInStack, planRun } from "./engineApply";
 import { type EnvironmentOutput, PROGRAM_DIR, RUN_LABEL_KEY, TEST_IMAGE, clientTls } from "./fleet";
 import type { SwarmCluster, SwarmNode } from "./swarm";
-import { type Labels, durationNs, refuseUnknown, serviceSpec } from "./swarmServiceSpec";
+import { SERVICE, SwarmProvider, serviceTasks } from "./swarmProvider";
 
 export { durationNs } from "./swarmServiceSpec";
 
@@ -58,22 +58,16 @@ export interface RunningTask {
     containerId: string;
 }
 
-const NETWORK = "docker:index/network:Network";
-const SECRET = "docker:index/secret:Secret";
-const CONFIG = "docker:index/serviceConfig:ServiceConfig";
-const SERVICE = "docker:index/service:Service";
-
 /**
  * A `platform: swarm` stack on a test cluster, deployed through the manager's engine (the one
- * the provider talks to). It stands in for the provider's overlay networks, secrets, configs
- * and services; containers, volumes and bridge networks (a stack that was on `platform:
- * docker` on the manager) go to the Docker stand-in (harness/dockerProvider.ts).
+ * the provider talks to). Its overlay networks, secrets, configs and services go to the Swarm
+ * stand-in (harness/swarmProvider.ts); containers, volumes and bridge networks (a stack that
+ * was on `platform: docker` on the manager) go to the Docker stand-in (harness/dockerProvider.ts).
  */
-export class SwarmFleet extends StandInStack implements StandInProvider {
+export class SwarmFleet extends StandInStack {
     private readonly clients: Redis[] = [];
-    /** The state's IDs of the networks, secrets and configs (the mocks' `NAME-id`, `NAME-id.2`...) → the manager's. */
-    private readonly ids = new Map<string, string>();
     readonly dockerProvider: DockerProvider;
+    readonly swarmProvider: SwarmProvider;
 
     constructor(
         readonly cluster: SwarmCluster,
@@ -88,12 +82,13 @@ export class SwarmFleet extends StandInStack implements StandInProvider {
     ) {
         super(config, options);
         if (options.state) this.state = options.state;
-        for (const [k, v] of options.ids ?? []) this.ids.set(k, v);
-        this.dockerProvider = new DockerProvider(cluster.manager.docker, { [RUN_LABEL_KEY]: runId });
+        const runLabel = { [RUN_LABEL_KEY]: runId };
+        this.dockerProvider = new DockerProvider(cluster.manager.docker, runLabel);
+        this.swarmProvider = new SwarmProvider(cluster.manager.docker, runLabel, this.dockerProvider, options.ids);
     }
 
     protected providers(): StandInProvider[] {
-        return [STATE_ONLY_PROVIDER, this, this.dockerProvider];
+        return [STATE_ONLY_PROVIDER, this.swarmProvider, this.dockerProvider];
     }
 
     /** The engine of a Swarm stack knows nothing the model needs: the image is pinned, networks go by ID. */
@@ -119,135 +114,14 @@ export class SwarmFleet extends StandInStack implements StandInProvider {
         return containerName(this.prefix, env, role);
     }
 
-    private get runLabel(): Labels {
-        return { [RUN_LABEL_KEY]: this.runId };
-    }
-
-    handles(r: StateResource): boolean {
-        if (r.type === NETWORK) return r.inputs.driver === "overlay";
-        return [SECRET, CONFIG, SERVICE].includes(r.type);
-    }
-
-    async create(r: StateResource): Promise<void> {
-        const i = r.inputs as Record<string, any>;
-        const id = (created: { id?: string; ID?: string }) => {
-            if (!r.id) throw new Error(`${r.name}: the state gives it no ID`);
-            this.ids.set(r.id, String(created.id ?? created.ID));
-        };
-        switch (r.type) {
-            case NETWORK:
-                refuseUnknown(r.name, i, ["name", "driver", "attachable", "labels"]);
-                id(
-                    await this.docker.createNetwork({
-                        Name: i.name,
-                        Driver: "overlay",
-                        Attachable: i.attachable === true,
-                        Labels: labelsOf(i.labels, this.runLabel),
-                        CheckDuplicate: true,
-                    }),
-                );
-                return;
-            case SECRET:
-                refuseUnknown(r.name, i, ["name", "data", "labels"]);
-                // The provider decodes standard base64 and sends the bytes (the Engine API wants base64 again).
-                id(await this.docker.createSecret({ Name: i.name, Data: i.data, Labels: labelsOf(i.labels, this.runLabel) }));
-                return;
-            case CONFIG:
-                refuseUnknown(r.name, i, ["name", "data", "labels"]);
-                id(await this.docker.createConfig({ Name: i.name, Data: i.data, Labels: labelsOf(i.labels, this.runLabel) }));
-                return;
-            case SERVICE:
-                // resource_docker_service_funcs.go resourceDockerServiceCreate: ServiceCreate with the spec
-                // (QueryRegistry set: an image given by ID, as here, has no registry to ask).
-                await this.docker.createService(this.serviceSpec(r) as any);
-                return;
-            default:
-                throw new UnsupportedPlanError(`the Swarm harness cannot create resources of type ${r.type} (${r.name})`);
-        }
-    }
-
-    /**
-     * resource_docker_service_funcs.go resourceDockerServiceUpdate: the service inspected for
-     * its version, then ServiceUpdate with the whole new spec (createServiceSpec): Swarm rolls
-     * the task as the update config says. No convergeConfig: the provider returns at once.
-     * Networks, secrets and configs have nothing to update in place (every field is ForceNew).
-     */
-    async update(old: StateResource, r: StateResource, changes: FieldChange[]): Promise<void> {
-        if (r.type !== SERVICE)
-            throw new UnsupportedPlanError(`${r.name}: ${r.type} has no in-place update of ${changes.map((c) => c.path).join(", ")}`);
-        const svc = this.docker.getService(String(old.inputs.name));
-        const inspected = (await svc.inspect()) as { Version: { Index: number } };
-        await svc.update({ version: inspected.Version.Index, ...this.serviceSpec(r) });
-    }
-
-    async delete(r: StateResource): Promise<void> {
-        const target = r.type === SERVICE ? String(r.inputs.name) : this.realId(String(r.id), r.name);
-        if (r.type === SERVICE) await this.deleteService(r);
-        // resource_docker_secret.go resourceDockerSecretDelete, resource_docker_config.go
-        // resourceDockerConfigDelete: removed by ID; Docker refuses one a service still uses.
-        else if (r.type === SECRET) await this.docker.getSecret(target).remove();
-        else if (r.type === CONFIG) await this.docker.getConfig(target).remove();
-        else await this.dockerProvider.delete({ ...r, inputs: { ...r.inputs, name: target } });
-    }
-
-    /**
-     * resource_docker_service_funcs.go deleteService: with a stop grace period, it lists the
-     * service's tasks and their containers first, removes the service, then waits (up to the
-     * grace period) for each container to be removed and force-removes it, each through the
-     * engine the provider talks to: the manager's. A container on another node is "No such
-     * container" there, which it ignores: it does not wait for it. (A grace period the wait
-     * outlasts fails the delete.)
-     */
-    private async deleteService(r: StateResource): Promise<void> {
-        const name = String(r.inputs.name);
-        const grace = (r.outputs.taskSpec as any)?.containerSpec?.stopGracePeriod as string | undefined;
-        const containers =
-            grace && grace !== "0s"
-                ? (await this.tasks(name))
-                      .filter((t) => t.Status?.ContainerStatus?.ContainerID && t.Status?.State !== "shutdown")
-                      .map((t) => String(t.Status.ContainerStatus.ContainerID))
-                : [];
-        await this.docker.getService(name).remove();
-        for (const id of containers) {
-            const container = this.docker.getContainer(id);
-            const waited = await Promise.race([
-                container.wait({ condition: "removed" }).then(
-                    () => "removed",
-                    (e) => (statusOf(e) === 404 ? "absent" : Promise.reject(e)),
-                ),
-                new Promise((resolve) => setTimeout(() => resolve("timeout"), durationNs(grace!) / 1e6).unref()),
-            ]);
-            if (waited === "timeout") throw new Error(`error on wait for container with ID '${id}': context deadline exceeded`);
-            await container.remove({ force: true, v: true }).catch((e) => {
-                if (statusOf(e) !== 404 && !/already in progress/.test(String(e))) throw e;
-            });
-        }
-    }
-
-    private realId(planId: string, what: string): string {
-        const id = this.ids.get(planId);
-        if (!id) throw new UnsupportedPlanError(`${what}: ${planId} is not a network, secret or config created yet`);
-        return id;
-    }
-
-    /** The manager's ID of what the state calls `stateId` (a network, secret or config this stand-in created). */
-    engineId(stateId: string): string {
-        return this.realId(stateId, stateId);
-    }
-
-    /** The Engine API ServiceSpec the provider sends for a planned docker.Service. */
-    serviceSpec(r: StateResource): Record<string, unknown> {
-        return serviceSpec(r, (planId, what) => this.realId(planId, what), this.runLabel);
-    }
-
     /**
      * Replaces a role's service as `pulumi up --replace` does with deleteBeforeReplace: the old
      * one deleted as the provider deletes it (deleteService), then the new one created.
      */
     async replaceService(env: string, role: Role): Promise<void> {
         const r = this.resourceState(SERVICE, `${env}-${role}`);
-        await this.deleteService(r);
-        await this.create(r);
+        await this.swarmProvider.deleteService(r);
+        await this.swarmProvider.create(r);
     }
 
     /** The image the running task of a role was started from (its task's spec), or undefined. */
@@ -259,14 +133,8 @@ export class SwarmFleet extends StandInStack implements StandInProvider {
     }
 
     /** The tasks of a service the manager still knows, newest first. */
-    async tasks(serviceName: string): Promise<any[]> {
-        try {
-            const tasks = await this.docker.listTasks({ filters: JSON.stringify({ service: [serviceName] }) });
-            return tasks.sort((a, b) => String(b.CreatedAt).localeCompare(String(a.CreatedAt)));
-        } catch (e) {
-            if ((e as { statusCode?: number }).statusCode === 404) return [];
-            throw e;
-        }
+    tasks(serviceName: string): Promise<any[]> {
+        return serviceTasks(this.docker, serviceName);
     }
 
     /** The task of a role that runs now, or undefined. */
@@ -363,10 +231,6 @@ export class SwarmFleet extends StandInStack implements StandInProvider {
                 .remove()
                 .catch(() => undefined);
     }
-}
-
-function statusOf(e: unknown): number | undefined {
-    return (e as { statusCode?: number }).statusCode;
 }
 
 export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, intervalMs = 250): Promise<number> {

@@ -2,7 +2,7 @@
  * The Engine API ServiceSpec the Docker provider sends for a planned docker.Service
  * (kreuzwerker/terraform-provider-docker v4.5.0 resource_docker_service_structures.go
  * `createServiceSpec`), built from the plan's inputs. An input it does not know is refused, so
- * the Swarm harness (harness/swarmFleet.ts) always runs what the program declares.
+ * the Swarm harness (harness/swarmProvider.ts) always runs what the program declares.
  */
 import type { StateResource } from "../plan/engine";
 import { parseGoDuration } from "../plan/engineModel";

@@ -7,6 +7,7 @@
  * Everything carries the run label: a fleet's destroy() (or the run's watchdog) removes it.
  */
 import { randomBytes } from "node:crypto";
+import { readKeyspace } from "../cli/redis/keyspace";
 import { startWatchdog } from "./cleanup";
 import { type Docker, exec } from "./docker";
 import { type LiveFleet, RUN_LABEL_KEY, TEST_IMAGE, parseInfo, startLiveFleet, waitFor } from "./fleet";
@@ -37,9 +38,7 @@ export async function newRun(): Promise<string> {
 
 /** Sum of every database's keys in an `INFO keyspace` reply (DBSIZE counts database 0 alone). */
 export function keyspaceKeys(info: string): number {
-    let keys = 0;
-    for (const match of info.matchAll(/^db\d+:keys=(\d+)/gm)) keys += Number(match[1]);
-    return keys;
+    return readKeyspace(parseInfo(info)).keys;
 }
 
 /**

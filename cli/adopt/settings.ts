@@ -20,6 +20,7 @@
  * adopt/settingRules.ts; Redis's own defaults in adopt/redisDefaults.ts.
  */
 import { type Settings, vaultSettings } from "../../components/redisServer";
+import { readKeyspace } from "../redis/keyspace";
 import type { Info } from "../redis/replies";
 import { REDIS_DEFAULTS } from "./redisDefaults";
 
@@ -37,15 +38,15 @@ export interface DatabaseKeys {
 /** INFO keyspace by database number: only databases that hold keys are listed by Redis. */
 export type Keyspace = Readonly<Record<number, DatabaseKeys>>;
 
-/** INFO keyspace (`db3:keys=17000,expires=2,avg_ttl=0`) as counts by database. */
+/**
+ * INFO keyspace (`db3:keys=17000,expires=2,avg_ttl=0`) as counts by database, read by
+ * redis/keyspace.ts. In adopt's own shape (`expires`), which its rollback journal and `--json`
+ * plan keep.
+ */
 export function parseKeyspace(info: Info): Keyspace {
-    const result: Record<number, DatabaseKeys> = {};
-    for (const [field, value] of Object.entries(info)) {
-        const db = /^db(\d+)$/.exec(field);
-        const counts = /(?:^|,)keys=(\d+),expires=(\d+)/.exec(value);
-        if (db && counts) result[Number(db[1])] = { keys: Number(counts[1]), expires: Number(counts[2]) };
-    }
-    return result;
+    return Object.fromEntries(
+        Object.entries(readKeyspace(info).databases).map(([db, c]) => [Number(db), { keys: c.keys, expires: c.expiringKeys }]),
+    );
 }
 
 /** Every database's keys together: what DBSIZE would say if it did not count database 0 only. */

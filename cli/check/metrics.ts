@@ -9,7 +9,8 @@ import { type ProblemCode, VAULT_PROBLEMS } from "../health/problems";
 import type { EnvironmentResult } from "../health/checkFleet";
 import type { CliIo } from "../core/io";
 import type { EnvironmentObservation, VaultObservation } from "../health/observe";
-import { keyCount, type Info, infoInt } from "../redis/replies";
+import { type Info, infoInt } from "../redis/replies";
+import { readKeyspace } from "../redis/keyspace";
 import type { FleetReport } from "../health/report";
 import type { FailureKind } from "../redis/session";
 import { type MetricDefinition, SERVER, type Sample, publish } from "../core/prometheus";
@@ -144,7 +145,7 @@ function infoSamples(info: Info, labels: Record<string, string>): Sample[] {
     add("nexus_redis_aof_last_rewrite_ok", flag("aof_last_bgrewrite_status", "ok"));
     add("nexus_redis_rdb_last_bgsave_ok", flag("rdb_last_bgsave_status", "ok"));
     add("nexus_redis_rdb_last_save_timestamp_seconds", infoInt(info, "rdb_last_save_time"));
-    add("nexus_redis_keys", keyCount(info));
+    add("nexus_redis_keys", readKeyspace(info).keys);
     add("nexus_redis_memory_used_bytes", infoInt(info, "used_memory"));
     add("nexus_redis_memory_max_bytes", infoInt(info, "maxmemory"));
     return samples;

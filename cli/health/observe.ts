@@ -5,16 +5,8 @@
  */
 import type { EnvironmentOutput, StandardEnvironmentOutput, SwarmObservation } from "../fleet/environment";
 import { READER_FORBIDDEN_COMMANDS } from "../../components/redisServer";
-import {
-    type AclUser,
-    type ClientEntry,
-    type Info,
-    configPairs,
-    keyCount,
-    parseAclUser,
-    parseClientList,
-    parseInfo,
-} from "../redis/replies";
+import { type AclUser, type ClientEntry, type Info, configPairs, parseAclUser, parseClientList, parseInfo } from "../redis/replies";
+import { readKeyspace } from "../redis/keyspace";
 import {
     declaredOperationalSettings,
     declaredOperationalUsers,
@@ -145,7 +137,7 @@ export async function observeVault(env: EnvironmentOutput, deadline: Deadline): 
         const [info, config, dbsize, replicas, users, ...acl] = replies;
         if (info.failure === undefined) observation.info = parseInfo(String(info.value));
         if (config.failure === undefined) observation.config = configPairs(config.value);
-        if (dbsize.failure === undefined && observation.info) observation.keys = keyCount(observation.info);
+        if (dbsize.failure === undefined && observation.info) observation.keys = readKeyspace(observation.info).keys;
         if (replicas.failure === undefined) observation.replicas = parseClientList(String(replicas.value));
         if (users.failure === undefined && acl.every((r) => r.failure === undefined)) {
             observation.users = (users.value as unknown[]).map(String);
@@ -171,7 +163,7 @@ export async function observeOperational(env: StandardEnvironmentOutput, deadlin
             observation.readFailure = readFailure;
         } else {
             observation.info = parseInfo(String(info.value));
-            observation.keys = keyCount(observation.info);
+            observation.keys = readKeyspace(observation.info).keys;
         }
         const adminFailure = auth.failure ?? admin.find((r) => r.failure)?.failure;
         if (adminFailure && adminFailure.kind !== "auth" && adminFailure.kind !== "denied") throw new ProbeError(adminFailure);
@@ -192,7 +184,7 @@ export async function observeOperational(env: StandardEnvironmentOutput, deadlin
             const [adminInfo, adminDbsize] = await session.callAll([["INFO", ...INFO_SECTIONS], ["DBSIZE"]]);
             if (adminInfo.failure ?? adminDbsize.failure) throw new ProbeError((adminInfo.failure ?? adminDbsize.failure)!);
             observation.info = parseInfo(String(adminInfo.value));
-            observation.keys = keyCount(observation.info);
+            observation.keys = readKeyspace(observation.info).keys;
         }
     });
 }

@@ -5,6 +5,7 @@
  * its count and how many of them have an expiry (server.c, genRedisInfoString's "keyspace"
  * section: `db%d:keys=%lld,expires=%lld,avg_ttl=%lld`, skipping empty databases). Pure.
  */
+import type { Info } from "./replies";
 
 /** One database's line of INFO keyspace. */
 export interface DatabaseCount {
@@ -29,6 +30,27 @@ export class KeyspaceError extends Error {
 }
 
 /**
+ * A database's entry of INFO keyspace: field `db2`, value `keys=5000,expires=0,avg_ttl=0` (a
+ * newer Redis adds fields after `expires`), or undefined when the field or value is not one.
+ */
+function databaseEntry(field: string, value: string): [string, DatabaseCount] | undefined {
+    const db = /^db(\d+)$/.exec(field);
+    const counts = /^keys=(\d+),expires=(\d+)(,|$)/.exec(value);
+    if (!db || !counts) return undefined;
+    return [String(Number(db[1])), { keys: Number(counts[1]), expiringKeys: Number(counts[2]) }];
+}
+
+function keyspaceOf(entries: [string, DatabaseCount][]): Keyspace {
+    const keyspace: Keyspace = { keys: 0, expiringKeys: 0, databases: {} };
+    for (const [db, count] of entries) {
+        keyspace.databases[db] = count;
+        keyspace.keys += count.keys;
+        keyspace.expiringKeys += count.expiringKeys;
+    }
+    return keyspace;
+}
+
+/**
  * The reply of `INFO keyspace`. Anything else (an error such as NOAUTH or LOADING, an empty
  * answer) is refused rather than read as "no database listed, so no key": that misreading is
  * how an unreadable vault would pass for an empty one.
@@ -38,17 +60,28 @@ export function parseKeyspace(text: string): Keyspace {
     if (!lines.includes("# Keyspace")) {
         throw new KeyspaceError(`not an INFO keyspace reply: ${JSON.stringify(text.trim().slice(0, 120))}`);
     }
-    const keyspace: Keyspace = { keys: 0, expiringKeys: 0, databases: {} };
-    for (const line of lines) {
-        if (line === "" || line.startsWith("#")) continue;
-        const match = /^db(\d+):keys=(\d+),expires=(\d+)(,|$)/.exec(line);
-        if (!match) throw new KeyspaceError(`unexpected line in INFO keyspace: ${JSON.stringify(line.slice(0, 120))}`);
-        const count = { keys: Number(match[2]), expiringKeys: Number(match[3]) };
-        keyspace.databases[String(Number(match[1]))] = count;
-        keyspace.keys += count.keys;
-        keyspace.expiringKeys += count.expiringKeys;
-    }
-    return keyspace;
+    const entries = lines
+        .filter((line) => line !== "" && !line.startsWith("#"))
+        .map((line) => {
+            const colon = line.indexOf(":");
+            const entry = colon < 0 ? undefined : databaseEntry(line.slice(0, colon), line.slice(colon + 1));
+            if (!entry) throw new KeyspaceError(`unexpected line in INFO keyspace: ${JSON.stringify(line.slice(0, 120))}`);
+            return entry;
+        });
+    return keyspaceOf(entries);
+}
+
+/**
+ * The keyspace in INFO's fields (parseInfo, of `INFO keyspace` or a whole `INFO`): the
+ * databases among them, other fields ignored. A reply without the section reads as no key, so
+ * this is for a server already known to answer; parseKeyspace refuses an answer that is not one.
+ */
+export function readKeyspace(info: Info): Keyspace {
+    return keyspaceOf(
+        Object.entries(info)
+            .map(([field, value]) => databaseEntry(field, value))
+            .filter((entry) => entry !== undefined),
+    );
 }
 
 /** The highest database number that holds a key, or undefined when none does. */

@@ -112,17 +112,3 @@ export function aofSettled(info: Record<string, string>, rewritesBefore: number 
         (rewritesBefore === undefined || rewrites === undefined || rewrites > rewritesBefore)
     );
 }
-
-/**
- * Keys in every database, as INFO keyspace lists them (`db0:keys=3,expires=0,avg_ttl=0`, a
- * field per database that holds any): DBSIZE counts the selected database alone. Pure.
- */
-export function keyCount(info: Record<string, string>): number {
-    let keys = 0;
-    for (const [field, value] of Object.entries(info)) {
-        if (!/^db\d+$/.test(field)) continue;
-        const match = /(?:^|,)keys=(\d+)/.exec(value);
-        if (match) keys += Number(match[1]);
-    }
-    return keys;
-}

@@ -1,7 +1,7 @@
 /**
  * What users do to a deployed Swarm stack, on a real three-node Swarm (harness/swarm.ts),
  * each planned as the engine plans it from the state the last up left and applied through the
- * manager as the Docker provider applies it (harness/engineApply.ts, harness/swarmFleet.ts):
+ * manager as the Docker provider applies it (harness/engineApply.ts, harness/swarmProvider.ts):
  * a second up, each password rotated under a writer, memoryLimitMb added, raised, lowered
  * and removed, an environment added and removed, a new containerPrefix while the old vault
  * still stops (the new one waits on the data folder's lock), `pulumi destroy`, and a Docker

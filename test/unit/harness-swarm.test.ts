@@ -74,10 +74,11 @@ describe("planned services on the Engine API", () => {
             endpointSpec: { mode: "dnsrr", ports: [{ targetPort: 6379, publishedPort: 6626, publishMode: "host", protocol: "tcp" }] },
         },
     });
-    const fleet = new SwarmFleet({ manager: { docker: {} } } as never, "nrs000000", { values: {}, secrets: {} });
+    const cluster = { manager: { docker: {} } } as never;
+    const fleet = new SwarmFleet(cluster, "nrs000000", { values: {}, secrets: {} });
 
     it("maps args, mounts, placement, update order and host-mode ports as the provider does, with its defaults", () => {
-        const spec = fleet.serviceSpec(
+        const spec = fleet.swarmProvider.serviceSpec(
             planned({ args: ["redis-server", "/run/secrets/operational.conf"], mounts: [{ type: "tmpfs", target: "/data" }] }),
         ) as any;
         expect(spec.TaskTemplate.ContainerSpec).toMatchObject({
@@ -104,11 +105,11 @@ describe("planned services on the Engine API", () => {
     });
 
     it("refuses an input it does not understand, and a secret not created from the plan", () => {
-        expect(() => fleet.serviceSpec(planned({ healthcheck: { test: ["CMD", "true"] } }))).toThrow(
+        expect(() => fleet.swarmProvider.serviceSpec(planned({ healthcheck: { test: ["CMD", "true"] } }))).toThrow(
             /does not understand input\(s\) healthcheck/,
         );
         expect(() =>
-            fleet.serviceSpec(
+            fleet.swarmProvider.serviceSpec(
                 planned({
                     secrets: [{ secretId: "kb-operational-config-id", secretName: "s", fileName: "/run/secrets/operational.conf" }],
                 }),
@@ -123,9 +124,15 @@ describe("planned services on the Engine API", () => {
             (r.inputs.taskSpec as any).restartPolicy = { condition: "any", delay: "2s", window: "0s" };
             return r;
         };
-        expect(() => fleet.serviceSpec(withNetwork("storage-network-id"))).toThrow(/storage-network-id is not a network/);
-        (fleet as any).ids.set("storage-network-id", "0123abcd");
-        const spec = fleet.serviceSpec(withNetwork("storage-network-id")) as any;
+        expect(() => fleet.swarmProvider.serviceSpec(withNetwork("storage-network-id"))).toThrow(/storage-network-id is not a network/);
+        // A stack deployed before hands over what it created: state ID → the manager's ID.
+        const deployed = new SwarmFleet(
+            cluster,
+            "nrs000000",
+            { values: {}, secrets: {} },
+            { ids: new Map([["storage-network-id", "0123abcd"]]) },
+        );
+        const spec = deployed.swarmProvider.serviceSpec(withNetwork("storage-network-id")) as any;
         expect(spec.TaskTemplate.Networks).toEqual([{ Target: "0123abcd", Aliases: [] }]);
         expect(spec.TaskTemplate.RestartPolicy).toEqual({ Condition: "any", Delay: 2e9, Window: 0 });
     });

@@ -23,7 +23,8 @@ import {
 import type { CliIo } from "../../cli/core/io";
 import type { EnvironmentObservation, VaultObservation } from "../../cli/health/observe";
 import type { EnvironmentOutput } from "../../cli/fleet/environment";
-import { keyCount, parseInfo } from "../../cli/redis/replies";
+import { readKeyspace } from "../../cli/redis/keyspace";
+import { parseInfo } from "../../cli/redis/replies";
 import { prometheusAvailable, promtool } from "../../harness/prometheus";
 import { cli } from "./cliRun";
 import {
@@ -119,9 +120,11 @@ describe("why a vault refuses writes, by Redis's own rules", () => {
 
 describe("keys", () => {
     it("are counted over every database, not db 0 alone", () => {
-        expect(keyCount(info("vault"))).toBe(6); // db0:keys=4, db5:keys=2
-        expect(keyCount(parseInfo("# Keyspace\r\n"))).toBe(0);
-        expect(keyCount(parseInfo("db0:keys=3,expires=9,avg_ttl=0\r\ndb15:keys=10,expires=0,avg_ttl=0\r\ndbx:keys=7\r\n"))).toBe(13);
+        expect(readKeyspace(info("vault")).keys).toBe(6); // db0:keys=4, db5:keys=2
+        expect(readKeyspace(parseInfo("# Keyspace\r\n")).keys).toBe(0);
+        expect(readKeyspace(parseInfo("db0:keys=3,expires=9,avg_ttl=0\r\ndb15:keys=10,expires=0,avg_ttl=0\r\ndbx:keys=7\r\n")).keys).toBe(
+            13,
+        );
     });
 });
 
