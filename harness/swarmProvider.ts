@@ -156,11 +156,6 @@ export class SwarmProvider implements StandInProvider {
         return id;
     }
 
-    /** The manager's ID of what the state calls `stateId` (a network, secret or config this stand-in created). */
-    engineId(stateId: string): string {
-        return this.realId(stateId, stateId);
-    }
-
     /** The Engine API ServiceSpec the provider sends for a planned docker.Service. */
     serviceSpec(r: StateResource): Record<string, unknown> {
         return serviceSpec(r, (planId, what) => this.realId(planId, what), this.runLabel);
