@@ -1,12 +1,14 @@
 /**
  * The README's tables of exit codes must list every code cli/core/exit.ts defines, and no
  * other, each with the meaning exit.ts gives it (`EXIT_CODES`) and a word for each command, so
- * a code added to the CLI alone, or to the README alone, turns this red.
+ * a code added to the CLI alone, or to the README alone, turns this red. The same holds for the
+ * "Exit codes:" section of every --help page.
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import * as exit from "../../cli/core/exit";
+import { cli } from "./cliRun";
 import { ROOT } from "./docsFiles";
 
 const README = readFileSync(path.join(ROOT, "README.md"), "utf8");
@@ -62,6 +64,22 @@ describe.each(TABLES)("the README's table under %s", (heading) => {
         for (const row of rows) {
             expect(row, row[0]).toHaveLength(header.length);
             for (const cell of row.slice(2)) expect(cell, `${heading} ${row[0]}`).not.toBe("");
+        }
+    });
+});
+
+describe.each([["--help"], ["backup", "--help"], ["restore", "--help"]])("the exit codes of nexus-redis %s %s", (...argv) => {
+    it("list every code exit.ts defines, in order, and no other; usage and internal errors in exit.ts's words", async () => {
+        const run = await cli(argv);
+        expect(run.code).toBe(0);
+        const section = run.stdout.slice(run.stdout.indexOf("\nExit codes:\n"));
+        expect(section).not.toBe(run.stdout);
+        // A code's entry is a line "  N  text", continued on lines indented further.
+        const entries = [...section.matchAll(/^ {2}(\d+) {2}(.*)$/gm)].map(([, code, text]) => ({ code: Number(code), text }));
+        expect(entries.map((e) => e.code)).toEqual(exit.EXIT_CODES.map((c) => c.code));
+        for (const code of [exit.EXIT_USAGE, exit.EXIT_INTERNAL]) {
+            const meaning = exit.EXIT_CODES.find((c) => c.code === code)!.meaning;
+            expect(entries.find((e) => e.code === code)!.text.startsWith(meaning), `${code}: ${meaning}`).toBe(true);
         }
     });
 });
