@@ -1,22 +1,27 @@
 /**
- * `nexus-redis adopt` SIGKILLed while it puts an environment back (its readying server running
- * on the old vault's volumes), then run again with the same arguments: the next run removes
- * that readying server (ours: its label and the environment's name) before anything else,
- * refuses the environment naming the old containers left aside, and the way back it prints,
- * run as printed, brings the old vault back with every write acknowledged before the kill,
- * by the old vault or the new one. adopt runs in a process of its own (adoptProcess.ts) so that
- * it can be killed; the stack's image is the test image with a redis-server that serves for 3 s
- * and dies, so that the new vault takes writes and adopt then puts everything back.
+ * `nexus-redis adopt` SIGKILLed midway, then run again with the same arguments (adopt keeps
+ * what it did in memory only): the next run refuses the environment whose old containers were
+ * set aside, naming them, and prints the whole way back; run as printed, it brings the old vault
+ * back with every write acknowledged, by the old vault or the new one.
+ *
+ *   - killed while it puts an environment back, its readying server running on the old vault's
+ *     volumes (the stack's image serves for 3 s and dies): the next run removes that readying
+ *     server (ours: its label and the environment's name) before anything else;
+ *   - killed as `pulumi up` starts the new vault (the stack's image the test image): the new
+ *     vault serves and takes writes meanwhile; the way back stops it first.
+ *
+ * adopt runs in a process of its own (adoptProcess.ts), killed when Docker starts that container.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tarArchive } from "../../cli/docker/archive";
 import { READYING_LABEL } from "../../cli/adopt/putBack";
+import { LABEL_ENVIRONMENT } from "../../components/containerSpec";
 import { removeRun } from "../../harness/cleanup";
 import { type Docker, isNotFound } from "../../harness/docker";
 import { RUN_LABEL_KEY, TEST_IMAGE, dockerAvailable, parseInfo, waitFor } from "../../harness/fleet";
-import { ADOPT_PORTS, type AdoptionStack, adoptionStack, startAdoptionRun } from "../../harness/adoption";
+import { ADOPT_PORTS, adoptionStack, startAdoptionRun } from "../../harness/adoption";
 import { createRunVolume, handBuiltClient } from "../../harness/handBuilt";
 import { type HandBuiltEnvironment, buildEnvironment, fillEnvironment, waitUntilReplicating } from "../../harness/handBuiltFleet";
 import { freePortOffset } from "../../harness/ports";
@@ -28,10 +33,9 @@ let docker: Docker;
 let runId: string;
 let network: string;
 let portOffset: number;
-let kb: HandBuiltEnvironment;
+const built = new Map<string, HandBuiltEnvironment>();
 let image: string | undefined;
 const volumes: string[] = [];
-const stacks: AdoptionStack[] = [];
 
 /** The test image with a redis-server that serves for 3 s, then is killed (the real one is redis-server.real). */
 async function diesAfterServing(): Promise<string> {
@@ -70,14 +74,16 @@ async function named(prefix: string): Promise<string[]> {
         .sort();
 }
 
-/** SIGKILLs `child` as soon as Docker starts a readying server of this run's `env`; resolves with its name. */
-async function killAtReadying(child: ChildProcess, env: string, vaultName: string): Promise<string> {
+/** SIGKILLs `child` as soon as Docker starts a container labelled `label` whose name starts with `prefix`; resolves with its name. */
+async function killWhenStarted(child: ChildProcess, label: string, prefix: string): Promise<string> {
     const events = (await docker.getEvents({
-        filters: { type: ["container"], event: ["start"], label: [`${READYING_LABEL}=${env}`] },
-    })) as NodeJS.ReadableStream & { destroy(): void };
+        filters: { type: ["container"], event: ["start"], label: [label] },
+    })) as NodeJS.ReadableStream & {
+        destroy(): void;
+    };
     try {
         return await new Promise<string>((resolve, reject) => {
-            child.on("exit", (code, signal) => reject(new Error(`adopt ended (${code ?? signal}) before its readying server started`)));
+            child.on("exit", (code, signal) => reject(new Error(`adopt ended (${code ?? signal}) before ${prefix}... started`)));
             let buffered = "";
             events.on("data", (chunk: Buffer) => {
                 buffered += chunk.toString();
@@ -85,7 +91,7 @@ async function killAtReadying(child: ChildProcess, env: string, vaultName: strin
                     const event = JSON.parse(buffered.slice(0, i)) as { Actor: { Attributes: Record<string, string> } };
                     buffered = buffered.slice(i + 1);
                     const name = event.Actor.Attributes.name;
-                    if (name.startsWith(`${vaultName}.readying-`)) {
+                    if (name.startsWith(prefix)) {
                         child.kill("SIGKILL");
                         resolve(name);
                     }
@@ -97,30 +103,133 @@ async function killAtReadying(child: ChildProcess, env: string, vaultName: strin
     }
 }
 
-describe.skipIf(!live)("nexus-redis adopt killed while it puts an environment back", () => {
+/** A client that writes to `env`'s vault port all along, whichever vault serves it; `stop()` ends it and gives the keys acknowledged. */
+function startWriter(env: HandBuiltEnvironment): { stop(): Promise<string[]> } {
+    const acknowledged: string[] = [];
+    let writing = true;
+    const writer = (async () => {
+        for (let i = 0; writing; ) {
+            const client = handBuiltClient(env.vault.port, env.password);
+            try {
+                await client.connect();
+                while (writing) {
+                    const key = `w:${i++}`;
+                    if ((await client.set(key, "1")) === "OK") acknowledged.push(key);
+                    await new Promise((r) => setTimeout(r, 5));
+                }
+            } catch {
+                await new Promise((r) => setTimeout(r, 20));
+            } finally {
+                client.disconnect();
+            }
+        }
+    })();
+    return {
+        async stop() {
+            writing = false;
+            await writer;
+            return acknowledged;
+        },
+    };
+}
+
+/** adopt --env NAME in a process of its own, its stack's image `image`, SIGKILLed when a container labelled `label` named `prefix`... starts. */
+async function killedAdopt(name: string, image: string, label: string, prefix: string): Promise<{ output: string; killedAt: string }> {
+    // node itself with tsx's loader (not the tsx command, whose node would outlive its SIGKILL).
+    const child = spawn(
+        process.execPath,
+        [
+            "--import",
+            "tsx",
+            path.join(__dirname, "adoptProcess.ts"),
+            JSON.stringify({ runId, prefix: runId, portOffset, image }),
+            "--env",
+            name,
+        ],
+        { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let output = "";
+    child.stdout?.on("data", (d: Buffer) => (output += d));
+    child.stderr?.on("data", (d: Buffer) => (output += d));
+    const exited = new Promise((r) => child.on("exit", r));
+    const killedAt = await killWhenStarted(child, label, prefix);
+    await exited;
+    process.stderr.write(`adopt killed when ${killedAt} started; it had said:\n${output}`);
+    return { output, killedAt };
+}
+
+/** Runs `commands` in bash -e as a person pastes them, the vault's password typed at `read -rs`. */
+async function runAsPrinted(commands: string[], password: string): Promise<void> {
+    const shell = await new Promise<{ code: number; out: string }>((resolve) => {
+        const child = execFile("bash", ["-e", "-c", commands.join("\n")], (error, stdout, stderr) =>
+            resolve({ code: error ? Number(error.code ?? 1) : 0, out: stdout + stderr }),
+        );
+        child.stdin?.end(`${password}\n`);
+    });
+    process.stderr.write(`run as printed:\n${commands.join("\n")}\n${shell.out}`);
+    expect(shell.code, shell.out).toBe(0);
+    expect(shell.out).not.toContain(password);
+}
+
+/** The old vault back under its name with every key in `acknowledged`, its operational replicating it. */
+async function expectEveryKeyBack(env: HandBuiltEnvironment, acknowledged: string[], what: string): Promise<void> {
+    expect(await named(env.vault.name)).toEqual([env.vault.name]);
+    expect((await docker.getContainer(env.vault.name).inspect()).Config.Labels[LABEL_ENVIRONMENT]).toBeUndefined();
+    const vault = handBuiltClient(env.vault.port, env.password);
+    await vault.connect();
+    try {
+        await waitFor("the old vault to load its data", async () =>
+            parseInfo(await vault.info("persistence")).loading === "0" ? true : undefined,
+        );
+        const missing: string[] = [];
+        for (let i = 0; i < acknowledged.length; i += 500) {
+            const batch = acknowledged.slice(i, i + 500);
+            if ((await vault.exists(...batch)) !== batch.length) for (const k of batch) if ((await vault.exists(k)) === 0) missing.push(k);
+        }
+        process.stderr.write(`adopt killed ${what}: ${acknowledged.length} writes acknowledged, ${missing.length} missing\n`);
+        expect(acknowledged.length).toBeGreaterThan(0);
+        expect(missing).toEqual([]);
+    } finally {
+        vault.disconnect();
+    }
+    await waitUntilReplicating(docker, env);
+}
+
+/** The refusal's command lines (indented under its steps), in order. */
+function printedCommands(stdout: string): string[] {
+    return stdout
+        .split("\n")
+        .filter((l) => l.startsWith("      "))
+        .map((l) => l.trim());
+}
+
+describe.skipIf(!live)("nexus-redis adopt killed midway, then run again", () => {
     beforeAll(async () => {
         ({ docker, runId, network } = await startAdoptionRun());
-        portOffset = await freePortOffset(["kb"], ADOPT_PORTS);
-        volumes.push(await createRunVolume(docker, runId, `${runId}-kb`));
-        kb = await buildEnvironment(
-            docker,
-            { runId, prefix: runId, network, portOffset, environments: [] },
-            { name: "kb", data: { kind: "volume", name: volumes[0] } },
-        );
-        volumes.push(...(await docker.getContainer(kb.operational!.name).inspect()).Mounts.flatMap((m) => (m.Name ? [m.Name] : [])));
+        portOffset = await freePortOffset(["kb", "contact"], ADOPT_PORTS);
+        for (const name of ["kb", "contact"]) {
+            const volume = await createRunVolume(docker, runId, `${runId}-${name}`);
+            volumes.push(volume);
+            const env = await buildEnvironment(
+                docker,
+                { runId, prefix: runId, network, portOffset, environments: [] },
+                { name, data: { kind: "volume", name: volume } },
+            );
+            built.set(name, env);
+            volumes.push(...(await docker.getContainer(env.operational!.name).inspect()).Mounts.flatMap((m) => (m.Name ? [m.Name] : [])));
+        }
     });
 
     afterAll(async () => {
         // First the readying servers, which hold the run's volumes and carry no run label: adopt's
-        // by their own label and this run's prefix, the one the printed steps run by its name.
+        // by their own label and this run's prefix, the ones the printed steps run by their name.
         for (const c of await docker.listContainers({ all: true, filters: { label: [READYING_LABEL] } }))
             if (c.Names.some((n) => n.startsWith(`/${runId}-`))) await docker.getContainer(c.Id).remove({ force: true });
-        if (kb)
+        for (const env of built.values())
             await docker
-                .getContainer(`${kb.vault.name}.readying`)
+                .getContainer(`${env.vault.name}.readying`)
                 .remove({ force: true })
                 .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
-        for (const stack of stacks) await stack.fleet.destroy();
         if (runId) await removeRun(docker, RUN_LABEL_KEY, runId);
         for (const v of volumes)
             await docker
@@ -134,108 +243,94 @@ describe.skipIf(!live)("nexus-redis adopt killed while it puts an environment ba
                 .catch(() => undefined);
     });
 
-    it("leaves no readying server after the next run, and its way back, run as printed, loses no acknowledged key", async () => {
+    it("while it puts an environment back: the next run removes its readying server, and its way back, run as printed, loses no acknowledged key", async () => {
+        const kb = built.get("kb")!;
         await fillEnvironment(kb, 5_000);
         const broken = await diesAfterServing();
-        // A client that writes all along: every write acknowledged, by the old vault or the new one, must survive.
-        const acknowledged: string[] = [];
-        let writing = true;
-        const writer = (async () => {
-            for (let i = 0; writing; ) {
-                const client = handBuiltClient(kb.vault.port, kb.password);
-                try {
-                    await client.connect();
-                    while (writing) {
-                        const key = `w:${i++}`;
-                        if ((await client.set(key, "1")) === "OK") acknowledged.push(key);
-                        await new Promise((r) => setTimeout(r, 5));
-                    }
-                } catch {
-                    await new Promise((r) => setTimeout(r, 20));
-                } finally {
-                    client.disconnect();
-                }
-            }
-        })();
-        let output = "";
-        let readying: string;
+        const writer = startWriter(kb);
+        let killed: Awaited<ReturnType<typeof killedAdopt>>;
+        let acknowledged: string[];
         try {
-            // node itself with tsx's loader (not the tsx command, whose node would outlive its SIGKILL).
-            const child = spawn(
-                process.execPath,
-                [
-                    "--import",
-                    "tsx",
-                    path.join(__dirname, "adoptProcess.ts"),
-                    JSON.stringify({ runId, prefix: runId, portOffset, image: broken }),
-                    "--env",
-                    "kb",
-                ],
-                { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-            );
-            child.stdout?.on("data", (d: Buffer) => (output += d));
-            child.stderr?.on("data", (d: Buffer) => (output += d));
-            const exited = new Promise((r) => child.on("exit", r));
-            readying = await killAtReadying(child, "kb", kb.vault.name);
-            await exited;
+            killed = await killedAdopt("kb", broken, `${READYING_LABEL}=kb`, `${kb.vault.name}.readying-`);
         } finally {
-            writing = false;
-            await writer;
+            acknowledged = await writer.stop();
         }
-        process.stderr.write(`adopt killed at ${readying}; it had said:\n${output}`);
-        expect(output).toMatch(/kb: putting everything back/);
+        expect(killed.output).toMatch(/kb: putting everything back/);
 
         // What the kill left: the old containers aside, stopped, and the readying server on their volumes.
-        const left = await named(`${kb.vault.name}`);
-        expect(left).toContain(readying);
-        const aside = [...left, ...(await named(`${kb.operational!.name}`))].filter((n) => /\.adopted-\d{8}T\d{6}Z$/.test(n));
+        const left = await named(kb.vault.name);
+        expect(left).toContain(killed.killedAt);
+        const aside = [...left, ...(await named(kb.operational!.name))].filter((n) => /\.adopted-\d{8}T\d{6}Z$/.test(n));
         expect(aside).toHaveLength(2);
 
         // The next run, same arguments: the readying server removed before anything else, the environment refused with the way back.
         const stack = adoptionStack(docker, { runId, prefix: runId, portOffset, image: broken });
-        stacks.push(stack);
         const next = await cli(["adopt", "--env", "kb"], { runner: stack.pulumi.runner });
         process.stderr.write(`${next.stderr}${next.stdout}`);
         expect(next.code, next.stdout + next.stderr).toBe(1);
         expect(next.stdout).toMatch(/kb +standard +REFUSED/);
         expect(next.stdout).toContain("set aside by an adopt that did not finish");
-        expect(next.stdout).toContain(`${readying}, that run's readying server on the old vault's volumes, was removed`);
+        expect(next.stdout).toContain(`${killed.killedAt}, that run's readying server on the old vault's volumes, was removed`);
         expect((await named(kb.vault.name)).filter((n) => n.includes(".readying"))).toEqual([]);
         expect(stack.pulumi.commands.filter((c) => !(c[1] === "config" && c[2] === "get"))).toEqual([]);
         for (const name of aside) expect((await docker.getContainer(name).inspect()).State.Running, name).toBe(false);
 
-        // The way back as a person runs it: the refusal's commands in order, the password typed at `read -rs`.
-        const commands = next.stdout
-            .split("\n")
-            .filter((l) => l.startsWith("      "))
-            .map((l) => l.trim());
+        // The way back as a person runs it: the refusal's commands in order (the stack's configuration was undone before the kill).
+        const commands = printedCommands(next.stdout);
         expect(commands.filter((c) => c.startsWith("read -rs"))).toHaveLength(1);
-        const shell = await new Promise<{ code: number; out: string }>((resolve) => {
-            const child = execFile("bash", ["-e", "-c", commands.join("\n")], (error, stdout, stderr) =>
-                resolve({ code: error ? Number(error.code ?? 1) : 0, out: stdout + stderr }),
-            );
-            child.stdin?.end(`${kb.password}\n`);
-        });
-        process.stderr.write(`the way back, run as printed:\n${commands.join("\n")}\n${shell.out}`);
-        expect(shell.code, shell.out).toBe(0);
-        expect(shell.out).not.toContain(kb.password);
+        await runAsPrinted(commands, kb.password);
+        await expectEveryKeyBack(kb, acknowledged, "at readying");
+    });
 
-        // The old vault back under its name, with every acknowledged key; its operational replicating it.
-        expect(await named(kb.vault.name)).toEqual([kb.vault.name]);
-        const vault = handBuiltClient(kb.vault.port, kb.password);
-        await vault.connect();
-        await waitFor("the old vault to load its data", async () =>
-            parseInfo(await vault.info("persistence")).loading === "0" ? true : undefined,
-        );
-        const missing: string[] = [];
-        for (let i = 0; i < acknowledged.length; i += 500) {
-            const batch = acknowledged.slice(i, i + 500);
-            if ((await vault.exists(...batch)) !== batch.length) for (const k of batch) if ((await vault.exists(k)) === 0) missing.push(k);
+    it("while pulumi up runs: the next run refuses the environment, and its way back, run as printed, loses no key the new vault acknowledged", async () => {
+        const contact = built.get("contact")!;
+        await fillEnvironment(contact, 5_000);
+        const writer = startWriter(contact);
+        let acknowledged: string[];
+        try {
+            // Killed as the new vault starts, inside pulumi up (the stand-in runs in adopt's process and dies with it).
+            await killedAdopt("contact", TEST_IMAGE, `${LABEL_ENVIRONMENT}=contact`, contact.vault.name);
+            // Clients go on writing to the new vault, which serves: those writes must survive the way back too.
+            const client = handBuiltClient(contact.vault.port, contact.password);
+            await waitFor("the new vault to take a write", async () => {
+                try {
+                    await client.connect();
+                    return (await client.set("on-the-new-vault", "1")) === "OK" ? true : undefined;
+                } catch {
+                    return undefined;
+                } finally {
+                    client.disconnect();
+                }
+            });
+            await new Promise((r) => setTimeout(r, 1_000));
+        } finally {
+            acknowledged = await writer.stop();
         }
-        vault.disconnect();
-        process.stderr.write(`adopt killed at readying: ${acknowledged.length} writes acknowledged, ${missing.length} missing\n`);
-        expect(acknowledged.length).toBeGreaterThan(0);
-        expect(missing).toEqual([]);
-        await waitUntilReplicating(docker, kb);
+        acknowledged.push("on-the-new-vault");
+        const aside = [...(await named(contact.vault.name)), ...(await named(contact.operational!.name))].filter((n) =>
+            /\.adopted-\d{8}T\d{6}Z$/.test(n),
+        );
+        expect(aside).toHaveLength(2);
+
+        const stack = adoptionStack(docker, { runId, prefix: runId, portOffset });
+        const next = await cli(["adopt", "--env", "contact"], { runner: stack.pulumi.runner });
+        process.stderr.write(`${next.stderr}${next.stdout}`);
+        expect(next.code, next.stdout + next.stderr).toBe(1);
+        expect(next.stdout).toMatch(/contact +standard +REFUSED/);
+        expect(next.stdout).toContain("set aside by an adopt that did not finish");
+        expect(stack.pulumi.commands.filter((c) => !(c[1] === "config" && c[2] === "get"))).toEqual([]);
+
+        // As a person: the new vault stopped (printed), the stack's containers of contact removed
+        // (what pulumi destroy does; the stand-in's state died with the killed process), then the rest as printed.
+        const commands = printedCommands(next.stdout);
+        expect(commands[0]).toBe(`docker stop -t 300 ${contact.vault.name}`);
+        await runAsPrinted(commands.slice(0, 1), contact.password);
+        for (const c of await docker.listContainers({
+            all: true,
+            filters: { label: [`${LABEL_ENVIRONMENT}=contact`, `${RUN_LABEL_KEY}=${runId}`] },
+        }))
+            await docker.getContainer(c.Id).remove({ force: true, v: false });
+        await runAsPrinted(commands.slice(1), contact.password);
+        await expectEveryKeyBack(contact, acknowledged, "during pulumi up");
     });
 });
