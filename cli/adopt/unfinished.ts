@@ -27,6 +27,7 @@ export function unfinishedPlan(f: Findings, view: StackView, stack: string | und
         return i >= 0 ? oldVault?.command[i + 1] : undefined;
     };
     const networks = Object.keys(oldVault?.networks ?? {});
+    const operationalStopped = f.operational !== undefined && !f.operational.managed && f.operational.state !== "running";
     const item = f.candidate.item ?? name;
     const s = stack ? ` --stack ${stack}` : "";
     const asideNames = left.aside.map((a) => a.container.name);
@@ -43,7 +44,8 @@ export function unfinishedPlan(f: Findings, view: StackView, stack: string | und
         // A container is set aside only after AOF was on and rewritten, and after its stop.
         aofEnabled: true,
         savePointsSet: false,
-        stopped: left.aside.map((a) => a.from),
+        // An operational still under its own name, stopped: killed between the two renames.
+        stopped: [...left.aside.map((a) => a.from), ...(operationalStopped ? [operationalName] : [])],
         renamed: left.aside.map((a) => [a.from, a.container.name]),
         applyStarted: false,
         newVaultAnswered: false,
@@ -55,7 +57,7 @@ export function unfinishedPlan(f: Findings, view: StackView, stack: string | und
         },
         // The protocol's step 2: the operational replicates from the vault's address on the network
         // (a masterHost equal to vaultIp makes rollbackText read that address with docker inspect).
-        ...(left.aside.some((a) => a.from === operationalName) && networks.length === 1
+        ...((operationalStopped || left.aside.some((a) => a.from === operationalName)) && networks.length === 1
             ? { replication: { operational: operationalName, masterHost: "", vaultIp: "", masterPort: 6379, network: networks[0] } }
             : {}),
     };
@@ -64,7 +66,7 @@ export function unfinishedPlan(f: Findings, view: StackView, stack: string | und
         ...(f.vault?.managed
             ? [`stop the stack's new ${vaultName} first (it runs on the same data folder):`, `  docker stop -t 300 ${vaultName}`]
             : []),
-        `if the stack's configuration still holds ${name} (pulumi config get${s} environments lists ${item}), take it out (that item; the vaultData and passwords entries adopt added for it) and remove what pulumi up made for it with pulumi up${s} (pulumi destroy${s} when no environment is left), so that the old containers can have their names back`,
+        `let a pulumi command adopt had started finish (a kill of adopt alone does not end it); then, if the stack's configuration still holds ${name} (pulumi config get${s} environments lists ${item}), take it out (that item; the vaultData and passwords entries adopt added for it) and remove what pulumi up made for it with pulumi up${s} (pulumi destroy${s} when no environment is left), so that the old containers can have their names back`,
         rollbackText(journal, stack),
     ].join("\n");
     return { name, kind, status: "refused", reasons: [text], notes: [] };
