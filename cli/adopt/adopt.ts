@@ -22,6 +22,7 @@ import { type PasswordsFile, discoverEnvironment, imageRedisVersion, managedEnvi
 import { type AdoptReport, renderJson, renderTable } from "./report";
 import { newVaultSettings } from "./settings";
 import { Takeover } from "./takeover";
+import { unfinishedPlan } from "./unfinished";
 import { PROBE_TIMEOUT_MS } from "./probes";
 import type { CommandRunner, RunResult } from "../core/runner";
 import {
@@ -157,7 +158,7 @@ export async function adopt(options: AdoptOptions, io: AdoptIo): Promise<AdoptRe
             2,
         );
     const selected = selectCandidates(view, options, given);
-    const { docker, findings, managed, imageVersion, imageProblem } = await findFleet(view, selected, given, io);
+    const { docker, findings, managed, imageVersion, imageProblem } = await findFleet(view, selected, given, options.dryRun, io);
     const { plans, stepsOf } = planFleet(view, options, findings, managed, imageVersion, imageProblem);
     const toAdopt = plans.filter((p) => p.status === "adopt");
     const commands = toAdopt.flatMap((p) => [
@@ -192,7 +193,7 @@ function selectCandidates(view: StackView, options: AdoptOptions, given: Passwor
 }
 
 /** What the engine holds: each environment's findings, the environments nexus-redis already manages, the image's Redis version. */
-async function findFleet(view: StackView, selected: Candidate[], given: PasswordsFile, io: AdoptIo) {
+async function findFleet(view: StackView, selected: Candidate[], given: PasswordsFile, dryRun: boolean, io: AdoptIo) {
     let docker: Docker;
     try {
         docker = await io.docker();
@@ -203,7 +204,7 @@ async function findFleet(view: StackView, selected: Candidate[], given: Password
         `adopt: looking for ${selected.length} environment${selected.length === 1 ? "" : "s"} (containerPrefix ${view.containerPrefix}) on this Docker host...`,
     );
     const [findings, managed] = await Promise.all([
-        Promise.all(selected.map((c) => discoverEnvironment(docker, view, c, given, PROBE_TIMEOUT_MS))),
+        Promise.all(selected.map((c) => discoverEnvironment(docker, view, c, given, PROBE_TIMEOUT_MS, dryRun))),
         managedEnvironments(docker, view.containerPrefix),
     ]);
     let imageVersion: string | undefined;
@@ -231,7 +232,7 @@ function planFleet(
     const requested = new Set(options.environments);
     const declared = newVaultSettings(view.memoryLimitMb);
     const plans = judgeFleet(
-        findings.map((f) => judgeEnvironment(f, { view, imageVersion, requested, declared })),
+        findings.map((f) => unfinishedPlan(f, view, options.stack) ?? judgeEnvironment(f, { view, imageVersion, requested, declared })),
         view,
         managed,
     );

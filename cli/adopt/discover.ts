@@ -11,11 +11,13 @@ import { LABEL_ENVIRONMENT } from "../../components/containerSpec";
 import { containerName } from "../../components/redisServer";
 import { AdoptError, type StackView } from "./stack";
 import type { Candidate } from "./candidates";
+import { READYING_LABEL } from "./putBack";
 import {
     type Binding,
     type ContainerFacts,
     type Findings,
     type FoundMount,
+    type Leftovers,
     type OperationalRedisFacts,
     type VaultRedisFacts,
     dataSource,
@@ -166,19 +168,64 @@ export async function askOperational(target: { host: string; port: number }, tim
 /** Passwords given with --passwords: the `passwords` config key's shape. */
 export type PasswordsFile = Record<string, Record<string, string>>;
 
-/** Everything about one environment: its containers, its password (verified with AUTH), its Redis. */
+/**
+ * What an adopt of this environment that did not finish left: its old containers set aside
+ * (`NAME.adopted-TIME`), and the readying servers of its rollback (`VAULT.readying-TIME`, with
+ * READYING_LABEL naming this environment: both, or it is not ours). Unless `dryRun`, each
+ * readying server is removed here, before anything else reads the old vault's folder: it is a
+ * Redis on that folder that nobody can use any more (its password was in the killed process's
+ * memory), and the old vault must never be started beside it. Removed without a volume: it ran
+ * the old vault's image with the old vault's volumes (VolumesFrom), so it has none of its own.
+ */
+export async function findLeftovers(docker: Docker, view: StackView, env: string, dryRun: boolean): Promise<Leftovers | undefined> {
+    const vaultName = containerName(view.containerPrefix, env, "vault");
+    const operationalName = containerName(view.containerPrefix, env, "operational");
+    const stamp = "\\d{8}T\\d{6}Z";
+    const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const aside = new RegExp(`^/(${literal(vaultName)}|${literal(operationalName)})\\.adopted-${stamp}$`);
+    const readying = new RegExp(`^/${literal(vaultName)}\\.readying-${stamp}$`);
+    // Docker's name filter matches anywhere in the name; the expressions above say exactly which.
+    const listed = await docker.listContainers({ all: true, filters: { name: [`${vaultName}.`, `${operationalName}.`] } });
+    const found: Leftovers = { aside: [], readying: [] };
+    for (const c of listed) {
+        const name = c.Names.find((n) => aside.test(n) || readying.test(n));
+        if (!name) continue;
+        if (aside.test(name)) {
+            const facts = await inspectContainer(docker, c.Id);
+            if (facts) found.aside.push({ from: aside.exec(name)![1], container: facts });
+        } else if (c.Labels?.[READYING_LABEL] === env) {
+            if (!dryRun)
+                await docker
+                    .getContainer(c.Id)
+                    .remove({ force: true, v: false })
+                    .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+            found.readying.push({ name: name.slice(1), removed: !dryRun });
+        }
+    }
+    found.aside.sort((a, b) => (a.from === vaultName ? -1 : b.from === vaultName ? 1 : a.from.localeCompare(b.from)));
+    return found.aside.length + found.readying.length > 0 ? found : undefined;
+}
+
+/** Everything about one environment: what an unfinished adopt left, its containers, its password (verified with AUTH), its Redis. */
 export async function discoverEnvironment(
     docker: Docker,
     view: StackView,
     candidate: Candidate,
     given: PasswordsFile,
     timeoutMs: number,
+    dryRun = true,
 ): Promise<Findings> {
+    const leftovers = await findLeftovers(docker, view, candidate.name, dryRun);
     const [vault, operational] = await Promise.all([
         inspectContainer(docker, containerName(view.containerPrefix, candidate.name, "vault")),
         inspectContainer(docker, containerName(view.containerPrefix, candidate.name, "operational")),
     ]);
-    const findings: Findings = { candidate, ...(vault ? { vault } : {}), ...(operational ? { operational } : {}) };
+    const findings: Findings = {
+        candidate,
+        ...(vault ? { vault } : {}),
+        ...(operational ? { operational } : {}),
+        ...(leftovers ? { leftovers } : {}),
+    };
     if (!vault || vault.managed) return findings;
     const fromFile = given[candidate.name];
     const fromCommand = passwordFromCommand(vault.command);

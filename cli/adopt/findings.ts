@@ -85,6 +85,20 @@ export interface Findings {
     operationalRedis?: OperationalRedisFacts;
     /** Owner uid of a host folder, when this machine can see it. */
     folderOwner?: number;
+    /** What an adopt of this environment that never finished (killed) left behind. */
+    leftovers?: Leftovers;
+}
+
+/**
+ * What a takeover leaves when its process dies midway (adopt keeps its journal in memory only):
+ * the old containers renamed aside (`NAME.adopted-TIME`), and the readying server of a rollback
+ * (`VAULT.readying-TIME`, labelled nexus-redis.adopt-rollback with the environment's name).
+ */
+export interface Leftovers {
+    /** The old containers set aside, vault first: their own name, and what they are now. */
+    aside: { from: string; container: ContainerFacts }[];
+    /** Readying servers found: removed before anything else, or, with --dry-run, still there. */
+    readying: { name: string; removed: boolean }[];
 }
 
 /** The password on a hand-built vault's command line: `--requirepass PW`, also inside one `sh -c` string. */

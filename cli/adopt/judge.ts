@@ -152,6 +152,11 @@ function presence({ f, ctx, plan, vaultName, operationalName, refuse }: Judging)
         plan.status = "skipped";
         plan.reasons.push(reason);
     };
+    const left = f.leftovers;
+    for (const r of left?.readying ?? [])
+        plan.notes.push(
+            `${r.name}, the readying server of an adopt that did not finish, on ${vaultName}'s volumes, ${r.removed ? "was removed" : "is removed when adopt runs without --dry-run"}`,
+        );
     if (!f.vault) {
         if (f.operational && !f.operational.managed)
             refuse(

@@ -28,6 +28,7 @@ import { type Journal, readyingArgs, replicationCommands, rollbackText, undoComm
 import { aofSettled } from "../../cli/redis/replies";
 import { askVault, containerFacts } from "../../cli/adopt/discover";
 import { WriteProbe } from "../../cli/adopt/probes";
+import { unfinishedPlan } from "../../cli/adopt/unfinished";
 import { HELP, main } from "../../cli/main";
 import type { CliIo } from "../../cli/core/io";
 import { FakeRedis } from "./cli-fake-redis";
@@ -1111,5 +1112,91 @@ describe("--passwords FILE", () => {
         } finally {
             rmSync(dir, { recursive: true, force: true });
         }
+    });
+});
+
+describe("an environment an adopt that did not finish left aside (unfinishedPlan)", () => {
+    const aside = "nexus3-contact-vault.adopted-20261126T101500Z";
+    const opAside = "nexus3-contact-operational.adopted-20261126T101500Z";
+    const leftOver = (over: Partial<Findings> = {}): Findings => {
+        const { vault: _vault, operational: _operational, ...rest } = contact();
+        return {
+            ...rest,
+            leftovers: {
+                aside: [
+                    {
+                        from: "nexus3-contact-vault",
+                        container: vaultContainer({
+                            name: aside,
+                            state: "exited",
+                            command: ["redis-server", "--requirepass", PASSWORD, "--dir", "/srv", "--databases", "8"],
+                        }),
+                    },
+                    { from: "nexus3-contact-operational", container: operationalContainer({ name: opAside, state: "exited" }) },
+                ],
+                readying: [],
+            },
+            ...over,
+        };
+    };
+
+    it("is refused, naming the old containers, with the whole way back in order: the folder readied with their dir and databases, names back, start, replication", () => {
+        const plan = unfinishedPlan(leftOver(), view(), "prod")!;
+        expect(plan.status).toBe("refused");
+        const text = plan.reasons.join("\n");
+        expect(text).toContain(`${aside} and ${opAside} are contact's old containers, set aside by an adopt that did not finish`);
+        expect(text).toContain("pulumi config get --stack prod environments lists contact");
+        const commands = text
+            .split("\n")
+            .filter((l) => l.startsWith("  "))
+            .map((l) => l.trim());
+        expect(commands).toEqual([
+            `docker run -d --name nexus3-contact-vault.readying --network none --volumes-from ${aside} "$(docker inspect -f '{{.Image}}' ${aside})" redis-server --appendonly yes --save '' --dir /srv --databases 8`,
+            "until docker exec nexus3-contact-vault.readying redis-cli INFO persistence | grep -q '^loading:0'; do sleep 0.2; done",
+            "docker exec nexus3-contact-vault.readying redis-cli INFO keyspace",
+            "docker exec nexus3-contact-vault.readying redis-cli SAVE",
+            "docker stop -t 60 nexus3-contact-vault.readying && docker rm nexus3-contact-vault.readying",
+            `docker rename ${aside} nexus3-contact-vault`,
+            `docker rename ${opAside} nexus3-contact-operational`,
+            "docker start nexus3-contact-vault nexus3-contact-operational",
+            "read -rs VAULT_PASSWORD",
+            `printf 'CONFIG SET masterauth %s\\n' "$VAULT_PASSWORD" | docker exec -i nexus3-contact-operational redis-cli`,
+            `docker exec nexus3-contact-operational redis-cli REPLICAOF "$(docker inspect -f '{{(index .NetworkSettings.Networks "nexus-storage-network").IPAddress}}' nexus3-contact-vault)" 6379`,
+        ]);
+        expect(text).not.toContain(PASSWORD);
+    });
+
+    it("stops the stack's new vault first when one runs under the old name, and says whether the readying server was removed", () => {
+        const plan = unfinishedPlan(
+            leftOver({
+                vault: vaultContainer({ managed: true }),
+                leftovers: {
+                    ...leftOver().leftovers!,
+                    readying: [{ name: "nexus3-contact-vault.readying-20261126T101530Z", removed: false }],
+                },
+            }),
+            view(),
+            undefined,
+        )!;
+        const text = plan.reasons.join("\n");
+        expect(text).toContain(
+            "nexus3-contact-vault.readying-20261126T101530Z, that run's readying server on the old vault's volumes, is removed when adopt runs without --dry-run",
+        );
+        expect(text.split("\n").filter((l) => l.startsWith("  "))[0]).toBe("  docker stop -t 300 nexus3-contact-vault");
+    });
+
+    it("starts an operational the kill left stopped under its own name (between the two renames) and gives it its replication back", () => {
+        const f = leftOver({ operational: operationalContainer({ state: "exited" }) });
+        f.leftovers!.aside.pop();
+        const text = unfinishedPlan(f, view(), undefined)!.reasons.join("\n");
+        expect(text).toContain("docker start nexus3-contact-vault nexus3-contact-operational");
+        expect(text).toContain("docker exec nexus3-contact-operational redis-cli REPLICAOF");
+    });
+
+    it("leaves an environment nothing was set aside of to the usual judgement", () => {
+        expect(unfinishedPlan(contact(), view(), undefined)).toBeUndefined();
+        expect(
+            unfinishedPlan({ ...contact(), leftovers: { aside: [], readying: [{ name: "x", removed: true }] } }, view(), undefined),
+        ).toBeUndefined();
     });
 });
