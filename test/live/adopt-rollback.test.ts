@@ -174,11 +174,13 @@ describe.skipIf(!live)("nexus-redis adopt never leaves a vault down", () => {
     });
 
     afterAll(async () => {
-        for (const stack of stacks) await stack.fleet.destroy();
-        if (runId) await removeRun(docker, RUN_LABEL_KEY, runId);
-        // A readying server left by a failed run carries no run label: found by its own label and name.
+        // First a readying server left by a failed run: it holds the run's volumes (which the
+        // destroy and the removals below would then fail on) and carries no run label, so it is
+        // found by its own label and the run's prefix.
         for (const c of await docker.listContainers({ all: true, filters: { label: [READYING_LABEL] } }))
             if (c.Names.some((n) => n.startsWith(`/${runId}-`))) await docker.getContainer(c.Id).remove({ force: true });
+        for (const stack of stacks) await stack.fleet.destroy();
+        if (runId) await removeRun(docker, RUN_LABEL_KEY, runId);
         for (const v of volumes)
             await docker
                 .getVolume(v)
