@@ -4,6 +4,7 @@
  * `pulumi stack output --json --show-secrets`; validated as a whole before any connection
  * is made, so a typo is a configuration error naming its key, never a half-run check.
  */
+import { JsonSyntaxError, parseJson } from "../core/json";
 import { readFileSync } from "node:fs";
 import { OutputsError } from "../core/errors";
 import type { CredentialsOutput, EndpointOutput, EndpointTls, EnvironmentsOutput, PlatformOutput, VaultOutput } from "./environment";
@@ -26,11 +27,10 @@ const SHOW_SECRETS_HINT =
 export function parseOutputs(text: string, source: string): EnvironmentsOutput {
     let document: unknown;
     try {
-        document = JSON.parse(text);
+        document = parseJson(text);
     } catch (e) {
-        throw new OutputsError(
-            `${source} is not JSON (${(e as Error).message}); expected the output of \`pulumi stack output --json --show-secrets\``,
-        );
+        if (!(e instanceof JsonSyntaxError)) throw e;
+        throw new OutputsError(`${source} is not JSON: ${e.message}; expected the output of \`pulumi stack output --json --show-secrets\``);
     }
     if (!isObject(document)) {
         throw new OutputsError(

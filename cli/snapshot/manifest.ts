@@ -8,6 +8,7 @@
  * snapshot is verified and its manifest written: the snapshot first, its manifest last. A
  * snapshot without its manifest is one a backup did not finish, and restore refuses it.
  */
+import { JsonSyntaxError, parseJson } from "../core/json";
 import * as path from "node:path";
 import type { EnvironmentKind } from "../../components/protocol";
 import type { SnapshotOrigin } from "./rdb";
@@ -158,9 +159,10 @@ const DIGEST = /^[0-9a-f]{40}$/;
 export function parseManifest(text: string, source: string): BackupManifest {
     let document: unknown;
     try {
-        document = JSON.parse(text);
+        document = parseJson(text);
     } catch (e) {
-        throw new ManifestError(`${source} is not JSON: ${(e as Error).message}`);
+        if (!(e instanceof JsonSyntaxError)) throw e;
+        throw new ManifestError(`${source} is not JSON: ${e.message}`);
     }
     const m = document as Partial<BackupManifest> | null;
     const problems: string[] = [];

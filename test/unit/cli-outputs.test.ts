@@ -47,7 +47,11 @@ describe("the shapes the CLI accepts", () => {
 });
 
 describe.each<[string, string, RegExp]>([
-    ["text that is not JSON", "{nope", /^f is not JSON .*pulumi stack output --json --show-secrets/],
+    [
+        "text that is not JSON",
+        "{nope",
+        /^f is not JSON: it stops being JSON at line 1, column 2 .*pulumi stack output --json --show-secrets/,
+    ],
     ["a JSON array", "[]", /must hold a JSON object with an "environments" key/],
     ["no environments key", JSON.stringify({ other: 1 }), /f has no "environments" key: expected \{"environments": \{\.\.\.\}\}/],
     [
