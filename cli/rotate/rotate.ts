@@ -194,10 +194,11 @@ export async function rotate(options: RotateOptions, environments: EnvironmentsO
     const { steps, next } = describeRotation(options, target, where);
     if (options.dryRun) return { target, steps, next };
 
-    if (options.generate !== undefined) keepGenerated(options.generate, password, io);
     // 1. The stack's current passwords config, read first: without the Pulumi CLI (or the
-    // stack's passphrase) nothing else may move.
+    // stack's passphrase) nothing else may move, not even a --generate file, which would then
+    // stand in the way of the next run.
     const current = await currentPasswords(options, io);
+    if (options.generate !== undefined) keepGenerated(options.generate, password, io);
     // 2. The overlap: if the server cannot take it, the stack does not change either.
     await openOverlap(endpoint, target, password, where, options.timeoutMs);
     io.log(`rotate: ${where} accepts the old and the new ${target.role} password`);
@@ -228,13 +229,19 @@ function describeRotation(options: RotateOptions, target: RotationTarget, where:
     return { steps, next };
 }
 
-/** A generated password written to --generate FILE before anything changes: the operator must have it. */
+/** A generated password written to --generate FILE before anything changes on a server or in the stack: the operator must have it. */
 function keepGenerated(file: string, password: string, io: RotateIo): void {
     try {
         // wx: never overwrite a file (it could hold the only copy of another password).
         writeFileSync(file, `${password}\n`, { mode: 0o600, flag: "wx" });
     } catch (e) {
-        throw new RotateError(`cannot create --generate ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 2);
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "EEXIST")
+            throw new RotateError(
+                `cannot create --generate ${file}: EEXIST, it exists and is never overwritten (it may hold a password an earlier run generated: rotate to it with --from-file ${file}, or give another file)`,
+                2,
+            );
+        throw new RotateError(`cannot create --generate ${file}: ${code ?? (e as Error).message}`, 2);
     }
     io.log(`rotate: the new password is in ${file} (mode 0600): keep it where the old one is kept`);
 }

@@ -107,30 +107,31 @@ describe("nexus-redis rotate", () => {
         expect(run.stderr).not.toContain("two words");
     });
 
-    it("touches nothing without the Pulumi CLI: it reads the stack's config before it opens the overlap", async () => {
+    it("touches nothing without the Pulumi CLI, not even the --generate file: it reads the stack's config first", async () => {
         const file = path.join(dir, "new-1.pw");
         const run = await rotateCli(["contact", "vault", "--generate", file]);
         expect(run.code).toBe(2);
         expect(run.stderr).toMatch(/the Pulumi CLI \(pulumi\) is not on PATH/);
         expect(run.commands.map(([c]) => c)).toEqual([getPasswordsCommand(undefined)]);
+        // A file left here would refuse the same command once the CLI is installed.
+        expect(existsSync(file)).toBe(false);
     });
 
     it("writes a generated password to a new file only readable by its owner, and never over an existing one", async () => {
         const file = path.join(dir, "new-2.pw");
         // The server (sample ports, nothing listening) refuses: the file is kept, the stack untouched.
-        const run = await rotateCli(["contact", "vault", "--generate", file, "--stack", "dev"], async () => ({
-            exitCode: 0,
-            stdout: "{}",
-            stderr: "",
-        }));
+        const pulumi: CommandRunner = async () => ({ exitCode: 0, stdout: "{}", stderr: "" });
+        const run = await rotateCli(["contact", "vault", "--generate", file, "--stack", "dev"], pulumi);
         expect(run.code).toBe(1);
         expect(run.stderr).toMatch(/contact's vault 127\.0\.0\.1:6630 refused the connection .*: nothing was changed in the stack/);
         expect(run.commands.map(([c]) => c)).toEqual([getPasswordsCommand("dev")]);
         expect(readFileSync(file, "utf8")).toMatch(/^[A-Za-z0-9]{32}\n$/);
         expect(statSync(file).mode & 0o777).toBe(0o600);
-        const again = await rotateCli(["contact", "vault", "--generate", file]);
+        const again = await rotateCli(["contact", "vault", "--generate", file], pulumi);
         expect(again.code).toBe(2);
-        expect(again.stderr).toMatch(/cannot create --generate .*: EEXIST/);
+        expect(again.stderr).toMatch(
+            /cannot create --generate .*: EEXIST, it exists and is never overwritten .*rotate to it with --from-file /,
+        );
     });
 
     it("prints the steps and changes nothing with --dry-run", async () => {
