@@ -3,12 +3,12 @@
  * refuses), and the command's refusals that need neither Docker nor Redis: its help, a missing
  * redis-cli or restic, an unknown environment or option, no Docker engine; never a password.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { BACKUP_HELP, DEFAULT_BACKUP_TIMEOUT_MS, parseBackupArgs } from "../../cli/backup/spec";
 import type { RunResult } from "../../cli/core/runner";
-import { SAMPLE_SECRETS, fleetOutputs } from "./cli-samples";
+import { SAMPLE_SECRETS, fleetOutputsFile } from "./cli-samples";
 import { cli } from "./cliRun";
 import { tempFolder } from "./tempFolder";
 
@@ -72,12 +72,7 @@ describe("backup's arguments", () => {
 });
 
 describe("nexus-redis backup, before it connects anywhere", () => {
-    const outputs = (() => {
-        const dir = mkdtempSync(path.join(TEMP, "nexus-redis-backup-"));
-        const file = path.join(dir, "outputs.json");
-        writeFileSync(file, JSON.stringify({ environments: fleetOutputs }));
-        return file;
-    })();
+    const outputs = fleetOutputsFile(mkdtempSync(path.join(TEMP, "nexus-redis-backup-")));
 
     function backup(argv: string[], runner: (command: string[]) => RunResult | Error, env: Record<string, string> = {}) {
         return cli(["backup", ...argv, "--outputs", outputs], {

@@ -3,11 +3,11 @@
  * refuses), and the command's refusals that need neither Docker nor Redis: its help, an unknown
  * option or environment, never a password.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RESTORE_TIMEOUT_MS, RESTORE_HELP, parseRestoreArgs } from "../../cli/restore/spec";
-import { SAMPLE_SECRETS, fleetOutputs } from "./cli-samples";
+import { SAMPLE_SECRETS, fleetOutputsFile } from "./cli-samples";
 import { cli } from "./cliRun";
 import { tempFolder } from "./tempFolder";
 
@@ -68,12 +68,7 @@ describe("restore's arguments", () => {
 });
 
 describe("nexus-redis restore, before it connects anywhere", () => {
-    const outputs = (() => {
-        const dir = mkdtempSync(path.join(TEMP, "nexus-redis-restore-"));
-        const file = path.join(dir, "outputs.json");
-        writeFileSync(file, JSON.stringify({ environments: fleetOutputs }));
-        return file;
-    })();
+    const outputs = fleetOutputsFile(mkdtempSync(path.join(TEMP, "nexus-redis-restore-")));
 
     async function restore(argv: string[]) {
         const { code, stdout, stderr } = await cli(["restore", ...argv, "--outputs", outputs], {
