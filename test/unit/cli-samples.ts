@@ -3,6 +3,8 @@
  * standard environment (INFO, CONFIG GET, CLIENT LIST as the servers print them) that each
  * test bends into one failure. Not a test file itself (no `.test.ts`).
  */
+import { writeFileSync } from "node:fs";
+import * as path from "node:path";
 import { declaredOperationalSettings, declaredVaultSettings } from "../../cli/fleet/declared";
 import type { EnvironmentObservation } from "../../cli/health/observe";
 import { FakeRedis, type Reply } from "./cli-fake-redis";
@@ -43,6 +45,13 @@ export const user: SecureEnvironmentOutput = {
 };
 
 export const fleetOutputs: EnvironmentsOutput = { contact, kb, user };
+
+/** Writes fleetOutputs as a stack's outputs file (`--outputs`) in `folder`, and returns its path. */
+export function fleetOutputsFile(folder: string): string {
+    const file = path.join(folder, "outputs.json");
+    writeFileSync(file, JSON.stringify({ environments: fleetOutputs }));
+    return file;
+}
 
 /** The passwords of the samples: no rendered report may contain any of them. */
 export const SAMPLE_SECRETS = [

@@ -1,8 +1,9 @@
 /**
  * Sample data for the `--prometheus` tests: what check and backup would have seen, built from
  * INFO captured from Redis 7.0.15 (fixtures/info) and the CLI's sample stack, run through the
- * real diagnosis and the real sample functions. Shared by the metrics tests and the dashboard's
- * test (which takes the metric names that exist from here). Not a test file itself.
+ * real diagnosis and the real sample functions, and `value`, which reads one sample back. Shared
+ * by the metrics tests and the dashboard's test (which takes the metric names that exist from
+ * here). Not a test file itself.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -15,6 +16,7 @@ import type { Sample } from "../../cli/core/prometheus";
 import type { EnvironmentObservation } from "../../cli/health/observe";
 import type { EnvironmentOutput } from "../../cli/fleet/environment";
 import { parseInfo } from "../../cli/redis/replies";
+import { expect } from "vitest";
 import { contact, fleetOutputs, healthySecure, healthyStandard, kb, user } from "./cli-samples";
 
 const FIXTURES = path.join(__dirname, "fixtures/info");
@@ -93,7 +95,20 @@ export function backupResult(environment: string, fields: Partial<BackupResult> 
 export const failedBackup = (environment: string) =>
     backupResult(environment, { status: "failed", snapshot: null, error: "cannot write the backup: ENOTDIR" });
 export const FINISHED = new Date("2026-11-27T09:00:00.000Z");
+/** When backupResult's snapshot was made, in the seconds a sample holds. */
+export const SUCCESS = Date.parse("2026-11-26T17:02:43.351Z") / 1000;
 export const backupReport = (...backups: BackupResult[]): BackupReport => ({ backups, retention: null });
+
+/** The labels of the contact environment's two servers. */
+export const vault = { environment: "contact", role: "vault" };
+export const operational = { environment: "contact", role: "operational" };
+
+/** The value of the one sample of `name` with exactly `labels`; undefined when there is none. */
+export function value(samples: Sample[], name: string, labels: Record<string, string>): number | undefined {
+    const found = samples.filter((s) => s.name === name && JSON.stringify(s.labels) === JSON.stringify(labels));
+    expect(found.length).toBeLessThanOrEqual(1);
+    return found[0]?.value;
+}
 
 /** check's samples of a healthy fleet, and of a fleet with something wrong in every environment. */
 export function checkScenarios(): [string, Sample[]][] {

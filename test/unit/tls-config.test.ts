@@ -1,22 +1,12 @@
 /** The `tls` and `encryptedOverlay` keys, and what TLS makes of each role's Redis settings and config file. */
 import { describe, expect, it } from "vitest";
-import { ConfigError, type RawConfig, parseFleetConfig } from "../../config";
+import { type RawConfig, parseFleetConfig } from "../../config";
 import { TLS_KEY, operationalSettings, renderConfig, settingWords, tlsPaths, vaultSettings } from "../../components/redisServer";
 import { swarmFilePath } from "../../components/swarmSpec";
 import { roleCertNames } from "../../components/roleTls";
-import { devConfig } from "./devConfig";
+import { devConfig, problemsOf } from "./devConfig";
 
 const SWARM: RawConfig = { platform: "swarm", image: `sha256:${"d".repeat(64)}`, swarmNodes: `{"vault":"${"a".repeat(25)}"}` };
-
-function problemsOf(overrides: RawConfig): { key: string; message: string }[] {
-    try {
-        parseFleetConfig({ ...devConfig(), ...overrides });
-    } catch (e) {
-        if (e instanceof ConfigError) return e.problems;
-        throw e;
-    }
-    return [];
-}
 
 describe("tls", () => {
     it.each([

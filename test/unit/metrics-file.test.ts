@@ -1,0 +1,215 @@
+/**
+ * `--prometheus`'s file on disk, from the publish functions and from the command line: written
+ * atomically, the previous backup file kept where a failed run must not erase it, and a file
+ * that cannot be written refused with the run's verdict kept.
+ */
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { buildReport } from "../../cli/health/checkFleet";
+import { publishBackupMetrics } from "../../cli/backup/metrics";
+import { publishCheckMetrics } from "../../cli/check/metrics";
+import { parseSamples, writeAtomically } from "../../cli/core/prometheus";
+import type { CliIo } from "../../cli/core/io";
+import { cli } from "./cliRun";
+import {
+    backupResult,
+    failedBackup as failed,
+    backupReport as report,
+    results,
+    standard,
+    SUCCESS,
+    operational,
+    vault,
+    value,
+} from "./metricsSamples";
+import { stoppedStack } from "./stoppedStack";
+import { contact } from "./cli-samples";
+
+const made: string[] = [];
+afterAll(() => {
+    for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
+function tempDir(): string {
+    const dir = fs.mkdtempSync(path.join(tmpdir(), "nexus-redis-metrics-"));
+    made.push(dir);
+    return dir;
+}
+
+function io(): CliIo & { err: () => string } {
+    let stderr = "";
+    return {
+        stdout: { write: () => true },
+        stderr: { write: (t: string) => (stderr += t) },
+        readStdin: async () => "",
+        run: async () => {
+            throw new Error("no command runs here");
+        },
+        projectDir: tempDir(),
+        env: {},
+        err: () => stderr,
+    };
+}
+
+describe("writing the file", () => {
+    const checkRun = () => {
+        const r = results([["contact", contact, standard()]]);
+        return { results: r, report: buildReport(r) };
+    };
+
+    it("replaces it whole, mode 0644 whatever the umask, and leaves no temporary file", async () => {
+        const dir = tempDir();
+        const file = path.join(dir, "nexus-redis-check.prom");
+        const { results: r, report: rep } = checkRun();
+        const umask = process.umask(0o077);
+        try {
+            expect(await publishCheckMetrics(file, r, rep, io(), 0)).toBe(0);
+            expect(await publishCheckMetrics(file, r, rep, io(), 1)).toBe(1);
+        } finally {
+            process.umask(umask);
+        }
+        expect(fs.statSync(file).mode & 0o777).toBe(0o644);
+        expect(fs.readdirSync(dir)).toEqual(["nexus-redis-check.prom"]);
+        const text = fs.readFileSync(file, "utf8");
+        expect(text.startsWith("# HELP nexus_redis_check_timestamp_seconds ")).toBe(true);
+        expect(parseSamples(text).filter((s) => s.name === "nexus_redis_replication_link_up")).toEqual([
+            { name: "nexus_redis_replication_link_up", labels: operational, value: 1 },
+        ]);
+    });
+
+    it("refuses to replace a file that is not check's, keeping it and the check's verdict, and says why", async () => {
+        const dir = tempDir();
+        const { results: r, report: rep } = checkRun();
+        const cases: [string, string, RegExp][] = [
+            ["someone's.prom", "node_custom_metric 1\n", /it holds no metrics of nexus-redis: not replaced/],
+            [
+                "backup.prom",
+                "# TYPE nexus_redis_backup_last_run_timestamp_seconds gauge\n",
+                /it holds nexus-redis backup's metrics: not replaced/,
+            ],
+        ];
+        for (const [name, content, message] of cases) {
+            const file = path.join(dir, name);
+            fs.writeFileSync(file, content);
+            for (const [verdict, code] of [
+                [0, 2],
+                [1, 1],
+            ]) {
+                const out = io();
+                expect(await publishCheckMetrics(file, r, rep, out, verdict)).toBe(code);
+                expect(out.err()).toMatch(new RegExp(`^nexus-redis: --prometheus ${file.replace(/[.]/g, "\\.")}: `));
+                expect(out.err()).toMatch(message);
+                expect(fs.readFileSync(file, "utf8")).toBe(content);
+            }
+        }
+        expect(fs.readdirSync(dir).sort()).toEqual(["backup.prom", "someone's.prom"]);
+    });
+
+    it("says so, and exits 2 only when the run was healthy, when its folder does not exist", async () => {
+        const file = path.join(tempDir(), "missing", "nexus-redis-check.prom");
+        const { results: r, report: rep } = checkRun();
+        const out = io();
+        expect(await publishCheckMetrics(file, r, rep, out, 0)).toBe(2);
+        expect(out.err()).toMatch(/ENOENT/);
+        expect(await publishCheckMetrics(file, r, rep, io(), 1)).toBe(1);
+    });
+
+    it("leaves no temporary file when the rename fails", () => {
+        const dir = tempDir();
+        const file = path.join(dir, "nexus-redis-check.prom");
+        fs.mkdirSync(file); // a folder in the file's place: the rename fails
+        expect(() => writeAtomically(file, "x 1\n")).toThrow(/EISDIR|ENOTEMPTY|EEXIST/);
+        expect(fs.readdirSync(dir)).toEqual(["nexus-redis-check.prom"]);
+    });
+
+    it("names the problem when the file's place is a folder, keeping the verdict", async () => {
+        const file = path.join(tempDir(), "nexus-redis-check.prom");
+        fs.mkdirSync(file);
+        const { results: r, report: rep } = checkRun();
+        const out = io();
+        expect(await publishCheckMetrics(file, r, rep, out, 0)).toBe(2);
+        expect(out.err()).toMatch(/EISDIR/);
+        expect(await publishCheckMetrics(file, r, rep, io(), 1)).toBe(1);
+    });
+
+    it("for backup, keeps the last success across a failed run, through the file itself", async () => {
+        const file = path.join(tempDir(), "nexus-redis-backup.prom");
+        expect(await publishBackupMetrics(file, report(backupResult("contact")), ["contact"], io(), 0)).toBe(0);
+        expect(await publishBackupMetrics(file, report(failed("contact")), ["contact"], io(), 1)).toBe(1);
+        const samples = parseSamples(fs.readFileSync(file, "utf8"));
+        const labels = { environment: "contact", role: "vault" };
+        expect(value(samples, "nexus_redis_backup_last_run_failed", labels)).toBe(1);
+        expect(value(samples, "nexus_redis_backup_last_success_timestamp_seconds", labels)).toBe(SUCCESS);
+    });
+
+    it("for backup, refuses a previous file it cannot read whole (it would lose the last successes), and check's file", async () => {
+        const dir = tempDir();
+        for (const [name, content, message] of [
+            [
+                "broken.prom",
+                '# TYPE nexus_redis_backup_last_run_timestamp_seconds gauge\nnexus_redis_backup_last_run_failed{environment="contact" 1\n',
+                /its line 2 is not a metric sample: .*: not replaced/,
+            ],
+            ["check.prom", "# TYPE nexus_redis_check_timestamp_seconds gauge\n", /it holds nexus-redis check's metrics: not replaced/],
+        ]) {
+            const file = path.join(dir, name as string);
+            fs.writeFileSync(file, content as string);
+            const out = io();
+            expect(await publishBackupMetrics(file, report(backupResult("contact")), ["contact"], out, 0)).toBe(2);
+            expect(out.err()).toMatch(new RegExp(`^nexus-redis backup: --prometheus ${file.replace(/[.]/g, "\\.")}: `));
+            expect(out.err()).toMatch(message as RegExp);
+            expect(fs.readFileSync(file, "utf8")).toBe(content);
+        }
+    });
+});
+
+describe("--prometheus on the command line", () => {
+    it.each<[string[], RegExp]>([
+        [
+            ["check", "--prometheus", "metrics.txt"],
+            /^nexus-redis: --prometheus needs a file whose name ends in \.prom .*got "metrics\.txt"/,
+        ],
+        [["backup", "--prometheus", "metrics"], /^nexus-redis backup: --prometheus needs a file whose name ends in \.prom/],
+        [["recover", "contact", "--prometheus", "x.prom"], /--prometheus is not an option of recover/],
+    ])("%j is a usage error before anything runs: exit 2", async (argv, message) => {
+        const run = await cli(argv);
+        expect(run.code).toBe(2);
+        expect(run.stderr).toMatch(message);
+        expect(run.stdout).toBe("");
+        expect(run.commands).toEqual([]);
+    });
+
+    it("writes the file beside the table, with check's own exit code", async () => {
+        const file = path.join(tempDir(), "nexus-redis-check.prom");
+        const run = await cli(["check", "--outputs", "-", "--timeout", "1000", "--prometheus", file], { stdin: await stoppedStack() });
+        expect(run.code).toBe(1);
+        expect(run.stdout).toMatch(/^contact\s+standard\s+PROBLEM\s/m);
+        const samples = parseSamples(fs.readFileSync(file, "utf8"));
+        expect(samples.filter((s) => s.name === "nexus_redis_server_up")).toEqual([
+            { name: "nexus_redis_server_up", labels: vault, value: 0 },
+            { name: "nexus_redis_server_up", labels: operational, value: 0 },
+            { name: "nexus_redis_server_up", labels: { environment: "user", role: "vault" }, value: 0 },
+        ]);
+        expect(value(samples, "nexus_redis_writes_refused", { ...vault, reason: "unreachable" })).toBe(1);
+    });
+
+    it("with --json, still one JSON document on stdout", async () => {
+        const file = path.join(tempDir(), "nexus-redis-check.prom");
+        const run = await cli(["check", "--json", "--outputs", "-", "--timeout", "1000", "--prometheus", file], {
+            stdin: await stoppedStack(),
+        });
+        expect(run.code).toBe(1);
+        expect(JSON.parse(run.stdout).summary).toEqual({ ok: 0, fixed: 0, problem: 2 });
+        expect(run.stderr).toBe("");
+        expect(fs.existsSync(file)).toBe(true);
+    });
+
+    it("never hides check's verdict when the file cannot be written: the table, exit 1, and why on stderr", async () => {
+        const file = path.join(tempDir(), "no-such-folder", "nexus-redis-check.prom");
+        const run = await cli(["check", "--outputs", "-", "--timeout", "1000", "--prometheus", file], { stdin: await stoppedStack() });
+        expect(run.code).toBe(1);
+        expect(run.stdout).toMatch(/^user\s+secure\s+PROBLEM\s/m);
+        expect(run.stderr).toMatch(new RegExp(`nexus-redis: --prometheus ${file.replace(/[.]/g, "\\.")}: ENOENT`));
+    });
+});
