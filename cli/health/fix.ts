@@ -65,7 +65,10 @@ export function planFix(env: EnvironmentOutput, observation: EnvironmentObservat
         return { actions: [], notFixed };
     }
 
-    const drift = driftRepairs(env, diagnosis, operational.config);
+    // An operational that may hold the only copy of some data keeps its persistence until that
+    // is settled: turning save points off there would lose that copy at its next restart.
+    const onlyCopy = options.force ? undefined : resyncRisk(observation.vault, operational);
+    const drift = driftRepairs(env, diagnosis, operational.config, onlyCopy);
     const actions = drift.actions;
     notFixed.push(...drift.notFixed);
     const resync = resyncRepairs(env, codes, operational.config, operational.info);
@@ -86,17 +89,26 @@ export function planFix(env: EnvironmentOutput, observation: EnvironmentObservat
     return forced ? { actions, notFixed, forced } : { actions, notFixed };
 }
 
-/** Repairs that keep the operational's data: drifted settings put back, the default user's ACL reset. */
+/** Settings that decide whether the operational's data survives its restart. */
+const PERSISTENCE_SETTINGS = new Set(["save", "appendonly"]);
+
+/**
+ * Repairs that keep the operational's data: drifted settings put back (its persistence only
+ * when it holds no data of its own, `onlyCopy` undefined), the default user's ACL reset.
+ */
 function driftRepairs(
     env: StandardEnvironmentOutput,
     diagnosis: Diagnosis,
     config: Record<string, string>,
+    onlyCopy: string | undefined,
 ): { actions: FixAction[]; notFixed: string[] } {
     const actions: FixAction[] = [];
     const notFixed: string[] = [];
     const declared = declaredOperationalSettings(env.vault.container, declaredTlsPaths(env));
     for (const problem of diagnosis.problems) {
-        if (problem.code === "operational-drift" && problem.setting) {
+        if (problem.code === "operational-drift" && problem.setting && onlyCopy && PERSISTENCE_SETTINGS.has(problem.setting)) {
+            notFixed.push(`${problem.setting} stays as it is: ${onlyCopy}, and its persistence keeps that copy across a restart`);
+        } else if (problem.code === "operational-drift" && problem.setting) {
             const value = declared[problem.setting];
             actions.push({
                 description: `CONFIG SET ${problem.setting} ${JSON.stringify(value)} (was ${JSON.stringify(config[problem.setting] ?? "")})`,
@@ -107,7 +119,12 @@ function driftRepairs(
     }
     // Only the default user: it is what every client without a password gets. The admin
     // user (the one --fix logs in as) and users nobody declared stay for a person.
-    if (diagnosis.problems.some((p) => p.code === "operational-acl-drift" && p.user === "default")) {
+    const defaultDrift = diagnosis.problems.some((p) => p.code === "operational-acl-drift" && p.user === "default");
+    if (defaultDrift && env.operational.adminUser === "default") {
+        notFixed.push(
+            "the default user's ACL stays: the outputs name default as the operational's admin user, the one --fix logs in as, and resetting it would take away the rights the repair runs with (give the operational an admin user of its own, as the program declares)",
+        );
+    } else if (defaultDrift) {
         actions.push({
             description: `ACL SETUSER default reset, then its declared rules: ${operationalDefaultUserRules().join(" ")}`,
             command: ["ACL", "SETUSER", "default", "reset", ...operationalDefaultUserRules()],

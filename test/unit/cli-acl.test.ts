@@ -188,6 +188,18 @@ describe("an operational whose default user was widened", () => {
         ]);
     });
 
+    it("--fix leaves the default user alone when the outputs make it the admin user --fix logs in as", () => {
+        const handWritten = { ...contact, operational: { ...contact.operational, adminUser: "default" } };
+        const o = observation();
+        const plan = planFix(handWritten, o, diagnose(handWritten, o, context), { force: false });
+        expect(plan.actions).toEqual([]);
+        expect(plan.notFixed).toEqual([
+            expect.stringMatching(
+                /^the default user's ACL stays: the outputs name default as the operational's admin user, the one --fix logs in as/,
+            ),
+        ]);
+    });
+
     it("--fix resets the default user to its declared rules, and only it", () => {
         const o = observation();
         o.operational!.acl!.admin = { ...adminUser(), keys: "~app:*" };

@@ -200,6 +200,23 @@ describe("refusing a re-sync that could lose data", () => {
         ]);
     });
 
+    it("keeps the operational's persistence too while it may hold the only copy, and puts it back with --force", () => {
+        const withSavePoints = (o: EnvironmentObservation) => {
+            emptyVault(o);
+            o.operational!.config!.save = "3600 1";
+        };
+        const p = plan(broken(withSavePoints));
+        expect(p.actions).toEqual([]);
+        expect(p.notFixed).toEqual([
+            "save stays as it is: the vault is empty while the operational holds 12 keys: syncing would wipe what may be the only copy, and its persistence keeps that copy across a restart",
+            "REPLICAOF not done: refused, the vault is empty while the operational holds 12 keys: syncing would wipe what may be the only copy (--force overrides)",
+        ]);
+        expect(plan(broken(withSavePoints), true).actions.map((a) => a.command)).toEqual([
+            ["CONFIG", "SET", "save", ""],
+            ["REPLICAOF", "nexus3-contact-vault", "6379"],
+        ]);
+    });
+
     it("proceeds with --force, and records the risk it overrode", () => {
         const p = plan(broken(emptyVault), true);
         expect(p.actions.map((a) => a.command[0])).toEqual(["REPLICAOF"]);
