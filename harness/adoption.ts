@@ -10,6 +10,7 @@ import { performance } from "node:perf_hooks";
 import { type ApplyResult, LiveFleet, RUN_LABEL_KEY, TEST_IMAGE } from "./fleet";
 import { startWatchdog } from "./cleanup";
 import { type Docker, connectDocker } from "./docker";
+import { tarArchive } from "../cli/docker/archive";
 import { createRunNetwork } from "./handBuiltFleet";
 import { FakePulumiStack } from "./pulumiStack";
 import { type PortRange, TEST_PORTS } from "./ports";
@@ -72,4 +73,33 @@ export function adoptionStack(
         outputs: () => ({ environments: fleet.outputs }),
     });
     return { fleet, pulumi, applied };
+}
+
+/**
+ * The test image with a `redis-server` that answers `--version` as the real one does (adopt
+ * reads the image's Redis version with it) and otherwise runs `script`, with the real one at
+ * /usr/local/bin/redis-server.real: a new vault that crashes, or serves and then dies. Tagged
+ * `nexus-redis/redis-test:RUN-NAME` and labelled with the run, for its clean-up.
+ */
+export async function brokenRedisImage(docker: Docker, runId: string, name: string, script: string): Promise<string> {
+    const tag = `nexus-redis/redis-test:${runId}-${name}`;
+    const context = await tarArchive([
+        {
+            path: "Dockerfile",
+            content: `FROM ${TEST_IMAGE} AS real\nFROM ${TEST_IMAGE}\nCOPY --from=real /usr/local/bin/redis-server /usr/local/bin/redis-server.real\nCOPY redis-server /usr/local/bin/redis-server\n`,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+        },
+        {
+            path: "redis-server",
+            content: `#!/bin/sh\nif [ "$1" = --version ]; then exec /usr/local/bin/redis-server.real "$@"; fi\n${script}`,
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+        },
+    ]);
+    const stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, { t: tag, labels: { [RUN_LABEL_KEY]: runId } });
+    await new Promise((resolve, reject) => docker.modem.followProgress(stream, (e: Error | null) => (e ? reject(e) : resolve(undefined))));
+    return tag;
 }

@@ -15,13 +15,12 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tarArchive } from "../../cli/docker/archive";
 import { READYING_LABEL } from "../../cli/adopt/putBack";
 import { LABEL_ENVIRONMENT } from "../../components/containerSpec";
 import { removeRun } from "../../harness/cleanup";
 import { type Docker, isNotFound } from "../../harness/docker";
 import { RUN_LABEL_KEY, TEST_IMAGE, dockerAvailable, parseInfo, waitFor } from "../../harness/fleet";
-import { ADOPT_PORTS, adoptionStack, startAdoptionRun } from "../../harness/adoption";
+import { ADOPT_PORTS, adoptionStack, brokenRedisImage, startAdoptionRun } from "../../harness/adoption";
 import { createRunVolume, handBuiltClient } from "../../harness/handBuilt";
 import { type HandBuiltEnvironment, buildEnvironment, fillEnvironment, waitUntilReplicating } from "../../harness/handBuiltFleet";
 import { freePortOffset } from "../../harness/ports";
@@ -37,31 +36,12 @@ const built = new Map<string, HandBuiltEnvironment>();
 let image: string | undefined;
 const volumes: string[] = [];
 
-/** The test image with a redis-server that serves for 3 s, then is killed (the real one is redis-server.real). */
+/** The test image with a redis-server that serves for 3 s, then is killed (harness/adoption.ts). */
 async function diesAfterServing(): Promise<string> {
-    const tag = `nexus-redis/redis-test:${runId}-dies`;
     const script =
         '/usr/local/bin/redis-server.real "$@" &\npid=$!\ntrap \'kill -TERM $pid; wait $pid; exit 0\' TERM INT\nsleep 3 & wait $!\nkill -9 $pid\necho "this test image killed redis-server after 3 s" >&2\nexit 1\n';
-    const context = await tarArchive([
-        {
-            path: "Dockerfile",
-            content: `FROM ${TEST_IMAGE} AS real\nFROM ${TEST_IMAGE}\nCOPY --from=real /usr/local/bin/redis-server /usr/local/bin/redis-server.real\nCOPY redis-server /usr/local/bin/redis-server\n`,
-            mode: 0o644,
-            uid: 0,
-            gid: 0,
-        },
-        {
-            path: "redis-server",
-            content: `#!/bin/sh\nif [ "$1" = --version ]; then exec /usr/local/bin/redis-server.real "$@"; fi\n${script}`,
-            mode: 0o755,
-            uid: 0,
-            gid: 0,
-        },
-    ]);
-    const stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, { t: tag, labels: { [RUN_LABEL_KEY]: runId } });
-    await new Promise((resolve, reject) => docker.modem.followProgress(stream, (e: Error | null) => (e ? reject(e) : resolve(undefined))));
-    image = tag;
-    return tag;
+    image = await brokenRedisImage(docker, runId, "dies", script);
+    return image;
 }
 
 /** Names of the containers whose name starts with `prefix`. */

@@ -18,12 +18,11 @@ import { rmSync } from "node:fs";
 import * as path from "node:path";
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tarArchive } from "../../cli/docker/archive";
 import { READYING_LABEL } from "../../cli/adopt/putBack";
 import { removeRun } from "../../harness/cleanup";
 import { type Docker, isNotFound } from "../../harness/docker";
 import { RUN_LABEL_KEY, TEST_IMAGE, dockerAvailable, parseInfo, waitFor } from "../../harness/fleet";
-import { ADOPT_PORTS, type AdoptionStack, adoptionStack, startAdoptionRun } from "../../harness/adoption";
+import { ADOPT_PORTS, type AdoptionStack, adoptionStack, brokenRedisImage, startAdoptionRun } from "../../harness/adoption";
 import { createRunVolume, handBuiltClient, startHandBuilt, waitForRedis } from "../../harness/handBuilt";
 import {
     type HandBuiltEnvironment,
@@ -59,27 +58,9 @@ async function build(spec: HandBuiltSpec): Promise<HandBuiltEnvironment> {
     return env;
 }
 
-/** The test image with a `redis-server` that answers `--version` and otherwise runs `script` (the real one is redis-server.real). */
+/** The test image with a `redis-server` that runs `script` (harness/adoption.ts), removed with the run. */
 async function brokenImage(name: string, script: string): Promise<string> {
-    const tag = `nexus-redis/redis-test:${runId}-${name}`;
-    const context = await tarArchive([
-        {
-            path: "Dockerfile",
-            content: `FROM ${TEST_IMAGE} AS real\nFROM ${TEST_IMAGE}\nCOPY --from=real /usr/local/bin/redis-server /usr/local/bin/redis-server.real\nCOPY redis-server /usr/local/bin/redis-server\n`,
-            mode: 0o644,
-            uid: 0,
-            gid: 0,
-        },
-        {
-            path: "redis-server",
-            content: `#!/bin/sh\nif [ "$1" = --version ]; then exec /usr/local/bin/redis-server.real "$@"; fi\n${script}`,
-            mode: 0o755,
-            uid: 0,
-            gid: 0,
-        },
-    ]);
-    const stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, { t: tag, labels: { [RUN_LABEL_KEY]: runId } });
-    await new Promise((resolve, reject) => docker.modem.followProgress(stream, (e: Error | null) => (e ? reject(e) : resolve(undefined))));
+    const tag = await brokenRedisImage(docker, runId, name, script);
     images.push(tag);
     return tag;
 }
