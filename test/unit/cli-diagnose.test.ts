@@ -20,6 +20,10 @@ import {
     vaultInfoText,
     vaultReplicaClients,
     backupStreamingClient,
+    BACKUP_SNAPSHOT_LINE,
+    OPERATIONAL_LINE,
+    rogueBackupUserReplica,
+    rogueReplicaLine,
 } from "./cli-samples";
 
 const context = diagnosisContext(fleetOutputs);
@@ -450,12 +454,20 @@ describe("what a wrong masterauth looks like", () => {
 describe("a backup being taken from a standard vault", () => {
     it("is not taken for the operational's connection when the operational's link address is unknown", () => {
         const o = healthyStandard();
-        o.vault.info = parseInfo(vaultInfoText(2));
+        o.vault.info = parseInfo(vaultInfoText(2, 4242, VAULT_REPLID, [BACKUP_SNAPSHOT_LINE, OPERATIONAL_LINE]));
         o.vault.replicas = [backupStreamingClient(), ...vaultReplicaClients()];
         delete o.operational!.masterLink;
         const d = diagnose(contact, o, context);
         expect(d.problems).toEqual([]);
         expect(d.replication?.user).toBe("replicator");
+    });
+
+    it("does not hide an operational that replicates as the backup user: replication-user, not replica-unseen", () => {
+        const o = healthyStandard();
+        o.vault.replicas = vaultReplicaClients("backup");
+        const d = diagnose(contact, o, context);
+        expect(d.problems.map((p) => p.code)).toEqual(["replication-user"]);
+        expect(d.replication?.user).toBe("backup");
     });
 });
 
@@ -480,14 +492,17 @@ describe("secure environments", () => {
 
     it("does not count a backup being taken (redis-cli --rdb as the backup user) as a replica", () => {
         const o = healthySecure();
-        o.vault.info = parseInfo(vaultInfoText(1));
+        o.vault.info = parseInfo(vaultInfoText(1, 4242, VAULT_REPLID, [BACKUP_SNAPSHOT_LINE]));
         o.vault.replicas = [backupStreamingClient()];
+        expect(diagnose(user, o, context).problems).toEqual([]);
+        // Sent from a file (repl-diskless-sync no), the snapshot is in send_bulk.
+        o.vault.info = parseInfo(vaultInfoText(1, 4242, VAULT_REPLID, [BACKUP_SNAPSHOT_LINE.replace("wait_bgsave", "send_bulk")]));
         expect(diagnose(user, o, context).problems).toEqual([]);
     });
 
     it("still flags a replica attached beside a backup, and says which connection was the backup", () => {
         const o = healthySecure();
-        o.vault.info = parseInfo(vaultInfoText(2));
+        o.vault.info = parseInfo(vaultInfoText(2, 4242, VAULT_REPLID, [OPERATIONAL_LINE, BACKUP_SNAPSHOT_LINE]));
         o.vault.replicas = [...vaultReplicaClients("default"), backupStreamingClient()];
         const d = diagnose(user, o, context);
         expect(d.problems.map((p) => p.code)).toEqual(["secure-has-replicas"]);
@@ -501,6 +516,56 @@ describe("secure environments", () => {
         o.vault.info = parseInfo(vaultInfoText(1));
         o.vault.replicas = [backupStreamingClient("default")];
         expect(diagnose(user, o, context).problems.map((p) => p.code)).toEqual(["secure-has-replicas"]);
+    });
+
+    it("flags a Redis replica that authenticated as the backup user: online, it is no snapshot", () => {
+        const o = healthySecure();
+        o.vault.info = parseInfo(vaultInfoText(1, 4242, VAULT_REPLID, [rogueReplicaLine("online")]));
+        o.vault.replicas = [rogueBackupUserReplica("replconf")];
+        const d = diagnose(user, o, context);
+        expect(d.problems.map((p) => p.code)).toEqual(["secure-has-replicas"]);
+        expect(d.problems[0].message).toMatch(
+            /has 1 replica attached \(connected_slaves:1; 192\.168\.0\.1:58520 as backup; a connection of user backup is a backup only while/,
+        );
+    });
+
+    it("flags such a replica while its first snapshot is sent: a Redis replica sends its listening port, redis-cli --rdb none", () => {
+        const o = healthySecure();
+        o.vault.info = parseInfo(vaultInfoText(1, 4242, VAULT_REPLID, [rogueReplicaLine("wait_bgsave")]));
+        o.vault.replicas = [rogueBackupUserReplica("sync")];
+        expect(diagnose(user, o, context).problems.map((p) => p.code)).toEqual(["secure-has-replicas"]);
+    });
+
+    it("flags a backup user's connection that stays online without a listening port (a SYNC by hand, redis-cli --replica)", () => {
+        const o = healthySecure();
+        o.vault.info = parseInfo(vaultInfoText(1, 4242, VAULT_REPLID, [rogueReplicaLine("online", 0)]));
+        o.vault.replicas = [rogueBackupUserReplica("sync")];
+        expect(diagnose(user, o, context).problems.map((p) => p.code)).toEqual(["secure-has-replicas"]);
+    });
+
+    it("tells a backup from a replica of the backup user on the same host: one replica, the replica named", () => {
+        const o = healthySecure();
+        o.vault.info = parseInfo(vaultInfoText(2, 4242, VAULT_REPLID, [BACKUP_SNAPSHOT_LINE, rogueReplicaLine("online")]));
+        // The replica first, as CLIENT LIST lists it when it connected first.
+        o.vault.replicas = [rogueBackupUserReplica("replconf"), backupStreamingClient()];
+        const d = diagnose(user, o, context);
+        expect(d.problems.map((p) => p.code)).toEqual(["secure-has-replicas"]);
+        expect(d.problems[0].message).toMatch(
+            /has 1 replica attached \(connected_slaves:2, 1 of them a backup by user backup; 192\.168\.0\.1:58520 as backup;/,
+        );
+        // One snapshot line, two connections that could be it: one of them is a replica.
+        o.vault.replicas = [backupStreamingClient(), rogueBackupUserReplica("sync")];
+        o.vault.info = parseInfo(vaultInfoText(2, 4242, VAULT_REPLID, [BACKUP_SNAPSHOT_LINE, rogueReplicaLine("online", 0)]));
+        expect(diagnose(user, o, context).problems[0].message).toMatch(/has 1 replica attached/);
+    });
+
+    it("counts a backup user's connection that INFO does not list as a snapshot being sent, or when INFO is missing", () => {
+        const o = healthySecure();
+        o.vault.info = parseInfo(vaultInfoText(1, 4242, VAULT_REPLID, [BACKUP_SNAPSHOT_LINE.replace("192.168.0.1", "192.168.0.9")]));
+        o.vault.replicas = [backupStreamingClient()];
+        expect(diagnose(user, o, context).problems.map((p) => p.code)).toEqual(["secure-has-replicas"]);
+        o.vault.info = undefined;
+        expect(diagnose(user, o, context).problems.map((p) => p.code)).toContain("secure-has-replicas");
     });
 
     it("checks a secure vault's persistence like a standard one's", () => {
