@@ -568,6 +568,13 @@ describe("secure environments", () => {
         expect(diagnose(user, o, context).problems.map((p) => p.code)).toContain("secure-has-replicas");
     });
 
+    it("matches a backup over IPv6: CLIENT LIST writes [::1]:port, INFO ip=::1 (measured, Redis 7.0.15)", () => {
+        const o = healthySecure();
+        o.vault.info = parseInfo(vaultInfoText(1, 4242, VAULT_REPLID, ["ip=::1,port=0,state=wait_bgsave,offset=0,lag=0"]));
+        o.vault.replicas = [{ ...backupStreamingClient(), addr: "[::1]:53378", laddr: "[::1]:6379" }];
+        expect(diagnose(user, o, context).problems).toEqual([]);
+    });
+
     it("checks a secure vault's persistence like a standard one's", () => {
         const o = healthySecure();
         o.vault.config!.appendonly = "no";
