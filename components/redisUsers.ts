@@ -41,6 +41,13 @@ export function replicationUserRules(passwordSha256: string): string[] {
 /**
  * ACL rules of the vault's backup user: what `redis-cli --rdb` needs (`REPLCONF capa eof`,
  * `REPLCONF rdb-only 1`, `SYNC`) and nothing else; no key can be read or written with it.
+ * They also let a Redis server replicate (`masteruser backup`: PSYNC refused, it retries with
+ * SYNC), which no narrower rule prevents, as a replica needs only SYNC: with `+replconf|rdb-only
+ * +replconf|capa` instead (a first-argument rule Redis 7 deprecates) such a replica is cut off
+ * at its first REPLCONF ACK and full-syncs again, over and over, looking like a backup each
+ * time (measured, Redis 7.0.15); without REPLCONF, redis-cli's snapshot loses rdb-only and the
+ * vault streams writes to it too. So `check` tells a backup from a replica by what the vault
+ * lists (cli/health/diagnose.ts, stayingReplicas), and these rules stay.
  */
 export function backupUserRules(passwordSha256: string): string[] {
     return ["on", `#${passwordSha256}`, "-@all", "+sync", "+replconf"];

@@ -67,25 +67,84 @@ export function diagnoseSecure(env: SecureEnvironmentOutput, vault: VaultObserva
     const problems = vaultProblems(env, vault, containers);
     const reported = infoInt(vault.info, "connected_slaves");
     // While `nexus-redis backup` (redis-cli --rdb) streams a snapshot, the vault counts that
-    // connection as a replica. CLIENT LIST says which user each one authenticated as: the
-    // backup user can only take snapshots, so its connections are not replicas to report.
-    const replicas = vault.replicas && withoutBackups(env, vault.replicas);
+    // connection as a replica: stayingReplicas leaves it out, and only it (see there).
+    const replicas = vault.replicas && stayingReplicas(env, vault.replicas, vault.info);
     const attached = replicas ? replicas.length : reported;
     if (attached !== undefined && attached > 0) {
         const backups = (vault.replicas?.length ?? 0) - attached;
         const who = (replicas ?? []).map((c) => `${c.addr ?? "?"} as ${c.user ?? "?"}`).join(", ");
         const counted = `connected_slaves:${reported ?? "?"}${backups > 0 ? `, ${backups} of them a backup by user ${env.backup.user}` : ""}`;
+        const asBackupUser = (replicas ?? []).some((c) => c.user === env.backup.user)
+            ? `; a connection of user ${env.backup.user} is a backup only while INFO lists it as a snapshot being sent (port=0, state wait_bgsave or send_bulk)`
+            : "";
         problems.push({
             code: "secure-has-replicas",
-            message: `secure environment has ${attached} replica${attached === 1 ? "" : "s"} attached (${counted}${who ? `; ${who}` : ""}): its data must never leave the vault`,
+            message: `secure environment has ${attached} replica${attached === 1 ? "" : "s"} attached (${counted}${who ? `; ${who}` : ""}${asBackupUser}): its data must never leave the vault`,
         });
     }
     return { problems, replication: null, lag: null };
 }
 
-/** A vault's replica connections without those of its backup user (a snapshot being taken, not a replica). */
-export function withoutBackups(env: EnvironmentOutput, replicas: ClientEntry[]): ClientEntry[] {
-    return replicas.filter((c) => c.user !== env.backup.user);
+/** A `slaveN:` line of a master's INFO replication: `ip=172.20.0.3,port=6379,state=online,offset=4242,lag=0`. */
+export interface ReplicaLine {
+    ip: string;
+    /** What the replica sent as `REPLCONF listening-port`; 0 when it sent none. */
+    port: number;
+    /** `wait_bgsave`, `send_bulk` or `online`. */
+    state: string;
+}
+
+/** The `slaveN:` lines of INFO replication, in order. Pure. */
+export function replicaLines(info: Info | undefined): ReplicaLine[] {
+    const lines: ReplicaLine[] = [];
+    for (let n = 0; info?.[`slave${n}`] !== undefined; n++) {
+        const fields = Object.fromEntries(
+            info[`slave${n}`].split(",").map((part) => [part.slice(0, part.indexOf("=")), part.slice(part.indexOf("=") + 1)]),
+        );
+        lines.push({ ip: fields.ip ?? "", port: Number(fields.port ?? "0"), state: fields.state ?? "" });
+    }
+    return lines;
+}
+
+/** The IP address of a CLIENT LIST `addr` (`172.20.0.3:56494`, `[::1]:56494`), as INFO's `ip=` writes it. */
+function addressIp(addr: string | undefined): string | undefined {
+    if (addr === undefined || addr.lastIndexOf(":") < 0) return undefined;
+    const ip = addr.slice(0, addr.lastIndexOf(":"));
+    return ip.startsWith("[") && ip.endsWith("]") ? ip.slice(1, -1) : ip;
+}
+
+/**
+ * A vault's replica connections (CLIENT LIST TYPE replica) less the backups being taken:
+ * whatever user a connection authenticated as, it is a replica that stays unless it is
+ * `redis-cli --rdb` as the backup user. The backup user's ACL (`+sync +replconf`) cannot tell
+ * the two apart: a Redis server made a replica with it (`--masteruser backup`) gets NOPERM on
+ * PSYNC, retries with SYNC (redis/redis src/replication.c, syncWithMaster: "Retrying with
+ * SYNC...") and replicates for as long as it likes. What tells them apart is what redis-cli
+ * --rdb does and a replica does not (redis-cli.c, main: sendCapa, sendRdbOnly, then getRDB):
+ *
+ * - it sends `REPLCONF rdb-only 1`, so the master frees it once the snapshot is sent and
+ *   never puts it `online` (replication.c, replicaPutOnline: SLAVE_STATE_RDB_TRANSMITTED,
+ *   which INFO does not list); CLIENT LIST does not show that flag, INFO's `state=` does;
+ * - it never sends `REPLCONF listening-port`, so INFO lists it with `port=0`; a Redis replica
+ *   sends its port, even when PSYNC is refused (replication.c, syncWithMaster);
+ * - its last command is SYNC (CLIENT LIST `cmd=sync`).
+ *
+ * So a connection of the backup user is a backup in progress when its last command is SYNC
+ * and INFO replication has a line from its IP with port 0 in state wait_bgsave or send_bulk,
+ * each line taken once (INFO and CLIENT LIST come in one batch, which Redis runs back to back).
+ * A replica sending its first snapshot without a listening port (say `redis-cli --replica`)
+ * looks the same until that snapshot is sent: it is counted from then on. Without INFO
+ * nothing can be told apart, and every connection counts. Pure.
+ */
+export function stayingReplicas(env: EnvironmentOutput, replicas: ClientEntry[], info: Info | undefined): ClientEntry[] {
+    const snapshotLines = replicaLines(info).filter((l) => l.port === 0 && (l.state === "wait_bgsave" || l.state === "send_bulk"));
+    return replicas.filter((c) => {
+        if (c.user !== env.backup.user || c.cmd !== "sync") return true;
+        const line = snapshotLines.findIndex((l) => l.ip === addressIp(c.addr));
+        if (line < 0) return true;
+        snapshotLines.splice(line, 1);
+        return false;
+    });
 }
 
 /**
@@ -109,7 +168,7 @@ export function diagnoseStandard(
     if (operational.config) problems.push(...operationalDrift(env, operational.config));
     problems.push(...readerAcl(env, operational));
     if (replication && replication.link === "up" && !wrongMaster && vault.replicas)
-        problems.push(...replicaSide(env, vault.replicas, operational, replication));
+        problems.push(...replicaSide(env, vault, vault.replicas, operational, replication));
     return { problems, replication, lag };
 }
 
@@ -262,11 +321,18 @@ function readerAcl(env: StandardEnvironmentOutput, operational: OperationalObser
 /** The vault's side of an up link: which user the replica's connection authenticated as (written into `replication`). */
 function replicaSide(
     env: StandardEnvironmentOutput,
+    vault: VaultObservation,
     replicas: NonNullable<VaultObservation["replicas"]>,
     operational: OperationalObservation,
     replication: ReplicationState,
 ): Problem[] {
-    const connection = replicaConnection(withoutBackups(env, replicas), operational.masterLink);
+    // Found by its address among every connection, whatever user it authenticated as (the
+    // backup user's included: then it is replication-user, not replica-unseen); only the
+    // guess without an address leaves the backups being taken out.
+    const connection = replicaConnection(
+        operational.masterLink?.laddr ? replicas : stayingReplicas(env, replicas, vault.info),
+        operational.masterLink,
+    );
     if (connection) {
         replication.user = connection.user ?? null;
         if (connection.user !== env.replication.user) {

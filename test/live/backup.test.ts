@@ -24,6 +24,7 @@ import { parseRestoreArgs } from "../../cli/restore/spec";
 import { spawnRunner } from "../../cli/core/runner";
 import { type LiveFleet, RUN_LABEL_KEY, dockerAvailable, missingKeys, startLiveFleet, waitFor } from "../../harness/fleet";
 import { fillDataset, waitForRedis } from "../../harness/handBuilt";
+import { TEST_PORTS, freePorts } from "../../harness/ports";
 import { redisCommand, redisCommands } from "../../harness/resp";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -437,16 +438,15 @@ describe.skipIf(!live)("backup and restore", () => {
 });
 
 describe.skipIf(!live)("check while a backup streams", () => {
-    let child: ChildProcess | undefined;
-    let rogue: ChildProcess | undefined;
+    // Every process a test starts, stopped after them all even when a test fails half-way.
+    const started: ChildProcess[] = [];
     beforeAll(async () => {
         fleet = await startLiveFleet({ environments: ["user"] });
         await waitForRedis(fleet.outputs.user.vault.port, fleet.outputs.user.vault.password, 60_000);
         work = mkdtempSync(path.join(tmpdir(), "nexus-redis-backup-live-"));
     });
     afterAll(async () => {
-        child?.kill();
-        rogue?.kill();
+        for (const program of started) program.kill();
         await fleet?.destroy();
         if (work) rmSync(work, { recursive: true, force: true });
     });
@@ -465,7 +465,7 @@ describe.skipIf(!live)("check while a backup streams", () => {
             env: { ...process.env, REDISCLI_AUTH: out.backup.password },
             stdio: "ignore",
         });
-        child = held;
+        started.push(held);
         await waitFor("the snapshot attached as a replica", async () => {
             const replicas = await fleet.cli("user", "vault", ["CLIENT", "LIST", "TYPE", "replica"]);
             return replicas.includes("user=backup") ? true : undefined;
@@ -478,10 +478,11 @@ describe.skipIf(!live)("check while a backup streams", () => {
         // A snapshot taken with the vault's password is a copy leaving the vault like any replica: reported.
         const rogueFifo = path.join(work, "rogue.rdb");
         execFileSync("mkfifo", [rogueFifo]);
-        rogue = spawn("redis-cli", ["-h", out.vault.host, "-p", String(out.vault.port), "--rdb", rogueFifo], {
+        const rogue = spawn("redis-cli", ["-h", out.vault.host, "-p", String(out.vault.port), "--rdb", rogueFifo], {
             env: { ...process.env, REDISCLI_AUTH: out.vault.password },
             stdio: "ignore",
         });
+        started.push(rogue);
         await waitFor("the second snapshot attached", async () => {
             const replicas = await fleet.cli("user", "vault", ["CLIENT", "LIST", "TYPE", "replica"]);
             return replicas.includes("user=default") ? true : undefined;
@@ -502,5 +503,73 @@ describe.skipIf(!live)("check while a backup streams", () => {
             execFileSync("sh", ["-c", `cat "${file}" > /dev/null`]);
             await done;
         }
+    });
+
+    it("reports a Redis replica that authenticated as the backup user, and not a backup taken beside it", async () => {
+        // The backup user's ACL (+sync +replconf) lets a Redis server replicate: PSYNC is refused,
+        // it retries with SYNC and stays. Its data leaves the secure vault like any replica's.
+        const out = fleet.outputs.user;
+        const [port] = await freePorts(1, TEST_PORTS);
+        const replica = spawn(
+            "redis-server",
+            ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", work],
+            { stdio: "ignore" },
+        );
+        started.push(replica);
+        const local = (args: string[]) => execFileSync("redis-cli", ["-p", String(port), ...args], { encoding: "utf8" }).trim();
+        await waitFor("the replica's Redis answers", async () =>
+            spawnSync("redis-cli", ["-p", String(port), "PING"]).status === 0 ? true : undefined,
+        );
+        // The password by CONFIG SET, not as an argument: it stays out of the process list.
+        local(["CONFIG", "SET", "masteruser", out.backup.user]);
+        local(["CONFIG", "SET", "masterauth", out.backup.password]);
+        local(["REPLICAOF", out.vault.host, String(out.vault.port)]);
+        await fleet.cli("user", "vault", ["SET", "leak", "1"]);
+        await waitFor("the replica holds the vault's writes", async () => (local(["GET", "leak"]) === "1" ? true : undefined), 60_000);
+        await fleet.cli("user", "vault", ["SET", "leak", "2"]);
+        await waitFor("and keeps receiving them", async () => (local(["GET", "leak"]) === "2" ? true : undefined));
+        expect(await fleet.cli("user", "vault", ["CLIENT", "LIST", "TYPE", "replica"])).toMatch(/user=backup/);
+
+        const alone = await cli(["check", "--json"]);
+        expect(alone.code).toBe(1);
+        const problems = JSON.parse(alone.stdout).environments[0].problems;
+        expect(problems.map((p: { code: string }) => p.code)).toEqual(["secure-has-replicas"]);
+        expect(problems[0].message).toMatch(/has 1 replica attached \(connected_slaves:1; [\d.]+:\d+ as backup;/);
+
+        // A backup held while its snapshot is made, beside the replica: the replica alone is counted.
+        await fleet.cli("user", "vault", ["CONFIG", "SET", "rdb-key-save-delay", "100"]);
+        const fifo = path.join(work, "beside.rdb");
+        execFileSync("mkfifo", [fifo]);
+        const held = spawn("redis-cli", ["-h", out.vault.host, "-p", String(out.vault.port), "--user", out.backup.user, "--rdb", fifo], {
+            env: { ...process.env, REDISCLI_AUTH: out.backup.password },
+            stdio: "ignore",
+        });
+        started.push(held);
+        await waitFor("the snapshot attached beside the replica", async () =>
+            (await fleet.cli("user", "vault", ["INFO", "replication"])).includes("connected_slaves:2") ? true : undefined,
+        );
+        const beside = await cli(["check", "--json"]);
+        expect(beside.code).toBe(1);
+        const both = JSON.parse(beside.stdout).environments[0].problems;
+        expect(both.map((p: { code: string }) => p.code)).toEqual(["secure-has-replicas"]);
+        expect(both[0].message).toMatch(
+            /has 1 replica attached \(connected_slaves:2, 1 of them a backup by user backup; [\d.]+:\d+ as backup;/,
+        );
+
+        // The replica gone, the backup still being taken: nothing to report.
+        const stopped = new Promise((resolve) => replica.on("close", resolve));
+        replica.kill();
+        await stopped;
+        await waitFor("the vault lets go of the replica", async () =>
+            (await fleet.cli("user", "vault", ["INFO", "replication"])).includes("connected_slaves:1") ? true : undefined,
+        );
+        const after = await cli(["check", "--json"]);
+        expect(JSON.parse(after.stdout).environments[0].problems).toEqual([]);
+        expect(after.code).toBe(0);
+
+        await fleet.cli("user", "vault", ["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+        const done = new Promise((resolve) => held.on("close", resolve));
+        execFileSync("sh", ["-c", `cat "${fifo}" > /dev/null`]);
+        await done;
     });
 });

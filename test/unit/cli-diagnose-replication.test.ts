@@ -17,6 +17,8 @@ import {
     vaultInfoText,
     vaultReplicaClients,
     backupStreamingClient,
+    BACKUP_SNAPSHOT_LINE,
+    OPERATIONAL_LINE,
 } from "./cli-samples";
 import { broken, codes, context, messages } from "./cliDiagnosis";
 
@@ -42,12 +44,20 @@ describe("what a wrong masterauth looks like", () => {
 describe("a backup being taken from a standard vault", () => {
     it("is not taken for the operational's connection when the operational's link address is unknown", () => {
         const o = healthyStandard();
-        o.vault.info = parseInfo(vaultInfoText(2));
+        o.vault.info = parseInfo(vaultInfoText(2, 4242, VAULT_REPLID, [BACKUP_SNAPSHOT_LINE, OPERATIONAL_LINE]));
         o.vault.replicas = [backupStreamingClient(), ...vaultReplicaClients()];
         delete o.operational!.masterLink;
         const d = diagnose(contact, o, context);
         expect(d.problems).toEqual([]);
         expect(d.replication?.user).toBe("replicator");
+    });
+
+    it("does not hide an operational that replicates as the backup user: replication-user, not replica-unseen", () => {
+        const o = healthyStandard();
+        o.vault.replicas = vaultReplicaClients("backup");
+        const d = diagnose(contact, o, context);
+        expect(d.problems.map((p) => p.code)).toEqual(["replication-user"]);
+        expect(d.replication?.user).toBe("backup");
     });
 });
 

@@ -67,10 +67,25 @@ export const SAMPLE_SECRETS = [
     user.backup.password,
 ];
 
-export const vaultInfoText = (replicas: number, offset = 4242, replid = VAULT_REPLID) => `# Replication\r
+/** INFO replication's line of the operational (a Redis replica: its listening port, online). */
+export const OPERATIONAL_LINE = "ip=172.20.0.3,port=6379,state=online,offset=4242,lag=0";
+
+/**
+ * INFO replication's line of `redis-cli --rdb` while its snapshot is made (measured on Redis
+ * 7.0.15; the address is backupStreamingClient's): no listening port, never online.
+ */
+export const BACKUP_SNAPSHOT_LINE = "ip=192.168.0.1,port=0,state=wait_bgsave,offset=0,lag=0";
+
+/** A vault's INFO; `lines` are its `slaveN:` lines (by default the operational's, when it has replicas). */
+export const vaultInfoText = (
+    replicas: number,
+    offset = 4242,
+    replid = VAULT_REPLID,
+    lines: string[] = replicas > 0 ? [OPERATIONAL_LINE] : [],
+) => `# Replication\r
 role:master\r
 connected_slaves:${replicas}\r
-${replicas > 0 ? "slave0:ip=172.20.0.3,port=6379,state=online,offset=4242,lag=0\r\n" : ""}master_failover_state:no-failover\r
+${lines.map((line, n) => `slave${n}:${line}\r\n`).join("")}master_failover_state:no-failover\r
 master_replid:${replid}\r
 master_replid2:${NO_ID}\r
 master_repl_offset:${offset}\r
@@ -142,6 +157,21 @@ export const backupStreamingClient = (user = "backup") =>
     parseClientList(
         `id=5 addr=192.168.0.1:58506 laddr=192.168.0.2:6379 fd=10 name= age=2 idle=2 flags=S db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=20474 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=22272 events=rw cmd=sync user=${user} redir=-1 resp=2\n`,
     )[0];
+
+/**
+ * A Redis server made a replica of a vault with the backup user's password (`--masteruser
+ * backup`): PSYNC refused, it replicates through SYNC. Measured on Redis 7.0.15: during its
+ * first snapshot `cmd=sync` and INFO `port=<its port>,state=wait_bgsave`; once loaded `cmd=replconf`
+ * (the one ACK it sends) and `state=online`, then no more ACKs (a SYNC replica sends none).
+ * From the same address as backupStreamingClient, as two clients of one host are.
+ */
+export const rogueBackupUserReplica = (cmd: "sync" | "replconf" = "replconf") =>
+    parseClientList(
+        `id=9 addr=192.168.0.1:58520 laddr=192.168.0.2:6379 fd=11 name= age=25 idle=2 flags=S db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=20474 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=1 omem=20504 tot-mem=42776 events=r cmd=${cmd} user=backup redir=-1 resp=2\n`,
+    )[0];
+
+export const rogueReplicaLine = (state: "wait_bgsave" | "online" = "online", port = 16391) =>
+    `ip=192.168.0.1,port=${port},state=${state},offset=0,lag=${state === "online" ? 2 : 0}`;
 
 export const operationalMasterLink = () =>
     parseClientList(
