@@ -120,6 +120,12 @@ export function parseRestoreArgs(argv: string[], env: Readonly<Record<string, st
             throw new UsageError("--from restic:... needs the repository's password: set RESTIC_PASSWORD_FILE", "restore");
     } else if (values["restic-repo"] !== undefined) {
         throw new UsageError("--restic-repo only applies to --from restic:SNAPSHOT", "restore");
+    } else if (values.from.endsWith(".json")) {
+        // backup writes X.rdb and its manifest X.json: the manifest is found from the snapshot, not the other way.
+        throw new UsageError(
+            `--from ${values.from} is a manifest: --from takes the snapshot, the .rdb beside it (--from ${values.from.slice(0, -5)}.rdb); its manifest is found from it`,
+            "restore",
+        );
     }
     const timeoutMs = parseMs("--timeout", values.timeout, DEFAULT_RESTORE_TIMEOUT_MS, "restore");
     return {
