@@ -65,7 +65,9 @@ export async function verifyRestore(
         new Error(
             `the vault holds the snapshot and is ${verification.equal ? "verified" : "NOT verified"} (${verification.compared}), ` +
                 `but the operational ${env.operational.container} is ${state}, so it has not re-synced from it: ` +
-                `start it (docker ${state === "paused" ? "unpause" : "start"} ${env.operational.container}), then run nexus-redis check; it re-syncs from the vault by itself`,
+                (state === OPERATIONAL_GONE
+                    ? "create it again (pulumi up), then run nexus-redis check; it syncs from the vault by itself"
+                    : `start it (docker ${state === "paused" ? "unpause" : "start"} ${env.operational.container}), then run nexus-redis check; it re-syncs from the vault by itself`),
         );
     await waitForResync(env, deps.docker, remaining, stopped);
     report.measurements.operationalSyncMs = Math.round(performance.now() - readyAt);
@@ -226,6 +228,9 @@ async function operationalCaughtUp(
     }
 }
 
+/** The operational's state when the engine no longer has its container (removed): `pulumi up` makes it again. */
+const OPERATIONAL_GONE = "gone (the engine has no such container)";
+
 /**
  * Whether the operational's container is not running (exited, dead, paused: it cannot re-sync
  * until someone starts it), asked of the engine at most once a second: waiting on for the whole
@@ -239,7 +244,7 @@ function operationalWatch(env: StandardEnvironmentOutput, docker: Docker): () =>
         try {
             return operationalNotRunning((await docker.getContainer(env.operational.container).inspect()).State);
         } catch (e) {
-            if (isNotFound(e)) return "gone (no such container)";
+            if (isNotFound(e)) return OPERATIONAL_GONE;
             return undefined; // The engine did not answer this time: ask again, as for Redis.
         }
     };
