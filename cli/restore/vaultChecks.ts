@@ -65,7 +65,7 @@ export function identityRefusal(container: string, endpoint: string, overPort: R
     const port = "runId" in overPort ? `run_id ${overPort.runId}` : `no answer with the vault's password (${overPort.error})`;
     const within = "runId" in inside ? `run_id ${inside.runId}` : `no answer with the vault's password (${inside.error})`;
     return (
-        `${NOTHING_CHANGED}: the vault's host:port ${endpoint} and its container ${container} are not the same Redis server ` +
+        `${NOTHING_CHANGED}: the vault's host:port ${endpoint} and its container ${container} ${"runId" in overPort && "runId" in inside ? "are not" : "could not be proven to be"} the same Redis server ` +
         `(${endpoint}: ${port}; inside ${container}: ${within}). Restore would stop one and verify through the other, ` +
         "putting the snapshot into the wrong environment's vault: correct the outputs (vault.container and vault.port), then run restore again"
     );

@@ -64,9 +64,9 @@ describe("whether host:port and the container are the same server", () => {
     });
 
     it("refuses when either side does not answer to the vault's password", () => {
-        expect(identityRefusal("web-vault", "127.0.0.1:6390", { runId: "aaa" }, { error: "AUTH failed: WRONGPASS" })).toContain(
-            "inside web-vault: no answer with the vault's password (AUTH failed: WRONGPASS)",
-        );
+        const wrongPassword = identityRefusal("web-vault", "127.0.0.1:6390", { runId: "aaa" }, { error: "AUTH failed: WRONGPASS" });
+        expect(wrongPassword).toContain("127.0.0.1:6390 and its container web-vault could not be proven to be the same Redis server");
+        expect(wrongPassword).toContain("inside web-vault: no answer with the vault's password (AUTH failed: WRONGPASS)");
         expect(identityRefusal("web-vault", "127.0.0.1:6390", { error: "ECONNREFUSED" }, { runId: "aaa" })).toContain(
             "127.0.0.1:6390: no answer with the vault's password (ECONNREFUSED)",
         );
