@@ -35,6 +35,7 @@ import { vaultDatabases, verifySnapshot } from "./verifySnapshot";
 import { type StateRead, serverState, vaultState, operationalState, publicState } from "./serverState";
 import { replaceVaultData } from "./swap";
 import { cleanUpAfterKilledRestore } from "./leftovers";
+import { checkVaultContainer, checkVaultServer } from "./vaultChecks";
 
 /**
  * restore stops and restarts a vault's container and swaps its files: a Swarm service's task
@@ -70,9 +71,17 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
         }
         local = await fetchSnapshot(options, deps, remaining);
         if (!local.manifest && !options.withoutManifest) throw new Refusal(noManifestRefusal(options.from));
-        // 0. What a restore that was killed left (its helper, a staged file; a vault it stopped).
+        // 0. The vault, proven before anything changes: its container not paused and started
+        // through the program's start script; the server behind host:port the one in that
+        // container (a stopped one publishes that port), on AOF. Else refused.
         let vault = await inspectVault(deps.docker, env);
-        if (await cleanUpAfterKilledRestore(env, vault, deps, remaining, report)) vault = await inspectVault(deps.docker, env);
+        await checkVaultContainer(deps.docker, vault);
+        await checkVaultServer(deps.docker, env, vault, remaining());
+        // What a restore that was killed left (its helper, a staged file; a vault it stopped).
+        if (await cleanUpAfterKilledRestore(env, vault, deps, remaining, report)) {
+            vault = await inspectVault(deps.docker, env);
+            await checkVaultServer(deps.docker, env, vault, remaining());
+        }
         // 1. The snapshot, verified before anything is touched, in a scratch server with the vault's databases.
         const databases = await vaultDatabases(deps.docker, vault, env.vault.password, remaining());
         const content = await verifySnapshot(local, vault, databases, options, deps, remaining, report);

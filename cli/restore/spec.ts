@@ -85,9 +85,10 @@ killed one left (its helper container, a staged snapshot) and, if that one had s
 vault, starts it again; it says what it found.`,
         width: 21,
         exits: `  0  the vault holds the snapshot and every digest agrees (or it held it already)
-  1  refused (the snapshot is corrupt or has no manifest, or the vault holds other data and no
-     --force; nothing was changed), or the restore or its verification failed (the report says
-     where things are)
+  1  refused (the snapshot is corrupt or has no manifest, the vault holds other data and no
+     --force, or the vault is paused, not started by the program's start script, not the server
+     at its port, or without AOF; nothing was changed), or the restore or its verification
+     failed, or the operational did not re-sync (the report says where things are)
   2  usage or configuration error (bad option, unknown environment, unreadable file, a
      snapshot of another environment, no Docker engine or restic)
   3  internal error: a bug in nexus-redis (the stack trace is on stderr)`,
@@ -120,6 +121,12 @@ export function parseRestoreArgs(argv: string[], env: Readonly<Record<string, st
             throw new UsageError("--from restic:... needs the repository's password: set RESTIC_PASSWORD_FILE", "restore");
     } else if (values["restic-repo"] !== undefined) {
         throw new UsageError("--restic-repo only applies to --from restic:SNAPSHOT", "restore");
+    } else if (values.from.endsWith(".json")) {
+        // backup writes X.rdb and its manifest X.json: the manifest is found from the snapshot, not the other way.
+        throw new UsageError(
+            `--from ${values.from} is a manifest: --from takes the snapshot, the .rdb beside it (--from ${values.from.slice(0, -5)}.rdb); its manifest is found from it`,
+            "restore",
+        );
     }
     const timeoutMs = parseMs("--timeout", values.timeout, DEFAULT_RESTORE_TIMEOUT_MS, "restore");
     return {

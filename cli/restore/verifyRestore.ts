@@ -10,7 +10,7 @@ import type { SnapshotContent } from "../snapshot/manifest";
 import { lastLine } from "../snapshot/restic";
 import type { VaultContainer } from "../snapshot/vaultContainer";
 import { loadInScratch } from "../snapshot/verify";
-import { type Docker, exec } from "../docker/client";
+import { type Docker, exec, isNotFound } from "../docker/client";
 import type { EnvironmentOutput, StandardEnvironmentOutput } from "../fleet/environment";
 import { parseInfo } from "../redis/replies";
 import { seconds } from "../core/format";
@@ -22,6 +22,7 @@ import { tempFolderPrefix } from "./source";
 import { contentOf, type ReadContent } from "./serverState";
 import { WritePause, withVault, operationalReplication, timeLeft } from "./vaultSession";
 import { hangsAt, hangForTest } from "./testHooks";
+import { operationalNotRunning } from "./vaultChecks";
 
 /** Runs `body` on the vault while its writes are paused, the pause ended however `body` ends. */
 type Paused = <T>(body: (session: RedisSession) => Promise<T>) => Promise<T>;
@@ -58,9 +59,19 @@ export async function verifyRestore(
     const { restored, verification } = await vaultAgainstSnapshot(env, vault, snapshot, startedSave, paused, deps, remaining, report);
     if (env.kind !== "standard") return verification;
 
-    await waitForResync(env, remaining);
+    // Should the operational turn out not to be running, the vault's half stays in the report.
+    report.verification = verification;
+    const stopped = (state: string) =>
+        new Error(
+            `the vault holds the snapshot and is ${verification.equal ? "verified" : "NOT verified"} (${verification.compared}), ` +
+                `but the operational ${env.operational.container} is ${state}, so it has not re-synced from it: ` +
+                (state === OPERATIONAL_GONE
+                    ? "create it again (pulumi up), then run nexus-redis check; it syncs from the vault by itself"
+                    : `start it (docker ${state === "paused" ? "unpause" : "start"} ${env.operational.container}), then run nexus-redis check; it re-syncs from the vault by itself`),
+        );
+    await waitForResync(env, deps.docker, remaining, stopped);
     report.measurements.operationalSyncMs = Math.round(performance.now() - readyAt);
-    const [atVault, atOperational] = await operationalAgainstVault(env, vault, restored, paused, deps, remaining);
+    const [atVault, atOperational] = await operationalAgainstVault(env, vault, restored, paused, deps, remaining, stopped);
     verification.operational = atOperational.digest;
     if (atOperational.digest !== atVault.digest) {
         verification.equal = false;
@@ -122,7 +133,13 @@ async function vaultAgainstSnapshot(
  * vault's id is read each time: Redis gives a master a new one when its first replica
  * attaches after a start (it creates its backlog then).
  */
-async function waitForResync(env: EnvironmentOutput, remaining: () => number): Promise<void> {
+async function waitForResync(
+    env: StandardEnvironmentOutput,
+    docker: Docker,
+    remaining: () => number,
+    stopped: (state: string) => Error,
+): Promise<void> {
+    const notRunning = operationalWatch(env, docker);
     for (;;) {
         const [master, replica] = await Promise.all([
             withVault(env, Math.min(timeLeft(remaining), 2_000), (s) => s.call("INFO", "replication"))
@@ -135,6 +152,8 @@ async function waitForResync(env: EnvironmentOutput, remaining: () => number): P
             replica.master_sync_in_progress === "0" &&
             replica.master_replid === master?.master_replid;
         if (synced) return;
+        const state = await notRunning();
+        if (state) throw stopped(state);
         if (timeLeft(remaining) < 500) {
             throw new Error(
                 `the operational did not re-sync from the restored vault in time: ${replica ? `link ${replica.master_link_status}, following history ${short(replica.master_replid)}, the vault's is ${short(master?.master_replid)}` : "it does not answer"}`,
@@ -152,7 +171,9 @@ async function operationalAgainstVault(
     paused: Paused,
     deps: RestoreDeps,
     remaining: () => number,
+    stopped: (state: string) => Error,
 ): Promise<[ReadContent, ReadContent]> {
+    const caughtUp = (offset: number) => operationalCaughtUp(env, offset, remaining, operationalWatch(env, deps.docker), stopped);
     // First without pausing the vault: when no write reaches the vault while the operational,
     // caught up, takes its digest (Redis counts every change, an expiry's too, until a save),
     // both hold what the vault's first digest covered.
@@ -163,7 +184,7 @@ async function operationalAgainstVault(
         };
         const before = await mark();
         if (before.mark !== restored.writeMark) return undefined;
-        await operationalCaughtUp(env, before.offset, remaining);
+        await caughtUp(before.offset);
         const operational = await contentOf(
             deps.docker,
             env.operational.container,
@@ -177,7 +198,7 @@ async function operationalAgainstVault(
     return paused(async (session) => {
         const offset = Number(parseInfo(String(await session.call("INFO", "replication"))).master_repl_offset);
         // Paused: the vault sends nothing more; the operational has everything once its offset is there.
-        await operationalCaughtUp(env, offset, remaining);
+        await caughtUp(offset);
         // No write since the first digest (Redis counts every change until a save): the vault's
         // digest is still that one, and DEBUG DIGEST, which blocks the vault, need not run again.
         const saves = parseInfo(String(await session.call("INFO", "persistence")));
@@ -190,13 +211,43 @@ async function operationalAgainstVault(
 }
 
 /** Waits until the operational has received the vault's replication stream up to `offset`. */
-async function operationalCaughtUp(env: EnvironmentOutput, offset: number, remaining: () => number): Promise<void> {
+async function operationalCaughtUp(
+    env: EnvironmentOutput,
+    offset: number,
+    remaining: () => number,
+    notRunning: () => Promise<string | undefined>,
+    stopped: (state: string) => Error,
+): Promise<void> {
     for (;;) {
         remaining();
         const replica = await operationalReplication(env);
         if (Number(replica?.slave_repl_offset ?? -1) >= offset) return;
+        const state = await notRunning();
+        if (state) throw stopped(state);
         await new Promise((resolve) => setTimeout(resolve, 20));
     }
+}
+
+/** The operational's state when the engine no longer has its container (removed): `pulumi up` makes it again. */
+const OPERATIONAL_GONE = "gone (the engine has no such container)";
+
+/**
+ * Whether the operational's container is not running (exited, dead, paused: it cannot re-sync
+ * until someone starts it), asked of the engine at most once a second: waiting on for the whole
+ * --timeout would only end in a failure that hides that the vault was restored.
+ */
+function operationalWatch(env: StandardEnvironmentOutput, docker: Docker): () => Promise<string | undefined> {
+    let last = 0;
+    return async () => {
+        if (performance.now() - last < 1_000) return undefined;
+        last = performance.now();
+        try {
+            return operationalNotRunning((await docker.getContainer(env.operational.container).inspect()).State);
+        } catch (e) {
+            if (isNotFound(e)) return OPERATIONAL_GONE;
+            return undefined; // The engine did not answer this time: ask again, as for Redis.
+        }
+    };
 }
 
 /**

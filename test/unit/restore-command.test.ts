@@ -62,6 +62,12 @@ describe("restore's arguments", () => {
             /--restic-repo only applies to --from restic/,
         ],
         ["an option of backup", ["contact", "--from", "x.rdb", "--to", "/b"], {}, /Unknown option '--to'/],
+        [
+            "a manifest given for the snapshot, saying to give the .rdb",
+            ["contact", "--from", "/b/contact/20260126T030000.000Z.json"],
+            {},
+            /--from \/b\/contact\/20260126T030000\.000Z\.json is a manifest: --from takes the snapshot, the \.rdb beside it \(--from \/b\/contact\/20260126T030000\.000Z\.rdb\)/,
+        ],
     ])("refuses %s", (_what, argv, env, message) => {
         expect(() => parseRestoreArgs(argv, env)).toThrow(message);
     });

@@ -1,0 +1,112 @@
+/**
+ * What restore proves about the vault before it changes anything: not paused, started through
+ * the program's start script, the same server behind host:port as inside the container, on
+ * AOF; and when it stops waiting for an operational that is not running.
+ */
+import { describe, expect, it } from "vitest";
+import { vaultCommand } from "../../components/redisServer";
+import {
+    appendonlyRefusal,
+    identityRefusal,
+    operationalNotRunning,
+    pausedRefusal,
+    startScriptRefusal,
+    startsThroughStartScript,
+    stoppedIdentityRefusal,
+} from "../../cli/restore/vaultChecks";
+
+describe("whether a vault starts through the program's start script", () => {
+    // As `docker inspect` shows the program's vault on each image the tests build
+    // (scripts/build-test-image.sh): the command is the program's, the entrypoint the image's.
+    describe.each<[string, string[] | null]>([
+        ["the official layout (7, 7-notmp, 7-noflock)", ["docker-entrypoint.sh"]],
+        ["an image without an entrypoint (7-noentrypoint, 7-nouser)", null],
+        ["an image with an empty entrypoint", []],
+    ])("%s", (_image, entrypoint) => {
+        it("recognises the program's vault command", () => {
+            expect(startsThroughStartScript(entrypoint, vaultCommand())).toBe(true);
+        });
+        it("refuses a plain redis-server with AOF on, which would start empty beside the snapshot", () => {
+            expect(startsThroughStartScript(entrypoint, ["redis-server", "--appendonly", "yes", "--requirepass", "x"])).toBe(false);
+        });
+    });
+
+    it("refuses the start script run for the operational role", () => {
+        expect(
+            startsThroughStartScript(
+                ["docker-entrypoint.sh"],
+                ["sh", "/etc/nexus-redis/start-redis.sh", "operational", "/etc/nexus-redis/operational.conf"],
+            ),
+        ).toBe(false);
+    });
+
+    it("says what the command is, why it matters, and to adopt the vault first", () => {
+        const message = startScriptRefusal("kb-vault", ["docker-entrypoint.sh"], ["redis-server", "--appendonly", "yes"]);
+        expect(message).toMatch(/^refused, nothing was changed: kb-vault does not start through the program's start script/);
+        expect(message).toContain('its command is "docker-entrypoint.sh redis-server --appendonly yes"');
+        expect(message).toContain("come back EMPTY");
+        expect(message).toContain("adopt this one first (docs/adopt.md)");
+    });
+});
+
+describe("whether host:port and the container are the same server", () => {
+    it("goes ahead when both give the same run_id", () => {
+        expect(identityRefusal("kb-vault", "127.0.0.1:6390", { runId: "abc" }, { runId: "abc" })).toBeUndefined();
+    });
+
+    it("refuses different run_ids, naming the container, the endpoint and both", () => {
+        const message = identityRefusal("web-vault", "127.0.0.1:6390", { runId: "aaa111" }, { runId: "bbb222" });
+        expect(message).toMatch(
+            /^refused, nothing was changed: the vault's host:port 127\.0\.0\.1:6390 and its container web-vault are not the same Redis server/,
+        );
+        expect(message).toContain("127.0.0.1:6390: run_id aaa111; inside web-vault: run_id bbb222");
+        expect(message).toContain("correct the outputs (vault.container and vault.port)");
+    });
+
+    it("refuses when either side does not answer to the vault's password", () => {
+        const wrongPassword = identityRefusal("web-vault", "127.0.0.1:6390", { runId: "aaa" }, { error: "AUTH failed: WRONGPASS" });
+        expect(wrongPassword).toContain("127.0.0.1:6390 and its container web-vault could not be proven to be the same Redis server");
+        expect(wrongPassword).toContain("inside web-vault: no answer with the vault's password (AUTH failed: WRONGPASS)");
+        expect(identityRefusal("web-vault", "127.0.0.1:6390", { error: "ECONNREFUSED" }, { runId: "aaa" })).toContain(
+            "127.0.0.1:6390: no answer with the vault's password (ECONNREFUSED)",
+        );
+    });
+
+    it("takes a stopped container for the vault only when it publishes the vault's port", () => {
+        expect(stoppedIdentityRefusal("kb-vault", 6390, { "6379/tcp": [{ HostIp: "127.0.0.1", HostPort: "6390" }] })).toBeUndefined();
+        expect(stoppedIdentityRefusal("web-vault", 6390, { "6379/tcp": [{ HostIp: "127.0.0.1", HostPort: "6380" }] })).toMatch(
+            /web-vault is stopped and does not publish the vault's port 6390 \(it publishes 6380\)/,
+        );
+        expect(stoppedIdentityRefusal("web-vault", 6390, {})).toContain("(it publishes none)");
+    });
+});
+
+describe("the vault's persistence", () => {
+    it("goes ahead on AOF", () => {
+        expect(appendonlyRefusal("kb-vault", "yes")).toBeUndefined();
+    });
+    it("refuses a vault without AOF: what it would keep aside is its last save, not what it holds", () => {
+        expect(appendonlyRefusal("kb-vault", "no")).toMatch(/^refused, nothing was changed: kb-vault runs with appendonly no/);
+    });
+});
+
+describe("a paused vault", () => {
+    it("is refused up front, saying how to unpause it", () => {
+        expect(pausedRefusal("kb-vault")).toBe(
+            "refused, nothing was changed: the vault container is paused: docker unpause kb-vault, then run restore again",
+        );
+    });
+});
+
+describe("when restore stops waiting for the operational", () => {
+    it.each<[string, Parameters<typeof operationalNotRunning>[0], string | undefined]>([
+        ["running", { Status: "running", Running: true }, undefined],
+        ["restarting (it may come up)", { Status: "restarting", Running: false, Restarting: true }, undefined],
+        ["exited", { Status: "exited", Running: false }, "exited"],
+        ["dead", { Status: "dead", Running: false }, "dead"],
+        ["created, never started", { Status: "created", Running: false }, "created"],
+        ["paused (Docker says running too)", { Status: "paused", Running: true, Paused: true }, "paused"],
+    ])("%s", (_what, state, expected) => {
+        expect(operationalNotRunning(state)).toBe(expected);
+    });
+});
