@@ -35,6 +35,7 @@ import { vaultDatabases, verifySnapshot } from "./verifySnapshot";
 import { type StateRead, serverState, vaultState, operationalState, publicState } from "./serverState";
 import { replaceVaultData } from "./swap";
 import { cleanUpAfterKilledRestore } from "./leftovers";
+import { lockName, takeRestoreLock } from "./lock";
 import { checkVaultContainer, checkVaultServer } from "./vaultChecks";
 
 /**
@@ -64,6 +65,7 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
     };
     const report = emptyReport(options);
     let local: LocalSnapshot | undefined;
+    let release: (() => Promise<void>) | undefined;
     try {
         for (const folder of removeAbandonedTempFolders()) {
             report.leftovers.push(`removed ${folder}, a snapshot a killed restore had copied out`);
@@ -77,6 +79,12 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
         let vault = await inspectVault(deps.docker, env);
         await checkVaultContainer(deps.docker, vault);
         await checkVaultServer(deps.docker, env, vault, remaining());
+        // One restore of this vault at a time, from here on: what follows takes what it finds
+        // (a helper, a staged file) for a killed restore's.
+        release = await takeRestoreLock(deps.docker, vault, options.environment, (text) => {
+            report.leftovers.push(text);
+            deps.log(`${options.environment}: ${text}`);
+        });
         // What a restore that was killed left (its helper, a staged file; a vault it stopped).
         if (await cleanUpAfterKilledRestore(env, vault, deps, remaining, report)) {
             vault = await inspectVault(deps.docker, env);
@@ -114,6 +122,11 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
         deps.log(`${options.environment}: ${report.status.toUpperCase()}: ${report.error}`);
     } finally {
         local?.cleanup();
+        await release?.().catch((e: Error) =>
+            deps.log(
+                `${options.environment}: the restore lock could not be removed (${e.message}): \`docker rm ${lockName(env.vault.container)}\``,
+            ),
+        );
         report.measurements.durationMs = Math.round(performance.now() - started);
     }
     return report;

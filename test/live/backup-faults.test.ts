@@ -342,8 +342,11 @@ describe.skipIf(!live)("backup and restore when things go wrong", () => {
             expect(reply).toBe("OK");
             expect(ms).toBeLessThan(2_000);
             await redisCommand(port(), ["DEL", "during-the-leftovers"], { password: password() });
-            // What the killed run left: its helper, and the snapshot half staged in the vault's volume.
-            expect(await temporaries()).toEqual([expect.stringMatching(new RegExp(`^${vaultName()}-restore-[0-9a-f]{6} \\(created\\)$`))]);
+            // What the killed run left: its helper and its lock, and the snapshot half staged in the vault's volume.
+            expect((await temporaries()).sort()).toEqual([
+                expect.stringMatching(new RegExp(`^${vaultName()}-restore-[0-9a-f]{6} \\(created\\)$`)),
+                `${vaultName()}-restore-lock (created)`,
+            ]);
             const staged = await inVault(`stat -c %s /data/${STAGING_FILE}`);
             expect(staged.exitCode).toBe(0);
             expect(Number(staged.stdout.trim())).toBeLessThan(snapshot.bytes);
@@ -359,6 +362,9 @@ describe.skipIf(!live)("backup and restore when things go wrong", () => {
             expect(again.report.status).toBe("restored");
             expect(again.report.leftovers.join("\n")).toMatch(/was killed before its swap .* its helper and staged snapshot are removed/);
             expect(again.report.leftovers).toContain(`removed ${copied}, a snapshot a killed restore had copied out`);
+            expect(again.report.leftovers).toContainEqual(
+                expect.stringMatching(new RegExp(`^removed ${vaultName()}-restore-lock, the lock of a restore that was killed \\(`)),
+            );
             expect(existsSync(copied)).toBe(false);
             expect(await temporaries()).toEqual([]);
             expect((await inVault(`test -e /data/${STAGING_FILE}`)).exitCode).not.toBe(0);

@@ -2,10 +2,12 @@
  * `nexus-redis restore` on vaults it must not touch, each refused before anything changes (no
  * write pause, no CONFIG SET, no stop): outputs whose vault.container is another environment's
  * vault, a vault the program does not run (a plain `redis-server --appendonly yes`, which would
- * start empty beside the snapshot), a vault without AOF, a paused vault. And a restore whose
+ * start empty beside the snapshot), a vault without AOF, a paused vault, a vault another restore
+ * holds the lock of (and the lock a killed one left, taken over). And a restore whose
  * operational is stopped: it says the vault is restored and verified, and what to do, without
  * waiting out its --timeout.
  */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -13,6 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CliIo } from "../../cli/core/io";
 import { spawnRunner } from "../../cli/core/runner";
 import { main } from "../../cli/main";
+import { ownerTag } from "../../cli/core/owner";
+import { lockName } from "../../cli/restore/lock";
+import { LABEL_OWNER } from "../../cli/snapshot/vaultContainer";
 import { type LiveFleet, RUN_LABEL_KEY, TEST_IMAGE, dockerAvailable, startLiveFleet, waitFor } from "../../harness/fleet";
 import { fillDataset, waitForRedis } from "../../harness/handBuilt";
 import { exec } from "../../harness/docker";
@@ -172,6 +177,40 @@ describe.skipIf(!live)("restore's refusals of a vault it must not touch", () => 
         } finally {
             await vault.unpause();
         }
+    });
+
+    it("refuses while another restore holds the vault's lock, and takes over the lock a killed restore left", async () => {
+        const lock = lockName(fleet.containerName("kb", "vault"));
+        const makeLock = (owner: string) =>
+            fleet.docker.createContainer({
+                name: lock,
+                Image: TEST_IMAGE,
+                Entrypoint: ["true"],
+                Labels: { [RUN_LABEL_KEY]: fleet.runId, [LABEL_OWNER]: owner },
+            });
+        const held = await makeLock(ownerTag());
+        try {
+            const before = await untouched("kb");
+            const { code, document } = await restoreJson(["kb", "--from", snapshot.file, "--force"]);
+            expect(code).toBe(1);
+            expect(document.status).toBe("refused");
+            expect(document.error).toBe(
+                `refused, nothing was changed: another restore of kb is running on this host (${ownerTag()}, its lock ${lock}): let it finish`,
+            );
+            expect(await untouched("kb")).toEqual(before);
+            expect((await held.inspect()).Id).toBe(held.id);
+        } finally {
+            await held.remove({ force: true });
+        }
+        // A process of this host that has ended: the lock of a restore killed with -9.
+        const gone = spawnSync("true").pid;
+        await makeLock(ownerTag(undefined, gone));
+        // Refused for its data (kb holds a write the snapshot lacks), after the lock was taken over and released.
+        const { code, document } = await restoreJson(["kb", "--from", snapshot.file]);
+        expect(code).toBe(1);
+        expect(document.error).toMatch(/--force overrides/);
+        expect(document.leftovers).toContain(`removed ${lock}, the lock of a restore that was killed (${ownerTag(undefined, gone)})`);
+        expect(await fleet.docker.listContainers({ all: true, filters: { name: [lock] } })).toEqual([]);
     });
 
     it("with the operational stopped, says at once that the vault holds the snapshot, verified, and how to bring the operational back", async () => {
