@@ -12,48 +12,36 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CliIo } from "../../cli/core/io";
-import { spawnRunner } from "../../cli/core/runner";
-import { main } from "../../cli/main";
 import { ownerTag } from "../../cli/core/owner";
 import { lockName } from "../../cli/restore/lock";
 import { LABEL_OWNER } from "../../cli/snapshot/vaultContainer";
-import { type LiveFleet, RUN_LABEL_KEY, TEST_IMAGE, dockerAvailable, startLiveFleet, waitFor } from "../../harness/fleet";
+import { type CliRun, runCli } from "../../harness/cliRun";
+import {
+    type EnvironmentOutput,
+    type LiveFleet,
+    RUN_LABEL_KEY,
+    TEST_IMAGE,
+    dockerAvailable,
+    startLiveFleet,
+    waitFor,
+} from "../../harness/fleet";
 import { fillDataset, waitForRedis } from "../../harness/handBuilt";
 import { exec } from "../../harness/docker";
 import { freePort } from "../../harness/ports";
 import { redisCommand } from "../../harness/resp";
 
-const ROOT = path.resolve(__dirname, "../..");
 const live = dockerAvailable();
 let fleet: LiveFleet;
 let work: string;
 /** kb's snapshot, taken once. */
 let snapshot: { file: string; digest: string };
 
-interface Run {
-    code: number;
-    stdout: string;
-    stderr: string;
-}
-
 /** The CLI in this process, as an operator runs it, with the outputs (the fleet's unless given) on stdin. */
-async function cli(argv: string[], outputs: unknown = fleet.outputs): Promise<Run> {
-    let stdout = "";
-    let stderr = "";
-    const io: CliIo = {
-        stdout: { write: (t: string) => (stdout += t) },
-        stderr: { write: (t: string) => (stderr += t) },
-        readStdin: async () => JSON.stringify({ environments: outputs }),
-        run: spawnRunner,
-        projectDir: ROOT,
-        env: { ...process.env },
-    };
-    const code = await main([...argv, "--outputs", "-"], io);
-    return { code, stdout, stderr };
+function cli(argv: string[], outputs: Record<string, EnvironmentOutput> = fleet.outputs): Promise<CliRun> {
+    return runCli(outputs, argv);
 }
 
-async function restoreJson(argv: string[], outputs?: unknown) {
+async function restoreJson(argv: string[], outputs?: Record<string, EnvironmentOutput>) {
     const run = await cli(["restore", ...argv, "--json"], outputs);
     if (run.stdout === "") throw new Error(`restore printed nothing (exit ${run.code}): ${run.stderr}`);
     return { code: run.code, document: JSON.parse(run.stdout) };
