@@ -77,8 +77,6 @@ export async function backupWithRoute(
         );
     const names = Object.keys(environments).filter((n) => options.environments.length === 0 || options.environments.includes(n));
 
-    const notFolder = notAFolder(options.to);
-    if (notFolder) throw new UsageError(notFolder, "backup");
     const missing = await missingTools(io.run, options);
     if (missing) throw new UsageError(missing, "backup");
     const docker = manager
@@ -97,15 +95,6 @@ export async function backupWithRoute(
     io.stdout.write(options.json ? renderBackupJson(report) : renderBackupTable(report));
     if (options.prometheus === undefined) return backupExitCode(report);
     return publishBackupMetrics(options.prometheus, report, Object.keys(environments), io, backupExitCode(report));
-}
-
-/** Why --to cannot hold the backups: it, or a folder on its way, is something other than a folder (a missing one is created). */
-function notAFolder(to: string): string | undefined {
-    for (let at = path.resolve(to); ; at = path.dirname(at)) {
-        const stat = fs.statSync(at, { throwIfNoEntry: false });
-        if (stat) return stat.isDirectory() ? undefined : `--to ${to}: ${at} is not a folder; give the folder the backups go in`;
-        if (path.dirname(at) === at) return undefined;
-    }
 }
 
 /** What this machine lacks to run the backup, in words; undefined when nothing. */

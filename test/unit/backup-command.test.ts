@@ -3,7 +3,7 @@
  * refuses), and the command's refusals that need neither Docker nor Redis: its help, a missing
  * redis-cli or restic, an unknown environment or option, no Docker engine; never a password.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { BACKUP_HELP, DEFAULT_BACKUP_TIMEOUT_MS, parseBackupArgs } from "../../cli/backup/spec";
@@ -91,20 +91,6 @@ describe("nexus-redis backup, before it connects anywhere", () => {
         expect(run.code).toBe(0);
         expect(run.stdout).toBe(`${BACKUP_HELP}\n`);
         for (const section of ["Usage:", "Options:", "Examples:", "Exit codes:"]) expect(BACKUP_HELP).toContain(section);
-    });
-
-    it.each([
-        ["--to a file", (file: string) => file, (file: string) => file],
-        ["--to a folder under a file", (file: string) => path.join(file, "backups"), (file: string) => file],
-    ])("exits 2 with %s, naming what is not a folder, before running anything", async (_, to, culprit) => {
-        const file = path.join(mkdtempSync(path.join(TEMP, "nexus-redis-backup-to-")), "outputs-by-mistake.json");
-        writeFileSync(file, "{}");
-        const run = await backup(["--to", to(file)], () => ({ exitCode: 0, stdout: "redis-cli 7.0.15", stderr: "" }));
-        expect(run.code).toBe(2);
-        expect(run.stderr).toMatch(
-            `nexus-redis backup: --to ${to(file)}: ${culprit(file)} is not a folder; give the folder the backups go in`,
-        );
-        expect(run.commands).toEqual([]);
     });
 
     it("exits 2 without redis-cli on this machine, saying what to install", async () => {
