@@ -29,9 +29,11 @@ export function describeFailure(e: unknown): string {
     if (e instanceof SnapshotInvalidError || e instanceof RdbFormatError)
         return `the snapshot failed verification and was deleted: ${e.message}`;
     if (e instanceof Timeout || e instanceof VaultContainerError || e instanceof DiskFull) return e.message;
-    if ((e as NodeJS.ErrnoException).code === "EEXIST")
-        return `a backup with the same time stamp is being written (${(e as Error).message})`;
-    if ((e as NodeJS.ErrnoException).code && (e as NodeJS.ErrnoException).syscall)
-        return `cannot write the backup: ${(e as Error).message}`;
+    const error = (e ?? {}) as NodeJS.ErrnoException;
+    // mkdir of --to (or of its environment's folder) where a file is: not a race, a wrong --to.
+    if ((error.code === "EEXIST" || error.code === "ENOTDIR") && error.syscall === "mkdir")
+        return `cannot write the backup: ${error.path ?? "--to"} or a folder above it is a file, not a folder (${error.message}); give --to the folder the backups go in`;
+    if (error.code === "EEXIST") return `a backup with the same time stamp is being written (${error.message})`;
+    if (error.code && error.syscall) return `cannot write the backup: ${(e as Error).message}`;
     return e instanceof Error ? e.message : String(e);
 }

@@ -2,7 +2,12 @@
  * `nexus-redis backup`'s report: its exit code, retention held back while a backup fails, the one
  * JSON document for monitoring and the table for people.
  */
+import { writeFileSync } from "node:fs";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { describeFailure } from "../../cli/backup/failures";
+import { createPrivateFolder } from "../../cli/snapshot/files";
+import { tempFolder } from "./tempFolder";
 import { retentionBlocked } from "../../cli/backup/retention";
 import { type BackupReport, type BackupResult, backupExitCode, renderBackupJson, renderBackupTable } from "../../cli/backup/report";
 import { manifest } from "./backupSamples";
@@ -93,5 +98,31 @@ describe("backup's report", () => {
         );
         expect(table).toContain("retention not applied: a backup failed (kb): nothing is pruned while backups fail");
         expect(table).toContain("2 environments: 1 backed up, 1 failed");
+    });
+});
+
+describe("a --to where a file is", () => {
+    const temp = tempFolder("nexus-redis-backup-to-");
+    const failure = (root: string) => {
+        try {
+            createPrivateFolder(root, path.join(root, "contact"));
+        } catch (e) {
+            return describeFailure(e);
+        }
+        throw new Error(`${root} was made`);
+    };
+
+    it.each([
+        ["--to a file", (file: string) => file, /EEXIST/],
+        ["--to a folder under a file", (file: string) => path.join(file, "backups"), /ENOTDIR/],
+    ])("fails that backup saying --to is not a folder, not that another backup is being written (%s)", (_, to, code) => {
+        const file = path.join(temp, `file-${code.source}`);
+        writeFileSync(file, "");
+        const message = failure(to(file));
+        expect(message).toMatch(
+            /^cannot write the backup: .* or a folder above it is a file, not a folder \(.*\); give --to the folder the backups go in$/,
+        );
+        expect(message).toMatch(code);
+        expect(message).not.toMatch(/same time stamp/);
     });
 });
