@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS } from "./core/defaults";
 import { CliError, UsageError, parseCommandLine } from "./core/errors";
 import type { CliIo, Closeable, Command, ContainerSource, OwnCommand } from "./core/io";
-import { type CommandSpec, parserConfig, renderMainHelp } from "./core/spec";
+import { type CommandSpec, checkCommandLine, parserConfig, renderMainHelp } from "./core/spec";
 import { EXIT_INTERNAL } from "./core/exit";
 import { spawnRunner } from "./core/runner";
 import { ADOPT } from "./adopt/spec";
@@ -113,6 +113,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
             throw new UsageError(`--${option} is not an option of ${name}`);
         }
     }
+    checkCommandLine(command.spec, args, values);
     const opened: Closeable[] = [];
     try {
         return await (await command.load()).run({ values, args, opened }, io);

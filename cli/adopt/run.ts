@@ -1,13 +1,12 @@
 /** `nexus-redis adopt`: puts a fleet built by hand under the stack, keeping every key and password. */
 import { runAdopt } from "./adopt";
 import { DEFAULT_ADOPT_TIMEOUT_MS } from "../core/defaults";
-import { UsageError, parseMs } from "../core/errors";
+import { parseMs } from "../core/errors";
 import type { CliIo, Invocation } from "../core/io";
 import type { ValuesOf } from "../core/spec";
 import type { ADOPT } from "./spec";
 
-export async function run({ values, args }: Invocation<ValuesOf<typeof ADOPT>>, io: CliIo): Promise<number> {
-    if (args.length > 0) throw new UsageError(`adopt takes no arguments, got "${args.join(" ")}" (use --env NAME to choose environments)`);
+export async function run({ values }: Invocation<ValuesOf<typeof ADOPT>>, io: CliIo): Promise<number> {
     return runAdopt(
         {
             environments: values.env ?? [],

@@ -18,6 +18,7 @@ export const ADOPT = {
         "keys and check reports it healthy, and removes the old containers (never a",
         "volume). A takeover that fails is put back by adopt itself (exit 1).",
     ],
+    arguments: [],
     options: {
         "dry-run": {
             type: "boolean",

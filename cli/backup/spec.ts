@@ -1,7 +1,7 @@
 /** `nexus-redis backup`: its options, usage, help page and parser, the one place they are described. */
 import { UsageError, parseCommandLine, parseMs } from "../core/errors";
 import { OWN_PAGE_OUTPUTS, OWN_PAGE_STACK } from "../core/options";
-import { HELP_OPTION, type CommandSpec, parserConfig, renderCommandHelp } from "../core/spec";
+import { HELP_OPTION, type CommandSpec, checkCommandLine, parserConfig, renderCommandHelp } from "../core/spec";
 import { parsePrometheusFile } from "../core/prometheus";
 import { KEEP_OPTIONS, type RetentionPolicy, hasRetention, resticPasswordGiven, retentionProblems } from "../snapshot/restic";
 import type { BackupOptions } from "./backup";
@@ -18,6 +18,7 @@ export const BACKUP = {
         "backup user, to ./backups/ENV/UTC-STAMP.rdb with a manifest; optionally into",
         "restic with retention. `nexus-redis backup --help` for its options.",
     ],
+    arguments: [],
     options: {
         env: { type: "string", multiple: true, value: "NAME", help: ["only this environment (repeatable; default: all of the stack's)"] },
         to: {
@@ -114,11 +115,7 @@ export function parseBackupArgs(argv: string[], env: Readonly<Record<string, str
     const parsed = parseCommandLine(argv, OPTIONS, "backup");
     const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
     if (values.help) return "help";
-    if (parsed.positionals.length > 0)
-        throw new UsageError(
-            `backup takes no arguments, got "${parsed.positionals.join(" ")}" (use --env NAME to choose environments)`,
-            "backup",
-        );
+    checkCommandLine(BACKUP, parsed.positionals, values, "own page");
     const retention: RetentionPolicy = {};
     for (const option of KEEP_OPTIONS) if (typeof values[option] === "string") retention[option] = values[option] as string;
     const problems = retentionProblems(retention);

@@ -10,10 +10,7 @@ import { parsePrometheusFile } from "../core/prometheus";
 import type { EnvironmentsOutput } from "../fleet/environment";
 import { exitCode, renderJson, renderTable } from "../health/report";
 
-export async function run({ values, args, opened }: Invocation<ValuesOf<typeof CHECK>>, io: CliIo): Promise<number> {
-    if (args.length > 0) throw new UsageError(`check takes no arguments, got "${args.join(" ")}" (use --env NAME to choose environments)`);
-    if (values.force && !values.fix) throw new UsageError("--force only applies to --fix");
-    if (values["sync-timeout"] !== undefined && !values.fix) throw new UsageError("--sync-timeout only applies to --fix");
+export async function run({ values, opened }: Invocation<ValuesOf<typeof CHECK>>, io: CliIo): Promise<number> {
     const timeoutMs = parseMs("--timeout", values.timeout, DEFAULT_CHECK_TIMEOUT_MS);
     const syncTimeoutMs = parseMs("--sync-timeout", values["sync-timeout"], DEFAULT_SYNC_TIMEOUT_MS);
     const waitMs = values.wait === undefined ? 0 : parseMs("--wait", values.wait, 0);

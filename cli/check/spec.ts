@@ -14,6 +14,7 @@ export const CHECK = {
         "environment; and runtime drift (CONFIG SET or REPLICAOF by hand) from the",
         "settings the program declares. One row per environment.",
     ],
+    arguments: [],
     options: {
         fix: {
             type: "boolean",
@@ -62,6 +63,7 @@ export const CHECK = {
         },
         help: HELP_OPTION,
     },
+    needs: { force: "fix", "sync-timeout": "fix" },
     examples: [
         "./bin/nexus-redis.js check",
         "./bin/nexus-redis.js check --env contact --env kb --json | jq '.environments[].status'",

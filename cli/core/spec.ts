@@ -3,6 +3,7 @@
  * usage, summary, examples and exit codes. The parser and --help are both built from the specs
  * (cli/<command>/spec.ts), which are plain data: --help loads them and no command's run.
  */
+import { UsageError } from "./errors";
 /** One option: how parseArgs reads it, and what --help says of it. */
 export interface OptionSpec {
     type: "string" | "boolean";
@@ -39,11 +40,48 @@ export interface CommandSpec {
      * rotate). "first": the command parses its own options, so it must come first on the line.
      */
     placement: "anywhere" | "first";
+    /**
+     * Its arguments (not options), in order, as its usage names them (ENV, ROLE) and as an
+     * error says them ("environment"): none for a command that chooses environments with --env.
+     */
+    arguments: readonly { name: string; what: string }[];
     options: Readonly<Record<string, OptionSpec>>;
+    /** Options that mean something only beside another (check's --force beside --fix): refused alone. */
+    needs?: Readonly<Record<string, string>>;
     examples: readonly string[];
     /** How many of its examples the shared page shows (default: all). */
     sharedExamples?: number;
     page?: OwnPage;
+}
+
+/**
+ * The rules of a command's line that its spec states: how many arguments it takes, and the
+ * options that need another. Throws the UsageError that names them; `own` for a command with
+ * its own help page (its errors point there).
+ */
+export function checkCommandLine(
+    spec: Pick<CommandSpec, "name" | "arguments" | "options" | "needs">,
+    args: readonly string[],
+    values: Readonly<Record<string, unknown>>,
+    own?: "own page",
+): void {
+    const command = own ? spec.name : undefined;
+    const expected = spec.arguments;
+    if (args.length !== expected.length) {
+        const got = args.length === 0 ? "none" : `"${args.join(" ")}"`;
+        if (expected.length === 0) {
+            const hint = Object.hasOwn(spec.options, "env") ? " (use --env NAME to choose environments)" : "";
+            throw new UsageError(`${spec.name} takes no arguments, got ${got}${hint}`, command);
+        }
+        const takes =
+            expected.length === 1
+                ? `exactly one ${expected[0].what}`
+                : expected.map((a) => `${/^[aeiou]/.test(a.what) ? "an" : "a"} ${a.what}`).join(" and ");
+        throw new UsageError(`${spec.name} takes ${takes}, got ${got}`, command);
+    }
+    for (const [option, needed] of Object.entries(spec.needs ?? {}))
+        if (values[option] !== undefined && values[needed] === undefined)
+            throw new UsageError(`--${option} only applies to --${needed}`, command);
 }
 
 /** -h/--help, which every command takes. */

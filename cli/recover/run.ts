@@ -1,6 +1,6 @@
 /** `nexus-redis recover ENV`: the protocol's disaster recovery of one operational, through Pulumi. */
 import { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_RECOVER_WAIT_MS } from "../core/defaults";
-import { UsageError, parseMs } from "../core/errors";
+import { parseMs } from "../core/errors";
 import { checkFleet } from "../health/checkFleet";
 import type { CliIo, Invocation } from "../core/io";
 import type { ValuesOf } from "../core/spec";
@@ -12,8 +12,6 @@ import { shellQuote } from "../core/format";
 import { renderTable } from "../health/report";
 
 export async function run({ values, args, opened }: Invocation<ValuesOf<typeof RECOVER>>, io: CliIo): Promise<number> {
-    if (args.length !== 1)
-        throw new UsageError(`recover takes exactly one environment, got ${args.length === 0 ? "none" : `"${args.join(" ")}"`}`);
     const waitMs = parseMs("--timeout", values.timeout, DEFAULT_RECOVER_WAIT_MS);
     const source = { file: values.outputs, stack: values.stack };
     // --dry-run talks to no server: it needs no route (nor, on Swarm, a manager). Otherwise

@@ -12,6 +12,7 @@ export const RECOVER = {
         "container and volume (pulumi up --target ... --replace ...), then waits until",
         "check reports ENV synced. Refused for a secure environment.",
     ],
+    arguments: [{ name: "ENV", what: "environment" }],
     options: {
         force: FORCE,
         outputs: OUTPUTS,

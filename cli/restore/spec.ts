@@ -1,7 +1,7 @@
 /** `nexus-redis restore`: its options, usage, help page and parser, the one place they are described. */
 import { UsageError, parseCommandLine, parseMs } from "../core/errors";
 import { OWN_PAGE_OUTPUTS, OWN_PAGE_STACK } from "../core/options";
-import { HELP_OPTION, type CommandSpec, parserConfig, renderCommandHelp } from "../core/spec";
+import { HELP_OPTION, type CommandSpec, checkCommandLine, parserConfig, renderCommandHelp } from "../core/spec";
 import { resticPasswordGiven, resticSnapshotOf, validSnapshotId } from "../snapshot/restic";
 import type { RestoreOptions } from "./inputs";
 
@@ -16,6 +16,7 @@ export const RESTORE = {
         "refusing to replace data that differs unless --force.",
         "`nexus-redis restore --help` for its options.",
     ],
+    arguments: [{ name: "ENV", what: "environment" }],
     options: {
         from: {
             type: "string",
@@ -103,11 +104,7 @@ export function parseRestoreArgs(argv: string[], env: Readonly<Record<string, st
     const parsed = parseCommandLine(argv, OPTIONS, "restore");
     const { values, positionals } = parsed;
     if (values.help) return "help";
-    if (positionals.length !== 1)
-        throw new UsageError(
-            `restore takes exactly one environment, got ${positionals.length === 0 ? "none" : `"${positionals.join(" ")}"`}`,
-            "restore",
-        );
+    checkCommandLine(RESTORE, positionals, values, "own page");
     if (!values.from) throw new UsageError("--from FILE or --from restic:SNAPSHOT is required: which snapshot to restore", "restore");
     const snapshot = resticSnapshotOf(values.from);
     if (snapshot !== undefined) {

@@ -1,6 +1,6 @@
 /** `nexus-redis rotate ENV ROLE`: opens a password rotation (old and new accepted) and puts the new one in the stack's config. */
 import { DEFAULT_CHECK_TIMEOUT_MS } from "../core/defaults";
-import { UsageError, parseMs } from "../core/errors";
+import { parseMs } from "../core/errors";
 import type { CliIo, Invocation } from "../core/io";
 import type { ValuesOf } from "../core/spec";
 import type { ROTATE } from "./spec";
@@ -8,7 +8,6 @@ import { loadFleet } from "../fleet/load";
 import { rotate } from "./rotate";
 
 export async function run({ values, args, opened }: Invocation<ValuesOf<typeof ROTATE>>, io: CliIo): Promise<number> {
-    if (args.length !== 2) throw new UsageError(`rotate takes an environment and a password role, got "${args.join(" ")}"`);
     const environments = await loadFleet("rotate", { file: values.outputs, stack: values.stack }, io, opened, 0);
     const result = await rotate(
         {

@@ -12,6 +12,10 @@ export const ROTATE = {
         "the stack's secret passwords config gets the new one. Switch the clients, then",
         "run `pulumi up`: one restart, after which only the new password works.",
     ],
+    arguments: [
+        { name: "ENV", what: "environment" },
+        { name: "ROLE", what: "password role" },
+    ],
     options: {
         "from-file": { type: "string", value: "FILE", help: ["rotate: the new password, read from FILE (one line)"] },
         generate: { type: "string", value: "FILE", help: ["rotate: make a new password (32 letters and digits) into FILE (created 0600)"] },
