@@ -37,7 +37,10 @@ export const RUN_LABEL_KEY = "nexus-redis.test-run";
  * test run and must be told apart from it by name too.
  */
 export function newRunId(): string {
-    return `${process.env.NEXUS_REDIS_TEST_RUN_PREFIX || "nrt"}${randomBytes(4).toString("hex")}`;
+    const prefix = process.env.NEXUS_REDIS_TEST_RUN_PREFIX || "nrt";
+    // The shape harness/watchdog.ts accepts, which keeps its sweep to one run's label.
+    if (!/^nr[a-z]{1,3}$/.test(prefix)) throw new Error(`NEXUS_REDIS_TEST_RUN_PREFIX must be nr and 1 to 3 letters, not ${prefix}`);
+    return `${prefix}${randomBytes(4).toString("hex")}`;
 }
 
 /** The `environments` stack output, with real passwords (the plan is rendered with secrets shown). */
