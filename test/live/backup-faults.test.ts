@@ -344,8 +344,8 @@ describe.skipIf(!live)("backup and restore when things go wrong", () => {
             await redisCommand(port(), ["DEL", "during-the-leftovers"], { password: password() });
             // What the killed run left: its helper and its lock, and the snapshot half staged in the vault's volume.
             expect((await temporaries()).sort()).toEqual([
-                expect.stringMatching(new RegExp(`^${vaultName()}-restore-[0-9a-f]{6} \\(created\\)$`)),
                 `${vaultName()}-lock (created)`,
+                expect.stringMatching(new RegExp(`^${vaultName()}-restore-[0-9a-f]{6} \\(created\\)$`)),
             ]);
             const staged = await inVault(`stat -c %s /data/${STAGING_FILE}`);
             expect(staged.exitCode).toBe(0);
