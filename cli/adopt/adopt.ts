@@ -37,7 +37,7 @@ import {
 } from "../core/pulumi";
 import { projectDefaults } from "../core/pulumiProject";
 import { LockRefusal, lockName, takeVaultLock } from "../snapshot/vaultLock";
-import { lockFor } from "./lock";
+import { lockFor, lockedPlan } from "./lock";
 
 /** Keys adopt reads: everything it judges or changes. */
 export const READ_KEYS: readonly ConfigKey[] = [
@@ -303,12 +303,6 @@ function planFleet(
         }
     }
     return { plans, stepsOf };
-}
-
-/** The environment refused when another run holds its vault's lock; undefined when this run holds it (or needs none). */
-export function lockedPlan(f: Findings): EnvironmentPlan | undefined {
-    if (f.lockRefusal === undefined) return undefined;
-    return { name: f.candidate.name, kind: f.candidate.kind, status: "refused", reasons: [f.lockRefusal], notes: [] };
 }
 
 /** One takeover after another; the first that does not adopt stops the rest, which are reported not reached. */

@@ -11,6 +11,8 @@ import type { Docker } from "../docker/client";
 import { imageExists } from "../docker/client";
 import { type LockOf, lockName } from "../snapshot/vaultLock";
 import { READYING_LABEL } from "./putBack";
+import type { Findings } from "./findings";
+import type { EnvironmentPlan } from "./judge";
 
 /**
  * What adopt creates the lock of `env`'s vault from: an image the engine has (the lock is never
@@ -42,4 +44,10 @@ export async function lockFor(docker: Docker, prefix: string, env: string, stack
 export function programLabels(labels: Record<string, string>): Record<string, string> {
     // Nor a readying server's label, which would make the lock look like one to remove.
     return Object.fromEntries(Object.entries(labels).filter(([key]) => key.startsWith("nexus-redis.") && key !== READYING_LABEL));
+}
+
+/** The environment refused when another run holds its vault's lock; undefined when this run holds it (or needs none). */
+export function lockedPlan(f: Findings): EnvironmentPlan | undefined {
+    if (f.lockRefusal === undefined) return undefined;
+    return { name: f.candidate.name, kind: f.candidate.kind, status: "refused", reasons: [f.lockRefusal], notes: [] };
 }
