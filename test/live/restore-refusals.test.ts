@@ -190,7 +190,8 @@ describe.skipIf(!live)("restore's refusals of a vault it must not touch", () => 
                 expect(await untouched("kb")).toEqual(before);
                 expect((await held.inspect()).Id).toBe(held.id);
             } finally {
-                await held.remove({ force: true });
+                // Already gone only when a restore took it over: the assertions above say so, not this.
+                await held.remove({ force: true }).catch(() => undefined);
             }
         }
         // A process of this host that has ended: the lock of a restore killed with -9.
