@@ -36,8 +36,9 @@ import {
     upCommand,
 } from "../core/pulumi";
 import { projectDefaults } from "../core/pulumiProject";
-import { LockRefusal, lockName, takeVaultLock } from "../snapshot/vaultLock";
-import { lockFor, lockedPlan } from "./lock";
+import { containerName } from "../../components/redisServer";
+import { LockRefusal, lockName, lockRefusalNow, takeVaultLock } from "../snapshot/vaultLock";
+import { lockFor, lockHeldNote, lockedPlan } from "./lock";
 
 /** Keys adopt reads: everything it judges or changes. */
 export const READ_KEYS: readonly ConfigKey[] = [
@@ -244,7 +245,13 @@ async function findFleet(view: StackView, selected: Candidate[], given: Password
             selected.map((c) =>
                 lockRefusals.has(c.name)
                     ? { candidate: c, lockRefusal: lockRefusals.get(c.name)! }
-                    : discoverEnvironment(docker, view, c, given, PROBE_TIMEOUT_MS, dryRun),
+                    : discoverEnvironment(docker, view, c, given, PROBE_TIMEOUT_MS, dryRun).then(async (f) => {
+                          // A dry run only reads the lock, and tells; it never waits for it.
+                          const held = dryRun
+                              ? await lockRefusalNow(docker, containerName(view.containerPrefix, c.name, "vault"), c.name, "adopt")
+                              : undefined;
+                          return held === undefined ? f : { ...f, lockHeld: held };
+                      }),
             ),
         ),
         managedEnvironments(docker, view.containerPrefix),
@@ -281,6 +288,11 @@ function planFleet(
         view,
         managed,
     );
+    for (const f of findings) {
+        const note = lockHeldNote(f);
+        const plan = plans.find((p) => p.name === f.candidate.name);
+        if (note && plan) plan.notes.push(note);
+    }
     if (imageProblem)
         for (const p of plans.filter((p) => p.status === "adopt")) {
             p.status = "refused";

@@ -92,6 +92,8 @@ export interface Findings {
      * (cli/snapshot/vaultLock.ts): nothing else was looked at, nothing changed.
      */
     lockRefusal?: string;
+    /** A dry run's: the refusal a run without --dry-run would meet now, the lock being held. */
+    lockHeld?: string;
 }
 
 /**

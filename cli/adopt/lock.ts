@@ -51,3 +51,9 @@ export function lockedPlan(f: Findings): EnvironmentPlan | undefined {
     if (f.lockRefusal === undefined) return undefined;
     return { name: f.candidate.name, kind: f.candidate.kind, status: "refused", reasons: [f.lockRefusal], notes: [] };
 }
+
+/** A dry run's note when another run holds the lock: the dry run goes on (it changes nothing), a real run would be refused. */
+export function lockHeldNote(f: Findings): string | undefined {
+    if (f.lockHeld === undefined) return undefined;
+    return `adopt without --dry-run would be ${f.lockHeld.replace(/^refused, nothing was changed: /, "refused now: ")}`;
+}

@@ -82,6 +82,27 @@ export interface LockOf {
 }
 
 /**
+ * What `command` run now would say of the vault's lock, read without taking it (a dry run's
+ * look): the refusal it would meet, or undefined when it is free or would be taken over.
+ */
+export async function lockRefusalNow(
+    docker: Docker,
+    vaultName: string,
+    environment: string,
+    command: LockCommand,
+): Promise<string | undefined> {
+    const name = lockName(vaultName);
+    const held = await docker
+        .getContainer(name)
+        .inspect()
+        .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+    if (!held) return undefined;
+    const holder = held.Config.Labels?.[LABEL_OWNER];
+    const verdict = lockVerdict(ownerState(holder), name, holder, environment, command, held.Config.Labels?.[LABEL_LOCK_COMMAND]);
+    return verdict === "take over" ? undefined : verdict;
+}
+
+/**
  * Takes the vault's lock for `command`, or throws LockRefusal while another run holds it; a
  * lock whose owner is gone from this host is taken over (said through `log`). Returns its release.
  */

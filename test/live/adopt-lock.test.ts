@@ -6,7 +6,8 @@
  *   - the second run is refused (exit 1) and changes nothing: the first one's readying server
  *     (which the clean-up of a killed run's leftovers removes) is still there, the vault serves
  *     in the same container, no container is created or removed, the lock is the first one's;
- *   - a dry run beside it is not blocked, and leaves no lock of its own;
+ *   - a dry run beside it is not blocked, leaves no lock of its own, and says that a real run
+ *     would be refused now;
  *   - once the lock's process has ended (the first adopt killed), the next run takes the lock
  *     over, adopts, and releases it.
  *
@@ -143,10 +144,13 @@ describe.skipIf(!live)("nexus-redis adopt while another adopt of the environment
         expect(await containersOfRun()).toEqual(before);
         await expectServing("after-the-refusal");
 
-        // A dry run reads and changes nothing: the lock neither stops it nor is left by it.
+        // A dry run reads and changes nothing: the lock neither stops it nor is left by it; it only tells.
         const dry = await adoptProcess(["--dry-run", "--env", "kb"]);
         expect(dry.code, dry.stdout + dry.stderr).toBe(0);
         expect(dry.stdout).not.toContain("REFUSED");
+        expect(dry.stdout).toContain(
+            `adopt without --dry-run would be refused now: another adopt of kb is running on this host (${owner}, its lock ${lock}): let it finish`,
+        );
         expect(await containersOfRun()).toEqual(before);
 
         // The first adopt killed: its lock is taken over, its readying server removed, kb adopted, the lock released.

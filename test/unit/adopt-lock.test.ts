@@ -4,7 +4,7 @@
  * a hand-built vault are only the program's. The live half is in test/live/adopt-lock.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { lockedPlan, programLabels } from "../../cli/adopt/lock";
+import { lockHeldNote, lockedPlan, programLabels } from "../../cli/adopt/lock";
 import type { Candidate } from "../../cli/adopt/candidates";
 import { lockVerdict } from "../../cli/snapshot/vaultLock";
 
@@ -38,5 +38,13 @@ describe("adopt and the vault's lock", () => {
                 maintainer: "ops",
             }),
         ).toEqual({ "nexus-redis.environment": "kb", "nexus-redis.test-run": "nral01234567" });
+    });
+
+    it("tells in a dry run that a run without --dry-run would be refused now, and says nothing when the lock is free", () => {
+        const refusal = lockVerdict("elsewhere", "demo-kb-vault-lock", "host-b:7", "kb", "adopt", "restore");
+        expect(lockHeldNote({ candidate: kb, lockHeld: refusal })).toBe(
+            "adopt without --dry-run would be refused now: a restore of kb from another host (host-b:7) holds its lock demo-kb-vault-lock; if no restore of kb runs any more (one was killed), remove the lock with `docker rm demo-kb-vault-lock` and run adopt again",
+        );
+        expect(lockHeldNote({ candidate: kb })).toBeUndefined();
     });
 });
