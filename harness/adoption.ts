@@ -5,9 +5,8 @@
  * from exactly the configuration adopt set, and applies it on the engine as `pulumi up`
  * would (harness/engineApply.ts).
  */
-import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { type ApplyResult, LiveFleet, RUN_LABEL_KEY, TEST_IMAGE } from "./fleet";
+import { type ApplyResult, LiveFleet, RUN_LABEL_KEY, TEST_IMAGE, newRunId } from "./fleet";
 import { startWatchdog } from "./cleanup";
 import { type Docker, connectDocker } from "./docker";
 import { tarArchive } from "../cli/docker/archive";
@@ -26,7 +25,7 @@ export const ADOPT_PORTS: PortRange = { first: TEST_PORTS.first, last: 32_767 };
 /** One adoption test's run: the engine, a run id whose resources a watchdog removes if the test dies, and its storage network. */
 export async function startAdoptionRun(): Promise<{ docker: Docker; runId: string; network: string }> {
     const docker = await connectDocker();
-    const runId = `nrt${randomBytes(4).toString("hex")}`;
+    const runId = newRunId();
     await startWatchdog(RUN_LABEL_KEY, runId);
     const network = await createRunNetwork(docker, runId, `${runId}-storage-network`);
     return { docker, runId, network };

@@ -31,6 +31,18 @@ export { type ApplyResult, type PlannedRun, type StackChanges, type StackConfig,
 export const TEST_IMAGE = process.env.NEXUS_REDIS_TEST_IMAGE ?? "nexus-redis/redis-test:7";
 export const RUN_LABEL_KEY = "nexus-redis.test-run";
 
+/**
+ * A new test run's id, which names and labels everything it creates: `nrt` and 8 hex digits,
+ * or NEXUS_REDIS_TEST_RUN_PREFIX's prefix instead, for runs that share the engine with another
+ * test run and must be told apart from it by name too.
+ */
+export function newRunId(): string {
+    const prefix = process.env.NEXUS_REDIS_TEST_RUN_PREFIX || "nrt";
+    // The shape harness/watchdog.ts accepts, which keeps its sweep to one run's label.
+    if (!/^nr[a-z]{1,3}$/.test(prefix)) throw new Error(`NEXUS_REDIS_TEST_RUN_PREFIX must be nr and 1 to 3 letters, not ${prefix}`);
+    return `${prefix}${randomBytes(4).toString("hex")}`;
+}
+
 /** The `environments` stack output, with real passwords (the plan is rendered with secrets shown). */
 export interface EnvironmentOutput {
     kind: "standard" | "secure";
@@ -272,7 +284,7 @@ export function testStackConfig(name: string, environments: string[], portOffset
  */
 export async function startLiveFleet(options: LiveFleetOptions = {}): Promise<LiveFleet> {
     const environments = options.environments ?? PROTOCOL_ENVIRONMENTS.map((e) => e.name);
-    const runId = options.name ?? `nrt${randomBytes(4).toString("hex")}`;
+    const runId = options.name ?? newRunId();
     const values = { ...testStackConfig(runId, environments, await freePortOffset(environments, TEST_PORTS)), ...options.config };
     // Sweeps this run's resources even if the test process is killed (kill -9, a CI timeout),
     // where neither afterAll nor a signal handler runs.

@@ -6,11 +6,10 @@
  *
  * Everything carries the run label: a fleet's destroy() (or the run's watchdog) removes it.
  */
-import { randomBytes } from "node:crypto";
 import { readKeyspace } from "../cli/redis/keyspace";
 import { startWatchdog } from "./cleanup";
 import { type Docker, exec } from "./docker";
-import { type LiveFleet, RUN_LABEL_KEY, TEST_IMAGE, parseInfo, startLiveFleet, waitFor } from "./fleet";
+import { type LiveFleet, RUN_LABEL_KEY, TEST_IMAGE, newRunId, parseInfo, startLiveFleet, waitFor } from "./fleet";
 import { cliIn, createRunVolume, logsOf, startHandBuilt, stopGracefully, waitForRedis } from "./handBuilt";
 
 /** The password of the hand-built fixtures' Redis (the plan's vault has its own). */
@@ -31,7 +30,7 @@ export const IMAGE_VARIANTS = {
 
 /** A run id, watched so its fixtures are removed even if this process dies. */
 export async function newRun(): Promise<string> {
-    const runId = `nrt${randomBytes(4).toString("hex")}`;
+    const runId = newRunId();
     await startWatchdog(RUN_LABEL_KEY, runId);
     return runId;
 }

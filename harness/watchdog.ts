@@ -24,7 +24,7 @@ function alive(pid: number): boolean {
 
 async function main(labelKey: string, id: string, parentPid: number): Promise<void> {
     // The id is checked so that a wrong argument can never widen the sweep to other runs.
-    if (!labelKey || !/^nr[bt][0-9a-f]{8}$/.test(id) || !Number.isInteger(parentPid)) {
+    if (!labelKey || !/^nr[a-z]{1,3}[0-9a-f]{8}$/.test(id) || !Number.isInteger(parentPid)) {
         throw new Error(`usage: watchdog.ts LABEL_KEY RUN_ID PARENT_PID (got ${process.argv.slice(2).join(" ")})`);
     }
     process.stdout.write("watching\n");

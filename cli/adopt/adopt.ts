@@ -36,6 +36,9 @@ import {
     upCommand,
 } from "../core/pulumi";
 import { projectDefaults } from "../core/pulumiProject";
+import { containerName } from "../../components/redisServer";
+import { LockRefusal, lockName, lockRefusalNow, takeVaultLock } from "../snapshot/vaultLock";
+import { lockFor, lockHeldNote, lockedPlan } from "./lock";
 
 /** Keys adopt reads: everything it judges or changes. */
 export const READ_KEYS: readonly ConfigKey[] = [
@@ -158,20 +161,38 @@ export async function adopt(options: AdoptOptions, io: AdoptIo): Promise<AdoptRe
             2,
         );
     const selected = selectCandidates(view, options, given);
-    const { docker, findings, managed, imageVersion, imageProblem } = await findFleet(view, selected, given, options.dryRun, io);
-    const { plans, stepsOf } = planFleet(view, options, findings, managed, imageVersion, imageProblem);
-    const toAdopt = plans.filter((p) => p.status === "adopt");
-    const commands = toAdopt.flatMap((p) => [
-        ...stepsOf.get(p.name)!.steps.map((s) => printable(configSetCommand(s, options.stack))),
-        printable(previewCommand(options.stack)),
-        printable(upCommand(options.stack)),
-    ]);
-    const report: AdoptReport = { dryRun: options.dryRun, plans, commands, outcomes: {} };
-    if (plans.some((p) => p.status === "refused")) return { exitCode: 1, report: { ...report, commands: [] } };
-    if (options.dryRun || toAdopt.length === 0) return { exitCode: 0, report };
+    // The vaults' locks this run holds, released however it ends (adopted, refused, put back, an error).
+    const locks: Lock[] = [];
+    try {
+        const { docker, findings, managed, imageVersion, imageProblem } = await findFleet(view, selected, given, options.dryRun, io, locks);
+        const { plans, stepsOf } = planFleet(view, options, findings, managed, imageVersion, imageProblem);
+        const toAdopt = plans.filter((p) => p.status === "adopt");
+        const commands = toAdopt.flatMap((p) => [
+            ...stepsOf.get(p.name)!.steps.map((s) => printable(configSetCommand(s, options.stack))),
+            printable(previewCommand(options.stack)),
+            printable(upCommand(options.stack)),
+        ]);
+        const report: AdoptReport = { dryRun: options.dryRun, plans, commands, outcomes: {} };
+        if (plans.some((p) => p.status === "refused")) return { exitCode: 1, report: { ...report, commands: [] } };
+        if (options.dryRun || toAdopt.length === 0) return { exitCode: 0, report };
 
-    report.commands = [];
-    return { exitCode: await takeOverAll(toAdopt, stepsOf, options, io, docker, report), report };
+        report.commands = [];
+        return { exitCode: await takeOverAll(toAdopt, stepsOf, options, io, docker, report), report };
+    } finally {
+        for (const lock of locks)
+            await lock
+                .release()
+                .catch((e: Error) =>
+                    io.log(`${lock.environment}: the vault's lock could not be removed (${e.message}): \`docker rm ${lock.name}\``),
+                );
+    }
+}
+
+/** A vault's lock this run holds. */
+interface Lock {
+    environment: string;
+    name: string;
+    release(): Promise<void>;
 }
 
 /** The environments --env asks for (every one when none), each name in --env and --passwords checked. */
@@ -193,7 +214,7 @@ function selectCandidates(view: StackView, options: AdoptOptions, given: Passwor
 }
 
 /** What the engine holds: each environment's findings, the environments nexus-redis already manages, the image's Redis version. */
-async function findFleet(view: StackView, selected: Candidate[], given: PasswordsFile, dryRun: boolean, io: AdoptIo) {
+async function findFleet(view: StackView, selected: Candidate[], given: PasswordsFile, dryRun: boolean, io: AdoptIo, locks: Lock[]) {
     let docker: Docker;
     try {
         docker = await io.docker();
@@ -203,8 +224,36 @@ async function findFleet(view: StackView, selected: Candidate[], given: Password
     io.log(
         `adopt: looking for ${selected.length} environment${selected.length === 1 ? "" : "s"} (containerPrefix ${view.containerPrefix}) on this Docker host...`,
     );
+    // Each environment's lock before anything of it is looked at: discovery removes what it takes
+    // for a killed adopt's leftovers, and what it reads is what the takeover acts on. An
+    // environment whose lock another run holds is refused, unread. A dry run changes nothing: no lock.
+    const lockRefusals = new Map<string, string>();
+    if (!dryRun)
+        for (const c of selected) {
+            const of = await lockFor(docker, view.containerPrefix, c.name, view.image);
+            if (!of) continue;
+            try {
+                const release = await takeVaultLock(docker, of, "adopt", (text) => io.log(`${c.name}: ${text}`));
+                locks.push({ environment: c.name, name: lockName(of.vaultName), release });
+            } catch (e) {
+                if (!(e instanceof LockRefusal)) throw e;
+                lockRefusals.set(c.name, e.message);
+            }
+        }
     const [findings, managed] = await Promise.all([
-        Promise.all(selected.map((c) => discoverEnvironment(docker, view, c, given, PROBE_TIMEOUT_MS, dryRun))),
+        Promise.all(
+            selected.map((c) =>
+                lockRefusals.has(c.name)
+                    ? { candidate: c, lockRefusal: lockRefusals.get(c.name)! }
+                    : discoverEnvironment(docker, view, c, given, PROBE_TIMEOUT_MS, dryRun).then(async (f) => {
+                          // A dry run only reads the lock, and tells; it never waits for it.
+                          const held = dryRun
+                              ? await lockRefusalNow(docker, containerName(view.containerPrefix, c.name, "vault"), c.name, "adopt")
+                              : undefined;
+                          return held === undefined ? f : { ...f, lockHeld: held };
+                      }),
+            ),
+        ),
         managedEnvironments(docker, view.containerPrefix),
     ]);
     let imageVersion: string | undefined;
@@ -232,10 +281,18 @@ function planFleet(
     const requested = new Set(options.environments);
     const declared = newVaultSettings(view.memoryLimitMb);
     const plans = judgeFleet(
-        findings.map((f) => unfinishedPlan(f, view, options.stack) ?? judgeEnvironment(f, { view, imageVersion, requested, declared })),
+        findings.map(
+            (f) =>
+                lockedPlan(f) ?? unfinishedPlan(f, view, options.stack) ?? judgeEnvironment(f, { view, imageVersion, requested, declared }),
+        ),
         view,
         managed,
     );
+    for (const f of findings) {
+        const note = lockHeldNote(f);
+        const plan = plans.find((p) => p.name === f.candidate.name);
+        if (note && plan) plan.notes.push(note);
+    }
     if (imageProblem)
         for (const p of plans.filter((p) => p.status === "adopt")) {
             p.status = "refused";

@@ -87,6 +87,13 @@ export interface Findings {
     folderOwner?: number;
     /** What an adopt of this environment that never finished (killed) left behind. */
     leftovers?: Leftovers;
+    /**
+     * The refusal when another adopt (or a restore) holds the vault's lock
+     * (cli/snapshot/vaultLock.ts): nothing else was looked at, nothing changed.
+     */
+    lockRefusal?: string;
+    /** A dry run's: the refusal a run without --dry-run would meet now, the lock being held. */
+    lockHeld?: string;
 }
 
 /**

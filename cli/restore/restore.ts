@@ -35,7 +35,7 @@ import { vaultDatabases, verifySnapshot } from "./verifySnapshot";
 import { type StateRead, serverState, vaultState, operationalState, publicState } from "./serverState";
 import { replaceVaultData } from "./swap";
 import { cleanUpAfterKilledRestore } from "./leftovers";
-import { lockName, takeRestoreLock } from "./lock";
+import { LockRefusal, lockName, takeVaultLock } from "../snapshot/vaultLock";
 import { checkVaultContainer, checkVaultServer } from "./vaultChecks";
 
 /**
@@ -79,12 +79,17 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
         let vault = await inspectVault(deps.docker, env);
         await checkVaultContainer(deps.docker, vault);
         await checkVaultServer(deps.docker, env, vault, remaining());
-        // One restore of this vault at a time, from here on: what follows takes what it finds
-        // (a helper, a staged file) for a killed restore's.
-        release = await takeRestoreLock(deps.docker, vault, options.environment, (text) => {
-            report.leftovers.push(text);
-            deps.log(`${options.environment}: ${text}`);
-        });
+        // One restore (or adopt) of this vault at a time, from here on: what follows takes what
+        // it finds (a helper, a staged file) for a killed restore's.
+        release = await takeVaultLock(
+            deps.docker,
+            { vaultName: vault.name, image: vault.image, labels: vault.labels, environment: options.environment },
+            "restore",
+            (text) => {
+                report.leftovers.push(text);
+                deps.log(`${options.environment}: ${text}`);
+            },
+        );
         // What a restore that was killed left (its helper, a staged file; a vault it stopped).
         if (await cleanUpAfterKilledRestore(env, vault, deps, remaining, report)) {
             vault = await inspectVault(deps.docker, env);
@@ -112,7 +117,7 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
         await replaceVaultData(env, vault, local.file, content, decision, options, deps, remaining, report);
     } catch (e) {
         if (e instanceof UsageError) throw e;
-        if (e instanceof Refusal) {
+        if (e instanceof Refusal || e instanceof LockRefusal) {
             report.status = "refused";
             report.error = e.message;
         } else {
@@ -124,7 +129,7 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
         local?.cleanup();
         await release?.().catch((e: Error) =>
             deps.log(
-                `${options.environment}: the restore lock could not be removed (${e.message}): \`docker rm ${lockName(env.vault.container)}\``,
+                `${options.environment}: the vault's lock could not be removed (${e.message}): \`docker rm ${lockName(env.vault.container)}\``,
             ),
         );
         report.measurements.durationMs = Math.round(performance.now() - started);

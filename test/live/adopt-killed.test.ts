@@ -10,6 +10,8 @@
  *   - killed as `pulumi up` starts the new vault (the stack's image the test image): the new
  *     vault serves and takes writes meanwhile; the way back stops it first.
  *
+ * Each time the next run takes over the vault's lock the killed one left (its process gone).
+ *
  * adopt runs in a process of its own (adoptProcess.ts), killed when Docker starts that container.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
@@ -251,6 +253,9 @@ describe.skipIf(!live)("nexus-redis adopt killed midway, then run again", () => 
         expect(next.stdout).toMatch(/kb +standard +REFUSED/);
         expect(next.stdout).toContain("set aside by an adopt that did not finish");
         expect(next.stdout).toContain(`${killed.killedAt}, that run's readying server on the old vault's volumes, was removed`);
+        // The killed run's lock (its process gone from this host) taken over first, and released.
+        expect(next.stderr).toMatch(new RegExp(`kb: removed ${kb.vault.name}-lock, the lock of an adopt that was killed \\(`));
+        expect(await named(`${kb.vault.name}-lock`)).toEqual([]);
         expect((await named(kb.vault.name)).filter((n) => n.includes(".readying"))).toEqual([]);
         expect(stack.pulumi.commands.filter((c) => !(c[1] === "config" && c[2] === "get"))).toEqual([]);
         for (const name of aside) expect((await docker.getContainer(name).inspect()).State.Running, name).toBe(false);
@@ -298,6 +303,7 @@ describe.skipIf(!live)("nexus-redis adopt killed midway, then run again", () => 
         expect(next.code, next.stdout + next.stderr).toBe(1);
         expect(next.stdout).toMatch(/contact +standard +REFUSED/);
         expect(next.stdout).toContain("set aside by an adopt that did not finish");
+        expect(next.stderr).toMatch(new RegExp(`contact: removed ${contact.vault.name}-lock, the lock of an adopt that was killed \\(`));
         expect(stack.pulumi.commands.filter((c) => !(c[1] === "config" && c[2] === "get"))).toEqual([]);
 
         // As a person: the new vault stopped (printed), the stack's containers of contact removed

@@ -344,8 +344,8 @@ describe.skipIf(!live)("backup and restore when things go wrong", () => {
             await redisCommand(port(), ["DEL", "during-the-leftovers"], { password: password() });
             // What the killed run left: its helper and its lock, and the snapshot half staged in the vault's volume.
             expect((await temporaries()).sort()).toEqual([
+                `${vaultName()}-lock (created)`,
                 expect.stringMatching(new RegExp(`^${vaultName()}-restore-[0-9a-f]{6} \\(created\\)$`)),
-                `${vaultName()}-restore-lock (created)`,
             ]);
             const staged = await inVault(`stat -c %s /data/${STAGING_FILE}`);
             expect(staged.exitCode).toBe(0);
@@ -363,7 +363,7 @@ describe.skipIf(!live)("backup and restore when things go wrong", () => {
             expect(again.report.leftovers.join("\n")).toMatch(/was killed before its swap .* its helper and staged snapshot are removed/);
             expect(again.report.leftovers).toContain(`removed ${copied}, a snapshot a killed restore had copied out`);
             expect(again.report.leftovers).toContainEqual(
-                expect.stringMatching(new RegExp(`^removed ${vaultName()}-restore-lock, the lock of a restore that was killed \\(`)),
+                expect.stringMatching(new RegExp(`^removed ${vaultName()}-lock, the lock of a restore that was killed \\(`)),
             );
             expect(existsSync(copied)).toBe(false);
             expect(await temporaries()).toEqual([]);

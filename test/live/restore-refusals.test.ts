@@ -3,7 +3,7 @@
  * write pause, no CONFIG SET, no stop): outputs whose vault.container is another environment's
  * vault, a vault the program does not run (a plain `redis-server --appendonly yes`, which would
  * start empty beside the snapshot), a vault without AOF, a paused vault, a vault another restore
- * holds the lock of (and the lock a killed one left, taken over). And a restore whose
+ * or an adopt holds the lock of (and the lock a killed one left, taken over). And a restore whose
  * operational is stopped: it says the vault is restored and verified, and what to do, without
  * waiting out its --timeout.
  */
@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ownerTag } from "../../cli/core/owner";
-import { lockName } from "../../cli/restore/lock";
+import { LABEL_LOCK_COMMAND, lockName } from "../../cli/snapshot/vaultLock";
 import { LABEL_OWNER } from "../../cli/snapshot/vaultContainer";
 import { type CliRun, runCli } from "../../harness/cliRun";
 import {
@@ -167,32 +167,36 @@ describe.skipIf(!live)("restore's refusals of a vault it must not touch", () => 
         }
     });
 
-    it("refuses while another restore holds the vault's lock, and takes over the lock a killed restore left", async () => {
+    it("refuses while another restore or an adopt holds the vault's lock, and takes over the lock a killed restore left", async () => {
         const lock = lockName(fleet.containerName("kb", "vault"));
-        const makeLock = (owner: string) =>
+        const makeLock = (owner: string, command: string) =>
             fleet.docker.createContainer({
                 name: lock,
                 Image: TEST_IMAGE,
                 Entrypoint: ["true"],
-                Labels: { [RUN_LABEL_KEY]: fleet.runId, [LABEL_OWNER]: owner },
+                Labels: { [RUN_LABEL_KEY]: fleet.runId, [LABEL_OWNER]: owner, [LABEL_LOCK_COMMAND]: command },
             });
-        const held = await makeLock(ownerTag());
-        try {
-            const before = await untouched("kb");
-            const { code, document } = await restoreJson(["kb", "--from", snapshot.file, "--force"]);
-            expect(code).toBe(1);
-            expect(document.status).toBe("refused");
-            expect(document.error).toBe(
-                `refused, nothing was changed: another restore of kb is running on this host (${ownerTag()}, its lock ${lock}): let it finish`,
-            );
-            expect(await untouched("kb")).toEqual(before);
-            expect((await held.inspect()).Id).toBe(held.id);
-        } finally {
-            await held.remove({ force: true });
+        // adopt takes the same lock: a restore while an adopt takes the vault over is refused too.
+        for (const command of ["restore", "adopt"]) {
+            const held = await makeLock(ownerTag(), command);
+            try {
+                const before = await untouched("kb");
+                const { code, document } = await restoreJson(["kb", "--from", snapshot.file, "--force"]);
+                expect(code).toBe(1);
+                expect(document.status).toBe("refused");
+                expect(document.error).toBe(
+                    `refused, nothing was changed: ${command === "restore" ? "another restore" : "an adopt"} of kb is running on this host (${ownerTag()}, its lock ${lock}): let it finish`,
+                );
+                expect(await untouched("kb")).toEqual(before);
+                expect((await held.inspect()).Id).toBe(held.id);
+            } finally {
+                // Already gone only when a restore took it over: the assertions above say so, not this.
+                await held.remove({ force: true }).catch(() => undefined);
+            }
         }
         // A process of this host that has ended: the lock of a restore killed with -9.
         const gone = spawnSync("true").pid;
-        await makeLock(ownerTag(undefined, gone));
+        await makeLock(ownerTag(undefined, gone), "restore");
         // Refused for its data (kb holds a write the snapshot lacks), after the lock was taken over and released.
         const { code, document } = await restoreJson(["kb", "--from", snapshot.file]);
         expect(code).toBe(1);
