@@ -106,8 +106,8 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
             deps.log(`${options.environment}: ${decision.reasons.join("; ")}: nothing to do`);
             return report;
         }
+        // Said in the log only once the vault is about to stop (swap.ts): the staging can still refuse.
         report.forced = decision.forced;
-        for (const risk of decision.forced) deps.log(`${options.environment}: --force: restoring although ${risk}`);
 
         // 3-6.
         await replaceVaultData(env, vault, local.file, content, decision, options, deps, remaining, report);
