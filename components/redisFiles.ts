@@ -64,8 +64,9 @@ export const START_SCRIPT_FILE = `${CONFIG_DIR}/start-redis.sh`;
 /**
  * The folder in the vault's data folder that start-redis.sh holds its converting server's
  * socket in: made when it converts dump.rdb into an AOF, removed when that is done (and at
- * every start, under the lock). It exists in a running vault only while it converts: restore
- * looks for it to tell a converting vault from one that does not answer for another reason.
+ * every start, under the lock; one a killed conversion left stays until then). Restore looks
+ * for a process whose socket is in it to tell a converting vault from one that does not answer
+ * for another reason.
  */
 export const CONVERT_FOLDER = ".nexus-redis-convert";
 

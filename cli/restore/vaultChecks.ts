@@ -65,11 +65,19 @@ export function startScriptRefusal(
 export type StartPhase = "converting" | "loading" | "answering" | "unknown";
 
 /**
- * The probe run in the vault's container (REDISCLI_AUTH in its environment): the conversion
- * folder, which is there only while start-redis.sh converts, then Redis's INFO persistence.
+ * The probe run in the vault's container (REDISCLI_AUTH in its environment): whether a process
+ * there is start-redis.sh's converting server, then Redis's INFO persistence. That server is
+ * known by its socket in the conversion folder, in its process title (Redis 7 retitles itself
+ * `redis-server unixsocket:PATH`) or its arguments; the folder alone could be one a killed
+ * conversion left. The pattern is quoted apart so that this shell's own arguments, which hold
+ * it, never match it.
  */
 export function startPhaseScript(): string {
-    return `if [ -d ${DATA_DIR}/${CONVERT_FOLDER} ]; then echo phase:converting; exit 0; fi; ${IN_CONTAINER_TLS}redis-cli "$@" info persistence`;
+    const socket = `${DATA_DIR}/${CONVERT_FOLDER}`;
+    return (
+        `for f in /proc/[0-9]*/cmdline; do case "$(tr '\\0' ' ' < "$f" 2>/dev/null)" in *"${socket}"/*) echo phase:converting; exit 0 ;; esac; done; ` +
+        `${IN_CONTAINER_TLS}redis-cli "$@" info persistence`
+    );
 }
 
 export function startPhase(probe: { exitCode: number; stdout: string }): StartPhase {

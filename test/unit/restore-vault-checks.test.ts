@@ -127,10 +127,12 @@ describe("a vault that is still starting", () => {
         expect(startPhase({ exitCode: 0, stdout: "AUTH failed: WRONGPASS invalid username-password pair" })).toBe("unknown");
     });
 
-    it("looks for the folder start-redis.sh converts in, in the vault's data folder", () => {
+    it("looks for a process whose socket is in the folder start-redis.sh converts in, never matching its own arguments", () => {
         const script = readFileSync(path.resolve(__dirname, "../../components/start-redis.sh"), "utf8");
         expect(script).toMatch(new RegExp(`^work=${CONVERT_FOLDER.replace(/\./g, "\\.")}$`, "m"));
-        expect(startPhaseScript()).toContain(`[ -d ${DATA_DIR}/${CONVERT_FOLDER} ]`);
+        expect(script).toContain("sock=$work/redis.sock");
+        expect(startPhaseScript()).toContain(`*"${DATA_DIR}/${CONVERT_FOLDER}"/*) echo phase:converting`);
+        expect(startPhaseScript()).not.toContain(`${DATA_DIR}/${CONVERT_FOLDER}/`);
     });
 
     it("waits for a converting or loading vault while --timeout leaves time, saying so and that nothing is changed", () => {
