@@ -61,6 +61,14 @@ export const VAULT_CONFIG_FILE = `${CONFIG_DIR}/vault.conf`;
 export const OPERATIONAL_CONFIG_FILE = `${CONFIG_DIR}/operational.conf`;
 /** How both roles start (components/start-redis.sh): who Redis runs as, and for the vault its data folder. */
 export const START_SCRIPT_FILE = `${CONFIG_DIR}/start-redis.sh`;
+/**
+ * The folder in the vault's data folder that start-redis.sh holds its converting server's
+ * socket in: made when it converts dump.rdb into an AOF, removed when that is done (and at
+ * every start, under the lock; one a killed conversion left stays until then). Restore looks
+ * for a process whose socket is in it to tell a converting vault from one that does not answer
+ * for another reason.
+ */
+export const CONVERT_FOLDER = ".nexus-redis-convert";
 
 /**
  * The redis user of the official image (and of the test images built like it): the start

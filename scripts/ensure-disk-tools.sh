@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# What the full-disk live tests (test/live/check-full-disk.test.ts, test/live/backup-faults.test.ts)
+# What the full-disk live tests (test/live/check-full-disk.test.ts, test/live/backup-faults.test.ts,
+# test/live/restore-disk.test.ts)
 # use to make a small ext4 volume on a loop device: truncate, fallocate, mkfs.ext4, losetup, mount,
 # umount, mountpoint and findmnt. All are in Debian's required packages (coreutils, e2fsprogs,
 # mount, util-linux), so every Debian system has them; a trimmed one gets them from apt. Changes nothing on a machine that has them.

@@ -16,7 +16,10 @@ export interface RestoreReport {
         | null;
     /** What the vault and the operational held before. */
     before: { vault: ServerState | null; operational: ServerState | null };
-    /** Why it went ahead, was refused, or did nothing; and what --force overrode. */
+    /**
+     * Why it went ahead, was refused, or did nothing; and what --force was to override (it went
+     * ahead over it only if the vault was stopped: `measurements.stopMs`).
+     */
     reasons: string[];
     forced: string[];
     verification: Verification | null;
@@ -41,6 +44,38 @@ export interface RestoreReport {
 }
 
 export class Refusal extends Error {}
+
+/**
+ * The staging found no room beside the vault's files: nothing was stopped or moved yet. The
+ * earlier restores' aside folders are the likely room to free (restore never deletes them).
+ */
+export function stagingDiskFullRefusal(data: string, snapshotSize: string, cause: string): string {
+    return (
+        `refused, nothing was changed: disk full: ${data} has no room for the snapshot (${snapshotSize}) beside the vault's files (${cause}). ` +
+        `Free at least that much there (earlier restores keep the vault's previous files in its /data/nexus-redis-restore-* folders until you remove them), then run restore again`
+    );
+}
+
+/** The progress lines for what --force overrides: logged just before the vault is stopped, when it does go ahead. */
+export function forcedProgress(forced: readonly string[]): string[] {
+    return forced.map((risk) => `--force: going ahead although ${risk}`);
+}
+
+/**
+ * What --force was to override, as the report's end says it: replaced when the restore went
+ * through the stop; otherwise nothing was replaced, and the lines say so, so that a refusal
+ * above them (the staging's disk full) does not read as its contradiction.
+ */
+export function forcedLines(report: Pick<RestoreReport, "status" | "forced" | "measurements">): string[] {
+    const stopped = report.measurements.stopMs !== null;
+    return report.forced.map((risk) =>
+        report.status === "restored"
+            ? `--force: replaced although ${risk}`
+            : stopped
+              ? `--force: went ahead although ${risk}`
+              : `--force would have gone ahead although ${risk}; nothing was replaced`,
+    );
+}
 
 /** One JSON document, keys in a fixed order; times apart in `measurements`; never a password. */
 export function renderRestoreJson(report: RestoreReport): string {
@@ -120,7 +155,7 @@ export function renderRestoreText(report: RestoreReport): string {
         out.push(`  verified: ${v.equal ? "equal" : "NOT EQUAL"}: ${digests.join(", ")}; compared: ${v.compared}`);
         for (const p of v.problems) out.push(`  - ${p}`);
     }
-    for (const f of report.forced) out.push(`  --force: replaced although ${f}`);
+    for (const line of forcedLines(report)) out.push(`  ${line}`);
     if (m.writesRefusedMs !== null) {
         out.push(
             `  writes were refused for ${seconds(m.writesRefusedMs)} (stop ${seconds(m.stopMs)}, swap ${seconds(m.swapMs)}, start and load ${seconds(m.startMs)}), ` +

@@ -36,7 +36,7 @@ import { type StateRead, serverState, vaultState, operationalState, publicState 
 import { replaceVaultData } from "./swap";
 import { cleanUpAfterKilledRestore } from "./leftovers";
 import { LockRefusal, lockName, takeVaultLock } from "../snapshot/vaultLock";
-import { checkVaultContainer, checkVaultServer } from "./vaultChecks";
+import { checkVaultContainer, checkVaultServer, waitUntilStarted } from "./vaultChecks";
 
 /**
  * restore stops and restarts a vault's container and swaps its files: a Swarm service's task
@@ -74,10 +74,12 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
         local = await fetchSnapshot(options, deps, remaining);
         if (!local.manifest && !options.withoutManifest) throw new Refusal(noManifestRefusal(options.from));
         // 0. The vault, proven before anything changes: its container not paused and started
-        // through the program's start script; the server behind host:port the one in that
-        // container (a stopped one publishes that port), on AOF. Else refused.
+        // through the program's start script; its start finished (a conversion is waited for);
+        // the server behind host:port the one in that container (a stopped one publishes that
+        // port), on AOF. Else refused.
         let vault = await inspectVault(deps.docker, env);
         await checkVaultContainer(deps.docker, vault);
+        await waitUntilStarted(deps.docker, env, vault, remaining, (text) => deps.log(`${options.environment}: ${text}`));
         await checkVaultServer(deps.docker, env, vault, remaining());
         // One restore (or adopt) of this vault at a time, from here on: what follows takes what
         // it finds (a helper, a staged file) for a killed restore's.
@@ -110,8 +112,8 @@ export async function restore(env: EnvironmentOutput, options: RestoreOptions, d
             deps.log(`${options.environment}: ${decision.reasons.join("; ")}: nothing to do`);
             return report;
         }
+        // Said in the log only once the vault is about to stop (swap.ts): the staging can still refuse.
         report.forced = decision.forced;
-        for (const risk of decision.forced) deps.log(`${options.environment}: --force: restoring although ${risk}`);
 
         // 3-6.
         await replaceVaultData(env, vault, local.file, content, decision, options, deps, remaining, report);

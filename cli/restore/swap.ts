@@ -21,7 +21,7 @@ import {
     wayBackCommands,
 } from "./plan";
 import type { RestoreOptions, RestoreDeps } from "./inputs";
-import { type RestoreReport, Refusal } from "./report";
+import { type RestoreReport, Refusal, forcedProgress, stagingDiskFullRefusal } from "./report";
 import { vaultState } from "./serverState";
 import { WritePause, readSavePoints, setSavePoints, writeMark, waitForVault, withVault, timeLeft } from "./vaultSession";
 import { hangsAt, hangForTest } from "./testHooks";
@@ -100,9 +100,7 @@ async function stageSnapshot(s: Swap, file: string) {
     } catch (e) {
         await discard();
         if (/no space left on device/i.test((e as Error).message))
-            throw new Error(
-                `disk full: ${dataName(vault)} has no room for the snapshot (${formatBytes(bytes)}) beside the vault's files; nothing was changed (${(e as Error).message})`,
-            );
+            throw new Refusal(stagingDiskFullRefusal(dataName(vault), formatBytes(bytes), (e as Error).message));
         throw e;
     }
     return { helper, discard };
@@ -123,6 +121,9 @@ async function stopUnderPause(
         await discard();
         throw e;
     }
+    // What --force overrides is said here, once nothing is left that could still refuse (the
+    // staging's disk, the pause): said earlier, a refusal after it read as a contradiction.
+    for (const line of forcedProgress(decision.forced)) deps.log(`${s.name}: ${line}`);
     deps.log(
         `${s.name}: writes paused (${describePause(s.leaseMs)}); stopping ${vault.name} (the same container: Pulumi's state stays true)`,
     );

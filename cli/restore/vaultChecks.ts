@@ -2,17 +2,22 @@
  * What restore proves about the vault before it changes anything (no pause, no CONFIG SET, no
  * stop): that its container is not paused, that it starts through the program's start script
  * (which converts the snapshot into an AOF at start), that the server behind the outputs'
- * host:port is the one inside that container, and that it runs with AOF on. The decisions are
+ * host:port is the one inside that container, and that it runs with AOF on. A vault its start
+ * script is still converting (or Redis still loading) is waited for first, within --timeout:
+ * it answers nobody yet, and would otherwise be refused as a server that cannot be proven to
+ * be the outputs'. The decisions are
  * pure functions over what the engine and Redis said; the reads are at the end.
  */
-import { IN_CONTAINER_TLS, START_SCRIPT_FILE } from "../../components/redisServer";
+import { performance } from "node:perf_hooks";
+import { CONVERT_FOLDER, DATA_DIR, IN_CONTAINER_TLS, START_SCRIPT_FILE } from "../../components/redisServer";
+import { seconds } from "../core/format";
 import { type Docker, exec } from "../docker/client";
 import type { EnvironmentOutput } from "../fleet/environment";
 import { parseInfo } from "../redis/replies";
 import { lastLine } from "../snapshot/restic";
 import type { VaultContainer } from "../snapshot/vaultContainer";
 import { Refusal } from "./report";
-import { withVault } from "./vaultSession";
+import { timeLeft, withVault } from "./vaultSession";
 
 const NOTHING_CHANGED = "refused, nothing was changed";
 
@@ -49,6 +54,79 @@ export function startScriptRefusal(
         "Restore puts the snapshot in as dump.rdb and relies on that script to load it into an AOF at start; a vault started otherwise with AOF on would come back EMPTY beside it. " +
         "Restore needs a vault the program runs: adopt this one first (docs/adopt.md), then restore"
     );
+}
+
+/**
+ * How far a running vault's start has got: its start script converting dump.rdb into an AOF
+ * (no client port yet), Redis loading its data, Redis answering with its data loaded, or
+ * unknown (it does not answer inside its container for another reason: the checks that
+ * follow say what).
+ */
+export type StartPhase = "converting" | "loading" | "answering" | "unknown";
+
+/**
+ * The probe run in the vault's container (REDISCLI_AUTH in its environment): whether a process
+ * there is start-redis.sh's converting server, then Redis's INFO persistence. That server is
+ * known by its socket in the conversion folder, in its process title (Redis 7 retitles itself
+ * `redis-server unixsocket:PATH`) or its arguments; the folder alone could be one a killed
+ * conversion left. The pattern is quoted apart so that this shell's own arguments, which hold
+ * it, never match it.
+ */
+export function startPhaseScript(): string {
+    const socket = `${DATA_DIR}/${CONVERT_FOLDER}`;
+    return (
+        `for f in /proc/[0-9]*/cmdline; do case "$(tr '\\0' ' ' < "$f" 2>/dev/null)" in *"${socket}"/*) echo phase:converting; exit 0 ;; esac; done; ` +
+        `${IN_CONTAINER_TLS}redis-cli "$@" info persistence`
+    );
+}
+
+export function startPhase(probe: { exitCode: number; stdout: string }): StartPhase {
+    if (/^phase:converting$/m.test(probe.stdout)) return "converting";
+    if (probe.exitCode !== 0) return "unknown";
+    const loading = parseInfo(probe.stdout).loading;
+    return loading === "1" ? "loading" : loading === "0" ? "answering" : "unknown";
+}
+
+/** How often restore looks again at a vault that is still starting. */
+export const START_POLL_MS = 500;
+
+/** How long a vault that was converting may not answer before the checks judge it: Redis opens its port within moments of starting. */
+export const CONVERSION_HANDOVER_MS = 5_000;
+
+const STARTING: Record<"converting" | "loading", { doing: string; done: string }> = {
+    converting: {
+        doing: "converting its data into an append-only file (its start script loads dump.rdb with no client port open, then starts Redis on the AOF)",
+        done: '"nexus-redis vault: converted: ... starting", then "Ready to accept connections"',
+    },
+    loading: { doing: "loading its data", done: '"Ready to accept connections"' },
+};
+
+/**
+ * Whether restore checks the vault now, waits for its start to finish, or gives up: a vault
+ * that is converting or loading (right after `pulumi up` on a dump.rdb, or after a previous
+ * restore) is waited for while --timeout leaves time; nothing is changed while it waits.
+ */
+export function judgeStart(
+    name: string,
+    phase: StartPhase,
+    waitedMs: number,
+    leftMs: number,
+    sinceStartingMs?: number,
+): { action: "check" } | { action: "wait"; note: string } | { action: "refuse"; message: string } {
+    // The conversion's server is gone and Redis is not listening yet: an instant between the two,
+    // waited out briefly; a vault that still does not answer after that is the checks' to judge.
+    if (phase === "unknown" && sinceStartingMs !== undefined && sinceStartingMs < CONVERSION_HANDOVER_MS && leftMs > START_POLL_MS)
+        return { action: "wait", note: `${name} has finished converting its data: waiting for Redis to start on it` };
+    if (phase === "answering" || phase === "unknown") return { action: "check" };
+    const { doing, done } = STARTING[phase];
+    if (leftMs > START_POLL_MS)
+        return { action: "wait", note: `${name} is ${doing}: waiting for it (within --timeout); nothing is changed before then` };
+    return {
+        action: "refuse",
+        message:
+            `${NOTHING_CHANGED}: ${name} was still ${doing} after restore had waited ${seconds(waitedMs)}, and --timeout ran out. ` +
+            `Run restore again once \`docker logs ${name}\` shows ${done}, or with a longer --timeout`,
+    };
 }
 
 /** What was read of one server's identity: its INFO server run_id, or why it could not be read. */
@@ -122,6 +200,38 @@ export async function checkVaultContainer(docker: Docker, vault: VaultContainer)
     if (info.State.Paused) throw new Refusal(pausedRefusal(vault.name));
     if (!startsThroughStartScript(info.Config.Entrypoint as string[] | null, info.Config.Cmd))
         throw new Refusal(startScriptRefusal(vault.name, info.Config.Entrypoint as string[] | null, info.Config.Cmd));
+}
+
+/**
+ * Waits, within --timeout, while the vault's start script converts its data or Redis loads it
+ * (a stopped vault is not waited for: the checks judge it). Only reads: nothing is changed.
+ */
+export async function waitUntilStarted(
+    docker: Docker,
+    env: EnvironmentOutput,
+    vault: VaultContainer,
+    remaining: () => number,
+    log: (text: string) => void,
+): Promise<void> {
+    const began = performance.now();
+    let said: string | undefined;
+    let lastStarting: number | undefined;
+    for (;;) {
+        if (!(await docker.getContainer(vault.id).inspect()).State.Running) return;
+        const probe = await exec(docker, vault.id, ["sh", "-c", startPhaseScript(), "start-phase"], {
+            env: [`REDISCLI_AUTH=${env.vault.password}`],
+            timeoutMs: Math.max(1_000, Math.min(timeLeft(remaining), 10_000)),
+        }).catch(() => ({ exitCode: -1, stdout: "" }));
+        const phase = startPhase(probe);
+        if (phase === "converting" || phase === "loading") lastStarting = performance.now();
+        const since = lastStarting === undefined ? undefined : performance.now() - lastStarting;
+        const verdict = judgeStart(vault.name, phase, performance.now() - began, timeLeft(remaining), since);
+        if (verdict.action === "check") return;
+        if (verdict.action === "refuse") throw new Refusal(verdict.message);
+        if (verdict.note !== said) log(verdict.note);
+        said = verdict.note;
+        await new Promise((resolve) => setTimeout(resolve, START_POLL_MS));
+    }
 }
 
 /**

@@ -4,7 +4,7 @@
  * are, what a killed restore had left), and its refusal of a file without a manifest.
  */
 import { describe, expect, it } from "vitest";
-import { type RestoreReport, renderRestoreJson, renderRestoreText } from "../../cli/restore/report";
+import { type RestoreReport, forcedProgress, renderRestoreJson, renderRestoreText, stagingDiskFullRefusal } from "../../cli/restore/report";
 import { noManifestRefusal } from "../../cli/restore/source";
 import { EMPTY, SNAPSHOT } from "./restoreSamples";
 
@@ -116,6 +116,50 @@ describe("restore's report", () => {
         expect(text).toContain("verified: equal: snapshot 75dea420a053, vault 75dea420a053, operational 75dea420a053");
         expect(text).toContain("writes were refused for 3.2 s (stop 0.4 s, swap 0.3 s, start and load 2.5 s)");
         expect(text).toContain("kept in volume nexus3-contact-vault-data, /data/nexus-redis-restore-20260126T030000Z");
+    });
+
+    describe("with --force", () => {
+        const risk = "the vault holds 1001 keys (db0: 1001), 2.0 MiB of data, and they are not the snapshot's 1000 keys";
+        const notStopped = {
+            durationMs: 900,
+            writesRefusedMs: null,
+            stopMs: null,
+            swapMs: null,
+            startMs: null,
+            verifyPauseMs: null,
+            pauseLeaseMs: 5000,
+            operationalSyncMs: null,
+        };
+
+        it("says, when the staging finds the vault's disk full, that nothing was changed and nothing replaced, what was different, and where to free how much", () => {
+            const error = stagingDiskFullRefusal(
+                "volume nexus3-contact-vault-data",
+                "18.5 KiB",
+                "(HTTP code 500) server error - write /data/.nexus-redis-restore.rdb: no space left on device",
+            );
+            const text = renderRestoreText(
+                report({ status: "refused", verification: null, aside: null, forced: [risk], error, measurements: notStopped }),
+            );
+            expect(text).toBe(
+                "contact NOT restored: refused, nothing was changed: disk full: volume nexus3-contact-vault-data has no room for the snapshot (18.5 KiB) beside the vault's files " +
+                    "((HTTP code 500) server error - write /data/.nexus-redis-restore.rdb: no space left on device). " +
+                    "Free at least that much there (earlier restores keep the vault's previous files in its /data/nexus-redis-restore-* folders until you remove them), then run restore again\n" +
+                    `  --force would have gone ahead although ${risk}; nothing was replaced\n`,
+            );
+        });
+
+        it("says it replaced what --force overrode once the restore went through", () => {
+            expect(renderRestoreText(report({ forced: [risk] }))).toContain(`  --force: replaced although ${risk}\n`);
+        });
+
+        it("says it went ahead when the restore failed after the vault was stopped", () => {
+            const text = renderRestoreText(report({ status: "failed", error: "verification failed", forced: [risk] }));
+            expect(text).toContain(`  --force: went ahead although ${risk}\n`);
+        });
+
+        it("announces the override as going ahead, for the log just before the vault stops", () => {
+            expect(forcedProgress([risk])).toEqual([`--force: going ahead although ${risk}`]);
+        });
     });
 
     it("says why it refused", () => {

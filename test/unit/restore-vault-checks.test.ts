@@ -1,15 +1,22 @@
 /**
  * What restore proves about the vault before it changes anything: not paused, started through
  * the program's start script, the same server behind host:port as inside the container, on
- * AOF; and when it stops waiting for an operational that is not running.
+ * AOF; a vault still converting its data waited for, within --timeout; and when it stops waiting
+ * for an operational that is not running.
  */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { vaultCommand } from "../../components/redisServer";
+import { CONVERT_FOLDER, DATA_DIR, vaultCommand } from "../../components/redisServer";
 import {
+    CONVERSION_HANDOVER_MS,
     appendonlyRefusal,
     identityRefusal,
+    judgeStart,
     operationalNotRunning,
     pausedRefusal,
+    startPhase,
+    startPhaseScript,
     startScriptRefusal,
     startsThroughStartScript,
     stoppedIdentityRefusal,
@@ -108,5 +115,51 @@ describe("when restore stops waiting for the operational", () => {
         ["paused (Docker says running too)", { Status: "paused", Running: true, Paused: true }, "paused"],
     ])("%s", (_what, state, expected) => {
         expect(operationalNotRunning(state)).toBe(expected);
+    });
+});
+
+describe("a vault that is still starting", () => {
+    it("reads the start script's conversion folder, then Redis's loading flag", () => {
+        expect(startPhase({ exitCode: 0, stdout: "phase:converting\n" })).toBe("converting");
+        expect(startPhase({ exitCode: 0, stdout: "# Persistence\r\nloading:1\r\naof_enabled:1\r\n" })).toBe("loading");
+        expect(startPhase({ exitCode: 0, stdout: "# Persistence\r\nloading:0\r\naof_enabled:1\r\n" })).toBe("answering");
+        expect(startPhase({ exitCode: 1, stdout: "Could not connect to Redis at 127.0.0.1:6379: Connection refused" })).toBe("unknown");
+        expect(startPhase({ exitCode: 0, stdout: "AUTH failed: WRONGPASS invalid username-password pair" })).toBe("unknown");
+    });
+
+    it("looks for a process whose socket is in the folder start-redis.sh converts in, never matching its own arguments", () => {
+        const script = readFileSync(path.resolve(__dirname, "../../components/start-redis.sh"), "utf8");
+        expect(script).toMatch(new RegExp(`^work=${CONVERT_FOLDER.replace(/\./g, "\\.")}$`, "m"));
+        expect(script).toContain("sock=$work/redis.sock");
+        expect(startPhaseScript()).toContain(`*"${DATA_DIR}/${CONVERT_FOLDER}"/*) echo phase:converting`);
+        expect(startPhaseScript()).not.toContain(`${DATA_DIR}/${CONVERT_FOLDER}/`);
+    });
+
+    it("waits for a converting or loading vault while --timeout leaves time, saying so and that nothing is changed", () => {
+        expect(judgeStart("kb-vault", "converting", 0, 60_000)).toEqual({
+            action: "wait",
+            note: "kb-vault is converting its data into an append-only file (its start script loads dump.rdb with no client port open, then starts Redis on the AOF): waiting for it (within --timeout); nothing is changed before then",
+        });
+        expect(judgeStart("kb-vault", "loading", 3_000, 60_000)).toMatchObject({ action: "wait" });
+    });
+
+    it("checks at once a vault that answers, or does not answer for another reason (the checks say why)", () => {
+        expect(judgeStart("kb-vault", "answering", 0, 60_000)).toEqual({ action: "check" });
+        expect(judgeStart("kb-vault", "unknown", 0, 60_000)).toEqual({ action: "check" });
+    });
+
+    it("waits out the moment between the conversion's end and Redis opening its port, then leaves it to the checks", () => {
+        expect(judgeStart("kb-vault", "unknown", 8_000, 60_000, 500)).toMatchObject({ action: "wait" });
+        expect(judgeStart("kb-vault", "unknown", 20_000, 60_000, CONVERSION_HANDOVER_MS + 1)).toEqual({ action: "check" });
+    });
+
+    it("refuses, nothing changed, once --timeout runs out, saying what the log shows when it is done", () => {
+        const verdict = judgeStart("kb-vault", "converting", 59_600, 400);
+        expect(verdict).toEqual({
+            action: "refuse",
+            message:
+                "refused, nothing was changed: kb-vault was still converting its data into an append-only file (its start script loads dump.rdb with no client port open, then starts Redis on the AOF) after restore had waited 59.6 s, and --timeout ran out. " +
+                'Run restore again once `docker logs kb-vault` shows "nexus-redis vault: converted: ... starting", then "Ready to accept connections", or with a longer --timeout',
+        });
     });
 });
