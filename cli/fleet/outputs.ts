@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { OutputsError } from "../core/errors";
 import type { CredentialsOutput, EndpointOutput, EndpointTls, EnvironmentsOutput, PlatformOutput, VaultOutput } from "./environment";
 import { describeValue, kindOf } from "../../components/values";
+import { ENVIRONMENT_NAME } from "../../components/protocol";
 import { PULUMI_NOT_ON_PATH, runPulumi, stackOutputCommand } from "../core/pulumi";
 import type { CommandRunner } from "../core/runner";
 
@@ -79,6 +80,12 @@ export function validateEnvironments(value: unknown, key = "environments", tlsOu
     const read = new Reader(problems, () => (secretsHidden = true), ca, tlsKey);
     for (const [name, env] of Object.entries(value)) {
         const at = `${key}.${name}`;
+        if (!ENVIRONMENT_NAME.test(name)) {
+            problems.push(
+                `${at} is not an environment name the program makes (lowercase letters, digits and -, starting with a letter, at most 32): ${JSON.stringify(name)}`,
+            );
+            continue;
+        }
         if (!isObject(env)) {
             problems.push(`${at} must be an object, got ${describeValue(env)}`);
             continue;
