@@ -64,10 +64,21 @@ export function parseOutputs(text: string, source: string): EnvironmentsOutput {
 function readCa(value: unknown, key: string, problems: string[]): string | undefined {
     if (value === undefined || value === null) return undefined;
     if (!isObject(value) || typeof value.ca !== "string" || !value.ca.includes("-----BEGIN CERTIFICATE-----")) {
-        problems.push(`${key}.ca must be the stack's CA certificate (PEM), got ${describeValue(isObject(value) ? value.ca : value)}`);
+        const got = isObject(value) ? value.ca : value;
+        problems.push(`${key}.ca must be the stack's CA certificate (PEM), got ${typeof got === "string" ? pemKinds(got) : kindOf(got)}`);
         return undefined;
     }
     return value.ca;
+}
+
+/**
+ * What a string that should be a certificate holds, by its PEM labels alone: what stands there
+ * by mistake is often the CA's private key (ca.key for ca.crt), which must never reach a
+ * terminal or a log. Pure.
+ */
+function pemKinds(text: string): string {
+    const labels = [...new Set([...text.matchAll(/-----BEGIN ([A-Z0-9 ]{1,40})-----/g)].map((m) => m[1]))];
+    return labels.length === 0 ? "a string that holds no PEM (not shown)" : `a PEM of ${labels.join(", ")} (not shown)`;
 }
 
 /** Validates the `environments` value; every problem is named by its key (`environments.contact.vault.port`). */

@@ -109,6 +109,22 @@ describe("the outputs of a TLS stack", () => {
         expect(() => parseOutputs(JSON.stringify({ environments: { user: secure }, tls: { ca: "x" } }), "f")).toThrow(/tls.ca must be/);
     });
 
+    it("never show what stands where the CA should be: a private key given by mistake stays off the terminal", () => {
+        const key = String(privateKey({ algorithm: "ECDSA", ecdsaCurve: "P256" }).privateKeyPem);
+        const body = key.split("\n")[1];
+        let message = "";
+        try {
+            parseOutputs(JSON.stringify({ environments: { user: secure }, tls: { ca: key } }), "f");
+        } catch (e) {
+            message = (e as Error).message;
+        }
+        expect(message).toMatch(/tls\.ca must be the stack's CA certificate \(PEM\), got a PEM of EC PRIVATE KEY \(not shown\)/);
+        expect(message).not.toContain(body.slice(0, 16));
+        expect(() => parseOutputs(JSON.stringify({ environments: { user: secure }, tls: { ca: "hunter2" } }), "f")).toThrow(
+            /tls\.ca must be the stack's CA certificate \(PEM\), got a string that holds no PEM \(not shown\)$/m,
+        );
+    });
+
     it("leave an endpoint without tls plain, whatever the rest says", () => {
         const plain = { ...secure, vault: { container: "c", host: "h", port: 1, password: "pw" } };
         expect(parseOutputs(JSON.stringify({ environments: { user: plain }, tls: { ca: CA } }), "f").user.vault.tls).toBeUndefined();
