@@ -131,6 +131,35 @@ describe("the outputs of a TLS stack", () => {
     });
 });
 
+describe("a session over TLS to a server that never finishes the handshake", () => {
+    it("says so, and that a server without TLS waits like that (a plain Redis with a password reads the ClientHello as the start of a command line)", async () => {
+        const net = await import("node:net");
+        const sockets: import("node:net").Socket[] = [];
+        const server = net.createServer((socket) => {
+            sockets.push(socket);
+            socket.resume(); // reads the ClientHello and answers nothing, as such a Redis does
+            socket.on("error", () => undefined);
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const port = (server.address() as import("node:net").AddressInfo).port;
+        const deadline = new Deadline(5000);
+        const session = new RedisSession({ host: "127.0.0.1", port, tls: { serverName: "p-kb-vault", ca: CA } }, deadline, 300);
+        try {
+            const [settled] = await session.callAll([["AUTH", "pw"]]);
+            expect(settled.failure).toEqual({
+                kind: "silent",
+                command: "AUTH",
+                message:
+                    "accepted the connection but did not finish the TLS handshake within 300 ms (a hung or paused server, or one without TLS, which waits for the end of a plain command line: is tls off on the server?)",
+            });
+        } finally {
+            deadline.finish();
+            for (const socket of sockets) socket.destroy();
+            server.close();
+        }
+    });
+});
+
 describe("a session over TLS, against a local TLS server that answers PING", () => {
     let server: import("node:tls").Server;
     let port = 0;
