@@ -54,6 +54,13 @@ export const PROTOCOL_CONTAINER_PREFIX = "nexus3";
 /** Redis listens on this port inside every container; replicas reach their vault on it. */
 export const REDIS_INTERNAL_PORT = 6379;
 
+/**
+ * The names the stack accepts for an environment (config/environments.ts), and so the only ones
+ * its outputs hold. They become part of container names, output keys, Prometheus labels and the
+ * backup's folders (`--to/NAME/`), so the CLI refuses any other in outputs given by hand.
+ */
+export const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
 /** Looks an environment of the protocol up by name. */
 export function findProtocolEnvironment(name: string): EnvironmentDefinition | undefined {
     return PROTOCOL_ENVIRONMENTS.find((e) => e.name === name);

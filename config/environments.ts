@@ -2,12 +2,10 @@
  * `environments` and `portOffset`: which environments the stack deploys (the protocol's, by
  * name, or new ones with their ports), and that no two roles share a host port.
  */
-import { type EnvironmentDefinition, PROTOCOL_ENVIRONMENTS, findProtocolEnvironment } from "../components/protocol";
+import { ENVIRONMENT_NAME, type EnvironmentDefinition, PROTOCOL_ENVIRONMENTS, findProtocolEnvironment } from "../components/protocol";
 import { describeValue } from "../components/values";
 import type { ParsedEnvironment, PlannedEnvironment, RawConfig, Report } from "./types";
 
-// Environment names become part of container names and stack output keys: keep them plain.
-const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 const ENVIRONMENT_ITEM = /^([^=]*)(?:=(\d+)(?:\/(\d+))?)?$/;
 
 export function parseEnvironments(value: string, portOffset: number, raw: RawConfig, problem: Report): ParsedEnvironment[] {

@@ -7,6 +7,7 @@
 import { REDIS_INTERNAL_PORT } from "../../components/protocol";
 import { type ProblemCode, VAULT_PROBLEMS } from "../health/problems";
 import type { EnvironmentResult } from "../health/checkFleet";
+import { replicaQuorum } from "../health/vaultProblems";
 import type { CliIo } from "../core/io";
 import type { EnvironmentObservation, VaultObservation } from "../health/observe";
 import { type Info, infoInt } from "../redis/replies";
@@ -44,11 +45,11 @@ export const CHECK_METRICS: Readonly<Record<string, MetricDefinition>> = {
         labels: SERVER,
     },
     nexus_redis_accepts_writes: {
-        help: "1 when the vault would take a write by Redis's own rules (answers, takes the stack's password, is a master, not loading, no failed RDB save or AOF write, not over maxmemory with noeviction), else 0; nexus_redis_writes_refused says why.",
+        help: "1 when the vault would take a write by Redis's own rules (answers, takes the stack's password, is a master, not loading, no failed RDB save or AOF write, not over maxmemory with noeviction, enough replicas for min-replicas-to-write), else 0; nexus_redis_writes_refused says why.",
         labels: SERVER,
     },
     nexus_redis_writes_refused: {
-        help: "1 for each reason the vault refuses writes: unreachable, password-refused, certificate-refused, unknown (INFO failed), replica, loading, rdb-bgsave-failed, aof-write-failed, out-of-memory. No series while it accepts them.",
+        help: "1 for each reason the vault refuses writes: unreachable, password-refused, certificate-refused, unknown (INFO failed), replica, loading, rdb-bgsave-failed, aof-write-failed, out-of-memory, not-enough-replicas (min-replicas-to-write). No series while it accepts them.",
         labels: ["environment", "role", "reason"],
     },
     nexus_redis_loading: {
@@ -113,7 +114,8 @@ const UNOBSERVED: Partial<Record<FailureKind, string>> = {
  * `stop-writes-on-bgsave-error` is yes (INFO shows neither: they come from the CONFIG GET the
  * check already makes). The program declares no save points and `no`, so on a vault as declared
  * it never does; a vault whose CONFIG GET failed is judged by Redis's defaults (yes, and save
- * points). `min-replicas-to-write` is not judged: the program never sets it.
+ * points). `min-replicas-to-write` is never set by the program either, but one set by hand
+ * refuses every write (NOREPLICAS) while too few replicas are in time: judged as check judges it.
  */
 export function writeRefusals(vault: VaultObservation): string[] {
     const info = vault.info;
@@ -129,6 +131,7 @@ export function writeRefusals(vault: VaultObservation): string[] {
     // Redis leaves the replicas' and the AOF's buffers out of what it compares with maxmemory.
     const notCounted = infoInt(info, "mem_not_counted_for_evict") ?? 0;
     if (max > 0 && used !== undefined && info.maxmemory_policy === "noeviction" && used - notCounted > max) reasons.push("out-of-memory");
+    if (replicaQuorum(info, vault.config)?.refuses) reasons.push("not-enough-replicas");
     return reasons;
 }
 

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { OutputsError } from "../core/errors";
 import type { CredentialsOutput, EndpointOutput, EndpointTls, EnvironmentsOutput, PlatformOutput, VaultOutput } from "./environment";
 import { describeValue, kindOf } from "../../components/values";
+import { ENVIRONMENT_NAME } from "../../components/protocol";
 import { PULUMI_NOT_ON_PATH, runPulumi, stackOutputCommand } from "../core/pulumi";
 import type { CommandRunner } from "../core/runner";
 
@@ -63,10 +64,21 @@ export function parseOutputs(text: string, source: string): EnvironmentsOutput {
 function readCa(value: unknown, key: string, problems: string[]): string | undefined {
     if (value === undefined || value === null) return undefined;
     if (!isObject(value) || typeof value.ca !== "string" || !value.ca.includes("-----BEGIN CERTIFICATE-----")) {
-        problems.push(`${key}.ca must be the stack's CA certificate (PEM), got ${describeValue(isObject(value) ? value.ca : value)}`);
+        const got = isObject(value) ? value.ca : value;
+        problems.push(`${key}.ca must be the stack's CA certificate (PEM), got ${typeof got === "string" ? pemKinds(got) : kindOf(got)}`);
         return undefined;
     }
     return value.ca;
+}
+
+/**
+ * What a string that should be a certificate holds, by its PEM labels alone: what stands there
+ * by mistake is often the CA's private key (ca.key for ca.crt), which must never reach a
+ * terminal or a log. Pure.
+ */
+function pemKinds(text: string): string {
+    const labels = [...new Set([...text.matchAll(/-----BEGIN ([A-Z0-9 ]{1,40})-----/g)].map((m) => m[1]))];
+    return labels.length === 0 ? "a string that holds no PEM (not shown)" : `a PEM of ${labels.join(", ")} (not shown)`;
 }
 
 /** Validates the `environments` value; every problem is named by its key (`environments.contact.vault.port`). */
@@ -79,6 +91,12 @@ export function validateEnvironments(value: unknown, key = "environments", tlsOu
     const read = new Reader(problems, () => (secretsHidden = true), ca, tlsKey);
     for (const [name, env] of Object.entries(value)) {
         const at = `${key}.${name}`;
+        if (!ENVIRONMENT_NAME.test(name)) {
+            problems.push(
+                `${at} is not an environment name the program makes (lowercase letters, digits and -, starting with a letter, at most 32): ${JSON.stringify(name)}`,
+            );
+            continue;
+        }
         if (!isObject(env)) {
             problems.push(`${at} must be an object, got ${describeValue(env)}`);
             continue;

@@ -22,7 +22,7 @@ export interface VaultObservation {
     failure?: ProbeFailure;
     /** INFO replication, persistence, keyspace and memory, merged (persistence for the diagnosis; keyspace and memory for --prometheus). */
     info?: Info;
-    /** CONFIG GET of the declared settings. */
+    /** CONFIG GET of the declared settings, and of min-replicas-to-write. */
     config?: Record<string, string>;
     /** Over TLS: the end of its certificate's validity (ISO 8601). */
     certificateValidTo?: string;
@@ -94,7 +94,8 @@ export function vaultBatch(env: EnvironmentOutput): Batch {
     const commands = [
         ["AUTH", env.vault.password],
         ["INFO", ...INFO_SECTIONS],
-        ["CONFIG", "GET", ...Object.keys(declaredVaultSettings(declaredTlsPaths(env)))],
+        // min-replicas-to-write is no declared setting, but one set by hand makes the vault refuse writes.
+        ["CONFIG", "GET", ...Object.keys(declaredVaultSettings(declaredTlsPaths(env))), "min-replicas-to-write"],
         ["DBSIZE"],
         ["CLIENT", "LIST", "TYPE", "replica"],
         ["ACL", "USERS"],

@@ -62,7 +62,8 @@ export function vaultProblems(env: EnvironmentOutput, vault: VaultObservation, c
  * refuses every write with MISCONF when its AOF cannot be written, and when an RDB snapshot
  * failed while save points are set and stop-writes-on-bgsave-error is yes
  * (writeCommandsDeniedByDiskError, server.c); with OOM when maxmemory is reached under
- * noeviction (performEvictions, evict.c); with LOADING while it loads its data. Pure.
+ * noeviction (performEvictions, evict.c); with LOADING while it loads its data; with NOREPLICAS
+ * while min-replicas-to-write, set by hand, is not met (replicaQuorum). Pure.
  */
 export function writeRefusals(info: Info | undefined, config: Record<string, string> | undefined): Problem[] {
     if (!info) return [];
@@ -102,7 +103,41 @@ export function writeRefusals(info: Info | undefined, config: Record<string, str
             message: `the vault holds as much as its maxmemory allows (maxmemory ${maxmemory} bytes, noeviction): it refuses every write that needs memory (OOM) until keys are deleted or the limit is raised`,
         });
     }
+    const quorum = replicaQuorum(info, config);
+    if (quorum?.required !== undefined) {
+        const r = quorum.required;
+        const effect = quorum.refuses
+            ? `with ${quorum.good} replica${quorum.good === 1 ? "" : "s"} in time it refuses every write (NOREPLICAS) until ${r} ${r === 1 ? "is" : "are"}`
+            : `it refuses every write (NOREPLICAS) whenever fewer than ${r} replica${r === 1 ? " is" : "s are"} in time`;
+        problems.push({
+            code: "vault-drift",
+            setting: "min-replicas-to-write",
+            message: `vault setting min-replicas-to-write is "${r}", declared "0" (Redis's default): ${effect}`,
+        });
+    }
     return problems;
+}
+
+/**
+ * `min-replicas-to-write`, which the program never sets (Redis's default 0, off): a vault with
+ * it set refuses every write with NOREPLICAS while fewer replicas than that have acknowledged
+ * within `min-replicas-max-lag` seconds (server.c checkGoodReplicasStatus). INFO replication
+ * shows `min_slaves_good_slaves` only while both settings are above 0, that is while the rule
+ * applies; the count it asks for comes from CONFIG GET. Undefined: the rule is off. `refuses`
+ * is undefined when it cannot be told: CONFIG GET failed while a replica is in time (with none
+ * in time, any count above 0 refuses). Pure.
+ */
+export function replicaQuorum(
+    info: Info | undefined,
+    config: Record<string, string> | undefined,
+): { required: number | undefined; good: number; refuses: boolean | undefined } | undefined {
+    const good = info ? infoInt(info, "min_slaves_good_slaves") : undefined;
+    // A replica is not held to it: Redis judges the rule on a master only.
+    if (good === undefined || (info?.role !== undefined && info.role !== "master")) return undefined;
+    const configured = config?.["min-replicas-to-write"];
+    const required = configured !== undefined && /^\d+$/.test(configured) ? Number(configured) : undefined;
+    if (required === 0) return undefined;
+    return { required, good, refuses: required !== undefined ? good < required : good === 0 ? true : undefined };
 }
 
 export const USER_ROLE: Record<string, string> = { default: "clients without a password" };

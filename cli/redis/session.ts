@@ -174,6 +174,8 @@ export class RedisSession {
     private replied = false;
     /** Over TLS: the server's certificate, once the handshake is done. */
     certificate: { validTo: string; serial: string } | undefined;
+    /** Over TLS: the handshake is done. */
+    private secured = false;
 
     constructor(
         readonly target: SessionTarget,
@@ -267,6 +269,7 @@ export class RedisSession {
         socket.once("connect", () => (this.connected = true));
         if (secure) {
             socket.once("secureConnect", () => {
+                this.secured = true;
                 const peer = (socket as tls.TLSSocket).getPeerCertificate();
                 if (peer?.valid_to) this.certificate = { validTo: new Date(peer.valid_to).toISOString(), serial: peer.serialNumber };
             });
@@ -319,6 +322,17 @@ export class RedisSession {
         const code = error instanceof ConnectionFailure ? error.code : undefined;
         const ms = this.deadline.expired ? this.deadline.timeoutMs : this.commandTimeoutMs;
         if (this.deadline.expired || message === TIMED_OUT) {
+            // A Redis without TLS reads the ClientHello as the start of an inline command and,
+            // for a client that has not authenticated, waits for its end without a word: silent
+            // as a hung server, but never past the handshake (hostile review: a vault whose tls
+            // was off read as "did not answer AUTH", with nothing about TLS).
+            if (connected && this.target.tls && !this.secured && !this.replied) {
+                return {
+                    kind: "silent",
+                    command,
+                    message: `accepted the connection but did not finish the TLS handshake within ${ms} ms (a hung or paused server, or one without TLS, which waits for the end of a plain command line: is tls off on the server?)`,
+                };
+            }
             return connected
                 ? { kind: "silent", command, message: `accepted the connection but did not answer ${command} within ${ms} ms` }
                 : { kind: "unreachable", command, message: `did not accept a connection within ${ms} ms` };

@@ -170,6 +170,24 @@ describe.each<[string, (o: EnvironmentObservation) => void, ProblemCode[], RegEx
         /maxmemory 2097152 bytes, noeviction\): it refuses every write that needs memory \(OOM\)/,
     ],
     [
+        "min-replicas-to-write set by hand above the replicas the vault has in time",
+        (o) => {
+            o.vault.info = { ...o.vault.info!, min_slaves_good_slaves: "1" };
+            o.vault.config = { ...o.vault.config!, "min-replicas-to-write": "5" };
+        },
+        ["vault-drift"],
+        /vault setting min-replicas-to-write is "5", declared "0" \(Redis's default\): with 1 replica in time it refuses every write \(NOREPLICAS\)/,
+    ],
+    [
+        "min-replicas-to-write set by hand, met for now",
+        (o) => {
+            o.vault.info = { ...o.vault.info!, min_slaves_good_slaves: "1" };
+            o.vault.config = { ...o.vault.config!, "min-replicas-to-write": "1" };
+        },
+        ["vault-drift"],
+        /vault setting min-replicas-to-write is "1", declared "0" \(Redis's default\): it refuses every write \(NOREPLICAS\) whenever fewer than 1 replica is in time/,
+    ],
+    [
         "a vault setting changed by hand",
         (o) => (o.vault.config!["repl-diskless-sync-delay"] = "5"),
         ["vault-drift"],

@@ -120,6 +120,21 @@ describe.each<[string, string, RegExp]>([
         withValue("environments.contact.operational.host", "[unknown]"),
         /environments\.contact\.operational\.host is "\[unknown\]": the stack is not deployed yet/,
     ],
+    [
+        "an environment named .. (backup writes into --to/NAME/: its parent folder)",
+        JSON.stringify({ environments: { "..": contact } }),
+        /environments\.\.\. is not an environment name the program makes \(lowercase letters, digits and -, starting with a letter, at most 32\): ".."$/m,
+    ],
+    [
+        "an environment name with a slash",
+        JSON.stringify({ environments: { "a/b": contact } }),
+        /environments\.a\/b is not an environment name the program makes/,
+    ],
+    [
+        "an environment name with a quote and a newline (Prometheus label values, file names)",
+        JSON.stringify({ environments: { 'we"ird\nx': contact } }),
+        /is not an environment name the program makes \(lowercase letters, digits and -, starting with a letter, at most 32\): "we\\"ird\\nx"$/m,
+    ],
 ])("outputs with %s", (_what, text, expected) => {
     it("are a configuration error naming the offending key", () => {
         expect(errorOf(() => parseOutputs(text, "f"))).toMatch(expected);

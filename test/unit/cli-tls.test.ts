@@ -109,9 +109,54 @@ describe("the outputs of a TLS stack", () => {
         expect(() => parseOutputs(JSON.stringify({ environments: { user: secure }, tls: { ca: "x" } }), "f")).toThrow(/tls.ca must be/);
     });
 
+    it("never show what stands where the CA should be: a private key given by mistake stays off the terminal", () => {
+        const key = String(privateKey({ algorithm: "ECDSA", ecdsaCurve: "P256" }).privateKeyPem);
+        const body = key.split("\n")[1];
+        let message = "";
+        try {
+            parseOutputs(JSON.stringify({ environments: { user: secure }, tls: { ca: key } }), "f");
+        } catch (e) {
+            message = (e as Error).message;
+        }
+        expect(message).toMatch(/tls\.ca must be the stack's CA certificate \(PEM\), got a PEM of EC PRIVATE KEY \(not shown\)/);
+        expect(message).not.toContain(body.slice(0, 16));
+        expect(() => parseOutputs(JSON.stringify({ environments: { user: secure }, tls: { ca: "hunter2" } }), "f")).toThrow(
+            /tls\.ca must be the stack's CA certificate \(PEM\), got a string that holds no PEM \(not shown\)$/m,
+        );
+    });
+
     it("leave an endpoint without tls plain, whatever the rest says", () => {
         const plain = { ...secure, vault: { container: "c", host: "h", port: 1, password: "pw" } };
         expect(parseOutputs(JSON.stringify({ environments: { user: plain }, tls: { ca: CA } }), "f").user.vault.tls).toBeUndefined();
+    });
+});
+
+describe("a session over TLS to a server that never finishes the handshake", () => {
+    it("says so, and that a server without TLS waits like that (a plain Redis with a password reads the ClientHello as the start of a command line)", async () => {
+        const net = await import("node:net");
+        const sockets: import("node:net").Socket[] = [];
+        const server = net.createServer((socket) => {
+            sockets.push(socket);
+            socket.resume(); // reads the ClientHello and answers nothing, as such a Redis does
+            socket.on("error", () => undefined);
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const port = (server.address() as import("node:net").AddressInfo).port;
+        const deadline = new Deadline(5000);
+        const session = new RedisSession({ host: "127.0.0.1", port, tls: { serverName: "p-kb-vault", ca: CA } }, deadline, 300);
+        try {
+            const [settled] = await session.callAll([["AUTH", "pw"]]);
+            expect(settled.failure).toEqual({
+                kind: "silent",
+                command: "AUTH",
+                message:
+                    "accepted the connection but did not finish the TLS handshake within 300 ms (a hung or paused server, or one without TLS, which waits for the end of a plain command line: is tls off on the server?)",
+            });
+        } finally {
+            deadline.finish();
+            for (const socket of sockets) socket.destroy();
+            server.close();
+        }
     });
 });
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { CHECK_METRICS, problemRole, writeRefusals } from "../../cli/check/metrics";
-import type { VaultObservation } from "../../cli/health/observe";
+import { type VaultObservation, vaultBatch } from "../../cli/health/observe";
 import { readKeyspace } from "../../cli/redis/keyspace";
 import { parseInfo } from "../../cli/redis/replies";
 import { CHECKED_AT, info, samplesOf, standard, operational, vault, value } from "./metricsSamples";
@@ -61,8 +61,41 @@ describe("why a vault refuses writes, by Redis's own rules", () => {
             ["certificate-refused"],
         ],
         ["INFO refused", { failure: { kind: "denied", command: "INFO", message: "NOPERM" } }, ["unknown"]],
+        [
+            "fewer replicas in time than min-replicas-to-write, set by hand (NOREPLICAS)",
+            { ...observed({ min_slaves_good_slaves: "1" }), config: { "min-replicas-to-write": "5" } },
+            ["not-enough-replicas"],
+        ],
+        [
+            "as many replicas in time as min-replicas-to-write asks",
+            { ...observed({ min_slaves_good_slaves: "1" }), config: { "min-replicas-to-write": "1" } },
+            [],
+        ],
+        [
+            "min-replicas-to-write on and no replica in time, its value unknown (CONFIG GET failed)",
+            observed({ min_slaves_good_slaves: "0" }),
+            ["not-enough-replicas"],
+        ],
+        ["min-replicas-to-write on, a replica in time, its value unknown: not judged", observed({ min_slaves_good_slaves: "1" }), []],
+        [
+            "a vault that became a replica, min-replicas-to-write set: Redis holds a replica to its master's rule only",
+            { ...observed({ role: "slave", min_slaves_good_slaves: "0" }), config: { "min-replicas-to-write": "5" } },
+            ["replica"],
+        ],
+        [
+            "min-replicas-to-write without min_slaves_good_slaves (min-replicas-max-lag 0 turns it off)",
+            { ...observed({}), config: { "min-replicas-to-write": "5" } },
+            [],
+        ],
     ])("%s", (_what, observation, reasons) => {
         expect(writeRefusals(observation)).toEqual(reasons);
+    });
+});
+
+describe("what the vault is asked", () => {
+    it("includes min-replicas-to-write, which no declared setting brings but which makes a vault refuse writes (NOREPLICAS)", () => {
+        const configGet = vaultBatch(contact).commands.find((c) => c[0] === "CONFIG" && c[1] === "GET");
+        expect(configGet).toContain("min-replicas-to-write");
     });
 });
 

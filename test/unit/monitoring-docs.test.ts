@@ -110,7 +110,7 @@ describe("the monitoring page, docs/monitoring.md", () => {
             const file = path.join(tempDir(), "prometheus.yml");
             writeFileSync(file, block("yaml").replace(config.rule_files[0], path.join(ROOT, "docs/alerts/nexus-redis.rules.yml")));
             const run = await promtool(["check", "config", file]);
-            expect(run.output).toContain("SUCCESS: 6 rules found");
+            expect(run.output).toContain("SUCCESS: 7 rules found");
             expect(run.status).toBe(0);
         },
     );
