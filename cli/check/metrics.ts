@@ -14,7 +14,7 @@ import { type Info, infoInt } from "../redis/replies";
 import { readKeyspace } from "../redis/keyspace";
 import type { FleetReport } from "../health/report";
 import type { FailureKind } from "../redis/session";
-import { type MetricDefinition, SERVER, type Sample, publish } from "../core/prometheus";
+import { type MetricDefinition, SERVER, type Sample, parseSamples, publish } from "../core/prometheus";
 
 export type Role = "vault" | "operational";
 
@@ -210,9 +210,45 @@ export function checkSamples(
     }
     return samples;
 }
-/** check's hook: its metrics into `file`, after its report; returns the exit code. */
-export function publishCheckMetrics(file: string, results: EnvironmentResult[], report: FleetReport, io: CliIo, verdict: number) {
+/**
+ * The previous file's samples of the environments this run did not check (--env) that are
+ * still in the stack, as that file had them: a check of one environment by hand must not take
+ * the others' series away, which would resolve their alerts until the next full run. Their
+ * nexus_redis_check_timestamp_seconds stays as old as it is, so the stale-metrics alert still
+ * says when they were last looked at. Pure.
+ */
+export function uncheckedFromPrevious(previous: Sample[], checked: readonly string[], stackEnvironments: readonly string[]): Sample[] {
+    return previous.filter(
+        (s) =>
+            Object.hasOwn(CHECK_METRICS, s.name) &&
+            stackEnvironments.includes(s.labels.environment) &&
+            !checked.includes(s.labels.environment),
+    );
+}
+
+/** check's hook: its metrics into `file`, after its report, keeping the unchecked environments' (--env); returns the exit code. */
+export function publishCheckMetrics(
+    file: string,
+    results: EnvironmentResult[],
+    report: FleetReport,
+    stackEnvironments: readonly string[],
+    io: CliIo,
+    verdict: number,
+) {
     const observations = Object.fromEntries(results.map((r) => [r.name, r.observation]));
     const checkedAt = new Date();
-    return publish("check", file, CHECK_METRICS, () => checkSamples(report, observations, checkedAt), io, verdict);
+    const checked = report.environments.map((e) => e.name);
+    const samplesFrom = (previous: string | undefined) => {
+        const fresh = checkSamples(report, observations, checkedAt);
+        // A run of every environment says all there is: the previous file is not read (a damaged one is replaced).
+        if (previous === undefined || stackEnvironments.every((name) => checked.includes(name))) return fresh;
+        let before: Sample[];
+        try {
+            before = parseSamples(previous);
+        } catch (e) {
+            throw new Error(`its ${(e as Error).message}: not replaced (a check of every environment replaces it)`);
+        }
+        return [...uncheckedFromPrevious(before, checked, stackEnvironments), ...fresh];
+    };
+    return publish("check", file, CHECK_METRICS, samplesFrom, io, verdict);
 }

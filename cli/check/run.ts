@@ -38,7 +38,7 @@ export async function run({ values, opened }: Invocation<ValuesOf<typeof CHECK>>
     }
     io.stdout.write(values.json ? renderJson(report) : renderTable(report));
     if (!metrics || values.prometheus === undefined) return exitCode(report);
-    return metrics.publishCheckMetrics(values.prometheus, results, report, io, exitCode(report));
+    return metrics.publishCheckMetrics(values.prometheus, results, report, Object.keys(environments), io, exitCode(report));
 }
 
 function selectEnvironments(environments: EnvironmentsOutput, wanted: string[]): string[] {

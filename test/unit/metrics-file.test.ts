@@ -25,7 +25,7 @@ import {
     value,
 } from "./metricsSamples";
 import { stoppedStack } from "./stoppedStack";
-import { contact } from "./cli-samples";
+import { contact, kb } from "./cli-samples";
 
 const made: string[] = [];
 afterAll(() => {
@@ -64,8 +64,8 @@ describe("writing the file", () => {
         const { results: r, report: rep } = checkRun();
         const umask = process.umask(0o077);
         try {
-            expect(await publishCheckMetrics(file, r, rep, io(), 0)).toBe(0);
-            expect(await publishCheckMetrics(file, r, rep, io(), 1)).toBe(1);
+            expect(await publishCheckMetrics(file, r, rep, ["contact"], io(), 0)).toBe(0);
+            expect(await publishCheckMetrics(file, r, rep, ["contact"], io(), 1)).toBe(1);
         } finally {
             process.umask(umask);
         }
@@ -97,7 +97,7 @@ describe("writing the file", () => {
                 [1, 1],
             ]) {
                 const out = io();
-                expect(await publishCheckMetrics(file, r, rep, out, verdict)).toBe(code);
+                expect(await publishCheckMetrics(file, r, rep, ["contact"], out, verdict)).toBe(code);
                 expect(out.err()).toMatch(new RegExp(`^nexus-redis: --prometheus ${file.replace(/[.]/g, "\\.")}: `));
                 expect(out.err()).toMatch(message);
                 expect(fs.readFileSync(file, "utf8")).toBe(content);
@@ -110,9 +110,46 @@ describe("writing the file", () => {
         const file = path.join(tempDir(), "missing", "nexus-redis-check.prom");
         const { results: r, report: rep } = checkRun();
         const out = io();
-        expect(await publishCheckMetrics(file, r, rep, out, 0)).toBe(2);
+        expect(await publishCheckMetrics(file, r, rep, ["contact"], out, 0)).toBe(2);
         expect(out.err()).toMatch(/ENOENT/);
-        expect(await publishCheckMetrics(file, r, rep, io(), 1)).toBe(1);
+        expect(await publishCheckMetrics(file, r, rep, ["contact"], io(), 1)).toBe(1);
+    });
+
+    it("a check of some environments (--env) keeps the others' series as the file had them, and drops those no longer in the stack", async () => {
+        const file = path.join(tempDir(), "nexus-redis-check.prom");
+        const both = results([
+            ["contact", contact, standard()],
+            ["kb", kb, standard(undefined, kb)],
+        ]);
+        expect(await publishCheckMetrics(file, both, buildReport(both), ["contact", "kb", "gone"], io(), 0)).toBe(0);
+        const first = parseSamples(fs.readFileSync(file, "utf8"));
+        // An environment a previous stack had, written by hand into the file: not the stack's any more.
+        fs.appendFileSync(file, 'nexus_redis_server_up{environment="gone",role="vault"} 1\n');
+        const ofEnv = (samples: typeof first, env: string) => samples.filter((x) => x.labels.environment === env);
+
+        const kbOnly = results([["kb", kb, standard((o) => (o.operational!.info = undefined), kb)]]);
+        expect(await publishCheckMetrics(file, kbOnly, buildReport(kbOnly), ["contact", "kb"], io(), 1)).toBe(1);
+        const second = parseSamples(fs.readFileSync(file, "utf8"));
+        expect(ofEnv(second, "contact")).toEqual(expect.arrayContaining(ofEnv(first, "contact")));
+        expect(ofEnv(second, "contact")).toHaveLength(ofEnv(first, "contact").length);
+        expect(ofEnv(second, "gone")).toEqual([]);
+        expect(value(second, "nexus_redis_server_up", { environment: "kb", role: "operational" })).toBe(0);
+        expect(value(first, "nexus_redis_server_up", { environment: "kb", role: "operational" })).toBe(1);
+    });
+
+    it("a check of some environments does not replace a previous file it cannot read; a check of all does", async () => {
+        const file = path.join(tempDir(), "nexus-redis-check.prom");
+        const damaged = "# TYPE nexus_redis_check_timestamp_seconds gauge\nnexus_redis_server_up{environment= 1\n";
+        fs.writeFileSync(file, damaged);
+        const { results: r, report: rep } = checkRun();
+        const out = io();
+        expect(await publishCheckMetrics(file, r, rep, ["contact", "kb"], out, 0)).toBe(2);
+        expect(out.err()).toMatch(/line 2 is not a metric sample.*not replaced \(a check of every environment replaces it\)/);
+        expect(fs.readFileSync(file, "utf8")).toBe(damaged);
+        expect(await publishCheckMetrics(file, r, rep, ["contact"], io(), 0)).toBe(0);
+        expect(value(parseSamples(fs.readFileSync(file, "utf8")), "nexus_redis_server_up", { environment: "contact", role: "vault" })).toBe(
+            1,
+        );
     });
 
     it("leaves no temporary file when the rename fails", () => {
@@ -128,9 +165,9 @@ describe("writing the file", () => {
         fs.mkdirSync(file);
         const { results: r, report: rep } = checkRun();
         const out = io();
-        expect(await publishCheckMetrics(file, r, rep, out, 0)).toBe(2);
+        expect(await publishCheckMetrics(file, r, rep, ["contact"], out, 0)).toBe(2);
         expect(out.err()).toMatch(/EISDIR/);
-        expect(await publishCheckMetrics(file, r, rep, io(), 1)).toBe(1);
+        expect(await publishCheckMetrics(file, r, rep, ["contact"], io(), 1)).toBe(1);
     });
 
     it("for backup, keeps the last success across a failed run, through the file itself", async () => {
