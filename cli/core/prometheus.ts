@@ -18,6 +18,7 @@ import * as path from "node:path";
 import { UsageError } from "./errors";
 import type { CliIo } from "./io";
 import { EXIT_HEALTHY, EXIT_USAGE } from "./exit";
+import { ownerState, ownerTag } from "./owner";
 
 type LabelName = "environment" | "role" | "code" | "reason";
 
@@ -179,13 +180,68 @@ export async function publish(
     samplesFrom: (previous: string | undefined) => Sample[],
     io: CliIo,
     verdict: number,
+    lockWaitMs = LOCK_WAIT_MS,
 ): Promise<number> {
     try {
-        writeAtomically(file, await renderExposition(definitions, samplesFrom(previousFile(file, command))));
+        await withFileLock(file, lockWaitMs, async () =>
+            writeAtomically(file, await renderExposition(definitions, samplesFrom(previousFile(file, command)))),
+        );
         return verdict;
     } catch (e) {
         const prefix = command === "check" ? "nexus-redis" : "nexus-redis backup";
         io.stderr.write(`${prefix}: --prometheus ${file}: ${(e as Error).message}\n`);
         return exitCodeWithMetrics(verdict, false);
+    }
+}
+
+/** How long a run waits for another run writing the same file: each holds it for milliseconds. */
+const LOCK_WAIT_MS = 10_000;
+
+/**
+ * Runs `update` (read the previous file, write the new one) holding `file`'s lock: a file
+ * `.NAME.lock` beside it (never `*.prom`, so the collector does not read it), created
+ * exclusively, holding its owner's `host:pid`. Without it, two runs writing the same file at
+ * once (a backup from the timer and one by hand, each of other environments) both read the
+ * same previous file and the last to rename wins: the other's success, or its failure, is lost.
+ * A lock whose owner has died on this host (a killed run) is taken over; one a live run holds
+ * is waited for, then refused, saying how to go on.
+ */
+async function withFileLock(file: string, waitMs: number, update: () => Promise<void>): Promise<void> {
+    const lock = path.join(path.dirname(file), `.${path.basename(file)}.lock`);
+    const me = ownerTag();
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+        try {
+            fs.writeFileSync(lock, me, { flag: "wx", mode: 0o644 });
+            break;
+        } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        }
+        const holder = readHolder(lock);
+        if (holder !== undefined && ownerState(holder) === "dead") {
+            // Taken over only if it still names the dead owner: another run may have just taken it over itself.
+            if (readHolder(lock) === holder) fs.rmSync(lock, { force: true });
+            continue;
+        }
+        if (Date.now() >= deadline)
+            throw new Error(
+                `another run (${holder ?? "unknown"}) has been writing it for ${waitMs / 1000} s: not replaced; if no nexus-redis run writes it any more, remove ${lock}`,
+            );
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    try {
+        await update();
+    } finally {
+        fs.rmSync(lock, { force: true });
+    }
+}
+
+/** A lock file's owner, or undefined when it is gone or empty (being written). */
+function readHolder(lock: string): string | undefined {
+    try {
+        return fs.readFileSync(lock, "utf8").trim() || undefined;
+    } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+        throw e;
     }
 }

@@ -3,14 +3,16 @@
  * atomically, the previous backup file kept where a failed run must not erase it, and a file
  * that cannot be written refused with the run's verdict kept.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildReport } from "../../cli/health/checkFleet";
 import { publishBackupMetrics } from "../../cli/backup/metrics";
-import { publishCheckMetrics } from "../../cli/check/metrics";
-import { parseSamples, writeAtomically } from "../../cli/core/prometheus";
+import { CHECK_METRICS, publishCheckMetrics } from "../../cli/check/metrics";
+import { parseSamples, publish, writeAtomically } from "../../cli/core/prometheus";
+import { ownerTag } from "../../cli/core/owner";
 import type { CliIo } from "../../cli/core/io";
 import { cli } from "./cliRun";
 import {
@@ -178,6 +180,52 @@ describe("writing the file", () => {
         const labels = { environment: "contact", role: "vault" };
         expect(value(samples, "nexus_redis_backup_last_run_failed", labels)).toBe(1);
         expect(value(samples, "nexus_redis_backup_last_success_timestamp_seconds", labels)).toBe(SUCCESS);
+    });
+
+    it("two runs writing one file at once both count: each waits for the other's lock, so neither's news is lost", async () => {
+        const dir = tempDir();
+        const file = path.join(dir, "nexus-redis-backup.prom");
+        const stack = ["contact", "kb"];
+        // A backup of contact and one of kb (--env each), finishing together.
+        const runs = await Promise.all([
+            publishBackupMetrics(file, report(backupResult("contact")), stack, io(), 0),
+            publishBackupMetrics(file, report(failed("kb")), stack, io(), 1),
+        ]);
+        expect(runs).toEqual([0, 1]);
+        const samples = parseSamples(fs.readFileSync(file, "utf8"));
+        expect(value(samples, "nexus_redis_backup_last_success_timestamp_seconds", { environment: "contact", role: "vault" })).toBe(
+            SUCCESS,
+        );
+        expect(value(samples, "nexus_redis_backup_last_run_failed", { environment: "kb", role: "vault" })).toBe(1);
+        expect(fs.readdirSync(dir)).toEqual(["nexus-redis-backup.prom"]);
+    });
+
+    it("a lock a live run holds is waited for, then refused with the file kept, naming the lock; a killed run's is taken over", async () => {
+        const dir = tempDir();
+        const file = path.join(dir, "nexus-redis-check.prom");
+        const lock = path.join(dir, ".nexus-redis-check.prom.lock");
+        const samples = () => [
+            { name: "nexus_redis_check_timestamp_seconds", labels: { environment: "contact", role: "vault" }, value: 1 },
+        ];
+        fs.writeFileSync(lock, ownerTag()); // this very process: alive
+        const out = io();
+        expect(await publish("check", file, CHECK_METRICS, samples, out, 0, 200)).toBe(2);
+        expect(out.err()).toContain(
+            `another run (${ownerTag()}) has been writing it for 0.2 s: not replaced; if no nexus-redis run writes it any more, remove ${lock}`,
+        );
+        expect(fs.existsSync(file)).toBe(false);
+        expect(fs.readFileSync(lock, "utf8")).toBe(ownerTag());
+
+        const exited = spawnSync(process.execPath, ["-e", "0"]).pid; // a process of this host that has ended
+        fs.writeFileSync(lock, ownerTag(undefined, exited));
+        expect(await publish("check", file, CHECK_METRICS, samples, io(), 0, 200)).toBe(0);
+        expect(
+            value(parseSamples(fs.readFileSync(file, "utf8")), "nexus_redis_check_timestamp_seconds", {
+                environment: "contact",
+                role: "vault",
+            }),
+        ).toBe(1);
+        expect(fs.readdirSync(dir)).toEqual(["nexus-redis-check.prom"]);
     });
 
     it("for backup, refuses a previous file it cannot read whole (it would lose the last successes), and check's file", async () => {
