@@ -40,7 +40,7 @@ import { type VaultContainer, inspectVaultContainer, inspectVaultService, remove
 import { type ScratchResult, SnapshotInvalidError, loadWithItsDatabases } from "../snapshot/verify";
 import { type Docker, connectDockerFor } from "../docker/client";
 import { UsageError } from "../core/errors";
-import { DiskFull, Timeout, describeFailure, redisCliRanOutOfSpace } from "./failures";
+import { DiskFull, Timeout, describeFailure, redisCliRanOutOfSpace, snapshotTimeout } from "./failures";
 import { publishBackupMetrics } from "./metrics";
 import { applyRetention } from "./retention";
 import { describeDatabases } from "../redis/keyspace";
@@ -273,7 +273,7 @@ async function redisCliRdb(r: BackupRun, endpoint: string): Promise<void> {
     } finally {
         if (env.vault.tls) fs.rmSync(paths.caFile, { force: true });
     }
-    if (taken.timedOut) throw new Timeout(`the snapshot from vault ${endpoint} did not finish within ${options.timeoutMs} ms (--timeout)`);
+    if (taken.timedOut) throw snapshotTimeout(r.name, endpoint, options.timeoutMs, Boolean(env.vault.tls));
     if (taken.exitCode !== 0) {
         const message = lastLine(taken.stderr || taken.stdout);
         const space = spaceOf(paths.folder);

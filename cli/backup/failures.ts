@@ -24,6 +24,18 @@ export function redisCliRanOutOfSpace(message: string, space: { free: number } |
     return /short write/i.test(message) && space !== undefined && space.free < 1024 * 1024;
 }
 
+/**
+ * The snapshot that ran past --timeout. Over TLS, the likely cause comes with it: redis-cli
+ * --tls against a vault whose TLS is off waits for a handshake that never comes, for the whole
+ * --timeout (5 min by default), and says nothing of why; check tells it at once.
+ */
+export function snapshotTimeout(environment: string, endpoint: string, timeoutMs: number, tls: boolean): Timeout {
+    const hint = tls
+        ? `; the outputs say the vault speaks TLS: a vault with TLS off never finishes the handshake (\`nexus-redis check --env ${environment}\` tells)`
+        : "";
+    return new Timeout(`the snapshot from vault ${endpoint} did not finish within ${timeoutMs} ms (--timeout)${hint}`);
+}
+
 /** The failure of one environment's backup, for its report. */
 export function describeFailure(e: unknown): string {
     if (e instanceof SnapshotInvalidError || e instanceof RdbFormatError)

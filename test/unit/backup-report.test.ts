@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { describeFailure } from "../../cli/backup/failures";
+import { describeFailure, snapshotTimeout } from "../../cli/backup/failures";
 import { createPrivateFolder } from "../../cli/snapshot/files";
 import { tempFolder } from "./tempFolder";
 import { retentionBlocked } from "../../cli/backup/retention";
@@ -124,5 +124,19 @@ describe("a --to where a file is", () => {
         );
         expect(message).toMatch(code);
         expect(message).not.toMatch(/same time stamp/);
+    });
+});
+
+describe("a snapshot past --timeout", () => {
+    it("over TLS, names the likely cause (a vault with TLS off never finishes the handshake) and the check that tells", () => {
+        const message = describeFailure(snapshotTimeout("contact", "127.0.0.1:6611", 300000, true));
+        expect(message).toContain("the snapshot from vault 127.0.0.1:6611 did not finish within 300000 ms (--timeout)");
+        expect(message).toContain("a vault with TLS off never finishes the handshake (`nexus-redis check --env contact` tells)");
+    });
+
+    it("without TLS, says the timeout alone: no TLS is in play", () => {
+        const message = describeFailure(snapshotTimeout("contact", "127.0.0.1:6611", 300000, false));
+        expect(message).toContain("did not finish within 300000 ms (--timeout)");
+        expect(message).not.toMatch(/TLS/);
     });
 });
