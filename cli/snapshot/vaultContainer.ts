@@ -166,11 +166,13 @@ export function temporaryName(vault: VaultContainer, role: string): string {
     return `${vault.name}-${role}-${randomBytes(3).toString("hex")}`;
 }
 
-/** Removes a container and its anonymous volumes; gone already is fine. */
-export async function removeContainer(docker: Docker, id: string): Promise<void> {
+/** Removes a container and its anonymous volumes; gone already is fine (false: nothing was removed here). */
+export async function removeContainer(docker: Docker, id: string): Promise<boolean> {
     try {
         await docker.getContainer(id).remove({ force: true, v: true });
+        return true;
     } catch (e) {
         if (!isNotFound(e) && !/already in progress/.test((e as Error).message)) throw e;
+        return false;
     }
 }

@@ -57,7 +57,15 @@ export function lockVerdict(
     command: LockCommand,
     heldBy: string | undefined,
 ): "take over" | string {
-    if (owner === "dead") return "take over";
+    // A killed run's lock is taken over only by the same command, whose own clean-up finishes
+    // or undoes what that run left (restore's of a killed restore, adopt's of a killed adopt);
+    // the other command's would act on a vault left half-done (a stack vault stopped mid
+    // rollback, a half-swapped folder). A lock without the label is restore's, from before adopt took it.
+    if (owner === "dead" && (heldBy ?? "restore") === command) return "take over";
+    if (owner === "dead") {
+        const killed = heldBy ?? "restore";
+        return `refused, nothing was changed: ${withArticle(killed)} of ${environment} was killed (${holder}, its lock ${lock}) and may have left the vault half-done: run \`nexus-redis ${killed}\` for ${environment} again first, which finishes or undoes what it left (docs/${killed}.md, "After a killed ${killed}"), then ${command}`;
+    }
     const other = heldBy === command ? `another ${command}` : heldBy === undefined ? "an adopt or restore" : withArticle(heldBy);
     const refused = `refused, nothing was changed: ${other} of ${environment}`;
     if (owner === "alive") return `${refused} is running on this host (${holder}, its lock ${lock}): let it finish`;
@@ -128,8 +136,16 @@ export async function takeVaultLock(
                 },
                 HostConfig: { NetworkMode: "none" },
             });
-            return () => removeContainer(docker, lock.id);
+            const release = async () => void (await removeContainer(docker, lock.id));
+            try {
+                await respectLegacyLock(docker, of, command, log);
+            } catch (e) {
+                await release();
+                throw e;
+            }
+            return release;
         } catch (e) {
+            if (e instanceof LockRefusal) throw e;
             if ((e as { statusCode?: number }).statusCode !== 409) throw e;
         }
         const held = await docker
@@ -142,8 +158,32 @@ export async function takeVaultLock(
         const heldBy = held.Config.Labels?.[LABEL_LOCK_COMMAND];
         const verdict = lockVerdict(ownerState(holder), name, holder, of.environment, command, heldBy);
         if (verdict !== "take over") throw new LockRefusal(verdict);
-        await removeContainer(docker, held.Id);
-        log(`removed ${name}, the lock of ${heldBy === undefined ? "a run" : withArticle(heldBy)} that was killed (${holder})`);
+        if (await removeContainer(docker, held.Id))
+            log(`removed ${name}, the lock of ${heldBy === undefined ? "a run" : withArticle(heldBy)} that was killed (${holder})`);
     }
     throw new LockRefusal(`refused, nothing was changed: the lock ${name} was taken again each time it was free; run ${command} again`);
+}
+
+/** The name of the lock restore took before adopt shared it (`{vault}-restore-lock`). */
+export function legacyLockName(vaultName: string): string {
+    return `${vaultName}-restore-lock`;
+}
+
+/**
+ * An older version's restore takes `{vault}-restore-lock`, not this lock: while one runs (on
+ * a host not upgraded yet), this run must not go on either. Its lock is judged like this one's
+ * (a restore's), and one whose owner is dead here is removed.
+ */
+async function respectLegacyLock(docker: Docker, of: LockOf, command: LockCommand, log: (text: string) => void): Promise<void> {
+    const name = legacyLockName(of.vaultName);
+    const held = await docker
+        .getContainer(name)
+        .inspect()
+        .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+    if (!held) return;
+    const holder = held.Config.Labels?.[LABEL_OWNER];
+    const verdict = lockVerdict(ownerState(holder), name, holder, of.environment, command, "restore");
+    if (verdict !== "take over") throw new LockRefusal(verdict);
+    if (await removeContainer(docker, held.Id))
+        log(`removed ${name}, the lock of a restore (of an older version) that was killed (${holder})`);
 }
