@@ -18,7 +18,6 @@ import * as path from "node:path";
 import { UsageError } from "./errors";
 import type { CliIo } from "./io";
 import { EXIT_HEALTHY, EXIT_USAGE } from "./exit";
-import { ownerState, ownerTag } from "./owner";
 
 type LabelName = "environment" | "role" | "code" | "reason";
 
@@ -207,19 +206,19 @@ const LOCK_WAIT_MS = 10_000;
  * is waited for, then refused, saying how to go on.
  */
 async function withFileLock(file: string, waitMs: number, update: () => Promise<void>): Promise<void> {
+    // Loaded here, when a file is written: check without --prometheus loads this module too,
+    // and owner.ts brings node:os, which a plain check does not load (cli-bin-run's test).
+    const { ownerState, ownerTag } = await import("./owner.js");
     const lock = path.join(path.dirname(file), `.${path.basename(file)}.lock`);
     const me = ownerTag();
     const deadline = Date.now() + waitMs;
     for (;;) {
-        try {
-            fs.writeFileSync(lock, me, { flag: "wx", mode: 0o644 });
-            break;
-        } catch (e) {
-            if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-        }
+        if (createWithContent(lock, me)) break;
         const holder = readHolder(lock);
         if (holder !== undefined && ownerState(holder) === "dead") {
-            // Taken over only if it still names the dead owner: another run may have just taken it over itself.
+            // Taken over only if it still names the dead owner: another run may have just taken
+            // it over itself. (Two take-overs in the same instant can still both go on: what is
+            // at stake is one run's metrics, which the next run writes again.)
             if (readHolder(lock) === holder) fs.rmSync(lock, { force: true });
             continue;
         }
@@ -232,11 +231,31 @@ async function withFileLock(file: string, waitMs: number, update: () => Promise<
     try {
         await update();
     } finally {
-        fs.rmSync(lock, { force: true });
+        // Only this run's own lock: one another run took over meanwhile is that run's.
+        if (readHolder(lock) === me) fs.rmSync(lock, { force: true });
     }
 }
 
-/** A lock file's owner, or undefined when it is gone or empty (being written). */
+/**
+ * Creates `file` holding `content`, or returns false when it exists: written under a name of
+ * its own, then hard-linked into place (link fails when the name is taken), so the lock is
+ * never seen empty, even when its run is killed while making it.
+ */
+function createWithContent(file: string, content: string): boolean {
+    const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+    fs.writeFileSync(temp, content, { flag: "wx", mode: 0o644 });
+    try {
+        fs.linkSync(temp, file);
+        return true;
+    } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        return false;
+    } finally {
+        fs.rmSync(temp, { force: true });
+    }
+}
+
+/** A lock file's owner, or undefined when it is gone (or empty: made by hand). */
 function readHolder(lock: string): string | undefined {
     try {
         return fs.readFileSync(lock, "utf8").trim() || undefined;

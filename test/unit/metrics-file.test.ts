@@ -228,6 +228,20 @@ describe("writing the file", () => {
         expect(fs.readdirSync(dir)).toEqual(["nexus-redis-check.prom"]);
     });
 
+    it("a run removes only its own lock: one another run took over meanwhile stays that run's", async () => {
+        const dir = tempDir();
+        const file = path.join(dir, "nexus-redis-check.prom");
+        const lock = path.join(dir, ".nexus-redis-check.prom.lock");
+        const samples = () => {
+            // While this run writes, another takes the lock over (as it would a killed run's).
+            expect(fs.readFileSync(lock, "utf8")).toBe(ownerTag());
+            fs.writeFileSync(lock, "other-host:7");
+            return [{ name: "nexus_redis_check_timestamp_seconds", labels: { environment: "contact", role: "vault" }, value: 1 }];
+        };
+        expect(await publish("check", file, CHECK_METRICS, samples, io(), 0)).toBe(0);
+        expect(fs.readFileSync(lock, "utf8")).toBe("other-host:7");
+    });
+
     it("for backup, refuses a previous file it cannot read whole (it would lose the last successes), and check's file", async () => {
         const dir = tempDir();
         for (const [name, content, message] of [
