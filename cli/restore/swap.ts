@@ -25,6 +25,7 @@ import { type RestoreReport, Refusal, forcedProgress, stagingDiskFullRefusal } f
 import { vaultState } from "./serverState";
 import { WritePause, readSavePoints, setSavePoints, writeMark, waitForVault, withVault, timeLeft } from "./vaultSession";
 import { hangsAt, hangForTest } from "./testHooks";
+import { stopBudgetRefusal } from "./vaultChecks";
 import { createHelper, stage, runHelper, removeStagedFile } from "./helper";
 import { verifyRestore } from "./verifyRestore";
 
@@ -121,8 +122,14 @@ async function stopUnderPause(
         await discard();
         throw e;
     }
+    const shortOfTime = stopBudgetRefusal(timeLeft(remaining));
+    if (shortOfTime) {
+        await held?.undo();
+        await discard();
+        throw new Refusal(shortOfTime);
+    }
     // What --force overrides is said here, once nothing is left that could still refuse (the
-    // staging's disk, the pause): said earlier, a refusal after it read as a contradiction.
+    // staging's disk, the pause, the time left): said earlier, a refusal after it read as a contradiction.
     for (const line of forcedProgress(decision.forced)) deps.log(`${s.name}: ${line}`);
     deps.log(
         `${s.name}: writes paused (${describePause(s.leaseMs)}); stopping ${vault.name} (the same container: Pulumi's state stays true)`,

@@ -9,6 +9,7 @@
  * pure functions over what the engine and Redis said; the reads are at the end.
  */
 import { performance } from "node:perf_hooks";
+import { STOP_GRACE_SECONDS } from "../../components/containerSpec";
 import { CONVERT_FOLDER, DATA_DIR, IN_CONTAINER_TLS, START_SCRIPT_FILE } from "../../components/redisServer";
 import { seconds } from "../core/format";
 import { type Docker, exec } from "../docker/client";
@@ -90,6 +91,14 @@ export function startPhase(probe: { exitCode: number; stdout: string }): StartPh
 /** How often restore looks again at a vault that is still starting. */
 export const START_POLL_MS = 500;
 
+/**
+ * What --timeout must still leave for the restore itself when restore stops waiting for a
+ * vault's start: the same budget then covers the checks, the staging, the stop (the vault's
+ * stop timeout), the swap and the start. Waiting into it would leave a restore that stops the
+ * vault with no time to start it again.
+ */
+export const START_WAIT_RESERVE_MS = 120_000;
+
 /** How long a vault that was converting may not answer before the checks judge it: Redis opens its port within moments of starting. */
 export const CONVERSION_HANDOVER_MS = 5_000;
 
@@ -115,18 +124,37 @@ export function judgeStart(
 ): { action: "check" } | { action: "wait"; note: string } | { action: "refuse"; message: string } {
     // The conversion's server is gone and Redis is not listening yet: an instant between the two,
     // waited out briefly; a vault that still does not answer after that is the checks' to judge.
-    if (phase === "unknown" && sinceStartingMs !== undefined && sinceStartingMs < CONVERSION_HANDOVER_MS && leftMs > START_POLL_MS)
+    const canWait = leftMs - START_POLL_MS > START_WAIT_RESERVE_MS;
+    if (phase === "unknown" && sinceStartingMs !== undefined && sinceStartingMs < CONVERSION_HANDOVER_MS && canWait)
         return { action: "wait", note: `${name} has finished converting its data: waiting for Redis to start on it` };
     if (phase === "answering" || phase === "unknown") return { action: "check" };
     const { doing, done } = STARTING[phase];
-    if (leftMs > START_POLL_MS)
-        return { action: "wait", note: `${name} is ${doing}: waiting for it (within --timeout); nothing is changed before then` };
+    if (canWait) return { action: "wait", note: `${name} is ${doing}: waiting for it (within --timeout); nothing is changed before then` };
     return {
         action: "refuse",
         message:
-            `${NOTHING_CHANGED}: ${name} was still ${doing} after restore had waited ${seconds(waitedMs)}, and --timeout ran out. ` +
+            `${NOTHING_CHANGED}: ${name} was still ${doing} after restore had waited ${seconds(waitedMs)}, and --timeout leaves too little ` +
+            `for the restore itself (it keeps ${seconds(START_WAIT_RESERVE_MS)} for the stop, the swap and the start). ` +
             `Run restore again once \`docker logs ${name}\` shows ${done}, or with a longer --timeout`,
     };
+}
+
+/** What the vault's start after the swap needs of --timeout beyond its stop: the swap (a rename) and `docker start`. */
+export const AFTER_STOP_MS = 30_000;
+
+/**
+ * Whether --timeout still leaves what the stop (the vault's stop timeout, the program's
+ * STOP_GRACE_SECONDS, which Redis may use to fsync), the swap and the start need. Asked with
+ * writes paused, just before the stop: a budget that ran out after the stop left the vault
+ * stopped, so a restore short of time refuses there, writes resumed and nothing changed.
+ */
+export function stopBudgetRefusal(leftMs: number): string | undefined {
+    const needed = STOP_GRACE_SECONDS * 1000 + AFTER_STOP_MS;
+    if (leftMs >= needed) return undefined;
+    return (
+        `${NOTHING_CHANGED}: --timeout leaves ${seconds(Math.floor(leftMs / 100) * 100)}, less than the ${seconds(needed)} that stopping the vault ` +
+        `(up to ${STOP_GRACE_SECONDS} s), swapping its files and starting it again may take; run restore again with a longer --timeout`
+    );
 }
 
 /** What was read of one server's identity: its INFO server run_id, or why it could not be read. */

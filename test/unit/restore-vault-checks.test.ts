@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { STOP_GRACE_SECONDS } from "../../components/containerSpec";
 import { describe, expect, it } from "vitest";
 import { CONVERT_FOLDER, DATA_DIR, vaultCommand } from "../../components/redisServer";
 import {
@@ -13,6 +14,10 @@ import {
     appendonlyRefusal,
     identityRefusal,
     judgeStart,
+    stopBudgetRefusal,
+    AFTER_STOP_MS,
+    START_POLL_MS,
+    START_WAIT_RESERVE_MS,
     operationalNotRunning,
     pausedRefusal,
     startPhase,
@@ -136,11 +141,11 @@ describe("a vault that is still starting", () => {
     });
 
     it("waits for a converting or loading vault while --timeout leaves time, saying so and that nothing is changed", () => {
-        expect(judgeStart("kb-vault", "converting", 0, 60_000)).toEqual({
+        expect(judgeStart("kb-vault", "converting", 0, 600_000)).toEqual({
             action: "wait",
             note: "kb-vault is converting its data into an append-only file (its start script loads dump.rdb with no client port open, then starts Redis on the AOF): waiting for it (within --timeout); nothing is changed before then",
         });
-        expect(judgeStart("kb-vault", "loading", 3_000, 60_000)).toMatchObject({ action: "wait" });
+        expect(judgeStart("kb-vault", "loading", 3_000, 600_000)).toMatchObject({ action: "wait" });
     });
 
     it("checks at once a vault that answers, or does not answer for another reason (the checks say why)", () => {
@@ -149,17 +154,38 @@ describe("a vault that is still starting", () => {
     });
 
     it("waits out the moment between the conversion's end and Redis opening its port, then leaves it to the checks", () => {
-        expect(judgeStart("kb-vault", "unknown", 8_000, 60_000, 500)).toMatchObject({ action: "wait" });
-        expect(judgeStart("kb-vault", "unknown", 20_000, 60_000, CONVERSION_HANDOVER_MS + 1)).toEqual({ action: "check" });
+        expect(judgeStart("kb-vault", "unknown", 8_000, 600_000, 500)).toMatchObject({ action: "wait" });
+        expect(judgeStart("kb-vault", "unknown", 20_000, 600_000, CONVERSION_HANDOVER_MS + 1)).toEqual({ action: "check" });
     });
 
-    it("refuses, nothing changed, once --timeout runs out, saying what the log shows when it is done", () => {
-        const verdict = judgeStart("kb-vault", "converting", 59_600, 400);
+    it("stops waiting while --timeout still leaves the restore its own time (the stop, the swap, the start), not when it runs out", () => {
+        expect(judgeStart("kb-vault", "converting", 0, START_WAIT_RESERVE_MS + START_POLL_MS + 1)).toMatchObject({ action: "wait" });
+        expect(judgeStart("kb-vault", "converting", 0, START_WAIT_RESERVE_MS + START_POLL_MS)).toMatchObject({ action: "refuse" });
+        expect(judgeStart("kb-vault", "loading", 0, 60_000)).toMatchObject({ action: "refuse" });
+        expect(judgeStart("kb-vault", "unknown", 0, 60_000, 500)).toEqual({ action: "check" });
+    });
+
+    it("refuses, nothing changed, once --timeout runs low, saying what the log shows when it is done", () => {
+        const verdict = judgeStart("kb-vault", "converting", 479_600, 120_400);
         expect(verdict).toEqual({
             action: "refuse",
             message:
-                "refused, nothing was changed: kb-vault was still converting its data into an append-only file (its start script loads dump.rdb with no client port open, then starts Redis on the AOF) after restore had waited 59.6 s, and --timeout ran out. " +
+                "refused, nothing was changed: kb-vault was still converting its data into an append-only file (its start script loads dump.rdb with no client port open, then starts Redis on the AOF) after restore had waited 479.6 s, and --timeout leaves too little for the restore itself (it keeps 120.0 s for the stop, the swap and the start). " +
                 'Run restore again once `docker logs kb-vault` shows "nexus-redis vault: converted: ... starting", then "Ready to accept connections", or with a longer --timeout',
         });
+    });
+});
+
+describe("the time left before the vault is stopped", () => {
+    it("is enough when it covers the vault's stop timeout and the swap and start after it", () => {
+        expect(stopBudgetRefusal(STOP_GRACE_SECONDS * 1000 + AFTER_STOP_MS)).toBeUndefined();
+        expect(stopBudgetRefusal(600_000)).toBeUndefined();
+    });
+
+    it("short of that, refuses with nothing changed (writes resume), saying to give a longer --timeout", () => {
+        expect(stopBudgetRefusal(STOP_GRACE_SECONDS * 1000 + AFTER_STOP_MS - 1)).toBe(
+            "refused, nothing was changed: --timeout leaves 89.9 s, less than the 90.0 s that stopping the vault (up to 60 s), swapping its files and starting it again may take; run restore again with a longer --timeout",
+        );
+        expect(stopBudgetRefusal(400)).toMatch(/^refused, nothing was changed: --timeout leaves 0\.4 s, less than the 90\.0 s/);
     });
 });
