@@ -92,8 +92,9 @@ export function validateEnvironments(value: unknown, key = "environments", tlsOu
     for (const [name, env] of Object.entries(value)) {
         const at = `${key}.${name}`;
         if (!ENVIRONMENT_NAME.test(name)) {
+            // The name quoted alone: raw, a hand-written file's control characters would reach the terminal.
             problems.push(
-                `${at} is not an environment name the program makes (lowercase letters, digits and -, starting with a letter, at most 32): ${JSON.stringify(name)}`,
+                `${key}: ${JSON.stringify(name)} is not an environment name the program makes (lowercase letters, digits and -, starting with a letter, at most 32)`,
             );
             continue;
         }

@@ -123,17 +123,17 @@ describe.each<[string, string, RegExp]>([
     [
         "an environment named .. (backup writes into --to/NAME/: its parent folder)",
         JSON.stringify({ environments: { "..": contact } }),
-        /environments\.\.\. is not an environment name the program makes \(lowercase letters, digits and -, starting with a letter, at most 32\): ".."$/m,
+        /environments: "\.\." is not an environment name the program makes \(lowercase letters, digits and -, starting with a letter, at most 32\)$/m,
     ],
     [
         "an environment name with a slash",
         JSON.stringify({ environments: { "a/b": contact } }),
-        /environments\.a\/b is not an environment name the program makes/,
+        /environments: "a\/b" is not an environment name the program makes/,
     ],
     [
         "an environment name with a quote and a newline (Prometheus label values, file names)",
         JSON.stringify({ environments: { 'we"ird\nx': contact } }),
-        /is not an environment name the program makes \(lowercase letters, digits and -, starting with a letter, at most 32\): "we\\"ird\\nx"$/m,
+        /environments: "we\\"ird\\nx" is not an environment name the program makes/,
     ],
 ])("outputs with %s", (_what, text, expected) => {
     it("are a configuration error naming the offending key", () => {
@@ -227,5 +227,13 @@ describe("where the outputs come from", () => {
         await expect(loadOutputs({ stack: "prod" }, { readStdin: async () => "", run: runner, projectDir: "/" })).rejects.toThrow(
             "`pulumi stack output --json --show-secrets --stack prod` failed (exit 255): error: no stack named 'prod' found",
         );
+    });
+});
+
+describe("an environment name a hand-written outputs file puts control characters in", () => {
+    it("is quoted, escaped, in the error: never written raw to the terminal", () => {
+        const error = errorOf(() => parseOutputs(JSON.stringify({ environments: { "a\u001b[2Jb\nc": contact } }), "f"));
+        expect(error).toContain('"a\\u001b[2Jb\\nc" is not an environment name');
+        expect(error).not.toMatch(/[\u001b]|b\nc/);
     });
 });
