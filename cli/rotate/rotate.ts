@@ -122,6 +122,30 @@ export function withPassword(existing: string, env: string, role: PasswordRole, 
     return JSON.stringify({ ...all, [env]: { ...all[env], [role]: password } });
 }
 
+/**
+ * Why rotating `env`'s `role` to `password` would break a rotation already open, or undefined.
+ * Pure; never echoes a value. `existing` is the stack's passwords config, `current` the
+ * password the stack's outputs hold (the one the last `pulumi up` delivered). A config value
+ * that is neither is an open rotation: a rotate whose `pulumi up` has not run yet, whose new
+ * password clients may already use (step 2). Writing another password over it would make the
+ * next `pulumi up` lock those clients out, so only the same password may be rotated to again
+ * (the documented way to re-open an overlap after a restart or a killed run).
+ */
+export function openRotation(existing: string, env: string, role: PasswordRole, current: string, password: string): string | undefined {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(existing);
+    } catch {
+        return undefined; // withPassword refuses it, with its own message.
+    }
+    const pending = (parsed as Record<string, Record<string, unknown>> | null)?.[env]?.[role];
+    if (typeof pending !== "string" || pending === current || pending === password) return undefined;
+    return (
+        `a rotation of ${env}'s ${role} password is open: the stack's passwords config holds a new one that no \`pulumi up\` has delivered yet, and clients may already use it. ` +
+        `Finish it with \`pulumi up\`, or re-open its overlap by rotating to that same password with --from-file (\`pulumi config get passwords\` shows it); nothing was changed`
+    );
+}
+
 const LETTERS_AND_DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /** 32 letters and digits, as the program generates them (about 190 bits). */
@@ -198,6 +222,8 @@ export async function rotate(options: RotateOptions, environments: EnvironmentsO
     // stack's passphrase) nothing else may move, not even a --generate file, which would then
     // stand in the way of the next run.
     const current = await currentPasswords(options, io);
+    const open = openRotation(current, options.environment, target.role, target.current, password);
+    if (open) throw new RotateError(open, 2);
     if (options.generate !== undefined) keepGenerated(options.generate, password, io);
     // 2. The overlap: if the server cannot take it, the stack does not change either.
     await openOverlap(endpoint, target, password, where, options.timeoutMs);
