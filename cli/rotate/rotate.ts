@@ -181,6 +181,21 @@ export interface RotateResult {
     next: string[];
 }
 
+/**
+ * The password a --from-file FILE holds, or what is wrong with it, in words that never quote
+ * it. Pure. A file written by an editor or `echo` ends with a newline (LF or CRLF) that is not
+ * part of the password; nothing else is taken away, since a password must be exactly what
+ * the operator gives the clients.
+ */
+export function passwordFromText(text: string): string | { problem: string } {
+    const password = text.replace(/\r?\n$/, "");
+    if (isValidPassword(password)) return password;
+    if (password.trim() === "") return { problem: "it is empty or blank" };
+    if (/[\r\n]/.test(password)) return { problem: "it has more than one line" };
+    if (password !== password.trim()) return { problem: "it starts or ends with a space, tab or other blank, which would be part of it" };
+    return { problem: "it has a space or a control character" };
+}
+
 /** The new password: from a file the operator made, or generated into a new one. */
 function newPassword(options: RotateOptions): string {
     if ((options.fromFile === undefined) === (options.generate === undefined)) {
@@ -196,11 +211,9 @@ function newPassword(options: RotateOptions): string {
                 2,
             );
         }
-        // A file written by an editor or `echo` ends with a newline that is not part of the password.
-        const password = text.replace(/\r?\n$/, "");
-        if (!isValidPassword(password))
-            throw new RotateError(`${options.fromFile} must hold one password: no spaces or control characters`, 2);
-        return password;
+        const read = passwordFromText(text);
+        if (typeof read !== "string") throw new RotateError(`${options.fromFile} must hold one password: ${read.problem}`, 2);
+        return read;
     }
     return generatePassword();
 }

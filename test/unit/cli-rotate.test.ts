@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { RotateError, generatePassword, openRotation, rotationTarget, withPassword } from "../../cli/rotate/rotate";
+import { RotateError, generatePassword, openRotation, passwordFromText, rotationTarget, withPassword } from "../../cli/rotate/rotate";
 import { getPasswordsCommand, setPasswordsCommand } from "../../cli/core/pulumi";
 import { type CommandRunner, spawnRunner } from "../../cli/core/runner";
 import { cli } from "./cliRun";
@@ -73,6 +73,21 @@ describe("the stack's passwords config", () => {
         expect(openRotation("", "contact", "vault", "outputs-pw", "another")).toBeUndefined();
     });
 
+    it("reads a --from-file password as written, its one final newline (LF or CRLF) aside, and says what is wrong without quoting it", () => {
+        expect(passwordFromText("Pw>#%~<x\n")).toBe("Pw>#%~<x");
+        expect(passwordFromText("Pw\r\n")).toBe("Pw");
+        expect(passwordFromText("Pw")).toBe("Pw");
+        expect(passwordFromText("")).toEqual({ problem: "it is empty or blank" });
+        expect(passwordFromText("\n")).toEqual({ problem: "it is empty or blank" });
+        expect(passwordFromText("Pw\nsecond\n")).toEqual({ problem: "it has more than one line" });
+        expect(passwordFromText("Pw\n\n")).toEqual({ problem: "it has more than one line" });
+        const blank = { problem: "it starts or ends with a space, tab or other blank, which would be part of it" };
+        expect(passwordFromText("Pw  \n")).toEqual(blank);
+        expect(passwordFromText("\uFEFFPw\n")).toEqual(blank);
+        expect(passwordFromText("two words\n")).toEqual({ problem: "it has a space or a control character" });
+        expect(passwordFromText("Pw\u0007x")).toEqual({ problem: "it has a space or a control character" });
+    });
+
     it("generates 32 letters and digits, different each time", () => {
         const a = generatePassword();
         expect(a).toMatch(/^[A-Za-z0-9]{32}$/);
@@ -117,7 +132,7 @@ describe("nexus-redis rotate", () => {
         writeFileSync(spaced, "two words\n");
         const run = await rotateCli(["contact", "vault", "--from-file", spaced]);
         expect(run.code).toBe(2);
-        expect(run.stderr).toMatch(/must hold one password: no spaces/);
+        expect(run.stderr).toMatch(/must hold one password: it has a space or a control character/);
         expect(run.stderr).not.toContain("two words");
     });
 
