@@ -9,7 +9,7 @@
 import { diagnose, diagnosisContext } from "../health/diagnose";
 import { type Diagnosis, VAULT_PROBLEMS } from "../health/problems";
 import { resyncRisk } from "../health/resync";
-import { observeEnvironment } from "../health/observe";
+import { type OperationalObservation, type VaultObservation, observeEnvironment } from "../health/observe";
 import { CliError, OutputsError } from "../core/errors";
 import { PULUMI_NOT_ON_PATH, recoverCommand, resolveStack, runPulumi } from "../core/pulumi";
 import { projectName } from "../core/pulumiProject";
@@ -147,14 +147,9 @@ export async function recover(options: RecoverOptions, environments: Environment
             1,
         );
     }
-    const operational = before.operational ?? {};
-    if (!operational.failure) {
-        const risk = resyncRisk(before.vault, operational);
-        if (risk && !options.force) throw new RecoverError(`refused: ${risk} (--force overrides)`, 1);
-        if (risk) io.log(`recover: --force: proceeding although ${risk}`);
-    } else if (before.vault.keys === 0) {
-        io.log(`recover: ${name}'s vault is empty: the new operational will be empty too`);
-    }
+    const risk = recoveryRisk(before.vault, before.operational ?? {});
+    if (risk && !options.force) throw new RecoverError(`refused: ${risk} (--force overrides)`, 1);
+    if (risk) io.log(`recover: --force: proceeding although ${risk}`);
 
     io.log(`recover: replacing ${name}'s operational ${env.platform === "swarm" ? "service" : "container and volume"} through Pulumi`);
     const result = await runPulumi(io.run, io.projectDir, command, false, undefined, () => new RecoverError(PULUMI_NOT_ON_PATH, 2));
@@ -179,6 +174,22 @@ export async function recover(options: RecoverOptions, environments: Environment
         `${name} is not synced after ${Math.round(options.waitMs / 1000)} s: ${problems.map((p) => p.message).join("; ") || "the link is not up"}`,
         1,
     );
+}
+
+/**
+ * Why replacing the operational (its container and its volume) could lose data, or undefined.
+ * Pure. An operational that answers is judged as `check --fix` judges a re-sync (resyncRisk).
+ * One that does not answer cannot be examined, which is usually why it is recovered: its data
+ * is an earlier state of the vault's and the new one copies the vault. But when the vault is
+ * empty, the old operational's volume (a stopped container, a cut network) may hold the only
+ * copy of the data, and the replacement deletes that volume: refused, as --fix refuses to
+ * re-sync an operational with keys from an empty vault.
+ */
+export function recoveryRisk(vault: VaultObservation, operational: OperationalObservation): string | undefined {
+    if (!operational.failure) return resyncRisk(vault, operational);
+    if (vault.keys === 0)
+        return `the vault is empty and the operational ${operational.failure.message}, so its keys cannot be counted: its volume, which recover deletes, may hold the only copy of the data`;
+    return undefined;
 }
 
 /**

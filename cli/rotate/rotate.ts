@@ -122,6 +122,30 @@ export function withPassword(existing: string, env: string, role: PasswordRole, 
     return JSON.stringify({ ...all, [env]: { ...all[env], [role]: password } });
 }
 
+/**
+ * Why rotating `env`'s `role` to `password` would break a rotation already open, or undefined.
+ * Pure; never echoes a value. `existing` is the stack's passwords config, `current` the
+ * password the stack's outputs hold (the one the last `pulumi up` delivered). A config value
+ * that is neither is an open rotation: a rotate whose `pulumi up` has not run yet, whose new
+ * password clients may already use (step 2). Writing another password over it would make the
+ * next `pulumi up` lock those clients out, so only the same password may be rotated to again
+ * (the documented way to re-open an overlap after a restart or a killed run).
+ */
+export function openRotation(existing: string, env: string, role: PasswordRole, current: string, password: string): string | undefined {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(existing);
+    } catch {
+        return undefined; // withPassword refuses it, with its own message.
+    }
+    const pending = (parsed as Record<string, Record<string, unknown>> | null)?.[env]?.[role];
+    if (typeof pending !== "string" || pending === current || pending === password) return undefined;
+    return (
+        `a rotation of ${env}'s ${role} password is open: the stack's passwords config holds a new one that no \`pulumi up\` has delivered yet, and clients may already use it. ` +
+        `Finish it with \`pulumi up\`, or re-open its overlap by rotating to that same password with --from-file (\`pulumi config get passwords\` shows it); nothing was changed`
+    );
+}
+
 const LETTERS_AND_DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /** 32 letters and digits, as the program generates them (about 190 bits). */
@@ -157,6 +181,21 @@ export interface RotateResult {
     next: string[];
 }
 
+/**
+ * The password a --from-file FILE holds, or what is wrong with it, in words that never quote
+ * it. Pure. A file written by an editor or `echo` ends with a newline (LF or CRLF) that is not
+ * part of the password; nothing else is taken away, since a password must be exactly what
+ * the operator gives the clients.
+ */
+export function passwordFromText(text: string): string | { problem: string } {
+    const password = text.replace(/\r?\n$/, "");
+    if (isValidPassword(password)) return password;
+    if (password.trim() === "") return { problem: "it is empty or blank" };
+    if (/[\r\n]/.test(password)) return { problem: "it has more than one line" };
+    if (password !== password.trim()) return { problem: "it starts or ends with a space, tab or other blank, which would be part of it" };
+    return { problem: "it has a space or a control character" };
+}
+
 /** The new password: from a file the operator made, or generated into a new one. */
 function newPassword(options: RotateOptions): string {
     if ((options.fromFile === undefined) === (options.generate === undefined)) {
@@ -172,11 +211,9 @@ function newPassword(options: RotateOptions): string {
                 2,
             );
         }
-        // A file written by an editor or `echo` ends with a newline that is not part of the password.
-        const password = text.replace(/\r?\n$/, "");
-        if (!isValidPassword(password))
-            throw new RotateError(`${options.fromFile} must hold one password: no spaces or control characters`, 2);
-        return password;
+        const read = passwordFromText(text);
+        if (typeof read !== "string") throw new RotateError(`${options.fromFile} must hold one password: ${read.problem}`, 2);
+        return read;
     }
     return generatePassword();
 }
@@ -198,6 +235,8 @@ export async function rotate(options: RotateOptions, environments: EnvironmentsO
     // stack's passphrase) nothing else may move, not even a --generate file, which would then
     // stand in the way of the next run.
     const current = await currentPasswords(options, io);
+    const open = openRotation(current, options.environment, target.role, target.current, password);
+    if (open) throw new RotateError(open, 2);
     if (options.generate !== undefined) keepGenerated(options.generate, password, io);
     // 2. The overlap: if the server cannot take it, the stack does not change either.
     await openOverlap(endpoint, target, password, where, options.timeoutMs);

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { RotateError, generatePassword, rotationTarget, withPassword } from "../../cli/rotate/rotate";
+import { RotateError, generatePassword, openRotation, passwordFromText, rotationTarget, withPassword } from "../../cli/rotate/rotate";
 import { getPasswordsCommand, setPasswordsCommand } from "../../cli/core/pulumi";
 import { type CommandRunner, spawnRunner } from "../../cli/core/runner";
 import { cli } from "./cliRun";
@@ -59,6 +59,35 @@ describe("the stack's passwords config", () => {
         expect(setPasswordsCommand(undefined)).toEqual(["pulumi", "config", "set", "--secret", "passwords"]);
     });
 
+    it("tells an open rotation (a new value no pulumi up delivered) from a finished one, without echoing it", () => {
+        const config = (vault: string) => JSON.stringify({ contact: { vault, backup: "b" } });
+        // Open: the config's value is not the outputs' (clients may use it): only it may be rotated to again.
+        const open = openRotation(config("pending"), "contact", "vault", "outputs-pw", "another");
+        expect(open).toMatch(/^a rotation of contact's vault password is open: .*re-open its overlap by rotating to that same password/);
+        expect(open).not.toMatch(/pending|another|outputs-pw/);
+        expect(openRotation(config("pending"), "contact", "vault", "outputs-pw", "pending")).toBeUndefined();
+        // Finished (pulumi up delivered it), or never set: any new password.
+        expect(openRotation(config("outputs-pw"), "contact", "vault", "outputs-pw", "another")).toBeUndefined();
+        expect(openRotation(config("pending"), "contact", "replication", "outputs-pw", "another")).toBeUndefined();
+        expect(openRotation(config("pending"), "kb", "vault", "outputs-pw", "another")).toBeUndefined();
+        expect(openRotation("", "contact", "vault", "outputs-pw", "another")).toBeUndefined();
+    });
+
+    it("reads a --from-file password as written, its one final newline (LF or CRLF) aside, and says what is wrong without quoting it", () => {
+        expect(passwordFromText("Pw>#%~<x\n")).toBe("Pw>#%~<x");
+        expect(passwordFromText("Pw\r\n")).toBe("Pw");
+        expect(passwordFromText("Pw")).toBe("Pw");
+        expect(passwordFromText("")).toEqual({ problem: "it is empty or blank" });
+        expect(passwordFromText("\n")).toEqual({ problem: "it is empty or blank" });
+        expect(passwordFromText("Pw\nsecond\n")).toEqual({ problem: "it has more than one line" });
+        expect(passwordFromText("Pw\n\n")).toEqual({ problem: "it has more than one line" });
+        const blank = { problem: "it starts or ends with a space, tab or other blank, which would be part of it" };
+        expect(passwordFromText("Pw  \n")).toEqual(blank);
+        expect(passwordFromText("\uFEFFPw\n")).toEqual(blank);
+        expect(passwordFromText("two words\n")).toEqual({ problem: "it has a space or a control character" });
+        expect(passwordFromText("Pw\u0007x")).toEqual({ problem: "it has a space or a control character" });
+    });
+
     it("generates 32 letters and digits, different each time", () => {
         const a = generatePassword();
         expect(a).toMatch(/^[A-Za-z0-9]{32}$/);
@@ -103,7 +132,7 @@ describe("nexus-redis rotate", () => {
         writeFileSync(spaced, "two words\n");
         const run = await rotateCli(["contact", "vault", "--from-file", spaced]);
         expect(run.code).toBe(2);
-        expect(run.stderr).toMatch(/must hold one password: no spaces/);
+        expect(run.stderr).toMatch(/must hold one password: it has a space or a control character/);
         expect(run.stderr).not.toContain("two words");
     });
 
@@ -132,6 +161,25 @@ describe("nexus-redis rotate", () => {
         expect(again.stderr).toMatch(
             /cannot create --generate .*: EEXIST, it exists and is never overwritten .*rotate to it with --from-file /,
         );
+    });
+
+    it("refuses to write over an open rotation's password, before any file, server or config changes", async () => {
+        // A first rotate set a new vault password; its pulumi up has not run (the outputs still hold the old one).
+        const pending = JSON.stringify({ contact: { vault: "Pending-vault-pw" } });
+        const pulumi: CommandRunner = async () => ({ exitCode: 0, stdout: pending, stderr: "" });
+        const file = path.join(dir, "new-3.pw");
+        const run = await rotateCli(["contact", "vault", "--generate", file, "--stack", "dev"], pulumi);
+        expect(run.code).toBe(2);
+        expect(run.stderr).toMatch(/a rotation of contact's vault password is open: .*nothing was changed/);
+        expect(run.stderr).not.toContain("Pending-vault-pw");
+        expect(run.commands.map(([c]) => c)).toEqual([getPasswordsCommand("dev")]);
+        expect(existsSync(file)).toBe(false);
+        // Rotating to that same password again goes on, to the server (nothing listens on the sample's port).
+        const same = path.join(dir, "pending.pw");
+        writeFileSync(same, "Pending-vault-pw\n");
+        const again = await rotateCli(["contact", "vault", "--from-file", same, "--stack", "dev"], pulumi);
+        expect(again.code).toBe(1);
+        expect(again.stderr).toMatch(/contact's vault 127\.0\.0\.1:6630 refused the connection/);
     });
 
     it("prints the steps and changes nothing with --dry-run", async () => {
