@@ -273,7 +273,7 @@ async function redisCliRdb(r: BackupRun, endpoint: string): Promise<void> {
     } finally {
         if (env.vault.tls) fs.rmSync(paths.caFile, { force: true });
     }
-    if (taken.timedOut) throw snapshotTimeout(r.name, endpoint, options.timeoutMs, Boolean(env.vault.tls));
+    if (taken.timedOut) throw snapshotTimeout(r.name, endpoint, options.timeoutMs, Boolean(env.vault.tls) && !sizeOf(paths.rdbTemp));
     if (taken.exitCode !== 0) {
         const message = lastLine(taken.stderr || taken.stdout);
         const space = spaceOf(paths.folder);

@@ -25,12 +25,13 @@ export function redisCliRanOutOfSpace(message: string, space: { free: number } |
 }
 
 /**
- * The snapshot that ran past --timeout. Over TLS, the likely cause comes with it: redis-cli
- * --tls against a vault whose TLS is off waits for a handshake that never comes, for the whole
- * --timeout (5 min by default), and says nothing of why; check tells it at once.
+ * The snapshot that ran past --timeout. Over TLS with nothing received, the likely cause comes
+ * with it: redis-cli --tls against a vault whose TLS is off waits for a handshake that never
+ * comes, for the whole --timeout (5 min by default), and says nothing of why; check tells it at
+ * once. (A snapshot that had begun to arrive was only slow: no hint.)
  */
-export function snapshotTimeout(environment: string, endpoint: string, timeoutMs: number, tls: boolean): Timeout {
-    const hint = tls
+export function snapshotTimeout(environment: string, endpoint: string, timeoutMs: number, tlsAndNothingReceived: boolean): Timeout {
+    const hint = tlsAndNothingReceived
         ? `; the outputs say the vault speaks TLS: a vault with TLS off never finishes the handshake (\`nexus-redis check --env ${environment}\` tells)`
         : "";
     return new Timeout(`the snapshot from vault ${endpoint} did not finish within ${timeoutMs} ms (--timeout)${hint}`);

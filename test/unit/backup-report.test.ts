@@ -128,13 +128,13 @@ describe("a --to where a file is", () => {
 });
 
 describe("a snapshot past --timeout", () => {
-    it("over TLS, names the likely cause (a vault with TLS off never finishes the handshake) and the check that tells", () => {
+    it("over TLS with nothing received, names the likely cause (a vault with TLS off never finishes the handshake) and the check that tells", () => {
         const message = describeFailure(snapshotTimeout("contact", "127.0.0.1:6611", 300000, true));
         expect(message).toContain("the snapshot from vault 127.0.0.1:6611 did not finish within 300000 ms (--timeout)");
         expect(message).toContain("a vault with TLS off never finishes the handshake (`nexus-redis check --env contact` tells)");
     });
 
-    it("without TLS, says the timeout alone: no TLS is in play", () => {
+    it("without TLS, or once the snapshot had begun to arrive, says the timeout alone", () => {
         const message = describeFailure(snapshotTimeout("contact", "127.0.0.1:6611", 300000, false));
         expect(message).toContain("did not finish within 300000 ms (--timeout)");
         expect(message).not.toMatch(/TLS/);
