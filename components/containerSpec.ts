@@ -6,7 +6,7 @@
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { REDIS_INTERNAL_PORT } from "./protocol";
-import { type ContainerFile, DATA_DIR, type Role } from "./redisServer";
+import { type ContainerFile, DATA_DIR, type Role, STOP_GRACE_SECONDS } from "./redisServer";
 
 /** Label keys on every container and volume, so operators can `docker ps --filter label=...`. */
 export const LABEL_ENVIRONMENT = "nexus-redis.environment";
@@ -22,16 +22,6 @@ export const LABEL_MEMORY_LIMITED = "nexus-redis.memory-limited";
 
 /** Default host address ports are published on: an unauthenticated read replica must not face every interface by default. */
 export const DEFAULT_BIND_ADDRESS = "127.0.0.1";
-
-/**
- * Seconds Redis is given to shut down when its container is stopped, replaced or deleted,
- * before Docker kills it. On SIGTERM Redis fsyncs its append-only file, then saves its RDB
- * (on a vault with save points), which takes seconds per GiB. Killed at once instead, it
- * leaves its last second of writes in the kernel's page cache only (a crash of the host then
- * would lose them; a killed process alone does not) and skips the save. The provider's
- * default is to stop with a timeout of 0: a kill.
- */
-export const STOP_GRACE_SECONDS = 60;
 
 /** Environment variable that makes the vault's start script refuse an empty data folder. */
 export const REQUIRE_DATA_ENV = "NEXUS_REDIS_REQUIRE_DATA";

@@ -42,6 +42,18 @@ export * from "./redisUsers";
 export const DATA_DIR = "/data";
 
 /**
+ * Seconds Redis is given to shut down when its container is stopped, replaced or deleted,
+ * before Docker kills it. On SIGTERM Redis fsyncs its append-only file, then saves its RDB
+ * (on a vault with save points), which takes seconds per GiB. Killed at once instead, it
+ * leaves its last second of writes in the kernel's page cache only (a crash of the host then
+ * would lose them; a killed process alone does not) and skips the save. The provider's
+ * default is to stop with a timeout of 0: a kill.
+ * (Here, beside what both roles share, because the operator CLI needs it too: restore keeps
+ * that much of --timeout for a vault's stop.)
+ */
+export const STOP_GRACE_SECONDS = 60;
+
+/**
  * Backlog kept by the vault for replicas that briefly lose their link. A replica that
  * reconnects while the bytes it missed are still in the backlog gets a partial resync
  * (only those bytes) instead of a full copy of the dataset. 64 MiB covers a cut of

@@ -23,7 +23,8 @@
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { STOP_GRACE_SECONDS, labels } from "./containerSpec";
+import { labels } from "./containerSpec";
+import { STOP_GRACE_SECONDS } from "./redisServer";
 import { REDIS_INTERNAL_PORT } from "./protocol";
 import { DATA_DIR, type FileShape, type Role, SWARM_SECRETS_DIR } from "./redisServer";
 

@@ -9,8 +9,7 @@
  * pure functions over what the engine and Redis said; the reads are at the end.
  */
 import { performance } from "node:perf_hooks";
-import { STOP_GRACE_SECONDS } from "../../components/containerSpec";
-import { CONVERT_FOLDER, DATA_DIR, IN_CONTAINER_TLS, START_SCRIPT_FILE } from "../../components/redisServer";
+import { CONVERT_FOLDER, DATA_DIR, IN_CONTAINER_TLS, START_SCRIPT_FILE, STOP_GRACE_SECONDS } from "../../components/redisServer";
 import { seconds } from "../core/format";
 import { type Docker, exec } from "../docker/client";
 import type { EnvironmentOutput } from "../fleet/environment";

@@ -6,9 +6,8 @@
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { STOP_GRACE_SECONDS } from "../../components/containerSpec";
 import { describe, expect, it } from "vitest";
-import { CONVERT_FOLDER, DATA_DIR, vaultCommand } from "../../components/redisServer";
+import { CONVERT_FOLDER, DATA_DIR, STOP_GRACE_SECONDS, vaultCommand } from "../../components/redisServer";
 import {
     CONVERSION_HANDOVER_MS,
     appendonlyRefusal,
