@@ -7,7 +7,7 @@
  */
 import Redis from "ioredis";
 import { RUN_LABEL_KEY, TEST_IMAGE, waitFor } from "./fleet";
-import { type Docker, containerLog, exec } from "./docker";
+import { type Docker, containerLog, exec, isNotFound } from "./docker";
 import { TEST_PORTS, freePorts } from "./ports";
 
 /** Where a hand-built container keeps /data. */
@@ -47,6 +47,15 @@ export async function createRunVolume(docker: Docker, runId: string, name: strin
 }
 
 /** Starts a Redis container by hand, as the protocol's operators did. */
+/** Removes the named volumes a test made (created by it, or by what it ran); one already gone is fine. */
+export async function removeVolumes(docker: Docker, names: Iterable<string>): Promise<void> {
+    for (const name of names)
+        await docker
+            .getVolume(name)
+            .remove()
+            .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+}
+
 export async function startHandBuilt(docker: Docker, o: HandBuiltOptions): Promise<HandBuilt> {
     const port = o.port ?? (await freePorts(1, TEST_PORTS))[0];
     const target = o.mountAt ?? "/data";

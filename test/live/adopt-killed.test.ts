@@ -23,7 +23,7 @@ import { removeRun } from "../../harness/cleanup";
 import { type Docker, isNotFound } from "../../harness/docker";
 import { RUN_LABEL_KEY, TEST_IMAGE, dockerAvailable, parseInfo, waitFor } from "../../harness/fleet";
 import { ADOPT_PORTS, adoptionStack, brokenRedisImage, startAdoptionRun } from "../../harness/adoption";
-import { createRunVolume, handBuiltClient } from "../../harness/handBuilt";
+import { createRunVolume, handBuiltClient, removeVolumes } from "../../harness/handBuilt";
 import { type HandBuiltEnvironment, buildEnvironment, fillEnvironment, waitUntilReplicating } from "../../harness/handBuiltFleet";
 import { freePortOffset } from "../../harness/ports";
 import { cli } from "../unit/cliRun";
@@ -213,11 +213,7 @@ describe.skipIf(!live)("nexus-redis adopt killed midway, then run again", () => 
                 .remove({ force: true })
                 .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
         if (runId) await removeRun(docker, RUN_LABEL_KEY, runId);
-        for (const v of volumes)
-            await docker
-                .getVolume(v)
-                .remove()
-                .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+        await removeVolumes(docker, volumes);
         if (image)
             await docker
                 .getImage(image)

@@ -23,10 +23,10 @@ import { LABEL_OWNER } from "../../cli/snapshot/vaultContainer";
 import { LABEL_LOCK_COMMAND, lockName } from "../../cli/snapshot/vaultLock";
 import { LABEL_ENVIRONMENT } from "../../components/containerSpec";
 import { removeRun } from "../../harness/cleanup";
-import { type Docker, isNotFound } from "../../harness/docker";
+import type { Docker } from "../../harness/docker";
 import { RUN_LABEL_KEY, TEST_IMAGE, dockerAvailable } from "../../harness/fleet";
 import { ADOPT_PORTS, startAdoptionRun } from "../../harness/adoption";
-import { createRunVolume, handBuiltClient } from "../../harness/handBuilt";
+import { createRunVolume, handBuiltClient, removeVolumes } from "../../harness/handBuilt";
 import { type HandBuiltEnvironment, buildEnvironment, fillEnvironment } from "../../harness/handBuiltFleet";
 import { freePortOffset } from "../../harness/ports";
 
@@ -104,11 +104,7 @@ describe.skipIf(!live)("nexus-redis adopt while another adopt of the environment
     afterAll(async () => {
         sleeper?.kill("SIGKILL");
         if (runId) await removeRun(docker, RUN_LABEL_KEY, runId);
-        for (const v of volumes)
-            await docker
-                .getVolume(v)
-                .remove()
-                .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+        await removeVolumes(docker, volumes);
     });
 
     it("refuses the second run, which changes nothing; a dry run is not blocked; the lock of a killed adopt is taken over", async () => {

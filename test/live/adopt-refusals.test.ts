@@ -11,9 +11,9 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tarArchive } from "../../cli/docker/archive";
 import { removeRun } from "../../harness/cleanup";
-import { type Docker, isNotFound } from "../../harness/docker";
+import type { Docker } from "../../harness/docker";
 import { RUN_LABEL_KEY, TEST_IMAGE, dockerAvailable, parseInfo, waitFor } from "../../harness/fleet";
-import { handBuiltClient, waitForRedis } from "../../harness/handBuilt";
+import { handBuiltClient, removeVolumes, waitForRedis } from "../../harness/handBuilt";
 import {
     type HandBuiltEnvironment,
     type HandBuiltSpec,
@@ -184,11 +184,7 @@ describe.skipIf(!live)("nexus-redis adopt refuses what it cannot take over safel
 
     afterAll(async () => {
         if (runId) await removeRun(docker, RUN_LABEL_KEY, runId);
-        for (const v of volumes)
-            await docker
-                .getVolume(v)
-                .remove()
-                .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+        await removeVolumes(docker, volumes);
         if (olderImage)
             await docker
                 .getImage(olderImage)

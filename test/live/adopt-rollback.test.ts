@@ -20,10 +20,10 @@ import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { READYING_LABEL } from "../../cli/adopt/putBack";
 import { removeRun } from "../../harness/cleanup";
-import { type Docker, isNotFound } from "../../harness/docker";
+import type { Docker } from "../../harness/docker";
 import { RUN_LABEL_KEY, TEST_IMAGE, dockerAvailable, parseInfo, waitFor } from "../../harness/fleet";
 import { ADOPT_PORTS, type AdoptionStack, adoptionStack, brokenRedisImage, startAdoptionRun } from "../../harness/adoption";
-import { createRunVolume, handBuiltClient, startHandBuilt, waitForRedis } from "../../harness/handBuilt";
+import { createRunVolume, handBuiltClient, removeVolumes, startHandBuilt, waitForRedis } from "../../harness/handBuilt";
 import {
     type HandBuiltEnvironment,
     type HandBuiltSpec,
@@ -162,11 +162,7 @@ describe.skipIf(!live)("nexus-redis adopt never leaves a vault down", () => {
             if (c.Names.some((n) => n.startsWith(`/${runId}-`))) await docker.getContainer(c.Id).remove({ force: true });
         for (const stack of stacks) await stack.fleet.destroy();
         if (runId) await removeRun(docker, RUN_LABEL_KEY, runId);
-        for (const v of volumes)
-            await docker
-                .getVolume(v)
-                .remove()
-                .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+        await removeVolumes(docker, volumes);
         for (const image of images)
             await docker
                 .getImage(image)

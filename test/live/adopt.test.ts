@@ -16,10 +16,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../cli/main";
 import type { CliIo } from "../../cli/core/io";
 import { removeRun } from "../../harness/cleanup";
-import { type Docker, exec, isNotFound } from "../../harness/docker";
+import { type Docker, exec } from "../../harness/docker";
 import { RUN_LABEL_KEY, dockerAvailable, parseInfo, waitFor } from "../../harness/fleet";
 import { ADOPT_PORTS, type AdoptionStack, adoptionStack, startAdoptionRun } from "../../harness/adoption";
-import { createRunVolume, handBuiltClient, logsOf } from "../../harness/handBuilt";
+import { createRunVolume, handBuiltClient, logsOf, removeVolumes } from "../../harness/handBuilt";
 import { type HandBuiltEnvironment, buildProtocolFleet, fillEnvironment, snapshotDigest } from "../../harness/handBuiltFleet";
 import { freePortOffset } from "../../harness/ports";
 import { newVaultSettings, parseKeyspace, persistenceChange, totalKeys } from "../../cli/adopt/settings";
@@ -116,14 +116,7 @@ describe.skipIf(!live)("nexus-redis adopt on a fleet built by the protocol's ste
     afterAll(async () => {
         await stack?.fleet.destroy();
         if (runId) await removeRun(docker, RUN_LABEL_KEY, runId);
-        for (const v of volumes) {
-            await docker
-                .getVolume(v)
-                .remove()
-                .catch((e) => {
-                    if (!isNotFound(e)) throw e;
-                });
-        }
+        await removeVolumes(docker, volumes);
         if (folder) rmSync(folder, { recursive: true, force: true });
     });
 
