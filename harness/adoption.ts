@@ -75,12 +75,11 @@ export function adoptionStack(
 }
 
 /**
- * The test image with a `redis-server` that answers `--version` as the real one does (adopt
- * reads the image's Redis version with it) and otherwise runs `script`, with the real one at
- * /usr/local/bin/redis-server.real: a new vault that crashes, or serves and then dies. Tagged
+ * The test image with `redis-server` replaced by a shell script (`script`, from its `#!` line
+ * on), the real one kept at /usr/local/bin/redis-server.real. Tagged
  * `nexus-redis/redis-test:RUN-NAME` and labelled with the run, for its clean-up.
  */
-export async function brokenRedisImage(docker: Docker, runId: string, name: string, script: string): Promise<string> {
+export async function imageWithRedisServer(docker: Docker, runId: string, name: string, script: string): Promise<string> {
     const tag = `nexus-redis/redis-test:${runId}-${name}`;
     const context = await tarArchive([
         {
@@ -90,15 +89,23 @@ export async function brokenRedisImage(docker: Docker, runId: string, name: stri
             uid: 0,
             gid: 0,
         },
-        {
-            path: "redis-server",
-            content: `#!/bin/sh\nif [ "$1" = --version ]; then exec /usr/local/bin/redis-server.real "$@"; fi\n${script}`,
-            mode: 0o755,
-            uid: 0,
-            gid: 0,
-        },
+        { path: "redis-server", content: script, mode: 0o755, uid: 0, gid: 0 },
     ]);
     const stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, { t: tag, labels: { [RUN_LABEL_KEY]: runId } });
     await new Promise((resolve, reject) => docker.modem.followProgress(stream, (e: Error | null) => (e ? reject(e) : resolve(undefined))));
     return tag;
+}
+
+/**
+ * The test image with a `redis-server` that answers `--version` as the real one does (adopt
+ * reads the image's Redis version with it) and otherwise runs `script`: a new vault that
+ * crashes, or serves and then dies.
+ */
+export function brokenRedisImage(docker: Docker, runId: string, name: string, script: string): Promise<string> {
+    return imageWithRedisServer(
+        docker,
+        runId,
+        name,
+        `#!/bin/sh\nif [ "$1" = --version ]; then exec /usr/local/bin/redis-server.real "$@"; fi\n${script}`,
+    );
 }

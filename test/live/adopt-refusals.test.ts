@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tarArchive } from "../../cli/docker/archive";
 import { removeRun } from "../../harness/cleanup";
 import type { Docker } from "../../harness/docker";
 import { RUN_LABEL_KEY, TEST_IMAGE, dockerAvailable, parseInfo, waitFor } from "../../harness/fleet";
@@ -24,7 +23,7 @@ import {
     snapshotDigest,
     waitUntilReplicating,
 } from "../../harness/handBuiltFleet";
-import { ADOPT_PORTS, startAdoptionRun } from "../../harness/adoption";
+import { ADOPT_PORTS, imageWithRedisServer, startAdoptionRun } from "../../harness/adoption";
 import { freePortOffset } from "../../harness/ports";
 import { FakePulumiStack } from "../../harness/pulumiStack";
 import { PROTOCOL_ENVIRONMENTS, findProtocolEnvironment } from "../../components/protocol";
@@ -113,21 +112,13 @@ function passwordsFile(name: string, content: object): string {
 }
 
 /** An image whose `redis-server --version` says 6.2.14: the stack's image older than the vaults' Redis. */
-async function buildOlderImage(): Promise<string> {
-    const tag = `nexus-redis/redis-test:${runId}-older`;
-    const context = await tarArchive([
-        { path: "Dockerfile", content: `FROM ${TEST_IMAGE}\nCOPY redis-server /usr/local/bin/redis-server\n`, mode: 0o644, uid: 0, gid: 0 },
-        {
-            path: "redis-server",
-            content: '#!/bin/sh\necho "Redis server v=6.2.14 sha=00000000:0 malloc=libc bits=64 build=0"\n',
-            mode: 0o755,
-            uid: 0,
-            gid: 0,
-        },
-    ]);
-    const stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, { t: tag, labels: { [RUN_LABEL_KEY]: runId } });
-    await new Promise((resolve, reject) => docker.modem.followProgress(stream, (e: Error | null) => (e ? reject(e) : resolve(undefined))));
-    return tag;
+function buildOlderImage(): Promise<string> {
+    return imageWithRedisServer(
+        docker,
+        runId,
+        "older",
+        '#!/bin/sh\necho "Redis server v=6.2.14 sha=00000000:0 malloc=libc bits=64 build=0"\n',
+    );
 }
 
 describe.skipIf(!live)("nexus-redis adopt refuses what it cannot take over safely, and changes nothing", () => {
