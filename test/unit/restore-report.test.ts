@@ -118,18 +118,20 @@ describe("restore's report", () => {
         expect(text).toContain("kept in volume nexus3-contact-vault-data, /data/nexus-redis-restore-20260126T030000Z");
     });
 
+    /** The measurements of a restore that ended before the vault was stopped. */
+    const notStopped = {
+        durationMs: 900,
+        writesRefusedMs: null,
+        stopMs: null,
+        swapMs: null,
+        startMs: null,
+        verifyPauseMs: null,
+        pauseLeaseMs: 5000,
+        operationalSyncMs: null,
+    };
+
     describe("with --force", () => {
         const risk = "the vault holds 1001 keys (db0: 1001), 2.0 MiB of data, and they are not the snapshot's 1000 keys";
-        const notStopped = {
-            durationMs: 900,
-            writesRefusedMs: null,
-            stopMs: null,
-            swapMs: null,
-            startMs: null,
-            verifyPauseMs: null,
-            pauseLeaseMs: 5000,
-            operationalSyncMs: null,
-        };
 
         it("says, when the staging finds the vault's disk full, that nothing was changed and nothing replaced, what was different, and where to free how much", () => {
             const error = stagingDiskFullRefusal(
@@ -169,16 +171,7 @@ describe("restore's report", () => {
                 verification: null,
                 aside: null,
                 error: "refused, nothing was changed: the vault holds 1001 keys",
-                measurements: {
-                    durationMs: 900,
-                    writesRefusedMs: null,
-                    stopMs: null,
-                    swapMs: null,
-                    startMs: null,
-                    verifyPauseMs: null,
-                    pauseLeaseMs: null,
-                    operationalSyncMs: null,
-                },
+                measurements: { ...notStopped, pauseLeaseMs: null },
             }),
         );
         expect(text).toBe("contact NOT restored: refused, nothing was changed: the vault holds 1001 keys\n");
