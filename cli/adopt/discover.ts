@@ -6,7 +6,7 @@
  * at once with its anonymous volume.
  */
 import { statSync } from "node:fs";
-import { type Docker, containerLog, imageExists, isNotFound } from "../docker/client";
+import { type Docker, containerLog, imageExists, inspectOrUndefined, isNotFound } from "../docker/client";
 import { LABEL_ENVIRONMENT } from "../../components/containerSpec";
 import { containerName } from "../../components/redisServer";
 import { AdoptError, type StackView } from "./stack";
@@ -34,14 +34,8 @@ export const PROBE_LABEL = "nexus-redis.adopt-probe";
 
 /** A container as adopt judges it, or undefined when there is none of that name. */
 export async function inspectContainer(docker: Docker, name: string): Promise<ContainerFacts | undefined> {
-    let c: Docker.ContainerInspectInfo;
-    try {
-        c = await docker.getContainer(name).inspect();
-    } catch (e) {
-        if (isNotFound(e)) return undefined;
-        throw e;
-    }
-    return containerFacts(c);
+    const c = await inspectOrUndefined(docker, name);
+    return c && containerFacts(c);
 }
 
 /** The parts of `docker inspect` adopt judges. Pure. */

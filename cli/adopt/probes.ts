@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { ContainerState, GateObservation } from "./gate";
-import { type Docker, containerLog, isNotFound } from "../docker/client";
+import { type Docker, containerLog, inspectOrUndefined } from "../docker/client";
 import { type Info, parseInfo } from "../redis/replies";
 import type { CommandRunner, RunResult } from "../core/runner";
 import { Deadline, RedisSession, type Settled } from "../redis/session";
@@ -121,15 +121,6 @@ export function stateOf(c: Docker.ContainerInspectInfo): ContainerState {
         oomKilled: c.State?.OOMKilled ?? false,
         ...(c.State?.StartedAt ? { startedAt: c.State.StartedAt } : {}),
     };
-}
-
-export async function inspectOrUndefined(docker: Docker, name: string): Promise<Docker.ContainerInspectInfo | undefined> {
-    try {
-        return await docker.getContainer(name).inspect();
-    } catch (e) {
-        if (isNotFound(e)) return undefined;
-        throw e;
-    }
 }
 
 /** The last lines a container logged (what a crash-looping Redis says), for a message. */

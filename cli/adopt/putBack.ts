@@ -20,7 +20,7 @@ import type { EnvironmentPlan } from "./judge";
 import type { AdoptReport } from "./report";
 import { type Journal, NO_PROGRESS, type RollbackProgress, readyingArgs, replicationCommands, rollbackText, undoPlan } from "./rollback";
 import { type Keyspace, describeKeyspace, keyspaceShortfall, parseKeyspace } from "./settings";
-import { type Docker, isNotFound } from "../docker/client";
+import { type Docker, inspectOrUndefined, isNotFound } from "../docker/client";
 import { parseInfo } from "../redis/replies";
 import type { RunResult } from "../core/runner";
 import {
@@ -32,7 +32,6 @@ import {
     ask,
     endpointOf,
     infoOf,
-    inspectOrUndefined,
     lastLog,
     said,
 } from "./probes";

@@ -29,7 +29,7 @@ import type { AdoptReport } from "./report";
 import type { Journal, RecordedReplication } from "./rollback";
 import { describeKeyspace, parseKeyspace } from "./settings";
 import { diagnose, diagnosisContext } from "../health/diagnose";
-import { type Docker, isNotFound } from "../docker/client";
+import { type Docker, inspectOrUndefined, isNotFound } from "../docker/client";
 import { observeEnvironment } from "../health/observe";
 import { loadOutputs } from "../fleet/outputs";
 import type { EnvironmentsOutput } from "../fleet/environment";
@@ -47,7 +47,6 @@ import {
     ask,
     endpointOf,
     infoOf,
-    inspectOrUndefined,
     lastLog,
     observeNewVault,
     said,

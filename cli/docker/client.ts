@@ -46,6 +46,16 @@ export function isNotFound(err: unknown): boolean {
     return (err as { statusCode?: number } | undefined)?.statusCode === 404;
 }
 
+/** A container's inspection, or undefined when the engine has none of that name. */
+export async function inspectOrUndefined(docker: Docker, name: string): Promise<Docker.ContainerInspectInfo | undefined> {
+    try {
+        return await docker.getContainer(name).inspect();
+    } catch (e) {
+        if (isNotFound(e)) return undefined;
+        throw e;
+    }
+}
+
 export interface ExecResult {
     exitCode: number;
     /**

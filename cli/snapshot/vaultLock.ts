@@ -20,7 +20,7 @@
  * is refused.
  */
 import { type OwnerState, ownerState, ownerTag } from "../core/owner";
-import { type Docker, isNotFound } from "../docker/client";
+import { type Docker, inspectOrUndefined } from "../docker/client";
 import { LABEL_OWNER, LABEL_ROLE, LABEL_TEMPORARY, removeContainer } from "./vaultContainer";
 
 /** The role label of the lock container. */
@@ -100,10 +100,7 @@ export async function lockRefusalNow(
     command: LockCommand,
 ): Promise<string | undefined> {
     const name = lockName(vaultName);
-    const held = await docker
-        .getContainer(name)
-        .inspect()
-        .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+    const held = await inspectOrUndefined(docker, name);
     if (!held) return undefined;
     const holder = held.Config.Labels?.[LABEL_OWNER];
     const verdict = lockVerdict(ownerState(holder), name, holder, environment, command, held.Config.Labels?.[LABEL_LOCK_COMMAND]);
@@ -148,10 +145,7 @@ export async function takeVaultLock(
             if (e instanceof LockRefusal) throw e;
             if ((e as { statusCode?: number }).statusCode !== 409) throw e;
         }
-        const held = await docker
-            .getContainer(name)
-            .inspect()
-            .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+        const held = await inspectOrUndefined(docker, name);
         // Gone between the two calls: the other run has just finished.
         if (!held) continue;
         const holder = held.Config.Labels?.[LABEL_OWNER];
@@ -176,10 +170,7 @@ export function legacyLockName(vaultName: string): string {
  */
 async function respectLegacyLock(docker: Docker, of: LockOf, command: LockCommand, log: (text: string) => void): Promise<void> {
     const name = legacyLockName(of.vaultName);
-    const held = await docker
-        .getContainer(name)
-        .inspect()
-        .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+    const held = await inspectOrUndefined(docker, name);
     if (!held) return;
     const holder = held.Config.Labels?.[LABEL_OWNER];
     const verdict = lockVerdict(ownerState(holder), name, holder, of.environment, command, "restore");
